@@ -1,0 +1,129 @@
+#include "smpp/codec/status.hpp"
+
+namespace smpp::codec {
+
+std::string_view command_name(command_id id) noexcept {
+  switch (id) {
+#define SMPP_NAME(n) \
+  case command_id::n: \
+    return #n;
+    SMPP_NAME(generic_nack)
+    SMPP_NAME(bind_receiver)
+    SMPP_NAME(bind_receiver_resp)
+    SMPP_NAME(bind_transmitter)
+    SMPP_NAME(bind_transmitter_resp)
+    SMPP_NAME(query_sm)
+    SMPP_NAME(query_sm_resp)
+    SMPP_NAME(submit_sm)
+    SMPP_NAME(submit_sm_resp)
+    SMPP_NAME(deliver_sm)
+    SMPP_NAME(deliver_sm_resp)
+    SMPP_NAME(unbind)
+    SMPP_NAME(unbind_resp)
+    SMPP_NAME(replace_sm)
+    SMPP_NAME(replace_sm_resp)
+    SMPP_NAME(cancel_sm)
+    SMPP_NAME(cancel_sm_resp)
+    SMPP_NAME(bind_transceiver)
+    SMPP_NAME(bind_transceiver_resp)
+    SMPP_NAME(outbind)
+    SMPP_NAME(enquire_link)
+    SMPP_NAME(enquire_link_resp)
+    SMPP_NAME(submit_multi)
+    SMPP_NAME(submit_multi_resp)
+    SMPP_NAME(alert_notification)
+    SMPP_NAME(data_sm)
+    SMPP_NAME(data_sm_resp)
+    SMPP_NAME(broadcast_sm)
+    SMPP_NAME(broadcast_sm_resp)
+    SMPP_NAME(query_broadcast_sm)
+    SMPP_NAME(query_broadcast_sm_resp)
+    SMPP_NAME(cancel_broadcast_sm)
+    SMPP_NAME(cancel_broadcast_sm_resp)
+#undef SMPP_NAME
+  }
+  return {};
+}
+
+bool is_known_command(uint32_t id) noexcept {
+  return !command_name(static_cast<command_id>(id)).empty();
+}
+
+std::string_view status_name(command_status s) noexcept {
+  switch (s) {
+#define SMPP_NAME(n)       \
+  case command_status::n: \
+    return #n;
+    SMPP_NAME(ESME_ROK)
+    SMPP_NAME(ESME_RINVMSGLEN)
+    SMPP_NAME(ESME_RINVCMDLEN)
+    SMPP_NAME(ESME_RINVCMDID)
+    SMPP_NAME(ESME_RINVBNDSTS)
+    SMPP_NAME(ESME_RALYBND)
+    SMPP_NAME(ESME_RINVPRTFLG)
+    SMPP_NAME(ESME_RINVREGDLVFLG)
+    SMPP_NAME(ESME_RSYSERR)
+    SMPP_NAME(ESME_RINVSRCADR)
+    SMPP_NAME(ESME_RINVDSTADR)
+    SMPP_NAME(ESME_RINVMSGID)
+    SMPP_NAME(ESME_RBINDFAIL)
+    SMPP_NAME(ESME_RINVPASWD)
+    SMPP_NAME(ESME_RINVSYSID)
+    SMPP_NAME(ESME_RCANCELFAIL)
+    SMPP_NAME(ESME_RREPLACEFAIL)
+    SMPP_NAME(ESME_RMSGQFUL)
+    SMPP_NAME(ESME_RINVSERTYP)
+    SMPP_NAME(ESME_RINVNUMDESTS)
+    SMPP_NAME(ESME_RINVDLNAME)
+    SMPP_NAME(ESME_RINVDESTFLAG)
+    SMPP_NAME(ESME_RINVSUBREP)
+    SMPP_NAME(ESME_RINVESMCLASS)
+    SMPP_NAME(ESME_RCNTSUBDL)
+    SMPP_NAME(ESME_RSUBMITFAIL)
+    SMPP_NAME(ESME_RINVSRCTON)
+    SMPP_NAME(ESME_RINVSRCNPI)
+    SMPP_NAME(ESME_RINVDSTTON)
+    SMPP_NAME(ESME_RINVDSTNPI)
+    SMPP_NAME(ESME_RINVSYSTYP)
+    SMPP_NAME(ESME_RINVREPFLAG)
+    SMPP_NAME(ESME_RINVNUMMSGS)
+    SMPP_NAME(ESME_RTHROTTLED)
+    SMPP_NAME(ESME_RINVSCHED)
+    SMPP_NAME(ESME_RINVEXPIRY)
+    SMPP_NAME(ESME_RINVDFTMSGID)
+    SMPP_NAME(ESME_RX_T_APPN)
+    SMPP_NAME(ESME_RX_P_APPN)
+    SMPP_NAME(ESME_RX_R_APPN)
+    SMPP_NAME(ESME_RQUERYFAIL)
+    SMPP_NAME(ESME_RINVTLVSTREAM)
+    SMPP_NAME(ESME_RTLVNOTALLWD)
+    SMPP_NAME(ESME_RINVTLVLEN)
+    SMPP_NAME(ESME_RMISSINGTLV)
+    SMPP_NAME(ESME_RINVTLVVAL)
+    SMPP_NAME(ESME_RDELIVERYFAILURE)
+    SMPP_NAME(ESME_RUNKNOWNERR)
+    SMPP_NAME(ESME_RSERTYPUNAUTH)
+    SMPP_NAME(ESME_RPROHIBITED)
+    SMPP_NAME(ESME_RSERTYPUNAVAIL)
+    SMPP_NAME(ESME_RSERTYPDENIED)
+    SMPP_NAME(ESME_RINVDCS)
+    SMPP_NAME(ESME_RINVSRCADDRSUBUNIT)
+    SMPP_NAME(ESME_RINVDSTADDRSUBUNIT)
+    SMPP_NAME(ESME_RINVBCASTFREQINT)
+    SMPP_NAME(ESME_RINVBCASTALIAS_NAME)
+    SMPP_NAME(ESME_RINVBCASTAREAFMT)
+    SMPP_NAME(ESME_RINVNUMBCAST_AREAS)
+    SMPP_NAME(ESME_RINVBCASTCNTTYPE)
+    SMPP_NAME(ESME_RINVBCASTMSGCLASS)
+    SMPP_NAME(ESME_RBCASTFAIL)
+    SMPP_NAME(ESME_RBCASTQUERYFAIL)
+    SMPP_NAME(ESME_RBCASTCANCELFAIL)
+    SMPP_NAME(ESME_RINVBCAST_REP)
+    SMPP_NAME(ESME_RINVBCASTSRVGRP)
+    SMPP_NAME(ESME_RINVBCASTCHANIND)
+#undef SMPP_NAME
+  }
+  return {};
+}
+
+}  // namespace smpp::codec
