@@ -17,8 +17,6 @@ inline ptrdiff_t cstring_len(const std::byte* p, const std::byte* end, size_t ma
   return nul == nullptr ? -1 : static_cast<const std::byte*>(nul) - p;
 }
 
-inline bool is_digit(std::byte b) noexcept { return b >= std::byte{'0'} && b <= std::byte{'9'}; }
-
 // SMPP 3.4 §7.1.1: "YYMMDDhhmmsstnnp", p one of '+', '-' (absolute) or 'R' (relative).
 bool valid_time(std::string_view s) noexcept {
   if (s.empty()) return true;

@@ -119,7 +119,7 @@ class tlv_area {
     using value_type = tlv;
     using difference_type = std::ptrdiff_t;
     iterator() = default;
-    iterator(const std::byte* p, const std::byte* end) noexcept : p_(p), end_(end) {}
+    explicit iterator(const std::byte* p) noexcept : p_(p) {}
     [[nodiscard]] tlv operator*() const noexcept;
     iterator& operator++() noexcept;
     iterator operator++(int) noexcept {
@@ -131,13 +131,11 @@ class tlv_area {
 
    private:
     const std::byte* p_ = nullptr;
-    const std::byte* end_ = nullptr;
   };
 
-  [[nodiscard]] iterator begin() const noexcept { return {raw_.data(), raw_.data() + raw_.size()}; }
-  [[nodiscard]] iterator end() const noexcept {
-    return {raw_.data() + raw_.size(), raw_.data() + raw_.size()};
-  }
+  // The area was validated by decode (or built by tlv_writer): every header and value fits.
+  [[nodiscard]] iterator begin() const noexcept { return iterator(raw_.data()); }
+  [[nodiscard]] iterator end() const noexcept { return iterator(raw_.data() + raw_.size()); }
   [[nodiscard]] bool empty() const noexcept { return raw_.empty(); }
   [[nodiscard]] bytes_view raw() const noexcept { return raw_; }
   // First TLV with this tag.
