@@ -1,0 +1,110 @@
+// The router's configuration: the data model and the TOML loader with precise errors.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace smpp::control {
+
+struct listener_config {
+  std::string host = "127.0.0.1";
+  uint16_t port = 2775;
+};
+
+// Where workers run: "auto" (one per physical core, one left for control when there are more
+// than two) or an explicit CPU list.
+struct workers_config {
+  bool automatic = true;
+  std::vector<uint32_t> cpus;  // explicit list when !automatic
+};
+
+struct tenant_config {
+  std::string name;
+  std::string system_id;
+  std::string password_hash;                 // see hash_password(); never the clear password
+  std::vector<std::string> allowed_networks;  // CIDR ("10.0.0.0/8", "::1/128"); empty: any
+  uint32_t max_binds = 8;
+  uint32_t window = 256;  // outstanding requests per session before ESME_RTHROTTLED
+};
+
+enum class bind_type : uint8_t { transmitter, receiver, transceiver };
+
+struct upstream_bind_config {
+  std::string system_id;
+  std::string password;  // sent to the SMSC, so stored as given
+  std::string system_type;
+  bind_type type = bind_type::transceiver;
+  uint32_t window = 256;
+  uint32_t rate_per_s = 0;  // contracted messages per second of this bind; 0: unlimited
+  uint32_t weight = 1;      // share of the upstream's traffic
+  uint32_t count = 1;       // how many identical binds
+};
+
+struct upstream_config {
+  std::string name;
+  std::string host;
+  uint16_t port = 0;
+  std::vector<upstream_bind_config> binds;
+};
+
+struct route_config {
+  std::string tenant;              // tenant name, or "*" for every tenant
+  std::string destination_prefix;  // longest prefix wins; "" matches everything
+  std::string source_prefix;       // optional: "" matches everything
+  std::string service_type;        // optional: "" matches everything
+  std::vector<std::string> upstreams;  // failover order
+};
+
+struct timeouts_config {
+  uint32_t bind_ms = 10000;               // connect -> bind must arrive within
+  uint32_t enquire_link_interval_ms = 30000;
+  uint32_t dead_peer_ms = 90000;          // nothing received for this long: close
+  uint32_t response_ms = 30000;           // a request unanswered for this long gets an error
+  uint32_t partial_pdu_ms = 10000;        // a PDU started but not finished within: close
+  uint32_t reconnect_min_ms = 500;
+  uint32_t reconnect_max_ms = 30000;
+};
+
+struct limits_config {
+  uint32_t max_command_length = 64 * 1024;
+  uint32_t max_connections = 65536;
+  uint32_t max_send_queue_bytes = 1u << 20;
+};
+
+struct router_config {
+  std::string source_file;
+  std::vector<listener_config> listeners;
+  workers_config workers;
+  std::vector<tenant_config> tenants;
+  std::vector<upstream_config> upstreams;
+  std::vector<route_config> routes;
+  timeouts_config timeouts;
+  limits_config limits;
+};
+
+// A configuration error: file, line, column, the dotted key and what is accepted.
+struct config_error {
+  std::string file;
+  uint32_t line = 0;
+  uint32_t column = 0;
+  std::string key;      // e.g. "tenants[1].window"
+  std::string message;  // e.g. "must be an integer 1..65535"
+  [[nodiscard]] std::string to_string() const;  // "file:line:column: key: message"
+};
+
+struct config_result {
+  std::optional<router_config> config;
+  std::vector<config_error> errors;  // every error found, in file order
+  [[nodiscard]] bool ok() const noexcept { return config.has_value() && errors.empty(); }
+};
+
+[[nodiscard]] config_result load_config_file(const std::string& path);
+[[nodiscard]] config_result load_config_string(const std::string& toml, const std::string& name);
+
+// Password hashing for tenant credentials (libsodium crypto_pwhash_str, interactive limits).
+[[nodiscard]] std::string hash_password(const std::string& password);
+[[nodiscard]] bool verify_password(const std::string& hash, const std::string& password);
+
+}  // namespace smpp::control
