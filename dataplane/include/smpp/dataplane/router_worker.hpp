@@ -1,0 +1,112 @@
+// One router worker: the ESME sessions it accepted, its share of the upstream binds, and the
+// hot path between them (SMPP 3.4 §2.2-2.3 sessions, §4 PDUs). Single-threaded: everything here
+// is touched only by the worker's own thread, driven by its transport's poll().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "smpp/codec/codec.hpp"
+#include "smpp/codec/framer.hpp"
+#include "smpp/dataplane/snapshot.hpp"
+#include "smpp/dataplane/transport.hpp"
+
+namespace smpp::dataplane {
+
+struct worker_stats {
+  uint64_t esme_accepted = 0;
+  uint64_t esme_bound = 0;
+  uint64_t bind_failed = 0;
+  uint64_t submit_received = 0;   // submit_sm, data_sm, submit_multi from ESMEs
+  uint64_t submit_forwarded = 0;  // sent upstream
+  uint64_t resp_relayed = 0;      // upstream answers relayed to ESMEs
+  uint64_t resp_orphaned = 0;     // upstream answers for an ESME already gone, or too late
+  uint64_t throttled = 0;         // ESME_RTHROTTLED answered by the router
+  uint64_t no_route = 0;
+  uint64_t upstream_unavailable = 0;
+  uint64_t upstream_timeouts = 0;
+  uint64_t upstream_failed_inflight = 0;  // answered because the upstream bind dropped
+  uint64_t decode_errors = 0;
+  uint64_t generic_nacks = 0;
+  uint64_t sessions_closed_slow = 0;  // closed because they stopped reading
+  uint64_t upstream_binds_up = 0;
+  uint64_t upstream_connect_failures = 0;
+};
+
+// The temporary error an ESME gets when the router cannot deliver its request upstream: the
+// upstream bind dropped with the request in flight, the upstream did not answer within
+// timers.response_ms, or no bind of any upstream of the route is up. ESMEs treat it as
+// "retry later" (SMPP 3.4 §5.1.3).
+inline constexpr codec::command_status upstream_failure_status = codec::command_status::ESME_RMSGQFUL;
+
+class router_worker final : public transport_handler {
+ public:
+  // bind_share: which of each upstream's binds this worker owns (bind i of an upstream goes to
+  // worker i % workers).
+  router_worker(uint32_t index, uint32_t workers, transport& t,
+                std::shared_ptr<const router_snapshot> snapshot, shared_state* shared);
+  ~router_worker() override;
+  router_worker(const router_worker&) = delete;
+  router_worker& operator=(const router_worker&) = delete;
+
+  // Listens on every configured listener and starts connecting this worker's upstream binds.
+  // Returns 0 or the negative errno of the first listener that failed.
+  [[nodiscard]] int start(uint64_t now_ms);
+  // One turn of the loop: poll the transport, then run timers that are due.
+  void run_once(uint64_t now_ms, int timeout_us);
+  // Timers: bind deadlines, enquire_link, dead peers, response timeouts, reconnects.
+  void tick(uint64_t now_ms);
+  // SIGTERM: unbind every session; done() once all are closed or timers.shutdown_ms passed.
+  void begin_shutdown(uint64_t now_ms);
+  [[nodiscard]] bool done() const noexcept;
+
+  [[nodiscard]] const worker_stats& stats() const noexcept { return stats_; }
+  [[nodiscard]] uint32_t esme_sessions() const noexcept;
+  [[nodiscard]] uint32_t upstream_binds_bound() const noexcept;
+
+  // transport_handler
+  void on_accept(conn_id c, uint32_t listener, const peer_address& peer) override;
+  void on_connect(conn_id c, int err) override;
+  void on_data(conn_id c, bytes_view data) override;
+  void on_writable(conn_id c) override;
+  void on_close(conn_id c, int err) override;
+
+ private:
+  struct esme_session;
+  struct upstream_link;
+  struct session_slot;
+
+  session_slot* slot_of(conn_id c) noexcept;
+  void esme_pdu(esme_session& s, bytes_view frame);
+  void esme_bind(esme_session& s, const codec::pdu& p);
+  void esme_submit(esme_session& s, bytes_view frame, const codec::pdu& p);
+  void upstream_pdu(upstream_link& u, bytes_view frame);
+  void upstream_bound(upstream_link& u);
+  void upstream_down(upstream_link& u);
+  void connect_upstream(upstream_link& u);
+  void fail_inflight(upstream_link& u, codec::command_status status, bool only_expired);
+  bool send_header_only(conn_id c, codec::command_id id, codec::command_status status,
+                        uint32_t seq);
+  bool send_pdu(conn_id c, const codec::pdu& p);
+  bool relay(conn_id c, bytes_view frame, uint32_t seq);
+  void close_esme(esme_session& s, bool abort);
+  upstream_link* pick_link(const route_def& r, bool& any_busy) noexcept;
+
+  uint32_t index_;
+  uint32_t workers_;
+  transport& t_;
+  std::shared_ptr<const router_snapshot> snap_;
+  shared_state* shared_;
+  uint64_t now_ms_ = 0;
+  uint64_t next_tick_ms_ = 0;
+  bool shutting_down_ = false;
+  uint64_t shutdown_deadline_ms_ = 0;
+  std::vector<std::unique_ptr<session_slot>> slots_;  // indexed by the conn_id slot
+  std::vector<std::unique_ptr<upstream_link>> links_;
+  std::vector<std::vector<upstream_link*>> links_by_upstream_;
+  std::vector<uint32_t> rr_;  // round-robin cursor per upstream
+  worker_stats stats_;
+};
+
+}  // namespace smpp::dataplane

@@ -1,0 +1,120 @@
+// The immutable routing snapshot that workers read: tenants, upstreams, the compiled route
+// table and the session timers. The control plane builds it from the configuration and
+// publishes it; workers never modify it.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "smpp/codec/status.hpp"
+#include "smpp/dataplane/transport.hpp"
+
+namespace smpp::dataplane {
+
+// An address block ("10.0.0.0/8", "::1/128").
+struct cidr {
+  int family = 0;  // AF_INET or AF_INET6
+  std::array<std::byte, 16> addr{};
+  uint8_t prefix_len = 0;
+  // Parses "ADDR/LEN" or a bare address (a host block); false when malformed.
+  [[nodiscard]] static bool parse(std::string_view text, cidr& out);
+  [[nodiscard]] bool contains(const peer_address& peer) const noexcept;
+};
+
+struct tenant_def {
+  uint32_t index = 0;
+  std::string name;
+  std::string system_id;
+  std::string password_hash;
+  std::vector<cidr> allowed_networks;  // empty: any source
+  uint32_t max_binds = 8;
+  uint32_t window = 256;
+};
+
+struct upstream_bind_def {
+  std::string system_id;
+  std::string password;
+  std::string system_type;
+  codec::command_id bind_command = codec::command_id::bind_transceiver;
+  uint32_t window = 256;
+  uint32_t rate_per_s = 0;
+  uint32_t weight = 1;
+};
+
+struct upstream_def {
+  uint32_t index = 0;
+  std::string name;
+  endpoint address;
+  std::vector<upstream_bind_def> binds;  // one entry per bind (configured counts expanded)
+};
+
+inline constexpr uint32_t any_tenant = UINT32_MAX;
+
+struct route_def {
+  uint32_t tenant = any_tenant;
+  std::string destination_prefix;  // digits, optional leading '+' ignored
+  std::string source_prefix;
+  std::string service_type;
+  std::vector<uint32_t> upstreams;  // failover order
+};
+
+// Longest-prefix match on destination_addr digits, per tenant, with optional source_addr
+// prefix and service_type filters. Built once per snapshot; lookups allocate nothing.
+class route_table {
+ public:
+  route_table() = default;
+  explicit route_table(std::vector<route_def> routes);
+  // The best route: the longest destination prefix; among equals a tenant-specific route before
+  // a "*" route, a route with filters before one without, then configuration order.
+  [[nodiscard]] const route_def* lookup(uint32_t tenant, std::string_view destination,
+                                        std::string_view source,
+                                        std::string_view service_type) const noexcept;
+  [[nodiscard]] size_t size() const noexcept { return routes_.size(); }
+
+ private:
+  struct node {
+    std::array<int32_t, 10> child;
+    std::vector<uint32_t> routes;  // candidates ending here, best first
+  };
+  std::vector<route_def> routes_;
+  std::vector<node> nodes_;
+};
+
+struct session_timers {
+  uint32_t bind_ms = 10000;
+  uint32_t enquire_link_interval_ms = 30000;
+  uint32_t dead_peer_ms = 90000;
+  uint32_t response_ms = 30000;
+  uint32_t partial_pdu_ms = 10000;
+  uint32_t reconnect_min_ms = 500;
+  uint32_t reconnect_max_ms = 30000;
+  uint32_t shutdown_ms = 3000;  // how long SIGTERM waits for unbind_resp and outstanding answers
+};
+
+using password_verifier = bool (*)(const std::string& hash, std::string_view password);
+
+struct router_snapshot {
+  std::vector<endpoint> listeners;
+  std::vector<tenant_def> tenants;
+  std::unordered_map<std::string, uint32_t> tenant_by_system_id;
+  std::vector<upstream_def> upstreams;
+  route_table routes;
+  session_timers timers;
+  uint32_t max_command_length = 64 * 1024;
+  password_verifier verify_password = nullptr;
+  std::string system_id = "smpp-router";  // what bind_*_resp carries
+};
+
+// State shared by all workers that is not per message: live bind counts per tenant.
+struct shared_state {
+  explicit shared_state(size_t tenants) : binds_per_tenant(tenants) {}
+  std::vector<std::atomic<uint32_t>> binds_per_tenant;
+};
+
+}  // namespace smpp::dataplane

@@ -1,0 +1,521 @@
+// ESME and upstream session state machines and the routing hot path, against a fake transport
+// and a fake clock (SMPP 3.4 §2.2-2.3, §4).
+#include "smpp/dataplane/router_worker.hpp"
+
+#include <gtest/gtest.h>
+
+#include "fake_transport.hpp"
+#include "pdu_gen.hpp"
+
+namespace smpp::dataplane {
+namespace {
+
+using codec::command_id;
+using codec::pdu;
+using S = codec::command_status;
+using testing::fake_transport;
+
+bool plain_verify(const std::string& hash, std::string_view pw) { return hash == "plain:" + std::string(pw); }
+
+std::shared_ptr<router_snapshot> make_snapshot(uint32_t upstream_binds = 1, uint32_t window = 4) {
+  auto s = std::make_shared<router_snapshot>();
+  s->listeners.push_back({"127.0.0.1", 2775});
+  tenant_def t;
+  t.index = 0;
+  t.name = "acme";
+  t.system_id = "acme";
+  t.password_hash = "plain:secret";
+  t.max_binds = 2;
+  t.window = window;
+  s->tenants.push_back(t);
+  tenant_def lan = t;
+  lan.index = 1;
+  lan.name = "lan";
+  lan.system_id = "lan";
+  cidr net;
+  EXPECT_TRUE(cidr::parse("10.0.0.0/8", net));
+  lan.allowed_networks.push_back(net);
+  s->tenants.push_back(lan);
+  s->tenant_by_system_id = {{"acme", 0}, {"lan", 1}};
+  for (uint32_t u = 0; u < 2; ++u) {
+    upstream_def up;
+    up.index = u;
+    up.name = u == 0 ? "primary" : "backup";
+    up.address = {"127.0.0.1", static_cast<uint16_t>(2776 + u)};
+    for (uint32_t b = 0; b < upstream_binds; ++b) {
+      upstream_bind_def bd;
+      bd.system_id = "router";
+      bd.password = "pw";
+      bd.window = 8;
+      up.binds.push_back(bd);
+    }
+    s->upstreams.push_back(up);
+  }
+  route_def r44;
+  r44.destination_prefix = "44";
+  r44.upstreams = {0, 1};
+  route_def r33;
+  r33.destination_prefix = "33";
+  r33.upstreams = {1};
+  s->routes = route_table({r44, r33});
+  s->timers.bind_ms = 1000;
+  s->timers.partial_pdu_ms = 500;
+  s->timers.response_ms = 2000;
+  s->timers.enquire_link_interval_ms = 10000;
+  s->timers.dead_peer_ms = 30000;
+  s->timers.shutdown_ms = 1000;
+  s->verify_password = plain_verify;
+  return s;
+}
+
+std::vector<std::byte> encode(const pdu& p) {
+  std::vector<std::byte> b(4096);
+  auto r = codec::encode(p, b);
+  EXPECT_TRUE(r.ok(b.size()));
+  b.resize(r.needed);
+  return b;
+}
+
+std::vector<std::byte> bind_pdu(command_id id, std::string_view sys, std::string_view pw, uint32_t seq) {
+  pdu p;
+  p.id = id;
+  p.sequence_number = seq;
+  p.system_id = sys;
+  p.password = pw;
+  p.interface_version = 0x34;
+  return encode(p);
+}
+
+std::vector<std::byte> submit_pdu(std::string_view dest, uint32_t seq) {
+  pdu p;
+  p.id = command_id::submit_sm;
+  p.sequence_number = seq;
+  p.source_addr = "1234";
+  p.destination_addr = dest;
+  p.short_message = codec::as_bytes("hello");
+  return encode(p);
+}
+
+std::vector<std::byte> header(command_id id, S status, uint32_t seq) {
+  std::vector<std::byte> b(16);
+  codec::write_header_only(std::span<std::byte, 16>(b.data(), 16), id, status, seq);
+  return b;
+}
+
+pdu decoded(const std::vector<std::byte>& b) {
+  pdu p;
+  EXPECT_TRUE(codec::decode(b, p).ok());
+  return p;
+}
+
+struct Rig {
+  explicit Rig(std::shared_ptr<router_snapshot> s = make_snapshot())
+      : snap(std::move(s)), shared(snap->tenants.size()), w(0, 1, t, snap, &shared) {
+    EXPECT_EQ(w.start(now), 0);
+  }
+  // Completes the connect and bind of every upstream link the worker started.
+  std::vector<fake_transport::conn_id> bring_up_upstreams() {
+    std::vector<fake_transport::conn_id> ups = t.pending_connects;
+    t.pending_connects.clear();
+    for (auto c : ups) {
+      t.complete_connect(c);
+      auto out = t.take(c);
+      EXPECT_EQ(out.size(), 1U);
+      const pdu b = decoded(out.at(0));
+      EXPECT_EQ(b.id, command_id::bind_transceiver);
+      EXPECT_EQ(b.system_id, "router");
+      t.deliver(c, header(command_id::bind_transceiver_resp, S::ESME_ROK, b.sequence_number));
+    }
+    return ups;
+  }
+  fake_transport::conn_id bound_esme(std::string_view sys = "acme") {
+    auto c = t.accept();
+    t.deliver(c, bind_pdu(command_id::bind_transceiver, sys, "secret", 1));
+    auto out = t.take(c);
+    EXPECT_EQ(out.size(), 1U);
+    EXPECT_EQ(decoded(out.at(0)).status, S::ESME_ROK);
+    return c;
+  }
+  void advance(uint64_t ms) {
+    now += ms;
+    w.tick(now);
+    t.poll(0);
+  }
+  uint64_t now = 1000;
+  fake_transport t;
+  std::shared_ptr<router_snapshot> snap;
+  shared_state shared;
+  router_worker w;
+};
+
+TEST(EsmeSession, BindWithGoodCredentialsAnswersOkWithInterfaceVersion) {
+  Rig r;
+  auto c = r.t.accept();
+  r.t.deliver(c, bind_pdu(command_id::bind_transceiver, "acme", "secret", 7));
+  auto out = r.t.take(c);
+  ASSERT_EQ(out.size(), 1U);
+  const pdu p = decoded(out[0]);
+  EXPECT_EQ(p.id, command_id::bind_transceiver_resp);
+  EXPECT_EQ(p.status, S::ESME_ROK);
+  EXPECT_EQ(p.sequence_number, 7U);
+  EXPECT_EQ(p.system_id, "smpp-router");
+  ASSERT_TRUE(p.tlvs.find(codec::tag::sc_interface_version));
+}
+
+TEST(EsmeSession, EveryAuthenticationFailureIsBindFail) {
+  Rig r;
+  struct Case {
+    const char* sys;
+    const char* pw;
+    const char* ip;
+  };
+  for (const Case& k : {Case{"acme", "wrong", "127.0.0.1"}, Case{"nobody", "secret", "127.0.0.1"},
+                        Case{"lan", "secret", "192.168.1.1"}}) {
+    auto c = r.t.accept(k.ip);
+    r.t.deliver(c, bind_pdu(command_id::bind_transmitter, k.sys, k.pw, 3));
+    auto out = r.t.take(c);
+    ASSERT_EQ(out.size(), 1U) << k.sys;
+    EXPECT_EQ(decoded(out[0]).status, S::ESME_RBINDFAIL) << k.sys << " " << k.ip;
+    EXPECT_EQ(decoded(out[0]).id, command_id::bind_transmitter_resp);
+  }
+  auto ok = r.t.accept("10.1.2.3");
+  r.t.deliver(ok, bind_pdu(command_id::bind_transmitter, "lan", "secret", 3));
+  EXPECT_EQ(decoded(r.t.take(ok).at(0)).status, S::ESME_ROK);
+}
+
+TEST(EsmeSession, BindBeyondTheTenantMaximumFails) {
+  Rig r;
+  r.bound_esme();
+  r.bound_esme();
+  auto c = r.t.accept();
+  r.t.deliver(c, bind_pdu(command_id::bind_transceiver, "acme", "secret", 1));
+  EXPECT_EQ(decoded(r.t.take(c).at(0)).status, S::ESME_RBINDFAIL);
+  EXPECT_EQ(r.shared.binds_per_tenant[0].load(), 2U);
+}
+
+TEST(EsmeSession, ClosingABoundSessionFreesItsBindCount) {
+  Rig r;
+  auto c = r.bound_esme();
+  r.t.peer_close(c);
+  EXPECT_EQ(r.shared.binds_per_tenant[0].load(), 0U);
+}
+
+TEST(EsmeSession, PduBeforeBindIsInvalidBindStatus) {
+  Rig r;
+  auto c = r.t.accept();
+  r.t.deliver(c, submit_pdu("4477", 5));
+  r.t.deliver(c, header(command_id::enquire_link, S::ESME_ROK, 6));
+  auto out = r.t.take(c);
+  ASSERT_EQ(out.size(), 2U);
+  EXPECT_EQ(decoded(out[0]).id, command_id::submit_sm_resp);
+  EXPECT_EQ(decoded(out[0]).status, S::ESME_RINVBNDSTS);
+  EXPECT_EQ(decoded(out[1]).id, command_id::enquire_link_resp);
+  EXPECT_EQ(decoded(out[1]).status, S::ESME_RINVBNDSTS);
+}
+
+TEST(EsmeSession, SecondBindIsAlreadyBound) {
+  Rig r;
+  auto c = r.bound_esme();
+  r.t.deliver(c, bind_pdu(command_id::bind_transceiver, "acme", "secret", 9));
+  EXPECT_EQ(decoded(r.t.take(c).at(0)).status, S::ESME_RALYBND);
+}
+
+TEST(EsmeSession, ReceiverCannotSubmit) {
+  Rig r;
+  r.bring_up_upstreams();
+  auto c = r.t.accept();
+  r.t.deliver(c, bind_pdu(command_id::bind_receiver, "acme", "secret", 1));
+  r.t.take(c);
+  r.t.deliver(c, submit_pdu("4477", 2));
+  EXPECT_EQ(decoded(r.t.take(c).at(0)).status, S::ESME_RINVBNDSTS);
+}
+
+TEST(EsmeSession, UnknownCommandGetsGenericNackAndSessionStaysUp) {
+  Rig r;
+  auto c = r.bound_esme();
+  r.t.deliver(c, header(static_cast<command_id>(0x00000110), S::ESME_ROK, 77));
+  auto out = r.t.take(c);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(decoded(out[0]).id, command_id::generic_nack);
+  EXPECT_EQ(decoded(out[0]).status, S::ESME_RINVCMDID);
+  EXPECT_EQ(decoded(out[0]).sequence_number, 77U);
+  r.t.deliver(c, header(command_id::enquire_link, S::ESME_ROK, 78));
+  EXPECT_EQ(decoded(r.t.take(c).at(0)).id, command_id::enquire_link_resp);
+  EXPECT_FALSE(r.t.conns[c].closed);
+}
+
+TEST(EsmeSession, BadCommandLengthIsGenericNackThenClose) {
+  Rig r;
+  auto c = r.bound_esme();
+  r.t.deliver(c, testing::from_hex("0000000800000015"));
+  auto out = r.t.take(c);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(decoded(out[0]).id, command_id::generic_nack);
+  EXPECT_EQ(decoded(out[0]).status, S::ESME_RINVCMDLEN);
+  EXPECT_TRUE(r.t.conns[c].closed);
+}
+
+TEST(EsmeSession, MalformedFieldGetsItsStatusAndSessionStaysUp) {
+  Rig r;
+  auto c = r.bound_esme();
+  auto b = submit_pdu("4477", 4);
+  // Corrupt sm_length ("hello" is the last 5 octets) to run past the PDU.
+  b[b.size() - 6] = std::byte{200};
+  r.t.deliver(c, b);
+  const pdu resp = decoded(r.t.take(c).at(0));
+  EXPECT_EQ(resp.id, command_id::submit_sm_resp);
+  EXPECT_EQ(resp.status, S::ESME_RINVMSGLEN);
+  EXPECT_FALSE(r.t.conns[c].closed);
+}
+
+TEST(EsmeSession, EnquireLinkAndUnbind) {
+  Rig r;
+  auto c = r.bound_esme();
+  r.t.deliver(c, header(command_id::enquire_link, S::ESME_ROK, 10));
+  r.t.deliver(c, header(command_id::unbind, S::ESME_ROK, 11));
+  auto out = r.t.take(c);
+  ASSERT_EQ(out.size(), 2U);
+  EXPECT_EQ(decoded(out[0]).id, command_id::enquire_link_resp);
+  EXPECT_EQ(decoded(out[1]).id, command_id::unbind_resp);
+  EXPECT_EQ(decoded(out[1]).sequence_number, 11U);
+  EXPECT_TRUE(r.t.conns[c].closed);
+  EXPECT_FALSE(r.t.conns[c].aborted);  // graceful: the unbind_resp is written first
+}
+
+TEST(EsmeSession, NoBindInTimeCloses) {
+  Rig r;
+  auto c = r.t.accept();
+  r.advance(999);
+  EXPECT_FALSE(r.t.conns[c].closed);
+  r.advance(2);
+  EXPECT_TRUE(r.t.conns[c].closed);
+}
+
+TEST(EsmeSession, UnfinishedPduCloses) {
+  Rig r;
+  auto c = r.bound_esme();
+  auto b = submit_pdu("4477", 3);
+  r.t.deliver(c, codec::bytes_view(b.data(), 10));
+  r.advance(499);
+  EXPECT_FALSE(r.t.conns[c].closed);
+  r.advance(2);
+  EXPECT_TRUE(r.t.conns[c].closed);
+}
+
+TEST(EsmeSession, IdleBoundSessionIsProbedWithEnquireLink) {
+  Rig r;
+  auto c = r.bound_esme();
+  r.advance(10001);
+  auto out = r.t.take(c);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(decoded(out[0]).id, command_id::enquire_link);
+}
+
+TEST(Routing, SubmitIsForwardedWithNewSequenceAndAnswerRestoresIt) {
+  Rig r;
+  auto ups = r.bring_up_upstreams();
+  auto c = r.bound_esme();
+  r.t.deliver(c, submit_pdu("447700900123", 4242));
+  auto fwd = r.t.take(ups[0]);
+  ASSERT_EQ(fwd.size(), 1U);
+  const pdu f = decoded(fwd[0]);
+  EXPECT_EQ(f.destination_addr, "447700900123");
+  EXPECT_NE(f.sequence_number, 4242U);
+  // Bytes identical but for the sequence number.
+  auto orig = submit_pdu("447700900123", f.sequence_number);
+  EXPECT_EQ(orig, fwd[0]);
+  pdu resp;
+  resp.id = command_id::submit_sm_resp;
+  resp.sequence_number = f.sequence_number;
+  resp.message_id = "msg-1";
+  r.t.deliver(ups[0], encode(resp));
+  auto back = r.t.take(c);
+  ASSERT_EQ(back.size(), 1U);
+  const pdu b = decoded(back[0]);
+  EXPECT_EQ(b.id, command_id::submit_sm_resp);
+  EXPECT_EQ(b.sequence_number, 4242U);
+  EXPECT_EQ(b.message_id, "msg-1");
+  EXPECT_EQ(r.w.stats().resp_relayed, 1U);
+}
+
+TEST(Routing, LongestPrefixChoosesTheUpstream) {
+  Rig r;
+  auto ups = r.bring_up_upstreams();
+  auto c = r.bound_esme();
+  r.t.deliver(c, submit_pdu("3361234", 1));
+  EXPECT_EQ(r.t.take(ups[0]).size(), 0U);
+  EXPECT_EQ(r.t.take(ups[1]).size(), 1U);
+}
+
+TEST(Routing, NoRouteIsInvalidDestination) {
+  Rig r;
+  r.bring_up_upstreams();
+  auto c = r.bound_esme();
+  r.t.deliver(c, submit_pdu("4912345", 1));
+  EXPECT_EQ(decoded(r.t.take(c).at(0)).status, S::ESME_RINVDSTADR);
+}
+
+TEST(Routing, WindowExceededIsThrottled) {
+  Rig r;  // tenant window 4
+  auto ups = r.bring_up_upstreams();
+  auto c = r.bound_esme();
+  for (uint32_t i = 1; i <= 5; ++i) r.t.deliver(c, submit_pdu("4477", i));
+  EXPECT_EQ(r.t.take(ups[0]).size(), 4U);
+  auto out = r.t.take(c);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(decoded(out[0]).status, S::ESME_RTHROTTLED);
+  EXPECT_EQ(decoded(out[0]).sequence_number, 5U);
+}
+
+TEST(Routing, FailoverToTheNextUpstreamWhenTheFirstIsDown) {
+  Rig r;
+  auto ups = r.t.pending_connects;
+  r.t.pending_connects.clear();
+  r.t.complete_connect(ups[0], 111);  // primary refused
+  r.t.complete_connect(ups[1]);
+  auto bind = decoded(r.t.take(ups[1]).at(0));
+  r.t.deliver(ups[1], header(command_id::bind_transceiver_resp, S::ESME_ROK, bind.sequence_number));
+  auto c = r.bound_esme();
+  r.t.deliver(c, submit_pdu("4477", 1));
+  EXPECT_EQ(r.t.take(ups[1]).size(), 1U);
+}
+
+TEST(Routing, NoUpstreamUpIsTemporaryFailure) {
+  Rig r;
+  auto c = r.bound_esme();
+  r.t.deliver(c, submit_pdu("4477", 1));
+  EXPECT_EQ(decoded(r.t.take(c).at(0)).status, upstream_failure_status);
+}
+
+TEST(Routing, UpstreamDropAnswersEveryInflightRequestOnce) {
+  Rig r;
+  auto ups = r.bring_up_upstreams();
+  auto c = r.bound_esme();
+  for (uint32_t i = 1; i <= 3; ++i) r.t.deliver(c, submit_pdu("4477", i));
+  auto fwd = r.t.take(ups[0]);
+  ASSERT_EQ(fwd.size(), 3U);
+  r.t.peer_close(ups[0]);
+  auto out = r.t.take(c);
+  ASSERT_EQ(out.size(), 3U);
+  for (const auto& b : out) EXPECT_EQ(decoded(b).status, upstream_failure_status);
+  // Nothing more arrives, even after timeouts pass.
+  r.advance(5000);
+  EXPECT_EQ(r.t.take(c).size(), 0U);
+  EXPECT_EQ(r.w.stats().upstream_failed_inflight, 3U);
+}
+
+TEST(Routing, UpstreamTimeoutAnswersOnceAndTheLateAnswerIsDropped) {
+  Rig r;
+  auto ups = r.bring_up_upstreams();
+  auto c = r.bound_esme();
+  r.t.deliver(c, submit_pdu("4477", 9));
+  const pdu f = decoded(r.t.take(ups[0]).at(0));
+  r.advance(1990);
+  EXPECT_EQ(r.t.take(c).size(), 0U);
+  r.advance(20);
+  auto out = r.t.take(c);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(decoded(out[0]).status, upstream_failure_status);
+  pdu resp;
+  resp.id = command_id::submit_sm_resp;
+  resp.sequence_number = f.sequence_number;
+  resp.message_id = "late";
+  r.t.deliver(ups[0], encode(resp));
+  EXPECT_EQ(r.t.take(c).size(), 0U);
+  EXPECT_EQ(r.w.stats().resp_orphaned, 1U);
+}
+
+TEST(Routing, UpstreamReconnectsAfterDrop) {
+  Rig r;
+  auto ups = r.bring_up_upstreams();
+  r.t.peer_close(ups[0]);
+  EXPECT_TRUE(r.t.pending_connects.empty());
+  r.advance(r.snap->timers.reconnect_min_ms + 10);
+  EXPECT_EQ(r.t.pending_connects.size(), 1U);
+}
+
+TEST(Routing, SlowEsmeIsClosedOthersUnaffected) {
+  Rig r;
+  auto ups = r.bring_up_upstreams();
+  auto slow = r.bound_esme();
+  auto fast = r.bound_esme();
+  r.t.deliver(slow, submit_pdu("4477", 1));
+  r.t.deliver(fast, submit_pdu("4477", 2));
+  auto fwd = r.t.take(ups[0]);
+  ASSERT_EQ(fwd.size(), 2U);
+  r.t.send_limit = 20;  // the slow ESME's queue is full: nothing more fits
+  r.t.conns[slow].out.resize(10);
+  pdu resp;
+  resp.id = command_id::submit_sm_resp;
+  resp.message_id = "x";
+  resp.sequence_number = decoded(fwd[0]).sequence_number;
+  r.t.deliver(ups[0], encode(resp));
+  EXPECT_TRUE(r.t.conns[slow].closed);
+  r.t.send_limit = 1 << 20;
+  resp.sequence_number = decoded(fwd[1]).sequence_number;
+  r.t.deliver(ups[0], encode(resp));
+  EXPECT_EQ(decoded(r.t.take(fast).at(0)).sequence_number, 2U);
+  EXPECT_FALSE(r.t.conns[fast].closed);
+}
+
+TEST(Shutdown, UnbindsEsmesAndUpstreamsThenFinishes) {
+  Rig r;
+  auto ups = r.bring_up_upstreams();
+  auto c = r.bound_esme();
+  r.w.begin_shutdown(r.now);
+  auto out = r.t.take(c);
+  ASSERT_EQ(out.size(), 1U);
+  const pdu u = decoded(out[0]);
+  EXPECT_EQ(u.id, command_id::unbind);
+  r.t.deliver(c, header(command_id::unbind_resp, S::ESME_ROK, u.sequence_number));
+  EXPECT_TRUE(r.t.conns[c].closed);
+  auto up_out = r.t.take(ups[0]);
+  ASSERT_EQ(up_out.size(), 1U);
+  EXPECT_EQ(decoded(up_out[0]).id, command_id::unbind);
+  r.t.deliver(ups[0], header(command_id::unbind_resp, S::ESME_ROK, decoded(up_out[0]).sequence_number));
+  r.t.poll(0);
+  EXPECT_EQ(r.t.connections(), 0U);
+  EXPECT_TRUE(r.w.done());
+}
+
+TEST(RouteTable, LongestPrefixTenantAndFilters) {
+  route_def any;
+  any.destination_prefix = "";
+  any.upstreams = {0};
+  route_def uk;
+  uk.destination_prefix = "+44";
+  uk.upstreams = {1};
+  route_def uk_tenant = uk;
+  uk_tenant.tenant = 7;
+  uk_tenant.upstreams = {2};
+  route_def uk_svc = uk;
+  uk_svc.service_type = "WAP";
+  uk_svc.upstreams = {3};
+  route_table t({any, uk, uk_tenant, uk_svc});
+  EXPECT_EQ(t.lookup(1, "4477", "", "")->upstreams[0], 1U);
+  EXPECT_EQ(t.lookup(7, "+4477", "", "")->upstreams[0], 2U);
+  EXPECT_EQ(t.lookup(1, "4477", "", "WAP")->upstreams[0], 3U);
+  EXPECT_EQ(t.lookup(1, "3377", "", "")->upstreams[0], 0U);
+  EXPECT_EQ(t.lookup(1, "", "", "")->upstreams[0], 0U);
+  route_table empty({uk});
+  EXPECT_EQ(empty.lookup(1, "3377", "", ""), nullptr);
+}
+
+TEST(Cidr, ParseAndContains) {
+  cidr c;
+  ASSERT_TRUE(cidr::parse("192.168.0.0/16", c));
+  peer_address p;
+  p.family = 2;
+  p.addr[0] = std::byte{192};
+  p.addr[1] = std::byte{168};
+  p.addr[2] = std::byte{7};
+  EXPECT_TRUE(c.contains(p));
+  p.addr[1] = std::byte{169};
+  EXPECT_FALSE(c.contains(p));
+  EXPECT_FALSE(cidr::parse("10.0.0.0/33", c));
+  EXPECT_FALSE(cidr::parse("banana", c));
+  ASSERT_TRUE(cidr::parse("::1/128", c));
+}
+
+}  // namespace
+}  // namespace smpp::dataplane
