@@ -99,6 +99,13 @@ decode_error check_tlvs(const std::byte* p, const std::byte* end, bool& has_payl
         // The value is one C-Octet String: its only NUL is the last octet.
         if (std::memchr(p + 4, 0, len) != p + 4 + len - 1) return {S::ESME_RINVTLVVAL, info->name, 0};
       }
+      // SMPP 5.0 §4.8.4.39: ms_validity is 1 or 4 octets; §4.8.4.10: broadcast_end_time is a
+      // time in the §7.1 format.
+      if (t == tag::ms_validity && len != 1 && len != 4) return {S::ESME_RINVTLVLEN, info->name, 0};
+      if (t == tag::broadcast_end_time &&
+          !valid_time(std::string_view(reinterpret_cast<const char*>(p + 4), len - 1u))) {
+        return {S::ESME_RINVTLVVAL, info->name, 0};
+      }
       if (t == tag::message_payload) has_payload = true;
     }
     p += 4 + len;

@@ -79,7 +79,7 @@ TEST(Decode, SubmitSmFieldsByName) {
 
 TEST(Decode, EveryRealWorldPduIsDecodedOrRejectedWithASpecificStatus) {
   const char* dir = std::getenv("SMPP_SOURCE_DIR");
-  std::ifstream in(std::string(dir ? dir : ".") + "/tests/data/real-world-pdus.hex");
+  std::ifstream in(std::string(dir ? dir : SMPP_SOURCE_DIR_DEFAULT) + "/tests/data/real-world-pdus.hex");
   ASSERT_TRUE(in.good());
   std::string line;
   int ok = 0, rejected = 0;
@@ -183,6 +183,10 @@ TEST(Decode, ErrorsCarryTheSpecificStatus) {
        S::ESME_RINVDLNAME},
       {"broadcast_sm missing tlvs", make_pdu("00000111", "00 01 01 3100 3100 00 00 00 00 00 00"),
        S::ESME_RMISSINGTLV},
+      {"ms_validity of 2 octets", make_pdu("00000004", kHead + "00 00 00000000 00 1204 0002 0102"),
+       S::ESME_RINVTLVLEN},
+      {"broadcast_end_time not a time", make_pdu("00000004", kHead + "00 00 00000000 00 0609 0003 414200"),
+       S::ESME_RINVTLVVAL},
       {"query_sm_resp bad final_date", make_pdu("80000003", "3100 3132 00 02 00"), S::ESME_RINVCMDLEN},
   };
   for (const auto& c : cases) {

@@ -86,12 +86,13 @@ std::vector<std::byte> pdu_generator::rand_tlvs(command_id id, bool has_sm) {
         (void)w.add_uint(i.tag, static_cast<uint32_t>(rng_()), 4);
         break;
       case tlv_type::cstring:
-        (void)w.add_cstring(i.tag, rand_string(i.max_len));
+        (void)w.add_cstring(i.tag, i.tag == tag::broadcast_end_time ? rand_time() : rand_string(i.max_len));
         break;
       case tlv_type::octets:
       case tlv_type::empty: {
         const size_t max = std::min<size_t>(i.max_len, 300);
-        const size_t len = i.min_len + (max > i.min_len ? rng_() % (max - i.min_len + 1) : 0);
+        size_t len = i.min_len + (max > i.min_len ? rng_() % (max - i.min_len + 1) : 0);
+        if (i.tag == tag::ms_validity) len = rng_() % 2 ? 1 : 4;
         std::vector<std::byte> v(len);
         for (auto& b : v) b = static_cast<std::byte>(rng_());
         (void)w.add(i.tag, v);
