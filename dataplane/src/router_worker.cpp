@@ -52,6 +52,7 @@ struct router_worker::upstream_link {
     conn_id esme = invalid_conn;
     uint64_t deadline_ms = 0;
     command_id id = command_id::submit_sm;
+    uint32_t origin = 0;  // worker of the ESME session
   };
   uint32_t upstream = 0;
   const upstream_bind_def* def = nullptr;
@@ -67,6 +68,7 @@ struct router_worker::upstream_link {
   uint64_t last_rx_ms = 0;
   uint64_t last_tx_ms = 0;
   bool enquire_pending = false;
+  bool counted_bound = false;
   explicit upstream_link(uint32_t max_len) : framer(max_len) {}
 
   uint32_t take_seq() {
@@ -86,18 +88,19 @@ struct router_worker::session_slot {
 };
 
 router_worker::router_worker(uint32_t index, uint32_t workers, transport& t,
-                             std::shared_ptr<const router_snapshot> snapshot, shared_state* shared)
+                             std::shared_ptr<const router_snapshot> snapshot, shared_state* shared,
+                             ring_mesh* mesh)
     : index_(index), workers_(workers == 0 ? 1 : workers), t_(t), snap_(std::move(snapshot)),
-      shared_(shared) {
+      shared_(shared), mesh_(mesh) {
+  cells_.resize(handoff_cells(snap_->max_command_length));
+  inbox_.resize(cells_.size() * sizeof(handoff_cell));
   t_.set_handler(this);
   links_by_upstream_.resize(snap_->upstreams.size());
   rr_.assign(snap_->upstreams.size(), 0);
   for (const upstream_def& u : snap_->upstreams) {
     for (size_t b = 0; b < u.binds.size(); ++b) {
-      // Bind b of every upstream belongs to worker b % workers; with fewer binds than workers
-      // the remaining workers still get one so each worker can route on its own.
-      const bool mine = b % workers_ == index_ || (u.binds.size() < workers_ && b == index_ % u.binds.size());
-      if (!mine) continue;
+      // Bind b of every upstream belongs to worker b % workers.
+      if (b % workers_ != index_) continue;
       auto link = std::make_unique<upstream_link>(snap_->max_command_length);
       link->upstream = u.index;
       link->def = &u.binds[b];
@@ -149,6 +152,11 @@ bool router_worker::done() const noexcept {
 
 void router_worker::run_once(uint64_t now_ms, int timeout_us) {
   now_ms_ = now_ms;
+  if (mesh_ != nullptr) {
+    drain_rings();
+    // Work is waiting in a ring or behind a full one: do not sleep in the transport.
+    if (!deferred_.empty()) timeout_us = 0;
+  }
   t_.poll(timeout_us);
   if (now_ms >= next_tick_ms_) tick(now_ms);
 }
@@ -426,22 +434,32 @@ void router_worker::esme_bind(esme_session& s, const pdu& p) {
   (void)send_pdu(s.conn, r);
 }
 
-router_worker::upstream_link* router_worker::pick_link(const route_def& r, bool& any_busy) noexcept {
-  for (uint32_t up : r.upstreams) {
-    auto& links = links_by_upstream_[up];
-    const size_t n = links.size();
-    for (size_t k = 0; k < n; ++k) {
-      upstream_link* l = links[(rr_[up] + k) % n];
-      if (l->state != link_state::bound) continue;
-      if (l->outstanding >= l->def->window) {
-        any_busy = true;
-        continue;
-      }
-      rr_[up] = static_cast<uint32_t>((rr_[up] + k + 1) % n);
-      return l;
+router_worker::upstream_link* router_worker::pick_local(uint32_t up, bool& any_busy) noexcept {
+  auto& links = links_by_upstream_[up];
+  const size_t n = links.size();
+  for (size_t k = 0; k < n; ++k) {
+    upstream_link* l = links[(rr_[up] + k) % n];
+    if (l->state != link_state::bound) continue;
+    if (l->outstanding >= l->def->window) {
+      any_busy = true;
+      continue;
     }
+    rr_[up] = static_cast<uint32_t>((rr_[up] + k + 1) % n);
+    return l;
   }
   return nullptr;
+}
+
+void router_worker::set_bound(upstream_link& u, bool bound) noexcept {
+  if (u.counted_bound == bound) return;
+  u.counted_bound = bound;
+  if (shared_ == nullptr || shared_->bound_links.empty()) return;
+  auto& n = shared_->bound_links[u.upstream * workers_ + index_];
+  if (bound) {
+    n.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    n.fetch_sub(1, std::memory_order_relaxed);
+  }
 }
 
 void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p) {
@@ -464,7 +482,17 @@ void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p)
     return;
   }
   bool any_busy = false;
-  upstream_link* u = pick_link(*r, any_busy);
+  upstream_link* u = nullptr;
+  for (uint32_t up : r->upstreams) {
+    // Failover order; within an upstream our own binds first, then another worker's.
+    u = pick_local(up, any_busy);
+    if (u != nullptr) break;
+    if (hand_off(up, s, frame, p, any_busy)) {
+      ++s.outstanding;
+      ++stats_.handed_off;
+      return;
+    }
+  }
   if (u == nullptr) {
     // Every bind of the route is busy (back-pressure) or down (temporary failure).
     if (any_busy) {
@@ -488,6 +516,7 @@ void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p)
   e.esme = s.conn;
   e.deadline_ms = now_ms_ + snap_->timers.response_ms;
   e.id = p.id;
+  e.origin = index_;
   ++u->outstanding;
   u->last_tx_ms = now_ms_;
   ++s.outstanding;
@@ -519,12 +548,14 @@ void router_worker::connect_upstream(upstream_link& u) {
 
 void router_worker::upstream_bound(upstream_link& u) {
   u.state = link_state::bound;
+  set_bound(u, true);
   u.backoff_ms = 0;
   ++stats_.upstream_binds_up;
 }
 
 void router_worker::upstream_down(upstream_link& u) {
   fail_inflight(u, upstream_failure_status, false);
+  set_bound(u, false);
   u.state = link_state::down;
   u.enquire_pending = false;
   if (u.conn != invalid_conn) {
@@ -546,7 +577,9 @@ void router_worker::fail_inflight(upstream_link& u, command_status status, bool 
   for (auto& e : u.table) {
     if (e.up_seq == 0) continue;
     if (only_expired && e.deadline_ms > now_ms_) continue;
-    if (session_slot* slot = slot_of(e.esme); slot && slot->esme) {
+    if (e.origin != index_) {
+      answer_origin(e.origin, e.esme, e.esme_seq, e.id, status, {});
+    } else if (session_slot* slot = slot_of(e.esme); slot && slot->esme) {
       esme_session& s = *slot->esme;
       if (s.outstanding > 0) --s.outstanding;
       (void)send_header_only(e.esme, codec::response_of(e.id), status, e.esme_seq);
@@ -576,6 +609,14 @@ void router_worker::upstream_pdu(upstream_link& u, bytes_view frame) {
       }
       e.up_seq = 0;
       --u.outstanding;
+      if (e.origin != index_) {
+        const auto st = id == command_id::generic_nack ? static_cast<command_status>(h.command_status)
+                                                       : S::ESME_ROK;
+        answer_origin(e.origin, e.esme, e.esme_seq, e.id, st,
+                      id == command_id::generic_nack ? bytes_view{} : frame);
+        ++stats_.resp_relayed;
+        return;
+      }
       session_slot* slot = slot_of(e.esme);
       if (slot == nullptr || !slot->esme) {
         ++stats_.resp_orphaned;
@@ -733,6 +774,156 @@ void router_worker::begin_shutdown(uint64_t now_ms) {
     }
   }
   tick(now_ms);
+}
+
+}  // namespace smpp::dataplane
+
+namespace smpp::dataplane {
+
+// ---------------------------------------------------------------------------------------------
+// Hand-off between workers
+
+bool router_worker::push_message(uint32_t to, const handoff_header& h, bytes_view pdu_bytes) {
+  const size_t n = handoff_cells(pdu_bytes.size());
+  if (n > cells_.size()) return false;
+  auto& ring = mesh_->ring(index_, to);
+  // Producer side: size() can only overestimate, so the room we see is really there and the
+  // burst below takes every cell at once.
+  if (ring.capacity() - ring.size() < n) return false;
+  auto* raw = reinterpret_cast<std::byte*>(cells_.data());
+  std::memcpy(raw, &h, sizeof h);
+  if (!pdu_bytes.empty()) std::memcpy(raw + sizeof h, pdu_bytes.data(), pdu_bytes.size());
+  const size_t pushed = ring.push_burst(std::span<const handoff_cell>(cells_.data(), n));
+  return pushed == n;
+}
+
+bool router_worker::hand_off(uint32_t upstream, const esme_session& s, bytes_view frame,
+                             const pdu& p, bool& any_busy) {
+  if (mesh_ == nullptr || shared_ == nullptr || shared_->bound_links.empty()) return false;
+  for (uint32_t k = 0; k < workers_; ++k) {
+    const uint32_t w = (rr_worker_ + k) % workers_;
+    if (w == index_) continue;
+    if (shared_->bound_links[upstream * workers_ + w].load(std::memory_order_relaxed) == 0) continue;
+    handoff_header h;
+    h.kind = handoff_header::request;
+    h.pdu_len = static_cast<uint32_t>(frame.size());
+    h.origin = index_;
+    h.upstream = upstream;
+    h.esme = s.conn;
+    h.esme_seq = p.sequence_number;
+    h.command_id = static_cast<uint32_t>(p.id);
+    if (push_message(w, h, frame)) {
+      rr_worker_ = w + 1;
+      return true;
+    }
+    any_busy = true;  // a full ring is back-pressure
+  }
+  return false;
+}
+
+void router_worker::answer_origin(uint32_t origin, conn_id esme, uint32_t esme_seq, command_id_t id,
+                                  command_status status, bytes_view frame) {
+  handoff_header h;
+  h.kind = handoff_header::answer;
+  h.pdu_len = static_cast<uint32_t>(frame.size());
+  h.origin = origin;
+  h.esme = esme;
+  h.esme_seq = esme_seq;
+  h.command_id = static_cast<uint32_t>(id);
+  h.status = static_cast<uint32_t>(status);
+  if (deferred_.empty() && push_message(origin, h, frame)) return;
+  // The ring back is full: keep the answer (bounded by the requests in flight, themselves
+  // bounded by the upstream windows) and retry on the next turn. An answer is never dropped.
+  ++stats_.answers_deferred;
+  const size_t n = handoff_cells(frame.size());
+  deferred d{origin, std::vector<handoff_cell>(n)};
+  auto* raw = reinterpret_cast<std::byte*>(d.cells.data());
+  std::memcpy(raw, &h, sizeof h);
+  if (!frame.empty()) std::memcpy(raw + sizeof h, frame.data(), frame.size());
+  deferred_.push_back(std::move(d));
+}
+
+void router_worker::drain_rings() {
+  // Answers that waited for room go first, in order.
+  size_t sent = 0;
+  for (; sent < deferred_.size(); ++sent) {
+    auto& d = deferred_[sent];
+    auto& ring = mesh_->ring(index_, d.to);
+    if (ring.capacity() - ring.size() < d.cells.size()) break;
+    if (ring.push_burst(d.cells) != d.cells.size()) break;
+  }
+  deferred_.erase(deferred_.begin(), deferred_.begin() + static_cast<ptrdiff_t>(sent));
+
+  for (uint32_t from = 0; from < workers_; ++from) {
+    if (from == index_) continue;
+    auto& ring = mesh_->ring(from, index_);
+    // A bounded number of messages per ring and turn keeps the transport served too.
+    for (int budget = 0; budget < 64; ++budget) {
+      handoff_cell first;
+      if (!ring.try_pop(first)) break;
+      handoff_header h;
+      std::memcpy(&h, first.bytes.data(), sizeof h);
+      const size_t n = handoff_cells(h.pdu_len);
+      std::memcpy(inbox_.data(), first.bytes.data(), sizeof first.bytes);
+      for (size_t got = 1; got < n;) {
+        // The producer published every cell of the message in one burst.
+        got += ring.pop_burst(std::span<handoff_cell>(
+            reinterpret_cast<handoff_cell*>(inbox_.data()) + got, n - got));
+      }
+      const bytes_view frame(inbox_.data() + sizeof h, h.pdu_len);
+      if (h.kind == handoff_header::request) {
+        handoff_request(h, frame);
+      } else {
+        handoff_answer(h, frame);
+      }
+    }
+  }
+}
+
+void router_worker::handoff_request(const handoff_header& h, bytes_view frame) {
+  ++stats_.handoff_received;
+  const auto id = static_cast<command_id>(h.command_id);
+  bool any_busy = false;
+  upstream_link* u = h.upstream < links_by_upstream_.size() ? pick_local(h.upstream, any_busy) : nullptr;
+  if (u == nullptr || shutting_down_) {
+    ++(any_busy ? stats_.throttled : stats_.upstream_unavailable);
+    answer_origin(h.origin, h.esme, h.esme_seq, id, any_busy ? S::ESME_RTHROTTLED : upstream_failure_status, {});
+    return;
+  }
+  const uint32_t seq = u->take_seq();
+  if (!relay(u->conn, frame, seq)) {
+    ++stats_.throttled;
+    answer_origin(h.origin, h.esme, h.esme_seq, id, S::ESME_RTHROTTLED, {});
+    return;
+  }
+  auto& e = u->table[seq & u->mask];
+  e.up_seq = seq;
+  e.esme_seq = h.esme_seq;
+  e.esme = h.esme;
+  e.deadline_ms = now_ms_ + snap_->timers.response_ms;
+  e.id = id;
+  e.origin = h.origin;
+  ++u->outstanding;
+  u->last_tx_ms = now_ms_;
+  ++stats_.submit_forwarded;
+}
+
+void router_worker::handoff_answer(const handoff_header& h, bytes_view frame) {
+  session_slot* slot = slot_of(h.esme);
+  if (slot == nullptr || !slot->esme) {
+    ++stats_.resp_orphaned;
+    return;
+  }
+  esme_session& s = *slot->esme;
+  if (s.outstanding > 0) --s.outstanding;
+  const bool ok = frame.empty()
+                      ? send_header_only(s.conn, codec::response_of(static_cast<command_id>(h.command_id)),
+                                         static_cast<command_status>(h.status), h.esme_seq)
+                      : relay(s.conn, frame, h.esme_seq);
+  if (!ok) {
+    ++stats_.sessions_closed_slow;
+    close_esme(s, true);
+  }
 }
 
 }  // namespace smpp::dataplane

@@ -46,7 +46,7 @@ std::shared_ptr<router_snapshot> make_snapshot(uint32_t upstream_binds = 1, uint
       upstream_bind_def bd;
       bd.system_id = "router";
       bd.password = "pw";
-      bd.window = 8;
+      bd.window = std::max<uint32_t>(8, window);
       up.binds.push_back(bd);
     }
     s->upstreams.push_back(up);
@@ -518,6 +518,100 @@ TEST(Cidr, ParseAndContains) {
   EXPECT_FALSE(cidr::parse("10.0.0.0/33", c));
   EXPECT_FALSE(cidr::parse("banana", c));
   ASSERT_TRUE(cidr::parse("::1/128", c));
+}
+
+}  // namespace
+}  // namespace smpp::dataplane
+
+namespace smpp::dataplane {
+namespace {
+
+TEST(Handoff, RequestsReachTheWorkerThatOwnsTheBindAndAnswersComeBack) {
+  // One upstream bind, two workers: worker 1 owns no bind and hands its ESME's traffic over.
+  auto snap = make_snapshot(1, 16);
+  shared_state shared(snap->tenants.size(), snap->upstreams.size(), 2);
+  ring_mesh mesh(2, 64);
+  fake_transport t0, t1;
+  router_worker w0(0, 2, t0, snap, &shared, &mesh);
+  router_worker w1(1, 2, t1, snap, &shared, &mesh);
+  ASSERT_EQ(w0.start(0), 0);
+  ASSERT_EQ(w1.start(0), 0);
+  EXPECT_TRUE(t1.pending_connects.empty());
+  ASSERT_EQ(t0.pending_connects.size(), 2U);  // primary and backup, both owned by worker 0
+  std::vector<fake_transport::conn_id> ups = t0.pending_connects;
+  for (auto c : ups) {
+    t0.complete_connect(c);
+    const pdu b = decoded(t0.take(c).at(0));
+    t0.deliver(c, header(command_id::bind_transceiver_resp, S::ESME_ROK, b.sequence_number));
+  }
+  auto esme = t1.accept();
+  t1.deliver(esme, bind_pdu(command_id::bind_transceiver, "acme", "secret", 1));
+  t1.take(esme);
+  // A large PDU (message_payload) spans several cells.
+  pdu big;
+  big.id = command_id::submit_sm;
+  big.sequence_number = 500;
+  big.destination_addr = "4477";
+  std::vector<std::byte> payload(3000, std::byte{0x41});
+  std::vector<std::byte> tlvs(4000);
+  codec::tlv_writer w(tlvs);
+  ASSERT_TRUE(w.add(codec::tag::message_payload, payload));
+  big.tlvs = w.area();
+  const auto big_bytes = encode(big);
+  for (uint32_t i = 1; i <= 10; ++i) t1.deliver(esme, i == 5 ? big_bytes : submit_pdu("4477", i));
+  w1.run_once(1, 0);
+  w0.run_once(1, 0);
+  auto fwd = t0.take(ups[0]);
+  ASSERT_EQ(fwd.size(), 10U);
+  EXPECT_EQ(fwd[4].size(), big_bytes.size());
+  for (const auto& f : fwd) {
+    pdu resp;
+    resp.id = command_id::submit_sm_resp;
+    resp.sequence_number = decoded(f).sequence_number;
+    resp.message_id = "m";
+    t0.deliver(ups[0], encode(resp));
+  }
+  w0.run_once(2, 0);
+  w1.run_once(2, 0);
+  auto back = t1.take(esme);
+  ASSERT_EQ(back.size(), 10U);
+  std::vector<uint32_t> seqs;
+  for (const auto& b : back) {
+    EXPECT_EQ(decoded(b).status, S::ESME_ROK);
+    seqs.push_back(decoded(b).sequence_number);
+  }
+  std::vector<uint32_t> want;
+  for (uint32_t i = 1; i < 5; ++i) want.push_back(i);
+  want.push_back(500);
+  for (uint32_t i = 6; i <= 10; ++i) want.push_back(i);
+  EXPECT_EQ(seqs, want);
+  EXPECT_EQ(w1.stats().handed_off, 10U);
+  EXPECT_EQ(w0.stats().handoff_received, 10U);
+}
+
+TEST(Handoff, AFullRingIsBackPressureNotALoss) {
+  auto snap = make_snapshot(1, 64);
+  shared_state shared(snap->tenants.size(), snap->upstreams.size(), 2);
+  ring_mesh mesh(2, 4);  // room for 4 single-cell messages
+  fake_transport t0, t1;
+  router_worker w0(0, 2, t0, snap, &shared, &mesh);
+  router_worker w1(1, 2, t1, snap, &shared, &mesh);
+  ASSERT_EQ(w0.start(0), 0);
+  ASSERT_EQ(w1.start(0), 0);
+  for (auto c : std::vector<fake_transport::conn_id>(t0.pending_connects)) {
+    t0.complete_connect(c);
+    const pdu b = decoded(t0.take(c).at(0));
+    t0.deliver(c, header(command_id::bind_transceiver_resp, S::ESME_ROK, b.sequence_number));
+  }
+  auto esme = t1.accept();
+  t1.deliver(esme, bind_pdu(command_id::bind_transceiver, "acme", "secret", 1));
+  t1.take(esme);
+  for (uint32_t i = 1; i <= 6; ++i) t1.deliver(esme, submit_pdu("4477", i));
+  auto now = t1.take(esme);
+  ASSERT_EQ(now.size(), 2U);  // the two that found no room
+  for (const auto& b : now) EXPECT_EQ(decoded(b).status, S::ESME_RTHROTTLED);
+  w0.run_once(1, 0);
+  EXPECT_EQ(w0.stats().handoff_received, 4U);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "smpp/codec/codec.hpp"
 #include "smpp/codec/framer.hpp"
+#include "smpp/dataplane/handoff.hpp"
 #include "smpp/dataplane/snapshot.hpp"
 #include "smpp/dataplane/transport.hpp"
 
@@ -32,6 +33,9 @@ struct worker_stats {
   uint64_t sessions_closed_slow = 0;  // closed because they stopped reading
   uint64_t upstream_binds_up = 0;
   uint64_t upstream_connect_failures = 0;
+  uint64_t handed_off = 0;        // requests sent to the worker that owns the upstream bind
+  uint64_t handoff_received = 0;  // requests taken from other workers
+  uint64_t answers_deferred = 0;  // answers that waited because the ring back was full
 };
 
 // The temporary error an ESME gets when the router cannot deliver its request upstream: the
@@ -41,11 +45,15 @@ struct worker_stats {
 inline constexpr codec::command_status upstream_failure_status = codec::command_status::ESME_RMSGQFUL;
 
 class router_worker final : public transport_handler {
+  using command_id_t = codec::command_id;
+
  public:
   // bind_share: which of each upstream's binds this worker owns (bind i of an upstream goes to
   // worker i % workers).
+  // mesh: the rings between workers (nullptr with one worker).
   router_worker(uint32_t index, uint32_t workers, transport& t,
-                std::shared_ptr<const router_snapshot> snapshot, shared_state* shared);
+                std::shared_ptr<const router_snapshot> snapshot, shared_state* shared,
+                ring_mesh* mesh = nullptr);
   ~router_worker() override;
   router_worker(const router_worker&) = delete;
   router_worker& operator=(const router_worker&) = delete;
@@ -91,7 +99,16 @@ class router_worker final : public transport_handler {
   bool send_pdu(conn_id c, const codec::pdu& p);
   bool relay(conn_id c, bytes_view frame, uint32_t seq);
   void close_esme(esme_session& s, bool abort);
-  upstream_link* pick_link(const route_def& r, bool& any_busy) noexcept;
+  upstream_link* pick_local(uint32_t upstream, bool& any_busy) noexcept;
+  void set_bound(upstream_link& u, bool bound) noexcept;
+  bool hand_off(uint32_t upstream, const esme_session& s, bytes_view frame, const codec::pdu& p,
+                bool& any_busy);
+  bool push_message(uint32_t to, const handoff_header& h, bytes_view pdu_bytes);
+  void answer_origin(uint32_t origin, conn_id esme, uint32_t esme_seq, command_id_t id,
+                     codec::command_status status, bytes_view frame);
+  void drain_rings();
+  void handoff_request(const handoff_header& h, bytes_view frame);
+  void handoff_answer(const handoff_header& h, bytes_view frame);
 
   uint32_t index_;
   uint32_t workers_;
@@ -106,6 +123,15 @@ class router_worker final : public transport_handler {
   std::vector<std::unique_ptr<upstream_link>> links_;
   std::vector<std::vector<upstream_link*>> links_by_upstream_;
   std::vector<uint32_t> rr_;  // round-robin cursor per upstream
+  ring_mesh* mesh_ = nullptr;
+  uint32_t rr_worker_ = 0;
+  std::vector<handoff_cell> cells_;  // scratch for one message, sized once
+  std::vector<std::byte> inbox_;     // scratch for one received PDU, sized once
+  struct deferred {
+    uint32_t to;
+    std::vector<handoff_cell> cells;
+  };
+  std::vector<deferred> deferred_;  // answers waiting for room in a full ring back
   worker_stats stats_;
 };
 

@@ -111,10 +111,14 @@ struct router_snapshot {
   std::string system_id = "smpp-router";  // what bind_*_resp carries
 };
 
-// State shared by all workers that is not per message: live bind counts per tenant.
+// State shared by all workers that is not per message: live ESME bind counts per tenant, and
+// how many binds of each upstream each worker has up (bound_links[upstream * workers + worker]),
+// so a worker without a bind of its own knows which worker to hand a request to.
 struct shared_state {
-  explicit shared_state(size_t tenants) : binds_per_tenant(tenants) {}
+  explicit shared_state(size_t tenants, size_t upstreams = 0, size_t worker_count = 1)
+      : binds_per_tenant(tenants), bound_links(upstreams * worker_count) {}
   std::vector<std::atomic<uint32_t>> binds_per_tenant;
+  std::vector<std::atomic<uint32_t>> bound_links;
 };
 
 }  // namespace smpp::dataplane

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <bit>
 #include <cstddef>
+#include <cstdlib>
 #include <limits>
 #include <memory>
 #include <new>
@@ -59,7 +60,7 @@ class spsc_ring {
     const std::size_t read = read_index_.load(std::memory_order_relaxed);
     const std::size_t write = write_index_.load(std::memory_order_relaxed);
     for (std::size_t i = read; i != write; ++i) std::destroy_at(&slots_[i & mask_]);
-    ::operator delete(slots_, slot_bytes(mask_ + 1), std::align_val_t{slot_alignment});
+    std::free(slots_);
   }
 
   spsc_ring(const spsc_ring&) = delete;
@@ -67,18 +68,18 @@ class spsc_ring {
 
   // Producer side. False when the ring is full; the argument is then left untouched (an rvalue
   // is not moved from), so retrying later loses nothing.
-  [[nodiscard]] bool try_push(const T& item) noexcept(std::is_nothrow_copy_constructible_v<T>)
-    requires std::is_copy_constructible_v<T>
-  {
+  [[nodiscard]] bool try_push(const T& item) noexcept(std::is_nothrow_copy_constructible_v<T>) {
+    static_assert(std::is_copy_constructible_v<T>, "spsc_ring<T>: move-only T, push an rvalue");
     return emplace(item);
   }
   [[nodiscard]] bool try_push(T&& item) noexcept { return emplace(std::move(item)); }
 
   // Producer side, DPDK burst semantics: copies as many leading items as there is room for and
-  // returns how many; the rest stay with the caller (back-pressure).
-  [[nodiscard]] std::size_t push_burst(std::span<const T> items) noexcept
-    requires std::is_nothrow_copy_constructible_v<T>
-  {
+  // returns how many; the rest stay with the caller (back-pressure). The accepted items are
+  // published by one release store, so the consumer sees all of them or none.
+  [[nodiscard]] std::size_t push_burst(std::span<const T> items) noexcept {
+    static_assert(std::is_nothrow_copy_constructible_v<T>,
+                  "spsc_ring<T>::push_burst copies, and a copy must not throw half-way");
     const std::size_t write = write_index_.load(std::memory_order_relaxed);
     std::size_t room = capacity() - (write - read_index_cache_);
     if (room < items.size()) {
@@ -134,8 +135,8 @@ class spsc_ring {
     return n;
   }
 
-  // Exact when called by the producer or the consumer with the other side idle; otherwise a
-  // snapshot that may be stale by the time it returns (never above capacity()).
+  // A snapshot, never above capacity(). Called by the producer it can only overestimate (the
+  // room it implies is really there); called by the consumer it can only underestimate.
   [[nodiscard]] std::size_t size() const noexcept {
     // read index first: it never passes the write index, so the difference cannot underflow.
     const std::size_t read = read_index_.load(std::memory_order_acquire);
@@ -158,7 +159,9 @@ class spsc_ring {
     return (capacity * sizeof(T) + slot_alignment - 1) / slot_alignment * slot_alignment;
   }
   static T* allocate_slots(std::size_t capacity) {
-    return static_cast<T*>(::operator new(slot_bytes(capacity), std::align_val_t{slot_alignment}));
+    void* slots = std::aligned_alloc(slot_alignment, slot_bytes(capacity));
+    if (slots == nullptr) throw std::bad_alloc();
+    return static_cast<T*>(slots);
   }
 
   template <typename U>

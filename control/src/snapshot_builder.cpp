@@ -1,0 +1,111 @@
+#include "smpp/control/snapshot_builder.hpp"
+
+#include <unordered_map>
+
+namespace smpp::control {
+namespace {
+
+bool verify(const std::string& hash, std::string_view password) {
+  return verify_password(hash, std::string(password));
+}
+
+codec::command_id bind_command(bind_type t) {
+  switch (t) {
+    case bind_type::transmitter:
+      return codec::command_id::bind_transmitter;
+    case bind_type::receiver:
+      return codec::command_id::bind_receiver;
+    case bind_type::transceiver:
+      break;
+  }
+  return codec::command_id::bind_transceiver;
+}
+
+}  // namespace
+
+std::shared_ptr<const dataplane::router_snapshot> build_snapshot(const router_config& config,
+                                                                 std::string& error) {
+  auto s = std::make_shared<dataplane::router_snapshot>();
+  for (const listener_config& l : config.listeners) s->listeners.push_back({l.host, l.port});
+  std::unordered_map<std::string, uint32_t> tenant_index;
+  for (const tenant_config& t : config.tenants) {
+    dataplane::tenant_def d;
+    d.index = static_cast<uint32_t>(s->tenants.size());
+    d.name = t.name;
+    d.system_id = t.system_id;
+    d.password_hash = t.password_hash;
+    d.max_binds = t.max_binds;
+    d.window = t.window;
+    for (const std::string& net : t.allowed_networks) {
+      dataplane::cidr c;
+      if (!dataplane::cidr::parse(net, c)) {
+        error = "tenant " + t.name + ": bad network " + net;
+        return nullptr;
+      }
+      d.allowed_networks.push_back(c);
+    }
+    tenant_index[t.name] = d.index;
+    s->tenant_by_system_id[t.system_id] = d.index;
+    s->tenants.push_back(std::move(d));
+  }
+  std::unordered_map<std::string, uint32_t> upstream_index;
+  for (const upstream_config& u : config.upstreams) {
+    dataplane::upstream_def d;
+    d.index = static_cast<uint32_t>(s->upstreams.size());
+    d.name = u.name;
+    d.address = {u.host, u.port};
+    for (const upstream_bind_config& b : u.binds) {
+      for (uint32_t k = 0; k < b.count; ++k) {
+        dataplane::upstream_bind_def bd;
+        bd.system_id = b.system_id;
+        bd.password = b.password;
+        bd.system_type = b.system_type;
+        bd.bind_command = bind_command(b.type);
+        bd.window = b.window;
+        bd.rate_per_s = b.rate_per_s;
+        bd.weight = b.weight;
+        d.binds.push_back(bd);
+      }
+    }
+    upstream_index[u.name] = d.index;
+    s->upstreams.push_back(std::move(d));
+  }
+  std::vector<dataplane::route_def> routes;
+  for (const route_config& r : config.routes) {
+    dataplane::route_def d;
+    if (r.tenant != "*") {
+      const auto it = tenant_index.find(r.tenant);
+      if (it == tenant_index.end()) {
+        error = "route: unknown tenant " + r.tenant;
+        return nullptr;
+      }
+      d.tenant = it->second;
+    }
+    d.destination_prefix = r.destination_prefix;
+    d.source_prefix = r.source_prefix;
+    d.service_type = r.service_type;
+    for (const std::string& name : r.upstreams) {
+      const auto it = upstream_index.find(name);
+      if (it == upstream_index.end()) {
+        error = "route: unknown upstream " + name;
+        return nullptr;
+      }
+      d.upstreams.push_back(it->second);
+    }
+    routes.push_back(std::move(d));
+  }
+  s->routes = dataplane::route_table(std::move(routes));
+  const timeouts_config& t = config.timeouts;
+  s->timers.bind_ms = t.bind_ms;
+  s->timers.enquire_link_interval_ms = t.enquire_link_interval_ms;
+  s->timers.dead_peer_ms = t.dead_peer_ms;
+  s->timers.response_ms = t.response_ms;
+  s->timers.partial_pdu_ms = t.partial_pdu_ms;
+  s->timers.reconnect_min_ms = t.reconnect_min_ms;
+  s->timers.reconnect_max_ms = t.reconnect_max_ms;
+  s->max_command_length = config.limits.max_command_length;
+  s->verify_password = verify;
+  return s;
+}
+
+}  // namespace smpp::control

@@ -1,0 +1,62 @@
+// Cross-worker hand-off: one bounded SPSC ring per ordered pair of workers, carrying requests
+// to the worker that owns an upstream bind and answers back to the worker of the ESME.
+//
+// A message is a header and the PDU's bytes, laid out over consecutive fixed-size cells and
+// published in one burst, so the consumer sees all of a message or none of it.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "smpp/dataplane/spsc_ring.hpp"
+#include "smpp/dataplane/transport.hpp"
+
+namespace smpp::dataplane {
+
+struct alignas(64) handoff_cell {
+  std::array<std::byte, 256> bytes;
+};
+
+struct handoff_header {
+  enum kind_t : uint32_t { request = 1, answer = 2 };
+  uint32_t kind = request;
+  uint32_t pdu_len = 0;     // octets of PDU after the header (0: an answer without a PDU)
+  uint32_t origin = 0;      // worker of the ESME session
+  uint32_t upstream = 0;    // request: the upstream to send to
+  conn_id esme = invalid_conn;
+  uint32_t esme_seq = 0;    // the ESME's sequence number, restored on the answer
+  uint32_t command_id = 0;  // the request's command_id
+  uint32_t status = 0;      // answer without PDU: the command_status to answer with
+  uint32_t reserved = 0;
+};
+static_assert(sizeof(handoff_header) <= sizeof(handoff_cell), "header must fit one cell");
+
+[[nodiscard]] constexpr size_t handoff_cells(size_t pdu_len) noexcept {
+  return (sizeof(handoff_header) + pdu_len + sizeof(handoff_cell) - 1) / sizeof(handoff_cell);
+}
+
+// rings[from * workers + to]; the diagonal is unused.
+class ring_mesh {
+ public:
+  ring_mesh(uint32_t workers, size_t cells_per_ring) : workers_(workers) {
+    rings_.resize(static_cast<size_t>(workers) * workers);
+    for (uint32_t f = 0; f < workers; ++f) {
+      for (uint32_t t = 0; t < workers; ++t) {
+        if (f != t) rings_[f * workers + t] = std::make_unique<spsc_ring<handoff_cell>>(cells_per_ring);
+      }
+    }
+  }
+  [[nodiscard]] spsc_ring<handoff_cell>& ring(uint32_t from, uint32_t to) noexcept {
+    return *rings_[static_cast<size_t>(from) * workers_ + to];
+  }
+  [[nodiscard]] uint32_t workers() const noexcept { return workers_; }
+
+ private:
+  uint32_t workers_;
+  std::vector<std::unique_ptr<spsc_ring<handoff_cell>>> rings_;
+};
+
+}  // namespace smpp::dataplane
