@@ -1,9 +1,12 @@
 // The router's configuration: the data model and the TOML loader with precise errors.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace smpp::control {
@@ -23,7 +26,7 @@ struct workers_config {
 struct tenant_config {
   std::string name;
   std::string system_id;
-  std::string password_hash;                 // see hash_password(); never the clear password
+  std::string password_hash;                  // see hash_password(); never the clear password
   std::vector<std::string> allowed_networks;  // CIDR ("10.0.0.0/8", "::1/128"); empty: any
   uint32_t max_binds = 8;
   uint32_t window = 256;  // outstanding requests per session before ESME_RTHROTTLED
@@ -50,19 +53,19 @@ struct upstream_config {
 };
 
 struct route_config {
-  std::string tenant;              // tenant name, or "*" for every tenant
-  std::string destination_prefix;  // longest prefix wins; "" matches everything
-  std::string source_prefix;       // optional: "" matches everything
-  std::string service_type;        // optional: "" matches everything
+  std::string tenant;                  // tenant name, or "*" for every tenant
+  std::string destination_prefix;      // longest prefix wins; "" matches everything
+  std::string source_prefix;           // optional: "" matches everything
+  std::string service_type;            // optional: "" matches everything
   std::vector<std::string> upstreams;  // failover order
 };
 
 struct timeouts_config {
-  uint32_t bind_ms = 10000;               // connect -> bind must arrive within
+  uint32_t bind_ms = 10000;  // connect -> bind must arrive within
   uint32_t enquire_link_interval_ms = 30000;
-  uint32_t dead_peer_ms = 90000;          // nothing received for this long: close
-  uint32_t response_ms = 30000;           // a request unanswered for this long gets an error
-  uint32_t partial_pdu_ms = 10000;        // a PDU started but not finished within: close
+  uint32_t dead_peer_ms = 90000;    // nothing received for this long: close
+  uint32_t response_ms = 30000;     // a request unanswered for this long gets an error
+  uint32_t partial_pdu_ms = 10000;  // a PDU started but not finished within: close
   uint32_t reconnect_min_ms = 500;
   uint32_t reconnect_max_ms = 30000;
 };
@@ -89,8 +92,8 @@ struct config_error {
   std::string file;
   uint32_t line = 0;
   uint32_t column = 0;
-  std::string key;      // e.g. "tenants[1].window"
-  std::string message;  // e.g. "must be an integer 1..65535"
+  std::string key;                              // e.g. "tenants[1].window"
+  std::string message;                          // e.g. "must be an integer 1..65535"
   [[nodiscard]] std::string to_string() const;  // "file:line:column: key: message"
 };
 
@@ -103,8 +106,30 @@ struct config_result {
 [[nodiscard]] config_result load_config_file(const std::string& path);
 [[nodiscard]] config_result load_config_string(const std::string& toml, const std::string& name);
 
-// Password hashing for tenant credentials (libsodium crypto_pwhash_str, interactive limits).
+// Password hashing for tenant credentials: libsodium crypto_pwhash_str (argon2id). The limits are
+// far below libsodium's "interactive" ones on purpose: after an outage every ESME re-binds at
+// once, and a verify must cost well under a millisecond, not ~100 ms (see config/README.md).
+// verify_password() accepts any argon2id/argon2i string; the cost is the one encoded in it.
+inline constexpr unsigned long long password_hash_opslimit = 1;          // argon2 t=1
+inline constexpr std::size_t password_hash_memlimit_bytes = 256 * 1024;  // argon2 m=256 KiB
 [[nodiscard]] std::string hash_password(const std::string& password);
 [[nodiscard]] bool verify_password(const std::string& hash, const std::string& password);
+
+// An IP network in CIDR notation, as accepted in tenant_config::allowed_networks.
+struct ip_network {
+  bool ipv6 = false;
+  std::array<uint8_t, 16> address{};  // network byte order; IPv4 uses the first 4 bytes
+  uint8_t prefix_length = 0;
+  friend bool operator==(const ip_network&, const ip_network&) = default;
+};
+
+struct cidr_result {
+  std::optional<ip_network> network;
+  std::string error;  // why the text was rejected, when !network
+};
+
+// "10.0.0.0/8", "192.0.2.7/32", "::/0", "2001:db8::/32". The prefix length is required, and the
+// bits after it must be zero (a set host bit is almost always a typo of the prefix length).
+[[nodiscard]] cidr_result parse_cidr(std::string_view text);
 
 }  // namespace smpp::control

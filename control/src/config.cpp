@@ -1,0 +1,907 @@
+// The TOML configuration loader: toml++ parses, this file validates every key and reports every
+// error with file, line, column, the dotted key and what is accepted (config/README.md).
+#include <arpa/inet.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <initializer_list>
+#include <map>
+#include <sstream>
+#include <tuple>
+
+#include <toml++/toml.h>
+
+#include "smpp/control/config.hpp"
+
+namespace smpp::control {
+namespace {
+
+// SMPP 3.4 §5.2: C-Octet String maxima include the terminating NUL, so the text is one shorter.
+constexpr std::size_t max_system_id_chars = 15;    // system_id: 16 octets
+constexpr std::size_t max_password_chars = 8;      // password: 9 octets
+constexpr std::size_t max_system_type_chars = 12;  // system_type: 13 octets
+constexpr std::size_t max_service_type_chars = 5;  // service_type: 6 octets
+constexpr std::size_t max_address_chars = 20;      // source_addr, destination_addr: 21 octets
+constexpr std::size_t max_name_chars = 64;         // tenant and upstream names (metric labels)
+constexpr int64_t max_cpu = 4095;
+constexpr int64_t max_timeout_ms = 86'400'000;  // one day
+
+struct int_range {
+  int64_t min;
+  int64_t max;
+};
+
+constexpr int_range window_range{1, 65535};
+constexpr int_range max_binds_range{1, 65535};
+constexpr int_range rate_range{0, 1'000'000};
+constexpr int_range weight_range{1, 65535};
+constexpr int_range count_range{1, 1024};
+constexpr int_range command_length_range{1024, 16 * 1024 * 1024};
+constexpr int_range connections_range{1, 1 << 20};
+constexpr int_range send_queue_range{4096, 1 << 30};
+constexpr int_range timeout_range{1, max_timeout_ms};
+
+constexpr std::string_view name_accepted = "a name of 1..64 characters A-Z a-z 0-9 '_' '-' '.'";
+constexpr std::string_view listen_accepted =
+    "\"ip:port\" with an IPv4 address or a bracketed IPv6 address and a port 1..65535 "
+    "(e.g. \"0.0.0.0:2775\", \"[::1]:2775\")";
+constexpr std::string_view address_accepted =
+    "\"host:port\" with a host name, an IPv4 address or a bracketed IPv6 address and a port "
+    "1..65535 (e.g. \"smsc.example.net:2775\")";
+constexpr std::string_view cidr_accepted =
+    "a CIDR network such as \"10.0.0.0/8\" or \"2001:db8::/32\"";
+constexpr std::string_view workers_accepted =
+    "\"auto\" or a non-empty array of distinct CPU numbers 0..4095";
+constexpr std::string_view prefix_accepted =
+    "a string of at most 20 digits, optionally starting with '+'";
+
+std::string join(const std::string& path, std::string_view key) {
+  if (path.empty()) return std::string(key);
+  return path + "." + std::string(key);
+}
+
+std::string indexed(std::string_view path, std::size_t i) {
+  return std::string(path) + "[" + std::to_string(i) + "]";
+}
+
+std::string quoted(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
+
+std::string range_text(int_range r) {
+  return "an integer " + std::to_string(r.min) + ".." + std::to_string(r.max);
+}
+
+std::string describe(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::string:
+      return "string \"" + std::string(n.as_string()->get()) + "\"";
+    case toml::node_type::integer:
+      return "integer " + std::to_string(n.as_integer()->get());
+    case toml::node_type::floating_point: {
+      std::ostringstream s;
+      s << "float " << n.as_floating_point()->get();
+      return s.str();
+    }
+    case toml::node_type::boolean:
+      return n.as_boolean()->get() ? "boolean true" : "boolean false";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    default:
+      return "a date/time";
+  }
+}
+
+// Optimal string alignment distance: a transposition ("widnow") counts as one edit.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const auto lower = [](char c) { return static_cast<char>(c | 0x20); };
+      const std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+std::optional<std::string_view> closest(std::string_view word,
+                                        std::initializer_list<std::string_view> candidates) {
+  const std::size_t allowed = word.size() <= 4 ? 1 : 2;
+  std::optional<std::string_view> best;
+  std::size_t best_distance = allowed + 1;
+  for (std::string_view c : candidates) {
+    const std::size_t dist = edit_distance(word, c);
+    if (dist < best_distance) {
+      best = c;
+      best_distance = dist;
+    }
+  }
+  if (!best && word.size() >= 4) {
+    // A key cut short ("destination" for "destination_prefix") is too far for the edit distance.
+    for (std::string_view c : candidates) {
+      if (c.starts_with(word)) return c;
+    }
+  }
+  return best;
+}
+
+std::string list_text(std::initializer_list<std::string_view> items) {
+  std::string s;
+  for (std::string_view i : items) s += (s.empty() ? "" : ", ") + std::string(i);
+  return s;
+}
+
+bool valid_name(std::string_view s) {
+  if (s.empty() || s.size() > max_name_chars) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+  });
+}
+
+bool printable_ascii(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
+bool valid_prefix(std::string_view s) {
+  if (s.size() > max_address_chars) return false;
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// A decimal number without sign or leading zeros, at most `max`.
+std::optional<uint32_t> parse_decimal(std::string_view s, uint32_t max) {
+  if (s.empty() || s.size() > 10 || (s.size() > 1 && s.front() == '0')) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v > max) return std::nullopt;
+  return static_cast<uint32_t>(v);
+}
+
+bool looks_like_ipv4(std::string_view s) {
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c == '.' || (c >= '0' && c <= '9'); });
+}
+
+// RFC 1123 §2.1 host names: dot-separated labels of letters, digits and inner hyphens.
+bool valid_host_name(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  if (s.back() == '.') s.remove_suffix(1);
+  while (true) {
+    const std::size_t dot = s.find('.');
+    const std::string_view label = s.substr(0, dot);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+      return false;
+    }
+    for (char c : label) {
+      const bool ok =
+          (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+      if (!ok) return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    s.remove_prefix(dot + 1);
+  }
+}
+
+struct host_port {
+  std::string host;
+  uint16_t port = 0;
+};
+
+// "1.2.3.4:2775", "[::1]:2775" and, when allow_names, "smsc.example.net:2775". Returns the reason
+// when the text is rejected.
+std::string parse_host_port(std::string_view text, bool allow_names, host_port& out) {
+  if (text.find('\0') != std::string_view::npos) return "contains a NUL character";
+  std::string_view host;
+  std::string_view port;
+  bool ipv6 = false;
+  if (!text.empty() && text.front() == '[') {
+    const std::size_t close = text.find(']');
+    if (close == std::string_view::npos) return "missing ']' after the IPv6 address";
+    host = text.substr(1, close - 1);
+    if (close + 1 >= text.size() || text[close + 1] != ':') return "missing ':port'";
+    port = text.substr(close + 2);
+    ipv6 = true;
+  } else {
+    const std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return "missing ':port'";
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      return "an IPv6 address must be written in brackets";
+    }
+  }
+  const std::string h(host);
+  unsigned char buf[16];
+  if (h.empty()) return "missing host";
+  if (ipv6) {
+    if (inet_pton(AF_INET6, h.c_str(), buf) != 1) return "invalid IPv6 address " + quoted(h);
+  } else if (inet_pton(AF_INET, h.c_str(), buf) != 1) {
+    if (!allow_names) return quoted(h) + " is not an IP address";
+    if (looks_like_ipv4(h)) return "invalid IPv4 address " + quoted(h);
+    if (!valid_host_name(h)) return "invalid host name " + quoted(h);
+  }
+  const auto p = parse_decimal(port, 65535);
+  if (!p || *p == 0) return "invalid port " + quoted(port);
+  out.host = h;
+  out.port = static_cast<uint16_t>(*p);
+  return {};
+}
+
+bool is_password_hash(const std::string& s) {
+  if (s.empty() || s.size() >= crypto_pwhash_STRBYTES || s.find('\0') != std::string::npos) {
+    return false;
+  }
+  // -1: not an argon2id/argon2i string libsodium can verify; 0/1: valid, whatever its limits.
+  return crypto_pwhash_str_needs_rehash(s.c_str(), password_hash_opslimit,
+                                        password_hash_memlimit_bytes) != -1;
+}
+
+std::string ip_text(const ip_network& n) {
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(n.ipv6 ? AF_INET6 : AF_INET, n.address.data(), buf, sizeof buf);
+  return buf;
+}
+
+class loader {
+ public:
+  explicit loader(std::string file) : file_(std::move(file)) {}
+
+  config_result run(std::string_view text);
+
+ private:
+  void error(const toml::source_region& where, std::string key, std::string message) {
+    errors_.push_back(config_error{file_, where.begin.line, where.begin.column, std::move(key),
+                                   std::move(message)});
+  }
+  void error(const toml::node& at, std::string key, std::string message) {
+    error(at.source(), std::move(key), std::move(message));
+  }
+  void wrong(const toml::node& at, std::string key, std::string_view accepted) {
+    error(at, std::move(key), "must be " + std::string(accepted) + " (got " + describe(at) + ")");
+  }
+
+  void check_keys(const toml::table& t, const std::string& path,
+                  std::initializer_list<std::string_view> accepted);
+  const toml::table* table_of(const toml::table& parent, std::string_view key,
+                              const std::string& path);
+  std::vector<std::pair<const toml::table*, std::string>> tables_of(const toml::table& parent,
+                                                                    std::string_view key,
+                                                                    const std::string& path);
+
+  // Readers: leave `out` unchanged when the key is absent or wrong, and report the latter.
+  const toml::node* read_int(const toml::table& t, std::string_view key, const std::string& path,
+                             int_range r, uint32_t& out);
+  const toml::value<std::string>* read_string(const toml::table& t, std::string_view key,
+                                              const std::string& path, std::string_view accepted);
+  const toml::value<std::string>* require_string(const toml::table& t, std::string_view key,
+                                                 const std::string& path,
+                                                 std::string_view accepted);
+  const toml::value<std::string>* read_limited(const toml::table& t, std::string_view key,
+                                               const std::string& path, std::size_t min_chars,
+                                               std::size_t max_chars, std::string_view field,
+                                               bool required, std::string& out);
+
+  void load_router(const toml::table& root, router_config& c);
+  void load_timeouts(const toml::table& root, timeouts_config& c);
+  void load_tenants(const toml::table& root, std::vector<tenant_config>& out);
+  void load_upstreams(const toml::table& root, std::vector<upstream_config>& out);
+  void load_routes(const toml::table& root, const router_config& c, std::vector<route_config>& out);
+
+  std::string file_;
+  std::vector<config_error> errors_;
+};
+
+void loader::check_keys(const toml::table& t, const std::string& path,
+                        std::initializer_list<std::string_view> accepted) {
+  for (auto&& [k, v] : t) {
+    const std::string_view key = k.str();
+    if (std::find(accepted.begin(), accepted.end(), key) != accepted.end()) continue;
+    std::string message = "unknown key " + quoted(key);
+    if (auto s = closest(key, accepted)) {
+      message += " (did you mean " + quoted(*s) + "?)";
+    } else {
+      message += " (accepted: " + list_text(accepted) + ")";
+    }
+    error(k.source(), join(path, key), std::move(message));
+  }
+}
+
+const toml::table* loader::table_of(const toml::table& parent, std::string_view key,
+                                    const std::string& path) {
+  const toml::node* n = parent.get(key);
+  if (n == nullptr) return nullptr;
+  if (!n->is_table()) {
+    wrong(*n, join(path, key), "a table ([" + std::string(key) + "])");
+    return nullptr;
+  }
+  return n->as_table();
+}
+
+std::vector<std::pair<const toml::table*, std::string>> loader::tables_of(const toml::table& parent,
+                                                                          std::string_view key,
+                                                                          const std::string& path) {
+  std::vector<std::pair<const toml::table*, std::string>> out;
+  const toml::node* n = parent.get(key);
+  if (n == nullptr) return out;
+  const std::string full = join(path, key);
+  if (!n->is_array()) {
+    wrong(*n, full, "an array of tables ([[" + full + "]])");
+    return out;
+  }
+  const toml::array& a = *n->as_array();
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (const toml::table* t = a.get(i)->as_table()) {
+      out.emplace_back(t, indexed(full, i));
+    } else {
+      wrong(*a.get(i), indexed(full, i), "a table");
+    }
+  }
+  return out;
+}
+
+const toml::node* loader::read_int(const toml::table& t, std::string_view key,
+                                   const std::string& path, int_range r, uint32_t& out) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return nullptr;
+  const auto* v = n->as_integer();
+  if (v == nullptr || v->get() < r.min || v->get() > r.max) {
+    wrong(*n, join(path, key), range_text(r));
+    return nullptr;
+  }
+  out = static_cast<uint32_t>(v->get());
+  return n;
+}
+
+const toml::value<std::string>* loader::read_string(const toml::table& t, std::string_view key,
+                                                    const std::string& path,
+                                                    std::string_view accepted) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return nullptr;
+  if (!n->is_string()) {
+    wrong(*n, join(path, key), accepted);
+    return nullptr;
+  }
+  return n->as_string();
+}
+
+const toml::value<std::string>* loader::require_string(const toml::table& t, std::string_view key,
+                                                       const std::string& path,
+                                                       std::string_view accepted) {
+  if (!t.contains(key)) {
+    error(t, join(path, key), "is required: " + std::string(accepted));
+    return nullptr;
+  }
+  return read_string(t, key, path, accepted);
+}
+
+const toml::value<std::string>* loader::read_limited(const toml::table& t, std::string_view key,
+                                                     const std::string& path, std::size_t min_chars,
+                                                     std::size_t max_chars, std::string_view field,
+                                                     bool required, std::string& out) {
+  const std::string accepted = "a string of " + std::to_string(min_chars) + ".." +
+                               std::to_string(max_chars) + " printable ASCII characters (SMPP " +
+                               std::string(field) + ")";
+  const auto* s =
+      required ? require_string(t, key, path, accepted) : read_string(t, key, path, accepted);
+  if (s == nullptr) return nullptr;
+  const std::string& v = s->get();
+  if (v.size() < min_chars || v.size() > max_chars || !printable_ascii(v)) {
+    std::string why = !printable_ascii(v)    ? "has a character that is not printable ASCII"
+                      : v.size() > max_chars ? "is " + std::to_string(v.size()) + " characters long"
+                                             : "is empty";
+    error(*s, join(path, key), std::move(why) + ": must be " + accepted);
+    return nullptr;
+  }
+  out = v;
+  return s;
+}
+
+void loader::load_router(const toml::table& root, router_config& c) {
+  const toml::table* t = table_of(root, "router", "");
+  const std::string path = "router";
+  if (t == nullptr) {
+    c.listeners.push_back(listener_config{});
+    return;
+  }
+  check_keys(
+      *t, path,
+      {"listen", "workers", "max_command_length", "max_connections", "max_send_queue_bytes"});
+
+  if (const toml::node* n = t->get("listen"); n == nullptr) {
+    c.listeners.push_back(listener_config{});
+  } else if (!n->is_array()) {
+    wrong(*n, join(path, "listen"), "an array of " + std::string(listen_accepted));
+  } else if (n->as_array()->empty()) {
+    error(*n, join(path, "listen"),
+          "must name at least one listener: an array of " + std::string(listen_accepted));
+  } else {
+    const toml::array& a = *n->as_array();
+    std::map<std::pair<std::string, uint16_t>, uint32_t> seen;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const toml::node& e = *a.get(i);
+      const std::string key = indexed(join(path, "listen"), i);
+      if (!e.is_string()) {
+        wrong(e, key, listen_accepted);
+        continue;
+      }
+      host_port hp;
+      if (std::string why = parse_host_port(e.as_string()->get(), false, hp); !why.empty()) {
+        error(e, key, why + ": must be " + std::string(listen_accepted));
+        continue;
+      }
+      const auto [it, fresh] = seen.emplace(std::pair{hp.host, hp.port}, e.source().begin.line);
+      if (!fresh) {
+        error(e, key,
+              "duplicate listener " + quoted(e.as_string()->get()) + " (first at line " +
+                  std::to_string(it->second) + ")");
+        continue;
+      }
+      c.listeners.push_back(listener_config{hp.host, hp.port});
+    }
+  }
+
+  if (const toml::node* n = t->get("workers")) {
+    const std::string key = join(path, "workers");
+    if (const auto* s = n->as_string(); s != nullptr && s->get() == "auto") {
+      c.workers = workers_config{};
+    } else if (const toml::array* a = n->as_array(); a != nullptr && !a->empty()) {
+      workers_config w{false, {}};
+      bool ok = true;
+      for (std::size_t i = 0; i < a->size(); ++i) {
+        const toml::node& e = *a->get(i);
+        const auto* v = e.as_integer();
+        if (v == nullptr || v->get() < 0 || v->get() > max_cpu) {
+          wrong(e, indexed(key, i), "a CPU number 0..4095");
+          ok = false;
+          continue;
+        }
+        const auto cpu = static_cast<uint32_t>(v->get());
+        if (std::find(w.cpus.begin(), w.cpus.end(), cpu) != w.cpus.end()) {
+          error(e, indexed(key, i),
+                "CPU " + std::to_string(cpu) + " is listed twice: must be " +
+                    std::string(workers_accepted));
+          ok = false;
+          continue;
+        }
+        w.cpus.push_back(cpu);
+      }
+      if (ok) c.workers = std::move(w);
+    } else {
+      wrong(*n, key, workers_accepted);
+    }
+  }
+
+  read_int(*t, "max_command_length", path, command_length_range, c.limits.max_command_length);
+  read_int(*t, "max_connections", path, connections_range, c.limits.max_connections);
+  read_int(*t, "max_send_queue_bytes", path, send_queue_range, c.limits.max_send_queue_bytes);
+}
+
+void loader::load_timeouts(const toml::table& root, timeouts_config& c) {
+  const toml::table* t = table_of(root, "timeouts", "");
+  if (t == nullptr) return;
+  const std::string path = "timeouts";
+  check_keys(*t, path,
+             {"bind_ms", "enquire_link_interval_ms", "dead_peer_ms", "response_ms",
+              "partial_pdu_ms", "reconnect_min_ms", "reconnect_max_ms"});
+  const std::size_t errors_before = errors_.size();
+  read_int(*t, "bind_ms", path, timeout_range, c.bind_ms);
+  read_int(*t, "enquire_link_interval_ms", path, timeout_range, c.enquire_link_interval_ms);
+  const toml::node* dead = read_int(*t, "dead_peer_ms", path, timeout_range, c.dead_peer_ms);
+  read_int(*t, "response_ms", path, timeout_range, c.response_ms);
+  read_int(*t, "partial_pdu_ms", path, timeout_range, c.partial_pdu_ms);
+  const toml::node* rmin =
+      read_int(*t, "reconnect_min_ms", path, timeout_range, c.reconnect_min_ms);
+  const toml::node* rmax =
+      read_int(*t, "reconnect_max_ms", path, timeout_range, c.reconnect_max_ms);
+
+  if (errors_.size() != errors_before) return;  // cross-checks only between valid values
+  // A healthy but idle peer answers enquire_link; closing it before the next one is a false alarm.
+  if (c.dead_peer_ms <= c.enquire_link_interval_ms) {
+    error(dead != nullptr ? dead->source() : t->source(), join(path, "dead_peer_ms"),
+          "must be greater than enquire_link_interval_ms (" +
+              std::to_string(c.enquire_link_interval_ms) + ")");
+  }
+  if (c.reconnect_min_ms > c.reconnect_max_ms) {
+    const toml::node* at = rmax != nullptr ? rmax : rmin;
+    error(at != nullptr ? at->source() : t->source(), join(path, "reconnect_max_ms"),
+          "must be at least reconnect_min_ms (" + std::to_string(c.reconnect_min_ms) + ")");
+  }
+}
+
+void loader::load_tenants(const toml::table& root, std::vector<tenant_config>& out) {
+  std::map<std::string, uint32_t> names;     // name -> line
+  std::map<std::string, std::string> ids;    // system_id -> tenant name
+  std::map<std::string, uint32_t> id_lines;  // system_id -> line
+  for (const auto& [t, path] : tables_of(root, "tenants", "")) {
+    check_keys(*t, path,
+               {"name", "system_id", "password_hash", "password", "allowed_networks", "max_binds",
+                "window"});
+    tenant_config c;
+    if (const auto* s = require_string(*t, "name", path, name_accepted)) {
+      if (!valid_name(s->get())) {
+        error(*s, join(path, "name"),
+              "invalid name " + quoted(s->get()) + ": must be " + std::string(name_accepted));
+      } else if (auto [it, fresh] = names.emplace(s->get(), s->source().begin.line); !fresh) {
+        error(*s, join(path, "name"),
+              "duplicate tenant name " + quoted(s->get()) + " (first defined at line " +
+                  std::to_string(it->second) + ")");
+      } else {
+        c.name = s->get();
+      }
+    }
+    if (const auto* s = read_limited(*t, "system_id", path, 1, max_system_id_chars, "3.4 system_id",
+                                     true, c.system_id)) {
+      if (auto it = ids.find(c.system_id); it != ids.end()) {
+        error(*s, join(path, "system_id"),
+              "duplicate system_id " + quoted(c.system_id) + " (already used by tenant " +
+                  quoted(it->second) + " at line " + std::to_string(id_lines[c.system_id]) + ")");
+      } else {
+        ids.emplace(c.system_id, c.name);
+        id_lines.emplace(c.system_id, s->source().begin.line);
+      }
+    }
+
+    const toml::node* hash = t->get("password_hash");
+    const toml::node* clear = t->get("password");
+    if (hash == nullptr && clear == nullptr) {
+      error(*t, join(path, "password_hash"),
+            "is required: set 'password_hash' (an argon2id string, preferred) or 'password' "
+            "(hashed at load)");
+    } else if (hash != nullptr && clear != nullptr) {
+      const bool clear_later = std::tie(clear->source().begin.line, clear->source().begin.column) >
+                               std::tie(hash->source().begin.line, hash->source().begin.column);
+      error(clear_later ? *clear : *hash, join(path, clear_later ? "password" : "password_hash"),
+            "set either 'password_hash' or 'password', not both");
+    } else if (hash != nullptr) {
+      constexpr std::string_view accepted =
+          "an argon2id string from crypto_pwhash_str, e.g. \"$argon2id$v=19$m=256,t=1,p=1$...\"";
+      if (const auto* s = read_string(*t, "password_hash", path, accepted)) {
+        if (is_password_hash(s->get())) {
+          c.password_hash = s->get();
+        } else {
+          error(*s, join(path, "password_hash"),
+                "not a valid password hash: must be " + std::string(accepted));
+        }
+      }
+    } else {
+      std::string password;
+      if (read_limited(*t, "password", path, 1, max_password_chars, "3.4 password", false,
+                       password)) {
+        c.password_hash = hash_password(password);
+      }
+    }
+
+    if (const toml::node* n = t->get("allowed_networks")) {
+      const std::string key = join(path, "allowed_networks");
+      if (const toml::array* a = n->as_array()) {
+        for (std::size_t i = 0; i < a->size(); ++i) {
+          const toml::node& e = *a->get(i);
+          if (!e.is_string()) {
+            wrong(e, indexed(key, i), cidr_accepted);
+            continue;
+          }
+          const cidr_result r = parse_cidr(e.as_string()->get());
+          if (!r.network) {
+            error(e, indexed(key, i), r.error + ": must be " + std::string(cidr_accepted));
+            continue;
+          }
+          c.allowed_networks.push_back(e.as_string()->get());
+        }
+      } else {
+        wrong(*n, key, "an array of " + std::string(cidr_accepted) + " ([] or absent: any)");
+      }
+    }
+    read_int(*t, "max_binds", path, max_binds_range, c.max_binds);
+    read_int(*t, "window", path, window_range, c.window);
+    out.push_back(std::move(c));
+  }
+}
+
+void loader::load_upstreams(const toml::table& root, std::vector<upstream_config>& out) {
+  std::map<std::string, uint32_t> names;
+  for (const auto& [t, path] : tables_of(root, "upstreams", "")) {
+    check_keys(*t, path, {"name", "address", "binds"});
+    upstream_config c;
+    if (const auto* s = require_string(*t, "name", path, name_accepted)) {
+      if (!valid_name(s->get())) {
+        error(*s, join(path, "name"),
+              "invalid name " + quoted(s->get()) + ": must be " + std::string(name_accepted));
+      } else if (auto [it, fresh] = names.emplace(s->get(), s->source().begin.line); !fresh) {
+        error(*s, join(path, "name"),
+              "duplicate upstream name " + quoted(s->get()) + " (first defined at line " +
+                  std::to_string(it->second) + ")");
+      } else {
+        c.name = s->get();
+      }
+    }
+    if (const auto* s = require_string(*t, "address", path, address_accepted)) {
+      host_port hp;
+      if (std::string why = parse_host_port(s->get(), true, hp); !why.empty()) {
+        error(*s, join(path, "address"), why + ": must be " + std::string(address_accepted));
+      } else {
+        c.host = hp.host;
+        c.port = hp.port;
+      }
+    }
+
+    const toml::node* binds_node = t->get("binds");
+    if (binds_node == nullptr || (binds_node->is_array() && binds_node->as_array()->empty())) {
+      error(binds_node != nullptr ? *binds_node : *t, join(path, "binds"),
+            "is required: at least one [[upstreams.binds]] table");
+    }
+    for (const auto& [b, bpath] : tables_of(*t, "binds", path)) {
+      check_keys(*b, bpath,
+                 {"system_id", "password", "system_type", "type", "window", "rate_per_s", "weight",
+                  "count"});
+      upstream_bind_config bc;
+      read_limited(*b, "system_id", bpath, 1, max_system_id_chars, "3.4 system_id", true,
+                   bc.system_id);
+      read_limited(*b, "password", bpath, 0, max_password_chars, "3.4 password", false,
+                   bc.password);
+      read_limited(*b, "system_type", bpath, 0, max_system_type_chars, "3.4 system_type", false,
+                   bc.system_type);
+      constexpr std::string_view type_accepted =
+          "one of \"transmitter\", \"receiver\", \"transceiver\"";
+      if (const auto* s = read_string(*b, "type", bpath, type_accepted)) {
+        if (s->get() == "transmitter") {
+          bc.type = bind_type::transmitter;
+        } else if (s->get() == "receiver") {
+          bc.type = bind_type::receiver;
+        } else if (s->get() == "transceiver") {
+          bc.type = bind_type::transceiver;
+        } else {
+          wrong(*s, join(bpath, "type"), type_accepted);
+        }
+      }
+      read_int(*b, "window", bpath, window_range, bc.window);
+      read_int(*b, "rate_per_s", bpath, rate_range, bc.rate_per_s);
+      read_int(*b, "weight", bpath, weight_range, bc.weight);
+      read_int(*b, "count", bpath, count_range, bc.count);
+      c.binds.push_back(std::move(bc));
+    }
+    out.push_back(std::move(c));
+  }
+}
+
+void loader::load_routes(const toml::table& root, const router_config& c,
+                         std::vector<route_config>& out) {
+  std::string defined_upstreams;
+  for (const auto& u : c.upstreams) {
+    if (!u.name.empty()) defined_upstreams += (defined_upstreams.empty() ? "" : ", ") + u.name;
+  }
+  std::string defined_tenants;
+  for (const auto& t : c.tenants) {
+    if (!t.name.empty()) defined_tenants += (defined_tenants.empty() ? "" : ", ") + t.name;
+  }
+  const auto find_upstream = [&](const std::string& name) -> const upstream_config* {
+    for (const auto& u : c.upstreams) {
+      if (u.name == name) return &u;
+    }
+    return nullptr;
+  };
+
+  using match = std::tuple<std::string, std::string, std::string, std::string>;
+  std::map<match, std::pair<std::string, uint32_t>> matches;  // -> first route's key and line
+  for (const auto& [t, path] : tables_of(root, "routes", "")) {
+    check_keys(*t, path,
+               {"tenant", "destination_prefix", "source_prefix", "service_type", "upstreams"});
+    route_config r;
+    bool ok = true;
+    if (const auto* s =
+            require_string(*t, "tenant", path, "a tenant name or \"*\" (every tenant)")) {
+      const bool known = s->get() == "*" ||
+                         std::any_of(c.tenants.begin(), c.tenants.end(),
+                                     [&](const tenant_config& x) { return x.name == s->get(); });
+      if (known) {
+        r.tenant = s->get();
+      } else {
+        error(*s, join(path, "tenant"),
+              "unknown tenant " + quoted(s->get()) +
+                  " (defined: " + (defined_tenants.empty() ? "none" : defined_tenants) +
+                  "; \"*\" means every "
+                  "tenant)");
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+    for (const auto* key : {"destination_prefix", "source_prefix"}) {
+      if (const auto* s = read_string(*t, key, path, prefix_accepted)) {
+        if (valid_prefix(s->get())) {
+          (std::string_view(key) == "destination_prefix" ? r.destination_prefix : r.source_prefix) =
+              s->get();
+        } else {
+          error(*s, join(path, key),
+                "invalid prefix " + quoted(s->get()) + ": must be " + std::string(prefix_accepted));
+          ok = false;
+        }
+      } else if (t->contains(key)) {
+        ok = false;
+      }
+    }
+    if (!read_limited(*t, "service_type", path, 0, max_service_type_chars, "3.4 service_type",
+                      false, r.service_type) &&
+        t->contains("service_type")) {
+      ok = false;
+    }
+
+    constexpr std::string_view upstreams_accepted =
+        "a non-empty array of upstream names, in failover order";
+    if (const toml::node* n = t->get("upstreams"); n == nullptr) {
+      error(*t, join(path, "upstreams"), "is required: " + std::string(upstreams_accepted));
+      ok = false;
+    } else if (const toml::array* a = n->as_array(); a == nullptr || a->empty()) {
+      wrong(*n, join(path, "upstreams"), upstreams_accepted);
+      ok = false;
+    } else {
+      for (std::size_t i = 0; i < a->size(); ++i) {
+        const toml::node& e = *a->get(i);
+        const std::string key = indexed(join(path, "upstreams"), i);
+        if (!e.is_string()) {
+          wrong(e, key, "an upstream name");
+          ok = false;
+          continue;
+        }
+        const std::string& name = e.as_string()->get();
+        const upstream_config* u = find_upstream(name);
+        if (u == nullptr) {
+          error(e, key,
+                "unknown upstream " + quoted(name) +
+                    " (defined: " + (defined_upstreams.empty() ? "none" : defined_upstreams) + ")");
+          ok = false;
+        } else if (std::find(r.upstreams.begin(), r.upstreams.end(), name) != r.upstreams.end()) {
+          error(e, key, "upstream " + quoted(name) + " is listed twice");
+          ok = false;
+        } else if (!u->binds.empty() &&
+                   std::none_of(u->binds.begin(), u->binds.end(),
+                                [](const auto& b) { return b.type != bind_type::receiver; })) {
+          error(e, key,
+                "upstream " + quoted(name) +
+                    " has only receiver binds: a route needs a transmitter or transceiver bind "
+                    "to send submit_sm");
+          ok = false;
+        } else {
+          r.upstreams.push_back(name);
+        }
+      }
+    }
+
+    if (ok) {
+      const uint32_t line = t->source().begin.line;
+      match m{r.tenant, r.destination_prefix, r.source_prefix, r.service_type};
+      if (auto [it, fresh] = matches.emplace(m, std::pair{path, line}); !fresh) {
+        error(*t, path,
+              "duplicate route: same tenant, destination_prefix, source_prefix and service_type "
+              "as " +
+                  it->second.first + " (line " + std::to_string(it->second.second) + ")");
+      }
+    }
+    out.push_back(std::move(r));
+  }
+}
+
+config_result loader::run(std::string_view text) {
+  config_result result;
+  toml::table root;
+  try {
+    root = toml::parse(text, std::string_view{file_});
+  } catch (const toml::parse_error& e) {
+    error(e.source(), "", "TOML syntax error: " + std::string(e.description()));
+    result.errors = std::move(errors_);
+    return result;
+  }
+
+  // A key of a section written at the top level is a common slip: point at the section.
+  const std::initializer_list<std::string_view> sections = {"router", "timeouts", "tenants",
+                                                            "upstreams", "routes"};
+  for (auto&& [k, v] : root) {
+    const std::string_view key = k.str();
+    if (std::find(sections.begin(), sections.end(), key) != sections.end()) continue;
+    std::string hint;
+    for (std::string_view router_key :
+         {"listen", "workers", "max_command_length", "max_connections", "max_send_queue_bytes"}) {
+      if (key == router_key) hint = " (did you mean 'router." + std::string(key) + "'?)";
+    }
+    if (key.ends_with("_ms")) hint = " (did you mean 'timeouts." + std::string(key) + "'?)";
+    if (hint.empty()) {
+      if (auto s = closest(key, sections)) {
+        hint = " (did you mean " + quoted(*s) + "?)";
+      } else {
+        hint = " (accepted: " + list_text(sections) + ")";
+      }
+    }
+    error(k.source(), std::string(key), "unknown key " + quoted(key) + hint);
+  }
+
+  router_config c;
+  c.source_file = file_;
+  load_router(root, c);
+  load_timeouts(root, c.timeouts);
+  load_tenants(root, c.tenants);
+  load_upstreams(root, c.upstreams);
+  load_routes(root, c, c.routes);
+
+  std::stable_sort(errors_.begin(), errors_.end(),
+                   [](const config_error& a, const config_error& b) {
+                     return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+                   });
+  if (errors_.empty()) result.config = std::move(c);
+  result.errors = std::move(errors_);
+  return result;
+}
+
+}  // namespace
+
+cidr_result parse_cidr(std::string_view text) {
+  cidr_result r;
+  if (text.find('\0') != std::string_view::npos) {
+    r.error = "contains a NUL character";
+    return r;
+  }
+  const std::size_t slash = text.find('/');
+  const std::string address(text.substr(0, slash));
+  ip_network n;
+  n.ipv6 = address.find(':') != std::string::npos;
+  if (inet_pton(n.ipv6 ? AF_INET6 : AF_INET, address.c_str(), n.address.data()) != 1) {
+    r.error = std::string("invalid ") + (n.ipv6 ? "IPv6" : "IPv4") + " address " + quoted(address);
+    return r;
+  }
+  const uint32_t max_prefix = n.ipv6 ? 128 : 32;
+  if (slash == std::string_view::npos) {
+    r.error = quoted(text) + " has no prefix length (write " + address + "/" +
+              std::to_string(max_prefix) + " for one address)";
+    return r;
+  }
+  const auto prefix = parse_decimal(text.substr(slash + 1), max_prefix);
+  if (!prefix) {
+    r.error = "invalid prefix length " + quoted(text.substr(slash + 1)) + " (0.." +
+              std::to_string(max_prefix) + ")";
+    return r;
+  }
+  n.prefix_length = static_cast<uint8_t>(*prefix);
+  ip_network masked = n;
+  for (uint32_t bit = *prefix; bit < max_prefix; ++bit) {
+    masked.address[bit / 8] &= static_cast<uint8_t>(~(0x80u >> (bit % 8)));
+  }
+  if (masked != n) {
+    r.error = quoted(text) + " has host bits set (did you mean " + ip_text(masked) + "/" +
+              std::to_string(*prefix) + "?)";
+    return r;
+  }
+  r.network = n;
+  return r;
+}
+
+config_result load_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    config_result r;
+    r.errors.push_back(
+        config_error{path, 0, 0, "", "cannot open: " + std::string(std::strerror(errno))});
+    return r;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return load_config_string(text.str(), path);
+}
+
+config_result load_config_string(const std::string& toml, const std::string& name) {
+  return loader(name).run(toml);
+}
+
+}  // namespace smpp::control
