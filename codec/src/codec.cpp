@@ -2,6 +2,14 @@
 #include "smpp/codec/codec.hpp"
 
 #include <cstring>
+#include <type_traits>
+#include <utility>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "layout_tables.hpp"
 
 namespace smpp::codec {
 namespace {
@@ -10,11 +18,35 @@ using S = command_status;
 
 // Length of the C-Octet String at p (without its NUL), or -1 when no NUL is found within
 // max_len octets or before end (SMPP 3.4 §3.1: the terminator is part of max_len).
+// p is always past the 16-octet header, so a 16-octet load that ends at `end` stays inside the
+// frame; no load reads outside it.
 inline ptrdiff_t cstring_len(const std::byte* p, const std::byte* end, size_t max_len) noexcept {
   const size_t avail = static_cast<size_t>(end - p);
   const size_t limit = avail < max_len ? avail : max_len;
+#if defined(__SSE2__)
+  const __m128i zero = _mm_setzero_si128();
+  auto nul_mask = [&](const std::byte* q) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+    return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)));
+  };
+  auto found = [&](size_t n) { return n < limit ? static_cast<ptrdiff_t>(n) : -1; };
+  if (avail < 16) {
+    // The frame's last octets: the 16 that end at `end`, shifted to start at p.
+    const unsigned m = nul_mask(end - 16) >> (16 - avail);
+    return m != 0 ? found(static_cast<size_t>(__builtin_ctz(m))) : -1;
+  }
+  // Most strings (addresses, ids, times) end within the first 16 octets.
+  unsigned m = nul_mask(p);
+  if (m != 0) return found(static_cast<size_t>(__builtin_ctz(m)));
+  for (size_t i = 16; i < limit; i += 16) {
+    m = avail - i >= 16 ? nul_mask(p + i) : nul_mask(end - 16) >> (16 - (avail - i));
+    if (m != 0) return found(i + static_cast<size_t>(__builtin_ctz(m)));
+  }
+  return -1;
+#else
   const void* nul = std::memchr(p, 0, limit);
   return nul == nullptr ? -1 : static_cast<const std::byte*>(nul) - p;
+#endif
 }
 
 // SMPP 3.4 §7.1.1: "YYMMDDhhmmsstnnp", p one of '+', '-' (absolute) or 'R' (relative).
@@ -97,7 +129,8 @@ decode_error check_tlvs(const std::byte* p, const std::byte* end, bool& has_payl
       if (len < info->min_len || len > info->max_len) return {S::ESME_RINVTLVLEN, info->name, 0};
       if (info->type == tlv_type::cstring) {
         // The value is one C-Octet String: its only NUL is the last octet.
-        if (std::memchr(p + 4, 0, len) != p + 4 + len - 1) return {S::ESME_RINVTLVVAL, info->name, 0};
+        if (cstring_len(p + 4, p + 4 + len, len) != len - 1)
+          return {S::ESME_RINVTLVVAL, info->name, 0};
       }
       // SMPP 5.0 §4.8.4.39: ms_validity is 1 or 4 octets; §4.8.4.10: broadcast_end_time is a
       // time in the §7.1 format.
@@ -175,8 +208,131 @@ unsuccess_sme_list::iterator& unsuccess_sme_list::iterator::operator++() noexcep
   return *this;
 }
 
-decode_error decode(bytes_view frame, pdu& out) noexcept {
+namespace {
+
+// The TLVs after the mandatory fields.
+decode_error decode_tlvs(const std::byte* base, const std::byte* p, const std::byte* end,
+                         pdu& out) noexcept {
+  if (p < end) {
+    bool has_payload = false;
+    decode_error err = check_tlvs(p, end, has_payload);
+    if (err) return {err.status, err.field, static_cast<uint32_t>(p - base)};
+    // SMPP 3.4 §5.3.2.32: message_payload is used instead of short_message, never with it.
+    if (has_payload && !out.short_message.empty()) {
+      return {S::ESME_RTLVNOTALLWD, "message_payload", static_cast<uint32_t>(p - base)};
+    }
+    out.tlvs = tlv_area(bytes_view(p, end));
+  }
+  return {};
+}
+
+// One mandatory field; false with err set when it is bad. F is a compile-time field_desc, so
+// each command gets straight-line code with direct member stores.
+template <const field_desc& F>
+inline bool decode_field(const std::byte* base, const std::byte*& p, const std::byte* end, pdu& out,
+                         decode_error& err) noexcept {
+  auto at = [&](const std::byte* q) { return static_cast<uint32_t>(q - base); };
+  if (p >= end) {
+    err = {S::ESME_RINVCMDLEN, F.name, at(p)};
+    return false;
+  }
+  if constexpr (F.kind == field_kind::u8) {
+    out.*(F.u8) = std::to_integer<uint8_t>(*p++);
+  } else if constexpr (F.kind == field_kind::cstring || F.kind == field_kind::time) {
+    const ptrdiff_t n = cstring_len(p, end, F.max_len);
+    if (n < 0) {
+      err = {F.status, F.name, at(p)};
+      return false;
+    }
+    const std::string_view s(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
+    if constexpr (F.kind == field_kind::time) {
+      if (!valid_time(s)) {
+        err = {F.status, F.name, at(p)};
+        return false;
+      }
+    }
+    out.*(F.str) = s;
+    p += n + 1;
+  } else if constexpr (F.kind == field_kind::sm) {
+    // SMPP 3.4 §5.2.21: sm_length 0..254, and it must fit in the PDU.
+    const auto len = std::to_integer<uint8_t>(*p++);
+    if (len > 254 || len > end - p) {
+      err = {S::ESME_RINVMSGLEN, "sm_length", at(p - 1)};
+      return false;
+    }
+    out.short_message = bytes_view(p, len);
+    p += len;
+  } else if constexpr (F.kind == field_kind::dest_list) {
+    const auto count = std::to_integer<uint8_t>(*p++);
+    if (count == 0) {
+      err = {S::ESME_RINVNUMDESTS, "number_of_dests", at(p - 1)};
+      return false;
+    }
+    decode_error e;
+    const std::byte* q = scan_dest_list(p, end, count, e);
+    if (q == nullptr) {
+      err = {e.status, e.field, at(p)};
+      return false;
+    }
+    out.dest_addresses = dest_address_list(count, bytes_view(p, q));
+    p = q;
+  } else {
+    const auto count = std::to_integer<uint8_t>(*p++);
+    decode_error e;
+    const std::byte* q = scan_unsuccess_list(p, end, count, e);
+    if (q == nullptr) {
+      err = {e.status, e.field, at(p)};
+      return false;
+    }
+    out.unsuccess_smes = unsuccess_sme_list(count, bytes_view(p, q));
+    p = q;
+  }
+  return true;
+}
+
+template <const auto& Layout>
+decode_error decode_body(const std::byte* base, const std::byte* end, pdu& out) noexcept {
+  const std::byte* p = base + header_size;
+  if constexpr (Layout.size() > 0) {
+    if (p == end && is_response(out.id)) {
+      out.body_absent = true;  // SMPP 3.4 §3.3: error responses may omit the body
+      return {};
+    }
+  }
+  decode_error err;
+  const bool ok = [&]<size_t... I>(std::index_sequence<I...>) {
+    return (decode_field<Layout[I]>(base, p, end, out, err) && ...);
+  }
+  (std::make_index_sequence<Layout.size()>{});
+  if (!ok) return err;
+  if (p == end) return {};
+  return decode_tlvs(base, p, end, out);
+}
+
+}  // namespace
+
+// Resets out to a value-initialised pdu with straight 16-octet copies of a constant one. GCC 12
+// compiles `out = pdu{}` member by member through a temporary (~100 instructions) and a
+// memcpy of the 352 octets into `rep movsq`, slow to start for so short a copy.
+static_assert(std::is_trivially_copyable_v<pdu>);
+constexpr pdu kEmptyPdu{};
+inline void reset(pdu& out) noexcept {
+#if defined(__SSE2__)
+  static_assert(sizeof(pdu) % 16 == 0);
+  auto* d = reinterpret_cast<unsigned char*>(&out);
+  const auto* s = reinterpret_cast<const unsigned char*>(&kEmptyPdu);
+#pragma GCC unroll 32
+  for (size_t i = 0; i < sizeof(pdu); i += 16) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d + i),
+                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)));
+  }
+#else
   out = pdu{};
+#endif
+}
+
+decode_error decode(bytes_view frame, pdu& out) noexcept {
+  reset(out);
   if (frame.size() < header_size) return {S::ESME_RINVCMDLEN, "command_length", 0};
   const std::byte* const base = frame.data();
   const pdu_header h = peek_header(base);
@@ -185,124 +341,200 @@ decode_error decode(bytes_view frame, pdu& out) noexcept {
   out.sequence_number = h.sequence_number;
   // SMPP 3.4 §3.2: command_length counts the whole PDU including itself.
   if (h.command_length != frame.size()) return {S::ESME_RINVCMDLEN, "command_length", 0};
-  if (!is_known_command(h.command_id)) return {S::ESME_RINVCMDID, "command_id", 4};
-
-  const std::span<const field_desc> layout = pdu_layout(out.id);
-  const std::byte* p = base + header_size;
   const std::byte* const end = base + frame.size();
-  if (p == end && !layout.empty() && is_response(out.id)) {
-    out.body_absent = true;  // SMPP 3.4 §3.3: error responses may omit the body
-    return {};
-  }
-
-  auto at = [&](const std::byte* q) { return static_cast<uint32_t>(q - base); };
-  for (const field_desc& f : layout) {
-    if (p >= end) return {S::ESME_RINVCMDLEN, f.name, at(p)};
-    switch (f.kind) {
-      case field_kind::u8:
-        out.*f.u8 = std::to_integer<uint8_t>(*p++);
-        break;
-      case field_kind::cstring:
-      case field_kind::time: {
-        const ptrdiff_t n = cstring_len(p, end, f.max_len);
-        if (n < 0) return {f.status, f.name, at(p)};
-        const std::string_view s(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
-        if (f.kind == field_kind::time && !valid_time(s)) return {f.status, f.name, at(p)};
-        out.*f.str = s;
-        p += n + 1;
-        break;
-      }
-      case field_kind::sm: {
-        // SMPP 3.4 §5.2.21: sm_length 0..254, and it must fit in the PDU.
-        const auto len = std::to_integer<uint8_t>(*p++);
-        if (len > 254 || len > end - p) return {S::ESME_RINVMSGLEN, "sm_length", at(p - 1)};
-        out.short_message = bytes_view(p, len);
-        p += len;
-        break;
-      }
-      case field_kind::dest_list: {
-        const auto count = std::to_integer<uint8_t>(*p++);
-        if (count == 0) return {S::ESME_RINVNUMDESTS, "number_of_dests", at(p - 1)};
-        decode_error err;
-        const std::byte* q = scan_dest_list(p, end, count, err);
-        if (q == nullptr) return {err.status, err.field, at(p)};
-        out.dest_addresses = dest_address_list(count, bytes_view(p, q));
-        p = q;
-        break;
-      }
-      case field_kind::unsuccess: {
-        const auto count = std::to_integer<uint8_t>(*p++);
-        decode_error err;
-        const std::byte* q = scan_unsuccess_list(p, end, count, err);
-        if (q == nullptr) return {err.status, err.field, at(p)};
-        out.unsuccess_smes = unsuccess_sme_list(count, bytes_view(p, q));
-        p = q;
-        break;
-      }
+  using C = command_id;
+  namespace L = layouts;
+  switch (out.id) {
+    case C::submit_sm:
+    case C::deliver_sm:
+      return decode_body<L::kSubmitSm>(base, end, out);
+    case C::submit_sm_resp:
+    case C::deliver_sm_resp:
+    case C::data_sm_resp:
+    case C::broadcast_sm_resp:
+      return decode_body<L::kMessageIdOnly>(base, end, out);
+    case C::query_broadcast_sm_resp: {
+      const decode_error err = decode_body<L::kMessageIdOnly>(base, end, out);
+      return err ? err : check_mandatory_tlvs(out);
     }
-  }
-
-  if (p < end) {
-    bool has_payload = false;
-    decode_error err = check_tlvs(p, end, has_payload);
-    if (err) return {err.status, err.field, at(p)};
-    // SMPP 3.4 §5.3.2.32: message_payload is used instead of short_message, never with it.
-    if (has_payload && !out.short_message.empty()) {
-      return {S::ESME_RTLVNOTALLWD, "message_payload", at(p)};
+    case C::generic_nack:
+    case C::unbind:
+    case C::unbind_resp:
+    case C::replace_sm_resp:
+    case C::cancel_sm_resp:
+    case C::enquire_link:
+    case C::enquire_link_resp:
+    case C::cancel_broadcast_sm_resp:
+      return decode_body<L::kNone>(base, end, out);
+    case C::bind_receiver:
+    case C::bind_transmitter:
+    case C::bind_transceiver:
+      return decode_body<L::kBind>(base, end, out);
+    case C::bind_receiver_resp:
+    case C::bind_transmitter_resp:
+    case C::bind_transceiver_resp:
+      return decode_body<L::kBindResp>(base, end, out);
+    case C::outbind:
+      return decode_body<L::kOutbind>(base, end, out);
+    case C::submit_multi:
+      return decode_body<L::kSubmitMulti>(base, end, out);
+    case C::submit_multi_resp:
+      return decode_body<L::kSubmitMultiResp>(base, end, out);
+    case C::data_sm:
+      return decode_body<L::kDataSm>(base, end, out);
+    case C::query_sm:
+      return decode_body<L::kQuerySm>(base, end, out);
+    case C::query_sm_resp:
+      return decode_body<L::kQuerySmResp>(base, end, out);
+    case C::cancel_sm:
+      return decode_body<L::kCancelSm>(base, end, out);
+    case C::replace_sm:
+      return decode_body<L::kReplaceSm>(base, end, out);
+    case C::alert_notification:
+      return decode_body<L::kAlert>(base, end, out);
+    case C::broadcast_sm: {
+      const decode_error err = decode_body<L::kBroadcastSm>(base, end, out);
+      return err ? err : check_mandatory_tlvs(out);
     }
-    out.tlvs = tlv_area(bytes_view(p, end));
+    case C::query_broadcast_sm:
+      return decode_body<L::kQueryBroadcastSm>(base, end, out);
+    case C::cancel_broadcast_sm:
+      return decode_body<L::kCancelBroadcastSm>(base, end, out);
   }
-  return check_mandatory_tlvs(out);
+  return {S::ESME_RINVCMDID, "command_id", 4};
 }
 
 namespace {
 
-// Size of the body encoding, or an error for a field that cannot be represented.
-encode_result body_size(const pdu& x, std::span<const field_desc> layout) noexcept {
-  encode_result r;
-  size_t n = 0;
-  for (const field_desc& f : layout) {
-    switch (f.kind) {
-      case field_kind::u8:
-        n += 1;
-        break;
-      case field_kind::cstring:
-      case field_kind::time: {
-        const std::string_view s = x.*f.str;
-        const bool bad = s.size() >= f.max_len || s.find('\0') != std::string_view::npos ||
-                         (f.kind == field_kind::time && !valid_time(s));
-        if (bad) return {f.status, f.name, 0};
-        n += s.size() + 1;
-        break;
-      }
-      case field_kind::sm:
-        if (x.short_message.size() > 254) return {S::ESME_RINVMSGLEN, f.name, 0};
-        n += 1 + x.short_message.size();
-        break;
-      case field_kind::dest_list:
-        if (x.dest_addresses.size() == 0) return {S::ESME_RINVNUMDESTS, f.name, 0};
-        n += 1 + x.dest_addresses.raw().size();
-        break;
-      case field_kind::unsuccess:
-        n += 1 + x.unsuccess_smes.raw().size();
-        break;
+// True when s holds a NUL. Loads stay inside s: 8-octet words (the last one overlapping), two
+// overlapping 4-octet words, or single octets.
+inline bool has_nul(std::string_view s) noexcept {
+  const char* p = s.data();
+  const size_t n = s.size();
+  auto zero_byte = [](uint64_t v) {
+    return ((v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL) != 0;
+  };
+  auto load64 = [](const char* q) {
+    uint64_t v;
+    std::memcpy(&v, q, 8);
+    return v;
+  };
+  auto load32 = [](const char* q) {
+    uint32_t v;
+    std::memcpy(&v, q, 4);
+    return uint64_t{v};
+  };
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      if (zero_byte(load64(p + i))) return true;
     }
+    return zero_byte(load64(p + n - 8));
   }
-  r.needed = n + x.tlvs.raw().size();
-  return r;
+  if (n >= 4) return zero_byte(load32(p) | load32(p + n - 4) << 32);
+  return n != 0 && (p[0] == '\0' || p[n / 2] == '\0' || p[n - 1] == '\0');
 }
 
-}  // namespace
-
-encode_result encode(const pdu& x, std::span<std::byte> out) noexcept {
-  const std::span<const field_desc> layout = x.body_absent ? std::span<const field_desc>{}
-                                                           : pdu_layout(x.id);
-  encode_result r{};
-  if (!x.body_absent) {
-    r = body_size(x, layout);
-    if (r.status != S::ESME_ROK) return r;
+// Copies n octets with inline loads and stores that stay inside both ranges (the fields are
+// short: a libc memcpy call costs more than the copy).
+inline std::byte* put(std::byte* d, const void* src, size_t n) noexcept {
+  const auto* s = static_cast<const unsigned char*>(src);
+  if (n >= 16) {
+#if defined(__SSE2__)
+    for (size_t i = 0; i + 16 < n; i += 16) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + i),
+                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)));
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d + n - 16),
+                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + n - 16)));
+#else
+    std::memcpy(d, s, n);
+#endif
+  } else if (n >= 8) {
+    uint64_t a, b;
+    std::memcpy(&a, s, 8);
+    std::memcpy(&b, s + n - 8, 8);
+    std::memcpy(d, &a, 8);
+    std::memcpy(d + n - 8, &b, 8);
+  } else if (n >= 4) {
+    uint32_t a, b;
+    std::memcpy(&a, s, 4);
+    std::memcpy(&b, s + n - 4, 4);
+    std::memcpy(d, &a, 4);
+    std::memcpy(d + n - 4, &b, 4);
+  } else if (n != 0) {
+    d[0] = static_cast<std::byte>(s[0]);
+    d[n / 2] = static_cast<std::byte>(s[n / 2]);
+    d[n - 1] = static_cast<std::byte>(s[n - 1]);
   }
-  r.needed += header_size;
+  return d + n;
+}
+
+// Octets one field takes, or false with r set for a value that cannot be encoded.
+template <const field_desc& F>
+inline bool size_field(const pdu& x, size_t& n, encode_result& r) noexcept {
+  if constexpr (F.kind == field_kind::u8) {
+    n += 1;
+  } else if constexpr (F.kind == field_kind::cstring || F.kind == field_kind::time) {
+    const std::string_view s = x.*(F.str);
+    bool bad = s.size() >= F.max_len || has_nul(s);
+    if constexpr (F.kind == field_kind::time) bad = bad || !valid_time(s);
+    if (bad) {
+      r = {F.status, F.name, 0};
+      return false;
+    }
+    n += s.size() + 1;
+  } else if constexpr (F.kind == field_kind::sm) {
+    if (x.short_message.size() > 254) {
+      r = {S::ESME_RINVMSGLEN, F.name, 0};
+      return false;
+    }
+    n += 1 + x.short_message.size();
+  } else if constexpr (F.kind == field_kind::dest_list) {
+    if (x.dest_addresses.size() == 0) {
+      r = {S::ESME_RINVNUMDESTS, F.name, 0};
+      return false;
+    }
+    n += 1 + x.dest_addresses.raw().size();
+  } else {
+    n += 1 + x.unsuccess_smes.raw().size();
+  }
+  return true;
+}
+
+template <const field_desc& F>
+inline std::byte* put_field(const pdu& x, std::byte* p) noexcept {
+  if constexpr (F.kind == field_kind::u8) {
+    *p++ = static_cast<std::byte>(x.*(F.u8));
+  } else if constexpr (F.kind == field_kind::cstring || F.kind == field_kind::time) {
+    const std::string_view s = x.*(F.str);
+    p = put(p, s.data(), s.size());
+    *p++ = std::byte{0};
+  } else if constexpr (F.kind == field_kind::sm) {
+    *p++ = static_cast<std::byte>(x.short_message.size());
+    p = put(p, x.short_message.data(), x.short_message.size());
+  } else if constexpr (F.kind == field_kind::dest_list) {
+    *p++ = static_cast<std::byte>(x.dest_addresses.size());
+    p = put(p, x.dest_addresses.raw().data(), x.dest_addresses.raw().size());
+  } else {
+    *p++ = static_cast<std::byte>(x.unsuccess_smes.size());
+    p = put(p, x.unsuccess_smes.raw().data(), x.unsuccess_smes.raw().size());
+  }
+  return p;
+}
+
+template <const auto& Layout>
+encode_result encode_body(const pdu& x, std::span<std::byte> out) noexcept {
+  encode_result r{};
+  size_t n = 0;
+  if (!x.body_absent) {
+    const bool ok = [&]<size_t... I>(std::index_sequence<I...>) {
+      return (size_field<Layout[I]>(x, n, r) && ...);
+    }
+    (std::make_index_sequence<Layout.size()>{});
+    if (!ok) return r;
+    n += x.tlvs.raw().size();
+  }
+  r.needed = n + header_size;
   if (r.needed > 0xFFFFFFFFULL) return {S::ESME_RINVCMDLEN, "command_length", r.needed};
   if (r.needed > out.size()) return r;
 
@@ -311,37 +543,67 @@ encode_result encode(const pdu& x, std::span<std::byte> out) noexcept {
   store_be32(p + 4, static_cast<uint32_t>(x.id));
   store_be32(p + 8, static_cast<uint32_t>(x.status));
   store_be32(p + 12, x.sequence_number);
+  if (x.body_absent) return r;
   p += header_size;
-  auto put = [&p](bytes_view b) {
-    if (!b.empty()) std::memcpy(p, b.data(), b.size());
-    p += b.size();
-  };
-  for (const field_desc& f : layout) {
-    switch (f.kind) {
-      case field_kind::u8:
-        *p++ = static_cast<std::byte>(x.*f.u8);
-        break;
-      case field_kind::cstring:
-      case field_kind::time:
-        put(as_bytes(x.*f.str));
-        *p++ = std::byte{0};
-        break;
-      case field_kind::sm:
-        *p++ = static_cast<std::byte>(x.short_message.size());
-        put(x.short_message);
-        break;
-      case field_kind::dest_list:
-        *p++ = static_cast<std::byte>(x.dest_addresses.size());
-        put(x.dest_addresses.raw());
-        break;
-      case field_kind::unsuccess:
-        *p++ = static_cast<std::byte>(x.unsuccess_smes.size());
-        put(x.unsuccess_smes.raw());
-        break;
-    }
+  [&]<size_t... I>(std::index_sequence<I...>) {
+    ((p = put_field<Layout[I]>(x, p)), ...);
   }
-  put(x.tlvs.raw());
+  (std::make_index_sequence<Layout.size()>{});
+  put(p, x.tlvs.raw().data(), x.tlvs.raw().size());
   return r;
+}
+
+}  // namespace
+
+encode_result encode(const pdu& x, std::span<std::byte> out) noexcept {
+  using C = command_id;
+  namespace L = layouts;
+  switch (x.id) {
+    case C::submit_sm:
+    case C::deliver_sm:
+      return encode_body<L::kSubmitSm>(x, out);
+    case C::submit_sm_resp:
+    case C::deliver_sm_resp:
+    case C::data_sm_resp:
+    case C::broadcast_sm_resp:
+    case C::query_broadcast_sm_resp:
+      return encode_body<L::kMessageIdOnly>(x, out);
+    case C::bind_receiver:
+    case C::bind_transmitter:
+    case C::bind_transceiver:
+      return encode_body<L::kBind>(x, out);
+    case C::bind_receiver_resp:
+    case C::bind_transmitter_resp:
+    case C::bind_transceiver_resp:
+      return encode_body<L::kBindResp>(x, out);
+    case C::outbind:
+      return encode_body<L::kOutbind>(x, out);
+    case C::submit_multi:
+      return encode_body<L::kSubmitMulti>(x, out);
+    case C::submit_multi_resp:
+      return encode_body<L::kSubmitMultiResp>(x, out);
+    case C::data_sm:
+      return encode_body<L::kDataSm>(x, out);
+    case C::query_sm:
+      return encode_body<L::kQuerySm>(x, out);
+    case C::query_sm_resp:
+      return encode_body<L::kQuerySmResp>(x, out);
+    case C::cancel_sm:
+      return encode_body<L::kCancelSm>(x, out);
+    case C::replace_sm:
+      return encode_body<L::kReplaceSm>(x, out);
+    case C::alert_notification:
+      return encode_body<L::kAlert>(x, out);
+    case C::broadcast_sm:
+      return encode_body<L::kBroadcastSm>(x, out);
+    case C::query_broadcast_sm:
+      return encode_body<L::kQueryBroadcastSm>(x, out);
+    case C::cancel_broadcast_sm:
+      return encode_body<L::kCancelBroadcastSm>(x, out);
+    default:
+      // Header-only commands, and ids the codec does not know: header and TLVs (as before).
+      return encode_body<L::kNone>(x, out);
+  }
 }
 
 size_t write_dest_address(const dest_address& d, std::span<std::byte> out) noexcept {
@@ -354,7 +616,8 @@ size_t write_dest_address(const dest_address& d, std::span<std::byte> out) noexc
     *p++ = static_cast<std::byte>(d.dest_addr_ton);
     *p++ = static_cast<std::byte>(d.dest_addr_npi);
   }
-  if (!d.destination_addr.empty()) std::memcpy(p, d.destination_addr.data(), d.destination_addr.size());
+  if (!d.destination_addr.empty())
+    std::memcpy(p, d.destination_addr.data(), d.destination_addr.size());
   p[d.destination_addr.size()] = std::byte{0};
   return need;
 }
@@ -365,7 +628,8 @@ size_t write_unsuccess_sme(const unsuccess_sme& u, std::span<std::byte> out) noe
   std::byte* p = out.data();
   *p++ = static_cast<std::byte>(u.dest_addr_ton);
   *p++ = static_cast<std::byte>(u.dest_addr_npi);
-  if (!u.destination_addr.empty()) std::memcpy(p, u.destination_addr.data(), u.destination_addr.size());
+  if (!u.destination_addr.empty())
+    std::memcpy(p, u.destination_addr.data(), u.destination_addr.size());
   p += u.destination_addr.size();
   *p++ = std::byte{0};
   store_be32(p, u.error_status_code);

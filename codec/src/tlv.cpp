@@ -86,17 +86,48 @@ static_assert(sorted_by_tag(), "kTlvs must stay sorted by tag");
 
 }  // namespace
 
+namespace {
+
+// O(1) lookup: the standard tags use 8 high octets; kBlock maps a high octet to a block of 256
+// slots indexed by the low octet, each holding an index into kTlvs (kNoTlv for none).
+constexpr uint8_t kNoTlv = 0xFF;
+struct tlv_index {
+  std::array<uint8_t, 256> block{};
+  std::array<std::array<uint8_t, 256>, 8> slot{};
+};
+constexpr tlv_index make_tlv_index() {
+  tlv_index x{};
+  for (auto& b : x.block) b = kNoTlv;
+  for (auto& blk : x.slot) {
+    for (auto& v : blk) v = kNoTlv;
+  }
+  uint8_t blocks = 0;
+  for (size_t i = 0; i < kTlvs.size(); ++i) {
+    const uint8_t hi = static_cast<uint8_t>(kTlvs[i].tag >> 8);
+    if (x.block[hi] == kNoTlv) x.block[hi] = blocks++;  // more than 8 fails constant evaluation
+    x.slot.at(x.block[hi])[kTlvs[i].tag & 0xFF] = static_cast<uint8_t>(i);
+  }
+  return x;
+}
+constexpr tlv_index kTlvIndex = make_tlv_index();
+
+}  // namespace
+
 const tlv_info* find_tlv_info(uint16_t t) noexcept {
-  const auto* it = std::lower_bound(kTlvs.begin(), kTlvs.end(), t,
-                                    [](const tlv_info& i, uint16_t v) { return i.tag < v; });
-  return (it != kTlvs.end() && it->tag == t) ? &*it : nullptr;
+  const uint8_t b = kTlvIndex.block[t >> 8];
+  if (b == kNoTlv) return nullptr;
+  const uint8_t i = kTlvIndex.slot[b][t & 0xFF];
+  return i == kNoTlv ? nullptr : &kTlvs[i];
 }
 
-std::span<const tlv_info> standard_tlvs() noexcept { return kTlvs; }
+std::span<const tlv_info> standard_tlvs() noexcept {
+  return kTlvs;
+}
 
 uint32_t tlv::as_uint() const noexcept {
   uint32_t v = 0;
-  for (size_t i = 0; i < value.size() && i < 4; ++i) v = (v << 8) | std::to_integer<uint32_t>(value[i]);
+  for (size_t i = 0; i < value.size() && i < 4; ++i)
+    v = (v << 8) | std::to_integer<uint32_t>(value[i]);
   return v;
 }
 

@@ -22,8 +22,12 @@ namespace {
 // conn_id layout (transport.hpp): slot in the low 32 bits, generation (never 0) in the high.
 // epoll user data carries the conn_id of a connection, or the index of a listener with a zero
 // generation, so an event can never be mistaken for the other kind or for a later connection.
-constexpr uint32_t slot_of(conn_id c) noexcept { return static_cast<uint32_t>(c); }
-constexpr uint32_t generation_of(conn_id c) noexcept { return static_cast<uint32_t>(c >> 32); }
+constexpr uint32_t slot_of(conn_id c) noexcept {
+  return static_cast<uint32_t>(c);
+}
+constexpr uint32_t generation_of(conn_id c) noexcept {
+  return static_cast<uint32_t>(c >> 32);
+}
 constexpr conn_id make_id(uint32_t slot, uint32_t generation) noexcept {
   return (uint64_t{generation} << 32) | slot;
 }
@@ -85,154 +89,19 @@ void close_abortive(int fd) noexcept {
   ::close(fd);
 }
 
-// One connection's send queue: a bip buffer (two regions in one allocation), so a reservation
-// is always contiguous, appends never move queued octets, and one writev of at most two iovecs
-// takes everything queued. Octets are queued A then B; B, when in use, grows from offset 0
-// towards A's start.
-class send_queue {
- public:
-  [[nodiscard]] size_t size() const noexcept { return (a_end_ - a_begin_) + b_end_; }
-  [[nodiscard]] bool reservation_open() const noexcept { return res_open_; }
-
-  // Connection setup: the buffer of the slot's previous connection is reused when it has one.
-  void prepare(uint32_t initial_bytes) {
-    if (cap_ == 0 && initial_bytes > 0) relayout(initial_bytes);
+// Everything queued in one gathering write: sendmsg() is writev() that cannot raise SIGPIPE.
+ssize_t write_gathered(int fd, const detail::bip_queue& q) noexcept {
+  std::span<const std::byte> parts[2];
+  iovec iov[2];
+  const int count = q.gather(parts);
+  for (int i = 0; i < count; ++i) {
+    iov[i] = {const_cast<std::byte*>(parts[i].data()), parts[i].size()};
   }
-  // Connection teardown: drops the octets and gives back what a busy connection grew.
-  void release(uint32_t initial_bytes) {
-    clear();
-    if (cap_ > initial_bytes) {
-      buf_.reset();
-      cap_ = 0;
-    }
-  }
-  void clear() noexcept {
-    a_begin_ = a_end_ = b_end_ = 0;
-    res_open_ = false;
-  }
-
-  // n contiguous writable octets at the tail, or empty when the queue would exceed limit.
-  [[nodiscard]] std::span<std::byte> reserve(size_t n, uint32_t limit) {
-    const size_t used = size();
-    if (res_open_ || n == 0 || n > limit - used) return {};
-    const auto need = static_cast<uint32_t>(n);
-    if (!place(need)) {
-      const uint32_t want = static_cast<uint32_t>(used) + need;
-      uint32_t cap = cap_;
-      if (cap < want) cap = static_cast<uint32_t>(std::min<uint64_t>(limit, std::max<uint64_t>(uint64_t{cap} * 2, want)));
-      relayout(cap);  // grows, or defragments in place: then A alone holds everything
-      res_at_ = a_end_;
-      res_in_b_ = false;
-    }
-    res_open_ = true;
-    res_len_ = need;
-    return {buf_.get() + res_at_, n};
-  }
-  void commit(size_t used) noexcept {
-    if (!res_open_) return;
-    res_open_ = false;
-    const auto n = static_cast<uint32_t>(std::min<size_t>(used, res_len_));
-    if (res_in_b_) {
-      assert(res_at_ == b_end_);
-      b_end_ += n;
-    } else {
-      assert(res_at_ == a_end_);
-      a_end_ += n;
-    }
-    normalize();
-  }
-  void cancel_reservation() noexcept {
-    res_open_ = false;
-    normalize();
-  }
-
-  [[nodiscard]] int gather(iovec (&iov)[2]) const noexcept {
-    int count = 0;
-    if (a_end_ > a_begin_) iov[count++] = {buf_.get() + a_begin_, size_t{a_end_ - a_begin_}};
-    if (b_end_ > 0) iov[count++] = {buf_.get(), size_t{b_end_}};
-    return count;
-  }
-  void consume(size_t n) noexcept {
-    const uint32_t a_len = a_end_ - a_begin_;
-    if (n < a_len) {
-      a_begin_ += static_cast<uint32_t>(n);
-      return;
-    }
-    n -= a_len;
-    a_begin_ = a_end_;
-    if (b_end_ > 0) {  // B becomes A
-      assert(n <= b_end_);
-      a_begin_ = static_cast<uint32_t>(n);
-      a_end_ = b_end_;
-      b_end_ = 0;
-      res_in_b_ = false;  // an open reservation at B's end is now at A's end
-    }
-    normalize();
-  }
-
- private:
-  // Where n octets fit without moving anything: after A, or in B (before A's start).
-  bool place(uint32_t n) noexcept {
-    if (b_end_ > 0) {
-      if (a_begin_ - b_end_ < n) return false;
-      res_at_ = b_end_;
-      res_in_b_ = true;
-      return true;
-    }
-    if (cap_ - a_end_ >= n) {
-      res_at_ = a_end_;
-      res_in_b_ = false;
-      return true;
-    }
-    if (a_begin_ >= n) {
-      res_at_ = 0;
-      res_in_b_ = true;
-      return true;
-    }
-    return false;
-  }
-  // Makes the queued octets one region A at offset 0 of a buffer of cap octets.
-  void relayout(uint32_t cap) {
-    const uint32_t a_len = a_end_ - a_begin_;
-    if (cap != cap_) {
-      auto fresh = std::make_unique_for_overwrite<std::byte[]>(cap);
-      if (a_len > 0) std::memcpy(fresh.get(), buf_.get() + a_begin_, a_len);
-      if (b_end_ > 0) std::memcpy(fresh.get() + a_len, buf_.get(), b_end_);
-      buf_ = std::move(fresh);
-      cap_ = cap;
-    } else if (b_end_ == 0) {
-      std::memmove(buf_.get(), buf_.get() + a_begin_, a_len);
-    } else {
-      // [B | gap | A] -> [A | B | gap]: only when both free ends are too small for a reservation
-      // the limit still allows, so rare.
-      std::rotate(buf_.get(), buf_.get() + a_begin_, buf_.get() + a_end_);
-    }
-    a_end_ = a_len + b_end_;
-    a_begin_ = 0;
-    b_end_ = 0;
-  }
-  void normalize() noexcept {
-    if (a_begin_ != a_end_) return;
-    if (b_end_ > 0) {
-      a_begin_ = 0;
-      a_end_ = b_end_;
-      b_end_ = 0;
-      res_in_b_ = false;
-    } else if (!res_open_) {
-      a_begin_ = a_end_ = 0;  // empty: start over at the front
-    }
-  }
-
-  std::unique_ptr<std::byte[]> buf_;
-  uint32_t cap_ = 0;
-  uint32_t a_begin_ = 0;
-  uint32_t a_end_ = 0;
-  uint32_t b_end_ = 0;
-  uint32_t res_at_ = 0;
-  uint32_t res_len_ = 0;
-  bool res_open_ = false;
-  bool res_in_b_ = false;
-};
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = static_cast<size_t>(count);
+  return ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
 
 enum class conn_state : uint8_t {
   free,
@@ -245,6 +114,143 @@ enum class conn_state : uint8_t {
 
 }  // namespace
 
+namespace detail {
+
+void bip_queue::prepare(uint32_t initial_bytes) {
+  if (cap_ == 0 && initial_bytes > 0) relayout(initial_bytes);
+}
+
+void bip_queue::release(uint32_t initial_bytes) {
+  clear();
+  if (cap_ > initial_bytes) {
+    buf_.reset();
+    cap_ = 0;
+  }
+}
+
+void bip_queue::clear() noexcept {
+  a_begin_ = a_end_ = b_end_ = 0;
+  res_open_ = false;
+}
+
+std::span<std::byte> bip_queue::reserve(size_t n, uint32_t limit) {
+  const size_t used = size();
+  if (res_open_ || n == 0 || used > limit || n > limit - used) return {};
+  const auto need = static_cast<uint32_t>(n);
+  if (!place(need)) {
+    const uint32_t want = static_cast<uint32_t>(used) + need;
+    uint32_t cap = cap_;
+    if (cap < want) {
+      cap = static_cast<uint32_t>(
+          std::min<uint64_t>(limit, std::max<uint64_t>(uint64_t{cap} * 2, want)));
+    }
+    relayout(cap);  // grows, or defragments in place: then A alone holds everything
+    res_at_ = a_end_;
+    res_in_b_ = false;
+  }
+  res_open_ = true;
+  res_len_ = need;
+  return {buf_.get() + res_at_, n};
+}
+
+void bip_queue::commit(size_t used) noexcept {
+  if (!res_open_) return;
+  res_open_ = false;
+  const auto n = static_cast<uint32_t>(std::min<size_t>(used, res_len_));
+  if (res_in_b_) {
+    assert(res_at_ == b_end_);
+    b_end_ += n;
+  } else {
+    assert(res_at_ == a_end_);
+    a_end_ += n;
+  }
+  normalize();
+}
+
+void bip_queue::cancel_reservation() noexcept {
+  res_open_ = false;
+  normalize();
+}
+
+int bip_queue::gather(std::span<const std::byte> (&out)[2]) const noexcept {
+  int count = 0;
+  if (a_end_ > a_begin_) out[count++] = {buf_.get() + a_begin_, size_t{a_end_ - a_begin_}};
+  if (b_end_ > 0) out[count++] = {buf_.get(), size_t{b_end_}};
+  return count;
+}
+
+void bip_queue::consume(size_t n) noexcept {
+  const uint32_t a_len = a_end_ - a_begin_;
+  if (n < a_len) {
+    a_begin_ += static_cast<uint32_t>(n);
+    return;
+  }
+  n -= a_len;
+  a_begin_ = a_end_;
+  if (b_end_ > 0) {  // B becomes A
+    assert(n <= b_end_);
+    a_begin_ = static_cast<uint32_t>(n);
+    a_end_ = b_end_;
+    b_end_ = 0;
+    res_in_b_ = false;  // an open reservation at B's end is now at A's end
+  }
+  normalize();
+}
+
+bool bip_queue::place(uint32_t n) noexcept {
+  if (b_end_ > 0) {
+    if (a_begin_ - b_end_ < n) return false;
+    res_at_ = b_end_;
+    res_in_b_ = true;
+    return true;
+  }
+  if (cap_ - a_end_ >= n) {
+    res_at_ = a_end_;
+    res_in_b_ = false;
+    return true;
+  }
+  if (a_begin_ >= n) {
+    res_at_ = 0;
+    res_in_b_ = true;
+    return true;
+  }
+  return false;
+}
+
+void bip_queue::relayout(uint32_t cap) {
+  const uint32_t a_len = a_end_ - a_begin_;
+  if (cap != cap_) {
+    auto fresh = std::make_unique_for_overwrite<std::byte[]>(cap);
+    if (a_len > 0) std::memcpy(fresh.get(), buf_.get() + a_begin_, a_len);
+    if (b_end_ > 0) std::memcpy(fresh.get() + a_len, buf_.get(), b_end_);
+    buf_ = std::move(fresh);
+    cap_ = cap;
+  } else if (b_end_ == 0) {
+    std::memmove(buf_.get(), buf_.get() + a_begin_, a_len);
+  } else {
+    // [B | gap | A] -> [A | B | gap]: only when both free ends are too small for a reservation
+    // the limit still allows, so rare.
+    std::rotate(buf_.get(), buf_.get() + a_begin_, buf_.get() + a_end_);
+  }
+  a_end_ = a_len + b_end_;
+  a_begin_ = 0;
+  b_end_ = 0;
+}
+
+void bip_queue::normalize() noexcept {
+  if (a_begin_ != a_end_) return;
+  if (b_end_ > 0) {
+    a_begin_ = 0;
+    a_end_ = b_end_;
+    b_end_ = 0;
+    res_in_b_ = false;
+  } else if (!res_open_) {
+    a_begin_ = a_end_ = 0;  // empty: start over at the front
+  }
+}
+
+}  // namespace detail
+
 struct kernel_transport::connection {
   int fd = -1;
   uint32_t generation = 1;
@@ -253,12 +259,12 @@ struct kernel_transport::connection {
   bool want_writable = false;  // send()/reserve() refused: on_writable owed below half
   bool in_dirty = false;
   bool in_backlog = false;
-  bool peer_closed = false;  // EPOLLRDHUP or EOF seen
+  bool peer_closed = false;     // EPOLLRDHUP or EOF seen
   bool zombie_connect = false;  // the owed notification is on_connect, not on_close
   int close_err = 0;
   uint64_t read_epoch = 0;
   int64_t deadline_ms = 0;
-  send_queue queue;
+  detail::bip_queue queue;
 };
 
 struct kernel_transport::listener {
@@ -417,8 +423,7 @@ void kernel_transport::make_zombie(conn_id c, connection& k, bool as_connect, in
 // The transport found the connection over (EOF, error). Inside poll() and for a connection the
 // handler has not closed itself, on_close is delivered now; otherwise from the next poll().
 void kernel_transport::finish(conn_id c, connection& k, int err) {
-  const bool closed_by_user =
-      k.state == conn_state::closing || k.state == conn_state::lingering;
+  const bool closed_by_user = k.state == conn_state::closing || k.state == conn_state::lingering;
   ::close(k.fd);
   k.fd = -1;
   if (!in_poll_ || closed_by_user) {
@@ -543,7 +548,9 @@ int kernel_transport::poll(int timeout_us) {
   return handled;
 }
 
-void kernel_transport::flush() { flush_dirty(); }
+void kernel_transport::flush() {
+  flush_dirty();
+}
 
 int kernel_transport::deliver_deferred() {
   if (deferred_.empty()) return 0;
@@ -797,13 +804,9 @@ void kernel_transport::read_ready(conn_id c) {
       if (k->state == conn_state::closing) return;  // the flush finishes the close
       if (k->state == conn_state::open) {
         // Best effort for what the handler queued before the FIN arrived.
-        iovec iov[2];
-        msghdr msg{};
-        msg.msg_iov = iov;
-        msg.msg_iovlen = static_cast<size_t>(k->queue.gather(iov));
-        if (msg.msg_iovlen > 0) {
+        if (k->queue.size() > 0) {
           ++stats_.writev_calls;
-          const ssize_t w = ::sendmsg(k->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+          const ssize_t w = write_gathered(k->fd, k->queue);
           if (w > 0) stats_.bytes_out += static_cast<uint64_t>(w);
         }
       }
@@ -867,12 +870,8 @@ void kernel_transport::flush_dirty() {
 void kernel_transport::write_ready(conn_id c, connection& k) {
   if (k.state != conn_state::open && k.state != conn_state::closing) return;
   if (!k.write_blocked && k.queue.size() > 0) {
-    iovec iov[2];
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<size_t>(k.queue.gather(iov));
     ++stats_.writev_calls;
-    const ssize_t n = ::sendmsg(k.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t n = write_gathered(k.fd, k.queue);
     if (n >= 0) {
       stats_.bytes_out += static_cast<uint64_t>(n);
       k.queue.consume(static_cast<size_t>(n));

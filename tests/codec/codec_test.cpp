@@ -341,3 +341,28 @@ TEST(TlvWriter, ReportsNeededWithoutOverrun) {
 
 }  // namespace
 }  // namespace smpp::codec
+
+namespace smpp::codec {
+namespace {
+
+TEST(Encode, BodyAbsentWritesTheHeaderOnlyEvenWithTlvsSet) {
+  // A hand-built pdu with body_absent and TLVs: the header is the whole PDU, nothing else is
+  // written (a regression: TLVs used to be written past a 16-octet buffer).
+  std::array<std::byte, 16> tlv_bytes{};
+  tlv_writer w(tlv_bytes);
+  ASSERT_TRUE(w.add_uint(tag::message_state, 2, 1));
+  pdu p;
+  p.id = command_id::submit_sm_resp;
+  p.status = command_status::ESME_RSYSERR;
+  p.body_absent = true;
+  p.tlvs = w.area();
+  std::array<std::byte, 24> out;
+  out.fill(std::byte{0xEE});
+  const auto r = encode(p, std::span<std::byte>(out).first(16));
+  EXPECT_TRUE(r.ok(16));
+  EXPECT_EQ(r.needed, 16U);
+  for (size_t i = 16; i < out.size(); ++i) EXPECT_EQ(out[i], std::byte{0xEE});
+}
+
+}  // namespace
+}  // namespace smpp::codec

@@ -4,6 +4,14 @@
 // on the same port, and a bounded send queue per connection that poll() writes once, with one
 // gathering write, after every handler has had its say. No globals, no locks: an instance
 // belongs to the thread that polls it.
+//
+// Connection ends, each reported exactly once and only from poll():
+// - accepted or connected, then over: on_close(c, err). Peer EOF gives err 0 (what is still
+//   queued gets one last write attempt), a reset or socket error its errno, close() 0 (or
+//   ETIMEDOUT when close_linger_ms passed before the queue was written).
+// - connect failed or was closed before it finished: on_connect(c, errno), no on_close.
+// Handlers run only from poll(): close() and flush() never call back. Destruction closes every
+// socket without callbacks.
 #pragma once
 
 #include <cstddef>
@@ -18,11 +26,61 @@ struct epoll_event;
 
 namespace smpp::dataplane {
 
+namespace detail {
+
+// One connection's send queue: a bip buffer, two regions in one allocation. A reservation is
+// always contiguous, appends never move queued octets, and everything queued is at most two
+// spans for one gathering write. Octets are queued A then B; B, when in use, grows from offset
+// 0 towards A's start. The buffer grows by doubling up to the limit, or is defragmented in place
+// when both free ends are too small for a reservation the limit still allows.
+class bip_queue {
+ public:
+  [[nodiscard]] size_t size() const noexcept { return (a_end_ - a_begin_) + b_end_; }
+  [[nodiscard]] size_t capacity() const noexcept { return cap_; }
+  [[nodiscard]] bool reservation_open() const noexcept { return res_open_; }
+
+  // Connection setup: allocates initial_bytes unless the slot's previous connection left a
+  // buffer behind.
+  void prepare(uint32_t initial_bytes);
+  // Connection teardown: drops the octets and frees a buffer that grew beyond initial_bytes.
+  void release(uint32_t initial_bytes);
+  void clear() noexcept;
+
+  // n contiguous writable octets at the tail; empty when n is 0, a reservation is open, or the
+  // queue would exceed limit.
+  [[nodiscard]] std::span<std::byte> reserve(size_t n, uint32_t limit);
+  // Queues the first `used` octets of the open reservation (at most its size) and closes it.
+  void commit(size_t used) noexcept;
+  void cancel_reservation() noexcept;
+
+  // The queued octets in order, as up to two spans; returns how many.
+  int gather(std::span<const std::byte> (&out)[2]) const noexcept;
+  // Drops n octets (at most size()) from the front: they were written.
+  void consume(size_t n) noexcept;
+
+ private:
+  bool place(uint32_t n) noexcept;
+  void relayout(uint32_t cap);
+  void normalize() noexcept;
+
+  std::unique_ptr<std::byte[]> buf_;
+  uint32_t cap_ = 0;
+  uint32_t a_begin_ = 0;
+  uint32_t a_end_ = 0;
+  uint32_t b_end_ = 0;
+  uint32_t res_at_ = 0;
+  uint32_t res_len_ = 0;
+  bool res_open_ = false;
+  bool res_in_b_ = false;
+};
+
+}  // namespace detail
+
 // Knobs of the kernel transport beyond transport_limits. The defaults suit a worker poll loop.
 struct kernel_transport_tuning {
-  uint32_t events_per_poll = 256;   // epoll_wait batch
-  uint32_t accepts_per_poll = 64;   // per listener; the rest are accepted by the next poll
-  uint32_t reads_per_poll = 4;      // per connection, recv_chunk_bytes each; the rest next poll
+  uint32_t events_per_poll = 256;  // epoll_wait batch
+  uint32_t accepts_per_poll = 64;  // per listener; the rest are accepted by the next poll
+  uint32_t reads_per_poll = 4;     // per connection, recv_chunk_bytes each; the rest next poll
   uint32_t initial_send_queue_bytes = 16 * 1024;  // allocated at connection setup, doubles on
                                                   // demand up to max_send_queue_bytes
   uint32_t close_linger_ms = 5000;  // bound on a graceful close: flushing, then the peer's FIN
@@ -40,10 +98,10 @@ struct kernel_transport_stats {
   uint64_t close_timeouts = 0;       // graceful closes cut short by close_linger_ms
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
-  uint64_t reads = 0;                // recv() calls that returned data
-  uint64_t read_deferrals = 0;       // reads_per_poll spent with data left: served next poll
-  uint64_t writev_calls = 0;         // gathering writes (sendmsg with MSG_NOSIGNAL)
-  uint64_t send_refused = 0;         // send()/reserve() refused: back-pressure
+  uint64_t reads = 0;           // recv() calls that returned data
+  uint64_t read_deferrals = 0;  // reads_per_poll spent with data left: served next poll
+  uint64_t writev_calls = 0;    // gathering writes (sendmsg with MSG_NOSIGNAL)
+  uint64_t send_refused = 0;    // send()/reserve() refused: back-pressure
 };
 
 class alignas(64) kernel_transport final : public transport {
