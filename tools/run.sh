@@ -1,13 +1,63 @@
 #!/usr/bin/env bash
-# The main job on its embedded default. Until the router lands, it builds everything (release)
-# and decodes the bundled sample capture with smpp-dump, one JSON object per PDU.
+# The main job on its embedded default (kernel sockets): build (release), start smsc-sim as the
+# upstream SMSC and smpp-router with config/router.toml, run a short esme-load demo with live
+# progress, then leave the router running for your own ESMEs until Ctrl-C.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ "${1:-}" = "--help" ]; then
-  echo "usage: tools/run.sh [PCAP]   build (release) and decode PCAP (default: the bundled sample)"
+  cat <<USAGE
+usage: tools/run.sh [--demo-seconds N] [--no-wait]
+  Builds everything (release preset), starts smsc-sim on 127.0.0.1:2776 and smpp-router on
+  127.0.0.1:2775 (config/router.toml: system_id demo, password demo), runs esme-load for
+  N seconds (default 5), then keeps the router running until Ctrl-C (or stops at once with
+  --no-wait).
+USAGE
   exit 0
 fi
+demo_seconds=5
+wait_for_user=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --demo-seconds) demo_seconds="$2"; shift 2 ;;
+    --no-wait) wait_for_user=0; shift ;;
+    *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
 "$root/tools/install-deps.sh"
 cmake --preset release -S "$root" >/dev/null
 cmake --build "$root/build/release" -j"$(nproc)"
-"$root/build/release/bin/smpp-dump" --pcap "${1:-$root/tools/smpp-dump/samples/sample.pcap}"
+bin="$root/build/release/bin"
+logs="$(mktemp -d /tmp/smpp-router-run.XXXXXX)"
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for port in 2775 2776; do
+  if port_open "$port"; then
+    echo "run.sh: port $port is already in use on 127.0.0.1; stop what uses it first" >&2
+    exit 1
+  fi
+done
+
+"$bin/smsc-sim" --listen 127.0.0.1:2776 --dlr-delay-ms 100 >"$logs/smsc-sim.json" 2>"$logs/smsc-sim.log" &
+sim_pid=$!
+"$bin/smpp-router" --config "$root/config/router.toml" 2>"$logs/smpp-router.log" &
+router_pid=$!
+cleanup() {
+  kill -TERM "$router_pid" 2>/dev/null && wait "$router_pid" 2>/dev/null || true
+  kill -TERM "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+for _ in $(seq 1 100); do port_open 2775 && break; sleep 0.05; done
+port_open 2775 || { cat "$logs/smpp-router.log" >&2; echo "run.sh: smpp-router did not start" >&2; exit 1; }
+sleep 0.3  # the upstream binds come up
+
+echo "== esme-load demo: 4 sessions, window 64, ${demo_seconds} s through smpp-router to smsc-sim"
+"$bin/esme-load" --connect 127.0.0.1:2775 --system-id demo --password demo --sessions 4 \
+  --window 64 --duration "$demo_seconds" --progress --json "$logs/esme-load.json" || true
+echo "   results: $logs/esme-load.json"
+echo
+echo "smpp-router is running: connect your ESMEs to 127.0.0.1:2775 (system_id demo, password demo);"
+echo "traffic goes to smsc-sim on 127.0.0.1:2776. Logs: $logs. Stop both with Ctrl-C."
+if [ "$wait_for_user" -eq 1 ]; then
+  wait "$router_pid"
+fi

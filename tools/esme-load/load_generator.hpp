@@ -1,0 +1,141 @@
+// esme-load's engine: N ESME sessions over any dataplane transport that bind, keep a window of
+// submit_sm outstanding at a paced or unlimited rate, answer deliver_sm, unbind, and measure.
+// Single-threaded: run() owns the poll loop.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "latency_histogram.hpp"
+#include "message_templates.hpp"
+#include "smpp/codec/framer.hpp"
+#include "smpp/codec/pdu.hpp"
+#include "smpp/dataplane/transport.hpp"
+
+namespace smpp::esme_load {
+
+using dataplane::conn_id;
+
+struct load_config {
+  dataplane::endpoint connect;
+  std::string system_id;
+  std::string password;
+  uint32_t sessions = 1;
+  uint32_t window = 64;     // outstanding submit_sm per session
+  uint64_t rate_per_s = 0;  // submit_sm per second over all sessions; 0 = unpaced
+  uint64_t count = 0;       // submit_sm to send; 0 = run for duration_s
+  double duration_s = 0;
+  bool dlr = false;         // ask for receipts and wait for them
+  bool transceiver = true;  // bind_transceiver, else bind_transmitter (+1 receiver for --dlr)
+  message_mix mix = {100, 0, 0};
+  bool progress = false;   // a live status line on stderr
+  bool busy_poll = false;  // poll without waiting while submit_sm are in flight
+  uint64_t bind_timeout_us = 10'000'000;
+  uint64_t response_timeout_us = 10'000'000;  // after the last submit, for the responses
+  uint64_t dlr_wait_us = 5'000'000;           // after the last response or receipt
+  uint64_t unbind_timeout_us = 2'000'000;
+};
+
+struct load_results {
+  uint64_t sent = 0;      // submit_sm PDUs (each part of a concatenated message counts)
+  uint64_t accepted = 0;  // submit_sm_resp ESME_ROK
+  uint64_t rejected = 0;  // responses with any other status (generic_nack included)
+  std::vector<std::pair<uint32_t, uint64_t>> errors;  // command_status -> count
+  uint64_t receipts = 0;
+  uint64_t mo = 0;
+  uint32_t sessions = 0;
+  uint32_t sessions_bound = 0;
+  uint32_t bind_failures = 0;  // refused binds and failed connects
+  uint64_t first_submit_ns = 0;
+  uint64_t last_response_ns = 0;
+  latency_histogram latency_ns;
+  [[nodiscard]] double duration_s() const noexcept;
+  [[nodiscard]] double submit_per_s() const noexcept;
+  // Sent and never answered: timed out, or the connection was lost.
+  [[nodiscard]] uint64_t unanswered() const noexcept {
+    return sent - std::min(sent, accepted + rejected);
+  }
+  [[nodiscard]] bool complete() const noexcept {  // every sent message was answered
+    return sessions_bound > 0 && sent == accepted + rejected;
+  }
+};
+
+// The report: one JSON object on one line (RFC 8259), newline-terminated.
+[[nodiscard]] std::string to_json(const load_results& r);
+// One human-readable summary line, newline-terminated.
+[[nodiscard]] std::string summary_line(const load_results& r);
+
+class load_generator final : public dataplane::transport_handler {
+ public:
+  load_generator(dataplane::transport& t, const load_config& config);
+  ~load_generator() override;
+  load_generator(const load_generator&) = delete;
+  load_generator& operator=(const load_generator&) = delete;
+
+  // Runs the whole test. interrupts counts SIGINTs: 1 stops sending (and drains), 2 skips to
+  // unbinding, 3 stops at once.
+  void run(const volatile std::sig_atomic_t& interrupts);
+  [[nodiscard]] const load_results& results() const noexcept { return *results_; }
+
+  void on_accept(conn_id c, uint32_t listener, const dataplane::peer_address& peer) override;
+  void on_connect(conn_id c, int err) override;
+  void on_data(conn_id c, codec::bytes_view data) override;
+  void on_writable(conn_id c) override;
+  void on_close(conn_id c, int err) override;
+
+ private:
+  enum class phase : uint8_t { binding, sending, draining, receipts, unbinding, done };
+  struct session;
+
+  session* find(conn_id c) noexcept;
+  void handle_frame(session& s, codec::bytes_view frame, uint64_t now_ns);
+  void complete(session& s, uint32_t seq, uint32_t status, uint64_t now_ns);
+  void close_session(session& s);
+  void send_bind(session& s);
+  void send_unbind(session& s);
+  void answer(session& s, codec::command_id id, codec::command_status status, uint32_t seq,
+              bool empty_message_id);
+  void refill(uint64_t now_ns);
+  void advance_phase(uint64_t now_ns, int interrupts);
+  void enter(phase p, uint64_t now_ns);
+  void print_progress(uint64_t now_ns, bool final_line);
+  [[nodiscard]] int poll_timeout_us() const;
+  [[nodiscard]] uint64_t outstanding() const noexcept;
+  [[nodiscard]] bool sending_done(uint64_t now_ns) const noexcept;
+  std::span<std::byte> take(session& s, size_t n);
+  void finish(session& s);
+
+  dataplane::transport& transport_;
+  load_config config_;
+  std::unique_ptr<load_results> results_;  // large (the histogram): kept off the stack
+  std::array<message_template, message_kind_count> templates_;
+  std::vector<message_kind> schedule_;
+  size_t max_part_octets_ = 0;
+  size_t max_parts_ = 1;
+  std::vector<std::unique_ptr<session>> sessions_;
+  std::vector<uint32_t> session_of_slot_;  // the handle's slot index -> session index + 1
+  size_t next_session_ = 0;                // round-robin start of refill()
+  phase phase_ = phase::binding;
+  uint64_t phase_started_ns_ = 0;
+  uint64_t start_ns_ = 0;
+  uint64_t send_started_ns_ = 0;
+  uint64_t last_activity_ns_ = 0;
+  // Pacing (--rate): a token bucket in millionths of a message, 1/100 s deep.
+  uint64_t credit_micro_ = 0;
+  uint64_t credit_capacity_micro_ = 0;
+  uint64_t credit_refilled_ns_ = 0;
+  bool credit_limited_ = false;  // refill() stopped for want of --rate credit
+  uint64_t progress_at_ns_ = 0;
+  uint64_t progress_sent_ = 0;
+  bool progress_printed_ = false;
+};
+
+}  // namespace smpp::esme_load

@@ -1,0 +1,680 @@
+#include "simulator.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <limits>
+#include <span>
+#include <string_view>
+
+#include "smpp/codec/tlv.hpp"
+
+namespace smpp::smsc_sim {
+
+using codec::command_id;
+using codec::command_status;
+
+namespace {
+
+constexpr uint32_t no_system = std::numeric_limits<uint32_t>::max();
+constexpr uint64_t micro = 1'000'000;
+// Octets reserved at a time in a connection's send queue: many responses share one reservation.
+constexpr size_t out_chunk_octets = 16 * 1024;
+// Enough for any PDU this simulator writes (deliver_sm: short_message <= 254 plus small fields).
+constexpr size_t max_written_pdu_octets = 512;
+// Bound on the responses one session may hold back (latency or a full send queue); a client
+// that keeps sending beyond it without reading is disconnected.
+constexpr size_t max_pending_responses = 1u << 20;
+// MO messages sent per timer run at most, so a stalled loop catches up in small bursts.
+constexpr uint64_t max_mo_per_run = 4096;
+constexpr std::string_view smsc_system_id = "smsc-sim";
+// SMPP 3.4 §5.3.2.25: sc_interface_version 0x34.
+constexpr uint8_t interface_version_34 = 0x34;
+
+// Our deliver_sm sequence numbers carry their kind in the low bit, so a deliver_sm_resp is
+// counted as a receipt or MO acknowledgement without a table of outstanding requests.
+enum class deliver_kind : uint32_t { receipt = 0, mo = 1 };
+
+// Writes v as lowercase hex without leading zeros; returns the digits written (1..16).
+size_t put_hex(char* out, uint64_t v) noexcept {
+  static constexpr char digits[] = "0123456789abcdef";
+  const size_t n = v == 0 ? 1 : static_cast<size_t>((64 - __builtin_clzll(v) + 3) / 4);
+  for (size_t i = n; i-- > 0;) {
+    out[i] = digits[v & 0xF];
+    v >>= 4;
+  }
+  return n;
+}
+
+size_t copy_field(char* dst, size_t cap, std::string_view s) noexcept {
+  const size_t n = std::min(cap, s.size());
+  std::memcpy(dst, s.data(), n);
+  return n;
+}
+
+enum class bind_state : uint8_t { open, transmitter, receiver, transceiver };
+
+bool is_transmitter(bind_state s) noexcept {
+  return s == bind_state::transmitter || s == bind_state::transceiver;
+}
+bool is_receiver(bind_state s) noexcept {
+  return s == bind_state::receiver || s == bind_state::transceiver;
+}
+
+uint64_t monotonic_us() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * micro + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
+
+struct pending_response {
+  uint64_t due_us = 0;
+  uint64_t message_id = 0;
+  uint32_t seq = 0;
+  command_id id = command_id::generic_nack;
+  command_status status = command_status::ESME_ROK;
+};
+
+}  // namespace
+
+struct simulator::session {
+  explicit session(conn_id c) : conn(c) {}
+  conn_id conn;
+  codec::stream_framer framer;
+  bind_state state = bind_state::open;
+  bool closing = false;
+  uint32_t system = no_system;
+  uint32_t next_seq = 1;
+  std::deque<pending_response> responses;  // FIFO: the latency is the same for all
+  std::span<std::byte> out;                // open reservation in the transport's send queue
+  size_t out_used = 0;
+  bool out_open = false;
+};
+
+struct simulator::receipt_job {
+  uint64_t due_us = 0;
+  conn_id origin = dataplane::invalid_conn;
+  uint64_t message_id = 0;
+  uint64_t submit_unix_s = 0;
+  uint32_t system = no_system;
+  uint8_t source_ton = 0, source_npi = 0, dest_ton = 0, dest_npi = 0;
+  uint8_t source_len = 0, dest_len = 0, text_len = 0;
+  char source[21] = {};
+  char dest[21] = {};
+  char text[codec::max_receipt_text_size] = {};
+};
+
+simulator::simulator(dataplane::transport& t, const sim_config& config)
+    : transport_(t), config_(config), rng_state_(config.seed | 1) {
+  if (config_.tps > 0) {
+    // A small burst: 1/100 s worth of messages, at least one.
+    bucket_capacity_ = std::max<uint64_t>(1, config_.tps / 100) * micro;
+    bucket_micro_tokens_ = bucket_capacity_;
+  }
+  if (config_.error_rate > 0) {
+    const long double share = std::min<long double>(config_.error_rate, 1.0L);
+    error_threshold_ = share >= 1.0L ? std::numeric_limits<uint64_t>::max()
+                                     : static_cast<uint64_t>(share * 18446744073709551616.0L);
+  }
+}
+
+simulator::~simulator() = default;
+
+simulator::session* simulator::find(conn_id c) noexcept {
+  const size_t slot = c & 0xFFFFFFFFu;
+  if (slot >= sessions_.size()) return nullptr;
+  session* s = sessions_[slot].get();
+  return s != nullptr && s->conn == c ? s : nullptr;
+}
+
+void simulator::on_accept(conn_id c, uint32_t, const dataplane::peer_address&) {
+  const size_t slot = c & 0xFFFFFFFFu;
+  if (slot >= sessions_.size()) sessions_.resize(slot + 1);
+  sessions_[slot] = std::make_unique<session>(c);
+  live_.push_back(c);
+  ++counters_.connections;
+}
+
+void simulator::on_connect(conn_id, int) {}
+
+void simulator::on_close(conn_id c, int) {
+  const size_t slot = c & 0xFFFFFFFFu;
+  if (find(c) == nullptr) return;
+  sessions_[slot].reset();
+  live_.erase(std::find(live_.begin(), live_.end(), c));
+  ++counters_.disconnects;
+}
+
+void simulator::on_writable(conn_id c) {
+  session* s = find(c);
+  if (s == nullptr || s->closing) return;
+  const uint64_t now_us = monotonic_us();
+  drain_responses(*s, now_us);
+  finish(*s);
+}
+
+void simulator::on_data(conn_id c, codec::bytes_view data) {
+  counters_.bytes_in += data.size();
+  session* s = find(c);
+  if (s == nullptr || s->closing) return;
+  const uint64_t now_us = monotonic_us();
+  while (!data.empty() && !s->closing) {
+    const auto r = s->framer.next(data);
+    data = data.subspan(r.consumed);
+    if (r.st == codec::stream_framer::state::need_more) break;
+    if (r.st == codec::stream_framer::state::error) {
+      // SMPP 3.4 §2.9: the stream cannot be framed any more; generic_nack, then close.
+      answer_header_only(*s, command_id::generic_nack, r.nack_status, r.sequence_number);
+      ++counters_.generic_nacks;
+      s->closing = true;
+      break;
+    }
+    handle_frame(*s, r.frame, now_us);
+  }
+  finish(*s);
+  if (s->closing) transport_.close(c);
+}
+
+void simulator::handle_frame(session& s, codec::bytes_view frame, uint64_t now_us) {
+  const codec::pdu_header h = codec::peek_header(frame.data());
+  const auto id = static_cast<command_id>(h.command_id);
+  if (id == command_id::deliver_sm_resp) {
+    handle_deliver_sm_resp(h);  // only the header matters
+    return;
+  }
+  codec::pdu& p = decoded_;  // decode() resets it: no second initialisation per PDU
+  if (const codec::decode_error e = codec::decode(frame, p)) {
+    if (!codec::is_known_command(h.command_id)) {
+      answer_header_only(s, command_id::generic_nack, command_status::ESME_RINVCMDID,
+                         h.sequence_number);
+      ++counters_.generic_nacks;
+    } else if (codec::has_response(id)) {
+      answer_header_only(s, codec::response_of(id), e.status, h.sequence_number);
+      ++counters_.rejected;
+    }
+    return;
+  }
+  switch (id) {
+    case command_id::submit_sm:
+      ++counters_.submit_sm;
+      handle_message(s, p, id, now_us);
+      return;
+    case command_id::data_sm:
+      ++counters_.data_sm;
+      handle_message(s, p, id, now_us);
+      return;
+    case command_id::submit_multi:
+      ++counters_.submit_multi;
+      handle_message(s, p, id, now_us);
+      return;
+    case command_id::bind_transmitter:
+    case command_id::bind_receiver:
+    case command_id::bind_transceiver:
+      handle_bind(s, p);
+      return;
+    case command_id::enquire_link:
+      ++counters_.enquire_links;
+      answer_header_only(s, command_id::enquire_link_resp, command_status::ESME_ROK,
+                         p.sequence_number);
+      return;
+    case command_id::unbind:
+      // SMPP 3.4 §4.2: answer, then the connection goes away.
+      ++counters_.unbinds;
+      answer_header_only(s, command_id::unbind_resp, command_status::ESME_ROK, p.sequence_number);
+      s.closing = true;
+      return;
+    case command_id::unbind_resp:
+      s.closing = true;
+      return;
+    case command_id::generic_nack:
+    case command_id::enquire_link_resp:
+      return;
+    case command_id::query_sm:
+      answer_header_only(s, codec::response_of(id), command_status::ESME_RQUERYFAIL,
+                         p.sequence_number);
+      ++counters_.rejected;
+      return;
+    case command_id::cancel_sm:
+      answer_header_only(s, codec::response_of(id), command_status::ESME_RCANCELFAIL,
+                         p.sequence_number);
+      ++counters_.rejected;
+      return;
+    case command_id::replace_sm:
+      answer_header_only(s, codec::response_of(id), command_status::ESME_RREPLACEFAIL,
+                         p.sequence_number);
+      ++counters_.rejected;
+      return;
+    default:
+      if (codec::has_response(id)) {
+        answer_header_only(s, codec::response_of(id), command_status::ESME_RINVCMDID,
+                           p.sequence_number);
+        ++counters_.rejected;
+      }
+      return;
+  }
+}
+
+void simulator::handle_bind(session& s, const codec::pdu& p) {
+  const command_id resp = codec::response_of(p.id);
+  command_status status = command_status::ESME_ROK;
+  if (s.state != bind_state::open) {
+    status = command_status::ESME_RALYBND;
+  } else if (config_.check_system_id && p.system_id != config_.system_id) {
+    status = command_status::ESME_RINVSYSID;
+  } else if (config_.check_password && p.password != config_.password) {
+    status = command_status::ESME_RINVPASWD;
+  }
+  if (status != command_status::ESME_ROK) {
+    ++counters_.bind_failures;
+    answer_header_only(s, resp, status, p.sequence_number);
+    return;
+  }
+  s.state = p.id == command_id::bind_transmitter ? bind_state::transmitter
+            : p.id == command_id::bind_receiver  ? bind_state::receiver
+                                                 : bind_state::transceiver;
+  s.system = intern_system(p.system_id);
+  ++counters_.binds;
+
+  std::byte tlv_buf[8];
+  codec::tlv_writer tlvs(tlv_buf);
+  tlvs.add_uint(codec::tag::sc_interface_version, interface_version_34, 1);
+  codec::pdu r;
+  r.id = resp;
+  r.sequence_number = p.sequence_number;
+  r.system_id = smsc_system_id;
+  r.tlvs = tlvs.area();
+  const std::span<std::byte> out = take(s, max_written_pdu_octets);
+  if (out.empty()) return;  // send queue full on a fresh connection: the peer will time out
+  const codec::encode_result e = codec::encode(r, out);
+  advance(s, e.ok(out.size()) ? e.needed : 0);
+}
+
+uint32_t simulator::intern_system(std::string_view system_id) {
+  for (size_t i = 0; i < systems_.size(); ++i) {
+    if (systems_[i] == system_id) return static_cast<uint32_t>(i);
+  }
+  systems_.emplace_back(system_id);
+  return static_cast<uint32_t>(systems_.size() - 1);
+}
+
+command_status simulator::admit(uint64_t now_us) noexcept {
+  if (config_.tps == 0) return command_status::ESME_ROK;
+  if (now_us > bucket_refilled_us_) {
+    // Cap the interval so the product cannot overflow; the bucket is full long before.
+    const uint64_t elapsed = std::min<uint64_t>(now_us - bucket_refilled_us_, 10 * micro);
+    bucket_micro_tokens_ = std::min(bucket_capacity_, bucket_micro_tokens_ + elapsed * config_.tps);
+    bucket_refilled_us_ = now_us;
+  }
+  if (bucket_micro_tokens_ < micro) return command_status::ESME_RTHROTTLED;
+  bucket_micro_tokens_ -= micro;
+  return command_status::ESME_ROK;
+}
+
+void simulator::handle_message(session& s, const codec::pdu& p, command_id id, uint64_t now_us) {
+  const command_id resp = codec::response_of(id);
+  if (!is_transmitter(s.state)) {
+    // SMPP 3.4 §2.3: only a transmitter or transceiver session may submit.
+    ++counters_.rejected;
+    respond(s, resp, command_status::ESME_RINVBNDSTS, p.sequence_number, 0, now_us);
+    return;
+  }
+  command_status status = admit(now_us);
+  if (status == command_status::ESME_RTHROTTLED) {
+    ++counters_.throttled;
+  } else if (error_threshold_ != 0) {
+    // xorshift64*: cheap, and reproducible from --seed.
+    rng_state_ ^= rng_state_ >> 12;
+    rng_state_ ^= rng_state_ << 25;
+    rng_state_ ^= rng_state_ >> 27;
+    const uint64_t r = rng_state_ * 0x2545F4914F6CDD1DULL;
+    if (r < error_threshold_ || error_threshold_ == std::numeric_limits<uint64_t>::max()) {
+      if ((r & 1) == 0) {
+        status = command_status::ESME_RSYSERR;
+        ++counters_.errors_syserr;
+      } else {
+        status = command_status::ESME_RSUBMITFAIL;
+        ++counters_.errors_submitfail;
+      }
+    }
+  }
+  uint64_t message_id = 0;
+  if (status == command_status::ESME_ROK) {
+    ++counters_.accepted;
+    message_id = next_message_id_++;
+    // SMPP 3.4 §5.2.17: registered_delivery bits 1-0 == 01 asks for a receipt on the final
+    // outcome; every message here is delivered, so "failure only" (10) gets none.
+    if ((p.registered_delivery & 0x03) == 0x01) {
+      receipt_job& j = receipts_.emplace_back();
+      j.due_us = now_us + config_.latency_us + config_.dlr_delay_us;
+      j.origin = s.conn;
+      j.system = s.system;
+      j.message_id = message_id;
+      j.submit_unix_s = static_cast<uint64_t>(std::time(nullptr));
+      j.source_ton = p.source_addr_ton;
+      j.source_npi = p.source_addr_npi;
+      j.source_len = static_cast<uint8_t>(copy_field(j.source, sizeof j.source, p.source_addr));
+      std::string_view dest = p.destination_addr;
+      j.dest_ton = p.dest_addr_ton;
+      j.dest_npi = p.dest_addr_npi;
+      if (id == command_id::submit_multi) {
+        for (const codec::dest_address& d : p.dest_addresses) {
+          if (d.dest_flag != codec::dest_flag_sme_address) continue;
+          dest = d.destination_addr;
+          j.dest_ton = d.dest_addr_ton;
+          j.dest_npi = d.dest_addr_npi;
+          break;
+        }
+      }
+      j.dest_len = static_cast<uint8_t>(copy_field(j.dest, sizeof j.dest, dest));
+      // Appendix B "text": the first characters of a plain-text message (none for UDH or
+      // codings a receipt line cannot carry as they are).
+      const uint8_t dc = p.data_coding;
+      if ((p.esm_class & codec::esm_class_udhi) == 0 && (dc == 0 || dc == 1 || dc == 3)) {
+        j.text_len =
+            static_cast<uint8_t>(copy_field(j.text, sizeof j.text, p.short_message.as_chars()));
+      }
+    }
+  }
+  respond(s, resp, status, p.sequence_number, message_id, now_us);
+}
+
+void simulator::respond(session& s, command_id id, command_status status, uint32_t seq,
+                        uint64_t message_id, uint64_t now_us) {
+  if (config_.latency_us == 0 && s.responses.empty() &&
+      write_message_resp(s, id, status, seq, message_id)) {
+    return;
+  }
+  if (s.responses.size() >= max_pending_responses) {
+    s.closing = true;  // the peer keeps sending without reading: a bound, then disconnect
+    return;
+  }
+  if (config_.latency_us == 0) ++counters_.responses_deferred;
+  s.responses.push_back({now_us + config_.latency_us, message_id, seq, id, status});
+}
+
+bool simulator::write_message_resp(session& s, command_id id, command_status status, uint32_t seq,
+                                   uint64_t message_id) {
+  // header + message_id (at most 16 hex digits and the NUL) + no_unsuccess for submit_multi
+  constexpr size_t max_octets = codec::header_size + 17 + 1;
+  const std::span<std::byte> out = take(s, max_octets);
+  if (out.empty()) return false;
+  std::byte* p = out.data();
+  size_t n = codec::header_size;
+  // SMPP 3.4 §4.4.2: message_id is empty when the submission failed.
+  if (status == command_status::ESME_ROK) {
+    n += put_hex(reinterpret_cast<char*>(p + n), message_id);
+  }
+  p[n++] = std::byte{0};
+  if (id == command_id::submit_multi_resp) p[n++] = std::byte{0};  // no_unsuccess, §4.5.2
+  codec::store_be32(p, static_cast<uint32_t>(n));
+  codec::store_be32(p + 4, static_cast<uint32_t>(id));
+  codec::store_be32(p + 8, static_cast<uint32_t>(status));
+  codec::store_be32(p + 12, seq);
+  advance(s, n);
+  return true;
+}
+
+void simulator::answer_header_only(session& s, command_id id, command_status status, uint32_t seq) {
+  const std::span<std::byte> out = take(s, codec::header_size);
+  if (out.empty()) return;  // queue full: a control answer is lost, the peer's timers recover
+  codec::write_header_only(out.first<codec::header_size>(), id, status, seq);
+  advance(s, codec::header_size);
+}
+
+void simulator::handle_deliver_sm_resp(const codec::pdu_header& h) {
+  const bool ok = h.command_status == 0;
+  if ((h.sequence_number & 1) == static_cast<uint32_t>(deliver_kind::mo)) {
+    ++(ok ? counters_.mo_acked : counters_.mo_nacked);
+  } else {
+    ++(ok ? counters_.receipts_acked : counters_.receipts_nacked);
+  }
+}
+
+std::span<std::byte> simulator::take(session& s, size_t n) {
+  if (s.out_open && s.out.size() - s.out_used >= n) return s.out.subspan(s.out_used);
+  finish(s);
+  std::span<std::byte> space = transport_.reserve(s.conn, std::max(n, out_chunk_octets));
+  if (space.empty() && n < out_chunk_octets) space = transport_.reserve(s.conn, n);
+  if (space.empty()) return {};
+  s.out = space;
+  s.out_used = 0;
+  s.out_open = true;
+  return space;
+}
+
+void simulator::advance(session& s, size_t used) noexcept {
+  s.out_used += used;
+}
+
+void simulator::finish(session& s) {
+  if (!s.out_open) return;
+  transport_.commit(s.conn, s.out_used);
+  counters_.bytes_out += s.out_used;
+  s.out_open = false;
+  s.out = {};
+  s.out_used = 0;
+}
+
+bool simulator::drain_responses(session& s, uint64_t now_us) {
+  bool wrote = false;
+  while (!s.responses.empty() && s.responses.front().due_us <= now_us) {
+    const pending_response& r = s.responses.front();
+    if (!write_message_resp(s, r.id, r.status, r.seq, r.message_id)) break;
+    s.responses.pop_front();
+    wrote = true;
+  }
+  return wrote;
+}
+
+simulator::session* simulator::receiver_for(uint32_t system, conn_id preferred) noexcept {
+  if (session* s = find(preferred); s != nullptr && !s->closing && is_receiver(s->state)) {
+    return s;
+  }
+  for (const conn_id c : live_) {
+    session* s = find(c);
+    if (s != nullptr && !s->closing && is_receiver(s->state) && s->system == system) return s;
+  }
+  return nullptr;
+}
+
+codec::receipt_date simulator::wall_date(uint64_t unix_s) noexcept {
+  // Two entries: a receipt asks for its submit second and the current one.
+  for (const auto& [second, date] : cached_dates_) {
+    if (second == unix_s) return date;
+  }
+  const auto t = static_cast<time_t>(unix_s);
+  tm parts{};
+  gmtime_r(&t, &parts);
+  codec::receipt_date d;
+  d.year = static_cast<uint16_t>(std::clamp(parts.tm_year + 1900, 2000, 2099));
+  d.month = static_cast<uint8_t>(parts.tm_mon + 1);
+  d.day = static_cast<uint8_t>(parts.tm_mday);
+  d.hour = static_cast<uint8_t>(parts.tm_hour);
+  d.minute = static_cast<uint8_t>(parts.tm_min);
+  d.second = static_cast<uint8_t>(std::min(parts.tm_sec, 59));  // no leap second in receipts
+  cached_dates_[next_cached_date_] = {unix_s, d};
+  next_cached_date_ ^= 1;
+  return d;
+}
+
+// Sends one delivery receipt; false when the receiver's send queue is full (retry later).
+bool simulator::send_receipt(const receipt_job& j) {
+  session* s = receiver_for(j.system, j.origin);
+  if (s == nullptr) {
+    ++counters_.receipts_dropped;
+    return true;
+  }
+  const std::span<std::byte> out = take(*s, max_written_pdu_octets);
+  if (out.empty()) return false;
+
+  char id[17];
+  const size_t id_len = put_hex(id, j.message_id);
+  codec::receipt_fields f;
+  f.id = std::string_view(id, id_len);
+  f.submit_date = wall_date(j.submit_unix_s);
+  f.done_date = wall_date(static_cast<uint64_t>(std::time(nullptr)));
+  f.stat = codec::message_state::delivered;
+  f.text = std::string_view(j.text, j.text_len);
+  char text[200];
+  const codec::receipt_build_result built = codec::build_receipt_text(f, text);
+
+  // SMPP 3.4 §5.3.2.12 receipted_message_id and §5.3.2.35 message_state carry the outcome
+  // normatively; the text is Appendix B's informative form.
+  std::byte tlv_buf[32];
+  codec::tlv_writer tlvs(tlv_buf);
+  tlvs.add_cstring(codec::tag::receipted_message_id, f.id);
+  tlvs.add_uint(codec::tag::message_state, static_cast<uint8_t>(codec::message_state::delivered),
+                1);
+
+  codec::pdu p;
+  p.id = command_id::deliver_sm;
+  p.sequence_number =
+      ((s->next_seq++ & 0x3FFFFFFFu) << 1) | static_cast<uint32_t>(deliver_kind::receipt);
+  if (p.sequence_number == 0) p.sequence_number = ((s->next_seq++ & 0x3FFFFFFFu) << 1);
+  // The receipt travels from the recipient back to the original sender.
+  p.source_addr_ton = j.dest_ton;
+  p.source_addr_npi = j.dest_npi;
+  p.source_addr = std::string_view(j.dest, j.dest_len);
+  p.dest_addr_ton = j.source_ton;
+  p.dest_addr_npi = j.source_npi;
+  p.destination_addr = std::string_view(j.source, j.source_len);
+  p.esm_class = codec::esm_class_delivery_receipt;
+  p.short_message =
+      codec::bytes_view(reinterpret_cast<const std::byte*>(text), built.ok() ? built.size : 0);
+  p.tlvs = tlvs.area();
+  const codec::encode_result e = codec::encode(p, out);
+  if (!e.ok(out.size())) {
+    ++counters_.receipts_dropped;
+    return true;
+  }
+  advance(*s, e.needed);
+  ++counters_.receipts_sent;
+  return true;
+}
+
+// Sends one MO deliver_sm to the next bound receiver; false when there is none or it is full.
+bool simulator::send_mo() {
+  session* s = nullptr;
+  for (size_t tried = 0; tried < live_.size() && s == nullptr; ++tried) {
+    mo_next_receiver_ = (mo_next_receiver_ + 1) % live_.size();
+    session* candidate = find(live_[mo_next_receiver_]);
+    if (candidate != nullptr && !candidate->closing && is_receiver(candidate->state)) {
+      s = candidate;
+    }
+  }
+  if (s == nullptr) return false;
+  const std::span<std::byte> out = take(*s, max_written_pdu_octets);
+  if (out.empty()) return false;
+
+  const uint64_t n = counters_.mo_sent + 1;
+  char source[16];
+  std::snprintf(source, sizeof source, "4479%08llu",
+                static_cast<unsigned long long>(n % 100000000ULL));
+  char text[40];
+  const int text_len =
+      std::snprintf(text, sizeof text, "MO message %llu", static_cast<unsigned long long>(n));
+  codec::pdu p;
+  p.id = command_id::deliver_sm;
+  p.sequence_number =
+      ((s->next_seq++ & 0x3FFFFFFFu) << 1) | static_cast<uint32_t>(deliver_kind::mo);
+  p.source_addr_ton = 1;  // international, SMPP 3.4 §5.2.5
+  p.source_addr_npi = 1;  // E.164, §5.2.6
+  p.source_addr = source;
+  p.destination_addr = "12345";
+  p.short_message = codec::bytes_view(reinterpret_cast<const std::byte*>(text),
+                                      static_cast<size_t>(std::max(text_len, 0)));
+  const codec::encode_result e = codec::encode(p, out);
+  if (!e.ok(out.size())) return false;
+  advance(*s, e.needed);
+  ++counters_.mo_sent;
+  return true;
+}
+
+bool simulator::run_timers(uint64_t now_us) {
+  bool wrote = false;
+  for (const conn_id c : live_) {
+    session* s = find(c);
+    if (s != nullptr && !s->closing && !s->responses.empty()) wrote |= drain_responses(*s, now_us);
+  }
+  while (!receipts_.empty() && receipts_.front().due_us <= now_us) {
+    if (!send_receipt(receipts_.front())) break;
+    receipts_.pop_front();
+    wrote = true;
+  }
+  if (config_.mo_rate_per_s > 0) {
+    if (mo_refilled_us_ == 0) mo_refilled_us_ = now_us;
+    const uint64_t cap = std::max<uint64_t>(1, config_.mo_rate_per_s / 100) * micro;
+    const uint64_t elapsed = std::min<uint64_t>(now_us - mo_refilled_us_, 10 * micro);
+    mo_micro_credit_ = std::min(cap, mo_micro_credit_ + elapsed * config_.mo_rate_per_s);
+    mo_refilled_us_ = now_us;
+    for (uint64_t i = 0; i < max_mo_per_run && mo_micro_credit_ >= micro; ++i) {
+      if (!send_mo()) break;
+      mo_micro_credit_ -= micro;
+      wrote = true;
+    }
+  }
+  for (const conn_id c : live_) {
+    if (session* s = find(c)) finish(*s);
+  }
+  return wrote;
+}
+
+uint64_t simulator::next_timer_in_us(uint64_t now_us, uint64_t max_wait_us) const {
+  uint64_t due = now_us + max_wait_us;
+  for (const conn_id c : live_) {
+    const size_t slot = c & 0xFFFFFFFFu;
+    const session* s = sessions_[slot].get();
+    if (s != nullptr && !s->responses.empty()) due = std::min(due, s->responses.front().due_us);
+  }
+  if (!receipts_.empty()) due = std::min(due, receipts_.front().due_us);
+  if (config_.mo_rate_per_s > 0) {
+    due = std::min(due, now_us + std::max<uint64_t>(1, micro / config_.mo_rate_per_s));
+  }
+  return due > now_us ? due - now_us : 0;
+}
+
+std::string to_json(const sim_counters& c, double uptime_s) {
+  std::string out = "{";
+  auto add = [&out](std::string_view key, uint64_t v) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    out += key;
+    out += "\":";
+    out += std::to_string(v);
+  };
+  add("connections", c.connections);
+  add("disconnects", c.disconnects);
+  add("binds", c.binds);
+  add("bind_failures", c.bind_failures);
+  add("unbinds", c.unbinds);
+  add("enquire_links", c.enquire_links);
+  add("submits", c.submit_sm + c.data_sm + c.submit_multi);
+  add("submit_sm", c.submit_sm);
+  add("data_sm", c.data_sm);
+  add("submit_multi", c.submit_multi);
+  add("accepted", c.accepted);
+  add("throttled", c.throttled);
+  out += ",\"errors\":{\"ESME_RSYSERR\":" + std::to_string(c.errors_syserr) +
+         ",\"ESME_RSUBMITFAIL\":" + std::to_string(c.errors_submitfail) + "}";
+  add("rejected", c.rejected);
+  add("generic_nacks", c.generic_nacks);
+  add("receipts_sent", c.receipts_sent);
+  add("receipts_acked", c.receipts_acked);
+  add("receipts_nacked", c.receipts_nacked);
+  add("receipts_dropped", c.receipts_dropped);
+  add("mo_sent", c.mo_sent);
+  add("mo_acked", c.mo_acked);
+  add("mo_nacked", c.mo_nacked);
+  add("responses_deferred", c.responses_deferred);
+  add("bytes_in", c.bytes_in);
+  add("bytes_out", c.bytes_out);
+  char uptime[32];
+  std::snprintf(uptime, sizeof uptime, "%.3f", uptime_s);
+  out += ",\"uptime_s\":";
+  out += uptime;
+  out += "}\n";
+  return out;
+}
+
+}  // namespace smpp::smsc_sim
