@@ -32,6 +32,12 @@ if [ "$quick" -eq 0 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build/asan --output-on-failure -j"$jobs" --timeout 900
 
+  step "TSan build and the concurrent tests (rings, cross-worker hand-off)"
+  cmake --preset tsan -DSMPP_WERROR=ON >/dev/null
+  mapfile -t mt_targets < <(cd tests && ls */*_mt_test.cpp | sed -E 's#^([a-z]+)/(.*)\.cpp$#\1_\2#')
+  cmake --build build/tsan -j"$jobs" --target "${mt_targets[@]}"
+  TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan -L concurrent --output-on-failure --timeout 600
+
   step "libFuzzer smoke run (clang, ASan+UBSan), 20 s per target"
   cmake --preset fuzz >/dev/null
   cmake --build build/fuzz -j"$jobs" --target fuzz_decode fuzz_framer fuzz_receipt

@@ -1,0 +1,134 @@
+// Two router workers on two threads: worker 1 holds the ESME, worker 0 owns the only upstream
+// bind, and every request and answer crosses the rings between them. Runs under TSan.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "fake_transport.hpp"
+#include "smpp/dataplane/router_worker.hpp"
+
+namespace smpp::dataplane {
+namespace {
+
+using codec::command_id;
+using codec::pdu;
+using S = codec::command_status;
+
+bool verify(const std::string& hash, std::string_view pw) {
+  return hash == pw;
+}
+
+std::vector<std::byte> enc(const pdu& p) {
+  std::vector<std::byte> b(512);
+  const auto r = codec::encode(p, b);
+  b.resize(r.needed);
+  return b;
+}
+
+std::vector<std::byte> header(command_id id, uint32_t seq) {
+  std::vector<std::byte> b(16);
+  codec::write_header_only(std::span<std::byte, 16>(b.data(), 16), id, S::ESME_ROK, seq);
+  return b;
+}
+
+TEST(HandoffThreads, EveryRequestIsAnsweredOnceAcrossTheRings) {
+  constexpr uint32_t kMessages = 200000;
+  constexpr uint32_t kWindow = 256;
+  auto snap = std::make_shared<router_snapshot>();
+  tenant_def t;
+  t.system_id = "acme";
+  t.password_hash = "pw";
+  t.window = kWindow;
+  snap->tenants.push_back(t);
+  snap->tenant_by_system_id["acme"] = 0;
+  upstream_def u;
+  u.address = {"127.0.0.1", 1};
+  upstream_bind_def bd;
+  bd.window = kWindow;
+  u.binds.push_back(bd);  // one bind: worker 0 owns it
+  snap->upstreams.push_back(u);
+  route_def r;
+  r.upstreams = {0};
+  snap->routes = route_table({r});
+  snap->verify_password = verify;
+  snap->timers.response_ms = 60000;
+  shared_state shared(1, 1, 2);
+  ring_mesh mesh(2, 1024);
+  std::atomic<bool> upstream_up{false};
+  std::atomic<bool> finished{false};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+
+  std::thread owner([&] {
+    testing::fake_transport tr;
+    router_worker w(0, 2, tr, snap, &shared, &mesh);
+    ASSERT_EQ(w.start(0), 0);
+    const auto up = tr.pending_connects.at(0);
+    tr.complete_connect(up);
+    const auto bind = tr.take(up).at(0);
+    tr.deliver(up, header(command_id::bind_transceiver_resp, codec::load_be32(bind.data() + 12)));
+    upstream_up.store(true);
+    std::vector<std::byte> resp_bytes;
+    while (!finished.load() && std::chrono::steady_clock::now() < deadline) {
+      w.run_once(1, 0);
+      for (const auto& f : tr.take(up)) {
+        pdu a;
+        a.id = command_id::submit_sm_resp;
+        a.sequence_number = codec::load_be32(f.data() + 12);
+        a.message_id = "m";
+        tr.deliver(up, enc(a));
+      }
+    }
+    EXPECT_EQ(w.stats().handoff_received, kMessages);
+  });
+
+  std::thread origin([&] {
+    testing::fake_transport tr;
+    router_worker w(1, 2, tr, snap, &shared, &mesh);
+    ASSERT_EQ(w.start(0), 0);
+    while (!upstream_up.load()) std::this_thread::yield();
+    const auto esme = tr.accept();
+    pdu b;
+    b.id = command_id::bind_transceiver;
+    b.sequence_number = 1;
+    b.system_id = "acme";
+    b.password = "pw";
+    tr.deliver(esme, enc(b));
+    ASSERT_EQ(tr.take(esme).size(), 1U);
+    pdu s;
+    s.id = command_id::submit_sm;
+    s.destination_addr = "4477";
+    s.short_message = codec::as_bytes("x");
+    std::vector<bool> answered(kMessages + 1, false);
+    uint32_t sent = 0, answers = 0, duplicates = 0, errors = 0;
+    while (answers < kMessages && std::chrono::steady_clock::now() < deadline) {
+      for (int k = 0; k < 32 && sent < kMessages && sent - answers < kWindow; ++k) {
+        s.sequence_number = ++sent;
+        tr.deliver(esme, enc(s));
+      }
+      w.run_once(1, 0);
+      for (const auto& a : tr.take(esme)) {
+        const uint32_t seq = codec::load_be32(a.data() + 12);
+        if (codec::load_be32(a.data() + 8) != 0) ++errors;
+        if (seq == 0 || seq > kMessages || answered[seq]) {
+          ++duplicates;
+        } else {
+          answered[seq] = true;
+          ++answers;
+        }
+      }
+    }
+    finished.store(true);
+    EXPECT_EQ(sent, kMessages);
+    EXPECT_EQ(answers, kMessages);
+    EXPECT_EQ(duplicates, 0U);
+    EXPECT_EQ(errors, 0U);
+    EXPECT_EQ(w.stats().handed_off, kMessages);
+  });
+  origin.join();
+  owner.join();
+}
+
+}  // namespace
+}  // namespace smpp::dataplane
