@@ -18,7 +18,9 @@ namespace {
 using namespace smpp::dataplane;
 
 std::atomic<bool> g_stop{false};
-void on_signal(int) { g_stop.store(true); }
+void on_signal(int) {
+  g_stop.store(true);
+}
 
 class relay final : public transport_handler {
  public:
@@ -67,9 +69,10 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--help") {
-      std::printf("usage: byte-relay --listen HOST:PORT --upstream HOST:PORT [--cpu N]\n"
-                  "Forwards bytes both ways, one upstream connection per accepted connection,\n"
-                  "on one thread; the baseline of the end-to-end benchmark. SIGTERM stops it.\n");
+      std::printf(
+          "usage: byte-relay --listen HOST:PORT --upstream HOST:PORT [--cpu N]\n"
+          "Forwards bytes both ways, one upstream connection per accepted connection,\n"
+          "on one thread; the baseline of the end-to-end benchmark. SIGTERM stops it.\n");
       return 0;
     }
     if (a == "--listen" && i + 1 < argc && endpoint::parse(argv[i + 1], listen_ep)) {

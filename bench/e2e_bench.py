@@ -59,7 +59,7 @@ def stop(proc):
 ROUTER_CONFIG = """
 [router]
 listen = ["127.0.0.1:{port}"]
-workers = [{cpu}]
+workers = {workers}
 [[tenants]]
 name = "bench"
 system_id = "bench"
@@ -96,7 +96,8 @@ def run_scenario(bindir, kind, sessions, window, duration, cpus):
         cfg = os.path.join(tmp, "router.toml")
         with open(cfg, "w") as f:
             # Upstream binds: enough window for every session's window.
-            f.write(ROUTER_CONFIG.format(port=front_port, cpu=cpus["front"], sim_port=sim_port,
+            f.write(ROUTER_CONFIG.format(port=front_port, workers=f'[{cpus["front"]}]',
+                                         sim_port=sim_port,
                                          up_window=min(65535, max(1024, sessions * window)),
                                          up_binds=4))
         front = subprocess.Popen([os.path.join(bindir, "smpp-router"), "--config", cfg],
@@ -145,10 +146,15 @@ def main():
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per scenario (default 5)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per scenario; the median is kept")
     ap.add_argument("--json", help="write the results to this file")
+    ap.add_argument("--pin", action="store_true",
+                    help="pin esme-load and smsc-sim to CPU 0 (default: the kernel places them; "
+                         "the router or relay always runs pinned to the last CPU)")
     args = ap.parse_args()
     n = os.cpu_count() or 1
     # The router or relay gets its own core; esme-load and smsc-sim share the other one.
-    cpus = {"front": str(n - 1), "load": "0" if n > 1 else "0", "sim": "0" if n > 1 else "0"}
+    every = f"0-{n - 1}"
+    tools = "0" if args.pin else every
+    cpus = {"front": str(n - 1), "load": tools, "sim": tools}
     shapes = {"": (4, 256), "_w1": (64, 1)}
     scenarios = {}
     for suffix, (sessions, window) in shapes.items():

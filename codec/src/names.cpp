@@ -4,7 +4,7 @@ namespace smpp::codec {
 
 std::string_view command_name(command_id id) noexcept {
   switch (id) {
-#define SMPP_NAME(n) \
+#define SMPP_NAME(n)  \
   case command_id::n: \
     return #n;
     SMPP_NAME(generic_nack)
@@ -51,7 +51,7 @@ bool is_known_command(uint32_t id) noexcept {
 
 std::string_view status_name(command_status s) noexcept {
   switch (s) {
-#define SMPP_NAME(n)       \
+#define SMPP_NAME(n)      \
   case command_status::n: \
     return #n;
     SMPP_NAME(ESME_ROK)

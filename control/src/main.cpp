@@ -46,8 +46,9 @@ struct worker_result {
 };
 
 void run_worker(uint32_t index, uint32_t workers, uint32_t cpu,
-                std::shared_ptr<const dataplane::router_snapshot> snap, dataplane::shared_state* shared,
-                dataplane::ring_mesh* mesh, const control::limits_config& limits, worker_result* result,
+                std::shared_ptr<const dataplane::router_snapshot> snap,
+                dataplane::shared_state* shared, dataplane::ring_mesh* mesh,
+                const control::limits_config& limits, worker_result* result,
                 std::atomic<uint32_t>* started) {
   std::string err;
   if (!dataplane::pin_current_thread(cpu, err)) {
@@ -104,7 +105,8 @@ int main(int argc, char** argv) {
   const control::config_result loaded = control::load_config_file(config_path);
   if (!loaded.ok()) {
     for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
-    if (loaded.errors.empty()) std::fprintf(stderr, "%s: invalid configuration\n", config_path.c_str());
+    if (loaded.errors.empty())
+      std::fprintf(stderr, "%s: invalid configuration\n", config_path.c_str());
     return 2;
   }
   const control::router_config& cfg = *loaded.config;
@@ -121,7 +123,8 @@ int main(int argc, char** argv) {
   }
   const auto n = static_cast<uint32_t>(plan.cpus.size());
   std::fprintf(stderr, "smpp-router: %u worker(s): %s\n", n, plan.reason.c_str());
-  for (uint32_t i = 0; i < n; ++i) std::fprintf(stderr, "smpp-router: worker %u on cpu %u\n", i, plan.cpus[i]);
+  for (uint32_t i = 0; i < n; ++i)
+    std::fprintf(stderr, "smpp-router: worker %u on cpu %u\n", i, plan.cpus[i]);
   if (check_only) {
     std::fprintf(stderr, "smpp-router: %s is valid\n", config_path.c_str());
     return 0;
@@ -163,7 +166,8 @@ int main(int argc, char** argv) {
     }
     int sig = 0;
     sigwait(&set, &sig);
-    std::fprintf(stderr, "smpp-router: %s: unbinding every session\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    std::fprintf(stderr, "smpp-router: %s: unbinding every session\n",
+                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
   }
   g_stop.store(true);
   for (auto& t : threads) t.join();
@@ -173,6 +177,7 @@ int main(int argc, char** argv) {
     relayed += r.stats.resp_relayed;
   }
   std::fprintf(stderr, "smpp-router: stopped; %llu requests forwarded, %llu answers relayed\n",
-               static_cast<unsigned long long>(forwarded), static_cast<unsigned long long>(relayed));
+               static_cast<unsigned long long>(forwarded),
+               static_cast<unsigned long long>(relayed));
   return rc;
 }

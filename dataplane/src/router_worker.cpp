@@ -20,9 +20,13 @@ constexpr uint32_t kMaxSequence = 0x7FFFFFFF;  // SMPP 3.4 §5.1.4: 0x00000001..
 enum class esme_state : uint8_t { open, bound, unbinding };
 enum class link_state : uint8_t { down, connecting, binding, bound, unbinding };
 
-uint32_t slot_index(conn_id c) { return static_cast<uint32_t>(c & 0xFFFFFFFFu); }
+uint32_t slot_index(conn_id c) {
+  return static_cast<uint32_t>(c & 0xFFFFFFFFu);
+}
 
-bool can_submit(command_id bind) { return bind != command_id::bind_receiver; }
+bool can_submit(command_id bind) {
+  return bind != command_id::bind_receiver;
+}
 
 }  // namespace
 
@@ -90,8 +94,12 @@ struct router_worker::session_slot {
 router_worker::router_worker(uint32_t index, uint32_t workers, transport& t,
                              std::shared_ptr<const router_snapshot> snapshot, shared_state* shared,
                              ring_mesh* mesh)
-    : index_(index), workers_(workers == 0 ? 1 : workers), t_(t), snap_(std::move(snapshot)),
-      shared_(shared), mesh_(mesh) {
+    : index_(index),
+      workers_(workers == 0 ? 1 : workers),
+      t_(t),
+      snap_(std::move(snapshot)),
+      shared_(shared),
+      mesh_(mesh) {
   cells_.resize(handoff_cells(snap_->max_command_length));
   inbox_.resize(cells_.size() * sizeof(handoff_cell));
   t_.set_handler(this);
@@ -254,7 +262,8 @@ void router_worker::on_data(conn_id c, bytes_view data) {
         return;
       }
     }
-    s.partial_since_ms = s.framer.buffered() == 0 ? 0 : (s.partial_since_ms ? s.partial_since_ms : now_ms_);
+    s.partial_since_ms =
+        s.framer.buffered() == 0 ? 0 : (s.partial_since_ms ? s.partial_since_ms : now_ms_);
     return;
   }
   upstream_link& u = *slot->link;
@@ -280,7 +289,8 @@ void router_worker::on_close(conn_id c, int) {
   if (slot == nullptr) return;
   if (slot->esme) {
     esme_session& s = *slot->esme;
-    if (s.counted_bind && shared_) shared_->binds_per_tenant[s.tenant].fetch_sub(1, std::memory_order_relaxed);
+    if (s.counted_bind && shared_)
+      shared_->binds_per_tenant[s.tenant].fetch_sub(1, std::memory_order_relaxed);
     s.conn = invalid_conn;
     slots_[slot_index(c)].reset();
     return;
@@ -321,7 +331,8 @@ void router_worker::esme_pdu(esme_session& s, bytes_view frame) {
     case command_id::bind_receiver:
     case command_id::bind_transceiver:
       if (s.state != esme_state::open) {
-        (void)send_header_only(s.conn, codec::response_of(p.id), S::ESME_RALYBND, p.sequence_number);
+        (void)send_header_only(s.conn, codec::response_of(p.id), S::ESME_RALYBND,
+                               p.sequence_number);
         return;
       }
       esme_bind(s, p);
@@ -375,7 +386,8 @@ void router_worker::esme_pdu(esme_session& s, bytes_view frame) {
     case command_id::alert_notification:
       // Only an SMSC sends these (SMPP 3.4 §4.1.7, §4.12); from an ESME they are invalid.
       ++stats_.generic_nacks;
-      (void)send_header_only(s.conn, command_id::generic_nack, S::ESME_RINVCMDID, p.sequence_number);
+      (void)send_header_only(s.conn, command_id::generic_nack, S::ESME_RINVCMDID,
+                             p.sequence_number);
       return;
     default:
       if (codec::is_response(p.id)) return;  // unsolicited responses are dropped
@@ -567,7 +579,8 @@ void router_worker::upstream_down(upstream_link& u) {
   }
   // Exponential back-off with jitter between reconnect_min_ms and reconnect_max_ms.
   const session_timers& tm = snap_->timers;
-  u.backoff_ms = u.backoff_ms == 0 ? tm.reconnect_min_ms : std::min(u.backoff_ms * 2, tm.reconnect_max_ms);
+  u.backoff_ms =
+      u.backoff_ms == 0 ? tm.reconnect_min_ms : std::min(u.backoff_ms * 2, tm.reconnect_max_ms);
   static thread_local std::minstd_rand jitter(12345u + index_);
   u.reconnect_at_ms = now_ms_ + u.backoff_ms / 2 + jitter() % (u.backoff_ms / 2 + 1);
 }
@@ -610,8 +623,9 @@ void router_worker::upstream_pdu(upstream_link& u, bytes_view frame) {
       e.up_seq = 0;
       --u.outstanding;
       if (e.origin != index_) {
-        const auto st = id == command_id::generic_nack ? static_cast<command_status>(h.command_status)
-                                                       : S::ESME_ROK;
+        const auto st = id == command_id::generic_nack
+                            ? static_cast<command_status>(h.command_status)
+                            : S::ESME_ROK;
         answer_origin(e.origin, e.esme, e.esme_seq, e.id, st,
                       id == command_id::generic_nack ? bytes_view{} : frame);
         ++stats_.resp_relayed;
@@ -673,9 +687,11 @@ void router_worker::upstream_pdu(upstream_link& u, bytes_view frame) {
       return;
     default:
       if (!codec::is_response(id) && codec::has_response(id)) {
-        (void)send_header_only(u.conn, codec::response_of(id), S::ESME_RINVCMDID, h.sequence_number);
+        (void)send_header_only(u.conn, codec::response_of(id), S::ESME_RINVCMDID,
+                               h.sequence_number);
       } else if (!codec::is_known_command(h.command_id)) {
-        (void)send_header_only(u.conn, command_id::generic_nack, S::ESME_RINVCMDID, h.sequence_number);
+        (void)send_header_only(u.conn, command_id::generic_nack, S::ESME_RINVCMDID,
+                               h.sequence_number);
       }
       return;
   }
@@ -743,7 +759,8 @@ void router_worker::tick(uint64_t now_ms) {
     // ESMEs close on their unbind_resp (or at the deadline, see done()); upstream binds unbind
     // once every answer still owed to an ESME has been relayed.
     bool all_answered = true;
-    for (auto& slot : slots_) all_answered = all_answered && !(slot && slot->esme && slot->esme->outstanding > 0);
+    for (auto& slot : slots_)
+      all_answered = all_answered && !(slot && slot->esme && slot->esme->outstanding > 0);
     if (all_answered) {
       for (auto& lp : links_) {
         if (lp->conn != invalid_conn && lp->state == link_state::bound && lp->outstanding == 0) {
@@ -803,7 +820,8 @@ bool router_worker::hand_off(uint32_t upstream, const esme_session& s, bytes_vie
   for (uint32_t k = 0; k < workers_; ++k) {
     const uint32_t w = (rr_worker_ + k) % workers_;
     if (w == index_) continue;
-    if (shared_->bound_links[upstream * workers_ + w].load(std::memory_order_relaxed) == 0) continue;
+    if (shared_->bound_links[upstream * workers_ + w].load(std::memory_order_relaxed) == 0)
+      continue;
     handoff_header h;
     h.kind = handoff_header::request;
     h.pdu_len = static_cast<uint32_t>(frame.size());
@@ -867,8 +885,8 @@ void router_worker::drain_rings() {
       std::memcpy(inbox_.data(), first.bytes.data(), sizeof first.bytes);
       for (size_t got = 1; got < n;) {
         // The producer published every cell of the message in one burst.
-        got += ring.pop_burst(std::span<handoff_cell>(
-            reinterpret_cast<handoff_cell*>(inbox_.data()) + got, n - got));
+        got += ring.pop_burst(
+            std::span<handoff_cell>(reinterpret_cast<handoff_cell*>(inbox_.data()) + got, n - got));
       }
       const bytes_view frame(inbox_.data() + sizeof h, h.pdu_len);
       if (h.kind == handoff_header::request) {
@@ -884,10 +902,12 @@ void router_worker::handoff_request(const handoff_header& h, bytes_view frame) {
   ++stats_.handoff_received;
   const auto id = static_cast<command_id>(h.command_id);
   bool any_busy = false;
-  upstream_link* u = h.upstream < links_by_upstream_.size() ? pick_local(h.upstream, any_busy) : nullptr;
+  upstream_link* u =
+      h.upstream < links_by_upstream_.size() ? pick_local(h.upstream, any_busy) : nullptr;
   if (u == nullptr || shutting_down_) {
     ++(any_busy ? stats_.throttled : stats_.upstream_unavailable);
-    answer_origin(h.origin, h.esme, h.esme_seq, id, any_busy ? S::ESME_RTHROTTLED : upstream_failure_status, {});
+    answer_origin(h.origin, h.esme, h.esme_seq, id,
+                  any_busy ? S::ESME_RTHROTTLED : upstream_failure_status, {});
     return;
   }
   const uint32_t seq = u->take_seq();
@@ -916,10 +936,11 @@ void router_worker::handoff_answer(const handoff_header& h, bytes_view frame) {
   }
   esme_session& s = *slot->esme;
   if (s.outstanding > 0) --s.outstanding;
-  const bool ok = frame.empty()
-                      ? send_header_only(s.conn, codec::response_of(static_cast<command_id>(h.command_id)),
-                                         static_cast<command_status>(h.status), h.esme_seq)
-                      : relay(s.conn, frame, h.esme_seq);
+  const bool ok =
+      frame.empty()
+          ? send_header_only(s.conn, codec::response_of(static_cast<command_id>(h.command_id)),
+                             static_cast<command_status>(h.status), h.esme_seq)
+          : relay(s.conn, frame, h.esme_seq);
   if (!ok) {
     ++stats_.sessions_closed_slow;
     close_esme(s, true);

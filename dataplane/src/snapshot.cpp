@@ -40,8 +40,8 @@ bool cidr::contains(const peer_address& peer) const noexcept {
   std::byte mapped[4];
   if (family == AF_INET && peer.family == AF_INET6) {
     // An IPv4 client on a dual-stack listener appears as ::ffff:a.b.c.d.
-    static constexpr std::byte kPrefix[12] = {{}, {}, {}, {}, {}, {}, {}, {}, {}, {},
-                                              std::byte{0xff}, std::byte{0xff}};
+    static constexpr std::byte kPrefix[12] = {
+        {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, std::byte{0xff}, std::byte{0xff}};
     if (std::memcmp(peer.addr, kPrefix, 12) != 0) return false;
     std::memcpy(mapped, peer.addr + 12, 4);
     a = mapped;
@@ -53,7 +53,8 @@ bool cidr::contains(const peer_address& peer) const noexcept {
   const unsigned rest = prefix_len % 8;
   if (rest == 0) return true;
   const auto mask = static_cast<uint8_t>(0xFF << (8 - rest));
-  return (std::to_integer<uint8_t>(a[full]) & mask) == (std::to_integer<uint8_t>(addr[full]) & mask);
+  return (std::to_integer<uint8_t>(a[full]) & mask) ==
+         (std::to_integer<uint8_t>(addr[full]) & mask);
 }
 
 namespace {
@@ -109,8 +110,9 @@ const route_def* route_table::lookup(uint32_t tenant, std::string_view destinati
     for (uint32_t i : n.routes) {
       const route_def& r = routes_[i];
       if (r.tenant != any_tenant && r.tenant != tenant) continue;
-      if (!r.source_prefix.empty() && digits_of(source).substr(0, digits_of(r.source_prefix).size()) !=
-                                          digits_of(r.source_prefix)) {
+      if (!r.source_prefix.empty() &&
+          digits_of(source).substr(0, digits_of(r.source_prefix).size()) !=
+              digits_of(r.source_prefix)) {
         continue;
       }
       if (!r.service_type.empty() && r.service_type != service_type) continue;

@@ -19,8 +19,12 @@ void* operator new(std::size_t n) {
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 namespace smpp::codec {
 namespace {
@@ -30,7 +34,9 @@ using testing::pdu_generator;
 using testing::to_hex;
 using S = command_status;
 
-std::vector<std::byte> hex(std::string_view h) { return from_hex(h); }
+std::vector<std::byte> hex(std::string_view h) {
+  return from_hex(h);
+}
 
 // A PDU from its command_id and body (both hex); command_length is computed, status 0, seq 1.
 std::vector<std::byte> make_pdu(std::string_view id_hex, std::string_view body_hex) {
@@ -41,7 +47,9 @@ std::vector<std::byte> make_pdu(std::string_view id_hex, std::string_view body_h
   return out;
 }
 
-decode_error dec(const std::vector<std::byte>& b, pdu& p) { return decode(b, p); }
+decode_error dec(const std::vector<std::byte>& b, pdu& p) {
+  return decode(b, p);
+}
 
 std::vector<std::byte> enc(const pdu& p) {
   std::vector<std::byte> out(70000);
@@ -79,7 +87,8 @@ TEST(Decode, SubmitSmFieldsByName) {
 
 TEST(Decode, EveryRealWorldPduIsDecodedOrRejectedWithASpecificStatus) {
   const char* dir = std::getenv("SMPP_SOURCE_DIR");
-  std::ifstream in(std::string(dir ? dir : SMPP_SOURCE_DIR_DEFAULT) + "/tests/data/real-world-pdus.hex");
+  std::ifstream in(std::string(dir ? dir : SMPP_SOURCE_DIR_DEFAULT) +
+                   "/tests/data/real-world-pdus.hex");
   ASSERT_TRUE(in.good());
   std::string line;
   int ok = 0, rejected = 0;
@@ -103,8 +112,8 @@ TEST(Decode, EveryRealWorldPduIsDecodedOrRejectedWithASpecificStatus) {
 
 TEST(Decode, BindTransceiverFromRealCapture) {
   pdu p;
-  ASSERT_TRUE(dec(hex("00000023000000090000000000039951414c4c5f545700414c4c5f5457000034000000"), p)
-                  .ok());
+  ASSERT_TRUE(
+      dec(hex("00000023000000090000000000039951414c4c5f545700414c4c5f5457000034000000"), p).ok());
   EXPECT_EQ(p.id, command_id::bind_transceiver);
   EXPECT_EQ(p.system_id, "ALL_TW");
   EXPECT_EQ(p.password, "ALL_TW");
@@ -139,7 +148,8 @@ TEST(Decode, ErrorsCarryTheSpecificStatus) {
       {"length mismatch", hex("00000011000000150000000000000001"), S::ESME_RINVCMDLEN},
       {"unknown id", hex("00000010000001100000000000000001"), S::ESME_RINVCMDID},
       {"message_id unterminated", hex("0000001180000004000000000a342ee139"), S::ESME_RINVMSGID},
-      {"system_id too long", make_pdu("00000009", "4141414141414141414141414141414141 00 00 00 34 00 00 00"),
+      {"system_id too long",
+       make_pdu("00000009", "4141414141414141414141414141414141 00 00 00 34 00 00 00"),
        S::ESME_RINVSYSID},
       {"password too long", make_pdu("00000002", "41 00 424242424242424242 00 00 34 00 00 00"),
        S::ESME_RINVPASWD},
@@ -161,33 +171,36 @@ TEST(Decode, ErrorsCarryTheSpecificStatus) {
        S::ESME_RINVSERTYP},
       {"source_addr unterminated", make_pdu("00000004", "00 01 01 3131313131"), S::ESME_RINVSRCADR},
       {"destination_addr too long",
-       make_pdu("00000004", "00 01 01 3100 01 01 " + std::string(42, '3') + " 00 000000 00 00 00000000 00"),
+       make_pdu("00000004",
+                "00 01 01 3100 01 01 " + std::string(42, '3') + " 00 000000 00 00 00000000 00"),
        S::ESME_RINVDSTADR},
       {"tlv stream cut", make_pdu("00000004", kHead + "00 00 00000000 02 4869 020c"),
        S::ESME_RINVTLVSTREAM},
       {"tlv length beyond pdu", make_pdu("00000004", kHead + "00 00 00000000 02 4869 020c 0005 01"),
        S::ESME_RINVTLVSTREAM},
-      {"tlv wrong fixed length", make_pdu("00000004", kHead + "00 00 00000000 02 4869 020c 0001 01"),
-       S::ESME_RINVTLVLEN},
+      {"tlv wrong fixed length",
+       make_pdu("00000004", kHead + "00 00 00000000 02 4869 020c 0001 01"), S::ESME_RINVTLVLEN},
       {"short_message with message_payload",
-       make_pdu("00000004", kHead + "00 00 00000000 02 4869 0424 0002 aabb"),
-       S::ESME_RTLVNOTALLWD},
+       make_pdu("00000004", kHead + "00 00 00000000 02 4869 0424 0002 aabb"), S::ESME_RTLVNOTALLWD},
       {"receipted_message_id unterminated",
        make_pdu("00000005", kHead + "00 00 00000000 00 001e 0002 6162"), S::ESME_RINVTLVVAL},
       {"no destinations", make_pdu("00000021", "00 01 01 3100 00 000000 00 00 00000000 00"),
        S::ESME_RINVNUMDESTS},
-      {"bad dest_flag", make_pdu("00000021", "00 01 01 3100 01 03 01 01 3200 000000 00 00 00000000 00"),
+      {"bad dest_flag",
+       make_pdu("00000021", "00 01 01 3100 01 03 01 01 3200 000000 00 00 00000000 00"),
        S::ESME_RINVDESTFLAG},
       {"dl_name too long",
-       make_pdu("00000021", "00 01 01 3100 01 02 " + std::string(42, '4') + " 00 000000 00 00 00000000 00"),
+       make_pdu("00000021",
+                "00 01 01 3100 01 02 " + std::string(42, '4') + " 00 000000 00 00 00000000 00"),
        S::ESME_RINVDLNAME},
       {"broadcast_sm missing tlvs", make_pdu("00000111", "00 01 01 3100 3100 00 00 00 00 00 00"),
        S::ESME_RMISSINGTLV},
       {"ms_validity of 2 octets", make_pdu("00000004", kHead + "00 00 00000000 00 1204 0002 0102"),
        S::ESME_RINVTLVLEN},
-      {"broadcast_end_time not a time", make_pdu("00000004", kHead + "00 00 00000000 00 0609 0003 414200"),
-       S::ESME_RINVTLVVAL},
-      {"query_sm_resp bad final_date", make_pdu("80000003", "3100 3132 00 02 00"), S::ESME_RINVCMDLEN},
+      {"broadcast_end_time not a time",
+       make_pdu("00000004", kHead + "00 00 00000000 00 0609 0003 414200"), S::ESME_RINVTLVVAL},
+      {"query_sm_resp bad final_date", make_pdu("80000003", "3100 3132 00 02 00"),
+       S::ESME_RINVCMDLEN},
   };
   for (const auto& c : cases) {
     pdu p;
@@ -205,9 +218,12 @@ TEST(Decode, UnknownCommandKeepsSequenceForGenericNack) {
 
 TEST(Decode, UnknownTlvsAreKeptByteExactAndInOrder) {
   // deliver_sm with vendor TLVs 0x1401, 0x2150 around a standard one.
-  const auto b = make_pdu(
-      "00000005", "00 01 01 3100 01 01 3200 00 00 00 00 00 00 00 00 00 00"
-      "14010002abcd" "04270001" "02" "21500003010203");
+  const auto b = make_pdu("00000005",
+                          "00 01 01 3100 01 01 3200 00 00 00 00 00 00 00 00 00 00"
+                          "14010002abcd"
+                          "04270001"
+                          "02"
+                          "21500003010203");
   pdu p;
   ASSERT_TRUE(dec(b, p).ok());
   std::vector<uint16_t> tags;

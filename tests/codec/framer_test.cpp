@@ -16,7 +16,8 @@ using testing::pdu_generator;
 using state = stream_framer::state;
 
 // Feeds stream to the framer in the given chunk sizes; returns the frames it handed out.
-std::vector<std::vector<std::byte>> frame_all(stream_framer& f, const std::vector<std::byte>& stream,
+std::vector<std::vector<std::byte>> frame_all(stream_framer& f,
+                                              const std::vector<std::byte>& stream,
                                               const std::vector<size_t>& chunks,
                                               stream_framer::result* last_error = nullptr) {
   std::vector<std::vector<std::byte>> frames;
@@ -108,7 +109,9 @@ TEST(Framer, BadLengthSplitAcrossChunksIsDetectedAtTheFourthOctet) {
 }
 
 TEST(Framer, GoodPdusBeforeABadLengthAreStillDelivered) {
-  auto stream = from_hex("00000010000000150000000000000001" "00000010000000150000000000000002");
+  auto stream = from_hex(
+      "00000010000000150000000000000001"
+      "00000010000000150000000000000002");
   const auto bad = from_hex("00000002000000150000000000000003");
   stream.insert(stream.end(), bad.begin(), bad.end());
   stream_framer f;

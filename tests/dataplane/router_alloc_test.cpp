@@ -17,8 +17,12 @@ void* operator new(std::size_t n) {
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 namespace smpp::dataplane {
 namespace {
@@ -27,7 +31,9 @@ using codec::command_id;
 using codec::pdu;
 using S = codec::command_status;
 
-bool verify(const std::string& hash, std::string_view pw) { return hash == pw; }
+bool verify(const std::string& hash, std::string_view pw) {
+  return hash == pw;
+}
 
 std::vector<std::byte> enc(const pdu& p) {
   std::vector<std::byte> b(1024);

@@ -15,7 +15,9 @@ using codec::pdu;
 using S = codec::command_status;
 using testing::fake_transport;
 
-bool plain_verify(const std::string& hash, std::string_view pw) { return hash == "plain:" + std::string(pw); }
+bool plain_verify(const std::string& hash, std::string_view pw) {
+  return hash == "plain:" + std::string(pw);
+}
 
 std::shared_ptr<router_snapshot> make_snapshot(uint32_t upstream_binds = 1, uint32_t window = 4) {
   auto s = std::make_shared<router_snapshot>();
@@ -76,7 +78,8 @@ std::vector<std::byte> encode(const pdu& p) {
   return b;
 }
 
-std::vector<std::byte> bind_pdu(command_id id, std::string_view sys, std::string_view pw, uint32_t seq) {
+std::vector<std::byte> bind_pdu(command_id id, std::string_view sys, std::string_view pw,
+                                uint32_t seq) {
   pdu p;
   p.id = id;
   p.sequence_number = seq;
@@ -474,7 +477,8 @@ TEST(Shutdown, UnbindsEsmesAndUpstreamsThenFinishes) {
     ASSERT_EQ(up_out.size(), 1U);
     EXPECT_EQ(decoded(up_out[0]).id, command_id::unbind);
     EXPECT_FALSE(r.w.done());
-    r.t.deliver(up, header(command_id::unbind_resp, S::ESME_ROK, decoded(up_out[0]).sequence_number));
+    r.t.deliver(up,
+                header(command_id::unbind_resp, S::ESME_ROK, decoded(up_out[0]).sequence_number));
   }
   r.t.poll(0);
   EXPECT_EQ(r.t.connections(), 0U);

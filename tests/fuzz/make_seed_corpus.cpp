@@ -10,8 +10,8 @@
 namespace fs = std::filesystem;
 
 static void write(const fs::path& p, const std::vector<std::byte>& b) {
-  std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(b.data()),
-                                           static_cast<std::streamsize>(b.size()));
+  std::ofstream(p, std::ios::binary)
+      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
 int main(int argc, char** argv) {
@@ -25,13 +25,15 @@ int main(int argc, char** argv) {
   smpp::testing::pdu_generator gen(2026);
   int n = 0;
   for (const auto id : smpp::testing::pdu_generator::all_commands()) {
-    for (int i = 0; i < 4; ++i) write(out / "decode" / ("gen-" + std::to_string(n++)), gen.make(id));
+    for (int i = 0; i < 4; ++i)
+      write(out / "decode" / ("gen-" + std::to_string(n++)), gen.make(id));
   }
   std::ifstream in(argv[1]);
   std::string line;
   int k = 0;
   while (std::getline(in, line)) {
-    if (!line.empty()) write(out / "decode" / ("real-" + std::to_string(k++)), smpp::testing::from_hex(line));
+    if (!line.empty())
+      write(out / "decode" / ("real-" + std::to_string(k++)), smpp::testing::from_hex(line));
   }
   for (int s = 0; s < 24; ++s) {
     std::vector<std::byte> stream{static_cast<std::byte>(s * 7)};

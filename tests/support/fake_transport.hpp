@@ -111,7 +111,8 @@ class fake_transport final : public dataplane::transport {
     while (out.size() - at >= 16) {
       const uint32_t len = codec::load_be32(out.data() + at);
       if (len < 16 || out.size() - at < len) break;
-      pdus.emplace_back(out.begin() + static_cast<ptrdiff_t>(at), out.begin() + static_cast<ptrdiff_t>(at + len));
+      pdus.emplace_back(out.begin() + static_cast<ptrdiff_t>(at),
+                        out.begin() + static_cast<ptrdiff_t>(at + len));
       at += len;
     }
     out.erase(out.begin(), out.begin() + static_cast<ptrdiff_t>(at));

@@ -10,22 +10,38 @@ using namespace codec;
 
 std::span<const command_id> pdu_generator::all_commands() {
   static constexpr std::array kAll = {
-      command_id::generic_nack,          command_id::bind_receiver,
-      command_id::bind_receiver_resp,    command_id::bind_transmitter,
-      command_id::bind_transmitter_resp, command_id::query_sm,
-      command_id::query_sm_resp,         command_id::submit_sm,
-      command_id::submit_sm_resp,        command_id::deliver_sm,
-      command_id::deliver_sm_resp,       command_id::unbind,
-      command_id::unbind_resp,           command_id::replace_sm,
-      command_id::replace_sm_resp,       command_id::cancel_sm,
-      command_id::cancel_sm_resp,        command_id::bind_transceiver,
-      command_id::bind_transceiver_resp, command_id::outbind,
-      command_id::enquire_link,          command_id::enquire_link_resp,
-      command_id::submit_multi,          command_id::submit_multi_resp,
-      command_id::alert_notification,    command_id::data_sm,
-      command_id::data_sm_resp,          command_id::broadcast_sm,
-      command_id::broadcast_sm_resp,     command_id::query_broadcast_sm,
-      command_id::query_broadcast_sm_resp, command_id::cancel_broadcast_sm,
+      command_id::generic_nack,
+      command_id::bind_receiver,
+      command_id::bind_receiver_resp,
+      command_id::bind_transmitter,
+      command_id::bind_transmitter_resp,
+      command_id::query_sm,
+      command_id::query_sm_resp,
+      command_id::submit_sm,
+      command_id::submit_sm_resp,
+      command_id::deliver_sm,
+      command_id::deliver_sm_resp,
+      command_id::unbind,
+      command_id::unbind_resp,
+      command_id::replace_sm,
+      command_id::replace_sm_resp,
+      command_id::cancel_sm,
+      command_id::cancel_sm_resp,
+      command_id::bind_transceiver,
+      command_id::bind_transceiver_resp,
+      command_id::outbind,
+      command_id::enquire_link,
+      command_id::enquire_link_resp,
+      command_id::submit_multi,
+      command_id::submit_multi_resp,
+      command_id::alert_notification,
+      command_id::data_sm,
+      command_id::data_sm_resp,
+      command_id::broadcast_sm,
+      command_id::broadcast_sm_resp,
+      command_id::query_broadcast_sm,
+      command_id::query_broadcast_sm_resp,
+      command_id::cancel_broadcast_sm,
       command_id::cancel_broadcast_sm_resp,
   };
   return kAll;
@@ -86,7 +102,8 @@ std::vector<std::byte> pdu_generator::rand_tlvs(command_id id, bool has_sm) {
         (void)w.add_uint(i.tag, static_cast<uint32_t>(rng_()), 4);
         break;
       case tlv_type::cstring:
-        (void)w.add_cstring(i.tag, i.tag == tag::broadcast_end_time ? rand_time() : rand_string(i.max_len));
+        (void)w.add_cstring(
+            i.tag, i.tag == tag::broadcast_end_time ? rand_time() : rand_string(i.max_len));
         break;
       case tlv_type::octets:
       case tlv_type::empty: {

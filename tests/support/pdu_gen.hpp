@@ -15,9 +15,9 @@ namespace smpp::testing {
 class pdu_generator {
  public:
   struct options {
-    bool tlvs = true;          // add random standard TLVs allowed for the command
-    bool vendor_tlvs = true;   // add random unknown TLVs (tags 0x1400..0x3FFF)
-    bool smpp50 = true;        // include SMPP 5.0-only commands and TLVs
+    bool tlvs = true;         // add random standard TLVs allowed for the command
+    bool vendor_tlvs = true;  // add random unknown TLVs (tags 0x1400..0x3FFF)
+    bool smpp50 = true;       // include SMPP 5.0-only commands and TLVs
   };
   explicit pdu_generator(uint64_t seed) : rng_(seed) {}
   pdu_generator(uint64_t seed, options o) : rng_(seed), opt_(o) {}

@@ -29,7 +29,8 @@ class bytes_view : public std::span<const std::byte> {
 }
 
 [[nodiscard]] inline uint16_t load_be16(const std::byte* p) noexcept {
-  return static_cast<uint16_t>((std::to_integer<uint16_t>(p[0]) << 8) | std::to_integer<uint16_t>(p[1]));
+  return static_cast<uint16_t>((std::to_integer<uint16_t>(p[0]) << 8) |
+                               std::to_integer<uint16_t>(p[1]));
 }
 [[nodiscard]] inline uint32_t load_be32(const std::byte* p) noexcept {
   uint32_t v;

@@ -28,8 +28,8 @@ inline constexpr uint8_t esm_class_delivery_receipt = 0x04;
 // One destination of submit_multi (SMPP 3.4 §4.5.1.1): an SME address or a distribution list.
 struct dest_address {
   uint8_t dest_flag = 0;
-  uint8_t dest_addr_ton = 0;  // SME address only
-  uint8_t dest_addr_npi = 0;  // SME address only
+  uint8_t dest_addr_ton = 0;          // SME address only
+  uint8_t dest_addr_npi = 0;          // SME address only
   std::string_view destination_addr;  // SME address, or dl_name for a distribution list
   friend bool operator==(const dest_address&, const dest_address&) = default;
 };
@@ -123,10 +123,10 @@ struct pdu {
   uint8_t sm_default_msg_id = 0;
   bytes_view short_message;  // sm_length is short_message.size()
   std::string_view message_id;
-  std::string_view final_date;  // query_sm_resp
-  uint8_t message_state = 0;    // query_sm_resp
-  uint8_t error_code = 0;       // query_sm_resp
-  dest_address_list dest_addresses;  // submit_multi: number_of_dests + dest_address entries
+  std::string_view final_date;        // query_sm_resp
+  uint8_t message_state = 0;          // query_sm_resp
+  uint8_t error_code = 0;             // query_sm_resp
+  dest_address_list dest_addresses;   // submit_multi: number_of_dests + dest_address entries
   unsuccess_sme_list unsuccess_smes;  // submit_multi_resp: no_unsuccess + unsuccess_sme entries
 
   tlv_area tlvs;
@@ -139,12 +139,12 @@ struct pdu {
 
 // Kinds of mandatory field on the wire (SMPP 3.4 §3.1).
 enum class field_kind : uint8_t {
-  u8,           // Integer, 1 octet
-  cstring,      // C-Octet String, variable length up to max_len octets including the NUL
-  time,         // C-Octet String, fixed: empty or 16 characters (SMPP 3.4 §7.1)
-  sm,           // sm_length (1 octet) + short_message (0..254 octets)
-  dest_list,    // number_of_dests (1 octet) + dest_address entries (SMPP 3.4 §4.5.1.1)
-  unsuccess,    // no_unsuccess (1 octet) + unsuccess_sme entries (SMPP 3.4 §4.5.2)
+  u8,         // Integer, 1 octet
+  cstring,    // C-Octet String, variable length up to max_len octets including the NUL
+  time,       // C-Octet String, fixed: empty or 16 characters (SMPP 3.4 §7.1)
+  sm,         // sm_length (1 octet) + short_message (0..254 octets)
+  dest_list,  // number_of_dests (1 octet) + dest_address entries (SMPP 3.4 §4.5.1.1)
+  unsuccess,  // no_unsuccess (1 octet) + unsuccess_sme entries (SMPP 3.4 §4.5.2)
 };
 
 struct field_desc {

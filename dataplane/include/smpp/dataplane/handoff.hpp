@@ -23,9 +23,9 @@ struct alignas(64) handoff_cell {
 struct handoff_header {
   enum kind_t : uint32_t { request = 1, answer = 2 };
   uint32_t kind = request;
-  uint32_t pdu_len = 0;     // octets of PDU after the header (0: an answer without a PDU)
-  uint32_t origin = 0;      // worker of the ESME session
-  uint32_t upstream = 0;    // request: the upstream to send to
+  uint32_t pdu_len = 0;   // octets of PDU after the header (0: an answer without a PDU)
+  uint32_t origin = 0;    // worker of the ESME session
+  uint32_t upstream = 0;  // request: the upstream to send to
   conn_id esme = invalid_conn;
   uint32_t esme_seq = 0;    // the ESME's sequence number, restored on the answer
   uint32_t command_id = 0;  // the request's command_id
@@ -45,7 +45,8 @@ class ring_mesh {
     rings_.resize(static_cast<size_t>(workers) * workers);
     for (uint32_t f = 0; f < workers; ++f) {
       for (uint32_t t = 0; t < workers; ++t) {
-        if (f != t) rings_[f * workers + t] = std::make_unique<spsc_ring<handoff_cell>>(cells_per_ring);
+        if (f != t)
+          rings_[f * workers + t] = std::make_unique<spsc_ring<handoff_cell>>(cells_per_ring);
       }
     }
   }

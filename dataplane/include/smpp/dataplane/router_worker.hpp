@@ -42,7 +42,8 @@ struct worker_stats {
 // upstream bind dropped with the request in flight, the upstream did not answer within
 // timers.response_ms, or no bind of any upstream of the route is up. ESMEs treat it as
 // "retry later" (SMPP 3.4 §5.1.3).
-inline constexpr codec::command_status upstream_failure_status = codec::command_status::ESME_RMSGQFUL;
+inline constexpr codec::command_status upstream_failure_status =
+    codec::command_status::ESME_RMSGQFUL;
 
 class router_worker final : public transport_handler {
   using command_id_t = codec::command_id;

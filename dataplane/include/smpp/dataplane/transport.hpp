@@ -32,8 +32,8 @@ struct endpoint {
 
 // The remote side of an accepted connection, for source-network checks.
 struct peer_address {
-  int family = 0;                // AF_INET or AF_INET6
-  std::byte addr[16] = {};       // network byte order (4 octets used for IPv4)
+  int family = 0;           // AF_INET or AF_INET6
+  std::byte addr[16] = {};  // network byte order (4 octets used for IPv4)
   uint16_t port = 0;
   [[nodiscard]] std::string to_string() const;
 };
@@ -56,7 +56,7 @@ class transport_handler {
 };
 
 struct transport_limits {
-  uint32_t max_connections = 65536;      // beyond: new connections are accepted and closed at once
+  uint32_t max_connections = 65536;  // beyond: new connections are accepted and closed at once
   uint32_t max_send_queue_bytes = 1u << 20;  // per connection; send() refuses beyond it
   uint32_t recv_chunk_bytes = 64 * 1024;     // one read() at most
 };
