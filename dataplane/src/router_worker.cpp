@@ -104,7 +104,6 @@ router_worker::router_worker(uint32_t index, uint32_t workers, transport& t,
   inbox_.resize(cells_.size() * sizeof(handoff_cell));
   t_.set_handler(this);
   links_by_upstream_.resize(snap_->upstreams.size());
-  rr_.assign(snap_->upstreams.size(), 0);
   for (const upstream_def& u : snap_->upstreams) {
     for (size_t b = 0; b < u.binds.size(); ++b) {
       // Bind b of every upstream belongs to worker b % workers.
@@ -446,17 +445,21 @@ void router_worker::esme_bind(esme_session& s, const pdu& p) {
   (void)send_pdu(s.conn, r);
 }
 
-router_worker::upstream_link* router_worker::pick_local(uint32_t up, bool& any_busy) noexcept {
+router_worker::upstream_link* router_worker::pick_local(uint32_t up, conn_id esme,
+                                                        bool& any_busy) noexcept {
+  // Each ESME session starts at its own bind and moves on only when that one is full or down:
+  // its requests stay in order on one bind, and each poll writes to few upstream connections
+  // in large batches instead of spreading every batch thinly over all of them.
   auto& links = links_by_upstream_[up];
   const size_t n = links.size();
+  const size_t start = n == 0 ? 0 : (esme * 0x9E3779B97F4A7C15ULL >> 32) % n;
   for (size_t k = 0; k < n; ++k) {
-    upstream_link* l = links[(rr_[up] + k) % n];
+    upstream_link* l = links[(start + k) % n];
     if (l->state != link_state::bound) continue;
     if (l->outstanding >= l->def->window) {
       any_busy = true;
       continue;
     }
-    rr_[up] = static_cast<uint32_t>((rr_[up] + k + 1) % n);
     return l;
   }
   return nullptr;
@@ -497,7 +500,7 @@ void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p)
   upstream_link* u = nullptr;
   for (uint32_t up : r->upstreams) {
     // Failover order; within an upstream our own binds first, then another worker's.
-    u = pick_local(up, any_busy);
+    u = pick_local(up, s.conn, any_busy);
     if (u != nullptr) break;
     if (hand_off(up, s, frame, p, any_busy)) {
       ++s.outstanding;
@@ -903,7 +906,7 @@ void router_worker::handoff_request(const handoff_header& h, bytes_view frame) {
   const auto id = static_cast<command_id>(h.command_id);
   bool any_busy = false;
   upstream_link* u =
-      h.upstream < links_by_upstream_.size() ? pick_local(h.upstream, any_busy) : nullptr;
+      h.upstream < links_by_upstream_.size() ? pick_local(h.upstream, h.esme, any_busy) : nullptr;
   if (u == nullptr || shutting_down_) {
     ++(any_busy ? stats_.throttled : stats_.upstream_unavailable);
     answer_origin(h.origin, h.esme, h.esme_seq, id,

@@ -100,7 +100,7 @@ class router_worker final : public transport_handler {
   bool send_pdu(conn_id c, const codec::pdu& p);
   bool relay(conn_id c, bytes_view frame, uint32_t seq);
   void close_esme(esme_session& s, bool abort);
-  upstream_link* pick_local(uint32_t upstream, bool& any_busy) noexcept;
+  upstream_link* pick_local(uint32_t upstream, conn_id esme, bool& any_busy) noexcept;
   void set_bound(upstream_link& u, bool bound) noexcept;
   bool hand_off(uint32_t upstream, const esme_session& s, bytes_view frame, const codec::pdu& p,
                 bool& any_busy);
@@ -123,7 +123,6 @@ class router_worker final : public transport_handler {
   std::vector<std::unique_ptr<session_slot>> slots_;  // indexed by the conn_id slot
   std::vector<std::unique_ptr<upstream_link>> links_;
   std::vector<std::vector<upstream_link*>> links_by_upstream_;
-  std::vector<uint32_t> rr_;  // round-robin cursor per upstream
   ring_mesh* mesh_ = nullptr;
   uint32_t rr_worker_ = 0;
   std::vector<handoff_cell> cells_;  // scratch for one message, sized once
