@@ -10,21 +10,9 @@
 
 #include "pdu_gen.hpp"
 
-// Counts every heap allocation in this test binary, to prove decode allocates nothing.
-namespace {
-std::atomic<long> g_allocations{0};
-}
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
+#include "alloc_counter.hpp"
+
+using smpp::testing::g_allocations;
 
 namespace smpp::codec {
 namespace {

@@ -9,38 +9,9 @@
 
 #include "smpp/dataplane/kernel_transport.hpp"
 
-// Counts every heap allocation in this test binary. All four forms are replaced so that
-// allocation and release always pair up (AddressSanitizer checks that).
-namespace {
-std::atomic<long> g_allocations{0};
-void* counted_alloc(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-}  // namespace
-// GCC cannot see that these replacements pair up and warns about free() after new.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t n) {
-  return counted_alloc(n);
-}
-void* operator new[](std::size_t n) {
-  return counted_alloc(n);
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
-#pragma GCC diagnostic pop
+#include "alloc_counter.hpp"
+
+using smpp::testing::g_allocations;
 
 namespace smpp::dataplane {
 namespace {

@@ -9,20 +9,9 @@
 #include "fake_transport.hpp"
 #include "smpp/dataplane/router_worker.hpp"
 
-namespace {
-std::atomic<long> g_allocations{0};
-}
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
+#include "alloc_counter.hpp"
+
+using smpp::testing::g_allocations;
 
 namespace smpp::dataplane {
 namespace {
