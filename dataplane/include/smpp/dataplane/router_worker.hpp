@@ -45,7 +45,7 @@ struct worker_stats {
 inline constexpr codec::command_status upstream_failure_status =
     codec::command_status::ESME_RMSGQFUL;
 
-class router_worker final : public transport_handler {
+class alignas(64) router_worker final : public transport_handler {
   using command_id_t = codec::command_id;
 
  public:
