@@ -172,9 +172,21 @@ int main(int argc, char** argv) {
   g_stop.store(true);
   for (auto& t : threads) t.join();
   uint64_t forwarded = 0, relayed = 0;
-  for (const auto& r : results) {
-    forwarded += r.stats.submit_forwarded;
-    relayed += r.stats.resp_relayed;
+  for (uint32_t i = 0; i < n; ++i) {
+    const auto& st = results[i].stats;
+    forwarded += st.submit_forwarded;
+    relayed += st.resp_relayed;
+    std::fprintf(stderr,
+                 "smpp-router: worker %u: %llu received, %llu forwarded, %llu relayed, %llu handed "
+                 "off, %llu taken over, %llu throttled, %llu upstream failures\n",
+                 i, static_cast<unsigned long long>(st.submit_received),
+                 static_cast<unsigned long long>(st.submit_forwarded),
+                 static_cast<unsigned long long>(st.resp_relayed),
+                 static_cast<unsigned long long>(st.handed_off),
+                 static_cast<unsigned long long>(st.handoff_received),
+                 static_cast<unsigned long long>(st.throttled),
+                 static_cast<unsigned long long>(st.upstream_unavailable + st.upstream_timeouts +
+                                                 st.upstream_failed_inflight));
   }
   std::fprintf(stderr, "smpp-router: stopped; %llu requests forwarded, %llu answers relayed\n",
                static_cast<unsigned long long>(forwarded),

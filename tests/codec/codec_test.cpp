@@ -100,8 +100,8 @@ TEST(Decode, EveryRealWorldPduIsDecodedOrRejectedWithASpecificStatus) {
 
 TEST(Decode, BindTransceiverFromRealCapture) {
   pdu p;
-  ASSERT_TRUE(
-      dec(hex("00000023000000090000000000039951414c4c5f545700414c4c5f5457000034000000"), p).ok());
+  const auto b = hex("00000023000000090000000000039951414c4c5f545700414c4c5f5457000034000000");
+  ASSERT_TRUE(dec(b, p).ok());
   EXPECT_EQ(p.id, command_id::bind_transceiver);
   EXPECT_EQ(p.system_id, "ALL_TW");
   EXPECT_EQ(p.password, "ALL_TW");

@@ -117,6 +117,13 @@ TEST(ConfigExamples, DefaultConfigHasTheDocumentedValues) {
   EXPECT_EQ(c.limits.max_send_queue_bytes, l.max_send_queue_bytes);
 }
 
+TEST(ConfigWorkers, AnExplicitCpuListIsKeptInOrder) {
+  const config_result r = load_config_string("[router]\nworkers = [3, 1, 2]\n", "w.toml");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_FALSE(r.config->workers.automatic);
+  EXPECT_EQ(r.config->workers.cpus, (std::vector<uint32_t>{3, 1, 2}));
+}
+
 TEST(ConfigExamples, MultiTenantConfigKeepsFailoverOrderAndNetworks) {
   const config_result r =
       load_config_file((source_dir() / "config" / "multi-tenant.toml").string());
@@ -124,8 +131,7 @@ TEST(ConfigExamples, MultiTenantConfigKeepsFailoverOrderAndNetworks) {
   const router_config& c = *r.config;
   ASSERT_EQ(c.listeners.size(), 2u);
   EXPECT_EQ(c.listeners[1].host, "::");
-  EXPECT_FALSE(c.workers.automatic);
-  EXPECT_EQ(c.workers.cpus, (std::vector<uint32_t>{2, 3, 4, 5}));
+  EXPECT_TRUE(c.workers.automatic);
   EXPECT_EQ(c.timeouts.reconnect_min_ms, 250u);
   ASSERT_EQ(c.tenants.size(), 3u);
   EXPECT_TRUE(verify_password(c.tenants[0].password_hash, "acme2024"));

@@ -4,18 +4,16 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <initializer_list>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "../support/child_process.hpp"
@@ -27,8 +25,10 @@ using smpp::testing::child_process;
 using smpp::testing::exit_result;
 using smpp::testing::flat_json;
 using smpp::testing::last_line;
+using smpp::testing::make_temp_dir;
 using smpp::testing::read_file;
 using smpp::testing::run_tool;
+using smpp::testing::start_smsc_sim;
 using smpp::testing::unused_port;
 
 TEST(FlatJsonReader, AcceptsNestedObjectsAndRejectsMalformedInput) {
@@ -47,25 +47,11 @@ TEST(FlatJsonReader, AcceptsNestedObjectsAndRejectsMalformedInput) {
 
 class SimLoadTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = ::testing::TempDir() + "sim_load_XXXXXX";
-    dir_ = mkdtemp(tmpl.data()) != nullptr ? tmpl + "/" : ::testing::TempDir();
-  }
+  void SetUp() override { dir_ = make_temp_dir(::testing::TempDir(), "sim_load_"); }
 
   // Starts smsc-sim on an ephemeral loopback port; returns false when it did not come up.
   bool start_sim(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--listen", "127.0.0.1:0"});
-    if (!sim_.start("smsc-sim", args)) return false;
-    constexpr std::string_view marker = "listening on 127.0.0.1:";
-    const bool up = sim_.wait_for_output(
-        [&](const std::string&, const std::string& err) {
-          const size_t at = err.find(marker);
-          return at != std::string::npos && err.find('\n', at) != std::string::npos;
-        },
-        10s);
-    if (!up) return false;
-    const size_t at = sim_.err().find(marker) + marker.size();
-    port_ = static_cast<uint16_t>(std::strtoul(sim_.err().c_str() + at, nullptr, 10));
+    port_ = start_smsc_sim(sim_, 0, std::move(args));
     return port_ != 0;
   }
 
