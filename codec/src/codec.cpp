@@ -228,9 +228,12 @@ decode_error decode_tlvs(const std::byte* base, const std::byte* p, const std::b
 
 // One mandatory field; false with err set when it is bad. F is a compile-time field_desc, so
 // each command gets straight-line code with direct member stores.
-template <const field_desc& F>
+// Layout and index rather than a reference to the element: clang before 18 does not accept a
+// reference to an array element as a template argument.
+template <const auto& Layout, size_t Index>
 inline bool decode_field(const std::byte* base, const std::byte*& p, const std::byte* end, pdu& out,
                          decode_error& err) noexcept {
+  constexpr const field_desc& F = Layout[Index];
   auto at = [&](const std::byte* q) { return static_cast<uint32_t>(q - base); };
   if (p >= end) {
     err = {S::ESME_RINVCMDLEN, F.name, at(p)};
@@ -301,7 +304,7 @@ decode_error decode_body(const std::byte* base, const std::byte* end, pdu& out) 
   }
   decode_error err;
   const bool ok = [&]<size_t... I>(std::index_sequence<I...>) {
-    return (decode_field<Layout[I]>(base, p, end, out, err) && ...);
+    return (decode_field<Layout, I>(base, p, end, out, err) && ...);
   }
   (std::make_index_sequence<Layout.size()>{});
   if (!ok) return err;
@@ -470,8 +473,11 @@ inline std::byte* put(std::byte* d, const void* src, size_t n) noexcept {
 }
 
 // Octets one field takes, or false with r set for a value that cannot be encoded.
-template <const field_desc& F>
+// Layout and index rather than a reference to the element: clang before 18 does not accept a
+// reference to an array element as a template argument.
+template <const auto& Layout, size_t Index>
 inline bool size_field(const pdu& x, size_t& n, encode_result& r) noexcept {
+  constexpr const field_desc& F = Layout[Index];
   if constexpr (F.kind == field_kind::u8) {
     n += 1;
   } else if constexpr (F.kind == field_kind::cstring || F.kind == field_kind::time) {
@@ -501,8 +507,11 @@ inline bool size_field(const pdu& x, size_t& n, encode_result& r) noexcept {
   return true;
 }
 
-template <const field_desc& F>
+// Layout and index rather than a reference to the element: clang before 18 does not accept a
+// reference to an array element as a template argument.
+template <const auto& Layout, size_t Index>
 inline std::byte* put_field(const pdu& x, std::byte* p) noexcept {
+  constexpr const field_desc& F = Layout[Index];
   if constexpr (F.kind == field_kind::u8) {
     *p++ = static_cast<std::byte>(x.*(F.u8));
   } else if constexpr (F.kind == field_kind::cstring || F.kind == field_kind::time) {
@@ -528,7 +537,7 @@ encode_result encode_body(const pdu& x, std::span<std::byte> out) noexcept {
   size_t n = 0;
   if (!x.body_absent) {
     const bool ok = [&]<size_t... I>(std::index_sequence<I...>) {
-      return (size_field<Layout[I]>(x, n, r) && ...);
+      return (size_field<Layout, I>(x, n, r) && ...);
     }
     (std::make_index_sequence<Layout.size()>{});
     if (!ok) return r;
@@ -546,7 +555,7 @@ encode_result encode_body(const pdu& x, std::span<std::byte> out) noexcept {
   if (x.body_absent) return r;
   p += header_size;
   [&]<size_t... I>(std::index_sequence<I...>) {
-    ((p = put_field<Layout[I]>(x, p)), ...);
+    ((p = put_field<Layout, I>(x, p)), ...);
   }
   (std::make_index_sequence<Layout.size()>{});
   put(p, x.tlvs.raw().data(), x.tlvs.raw().size());
