@@ -1,17 +1,21 @@
 // ring_bench: spsc_ring against DPDK's rte_ring (single-producer/single-consumer mode) and
 // tbb::concurrent_bounded_queue, in one binary, with one producer and one consumer pinned to two
 // different CPUs. Every peer moves the same 8-byte objects through 1024 slots, one at a time and
-// in bursts of 32. After the run it prints each peer's median objects/s and our ratios.
+// in bursts of 32. After the run it prints each peer's median objects/s, over all repetitions and
+// over the undisturbed ones (bench/RING.md), and our ratios.
 //
-// Defaults: 5 repetitions, aggregates only; any --benchmark_* flag given on the command line wins.
+// Defaults: 5 repetitions, randomly interleaved across peers; any --benchmark_* flag given on the
+// command line wins.
 #include <benchmark/benchmark.h>
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -172,6 +176,30 @@ class pinned_for_run {
   bool pinned_ = false;
 };
 
+// Share of the wall-clock time since construction that the calling thread spent on a CPU. Both
+// threads spin, so anything below 1 is time another process took: a disturbed repetition.
+class on_cpu_meter {
+ public:
+  on_cpu_meter() : wall_start_(std::chrono::steady_clock::now()), cpu_start_ns_(thread_cpu_ns()) {}
+  double share() const {
+    const auto wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now() - wall_start_)
+                             .count();
+    return wall_ns <= 0 ? 1.0
+                        : static_cast<double>(thread_cpu_ns() - cpu_start_ns_) /
+                              static_cast<double>(wall_ns);
+  }
+
+ private:
+  static int64_t thread_cpu_ns() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
+  }
+  std::chrono::steady_clock::time_point wall_start_;
+  int64_t cpu_start_ns_;
+};
+
 // ---- the scenario -----------------------------------------------------------------------------
 
 // Pushes sequence numbers 0..total-1, `burst` at a time (1: the single-object calls). A refused
@@ -210,10 +238,14 @@ void bm_transfer(benchmark::State& state) {
   const uint64_t total = static_cast<uint64_t>(state.max_iterations) * objects_per_iteration;
   std::atomic<bool> stop{false};
   std::atomic<int> producer_state{0};  // 0 starting, 1 pinned and running, -1 could not pin
+  double producer_on_cpu = 0;          // read after join()
   std::thread producer([&] {
     const bool pinned = pin_this_thread(g_cpus.producer);
     producer_state.store(pinned ? 1 : -1, std::memory_order_release);
-    if (pinned) produce(*peer, burst, total, stop);
+    if (!pinned) return;
+    const on_cpu_meter meter;
+    produce(*peer, burst, total, stop);
+    producer_on_cpu = meter.share();
   });
   while (producer_state.load(std::memory_order_acquire) == 0) std::this_thread::yield();
   if (producer_state.load(std::memory_order_relaxed) < 0) {
@@ -225,6 +257,7 @@ void bm_transfer(benchmark::State& state) {
   std::array<object, max_burst> objects{};
   uint64_t expected = 0;
   uint64_t out_of_order = 0;
+  const on_cpu_meter consumer_meter;
   for (auto _ : state) {
     uint64_t left = objects_per_iteration;
     while (left != 0) {
@@ -238,11 +271,13 @@ void bm_transfer(benchmark::State& state) {
       left -= got;
     }
   }
+  const double consumer_on_cpu = consumer_meter.share();
   stop.store(true, std::memory_order_relaxed);
   producer.join();
 
   if (out_of_order != 0) state.SkipWithError("objects lost, duplicated or reordered");
   state.SetItemsProcessed(static_cast<int64_t>(expected));
+  state.counters["on_cpu"] = std::min(consumer_on_cpu, producer_on_cpu);
 }
 
 template <class Peer>
@@ -256,50 +291,97 @@ void register_peer() {
 
 // ---- summary ----------------------------------------------------------------------------------
 
-// Passes everything to the console and keeps objects/s per peer and burst: the median aggregate
-// when there are repetitions, else the single run.
+// Repetitions in which both threads were on a CPU at least this share of the time count as
+// undisturbed by the other processes of a shared machine.
+constexpr double undisturbed_on_cpu = 0.95;
+
+// Collects objects/s and on-CPU share of every repetition per scenario and peer, and prints the
+// summary: the median of all repetitions and the median of the undisturbed ones. The console
+// gets the aggregates; every repetition goes to --benchmark_out if asked for.
 class summary_reporter : public benchmark::ConsoleReporter {
  public:
   // Colour only on a terminal (a subclass does not see --benchmark_color).
   summary_reporter() : ConsoleReporter(isatty(STDOUT_FILENO) != 0 ? OO_ColorTabular : OO_Tabular) {}
 
   void ReportRuns(const std::vector<Run>& runs) override {
+    std::vector<Run> shown;
     for (const Run& run : runs) {
-      const auto rate = run.counters.find("items_per_second");
-      if (run.error_occurred || rate == run.counters.end()) continue;
-      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
-      if (!median && run.run_type != Run::RT_Iteration) continue;
-      auto& slot = figures_[run.run_name.args][run.run_name.function_name];
-      if (median || !slot.from_median) slot = {rate->second.value, median};
+      if (run.run_type == Run::RT_Iteration) record(run);
+      if (run.run_type == Run::RT_Iteration && run.repetitions > 1) continue;
+      shown.push_back(run);
     }
-    ConsoleReporter::ReportRuns(runs);
+    if (!shown.empty()) ConsoleReporter::ReportRuns(shown);
   }
 
   void print_summary() const {
     std::printf(
-        "\nobjects/s, median of the repetitions (consumer CPU %d, producer CPU %d, %zu slots)\n",
-        g_cpus.consumer, g_cpus.producer, ring_slots);
-    std::printf("%-10s %14s %14s %18s %14s %10s\n", "scenario", ours::name, dpdk_ring::name,
-                tbb_queue::name, "ours/rte_ring", "ours/tbb");
+        "\nobjects/s in millions; consumer on CPU %d, producer on CPU %d; %zu slots\n"
+        "median: of all repetitions; undisturbed: of those with both threads on a CPU >= %.0f%% "
+        "of the time (n)\n",
+        g_cpus.consumer, g_cpus.producer, ring_slots, undisturbed_on_cpu * 100);
+    std::printf("%-9s %-18s %8s %12s\n", "scenario", "peer", "median", "undisturbed");
     for (const auto& [scenario, peers] : figures_) {
-      const double mine = rate_of(peers, ours::name);
-      const double rte = rate_of(peers, dpdk_ring::name);
-      const double tbb = rate_of(peers, tbb_queue::name);
-      std::printf("%-10s %14.4g %14.4g %18.4g %14.2f %10.2f\n", scenario.c_str(), mine, rte, tbb,
-                  rte > 0 ? mine / rte : 0.0, tbb > 0 ? mine / tbb : 0.0);
+      const summary mine = summarise(peers, ours::name);
+      const summary rte = summarise(peers, dpdk_ring::name);
+      const summary tbb = summarise(peers, tbb_queue::name);
+      for (const auto& [name, f] : {std::pair{ours::name, mine}, std::pair{dpdk_ring::name, rte},
+                                    std::pair{tbb_queue::name, tbb}}) {
+        std::printf("%-9s %-18s %8.1f %8.1f (%zu)\n", scenario.c_str(), name, f.median / 1e6,
+                    f.undisturbed / 1e6, f.undisturbed_count);
+      }
+      print_ratio(scenario, "ours/rte_ring", mine, rte);
+      print_ratio(scenario, "ours/tbb", mine, tbb);
     }
   }
 
  private:
-  struct figure {
-    double objects_per_s = 0;
-    bool from_median = false;
+  struct repetition {
+    double objects_per_s;
+    double on_cpu;
   };
-  static double rate_of(const std::map<std::string, figure>& peers, const char* peer) {
-    const auto it = peers.find(peer);
-    return it == peers.end() ? 0.0 : it->second.objects_per_s;
+  struct summary {
+    double median = 0;
+    double undisturbed = 0;
+    std::size_t undisturbed_count = 0;
+  };
+
+  void record(const Run& run) {
+    const auto rate = run.counters.find("items_per_second");
+    const auto on_cpu = run.counters.find("on_cpu");
+    if (run.error_occurred || rate == run.counters.end() || on_cpu == run.counters.end()) return;
+    figures_[run.run_name.args][run.run_name.function_name].push_back(
+        {rate->second.value, on_cpu->second.value});
   }
-  std::map<std::string, std::map<std::string, figure>> figures_;  // scenario -> peer -> figure
+
+  static double median(std::vector<double> values) {
+    if (values.empty()) return 0;
+    std::sort(values.begin(), values.end());
+    const std::size_t mid = values.size() / 2;
+    return values.size() % 2 != 0 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+  }
+
+  static summary summarise(const std::map<std::string, std::vector<repetition>>& peers,
+                           const char* peer) {
+    const auto it = peers.find(peer);
+    if (it == peers.end()) return {};
+    std::vector<double> all;
+    std::vector<double> undisturbed;
+    for (const repetition& r : it->second) {
+      all.push_back(r.objects_per_s);
+      if (r.on_cpu >= undisturbed_on_cpu) undisturbed.push_back(r.objects_per_s);
+    }
+    return {median(all), median(undisturbed), undisturbed.size()};
+  }
+
+  static void print_ratio(const std::string& scenario, const char* what, const summary& mine,
+                          const summary& theirs) {
+    const auto ratio = [](double a, double b) { return a > 0 && b > 0 ? a / b : 0.0; };
+    std::printf("%-9s %-18s %8.2f %8.2f\n", scenario.c_str(), what,
+                ratio(mine.median, theirs.median), ratio(mine.undisturbed, theirs.undisturbed));
+  }
+
+  // scenario -> peer -> one entry per repetition
+  std::map<std::string, std::map<std::string, std::vector<repetition>>> figures_;
 };
 
 }  // namespace
@@ -310,10 +392,11 @@ int main(int argc, char** argv) {
   register_peer<dpdk_ring>();
   register_peer<tbb_queue>();
 
-  // Our defaults go first, so the same flags given by the user override them.
+  // Our defaults go first, so the same flags given by the user override them. Interleaving the
+  // repetitions of all peers spreads any disturbance from other processes over all of them.
   char repetitions[] = "--benchmark_repetitions=5";
-  char aggregates_only[] = "--benchmark_report_aggregates_only=true";
-  std::vector<char*> args{argv[0], repetitions, aggregates_only};
+  char interleaving[] = "--benchmark_enable_random_interleaving=true";
+  std::vector<char*> args{argv[0], repetitions, interleaving};
   args.insert(args.end(), argv + 1, argv + argc);
   int arg_count = static_cast<int>(args.size());
   args.push_back(nullptr);
