@@ -46,6 +46,7 @@ struct router_worker::esme_session {
   uint64_t partial_since_ms = 0;
   bool enquire_pending = false;
   bool counted_bind = false;
+  upstream_link* last_link = nullptr;  // the bind this session's previous request went to
   explicit esme_session(uint32_t max_len) : framer(max_len) {}
 };
 
@@ -499,9 +500,19 @@ void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p)
   bool any_busy = false;
   upstream_link* u = nullptr;
   for (uint32_t up : r->upstreams) {
-    // Failover order; within an upstream our own binds first, then another worker's.
+    // Failover order; within an upstream our own binds first, then another worker's. The bind
+    // the session used last is tried first: no search, and its state is already in cache.
+    if (upstream_link* l = s.last_link; l != nullptr && l->upstream == up &&
+                                        l->state == link_state::bound &&
+                                        l->outstanding < l->def->window) {
+      u = l;
+      break;
+    }
     u = pick_local(up, s.conn, any_busy);
-    if (u != nullptr) break;
+    if (u != nullptr) {
+      s.last_link = u;
+      break;
+    }
     if (hand_off(up, s, frame, p, any_busy)) {
       ++s.outstanding;
       ++stats_.handed_off;
