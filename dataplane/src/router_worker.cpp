@@ -158,15 +158,17 @@ bool router_worker::done() const noexcept {
   return t_.connections() == 0;
 }
 
-void router_worker::run_once(uint64_t now_ms, int timeout_us) {
+int router_worker::run_once(uint64_t now_ms, int timeout_us) {
   now_ms_ = now_ms;
+  int work = 0;
   if (mesh_ != nullptr) {
-    drain_rings();
+    work += drain_rings();
     // Work is waiting in a ring or behind a full one: do not sleep in the transport.
-    if (!deferred_.empty()) timeout_us = 0;
+    if (!deferred_.empty() || work > 0) timeout_us = 0;
   }
-  t_.poll(timeout_us);
+  work += t_.poll(timeout_us);
   if (now_ms >= next_tick_ms_) tick(now_ms);
+  return work;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -875,7 +877,8 @@ void router_worker::answer_origin(uint32_t origin, conn_id esme, uint32_t esme_s
   deferred_.push_back(std::move(d));
 }
 
-void router_worker::drain_rings() {
+int router_worker::drain_rings() {
+  int handled = 0;
   // Answers that waited for room go first, in order.
   size_t sent = 0;
   for (; sent < deferred_.size(); ++sent) {
@@ -903,6 +906,7 @@ void router_worker::drain_rings() {
             std::span<handoff_cell>(reinterpret_cast<handoff_cell*>(inbox_.data()) + got, n - got));
       }
       const bytes_view frame(inbox_.data() + sizeof h, h.pdu_len);
+      ++handled;
       if (h.kind == handoff_header::request) {
         handoff_request(h, frame);
       } else {
@@ -910,6 +914,7 @@ void router_worker::drain_rings() {
       }
     }
   }
+  return handled;
 }
 
 void router_worker::handoff_request(const handoff_header& h, bytes_view frame) {

@@ -62,8 +62,9 @@ class alignas(64) router_worker final : public transport_handler {
   // Listens on every configured listener and starts connecting this worker's upstream binds.
   // Returns 0 or the negative errno of the first listener that failed.
   [[nodiscard]] int start(uint64_t now_ms);
-  // One turn of the loop: poll the transport, then run timers that are due.
-  void run_once(uint64_t now_ms, int timeout_us);
+  // One turn of the loop: take what other workers sent, poll the transport, then run timers
+  // that are due. Returns how many events and ring messages it handled (0: idle turn).
+  int run_once(uint64_t now_ms, int timeout_us);
   // Timers: bind deadlines, enquire_link, dead peers, response timeouts, reconnects.
   void tick(uint64_t now_ms);
   // SIGTERM: unbind every session; done() once all are closed or timers.shutdown_ms passed.
@@ -107,7 +108,7 @@ class alignas(64) router_worker final : public transport_handler {
   bool push_message(uint32_t to, const handoff_header& h, bytes_view pdu_bytes);
   void answer_origin(uint32_t origin, conn_id esme, uint32_t esme_seq, command_id_t id,
                      codec::command_status status, bytes_view frame);
-  void drain_rings();
+  int drain_rings();
   void handoff_request(const handoff_header& h, bytes_view frame);
   void handoff_answer(const handoff_header& h, bytes_view frame);
 
