@@ -7,6 +7,7 @@
 #include <new>
 
 #include "fake_transport.hpp"
+#include "router_fixture.hpp"
 #include "smpp/dataplane/router_worker.hpp"
 
 #include "alloc_counter.hpp"
@@ -19,36 +20,11 @@ namespace {
 using codec::command_id;
 using codec::pdu;
 using S = codec::command_status;
-
-bool verify(const std::string& hash, std::string_view pw) {
-  return hash == pw;
-}
-
-std::vector<std::byte> enc(const pdu& p) {
-  std::vector<std::byte> b(1024);
-  const auto r = codec::encode(p, b);
-  b.resize(r.needed);
-  return b;
-}
+using testing::one_upstream_snapshot;
+constexpr auto enc = testing::encode_pdu;
 
 TEST(HotPath, SteadyStateRoutingAllocatesNothing) {
-  auto snap = std::make_shared<router_snapshot>();
-  tenant_def t;
-  t.system_id = "acme";
-  t.password_hash = "pw";
-  t.window = 64;
-  snap->tenants.push_back(t);
-  snap->tenant_by_system_id["acme"] = 0;
-  upstream_def u;
-  u.address = {"127.0.0.1", 1};
-  upstream_bind_def bd;
-  bd.window = 64;
-  u.binds.push_back(bd);
-  snap->upstreams.push_back(u);
-  route_def r;
-  r.upstreams = {0};
-  snap->routes = route_table({r});
-  snap->verify_password = verify;
+  auto snap = one_upstream_snapshot(64);
   shared_state shared(1, 1, 1);
   testing::fake_transport tr;
   router_worker w(0, 1, tr, snap, &shared);

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "fake_transport.hpp"
+#include "router_fixture.hpp"
 #include "smpp/dataplane/router_worker.hpp"
 
 namespace smpp::dataplane {
@@ -15,17 +16,8 @@ namespace {
 using codec::command_id;
 using codec::pdu;
 using S = codec::command_status;
-
-bool verify(const std::string& hash, std::string_view pw) {
-  return hash == pw;
-}
-
-std::vector<std::byte> enc(const pdu& p) {
-  std::vector<std::byte> b(512);
-  const auto r = codec::encode(p, b);
-  b.resize(r.needed);
-  return b;
-}
+using testing::one_upstream_snapshot;
+constexpr auto enc = testing::encode_pdu;
 
 std::vector<std::byte> header(command_id id, uint32_t seq) {
   std::vector<std::byte> b(16);
@@ -36,23 +28,7 @@ std::vector<std::byte> header(command_id id, uint32_t seq) {
 TEST(HandoffThreads, EveryRequestIsAnsweredOnceAcrossTheRings) {
   constexpr uint32_t kMessages = 200000;
   constexpr uint32_t kWindow = 256;
-  auto snap = std::make_shared<router_snapshot>();
-  tenant_def t;
-  t.system_id = "acme";
-  t.password_hash = "pw";
-  t.window = kWindow;
-  snap->tenants.push_back(t);
-  snap->tenant_by_system_id["acme"] = 0;
-  upstream_def u;
-  u.address = {"127.0.0.1", 1};
-  upstream_bind_def bd;
-  bd.window = kWindow;
-  u.binds.push_back(bd);  // one bind: worker 0 owns it
-  snap->upstreams.push_back(u);
-  route_def r;
-  r.upstreams = {0};
-  snap->routes = route_table({r});
-  snap->verify_password = verify;
+  auto snap = one_upstream_snapshot(kWindow);  // one bind: worker 0 owns it
   snap->timers.response_ms = 60000;
   shared_state shared(1, 1, 2);
   ring_mesh mesh(2, 1024);
