@@ -2,6 +2,10 @@
 # Installs the Debian packages listed in tools/debian-packages.txt that are missing.
 # Needs root for apt-get; without root it names what is missing and exits 1.
 set -euo pipefail
+if [ "${1:-}" = "--help" ]; then
+  echo "usage: tools/install-deps.sh   install the missing packages of tools/debian-packages.txt (root)"
+  exit 0
+fi
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 mapfile -t wanted < <(grep -v '^\s*#' "$here/debian-packages.txt" | sed 's/\s.*//' | grep -v '^$')
 missing=()
