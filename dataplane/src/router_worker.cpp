@@ -42,7 +42,6 @@ struct router_worker::esme_session {
   uint32_t next_seq = 1;
   uint64_t opened_ms = 0;
   uint64_t last_rx_ms = 0;
-  uint64_t last_tx_ms = 0;
   uint64_t partial_since_ms = 0;
   bool enquire_pending = false;
   bool counted_bind = false;
@@ -72,6 +71,9 @@ struct router_worker::upstream_link {
   uint32_t backoff_ms = 0;
   uint64_t last_rx_ms = 0;
   uint64_t last_tx_ms = 0;
+  // No in-flight entry expires before this (a lower bound, exact after each sweep), so the
+  // timer does not scan the table on every tick.
+  uint64_t next_expiry_ms = UINT64_MAX;
   bool enquire_pending = false;
   bool counted_bound = false;
   explicit upstream_link(uint32_t max_len) : framer(max_len) {}
@@ -215,7 +217,7 @@ void router_worker::on_accept(conn_id c, uint32_t, const peer_address& peer) {
   esme_session& s = *slot->esme;
   s.conn = c;
   s.peer = peer;
-  s.opened_ms = s.last_rx_ms = s.last_tx_ms = now_ms_;
+  s.opened_ms = s.last_rx_ms = now_ms_;
   slots_[i] = std::move(slot);
   ++stats_.esme_accepted;
 }
@@ -314,7 +316,6 @@ void router_worker::close_esme(esme_session& s, bool abort) {
 void router_worker::esme_pdu(esme_session& s, bytes_view frame) {
   pdu p;
   const codec::decode_error e = codec::decode(frame, p);
-  const auto raw_id = static_cast<uint32_t>(p.id);
   if (e) {
     ++stats_.decode_errors;
     if (e.status == S::ESME_RINVCMDID || e.status == S::ESME_RINVCMDLEN) {
@@ -326,7 +327,6 @@ void router_worker::esme_pdu(esme_session& s, bytes_view frame) {
     }
     return;
   }
-  (void)raw_id;
   const bool bound = s.state == esme_state::bound;
   switch (p.id) {
     case command_id::bind_transmitter:
@@ -543,6 +543,7 @@ void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p)
   e.esme_seq = p.sequence_number;
   e.esme = s.conn;
   e.deadline_ms = now_ms_ + snap_->timers.response_ms;
+  u->next_expiry_ms = std::min(u->next_expiry_ms, e.deadline_ms);
   e.id = p.id;
   e.origin = index_;
   ++u->outstanding;
@@ -602,10 +603,18 @@ void router_worker::upstream_down(upstream_link& u) {
 }
 
 void router_worker::fail_inflight(upstream_link& u, command_status status, bool only_expired) {
-  if (u.outstanding == 0) return;
+  if (u.outstanding == 0) {
+    u.next_expiry_ms = UINT64_MAX;
+    return;
+  }
+  if (only_expired && now_ms_ < u.next_expiry_ms) return;
+  uint64_t next = UINT64_MAX;
   for (auto& e : u.table) {
     if (e.up_seq == 0) continue;
-    if (only_expired && e.deadline_ms > now_ms_) continue;
+    if (only_expired && e.deadline_ms > now_ms_) {
+      next = std::min(next, e.deadline_ms);
+      continue;
+    }
     if (e.origin != index_) {
       answer_origin(e.origin, e.esme, e.esme_seq, e.id, status, {});
     } else if (session_slot* slot = slot_of(e.esme); slot && slot->esme) {
@@ -621,6 +630,7 @@ void router_worker::fail_inflight(upstream_link& u, command_status status, bool 
     e.up_seq = 0;
     --u.outstanding;
   }
+  u.next_expiry_ms = next;
 }
 
 void router_worker::upstream_pdu(upstream_link& u, bytes_view frame) {
@@ -940,6 +950,7 @@ void router_worker::handoff_request(const handoff_header& h, bytes_view frame) {
   e.esme_seq = h.esme_seq;
   e.esme = h.esme;
   e.deadline_ms = now_ms_ + snap_->timers.response_ms;
+  u->next_expiry_ms = std::min(u->next_expiry_ms, e.deadline_ms);
   e.id = id;
   e.origin = h.origin;
   ++u->outstanding;
