@@ -297,6 +297,10 @@ class loader {
                                                bool required, std::string& out);
 
   void load_router(const toml::table& root, router_config& c);
+  void load_router_tls(const toml::table& router, router_config& c);
+  void load_upstream_tls(const toml::table& upstream, const std::string& path, upstream_config& c);
+  bool read_path(const toml::table& t, std::string_view key, const std::string& path, bool required,
+                 std::string& out);
   void load_timeouts(const toml::table& root, timeouts_config& c);
   void load_tenants(const toml::table& root, std::vector<tenant_config>& out);
   void load_upstreams(const toml::table& root, std::vector<upstream_config>& out);
@@ -418,9 +422,9 @@ void loader::load_router(const toml::table& root, router_config& c) {
     c.listeners.push_back(listener_config{});
     return;
   }
-  check_keys(
-      *t, path,
-      {"listen", "workers", "max_command_length", "max_connections", "max_send_queue_bytes"});
+  check_keys(*t, path,
+             {"listen", "tls", "workers", "max_command_length", "max_connections",
+              "max_send_queue_bytes"});
 
   if (const toml::node* n = t->get("listen"); n == nullptr) {
     c.listeners.push_back(listener_config{});
@@ -486,9 +490,131 @@ void loader::load_router(const toml::table& root, router_config& c) {
     }
   }
 
+  load_router_tls(*t, c);
+
   read_int(*t, "max_command_length", path, command_length_range, c.limits.max_command_length);
   read_int(*t, "max_connections", path, connections_range, c.limits.max_connections);
   read_int(*t, "max_send_queue_bytes", path, send_queue_range, c.limits.max_send_queue_bytes);
+}
+
+// A file path: non-empty, no NUL; relative paths are taken from the configuration's directory.
+bool loader::read_path(const toml::table& t, std::string_view key, const std::string& path,
+                       bool required, std::string& out) {
+  constexpr std::string_view accepted =
+      "a file path (relative paths start at the configuration file's directory)";
+  const auto* s =
+      required ? require_string(t, key, path, accepted) : read_string(t, key, path, accepted);
+  if (s == nullptr) return false;
+  const std::string& v = s->get();
+  if (v.empty() || v.find('\0') != std::string::npos) {
+    error(*s, join(path, key), "must be " + std::string(accepted) + " (got an empty string)");
+    return false;
+  }
+  const std::size_t slash = file_.rfind('/');
+  out = v.front() == '/' || slash == std::string::npos ? v : file_.substr(0, slash + 1) + v;
+  return true;
+}
+
+void loader::load_router_tls(const toml::table& router, router_config& c) {
+  const toml::table* t = table_of(router, "tls", "router");
+  if (t == nullptr) return;
+  const std::string path = "router.tls";
+  check_keys(*t, path, {"listen", "cert_file", "key_file", "min_version"});
+  const toml::node* n = t->get("listen");
+  if (n == nullptr || !n->is_array() || n->as_array()->empty()) {
+    if (n == nullptr) {
+      error(*t, join(path, "listen"), "is required: an array of " + std::string(listen_accepted));
+    } else {
+      wrong(*n, join(path, "listen"), "a non-empty array of " + std::string(listen_accepted));
+    }
+  } else {
+    const toml::array& a = *n->as_array();
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const toml::node& e = *a.get(i);
+      const std::string key = indexed(join(path, "listen"), i);
+      if (!e.is_string()) {
+        wrong(e, key, listen_accepted);
+        continue;
+      }
+      host_port hp;
+      if (std::string why = parse_host_port(e.as_string()->get(), false, hp); !why.empty()) {
+        error(e, key, why + ": must be " + std::string(listen_accepted));
+        continue;
+      }
+      // SO_REUSEPORT would let a plain and a TLS listener share a port and split its clients.
+      const bool taken = std::any_of(c.listeners.begin(), c.listeners.end(), [&](const auto& l) {
+        return l.host == hp.host && l.port == hp.port;
+      });
+      if (taken) {
+        error(e, key,
+              "duplicate listener " + quoted(e.as_string()->get()) +
+                  " (already in router.listen or router.tls.listen)");
+        continue;
+      }
+      c.listeners.push_back(listener_config{hp.host, hp.port, true});
+    }
+  }
+  read_path(*t, "cert_file", path, true, c.tls.cert_file);
+  read_path(*t, "key_file", path, true, c.tls.key_file);
+  constexpr std::string_view version_accepted = "\"1.2\" or \"1.3\"";
+  if (const auto* s = read_string(*t, "min_version", path, version_accepted)) {
+    if (s->get() == "1.2") {
+      c.tls.min_version = tls_version::v1_2;
+    } else if (s->get() == "1.3") {
+      c.tls.min_version = tls_version::v1_3;
+    } else {
+      wrong(*s, join(path, "min_version"), version_accepted);
+    }
+  }
+}
+
+void loader::load_upstream_tls(const toml::table& upstream, const std::string& upath,
+                               upstream_config& c) {
+  const toml::table* t = table_of(upstream, "tls", upath);
+  if (t == nullptr) return;
+  const std::string path = join(upath, "tls");
+  check_keys(*t, path, {"enabled", "ca_file", "server_name", "pin_sha256"});
+  c.tls.enabled = true;  // a [upstreams.tls] table means TLS unless enabled = false
+  if (const toml::node* n = t->get("enabled")) {
+    if (const auto* b = n->as_boolean()) {
+      c.tls.enabled = b->get();
+    } else {
+      wrong(*n, join(path, "enabled"), "a boolean");
+    }
+  }
+  read_path(*t, "ca_file", path, false, c.tls.ca_file);
+  constexpr std::string_view name_accepted_tls = "a host name or an IP address";
+  if (const auto* s = read_string(*t, "server_name", path, name_accepted_tls)) {
+    const std::string& v = s->get();
+    unsigned char buf[16];
+    const bool ip =
+        inet_pton(AF_INET, v.c_str(), buf) == 1 || inet_pton(AF_INET6, v.c_str(), buf) == 1;
+    if (v.find('\0') == std::string::npos && (ip || valid_host_name(v))) {
+      c.tls.server_name = v;
+    } else {
+      error(*s, join(path, "server_name"),
+            "invalid server name " + quoted(v) + ": must be " + std::string(name_accepted_tls));
+    }
+  }
+  constexpr std::string_view pin_accepted =
+      "the SHA-256 of the server certificate (DER) as 64 hex digits, colons allowed "
+      "(openssl x509 -noout -fingerprint -sha256)";
+  if (const auto* s = read_string(*t, "pin_sha256", path, pin_accepted)) {
+    std::string hex;
+    bool ok = true;
+    for (char ch : s->get()) {
+      if (ch == ':') continue;
+      const bool digit =
+          (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+      if (!digit) ok = false;
+      hex += static_cast<char>(ch | (ch >= 'A' && ch <= 'F' ? 0x20 : 0));
+    }
+    if (ok && hex.size() == 64) {
+      c.tls.pin_sha256 = hex;
+    } else {
+      error(*s, join(path, "pin_sha256"), "must be " + std::string(pin_accepted));
+    }
+  }
 }
 
 void loader::load_timeouts(const toml::table& root, timeouts_config& c) {
@@ -615,7 +741,7 @@ void loader::load_tenants(const toml::table& root, std::vector<tenant_config>& o
 void loader::load_upstreams(const toml::table& root, std::vector<upstream_config>& out) {
   std::map<std::string, uint32_t> names;
   for (const auto& [t, path] : tables_of(root, "upstreams", "")) {
-    check_keys(*t, path, {"name", "address", "binds"});
+    check_keys(*t, path, {"name", "address", "binds", "tls"});
     upstream_config c;
     if (const auto* s = require_string(*t, "name", path, name_accepted)) {
       if (!valid_name(s->get())) {
@@ -674,6 +800,7 @@ void loader::load_upstreams(const toml::table& root, std::vector<upstream_config
       read_int(*b, "count", bpath, count_range, bc.count);
       c.binds.push_back(std::move(bc));
     }
+    load_upstream_tls(*t, path, c);
     out.push_back(std::move(c));
   }
 }
@@ -813,8 +940,8 @@ config_result loader::run(std::string_view text) {
     const std::string_view key = k.str();
     if (std::find(sections.begin(), sections.end(), key) != sections.end()) continue;
     std::string hint;
-    for (std::string_view router_key :
-         {"listen", "workers", "max_command_length", "max_connections", "max_send_queue_bytes"}) {
+    for (std::string_view router_key : {"listen", "tls", "workers", "max_command_length",
+                                        "max_connections", "max_send_queue_bytes"}) {
       if (key == router_key) hint = " (did you mean 'router." + std::string(key) + "'?)";
     }
     if (key.ends_with("_ms")) hint = " (did you mean 'timeouts." + std::string(key) + "'?)";

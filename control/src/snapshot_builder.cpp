@@ -2,6 +2,8 @@
 
 #include <unordered_map>
 
+#include "smpp/dataplane/tls.hpp"
+
 namespace smpp::control {
 namespace {
 
@@ -26,7 +28,28 @@ codec::command_id bind_command(bind_type t) {
 std::shared_ptr<const dataplane::router_snapshot> build_snapshot(const router_config& config,
                                                                  std::string& error) {
   auto s = std::make_shared<dataplane::router_snapshot>();
-  for (const listener_config& l : config.listeners) s->listeners.push_back({l.host, l.port});
+  std::shared_ptr<const dataplane::tls_context> server_tls;  // one for every TLS listener
+  for (const listener_config& l : config.listeners) {
+    dataplane::endpoint ep{l.host, l.port};
+    if (l.tls) {
+      if (!server_tls) {
+        dataplane::tls_server_options o;
+        o.cert_file = config.tls.cert_file;
+        o.key_file = config.tls.key_file;
+        o.min_version = config.tls.min_version == tls_version::v1_3
+                            ? dataplane::tls_min_version::v1_3
+                            : dataplane::tls_min_version::v1_2;
+        std::string why;
+        server_tls = dataplane::tls_context::make_server(o, why);
+        if (!server_tls) {
+          error = "router.tls: " + why;
+          return nullptr;
+        }
+      }
+      ep.tls = server_tls;
+    }
+    s->listeners.push_back(std::move(ep));
+  }
   std::unordered_map<std::string, uint32_t> tenant_index;
   for (const tenant_config& t : config.tenants) {
     dataplane::tenant_def d;
@@ -54,6 +77,18 @@ std::shared_ptr<const dataplane::router_snapshot> build_snapshot(const router_co
     d.index = static_cast<uint32_t>(s->upstreams.size());
     d.name = u.name;
     d.address = {u.host, u.port};
+    if (u.tls.enabled) {
+      dataplane::tls_client_options o;
+      o.ca_file = u.tls.ca_file;
+      o.server_name = u.tls.server_name.empty() ? u.host : u.tls.server_name;
+      o.pin_sha256 = u.tls.pin_sha256;
+      std::string why;
+      d.address.tls = dataplane::tls_context::make_client(o, why);
+      if (!d.address.tls) {
+        error = "upstream " + u.name + ": tls: " + why;
+        return nullptr;
+      }
+    }
     for (const upstream_bind_config& b : u.binds) {
       for (uint32_t k = 0; k < b.count; ++k) {
         dataplane::upstream_bind_def bd;

@@ -14,6 +14,25 @@ namespace smpp::control {
 struct listener_config {
   std::string host = "127.0.0.1";
   uint16_t port = 2775;
+  bool tls = false;  // from [router.tls] listen: ESMEs bind over TLS here
+};
+
+enum class tls_version : uint8_t { v1_2, v1_3 };
+
+// [router.tls]: the certificate the TLS listeners present. Paths are resolved against the
+// configuration file's directory when relative.
+struct tls_server_config {
+  std::string cert_file;  // PEM, the leaf first, then any intermediates
+  std::string key_file;   // PEM private key of cert_file
+  tls_version min_version = tls_version::v1_2;
+};
+
+// [upstreams.tls]: connect to the SMSC over TLS and verify its certificate.
+struct upstream_tls_config {
+  bool enabled = false;
+  std::string ca_file;      // PEM CA bundle; empty: the system's trust store
+  std::string server_name;  // SNI and the name or IP checked; empty: the address's host
+  std::string pin_sha256;   // lowercase hex SHA-256 of the server certificate (DER); empty: none
 };
 
 // Where workers run: "auto" (one per physical core, one left for control when there are more
@@ -50,6 +69,7 @@ struct upstream_config {
   std::string host;
   uint16_t port = 0;
   std::vector<upstream_bind_config> binds;
+  upstream_tls_config tls;
 };
 
 struct route_config {
@@ -78,7 +98,8 @@ struct limits_config {
 
 struct router_config {
   std::string source_file;
-  std::vector<listener_config> listeners;
+  std::vector<listener_config> listeners;  // plain first, then the [router.tls] ones
+  tls_server_config tls;                   // meaningful when a listener has tls set
   workers_config workers;
   std::vector<tenant_config> tenants;
   std::vector<upstream_config> upstreams;

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,9 +23,16 @@ using codec::bytes_view;
 using conn_id = uint64_t;
 inline constexpr conn_id invalid_conn = 0;
 
+class tls_context;  // tls.hpp
+
 struct endpoint {
   std::string host;  // IPv4 or IPv6 literal, or "localhost"
   uint16_t port = 0;
+  // Set: the connection runs TLS with this context (a server context for listen(), a client
+  // one for connect()). The handler still sees plaintext only: on_accept / on_connect(c, 0)
+  // come once the handshake is done, and a failed handshake is never announced as accepted
+  // (connect: on_connect(c, tls_handshake_error or tls_verify_error)).
+  std::shared_ptr<const tls_context> tls = nullptr;
   // Parses "HOST:PORT" or "[V6]:PORT"; false when malformed.
   [[nodiscard]] static bool parse(std::string_view text, endpoint& out);
   [[nodiscard]] std::string to_string() const;
