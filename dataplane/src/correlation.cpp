@@ -1,0 +1,428 @@
+#include "smpp/dataplane/correlation.hpp"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace smpp::dataplane {
+namespace {
+
+constexpr std::uint64_t text_key_marker = std::uint64_t{1} << 63;
+
+// MurmurHash3's 64-bit finaliser: a bijection, so distinct numeric ids never share a hash.
+constexpr std::uint64_t fmix64(std::uint64_t k) noexcept {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdull;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ull;
+  k ^= k >> 33;
+  return k;
+}
+
+constexpr std::uint64_t key_hash(const correlation_key& key, std::uint64_t seed) noexcept {
+  return fmix64(key.lo ^ std::rotl(key.hi, 32) ^ seed);
+}
+
+// Lemire's multiply-shift range reduction: maps a 64-bit hash onto [0, n) by its high bits.
+__extension__ using uint128 = unsigned __int128;  // GCC and Clang on 64-bit targets
+constexpr std::size_t reduce(std::uint64_t hash, std::size_t n) noexcept {
+  return static_cast<std::size_t>((static_cast<uint128>(hash) * n) >> 64);
+}
+
+// The normalised key as a number when it is one: all decimal digits, at most 64 bits.
+std::optional<std::uint64_t> decimal_value(std::string_view digits) noexcept {
+  if (digits.empty() || digits.size() > 20) return std::nullopt;
+  std::uint64_t v = 0;
+  for (const char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) return std::nullopt;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+constexpr std::uint32_t distance_of(std::uint32_t meta) noexcept {
+  return (meta & 0xFFu) - 1;  // only for occupied slots
+}
+constexpr bool occupied(std::uint32_t meta) noexcept {
+  return (meta & 0xFFu) != 0;
+}
+constexpr std::uint32_t make_meta(std::uint32_t fingerprint, std::uint32_t distance) noexcept {
+  return (fingerprint << 8) | (distance + 1);
+}
+
+}  // namespace
+
+correlation_secret correlation_secret::random() {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium: sodium_init() failed");
+  correlation_secret secret;
+  randombytes_buf(secret.bytes.data(), secret.bytes.size());
+  return secret;
+}
+
+correlation_key_result make_correlation_key(std::string_view message_id, codec::id_radix radix,
+                                            const correlation_secret& secret) noexcept {
+  correlation_key_result result;
+  const codec::message_id_key_result normalised = codec::normalize_message_id(message_id, radix);
+  if (!normalised.ok()) {
+    result.error = normalised.error;
+    return result;
+  }
+  const std::string_view text = normalised.key.view();
+  if (const std::optional<std::uint64_t> n = decimal_value(text)) {
+    result.key = {*n, 0};
+    return result;
+  }
+  static_assert(crypto_shorthash_siphashx24_BYTES == 16);
+  static_assert(crypto_shorthash_siphashx24_KEYBYTES == sizeof(secret.bytes));
+  std::array<unsigned char, 16> digest{};
+  crypto_shorthash_siphashx24(digest.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                              text.size(), secret.bytes.data());
+  std::memcpy(&result.key.lo, digest.data(), 8);
+  std::memcpy(&result.key.hi, digest.data() + 8, 8);
+  result.key.hi |= text_key_marker;
+  return result;
+}
+
+std::size_t correlation_owner(const correlation_key& key, std::size_t workers) noexcept {
+  // A constant unrelated to any table's seed, so that a shard's keys still spread over its
+  // whole index.
+  return reduce(key_hash(key, 0x9e3779b97f4a7c15ull), workers == 0 ? 1 : workers);
+}
+
+std::string_view to_string(correlation_insert result) noexcept {
+  switch (result) {
+    case correlation_insert::inserted:
+      return "inserted";
+    case correlation_insert::replaced:
+      return "replaced";
+    case correlation_insert::full:
+      return "correlation table full (oldest entry not yet expired)";
+    case correlation_insert::probe_limit:
+      return "correlation table probe distance limit reached";
+  }
+  return "unknown";
+}
+
+// ---------------------------------------------------------------------------------------------
+
+std::size_t correlation_table::memory_bytes_for(std::size_t capacity) noexcept {
+  return capacity * sizeof(entry) +
+         (capacity * index_slots_per_entry + max_probe_distance + 1) * sizeof(slot);
+}
+
+correlation_table::correlation_table(std::size_t capacity, std::uint64_t ttl_ms,
+                                     std::uint64_t hash_seed)
+    : capacity_(capacity), ttl_ms_(ttl_ms), hash_seed_(hash_seed) {
+  if (capacity == 0 || capacity > max_capacity) {
+    throw std::invalid_argument("correlation table capacity must be 1.." +
+                                std::to_string(max_capacity) + ", got " + std::to_string(capacity));
+  }
+  // now_ms + ttl_ms must not overflow for any realistic clock.
+  if (ttl_ms == 0 || ttl_ms > (std::uint64_t{1} << 62)) {
+    throw std::invalid_argument("correlation table ttl_ms must be 1..2^62, got " +
+                                std::to_string(ttl_ms));
+  }
+  homes_ = capacity * index_slots_per_entry;
+  // make_unique value-initialises: every page is written now, none is first touched on the hot
+  // path. Entries are threaded on the free list in order.
+  entries_ = std::make_unique<entry[]>(capacity);
+  index_ = std::make_unique<slot[]>(homes_ + max_probe_distance + 1);
+  for (std::size_t i = 0; i < capacity; ++i) {
+    entries_[i].next = i + 1 < capacity ? static_cast<std::uint32_t>(i + 1) : no_entry;
+  }
+  free_ = 0;
+}
+
+correlation_table::placement correlation_table::place(const correlation_key& key) const noexcept {
+  const std::uint64_t h = key_hash(key, hash_seed_);
+  return {reduce(h, homes_), static_cast<std::uint32_t>(h & 0xFF'FFFFu)};
+}
+
+void correlation_table::append_to_list(std::uint32_t index) noexcept {
+  entry& e = entries_[index];
+  e.prev = newest_;
+  e.next = no_entry;
+  if (newest_ != no_entry) {
+    entries_[newest_].next = index;
+  } else {
+    oldest_ = index;
+  }
+  newest_ = index;
+}
+
+void correlation_table::unlink(std::uint32_t index) noexcept {
+  entry& e = entries_[index];
+  if (e.prev != no_entry) {
+    entries_[e.prev].next = e.next;
+  } else {
+    oldest_ = e.next;
+  }
+  if (e.next != no_entry) {
+    entries_[e.next].prev = e.prev;
+  } else {
+    newest_ = e.prev;
+  }
+}
+
+std::size_t correlation_table::find_slot(const correlation_key& key,
+                                         std::uint16_t upstream) const noexcept {
+  const placement p = place(key);
+  // Robin Hood order: the run of this home ends at an empty slot or at a slot whose entry sits
+  // closer to its own home than we are to ours.
+  for (std::uint32_t d = 0;; ++d) {
+    const slot s = index_[p.home + d];
+    if (!occupied(s.meta) || distance_of(s.meta) < d) return npos;
+    if ((s.meta >> 8) == p.fingerprint) {
+      const entry& e = entries_[s.entry];
+      if (e.key == key && e.value.upstream == upstream) return p.home + d;
+    }
+  }
+}
+
+void correlation_table::remove_at(std::size_t pos) noexcept {
+  const std::uint32_t index = index_[pos].entry;
+  unlink(index);
+  entries_[index].next = free_;
+  free_ = index;
+  --stats_.live;
+  // Backward-shift deletion: pull each following entry one step towards its home until an
+  // empty slot or an entry already at its home. No tombstones, so probe runs never lengthen.
+  for (;;) {
+    const slot next = index_[pos + 1];
+    if (!occupied(next.meta) || distance_of(next.meta) == 0) break;
+    index_[pos] = {next.entry, next.meta - 1};
+    ++pos;
+  }
+  index_[pos] = {};
+}
+
+bool correlation_table::expire_head(std::uint64_t now_ms) noexcept {
+  if (oldest_ == no_entry || !expired(entries_[oldest_], now_ms)) return false;
+  const entry& e = entries_[oldest_];
+  const placement p = place(e.key);
+  for (std::uint32_t d = 0; d <= max_probe_distance; ++d) {
+    if (index_[p.home + d].entry == oldest_ && occupied(index_[p.home + d].meta)) {
+      remove_at(p.home + d);
+      ++stats_.expired;
+      return true;
+    }
+  }
+  return false;  // unreachable while check_invariants() holds
+}
+
+correlation_insert correlation_table::insert(const correlation_key& key,
+                                             const correlation_value& value,
+                                             std::uint64_t now_ms) noexcept {
+  // Amortised cleaning: each insert retires up to two expired entries, more than it adds.
+  if (expire_head(now_ms)) (void)expire_head(now_ms);
+
+  const std::size_t existing = find_slot(key, value.upstream);
+  if (existing != npos) {
+    const std::uint32_t index = index_[existing].entry;
+    entry& e = entries_[index];
+    e.value = value;
+    e.expires_ms = now_ms + ttl_ms_;
+    unlink(index);
+    append_to_list(index);  // it now expires last
+    ++stats_.replaced;
+    return correlation_insert::replaced;
+  }
+
+  if (stats_.live == capacity_) {
+    ++stats_.full_drops;
+    return correlation_insert::full;
+  }
+
+  // Insertion point: where the lookup of this key would stop.
+  const placement p = place(key);
+  std::uint32_t d = 0;
+  for (;; ++d) {
+    const slot s = index_[p.home + d];
+    if (!occupied(s.meta) || distance_of(s.meta) < d) break;
+  }
+  // The entries from there to the next empty slot move one step on. Homes within a run are in
+  // order, so none of them ends up farther from its home than that empty slot is from ours.
+  std::uint32_t empty = d;
+  while (occupied(index_[p.home + empty].meta)) {
+    if (++empty > max_probe_distance) break;
+  }
+  if (empty > max_probe_distance) {
+    ++stats_.probe_drops;
+    return correlation_insert::probe_limit;
+  }
+  for (std::uint32_t i = empty; i > d; --i) {
+    const slot moved = index_[p.home + i - 1];
+    index_[p.home + i] = {moved.entry, moved.meta + 1};
+  }
+
+  const std::uint32_t index = free_;
+  entry& e = entries_[index];
+  free_ = e.next;
+  e.key = key;
+  e.value = value;
+  e.expires_ms = now_ms + ttl_ms_;
+  append_to_list(index);
+  index_[p.home + d] = {index, make_meta(p.fingerprint, d)};
+  ++stats_.live;
+  ++stats_.inserts;
+  return correlation_insert::inserted;
+}
+
+std::optional<correlation_value> correlation_table::find(const correlation_key& key,
+                                                         std::uint16_t upstream,
+                                                         std::uint64_t now_ms) noexcept {
+  const std::size_t pos = find_slot(key, upstream);
+  if (pos == npos) {
+    ++stats_.misses;
+    return std::nullopt;
+  }
+  const entry& e = entries_[index_[pos].entry];
+  if (expired(e, now_ms)) {
+    remove_at(pos);
+    ++stats_.expired;
+    ++stats_.expired_misses;
+    return std::nullopt;
+  }
+  ++stats_.hits;
+  return e.value;
+}
+
+std::optional<correlation_value> correlation_table::take(const correlation_key& key,
+                                                         std::uint16_t upstream,
+                                                         std::uint64_t now_ms) noexcept {
+  const std::size_t pos = find_slot(key, upstream);
+  if (pos == npos) {
+    ++stats_.misses;
+    return std::nullopt;
+  }
+  const entry& e = entries_[index_[pos].entry];
+  if (expired(e, now_ms)) {
+    remove_at(pos);
+    ++stats_.expired;
+    ++stats_.expired_misses;
+    return std::nullopt;
+  }
+  const correlation_value value = e.value;
+  remove_at(pos);
+  ++stats_.hits;
+  ++stats_.erased;
+  return value;
+}
+
+std::optional<correlation_value> correlation_table::find_for_tenant(const correlation_key& key,
+                                                                    std::uint16_t tenant,
+                                                                    std::uint64_t now_ms) noexcept {
+  const placement p = place(key);
+  bool saw_expired = false;
+  std::size_t pos = p.home;
+  for (std::uint32_t d = 0;;) {
+    const slot s = index_[pos];
+    if (!occupied(s.meta) || distance_of(s.meta) < d) break;
+    if ((s.meta >> 8) == p.fingerprint) {
+      const entry& e = entries_[s.entry];
+      if (e.key == key && e.value.tenant == tenant) {
+        if (!expired(e, now_ms)) {
+          ++stats_.hits;
+          return e.value;
+        }
+        // The next entry of the run shifts into pos (with its distance one less), so the same
+        // position and distance are examined again.
+        remove_at(pos);
+        ++stats_.expired;
+        saw_expired = true;
+        continue;
+      }
+    }
+    ++pos;
+    ++d;
+  }
+  if (saw_expired) {
+    ++stats_.expired_misses;
+  } else {
+    ++stats_.misses;
+  }
+  return std::nullopt;
+}
+
+bool correlation_table::erase(const correlation_key& key, std::uint16_t upstream) noexcept {
+  const std::size_t pos = find_slot(key, upstream);
+  if (pos == npos) return false;
+  remove_at(pos);
+  ++stats_.erased;
+  return true;
+}
+
+std::size_t correlation_table::expire(std::uint64_t now_ms, std::size_t max_work) noexcept {
+  std::size_t removed = 0;
+  while (removed < max_work && expire_head(now_ms)) ++removed;
+  return removed;
+}
+
+std::uint32_t correlation_table::longest_probe_distance() const noexcept {
+  std::uint32_t longest = 0;
+  for (std::size_t i = 0; i < homes_ + max_probe_distance + 1; ++i) {
+    if (occupied(index_[i].meta)) longest = std::max(longest, distance_of(index_[i].meta));
+  }
+  return longest;
+}
+
+bool correlation_table::check_invariants() const noexcept {
+  // The list: oldest to newest, prev links mirror next links, expiry never decreases.
+  std::size_t listed = 0;
+  std::uint32_t prev = no_entry;
+  for (std::uint32_t i = oldest_; i != no_entry; i = entries_[i].next) {
+    if (i >= capacity_ || entries_[i].prev != prev || ++listed > capacity_) return false;
+    if (prev != no_entry && entries_[prev].expires_ms > entries_[i].expires_ms) return false;
+    prev = i;
+  }
+  if (prev != newest_ || listed != stats_.live) return false;
+  std::size_t free_count = 0;
+  for (std::uint32_t i = free_; i != no_entry; i = entries_[i].next) {
+    if (i >= capacity_ || ++free_count > capacity_) return false;
+  }
+  if (listed + free_count != capacity_) return false;
+
+  // The index: each occupied slot at its recorded distance from its entry's home, homes in
+  // order along a run, the fingerprint right, each listed entry exactly once.
+  const std::size_t slots = homes_ + max_probe_distance + 1;
+  std::size_t indexed = 0;
+  std::uint64_t index_sum = 0;
+  std::uint64_t index_square_sum = 0;
+  std::size_t previous_home = 0;
+  bool previous_occupied = false;
+  for (std::size_t pos = 0; pos < slots; ++pos) {
+    const slot s = index_[pos];
+    if (!occupied(s.meta)) {
+      previous_occupied = false;
+      continue;
+    }
+    if (s.entry >= capacity_) return false;
+    const placement p = place(entries_[s.entry].key);
+    if (p.home + distance_of(s.meta) != pos || (s.meta >> 8) != p.fingerprint) return false;
+    if (distance_of(s.meta) > max_probe_distance) return false;
+    if (previous_occupied ? p.home < previous_home : distance_of(s.meta) != 0) return false;
+    previous_home = p.home;
+    previous_occupied = true;
+    ++indexed;
+    index_sum += s.entry;
+    index_square_sum += std::uint64_t{s.entry} * s.entry;
+  }
+  if (index_[slots - 1].meta != 0) return false;
+  // Each listed entry indexed exactly once: same count, same sum and sum of squares of entry
+  // numbers (no allocation, so the check can run inside allocation-counting tests).
+  std::uint64_t list_sum = 0;
+  std::uint64_t list_square_sum = 0;
+  for (std::uint32_t i = oldest_; i != no_entry; i = entries_[i].next) {
+    list_sum += i;
+    list_square_sum += std::uint64_t{i} * i;
+  }
+  return indexed == listed && index_sum == list_sum && index_square_sum == list_square_sum;
+}
+
+}  // namespace smpp::dataplane
