@@ -241,8 +241,8 @@ class child_process {
     if (err_fd_ >= 0) close(err_fd_);
   }
 
-  // Starts `program` from bin_dir() with `args`, stdin from /dev/null. Once the previous child
-  // has been waited for, the same object can start another.
+  // Starts `program` from bin_dir() (an absolute path as it is) with `args`, stdin from
+  // /dev/null. Once the previous child has been waited for, the same object can start another.
   bool start(const std::string& program, const std::vector<std::string>& args) {
     if (pid_ > 0) return false;
     for (int* fd : {&out_fd_, &err_fd_}) {
@@ -260,7 +260,7 @@ class child_process {
       return false;
     }
     std::vector<std::string> argv_storage;
-    argv_storage.push_back(bin_dir() + "/" + program);
+    argv_storage.push_back(program.starts_with('/') ? program : bin_dir() + "/" + program);
     argv_storage.insert(argv_storage.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (std::string& a : argv_storage) argv.push_back(a.data());
