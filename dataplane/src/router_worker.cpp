@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <deque>
 #include <random>
+
+#include "smpp/codec/receipt.hpp"
 
 namespace smpp::dataplane {
 
@@ -18,7 +21,8 @@ constexpr uint64_t kTickMs = 5;
 constexpr uint32_t kMaxSequence = 0x7FFFFFFF;  // SMPP 3.4 §5.1.4: 0x00000001..0x7FFFFFFF
 
 enum class esme_state : uint8_t { open, bound, unbinding };
-enum class link_state : uint8_t { down, connecting, binding, bound, unbinding };
+// idle: an on-demand bind that is not wanted; down: failed, reconnecting after a back-off.
+enum class link_state : uint8_t { idle, down, connecting, binding, bound, unbinding };
 
 uint32_t slot_index(conn_id c) {
   return static_cast<uint32_t>(c & 0xFFFFFFFFu);
@@ -26,6 +30,53 @@ uint32_t slot_index(conn_id c) {
 
 bool can_submit(command_id bind) {
   return bind != command_id::bind_receiver;
+}
+
+bool can_receive(command_id bind) {
+  return bind != command_id::bind_transmitter;
+}
+
+uint32_t pow2_at_least(uint32_t n) {
+  uint32_t cap = 2;
+  while (cap < n) cap <<= 1;
+  return cap;
+}
+
+// The message_id a submit_sm_resp, data_sm_resp or submit_multi_resp carries: the C-octet
+// string that opens its body (SMPP 3.4 §4.4.2, §4.7.2, §4.5.2). Empty when there is none.
+std::string_view resp_message_id(bytes_view frame) {
+  if (frame.size() <= codec::header_size) return {};
+  const auto* body = reinterpret_cast<const char*>(frame.data() + codec::header_size);
+  const size_t n = std::min<size_t>(frame.size() - codec::header_size, 65);
+  const void* nul = std::memchr(body, 0, n);
+  if (nul == nullptr) return {};
+  return {body, static_cast<size_t>(static_cast<const char*>(nul) - body)};
+}
+
+// The message id a receipt quotes (receipted_message_id TLV before the text, as
+// codec::combine_receipt orders them); empty when it has none.
+std::string_view receipt_message_id(const pdu& p) {
+  codec::receipt_tlvs t;
+  if (auto v = p.tlvs.find(codec::tag::receipted_message_id)) {
+    const std::string_view id = v->as_cstring();
+    if (!id.empty()) t.receipted_message_id = id;
+  }
+  std::optional<codec::receipt_text> text;
+  bytes_view body = p.short_message;
+  if (body.empty()) {
+    if (auto v = p.tlvs.find(codec::tag::message_payload)) body = v->value;
+  }
+  if (!body.empty()) {
+    if (auto r = codec::parse_receipt_text(body); r.ok()) text = r.receipt;
+  }
+  const codec::effective_receipt_result r = codec::combine_receipt(text, t);
+  return r.ok() ? r.receipt.message_id : std::string_view{};
+}
+
+// Statuses after which a held message is worth offering again; any other answer is the ESME's
+// final word on it.
+bool temporary(command_status st) {
+  return st == S::ESME_RX_T_APPN || st == S::ESME_RTHROTTLED || st == S::ESME_RMSGQFUL;
 }
 
 }  // namespace
@@ -43,10 +94,33 @@ struct router_worker::esme_session {
   uint64_t opened_ms = 0;
   uint64_t last_rx_ms = 0;
   uint64_t partial_since_ms = 0;
+  uint64_t last_traffic_ms = 0;  // last PDU in either direction other than enquire_link
+  uint64_t unbind_sent_ms = 0;
   bool enquire_pending = false;
   bool counted_bind = false;
+  bool receiver = false;               // counted in receivers_ / shared receivers
   upstream_link* last_link = nullptr;  // the bind this session's previous request went to
+  // deliver_sm / data_sm the router sent this session and awaits the answer to (receivers).
+  struct outbound {
+    uint32_t seq = 0;  // 0: free
+    uint64_t deadline_ms = 0;
+    return_to ret;
+    uint64_t hold_until_ms = 0;    // a held message: kept until then
+    std::vector<std::byte> frame;  // a held message: its bytes, offered again if it fails
+  };
+  std::vector<outbound> out;  // capacity: power of two >= 2 * deliver_window; slot = seq & mask
+  uint32_t out_mask = 0;
+  uint32_t out_count = 0;
+  uint64_t out_next_expiry_ms = UINT64_MAX;
   explicit esme_session(uint32_t max_len) : framer(max_len) {}
+
+  uint32_t take_seq() {
+    for (;;) {
+      const uint32_t s = next_seq;
+      next_seq = next_seq >= kMaxSequence ? 1 : next_seq + 1;
+      if (out.empty() || out[s & out_mask].seq == 0) return s;
+    }
+  }
 };
 
 struct router_worker::upstream_link {
@@ -57,6 +131,7 @@ struct router_worker::upstream_link {
     uint64_t deadline_ms = 0;
     command_id id = command_id::submit_sm;
     uint32_t origin = 0;  // worker of the ESME session
+    uint32_t tenant = 0;
   };
   uint32_t upstream = 0;
   const upstream_bind_def* def = nullptr;
@@ -76,6 +151,9 @@ struct router_worker::upstream_link {
   uint64_t next_expiry_ms = UINT64_MAX;
   bool enquire_pending = false;
   bool counted_bound = false;
+  bool counted_failed = false;  // in shared failed_links
+  bool idle_closing = false;    // unbinding because it was idle: goes idle, not down
+  uint64_t idle_since_ms = 0;
   explicit upstream_link(uint32_t max_len) : framer(max_len) {}
 
   uint32_t take_seq() {
@@ -102,8 +180,21 @@ router_worker::router_worker(uint32_t index, uint32_t workers, transport& t,
       t_(t),
       snap_(std::move(snapshot)),
       shared_(shared),
-      mesh_(mesh) {
+      mesh_(mesh),
+      secret_(shared != nullptr ? shared->secret : correlation_secret{}),
+      correlation_(correlation_shard_capacity(snap_->correlation.capacity, workers_),
+                   snap_->correlation.ttl_ms, 0x9E3779B97F4A7C15ULL ^ index_) {
   cells_.resize(handoff_cells(snap_->max_command_length));
+  receivers_.resize(snap_->tenants.size());
+  next_receiver_.resize(snap_->tenants.size());
+  holds_.resize(snap_->tenants.size());
+  // A message operation quotes the id as the submit_sm_resp gave it; it is looked up in every
+  // radix an upstream issues ids in, auto-detection first.
+  op_radices_.push_back(codec::id_radix::auto_detect);
+  for (const upstream_def& u : snap_->upstreams) {
+    if (std::find(op_radices_.begin(), op_radices_.end(), u.submit_id_radix) == op_radices_.end())
+      op_radices_.push_back(u.submit_id_radix);
+  }
   inbox_.resize(cells_.size() * sizeof(handoff_cell));
   t_.set_handler(this);
   links_by_upstream_.resize(snap_->upstreams.size());
@@ -118,6 +209,7 @@ router_worker::router_worker(uint32_t index, uint32_t workers, transport& t,
       while (cap < 2 * std::max<uint32_t>(link->def->window, 1)) cap <<= 1;
       link->table.resize(cap);
       link->mask = cap - 1;
+      if (u.on_demand) link->state = link_state::idle;
       links_by_upstream_[u.index].push_back(link.get());
       links_.push_back(std::move(link));
     }
@@ -132,7 +224,9 @@ int router_worker::start(uint64_t now_ms) {
     const int r = t_.listen(ep);
     if (r < 0) return r;
   }
-  for (auto& l : links_) connect_upstream(*l);
+  for (auto& l : links_) {
+    if (l->state == link_state::down) connect_upstream(*l);
+  }
   return 0;
 }
 
@@ -217,7 +311,7 @@ void router_worker::on_accept(conn_id c, uint32_t, const peer_address& peer) {
   esme_session& s = *slot->esme;
   s.conn = c;
   s.peer = peer;
-  s.opened_ms = s.last_rx_ms = now_ms_;
+  s.opened_ms = s.last_rx_ms = s.last_traffic_ms = now_ms_;
   slots_[i] = std::move(slot);
   ++stats_.esme_accepted;
 }
@@ -295,6 +389,8 @@ void router_worker::on_close(conn_id c, int) {
     esme_session& s = *slot->esme;
     if (s.counted_bind && shared_)
       shared_->binds_per_tenant[s.tenant].fetch_sub(1, std::memory_order_relaxed);
+    receiver_bound(s, false);
+    fail_deliveries(s, false);
     s.conn = invalid_conn;
     slots_[slot_index(c)].reset();
     return;
@@ -307,6 +403,7 @@ void router_worker::on_close(conn_id c, int) {
 
 void router_worker::close_esme(esme_session& s, bool abort) {
   if (s.conn == invalid_conn) return;
+  receiver_bound(s, false);  // nothing more is delivered to it; on_close settles the rest
   t_.close(s.conn, abort);
 }
 
@@ -328,6 +425,8 @@ void router_worker::esme_pdu(esme_session& s, bytes_view frame) {
     return;
   }
   const bool bound = s.state == esme_state::bound;
+  if (p.id != command_id::enquire_link && p.id != command_id::enquire_link_resp)
+    s.last_traffic_ms = now_ms_;
   switch (p.id) {
     case command_id::bind_transmitter:
     case command_id::bind_receiver:
@@ -365,16 +464,15 @@ void router_worker::esme_pdu(esme_session& s, bytes_view frame) {
     case command_id::query_sm:
     case command_id::cancel_sm:
     case command_id::replace_sm:
+      if (!bound || !can_submit(s.bind)) break;
+      esme_message_op(s, frame, p);
+      return;
     case command_id::broadcast_sm:
     case command_id::query_broadcast_sm:
     case command_id::cancel_broadcast_sm: {
       if (!bound) break;
-      // Message operations reach the upstream that accepted the message in a later stage;
-      // until then each gets its own failure status (SMPP 3.4 §5.1.3, 5.0 §4.7.6).
-      S st = S::ESME_RQUERYFAIL;
-      if (p.id == command_id::cancel_sm) st = S::ESME_RCANCELFAIL;
-      if (p.id == command_id::replace_sm) st = S::ESME_RREPLACEFAIL;
-      if (p.id == command_id::broadcast_sm) st = S::ESME_RBCASTFAIL;
+      // Cell broadcast (SMPP 5.0 §4.6) is not routed: each gets its own failure status.
+      S st = S::ESME_RBCASTFAIL;
       if (p.id == command_id::query_broadcast_sm) st = S::ESME_RBCASTQUERYFAIL;
       if (p.id == command_id::cancel_broadcast_sm) st = S::ESME_RBCASTCANCELFAIL;
       (void)send_header_only(s.conn, codec::response_of(p.id), st, p.sequence_number);
@@ -383,7 +481,8 @@ void router_worker::esme_pdu(esme_session& s, bytes_view frame) {
     case command_id::generic_nack:
     case command_id::deliver_sm_resp:
     case command_id::data_sm_resp:
-      return;  // answers to PDUs the router sent; nothing to relay yet
+      esme_deliver_resp(s, codec::peek_header(frame.data()));
+      return;
     case command_id::outbind:
     case command_id::alert_notification:
       // Only an SMSC sends these (SMPP 3.4 §4.1.7, §4.12); from an ESME they are invalid.
@@ -446,6 +545,7 @@ void router_worker::esme_bind(esme_session& s, const pdu& p) {
   s.window = tenant->window;
   ++stats_.esme_bound;
   (void)send_pdu(s.conn, r);
+  if (can_receive(s.bind)) receiver_bound(s, true);
 }
 
 router_worker::upstream_link* router_worker::pick_local(uint32_t up, conn_id esme,
@@ -520,6 +620,15 @@ void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p)
       ++stats_.handed_off;
       return;
     }
+    if (snap_->upstreams[up].on_demand && upstream_reachable(up)) {
+      // Its binds are asleep (or on their way up): the request waits for them.
+      if (park(up, s, frame, p)) {
+        ++s.outstanding;
+        return;
+      }
+      any_busy = true;
+      break;
+    }
   }
   if (u == nullptr) {
     // Every bind of the route is busy (back-pressure) or down (temporary failure).
@@ -546,6 +655,7 @@ void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p)
   u->next_expiry_ms = std::min(u->next_expiry_ms, e.deadline_ms);
   e.id = p.id;
   e.origin = index_;
+  e.tenant = s.tenant;
   ++u->outstanding;
   u->last_tx_ms = now_ms_;
   ++s.outstanding;
@@ -578,8 +688,10 @@ void router_worker::connect_upstream(upstream_link& u) {
 void router_worker::upstream_bound(upstream_link& u) {
   u.state = link_state::bound;
   set_bound(u, true);
+  set_failed(u, false);
   u.backoff_ms = 0;
   ++stats_.upstream_binds_up;
+  if (!parked_.empty()) flush_parked();
 }
 
 void router_worker::upstream_down(upstream_link& u) {
@@ -594,6 +706,14 @@ void router_worker::upstream_down(upstream_link& u) {
     u.conn = invalid_conn;
     t_.close(c, true);
   }
+  if (u.idle_closing) {
+    // Unbound for idleness: it sleeps until a request wants it again.
+    u.idle_closing = false;
+    u.state = link_state::idle;
+    u.idle_since_ms = now_ms_;
+    return;
+  }
+  set_failed(u, true);
   // Exponential back-off with jitter between reconnect_min_ms and reconnect_max_ms.
   const session_timers& tm = snap_->timers;
   u.backoff_ms =
@@ -640,6 +760,9 @@ void router_worker::upstream_pdu(upstream_link& u, bytes_view frame) {
     case command_id::submit_sm_resp:
     case command_id::data_sm_resp:
     case command_id::submit_multi_resp:
+    case command_id::query_sm_resp:
+    case command_id::cancel_sm_resp:
+    case command_id::replace_sm_resp:
     case command_id::generic_nack: {
       auto& e = u.table[h.sequence_number & u.mask];
       if (e.up_seq != h.sequence_number || h.sequence_number == 0) {
@@ -648,6 +771,12 @@ void router_worker::upstream_pdu(upstream_link& u, bytes_view frame) {
       }
       e.up_seq = 0;
       --u.outstanding;
+      if (h.command_status == 0 &&
+          (id == command_id::submit_sm_resp || id == command_id::data_sm_resp ||
+           id == command_id::submit_multi_resp)) {
+        // The id its receipts and the ESME's message operations will quote.
+        note_message_id(u.upstream, e.tenant, frame);
+      }
       if (e.origin != index_) {
         const auto st = id == command_id::generic_nack
                             ? static_cast<command_status>(h.command_status)
@@ -707,9 +836,7 @@ void router_worker::upstream_pdu(upstream_link& u, bytes_view frame) {
       return;
     case command_id::deliver_sm:
     case command_id::data_sm:
-      // Receipts and MO messages are relayed in a later stage. Until then the router must not
-      // acknowledge what it cannot deliver: a temporary error makes the SMSC retry later.
-      (void)send_header_only(u.conn, codec::response_of(id), S::ESME_RX_T_APPN, h.sequence_number);
+      upstream_deliver(u, frame);
       return;
     default:
       if (!codec::is_response(id) && codec::has_response(id)) {
@@ -749,14 +876,36 @@ void router_worker::tick(uint64_t now_ms) {
     if (s.state == esme_state::bound && !s.enquire_pending &&
         now_ms - s.last_rx_ms >= tm.enquire_link_interval_ms) {
       s.enquire_pending = true;
-      const uint32_t seq = s.next_seq;
-      s.next_seq = s.next_seq >= kMaxSequence ? 1 : s.next_seq + 1;
-      (void)send_header_only(s.conn, command_id::enquire_link, S::ESME_ROK, seq);
+      (void)send_header_only(s.conn, command_id::enquire_link, S::ESME_ROK, s.take_seq());
     }
+    if (tm.esme_idle_ms != 0 && s.state == esme_state::bound &&
+        now_ms - s.last_traffic_ms >= tm.esme_idle_ms) {
+      // SMPP 3.4 §4.2: an idle session is unbound; it closes on the unbind_resp.
+      ++stats_.esme_idle_unbinds;
+      s.state = esme_state::unbinding;
+      s.unbind_sent_ms = now_ms;
+      receiver_bound(s, false);
+      (void)send_header_only(s.conn, command_id::unbind, S::ESME_ROK, s.take_seq());
+    } else if (s.state == esme_state::unbinding && s.unbind_sent_ms != 0 && !shutting_down_ &&
+               now_ms - s.unbind_sent_ms >= tm.response_ms) {
+      close_esme(s, true);  // no unbind_resp
+      continue;
+    }
+    fail_deliveries(s, true);
   }
+  if (!parked_.empty()) flush_parked();
+  drain_holds();
+  (void)correlation_.expire(now_ms, 64);
   for (auto& lp : links_) {
     upstream_link& u = *lp;
     switch (u.state) {
+      case link_state::idle: {
+        const uint64_t wanted = shared_ != nullptr && u.upstream < shared_->wanted_ms.size()
+                                    ? shared_->wanted_ms[u.upstream].load(std::memory_order_relaxed)
+                                    : 0;
+        if (!shutting_down_ && wanted > u.idle_since_ms) connect_upstream(u);
+        break;
+      }
       case link_state::down:
         if (!shutting_down_ && now_ms >= u.reconnect_at_ms) connect_upstream(u);
         break;
@@ -776,8 +925,24 @@ void router_worker::tick(uint64_t now_ms) {
           u.enquire_pending = true;
           (void)send_header_only(u.conn, command_id::enquire_link, S::ESME_ROK, u.take_seq());
         }
+        if (const upstream_def& def = snap_->upstreams[u.upstream];
+            def.on_demand && !shutting_down_ && u.outstanding == 0 &&
+            now_ms - u.last_tx_ms >= def.idle_unbind_ms) {
+          // SMPP 3.4 §4.2: an on-demand bind nobody used for idle_unbind_ms unbinds.
+          bool waiting = false;
+          for (const auto& pr : parked_) waiting = waiting || pr.h.upstream == u.upstream;
+          if (!waiting) {
+            ++stats_.idle_unbinds;
+            u.idle_closing = true;
+            u.state = link_state::unbinding;
+            set_bound(u, false);
+            u.last_tx_ms = now_ms;
+            (void)send_header_only(u.conn, command_id::unbind, S::ESME_ROK, u.take_seq());
+          }
+        }
         break;
       case link_state::unbinding:
+        if (u.conn != invalid_conn && now_ms - u.last_tx_ms >= tm.response_ms) upstream_down(u);
         break;
     }
   }
@@ -809,9 +974,7 @@ void router_worker::begin_shutdown(uint64_t now_ms) {
     esme_session& s = *slot->esme;
     if (s.state == esme_state::bound) {
       s.state = esme_state::unbinding;
-      const uint32_t seq = s.next_seq;
-      s.next_seq = s.next_seq >= kMaxSequence ? 1 : s.next_seq + 1;
-      (void)send_header_only(s.conn, command_id::unbind, S::ESME_ROK, seq);
+      (void)send_header_only(s.conn, command_id::unbind, S::ESME_ROK, s.take_seq());
     } else if (s.state == esme_state::open) {
       close_esme(s, true);
     }
@@ -842,20 +1005,28 @@ bool router_worker::push_message(uint32_t to, const handoff_header& h, bytes_vie
 
 bool router_worker::hand_off(uint32_t upstream, const esme_session& s, bytes_view frame,
                              const pdu& p, bool& any_busy) {
+  handoff_header h;
+  h.kind = handoff_header::request;
+  h.origin = index_;
+  h.esme = s.conn;
+  h.esme_seq = p.sequence_number;
+  h.command_id = static_cast<uint32_t>(p.id);
+  h.tenant = s.tenant;
+  return hand_off_request(upstream, h, frame, any_busy);
+}
+
+bool router_worker::hand_off_request(uint32_t upstream, const handoff_header& from,
+                                     bytes_view frame, bool& any_busy) {
   if (mesh_ == nullptr || shared_ == nullptr || shared_->bound_links.empty()) return false;
+  handoff_header h = from;
+  h.kind = handoff_header::request;
+  h.pdu_len = static_cast<uint32_t>(frame.size());
+  h.upstream = upstream;
   for (uint32_t k = 0; k < workers_; ++k) {
     const uint32_t w = (rr_worker_ + k) % workers_;
     if (w == index_) continue;
     if (shared_->bound_links[upstream * workers_ + w].load(std::memory_order_relaxed) == 0)
       continue;
-    handoff_header h;
-    h.kind = handoff_header::request;
-    h.pdu_len = static_cast<uint32_t>(frame.size());
-    h.origin = index_;
-    h.upstream = upstream;
-    h.esme = s.conn;
-    h.esme_seq = p.sequence_number;
-    h.command_id = static_cast<uint32_t>(p.id);
     if (push_message(w, h, frame)) {
       rr_worker_ = w + 1;
       return true;
@@ -875,15 +1046,25 @@ void router_worker::answer_origin(uint32_t origin, conn_id esme, uint32_t esme_s
   h.esme_seq = esme_seq;
   h.command_id = static_cast<uint32_t>(id);
   h.status = static_cast<uint32_t>(status);
-  if (deferred_.empty() && push_message(origin, h, frame)) return;
-  // The ring back is full: keep the answer (bounded by the requests in flight, themselves
-  // bounded by the upstream windows) and retry on the next turn. An answer is never dropped.
+  if (origin == index_) {
+    handoff_answer(h, frame);  // a message operation answered on the ESME's own worker
+    return;
+  }
+  push_or_defer(origin, h, frame);
+}
+
+void router_worker::push_or_defer(uint32_t to, const handoff_header& from, bytes_view payload) {
+  handoff_header h = from;
+  h.pdu_len = static_cast<uint32_t>(payload.size());
+  if (deferred_.empty() && push_message(to, h, payload)) return;
+  // The ring is full: keep the message (bounded by the requests in flight, themselves bounded
+  // by the windows) and retry on the next turn. It is never dropped.
   ++stats_.answers_deferred;
-  const size_t n = handoff_cells(frame.size());
-  deferred d{origin, std::vector<handoff_cell>(n)};
+  const size_t n = handoff_cells(payload.size());
+  deferred d{to, std::vector<handoff_cell>(n)};
   auto* raw = reinterpret_cast<std::byte*>(d.cells.data());
   std::memcpy(raw, &h, sizeof h);
-  if (!frame.empty()) std::memcpy(raw + sizeof h, frame.data(), frame.size());
+  if (!payload.empty()) std::memcpy(raw + sizeof h, payload.data(), payload.size());
   deferred_.push_back(std::move(d));
 }
 
@@ -917,10 +1098,52 @@ int router_worker::drain_rings() {
       }
       const bytes_view frame(inbox_.data() + sizeof h, h.pdu_len);
       ++handled;
-      if (h.kind == handoff_header::request) {
-        handoff_request(h, frame);
-      } else {
-        handoff_answer(h, frame);
+      switch (h.kind) {
+        case handoff_header::request:
+          handoff_request(h, frame);
+          break;
+        case handoff_header::answer:
+          handoff_answer(h, frame);
+          break;
+        case handoff_header::correlate:
+          correlate(h.upstream, h.tenant,
+                    std::string_view(reinterpret_cast<const char*>(frame.data()), frame.size()));
+          break;
+        case handoff_header::receipt: {
+          pdu p;
+          if (!codec::decode(frame, p)) {
+            route_receipt(h.upstream, receipt_message_id(p),
+                          {h.origin, h.esme, h.esme_seq, static_cast<command_id>(h.command_id)},
+                          frame);
+          }
+          break;
+        }
+        case handoff_header::deliver: {
+          bool busy = false;
+          const return_to ret{h.origin, h.esme, h.esme_seq, static_cast<command_id>(h.command_id)};
+          const uint64_t until = now_ms_ + h.hold_ms;
+          if (!deliver_local(h.tenant, frame, ret, until, busy)) {
+            // Its receivers went away or are full meanwhile.
+            if (ret.conn != invalid_conn) {
+              ++stats_.deliver_busy;
+              answer_upstream(ret, busy ? S::ESME_RTHROTTLED : S::ESME_RX_T_APPN);
+            } else {
+              hold(h.tenant, frame, ret, until);
+            }
+          }
+          break;
+        }
+        case handoff_header::deliver_answer:
+          answer_upstream({index_, h.esme, h.esme_seq, static_cast<command_id>(h.command_id)},
+                          static_cast<command_status>(h.status));
+          break;
+        case handoff_header::message_op: {
+          pdu p;
+          if (!codec::decode(frame, p)) message_op(h, p.message_id, frame);
+          break;
+        }
+        default:
+          break;
       }
     }
   }
@@ -929,21 +1152,22 @@ int router_worker::drain_rings() {
 
 void router_worker::handoff_request(const handoff_header& h, bytes_view frame) {
   ++stats_.handoff_received;
-  const auto id = static_cast<command_id>(h.command_id);
   bool any_busy = false;
+  if (!shutting_down_ && forward_local(h.upstream, h, frame, any_busy)) return;
+  ++(any_busy ? stats_.throttled : stats_.upstream_unavailable);
+  answer_origin(h.origin, h.esme, h.esme_seq, static_cast<command_id>(h.command_id),
+                any_busy ? S::ESME_RTHROTTLED : upstream_failure_status, {});
+}
+
+bool router_worker::forward_local(uint32_t upstream, const handoff_header& h, bytes_view frame,
+                                  bool& any_busy) {
   upstream_link* u =
-      h.upstream < links_by_upstream_.size() ? pick_local(h.upstream, h.esme, any_busy) : nullptr;
-  if (u == nullptr || shutting_down_) {
-    ++(any_busy ? stats_.throttled : stats_.upstream_unavailable);
-    answer_origin(h.origin, h.esme, h.esme_seq, id,
-                  any_busy ? S::ESME_RTHROTTLED : upstream_failure_status, {});
-    return;
-  }
+      upstream < links_by_upstream_.size() ? pick_local(upstream, h.esme, any_busy) : nullptr;
+  if (u == nullptr) return false;
   const uint32_t seq = u->take_seq();
   if (!relay(u->conn, frame, seq)) {
-    ++stats_.throttled;
-    answer_origin(h.origin, h.esme, h.esme_seq, id, S::ESME_RTHROTTLED, {});
-    return;
+    any_busy = true;
+    return false;
   }
   auto& e = u->table[seq & u->mask];
   e.up_seq = seq;
@@ -951,11 +1175,13 @@ void router_worker::handoff_request(const handoff_header& h, bytes_view frame) {
   e.esme = h.esme;
   e.deadline_ms = now_ms_ + snap_->timers.response_ms;
   u->next_expiry_ms = std::min(u->next_expiry_ms, e.deadline_ms);
-  e.id = id;
+  e.id = static_cast<command_id>(h.command_id);
   e.origin = h.origin;
+  e.tenant = h.tenant;
   ++u->outstanding;
   u->last_tx_ms = now_ms_;
   ++stats_.submit_forwarded;
+  return true;
 }
 
 void router_worker::handoff_answer(const handoff_header& h, bytes_view frame) {
@@ -974,6 +1200,458 @@ void router_worker::handoff_answer(const handoff_header& h, bytes_view frame) {
   if (!ok) {
     ++stats_.sessions_closed_slow;
     close_esme(s, true);
+  }
+}
+
+}  // namespace smpp::dataplane
+
+namespace smpp::dataplane {
+
+// ---------------------------------------------------------------------------------------------
+// Return path: correlation, receipts, MO messages, the hold queue, message operations
+
+void router_worker::note_message_id(uint32_t upstream, uint32_t tenant, bytes_view resp_frame) {
+  const std::string_view id = resp_message_id(resp_frame);
+  if (!id.empty()) correlate(upstream, tenant, id);
+}
+
+void router_worker::correlate(uint32_t upstream, uint32_t tenant, std::string_view message_id) {
+  if (upstream >= snap_->upstreams.size()) return;
+  const correlation_key_result k =
+      make_correlation_key(message_id, snap_->upstreams[upstream].submit_id_radix, secret_);
+  if (!k.ok()) return;
+  const auto owner = static_cast<uint32_t>(workers_ == 1 ? 0 : correlation_owner(k.key, workers_));
+  if (owner != index_ && mesh_ != nullptr) {
+    handoff_header h;
+    h.kind = handoff_header::correlate;
+    h.upstream = upstream;
+    h.tenant = tenant;
+    push_or_defer(
+        owner, h,
+        bytes_view(reinterpret_cast<const std::byte*>(message_id.data()), message_id.size()));
+    return;
+  }
+  const correlation_value v{static_cast<uint16_t>(upstream), static_cast<uint16_t>(tenant),
+                            static_cast<uint32_t>(now_ms_ / 1000)};
+  const correlation_insert r = correlation_.insert(k.key, v, now_ms_);
+  if (r == correlation_insert::inserted || r == correlation_insert::replaced) {
+    ++stats_.correlation_inserts;
+  } else {
+    ++stats_.correlation_refused;  // full: its receipts will be counted as unmatched
+  }
+}
+
+void router_worker::upstream_deliver(upstream_link& u, bytes_view frame) {
+  pdu p;
+  const return_to ret{index_, u.conn, codec::peek_header(frame.data()).sequence_number,
+                      static_cast<command_id>(codec::peek_header(frame.data()).command_id)};
+  if (const codec::decode_error e = codec::decode(frame, p)) {
+    ++stats_.decode_errors;
+    (void)send_header_only(u.conn, codec::response_of(ret.id), e.status, ret.seq);
+    return;
+  }
+  if ((p.esm_class & codec::esm_class_type_mask) != 0) {
+    // SMPP 3.4 §5.2.12: a delivery receipt, an SME acknowledgement or an intermediate
+    // notification, all about a message an ESME submitted: it goes to that ESME's tenant.
+    ++stats_.receipts_received;
+    const std::string_view id = receipt_message_id(p);
+    if (id.empty()) {
+      // Nobody to give it to; refusing it would only make the SMSC send it again.
+      ++stats_.receipts_invalid;
+      answer_upstream(ret, S::ESME_ROK);
+      return;
+    }
+    route_receipt(u.upstream, id, ret, frame);
+    return;
+  }
+  // A mobile-originated message: its MO route names the tenant.
+  ++stats_.mo_received;
+  const route_def* r = snap_->mo_routes.lookup(u.upstream, p.destination_addr, {}, {});
+  if (r == nullptr || r->upstreams.empty()) {
+    ++stats_.mo_unrouted;
+    answer_upstream(ret, S::ESME_RINVDSTADR);
+    return;
+  }
+  const uint32_t tenant = r->upstreams[0];
+  deliver_to_tenant(tenant, frame, ret, now_ms_ + snap_->tenants[tenant].hold_ttl_ms);
+}
+
+void router_worker::route_receipt(uint32_t upstream, std::string_view message_id,
+                                  const return_to& ret, bytes_view frame) {
+  const correlation_key_result k =
+      upstream < snap_->upstreams.size()
+          ? make_correlation_key(message_id, snap_->upstreams[upstream].receipt_id_radix, secret_)
+          : correlation_key_result{codec::receipt_error::invalid_id, {}};
+  if (!k.ok()) {
+    ++stats_.receipts_invalid;
+    answer_upstream(ret, S::ESME_ROK);
+    return;
+  }
+  const auto owner = static_cast<uint32_t>(workers_ == 1 ? 0 : correlation_owner(k.key, workers_));
+  if (owner != index_ && mesh_ != nullptr) {
+    handoff_header h;
+    h.kind = handoff_header::receipt;
+    h.upstream = upstream;
+    h.origin = ret.worker;
+    h.esme = ret.conn;
+    h.esme_seq = ret.seq;
+    h.command_id = static_cast<uint32_t>(ret.id);
+    push_or_defer(owner, h, frame);
+    return;
+  }
+  const std::optional<correlation_value> v =
+      correlation_.find(k.key, static_cast<uint16_t>(upstream), now_ms_);
+  if (!v || v->tenant >= snap_->tenants.size()) {
+    // Submitted before the router started, expired, or never noted (table full): counted,
+    // acknowledged, not relayed.
+    ++stats_.receipts_unmatched;
+    answer_upstream(ret, S::ESME_ROK);
+    return;
+  }
+  deliver_to_tenant(v->tenant, frame, ret, now_ms_ + snap_->tenants[v->tenant].hold_ttl_ms);
+}
+
+void router_worker::deliver_to_tenant(uint32_t tenant, bytes_view frame, const return_to& ret,
+                                      uint64_t hold_until_ms) {
+  bool busy = false;
+  if (deliver_local(tenant, frame, ret, hold_until_ms, busy)) return;
+  if (mesh_ != nullptr && shared_ != nullptr) {
+    for (uint32_t k = 1; k < workers_; ++k) {
+      const uint32_t w = (index_ + k) % workers_;
+      if (shared_->receivers[tenant * workers_ + w].load(std::memory_order_relaxed) == 0) continue;
+      handoff_header h;
+      h.kind = handoff_header::deliver;
+      h.origin = ret.worker;
+      h.esme = ret.conn;
+      h.esme_seq = ret.seq;
+      h.command_id = static_cast<uint32_t>(ret.id);
+      h.tenant = tenant;
+      h.hold_ms = static_cast<uint32_t>(
+          std::min<uint64_t>(hold_until_ms > now_ms_ ? hold_until_ms - now_ms_ : 0, UINT32_MAX));
+      h.pdu_len = static_cast<uint32_t>(frame.size());
+      if (push_message(w, h, frame)) return;
+      busy = true;
+    }
+  }
+  if (busy && ret.conn != invalid_conn) {
+    // Receivers are bound but cannot take more now: the SMSC slows down and retries.
+    ++stats_.deliver_busy;
+    answer_upstream(ret, S::ESME_RTHROTTLED);
+    return;
+  }
+  hold(tenant, frame, ret, hold_until_ms);
+}
+
+bool router_worker::deliver_local(uint32_t tenant, bytes_view frame, const return_to& ret,
+                                  uint64_t hold_until_ms, bool& busy) {
+  if (tenant >= receivers_.size()) return false;
+  auto& list = receivers_[tenant];
+  const size_t n = list.size();
+  for (size_t k = 0; k < n; ++k) {
+    // Spread over the tenant's receivers in turn.
+    const size_t i = (next_receiver_[tenant] + k) % n;
+    session_slot* slot = slot_of(list[i]);
+    if (slot == nullptr || !slot->esme) continue;
+    esme_session& s = *slot->esme;
+    if (s.out_count >= snap_->tenants[tenant].deliver_window) {
+      busy = true;  // its deliver window is full
+      continue;
+    }
+    const uint32_t seq = s.take_seq();
+    if (!relay(s.conn, frame, seq)) {
+      busy = true;  // it stopped reading
+      continue;
+    }
+    auto& o = s.out[seq & s.out_mask];
+    o.seq = seq;
+    o.deadline_ms = now_ms_ + snap_->timers.response_ms;
+    o.ret = ret;
+    o.hold_until_ms = hold_until_ms;
+    if (ret.conn == invalid_conn) {
+      o.frame.assign(frame.begin(), frame.end());  // acknowledged upstream already: keep it
+    } else {
+      o.frame.clear();
+    }
+    ++s.out_count;
+    s.out_next_expiry_ms = std::min(s.out_next_expiry_ms, o.deadline_ms);
+    s.last_traffic_ms = now_ms_;
+    next_receiver_[tenant] = static_cast<uint32_t>((i + 1) % n);
+    ++stats_.delivered;
+    return true;
+  }
+  return false;
+}
+
+void router_worker::hold(uint32_t tenant, bytes_view frame, const return_to& ret,
+                         uint64_t hold_until_ms) {
+  auto& q = holds_[tenant];
+  const tenant_def& t = snap_->tenants[tenant];
+  const size_t cap = (t.hold_max + workers_ - 1) / workers_;
+  if (ret.conn != invalid_conn) {
+    // A new message: taken into custody only within the bound.
+    if (q.size() >= cap || hold_until_ms <= now_ms_) {
+      ++stats_.hold_full;
+      answer_upstream(ret, S::ESME_RX_T_APPN);  // the SMSC keeps it and retries later
+      return;
+    }
+    answer_upstream(ret, S::ESME_ROK);
+  }
+  // A message that came back (its delivery failed) was acknowledged upstream long ago and is
+  // kept even above the bound: the bound already counted it when it was first held.
+  q.push_back(held_message{hold_until_ms, std::vector<std::byte>(frame.begin(), frame.end())});
+  ++held_total_;
+  ++stats_.held;
+}
+
+void router_worker::answer_upstream(const return_to& ret, command_status status) {
+  if (ret.conn == invalid_conn) return;
+  if (ret.worker != index_) {
+    handoff_header h;
+    h.kind = handoff_header::deliver_answer;
+    h.esme = ret.conn;
+    h.esme_seq = ret.seq;
+    h.command_id = static_cast<uint32_t>(ret.id);
+    h.status = static_cast<uint32_t>(status);
+    push_or_defer(ret.worker, h, {});
+    return;
+  }
+  session_slot* slot = slot_of(ret.conn);
+  if (slot == nullptr || slot->link == nullptr || slot->link->conn != ret.conn) return;  // gone
+  // SMPP 3.4 §4.6.2 / §4.7.2: deliver_sm_resp and data_sm_resp carry an unused, empty
+  // message_id; without a body when the status is an error (§3.2).
+  pdu r;
+  r.id = codec::response_of(ret.id);
+  r.status = status;
+  r.sequence_number = ret.seq;
+  r.body_absent = status != S::ESME_ROK;
+  (void)send_pdu(ret.conn, r);
+}
+
+void router_worker::esme_deliver_resp(esme_session& s, const codec::pdu_header& h) {
+  if (s.out.empty() || h.sequence_number == 0) return;
+  auto& o = s.out[h.sequence_number & s.out_mask];
+  if (o.seq != h.sequence_number) return;  // not ours, or answered after its timeout
+  o.seq = 0;
+  --s.out_count;
+  const auto status = static_cast<command_status>(h.command_status);
+  if (status == S::ESME_ROK) {
+    ++stats_.deliver_acked;
+  } else {
+    ++stats_.deliver_failed;
+  }
+  if (o.ret.conn != invalid_conn) {
+    answer_upstream(o.ret, status);  // the ESME's answer goes to the SMSC as it is
+  } else if (status != S::ESME_ROK && temporary(status)) {
+    hold(s.tenant, o.frame, {}, o.hold_until_ms);
+  }
+  o.frame.clear();
+}
+
+void router_worker::fail_deliveries(esme_session& s, bool only_expired) {
+  if (s.out_count == 0) {
+    s.out_next_expiry_ms = UINT64_MAX;
+    return;
+  }
+  if (only_expired && now_ms_ < s.out_next_expiry_ms) return;
+  uint64_t next = UINT64_MAX;
+  for (auto& o : s.out) {
+    if (o.seq == 0) continue;
+    if (only_expired && o.deadline_ms > now_ms_) {
+      next = std::min(next, o.deadline_ms);
+      continue;
+    }
+    // No answer in time, or the session is gone: the SMSC is told to try again; a held message
+    // goes back to the hold queue.
+    ++stats_.deliver_failed;
+    o.seq = 0;
+    --s.out_count;
+    if (o.ret.conn != invalid_conn) {
+      answer_upstream(o.ret, S::ESME_RX_T_APPN);
+    } else {
+      hold(s.tenant, o.frame, {}, o.hold_until_ms);
+    }
+    o.frame.clear();
+  }
+  s.out_next_expiry_ms = next;
+}
+
+void router_worker::drain_holds() {
+  if (held_total_ == 0) return;
+  for (uint32_t t = 0; t < holds_.size(); ++t) {
+    auto& q = holds_[t];
+    while (!q.empty() && q.front().until_ms <= now_ms_) {
+      q.pop_front();
+      --held_total_;
+      ++stats_.hold_expired;
+    }
+    if (q.empty()) continue;
+    bool anywhere = !receivers_[t].empty();
+    for (uint32_t w = 0; !anywhere && shared_ != nullptr && mesh_ != nullptr && w < workers_; ++w)
+      anywhere = shared_->receivers[t * workers_ + w].load(std::memory_order_relaxed) > 0;
+    // A bounded batch per tick, oldest first; what cannot go now waits for the next tick.
+    for (int budget = 256; anywhere && budget > 0 && !q.empty(); --budget) {
+      held_message m = std::move(q.front());
+      q.pop_front();
+      --held_total_;
+      const size_t before = held_total_;
+      deliver_to_tenant(t, m.frame, {}, m.until_ms);
+      if (held_total_ > before) break;  // it came straight back: nobody can take it now
+    }
+  }
+}
+
+void router_worker::receiver_bound(esme_session& s, bool bound) {
+  if (s.receiver == bound || s.tenant >= receivers_.size()) return;
+  s.receiver = bound;
+  auto& list = receivers_[s.tenant];
+  if (bound) {
+    list.push_back(s.conn);
+    if (s.out.empty()) {
+      const uint32_t cap =
+          pow2_at_least(2 * std::max<uint32_t>(snap_->tenants[s.tenant].deliver_window, 1));
+      s.out.resize(cap);
+      s.out_mask = cap - 1;
+    }
+  } else {
+    list.erase(std::remove(list.begin(), list.end(), s.conn), list.end());
+  }
+  if (shared_ != nullptr && !shared_->receivers.empty()) {
+    auto& n = shared_->receivers[s.tenant * workers_ + index_];
+    if (bound) {
+      n.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      n.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+}
+
+void router_worker::esme_message_op(esme_session& s, bytes_view frame, const pdu& p) {
+  if (s.outstanding >= s.window || shutting_down_) {
+    ++stats_.throttled;
+    (void)send_header_only(s.conn, codec::response_of(p.id), S::ESME_RTHROTTLED, p.sequence_number);
+    return;
+  }
+  ++s.outstanding;  // answered through handoff_answer, like a relayed submit
+  handoff_header h;
+  h.kind = handoff_header::message_op;
+  h.origin = index_;
+  h.esme = s.conn;
+  h.esme_seq = p.sequence_number;
+  h.command_id = static_cast<uint32_t>(p.id);
+  h.tenant = s.tenant;
+  message_op(h, p.message_id, frame);
+}
+
+void router_worker::message_op(const handoff_header& from, std::string_view message_id,
+                               bytes_view frame) {
+  handoff_header h = from;
+  const auto id = static_cast<command_id>(h.command_id);
+  for (; h.attempt < op_radices_.size(); ++h.attempt) {
+    const correlation_key_result k =
+        make_correlation_key(message_id, op_radices_[h.attempt], secret_);
+    if (!k.ok()) break;
+    const auto owner =
+        static_cast<uint32_t>(workers_ == 1 ? 0 : correlation_owner(k.key, workers_));
+    if (owner != index_ && mesh_ != nullptr) {
+      push_or_defer(owner, h, frame);
+      return;
+    }
+    const std::optional<correlation_value> v =
+        correlation_.find_for_tenant(k.key, static_cast<uint16_t>(h.tenant), now_ms_);
+    if (!v) continue;
+    // SMPP 3.4 §4.8-4.10: the operation goes to the SMSC that accepted the message.
+    bool any_busy = false;
+    if (!shutting_down_ && (forward_local(v->upstream, h, frame, any_busy) ||
+                            hand_off_request(v->upstream, h, frame, any_busy))) {
+      ++stats_.message_ops;
+      return;
+    }
+    ++(any_busy ? stats_.throttled : stats_.upstream_unavailable);
+    answer_origin(h.origin, h.esme, h.esme_seq, id,
+                  any_busy ? S::ESME_RTHROTTLED : upstream_failure_status, {});
+    return;
+  }
+  // No upstream accepted a message with this id for this tenant (or its entry expired).
+  ++stats_.message_ops_unknown;
+  answer_origin(h.origin, h.esme, h.esme_seq, id, S::ESME_RINVMSGID, {});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Idle behaviour: on-demand upstream binds
+
+void router_worker::set_failed(upstream_link& u, bool failed) noexcept {
+  if (u.counted_failed == failed) return;
+  u.counted_failed = failed;
+  if (shared_ == nullptr || u.upstream >= shared_->failed_links.size()) return;
+  if (failed) {
+    shared_->failed_links[u.upstream].fetch_add(1, std::memory_order_relaxed);
+  } else {
+    shared_->failed_links[u.upstream].fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+bool router_worker::upstream_reachable(uint32_t upstream) const noexcept {
+  // An on-demand upstream whose binds are asleep or binding counts as reachable; one whose
+  // binds failed does not, so its routes fail over to the next upstream.
+  if (shared_ != nullptr && upstream < shared_->failed_links.size()) {
+    for (uint32_t w = 0; w < workers_ && !shared_->bound_links.empty(); ++w) {
+      if (shared_->bound_links[upstream * workers_ + w].load(std::memory_order_relaxed) > 0)
+        return true;
+    }
+    return shared_->failed_links[upstream].load(std::memory_order_relaxed) == 0;
+  }
+  for (const upstream_link* l : links_by_upstream_[upstream]) {
+    if (l->counted_failed) return false;
+  }
+  return true;
+}
+
+bool router_worker::park(uint32_t upstream, const esme_session& s, bytes_view frame, const pdu& p) {
+  // Bounded: no more than the ESME windows could have outstanding anyway, and a hard cap.
+  constexpr size_t max_parked = 65536;
+  if (parked_.size() >= max_parked || shutting_down_) return false;
+  parked_request pr;
+  pr.h.kind = handoff_header::request;
+  pr.h.origin = index_;
+  pr.h.upstream = upstream;
+  pr.h.esme = s.conn;
+  pr.h.esme_seq = p.sequence_number;
+  pr.h.command_id = static_cast<uint32_t>(p.id);
+  pr.h.tenant = s.tenant;
+  pr.deadline_ms = now_ms_ + snap_->timers.response_ms;
+  pr.frame.assign(frame.begin(), frame.end());
+  parked_.push_back(std::move(pr));
+  ++stats_.parked;
+  // Wake the binds: ours now, the other workers' on their next tick.
+  if (shared_ != nullptr && upstream < shared_->wanted_ms.size()) {
+    auto& w = shared_->wanted_ms[upstream];
+    if (w.load(std::memory_order_relaxed) <= now_ms_)
+      w.store(now_ms_ + 1, std::memory_order_relaxed);
+  }
+  for (upstream_link* l : links_by_upstream_[upstream]) {
+    if (l->state == link_state::idle) connect_upstream(*l);
+  }
+  return true;
+}
+
+void router_worker::flush_parked() {
+  for (auto it = parked_.begin(); it != parked_.end();) {
+    bool any_busy = false;
+    const uint32_t up = it->h.upstream;
+    if (!shutting_down_ && (forward_local(up, it->h, it->frame, any_busy) ||
+                            hand_off_request(up, it->h, it->frame, any_busy))) {
+      it = parked_.erase(it);
+      continue;
+    }
+    if (shutting_down_ || now_ms_ >= it->deadline_ms || !upstream_reachable(up)) {
+      // The upstream did not come up in time (or failed): the ESME may retry elsewhere.
+      ++stats_.parked_expired;
+      answer_origin(it->h.origin, it->h.esme, it->h.esme_seq,
+                    static_cast<command_id>(it->h.command_id), upstream_failure_status, {});
+      it = parked_.erase(it);
+      continue;
+    }
+    ++it;
   }
 }
 

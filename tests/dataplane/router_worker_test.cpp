@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "fake_transport.hpp"
 #include "pdu_gen.hpp"
 
@@ -67,6 +69,7 @@ std::shared_ptr<router_snapshot> make_snapshot(uint32_t upstream_binds = 1, uint
   s->timers.dead_peer_ms = 30000;
   s->timers.shutdown_ms = 1000;
   s->verify_password = plain_verify;
+  s->correlation.capacity = 1024;
   return s;
 }
 
@@ -616,6 +619,517 @@ TEST(Handoff, AFullRingIsBackPressureNotALoss) {
   for (const auto& b : now) EXPECT_EQ(decoded(b).status, S::ESME_RTHROTTLED);
   w0.run_once(1, 0);
   EXPECT_EQ(w0.stats().handoff_received, 4U);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Return path: receipts, MO messages, the hold queue, message operations
+
+// An ESME bound with `bind` as tenant acme.
+fake_transport::conn_id bind_as(Rig& r, command_id bind, uint32_t seq = 1) {
+  auto c = r.t.accept();
+  r.t.deliver(c, bind_pdu(bind, "acme", "secret", seq));
+  EXPECT_EQ(decoded(r.t.take(c).at(0)).status, S::ESME_ROK);
+  return c;
+}
+
+// Sends one submit_sm from esme through upstream `up`, which answers with message_id; returns
+// the message_id the ESME got.
+std::string submit_and_accept(Rig& r, fake_transport::conn_id esme, fake_transport::conn_id up,
+                              std::string_view message_id, uint32_t seq) {
+  r.t.deliver(esme, submit_pdu("441234", seq));
+  auto fwd = r.t.take(up);
+  EXPECT_EQ(fwd.size(), 1U);
+  pdu resp;
+  resp.id = command_id::submit_sm_resp;
+  resp.sequence_number = decoded(fwd.at(0)).sequence_number;
+  resp.message_id = message_id;
+  r.t.deliver(up, encode(resp));
+  auto back = r.t.take(esme);
+  EXPECT_EQ(back.size(), 1U);
+  const pdu b = decoded(back.at(0));
+  EXPECT_EQ(b.sequence_number, seq);
+  return std::string(b.message_id);
+}
+
+std::vector<std::byte> receipt_pdu(std::string_view text, uint32_t seq,
+                                   std::string_view tlv_id = {}) {
+  pdu p;
+  p.id = command_id::deliver_sm;
+  p.sequence_number = seq;
+  p.source_addr = "441234";
+  p.destination_addr = "1234";
+  p.esm_class = codec::esm_class_delivery_receipt;
+  p.short_message = codec::as_bytes(text);
+  std::array<std::byte, 80> tlv_buf;
+  if (!tlv_id.empty()) {
+    codec::tlv_writer w(tlv_buf);
+    EXPECT_TRUE(w.add_cstring(codec::tag::receipted_message_id, tlv_id));
+    p.tlvs = w.area();
+  }
+  return encode(p);
+}
+
+std::vector<std::byte> mo_pdu(std::string_view dest, uint32_t seq) {
+  pdu p;
+  p.id = command_id::deliver_sm;
+  p.sequence_number = seq;
+  p.source_addr = "447700900123";
+  p.destination_addr = dest;
+  p.short_message = codec::as_bytes("STOP");
+  return encode(p);
+}
+
+TEST(ReturnPath, ReceiptQuotingTheIdInDecimalReachesTheSubmittingTenantAndItsAnswerGoesBack) {
+  Rig r;
+  auto ups = r.bring_up_upstreams();
+  auto esme = bind_as(r, command_id::bind_transceiver);
+  // The SMSC answers in hex and quotes the receipt in zero-padded decimal (0x38601fa).
+  EXPECT_EQ(submit_and_accept(r, esme, ups[0], "38601fa", 5), "38601fa");
+  r.t.deliver(ups[0], receipt_pdu("id:0059113978 sub:001 dlvrd:001 submit date:2611260101 "
+                                  "done date:2611260102 stat:DELIVRD err:000 text:hello",
+                                  77));
+  EXPECT_TRUE(r.t.take(ups[0]).empty());  // nothing answered before the ESME answers
+  auto got = r.t.take(esme);
+  ASSERT_EQ(got.size(), 1U);
+  const pdu d = decoded(got[0]);
+  EXPECT_EQ(d.id, command_id::deliver_sm);
+  EXPECT_EQ(d.esm_class, codec::esm_class_delivery_receipt);
+  EXPECT_NE(d.sequence_number, 77U);  // the router's own sequence number towards the ESME
+  r.t.deliver(esme, header(command_id::deliver_sm_resp, S::ESME_ROK, d.sequence_number));
+  auto ack = r.t.take(ups[0]);
+  ASSERT_EQ(ack.size(), 1U);
+  const pdu a = decoded(ack[0]);
+  EXPECT_EQ(a.id, command_id::deliver_sm_resp);
+  EXPECT_EQ(a.sequence_number, 77U);
+  EXPECT_EQ(a.status, S::ESME_ROK);
+  EXPECT_EQ(r.w.stats().receipts_received, 1U);
+  EXPECT_EQ(r.w.stats().deliver_acked, 1U);
+  EXPECT_EQ(r.w.stats().correlation_inserts, 1U);
+}
+
+TEST(ReturnPath, ReceiptsSpreadOverTheTenantsReceiversAndTheTlvIdWins) {
+  Rig r;
+  auto ups = r.bring_up_upstreams();
+  auto tx = bind_as(r, command_id::bind_transmitter);
+  auto rx1 = bind_as(r, command_id::bind_receiver);
+  submit_and_accept(r, tx, ups[0], "A1", 2);
+  submit_and_accept(r, tx, ups[0], "A2", 3);
+  // The text names another id; receipted_message_id (TLV) takes precedence.
+  r.t.deliver(ups[0], receipt_pdu("id:ffff stat:DELIVRD", 10, "a1"));
+  r.t.deliver(ups[0], receipt_pdu("id:ffff stat:DELIVRD", 11, "0A2"));
+  EXPECT_TRUE(r.t.take(tx).empty());  // a transmitter receives nothing
+  EXPECT_EQ(r.t.take(rx1).size(), 2U);
+  EXPECT_EQ(r.w.stats().receipts_unmatched, 0U);
+}
+
+TEST(ReturnPath, ReceiptsAlternateBetweenTwoReceivers) {
+  auto snap = make_snapshot();
+  snap->tenants[0].max_binds = 3;
+  Rig r(snap);
+  auto ups = r.bring_up_upstreams();
+  auto tx = bind_as(r, command_id::bind_transmitter);
+  auto rx1 = bind_as(r, command_id::bind_receiver);
+  auto rx2 = bind_as(r, command_id::bind_transceiver);
+  for (uint32_t i = 0; i < 4; ++i) {
+    const std::string id = "m" + std::to_string(i);
+    submit_and_accept(r, tx, ups[0], id, 10 + i);
+    r.t.deliver(ups[0], receipt_pdu("id:" + id + " stat:DELIVRD", 100 + i));
+  }
+  EXPECT_EQ(r.t.take(rx1).size(), 2U);
+  EXPECT_EQ(r.t.take(rx2).size(), 2U);
+}
+
+TEST(ReturnPath, UnmatchedAndIdlessReceiptsAreAcknowledgedAndCounted) {
+  Rig r;
+  auto ups = r.bring_up_upstreams();
+  auto esme = bind_as(r, command_id::bind_transceiver);
+  r.t.deliver(ups[0], receipt_pdu("id:12345 stat:DELIVRD", 9));
+  r.t.deliver(ups[0], receipt_pdu("stat:DELIVRD no id here", 10));
+  auto ack = r.t.take(ups[0]);
+  ASSERT_EQ(ack.size(), 2U);
+  EXPECT_EQ(decoded(ack[0]).status, S::ESME_ROK);
+  EXPECT_EQ(decoded(ack[1]).sequence_number, 10U);
+  EXPECT_TRUE(r.t.take(esme).empty());
+  EXPECT_EQ(r.w.stats().receipts_unmatched, 1U);
+  EXPECT_EQ(r.w.stats().receipts_invalid, 1U);
+}
+
+TEST(ReturnPath, ReceiptForAnotherUpstreamsIdDoesNotMatch) {
+  Rig r;
+  auto ups = r.bring_up_upstreams();
+  auto esme = bind_as(r, command_id::bind_transceiver);
+  submit_and_accept(r, esme, ups[0], "777", 2);
+  r.t.deliver(ups[1], receipt_pdu("id:777 stat:DELIVRD", 3));  // same id, other SMSC
+  EXPECT_TRUE(r.t.take(esme).empty());
+  EXPECT_EQ(r.w.stats().receipts_unmatched, 1U);
+}
+
+TEST(ReturnPath, NoReceiverBoundHoldsTheReceiptUntilOneBinds) {
+  Rig r;
+  auto ups = r.bring_up_upstreams();
+  auto tx = bind_as(r, command_id::bind_transmitter);
+  submit_and_accept(r, tx, ups[0], "42", 2);
+  r.t.deliver(ups[0], receipt_pdu("id:42 stat:DELIVRD", 8));
+  // Taken into custody: acknowledged upstream at once.
+  auto ack = r.t.take(ups[0]);
+  ASSERT_EQ(ack.size(), 1U);
+  EXPECT_EQ(decoded(ack[0]).status, S::ESME_ROK);
+  EXPECT_EQ(r.w.stats().held, 1U);
+  auto rx = bind_as(r, command_id::bind_receiver);
+  r.advance(10);
+  auto got = r.t.take(rx);
+  ASSERT_EQ(got.size(), 1U);
+  const pdu d = decoded(got[0]);
+  EXPECT_EQ(d.id, command_id::deliver_sm);
+  r.t.deliver(rx, header(command_id::deliver_sm_resp, S::ESME_ROK, d.sequence_number));
+  EXPECT_TRUE(r.t.take(ups[0]).empty());  // answered long ago: nothing more upstream
+  EXPECT_EQ(r.w.stats().deliver_acked, 1U);
+}
+
+TEST(ReturnPath, HoldQueueIsBoundedAndExpires) {
+  auto snap = make_snapshot();
+  snap->tenants[0].hold_max = 2;
+  snap->tenants[0].hold_ttl_ms = 1000;
+  snap->tenants[0].max_binds = 3;
+  Rig r(snap);
+  auto ups = r.bring_up_upstreams();
+  auto tx = bind_as(r, command_id::bind_transmitter);
+  for (uint32_t i = 0; i < 3; ++i) submit_and_accept(r, tx, ups[0], "h" + std::to_string(i), 2 + i);
+  for (uint32_t i = 0; i < 3; ++i)
+    r.t.deliver(ups[0], receipt_pdu("id:h" + std::to_string(i) + " stat:DELIVRD", 20 + i));
+  auto ack = r.t.take(ups[0]);
+  ASSERT_EQ(ack.size(), 3U);
+  EXPECT_EQ(decoded(ack[0]).status, S::ESME_ROK);
+  EXPECT_EQ(decoded(ack[1]).status, S::ESME_ROK);
+  // Beyond the bound: a temporary error keeps the receipt at the SMSC, which retries.
+  EXPECT_EQ(decoded(ack[2]).status, S::ESME_RX_T_APPN);
+  EXPECT_EQ(r.w.stats().hold_full, 1U);
+  r.advance(1001);
+  EXPECT_EQ(r.w.stats().hold_expired, 2U);
+  auto rx = bind_as(r, command_id::bind_receiver);
+  r.advance(10);
+  EXPECT_TRUE(r.t.take(rx).empty());
+}
+
+TEST(ReturnPath, MoMessagesFollowMoRoutesAndUnroutedOnesAreRefused) {
+  auto snap = make_snapshot();
+  route_def mo;
+  mo.tenant = any_tenant;
+  mo.destination_prefix = "555";
+  mo.upstreams = {0};  // tenant acme
+  snap->mo_routes = route_table({mo});
+  Rig r(snap);
+  auto ups = r.bring_up_upstreams();
+  auto rx = bind_as(r, command_id::bind_transceiver);
+  r.t.deliver(ups[1], mo_pdu("5551234", 31));
+  auto got = r.t.take(rx);
+  ASSERT_EQ(got.size(), 1U);
+  const pdu d = decoded(got[0]);
+  EXPECT_EQ(d.destination_addr, "5551234");
+  r.t.deliver(rx, header(command_id::deliver_sm_resp, S::ESME_ROK, d.sequence_number));
+  auto ack = r.t.take(ups[1]);
+  ASSERT_EQ(ack.size(), 1U);
+  EXPECT_EQ(decoded(ack[0]).sequence_number, 31U);
+  EXPECT_EQ(decoded(ack[0]).status, S::ESME_ROK);
+  r.t.deliver(ups[1], mo_pdu("999", 32));
+  ack = r.t.take(ups[1]);
+  ASSERT_EQ(ack.size(), 1U);
+  EXPECT_EQ(decoded(ack[0]).status, S::ESME_RINVDSTADR);
+  EXPECT_EQ(r.w.stats().mo_unrouted, 1U);
+}
+
+TEST(ReturnPath, EsmeErrorIsRelayedAndSilenceBecomesATemporaryError) {
+  auto snap = make_snapshot();
+  route_def mo;
+  mo.destination_prefix = "";
+  mo.upstreams = {0};
+  snap->mo_routes = route_table({mo});
+  Rig r(snap);
+  auto ups = r.bring_up_upstreams();
+  auto rx = bind_as(r, command_id::bind_receiver);
+  r.t.deliver(ups[0], mo_pdu("1", 40));
+  r.t.deliver(ups[0], mo_pdu("2", 41));
+  auto got = r.t.take(rx);
+  ASSERT_EQ(got.size(), 2U);
+  r.t.deliver(
+      rx, header(command_id::deliver_sm_resp, S::ESME_RSYSERR, decoded(got[0]).sequence_number));
+  auto ack = r.t.take(ups[0]);
+  ASSERT_EQ(ack.size(), 1U);
+  EXPECT_EQ(decoded(ack[0]).status, S::ESME_RSYSERR);
+  EXPECT_EQ(decoded(ack[0]).sequence_number, 40U);
+  r.advance(snap->timers.response_ms + 10);  // the second is never answered
+  ack = r.t.take(ups[0]);
+  ASSERT_EQ(ack.size(), 1U);
+  EXPECT_EQ(decoded(ack[0]).sequence_number, 41U);
+  EXPECT_EQ(decoded(ack[0]).status, S::ESME_RX_T_APPN);
+  EXPECT_EQ(r.w.stats().deliver_failed, 2U);
+}
+
+TEST(ReturnPath, ReceiverThatClosesAnswersItsPendingDeliveriesUpstream) {
+  auto snap = make_snapshot();
+  route_def mo;
+  mo.upstreams = {0};
+  snap->mo_routes = route_table({mo});
+  Rig r(snap);
+  auto ups = r.bring_up_upstreams();
+  auto rx = bind_as(r, command_id::bind_receiver);
+  r.t.deliver(ups[0], mo_pdu("1", 50));
+  ASSERT_EQ(r.t.take(rx).size(), 1U);
+  r.t.peer_close(rx);
+  r.t.poll(0);
+  auto ack = r.t.take(ups[0]);
+  ASSERT_EQ(ack.size(), 1U);
+  EXPECT_EQ(decoded(ack[0]).status, S::ESME_RX_T_APPN);
+  EXPECT_EQ(r.shared.receivers[0].load(), 0U);
+}
+
+TEST(ReturnPath, FullDeliverWindowThrottlesTheSmsc) {
+  auto snap = make_snapshot();
+  snap->tenants[0].deliver_window = 2;
+  route_def mo;
+  mo.upstreams = {0};
+  snap->mo_routes = route_table({mo});
+  Rig r(snap);
+  auto ups = r.bring_up_upstreams();
+  auto rx = bind_as(r, command_id::bind_receiver);
+  for (uint32_t i = 0; i < 3; ++i) r.t.deliver(ups[0], mo_pdu("1", 60 + i));
+  EXPECT_EQ(r.t.take(rx).size(), 2U);
+  auto ack = r.t.take(ups[0]);
+  ASSERT_EQ(ack.size(), 1U);
+  EXPECT_EQ(decoded(ack[0]).sequence_number, 62U);
+  EXPECT_EQ(decoded(ack[0]).status, S::ESME_RTHROTTLED);
+}
+
+TEST(ReturnPath, QueryCancelReplaceGoToTheUpstreamThatAcceptedTheMessage) {
+  Rig r;
+  auto ups = r.bring_up_upstreams();
+  auto esme = bind_as(r, command_id::bind_transceiver);
+  // Destination 33 is routed to upstream 1 only.
+  r.t.deliver(esme, submit_pdu("331234", 4));
+  auto fwd = r.t.take(ups[1]);
+  ASSERT_EQ(fwd.size(), 1U);
+  pdu resp;
+  resp.id = command_id::submit_sm_resp;
+  resp.sequence_number = decoded(fwd[0]).sequence_number;
+  resp.message_id = "AB12CD";
+  r.t.deliver(ups[1], encode(resp));
+  ASSERT_EQ(r.t.take(esme).size(), 1U);
+  for (command_id op : {command_id::query_sm, command_id::cancel_sm, command_id::replace_sm}) {
+    pdu q;
+    q.id = op;
+    q.sequence_number = 90;
+    q.message_id = "ab12cd";  // case differs: still the same id
+    q.source_addr = "1234";
+    r.t.deliver(esme, encode(q));
+    EXPECT_TRUE(r.t.take(ups[0]).empty());
+    auto sent = r.t.take(ups[1]);
+    ASSERT_EQ(sent.size(), 1U) << codec::command_name(op);
+    const pdu f = decoded(sent[0]);
+    EXPECT_EQ(f.id, op);
+    pdu a;
+    a.id = codec::response_of(op);
+    a.sequence_number = f.sequence_number;
+    if (op == command_id::query_sm) {
+      a.message_id = "AB12CD";
+      a.message_state = 2;
+    }
+    r.t.deliver(ups[1], encode(a));
+    auto back = r.t.take(esme);
+    ASSERT_EQ(back.size(), 1U);
+    EXPECT_EQ(decoded(back[0]).id, codec::response_of(op));
+    EXPECT_EQ(decoded(back[0]).sequence_number, 90U);
+  }
+  pdu q;
+  q.id = command_id::query_sm;
+  q.sequence_number = 91;
+  q.message_id = "nope";
+  r.t.deliver(esme, encode(q));
+  auto back = r.t.take(esme);
+  ASSERT_EQ(back.size(), 1U);
+  EXPECT_EQ(decoded(back[0]).status, S::ESME_RINVMSGID);
+  EXPECT_EQ(r.w.stats().message_ops, 3U);
+  EXPECT_EQ(r.w.stats().message_ops_unknown, 1U);
+}
+
+TEST(ReturnPath, AcrossWorkersReceiptsAndMessageOperationsFindTheirShardAndTheirEsme) {
+  // Both upstream binds on worker 0, the ESME's sessions on worker 1: every message id's shard
+  // is one of the two workers, so receipts cross the rings up to three times.
+  auto snap = make_snapshot(1, 64);
+  shared_state shared(snap->tenants.size(), snap->upstreams.size(), 2);
+  ring_mesh mesh(2, 256);
+  fake_transport t0, t1;
+  router_worker w0(0, 2, t0, snap, &shared, &mesh);
+  router_worker w1(1, 2, t1, snap, &shared, &mesh);
+  ASSERT_EQ(w0.start(0), 0);
+  ASSERT_EQ(w1.start(0), 0);
+  std::vector<fake_transport::conn_id> ups = t0.pending_connects;
+  for (auto c : ups) {
+    t0.complete_connect(c);
+    const pdu b = decoded(t0.take(c).at(0));
+    t0.deliver(c, header(command_id::bind_transceiver_resp, S::ESME_ROK, b.sequence_number));
+  }
+  auto esme = t1.accept();
+  t1.deliver(esme, bind_pdu(command_id::bind_transceiver, "acme", "secret", 1));
+  t1.take(esme);
+  uint64_t now = 1;
+  auto turn = [&] {
+    for (int i = 0; i < 4; ++i) {
+      w0.run_once(now, 0);
+      w1.run_once(now, 0);
+    }
+  };
+  constexpr uint32_t n = 40;
+  for (uint32_t i = 1; i <= n; ++i) t1.deliver(esme, submit_pdu("4477", i));
+  turn();
+  auto fwd = t0.take(ups[0]);
+  ASSERT_EQ(fwd.size(), n);
+  for (uint32_t i = 0; i < n; ++i) {
+    pdu resp;
+    resp.id = command_id::submit_sm_resp;
+    resp.sequence_number = decoded(fwd[i]).sequence_number;
+    const std::string id = "id" + std::to_string(i);
+    resp.message_id = id;
+    t0.deliver(ups[0], encode(resp));
+  }
+  turn();
+  ASSERT_EQ(t1.take(esme).size(), n);
+  EXPECT_EQ(w0.stats().correlation_inserts + w1.stats().correlation_inserts, n);
+  EXPECT_GT(w0.stats().correlation_inserts, 0U);  // both shards are used
+  EXPECT_GT(w1.stats().correlation_inserts, 0U);
+  for (uint32_t i = 0; i < n; ++i)
+    t0.deliver(ups[0], receipt_pdu("id:ID" + std::to_string(i) + " stat:DELIVRD", 1000 + i));
+  turn();
+  auto receipts = t1.take(esme);
+  ASSERT_EQ(receipts.size(), n);
+  for (const auto& d : receipts)
+    t1.deliver(esme, header(command_id::deliver_sm_resp, S::ESME_ROK, decoded(d).sequence_number));
+  turn();
+  auto acks = t0.take(ups[0]);
+  ASSERT_EQ(acks.size(), n);
+  std::vector<uint32_t> seqs;
+  for (const auto& a : acks) {
+    EXPECT_EQ(decoded(a).status, S::ESME_ROK);
+    seqs.push_back(decoded(a).sequence_number);
+  }
+  std::sort(seqs.begin(), seqs.end());
+  for (uint32_t i = 0; i < n; ++i) EXPECT_EQ(seqs[i], 1000 + i);
+  // A query_sm from worker 1's ESME for every id reaches the upstream on worker 0.
+  for (uint32_t i = 0; i < n; ++i) {
+    pdu q;
+    q.id = command_id::query_sm;
+    q.sequence_number = 2000 + i;
+    const std::string id = "id" + std::to_string(i);
+    q.message_id = id;
+    t1.deliver(esme, encode(q));
+  }
+  turn();
+  auto queries = t0.take(ups[0]);
+  ASSERT_EQ(queries.size(), n);
+  for (const auto& f : queries) {
+    pdu a;
+    a.id = command_id::query_sm_resp;
+    a.sequence_number = decoded(f).sequence_number;
+    a.message_id = decoded(f).message_id;
+    a.message_state = 2;
+    t0.deliver(ups[0], encode(a));
+  }
+  turn();
+  auto answers = t1.take(esme);
+  ASSERT_EQ(answers.size(), n);
+  for (const auto& a : answers) EXPECT_EQ(decoded(a).status, S::ESME_ROK);
+  EXPECT_EQ(w0.stats().receipts_unmatched + w1.stats().receipts_unmatched, 0U);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Idle behaviour
+
+// Completes the connect and bind of upstream connection c.
+void bind_upstream(Rig& r, fake_transport::conn_id c) {
+  r.t.complete_connect(c);
+  const pdu b = decoded(r.t.take(c).at(0));
+  r.t.deliver(c, header(command_id::bind_transceiver_resp, S::ESME_ROK, b.sequence_number));
+}
+
+TEST(IdleBehaviour, OnDemandUpstreamBindsForTrafficAndUnbindsWhenIdle) {
+  auto snap = make_snapshot();
+  snap->upstreams[0].on_demand = true;
+  snap->upstreams[0].idle_unbind_ms = 1000;
+  Rig r(snap);
+  ASSERT_EQ(r.t.pending_connects.size(), 1U);  // only the always-on backup connects at start
+  bind_upstream(r, r.t.pending_connects[0]);
+  r.t.pending_connects.clear();
+  auto esme = r.bound_esme();
+  for (int round = 0; round < 2; ++round) {
+    r.t.deliver(esme, submit_pdu("441234", 7));
+    EXPECT_TRUE(r.t.take(esme).empty()) << "the request waits for the bind";
+    ASSERT_EQ(r.t.pending_connects.size(), 1U) << round;
+    const auto up = r.t.pending_connects[0];
+    r.t.pending_connects.clear();
+    bind_upstream(r, up);
+    auto fwd = r.t.take(up);
+    ASSERT_EQ(fwd.size(), 1U);
+    pdu resp;
+    resp.id = command_id::submit_sm_resp;
+    resp.sequence_number = decoded(fwd[0]).sequence_number;
+    resp.message_id = "x";
+    r.t.deliver(up, encode(resp));
+    auto back = r.t.take(esme);
+    ASSERT_EQ(back.size(), 1U);
+    EXPECT_EQ(decoded(back[0]).status, S::ESME_ROK);
+    EXPECT_EQ(decoded(back[0]).sequence_number, 7U);
+    r.advance(999);
+    EXPECT_TRUE(r.t.take(up).empty());
+    r.advance(10);
+    auto unbind = r.t.take(up);
+    ASSERT_EQ(unbind.size(), 1U);
+    EXPECT_EQ(decoded(unbind[0]).id, command_id::unbind);
+    r.t.deliver(up,
+                header(command_id::unbind_resp, S::ESME_ROK, decoded(unbind[0]).sequence_number));
+    r.t.poll(0);
+    r.advance(100);
+    EXPECT_TRUE(r.t.pending_connects.empty()) << "asleep until the next request";
+  }
+  EXPECT_EQ(r.w.stats().idle_unbinds, 2U);
+  EXPECT_EQ(r.w.stats().parked, 2U);
+}
+
+TEST(IdleBehaviour, FailingOnDemandUpstreamAnswersWaitersAndRoutesFailOver) {
+  auto snap = make_snapshot();
+  snap->upstreams[0].on_demand = true;
+  Rig r(snap);
+  bind_upstream(r, r.t.pending_connects[0]);
+  r.t.pending_connects.clear();
+  auto esme = r.bound_esme();
+  r.t.deliver(esme, submit_pdu("441234", 8));
+  ASSERT_EQ(r.t.pending_connects.size(), 1U);
+  r.t.complete_connect(r.t.pending_connects[0], ECONNREFUSED);
+  r.t.pending_connects.clear();
+  r.advance(10);
+  auto back = r.t.take(esme);
+  ASSERT_EQ(back.size(), 1U);
+  EXPECT_EQ(decoded(back[0]).status, upstream_failure_status);
+  EXPECT_EQ(r.w.stats().parked_expired, 1U);
+  // The next request goes to the backup, the second upstream of the route.
+  r.t.deliver(esme, submit_pdu("441234", 9));
+  EXPECT_EQ(r.w.stats().submit_forwarded, 1U);
+}
+
+TEST(IdleBehaviour, IdleEsmeIsUnboundButEnquireLinkDoesNotCountAsTraffic) {
+  auto snap = make_snapshot();
+  snap->timers.esme_idle_ms = 500;
+  Rig r(snap);
+  auto esme = r.bound_esme();
+  r.advance(300);
+  r.t.deliver(esme, header(command_id::enquire_link, S::ESME_ROK, 2));
+  EXPECT_EQ(decoded(r.t.take(esme).at(0)).id, command_id::enquire_link_resp);
+  r.advance(250);
+  auto out = r.t.take(esme);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(decoded(out[0]).id, command_id::unbind);
+  EXPECT_EQ(r.w.stats().esme_idle_unbinds, 1U);
+  // No unbind_resp: closed after the response time.
+  r.advance(snap->timers.response_ms + 10);
+  EXPECT_EQ(r.w.esme_sessions(), 0U);
 }
 
 }  // namespace

@@ -21,7 +21,27 @@ struct alignas(64) handoff_cell {
 };
 
 struct handoff_header {
-  enum kind_t : uint32_t { request = 1, answer = 2 };
+  enum kind_t : uint32_t {
+    // ESME -> upstream: a request for a worker that owns a bind of `upstream`.
+    request = 1,
+    // upstream -> ESME: the answer to a request, for the worker of the ESME session (origin).
+    answer = 2,
+    // A submit_sm_resp's message_id (the PDU bytes) to note in the correlation shard of the
+    // receiving worker: upstream, tenant.
+    correlate = 3,
+    // A receipt (deliver_sm / data_sm) for the worker owning its correlation shard. origin,
+    // esme and esme_seq name the upstream bind it came on (worker, connection, sequence
+    // number) so the deliver_sm_resp finds its way back.
+    receipt = 4,
+    // A receipt or MO message for `tenant`, to a worker with one of its receivers bound;
+    // origin/esme/esme_seq as for receipt (esme == invalid_conn: nothing to answer upstream).
+    deliver = 5,
+    // The ESME's answer to a deliver: status for the upstream bind (origin's esme, esme_seq).
+    deliver_answer = 6,
+    // query_sm / cancel_sm / replace_sm for the worker owning its message_id's shard: origin,
+    // esme, esme_seq and tenant are the ESME's; `attempt` counts radices already tried.
+    message_op = 7,
+  };
   uint32_t kind = request;
   uint32_t pdu_len = 0;   // octets of PDU after the header (0: an answer without a PDU)
   uint32_t origin = 0;    // worker of the ESME session
@@ -30,7 +50,9 @@ struct handoff_header {
   uint32_t esme_seq = 0;    // the ESME's sequence number, restored on the answer
   uint32_t command_id = 0;  // the request's command_id
   uint32_t status = 0;      // answer without PDU: the command_status to answer with
-  uint32_t reserved = 0;
+  uint32_t tenant = 0;
+  uint32_t attempt = 0;
+  uint32_t hold_ms = 0;  // deliver: how much longer a held message may be kept
 };
 static_assert(sizeof(handoff_header) <= sizeof(handoff_cell), "header must fit one cell");
 

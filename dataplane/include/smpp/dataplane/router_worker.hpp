@@ -4,11 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <vector>
 
 #include "smpp/codec/codec.hpp"
 #include "smpp/codec/framer.hpp"
+#include "smpp/dataplane/correlation.hpp"
 #include "smpp/dataplane/handoff.hpp"
 #include "smpp/dataplane/snapshot.hpp"
 #include "smpp/dataplane/transport.hpp"
@@ -36,6 +38,28 @@ struct worker_stats {
   uint64_t handed_off = 0;        // requests sent to the worker that owns the upstream bind
   uint64_t handoff_received = 0;  // requests taken from other workers
   uint64_t answers_deferred = 0;  // answers that waited because the ring back was full
+  // Return path (SMPP 3.4 §4.6 deliver_sm, §4.7 data_sm from upstreams).
+  uint64_t receipts_received = 0;    // receipts (esm_class receipt bits) from upstream binds
+  uint64_t receipts_unmatched = 0;   // no correlation entry: acknowledged, counted, not relayed
+  uint64_t receipts_invalid = 0;     // a receipt with no usable message id: likewise
+  uint64_t mo_received = 0;          // deliver_sm / data_sm without receipt bits
+  uint64_t mo_unrouted = 0;          // no MO route: answered ESME_RINVDSTADR
+  uint64_t delivered = 0;            // deliver_sm / data_sm written to an ESME receiver
+  uint64_t deliver_acked = 0;        // ... and answered ESME_ROK by it
+  uint64_t deliver_failed = 0;       // ... answered with an error, timed out, or session lost
+  uint64_t deliver_busy = 0;         // receivers bound but every window full: ESME_RTHROTTLED up
+  uint64_t held = 0;                 // taken into the hold queue (no receiver bound)
+  uint64_t hold_expired = 0;         // dropped from the hold queue after hold_ttl_ms
+  uint64_t hold_full = 0;            // hold queue full: ESME_RX_T_APPN up (the SMSC retries)
+  uint64_t correlation_inserts = 0;  // message ids noted for receipts and message operations
+  uint64_t correlation_refused = 0;  // not noted: the shard was full (see correlation.hpp)
+  uint64_t message_ops = 0;          // query_sm / cancel_sm / replace_sm sent upstream
+  uint64_t message_ops_unknown = 0;  // no entry for the message id: ESME_RINVMSGID
+  // Idle behaviour.
+  uint64_t parked = 0;          // requests that waited for an on-demand upstream to bind
+  uint64_t parked_expired = 0;  // ... in vain: answered with upstream_failure_status
+  uint64_t idle_unbinds = 0;    // on-demand upstream binds closed for idleness
+  uint64_t esme_idle_unbinds = 0;
 };
 
 // The temporary error an ESME gets when the router cannot deliver its request upstream: the
@@ -86,6 +110,20 @@ class alignas(64) router_worker final : public transport_handler {
   struct esme_session;
   struct upstream_link;
   struct session_slot;
+  // Where the answer to a deliver_sm / data_sm from an upstream goes: the worker and connection
+  // of the upstream bind and its sequence number. conn == invalid_conn: already answered (held).
+  struct return_to {
+    uint32_t worker = 0;
+    conn_id conn = invalid_conn;
+    uint32_t seq = 0;
+    command_id_t id = command_id_t::deliver_sm;
+  };
+  // A receipt or MO message kept for a tenant with no receiver bound; already acknowledged
+  // upstream.
+  struct held_message {
+    uint64_t until_ms = 0;
+    std::vector<std::byte> frame;
+  };
 
   session_slot* slot_of(conn_id c) noexcept;
   void esme_pdu(esme_session& s, bytes_view frame);
@@ -111,6 +149,39 @@ class alignas(64) router_worker final : public transport_handler {
   int drain_rings();
   void handoff_request(const handoff_header& h, bytes_view frame);
   void handoff_answer(const handoff_header& h, bytes_view frame);
+  // Hands a request to a worker with a bound link of `upstream`; false when none took it.
+  bool hand_off_request(uint32_t upstream, const handoff_header& from, bytes_view frame,
+                        bool& any_busy);
+  // Sends a request on a local bind of `upstream` and notes it in flight; false: none free.
+  bool forward_local(uint32_t upstream, const handoff_header& from, bytes_view frame,
+                     bool& any_busy);
+  // A ring message that must not be lost: sent now or queued until the ring has room.
+  void push_or_defer(uint32_t to, const handoff_header& h, bytes_view payload);
+
+  // Return path.
+  void note_message_id(uint32_t upstream, uint32_t tenant, bytes_view resp_frame);
+  void correlate(uint32_t upstream, uint32_t tenant, std::string_view message_id);
+  void upstream_deliver(upstream_link& u, bytes_view frame);
+  void route_receipt(uint32_t upstream, std::string_view message_id, const return_to& ret,
+                     bytes_view frame);
+  void deliver_to_tenant(uint32_t tenant, bytes_view frame, const return_to& ret,
+                         uint64_t hold_until_ms);
+  bool deliver_local(uint32_t tenant, bytes_view frame, const return_to& ret,
+                     uint64_t hold_until_ms, bool& busy);
+  void hold(uint32_t tenant, bytes_view frame, const return_to& ret, uint64_t hold_until_ms);
+  void answer_upstream(const return_to& ret, codec::command_status status);
+  void esme_deliver_resp(esme_session& s, const codec::pdu_header& h);
+  void fail_deliveries(esme_session& s, bool only_expired);
+  void drain_holds();
+  void esme_message_op(esme_session& s, bytes_view frame, const codec::pdu& p);
+  void message_op(const handoff_header& h, std::string_view message_id, bytes_view frame);
+  void receiver_bound(esme_session& s, bool bound);
+
+  // Idle behaviour.
+  bool upstream_reachable(uint32_t upstream) const noexcept;  // bound or being woken
+  bool park(uint32_t upstream, const esme_session& s, bytes_view frame, const codec::pdu& p);
+  void flush_parked();
+  void set_failed(upstream_link& u, bool failed) noexcept;
 
   uint32_t index_;
   uint32_t workers_;
@@ -132,7 +203,22 @@ class alignas(64) router_worker final : public transport_handler {
     uint32_t to;
     std::vector<handoff_cell> cells;
   };
-  std::vector<deferred> deferred_;  // answers waiting for room in a full ring back
+  std::vector<deferred> deferred_;           // ring messages waiting for room in a full ring
+  correlation_secret secret_;                // the same for every worker (shared_state)
+  correlation_table correlation_;            // this worker's shard
+  std::vector<codec::id_radix> op_radices_;  // radices a message operation's id is tried in
+  // Per tenant: this worker's bound receiver sessions, and the next one to use.
+  std::vector<std::vector<conn_id>> receivers_;
+  std::vector<uint32_t> next_receiver_;
+  std::vector<std::deque<held_message>> holds_;  // per tenant, oldest first
+  size_t held_total_ = 0;
+  // Requests waiting for an on-demand upstream's first bind, oldest first.
+  struct parked_request {
+    handoff_header h;
+    uint64_t deadline_ms = 0;
+    std::vector<std::byte> frame;
+  };
+  std::deque<parked_request> parked_;
   worker_stats stats_;
 };
 

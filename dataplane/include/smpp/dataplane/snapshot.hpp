@@ -12,7 +12,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "smpp/codec/receipt.hpp"
 #include "smpp/codec/status.hpp"
+#include "smpp/dataplane/correlation.hpp"
 #include "smpp/dataplane/transport.hpp"
 
 namespace smpp::dataplane {
@@ -35,6 +37,12 @@ struct tenant_def {
   std::vector<cidr> allowed_networks;  // empty: any source
   uint32_t max_binds = 8;
   uint32_t window = 256;
+  // Receipts and MO messages for this tenant while none of its receivers is bound: at most
+  // hold_max of them are kept (spread over the workers), each for at most hold_ttl_ms.
+  uint32_t hold_max = 10000;
+  uint32_t hold_ttl_ms = 3600 * 1000;
+  // deliver_sm / data_sm the router may have outstanding on one receiver session.
+  uint32_t deliver_window = 64;
 };
 
 struct upstream_bind_def {
@@ -52,6 +60,15 @@ struct upstream_def {
   std::string name;
   endpoint address;
   std::vector<upstream_bind_def> binds;  // one entry per bind (configured counts expanded)
+  // How this SMSC writes message ids in submit_sm_resp and in its receipts (see
+  // codec::normalize_message_id): auto_detect unless the SMSC is known to use all-digit hex.
+  codec::id_radix submit_id_radix = codec::id_radix::auto_detect;
+  codec::id_radix receipt_id_radix = codec::id_radix::auto_detect;
+  // On demand: the binds open when a request for this upstream arrives (requests wait for the
+  // bind up to timers.response_ms) and unbind after idle_unbind_ms without one. Otherwise they
+  // stay bound.
+  bool on_demand = false;
+  uint32_t idle_unbind_ms = 300 * 1000;
 };
 
 inline constexpr uint32_t any_tenant = UINT32_MAX;
@@ -95,6 +112,14 @@ struct session_timers {
   uint32_t reconnect_min_ms = 500;
   uint32_t reconnect_max_ms = 30000;
   uint32_t shutdown_ms = 3000;  // how long SIGTERM waits for unbind_resp and outstanding answers
+  // A bound ESME that sends and receives nothing but enquire_link this long is unbound (0: never).
+  uint32_t esme_idle_ms = 0;
+};
+
+// Message-id correlation for receipts and message operations (see correlation.hpp).
+struct correlation_def {
+  uint64_t capacity = 10'000'000;         // live entries, all workers together
+  uint64_t ttl_ms = 72ull * 3600 * 1000;  // receipts can take days
 };
 
 using password_verifier = bool (*)(const std::string& hash, std::string_view password);
@@ -105,20 +130,37 @@ struct router_snapshot {
   std::unordered_map<std::string, uint32_t> tenant_by_system_id;
   std::vector<upstream_def> upstreams;
   route_table routes;
+  // MO routes, compiled into a route_table of their own: route_def::tenant holds the upstream
+  // the MO came from (any_tenant: any upstream) and upstreams[0] the tenant it goes to.
+  route_table mo_routes;
+  correlation_def correlation;
   session_timers timers;
   uint32_t max_command_length = 64 * 1024;
   password_verifier verify_password = nullptr;
   std::string system_id = "smpp-router";  // what bind_*_resp carries
 };
 
-// State shared by all workers that is not per message: live ESME bind counts per tenant, and
-// how many binds of each upstream each worker has up (bound_links[upstream * workers + worker]),
-// so a worker without a bind of its own knows which worker to hand a request to.
+// State shared by all workers that is not per message: live ESME bind counts per tenant, how
+// many binds of each upstream each worker has up (bound_links[upstream * workers + worker]), so
+// a worker without a bind of its own knows which worker to hand a request to, and where each
+// tenant's receivers are bound, so receipts and MO messages find them.
 struct shared_state {
   explicit shared_state(size_t tenants, size_t upstreams = 0, size_t worker_count = 1)
-      : binds_per_tenant(tenants), bound_links(upstreams * worker_count) {}
+      : binds_per_tenant(tenants),
+        bound_links(upstreams * worker_count),
+        receivers(tenants * worker_count),
+        failed_links(upstreams),
+        wanted_ms(upstreams) {}
   std::vector<std::atomic<uint32_t>> binds_per_tenant;
   std::vector<std::atomic<uint32_t>> bound_links;
+  // Bound receiver and transceiver sessions, receivers[tenant * workers + worker].
+  std::vector<std::atomic<uint32_t>> receivers;
+  // Per upstream: its binds that are down after a failure (not idle), on every worker; and when
+  // a request last waited for an on-demand upstream with no bind up (workers wake its binds).
+  std::vector<std::atomic<uint32_t>> failed_links;
+  std::vector<std::atomic<uint64_t>> wanted_ms;
+  // The key of text message ids; every worker must use the same (set once before start).
+  correlation_secret secret;
 };
 
 }  // namespace smpp::dataplane
