@@ -4,6 +4,7 @@
 set -euo pipefail
 if [ "${1:-}" = "--help" ]; then
   echo "usage: tools/install-deps.sh   install the missing packages of tools/debian-packages.txt (root)"
+  echo "                              and the npm packages of tests/peers (npm ci)"
   exit 0
 fi
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -14,18 +15,25 @@ for p in "${wanted[@]}"; do
     missing+=("$p")
   fi
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+# npm ships inside some nodejs builds (NodeSource) and is a Debian package of its own otherwise.
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
 fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "smpp-router: missing Debian packages: ${missing[*]}" >&2
-  echo "run this command as root (or: sudo apt-get install ${missing[*]})" >&2
-  exit 1
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "smpp-router: missing Debian packages: ${missing[*]}" >&2
+    echo "run this command as root (or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "smpp-router: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections || true
+  if ! apt-get install -y --no-install-recommends "${missing[@]}"; then
+    apt-get update
+    apt-get install -y --no-install-recommends "${missing[@]}"
+  fi
 fi
-echo "smpp-router: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections || true
-if ! apt-get install -y --no-install-recommends "${missing[@]}"; then
-  apt-get update
-  apt-get install -y --no-install-recommends "${missing[@]}"
+# tests/peers: the node-smpp peers, exactly as package-lock.json pins them (npm registry only).
+if [ ! -d "$here/../tests/peers/node_modules" ]; then
+  (cd "$here/../tests/peers" && npm ci --prefer-offline --no-audit --no-fund)
 fi

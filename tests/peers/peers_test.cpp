@@ -1,0 +1,586 @@
+// Real SMPP implementations against the project's built binaries over loopback: node-smpp
+// (npm `smpp` 0.5.1, tests/peers/esme.js and smsc.js) as an ESME and as an upstream SMSC, and
+// Perl Net::SMPP (tests/peers/esme.pl) as an ESME. Each run binds, submits, checks every
+// response and its message_id, and matches the delivery receipts to those message_ids.
+//   PeersDirect.*                 real clients against smsc-sim, esme-load against node's SMSC
+//   PeersThroughRouter.*          the same clients and servers with smpp-router in between
+//                                 (submit_sm and responses; no receipts asked for)
+//   PeersThroughRouterReceipts.*  the receipts' way back through smpp-router
+// Every child process has a bound on its run time; only 127.0.0.1 is used.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "../support/child_process.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using smpp::testing::child_process;
+using smpp::testing::clock_type;
+using smpp::testing::exit_result;
+using smpp::testing::flat_json;
+using smpp::testing::last_line;
+using smpp::testing::make_temp_dir;
+using smpp::testing::read_file;
+using smpp::testing::start_smsc_sim;
+using smpp::testing::unused_port;
+
+constexpr uint64_t messages = 200;
+// The peers' own bound on a run (--timeout-ms); the test waits a little longer for their exit.
+constexpr int peer_timeout_ms = 10'000;
+constexpr auto peer_wait = std::chrono::milliseconds{peer_timeout_ms} + 10s;
+constexpr auto router_stop_limit = 5s;  // the router's own shutdown bound is 3 s
+
+std::string peers_dir() {
+  if (const char* env = std::getenv("SMPP_PEERS_DIR"); env != nullptr && *env != '\0') return env;
+  return SMPP_PEERS_DIR_DEFAULT;
+}
+
+// What a peer needs, with the command that provides it when it is missing.
+::testing::AssertionResult peers_installed() {
+  const std::string node = SMPP_NODE_EXECUTABLE;
+  const std::string perl = SMPP_PERL_EXECUTABLE;
+  if (node.empty() || access(node.c_str(), X_OK) != 0) {
+    return ::testing::AssertionFailure() << "node not found: run tools/install-deps.sh";
+  }
+  if (!std::filesystem::exists(peers_dir() + "/node_modules/smpp/package.json")) {
+    return ::testing::AssertionFailure()
+           << peers_dir() << "/node_modules/smpp missing: run tools/install-deps.sh "
+           << "(npm ci in tests/peers)";
+  }
+  if (perl.empty() || access(perl.c_str(), X_OK) != 0) {
+    return ::testing::AssertionFailure() << "perl not found: run tools/install-deps.sh";
+  }
+  child_process probe;
+  if (!probe.start(perl, {"-MNet::SMPP", "-e", "1"}) || probe.wait(10s).code != 0) {
+    return ::testing::AssertionFailure()
+           << "Perl Net::SMPP missing: run tools/install-deps.sh (libnet-smpp-perl)";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+void expect_no_sanitizer_report(std::string_view who, const std::string& err) {
+  EXPECT_EQ(err.find("Sanitizer"), std::string::npos) << who << ":\n" << err;
+  EXPECT_EQ(err.find("runtime error:"), std::string::npos) << who << ":\n" << err;
+}
+
+// The peers print JSON booleans, which flat_json keeps without their value.
+bool json_true(const std::string& json, std::string_view key) {
+  return json.find("\"" + std::string(key) + "\":true") != std::string::npos;
+}
+
+// One run of a peer ESME: its exit, its JSON summary (the last line of stdout) and that line.
+struct esme_run {
+  exit_result process;
+  flat_json report;
+  std::string line;
+};
+
+// The counters a peer SMSC (smsc-sim or node's) prints on SIGUSR1: one JSON line on stdout.
+std::optional<flat_json> counters_of(child_process& smsc) {
+  auto lines = [](const std::string& out) { return std::count(out.begin(), out.end(), '\n'); };
+  const auto before = lines(smsc.out());
+  smsc.signal(SIGUSR1);
+  const bool answered = smsc.wait_for_output(
+      [&](const std::string& out, const std::string&) { return lines(out) > before; }, 10s);
+  if (!answered) return std::nullopt;
+  return flat_json::parse(last_line(smsc.out()));
+}
+
+// Polls the counters until `key` reaches `at_least` (15 s at most).
+bool wait_for_counter(child_process& smsc, const std::string& key, uint64_t at_least) {
+  const auto until = clock_type::now() + 15s;
+  while (clock_type::now() < until) {
+    const auto j = counters_of(smsc);
+    if (j && j->num(key) >= static_cast<double>(at_least)) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return false;
+}
+
+// SIGTERM, then the counters it prints on its way out.
+flat_json stop_smsc(child_process& smsc, std::string_view who) {
+  smsc.signal(SIGTERM);
+  const exit_result r = smsc.wait(10s);
+  EXPECT_EQ(r.code, 0) << who << ":\n" << r.err;
+  expect_no_sanitizer_report(who, r.err);
+  const auto j = flat_json::parse(last_line(r.out));
+  EXPECT_TRUE(j.has_value()) << who << " printed: " << r.out;
+  return j.value_or(flat_json{});
+}
+
+class PeersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(peers_installed());
+    dir_ = make_temp_dir(::testing::TempDir(), "peers_");
+  }
+  void TearDown() override {
+    if (router_.pid() > 0) stop_router();
+  }
+
+  // node's SMSC (tests/peers/smsc.js) on a port from the kernel; 0 when it did not come up.
+  uint16_t start_node_smsc(child_process& smsc, std::vector<std::string> args) {
+    args.insert(args.begin(), {peers_dir() + "/smsc.js", "--port", "0", "--duration-ms", "50000"});
+    if (!smsc.start(SMPP_NODE_EXECUTABLE, args)) return 0;
+    constexpr std::string_view marker = "node-smsc: listening on 127.0.0.1:";
+    const bool up = smsc.wait_for_output(
+        [&](const std::string&, const std::string& err) {
+          const size_t at = err.find(marker);
+          return at != std::string::npos && err.find('\n', at) != std::string::npos;
+        },
+        15s);
+    if (!up) return 0;
+    const size_t at = smsc.err().find(marker) + marker.size();
+    return static_cast<uint16_t>(std::strtoul(smsc.err().c_str() + at, nullptr, 10));
+  }
+
+  static esme_run finish_esme(child_process& p, std::string_view who) {
+    esme_run r;
+    r.process = p.wait(peer_wait);
+    r.line = last_line(r.process.out);
+    const auto j = flat_json::parse(r.line);
+    EXPECT_TRUE(j.has_value()) << who << " printed: " << r.process.out << "\n" << r.process.err;
+    r.report = j.value_or(flat_json{});
+    return r;
+  }
+  // node-smpp's ESME (esme.js) or Net::SMPP's (esme.pl) against 127.0.0.1:port.
+  static esme_run run_node_esme(uint16_t port, std::vector<std::string> args) {
+    args.insert(args.begin(), {peers_dir() + "/esme.js", "--port", std::to_string(port),
+                               "--timeout-ms", std::to_string(peer_timeout_ms)});
+    child_process p;
+    EXPECT_TRUE(p.start(SMPP_NODE_EXECUTABLE, args));
+    return finish_esme(p, "esme.js");
+  }
+  static esme_run run_perl_esme(uint16_t port, std::vector<std::string> args) {
+    args.insert(args.begin(), {peers_dir() + "/esme.pl", "--port", std::to_string(port),
+                               "--timeout-ms", std::to_string(peer_timeout_ms)});
+    child_process p;
+    EXPECT_TRUE(p.start(SMPP_PERL_EXECUTABLE, args));
+    return finish_esme(p, "esme.pl");
+  }
+
+  // esme-load against 127.0.0.1:port; its JSON report.
+  esme_run run_esme_load(uint16_t port, const std::string& system_id, const std::string& password,
+                         const std::vector<std::string>& args) {
+    const std::string json = dir_ + "load" + std::to_string(++runs_) + ".json";
+    std::vector<std::string> all = {"--connect",    "127.0.0.1:" + std::to_string(port),
+                                    "--system-id",  system_id,
+                                    "--password",   password,
+                                    "--json",       json,
+                                    "--no-progress"};
+    all.insert(all.end(), args.begin(), args.end());
+    child_process p;
+    EXPECT_TRUE(p.start("esme-load", all));
+    esme_run r;
+    r.process = p.wait(60s);
+    expect_no_sanitizer_report("esme-load", r.process.err);
+    r.line = read_file(json);
+    const auto j = flat_json::parse(r.line);
+    EXPECT_TRUE(j.has_value()) << "esme-load wrote: " << r.line << "\n" << r.process.err;
+    r.report = j.value_or(flat_json{});
+    return r;
+  }
+
+  // smpp-router on a port from the kernel with one tenant (system_id "peers", password
+  // "secret") and one upstream on 127.0.0.1:upstream_port with `binds` transceiver binds.
+  bool start_router(uint16_t upstream_port, uint32_t binds, const std::string& bind_system_id,
+                    const std::string& bind_password) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      port_ = unused_port();
+      if (port_ == 0) continue;
+      const std::string path = dir_ + "router" + std::to_string(++configs_) + ".toml";
+      std::ofstream(path) << "[router]\n"
+                          << "listen = [\"127.0.0.1:" << port_ << "\"]\n"
+                          << "workers = [0]\n\n"
+                          << "[timeouts]\n"
+                          << "reconnect_min_ms = 100\n"
+                          << "reconnect_max_ms = 1000\n\n"
+                          << "[[tenants]]\n"
+                          << "name = \"peers\"\n"
+                          << "system_id = \"peers\"\n"
+                          << "password = \"secret\"\n"
+                          << "window = 64\n\n"
+                          << "[[upstreams]]\n"
+                          << "name = \"upstream\"\n"
+                          << "address = \"127.0.0.1:" << upstream_port << "\"\n\n"
+                          << "[[upstreams.binds]]\n"
+                          << "system_id = \"" << bind_system_id << "\"\n"
+                          << "password = \"" << bind_password << "\"\n"
+                          << "count = " << binds << "\n\n"
+                          << "[[routes]]\n"
+                          << "tenant = \"*\"\n"
+                          << "upstreams = [\"upstream\"]\n";
+      if (!router_.start("smpp-router", {"--config", path})) return false;
+      const std::string marker = "smpp-router: listening on 127.0.0.1:" + std::to_string(port_);
+      if (router_.wait_for_output(
+              [&](const std::string&, const std::string& err) {
+                return err.find(marker) != std::string::npos;
+              },
+              20s)) {
+        return true;
+      }
+      const exit_result r = router_.wait(5s);
+      if (r.err.find("cannot listen") == std::string::npos) {
+        ADD_FAILURE() << "smpp-router did not come up (exit " << r.code << "):\n" << r.err;
+        return false;
+      }
+    }
+    return false;
+  }
+
+  // The router in front of `smsc`, its upstream binds up (the SMSC counted them).
+  ::testing::AssertionResult start_router_before(child_process& smsc, uint16_t smsc_port,
+                                                 uint32_t binds, const std::string& system_id,
+                                                 const std::string& password) {
+    if (smsc_port == 0) return ::testing::AssertionFailure() << "no SMSC:\n" << smsc.err();
+    if (!start_router(smsc_port, binds, system_id, password)) {
+      return ::testing::AssertionFailure() << "no smpp-router";
+    }
+    if (!wait_for_counter(smsc, "binds", binds)) {
+      return ::testing::AssertionFailure() << "upstream binds not up:\n" << router_.err();
+    }
+    return ::testing::AssertionSuccess();
+  }
+
+  // SIGTERM: the router unbinds everything and exits 0 in time; returns its "forwarded,
+  // relayed" totals.
+  std::pair<uint64_t, uint64_t> stop_router() {
+    const auto sent = clock_type::now();
+    router_.signal(SIGTERM);
+    const exit_result r = router_.wait(router_stop_limit + 10s);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_LT(clock_type::now() - sent, router_stop_limit) << r.err;
+    expect_no_sanitizer_report("smpp-router", r.err);
+    unsigned long long forwarded = ~0ULL, relayed = ~0ULL;
+    const size_t at = r.err.find("smpp-router: stopped; ");
+    if (at != std::string::npos) {
+      (void)std::sscanf(r.err.c_str() + at,
+                        "smpp-router: stopped; %llu requests forwarded, %llu answers relayed",
+                        &forwarded, &relayed);
+    }
+    return {forwarded, relayed};
+  }
+
+  child_process router_;
+  uint16_t port_ = 0;
+  std::string dir_;
+  int runs_ = 0;
+  int configs_ = 0;
+};
+
+// Every submit_sm answered ESME_ROK with its own message_id; `receipts` of them matched.
+void expect_clean_run(const esme_run& r, uint64_t receipts) {
+  EXPECT_EQ(r.process.code, 0) << r.line << "\n" << r.process.err;
+  EXPECT_TRUE(json_true(r.line, "bound"));
+  EXPECT_TRUE(json_true(r.line, "enquire_link_ok"));
+  EXPECT_TRUE(json_true(r.line, "unbound"));
+  EXPECT_TRUE(json_true(r.line, "ok"));
+  EXPECT_EQ(r.report.count("sent"), messages);
+  EXPECT_EQ(r.report.count("resp_ok"), messages);
+  EXPECT_TRUE(r.report.keys_under("resp_errors").empty()) << r.line;
+  EXPECT_EQ(r.report.count("message_ids"), messages);
+  EXPECT_EQ(r.report.count("receipts"), receipts);
+  EXPECT_EQ(r.report.count("receipts_matched"), receipts);
+  EXPECT_EQ(r.report.count("receipts_unmatched"), 0u);
+  EXPECT_EQ(r.report.count("receipts_duplicate"), 0u);
+  EXPECT_EQ(r.report.count("receipts_text_mismatch"), 0u);
+}
+
+void expect_refused_bind(const esme_run& r, std::string_view status) {
+  EXPECT_EQ(r.process.code, 1) << r.line;
+  EXPECT_NE(r.line.find("\"bind_status\":\"" + std::string(status) + "\""), std::string::npos)
+      << r.line;
+  EXPECT_EQ(r.report.count("sent"), 0u);
+}
+
+using PeersDirect = PeersTest;
+using PeersThroughRouter = PeersTest;
+using PeersThroughRouterReceipts = PeersTest;
+
+// ---- real peers directly against smsc-sim and esme-load --------------------------------------
+
+TEST_F(PeersDirect, NodeEsmeGetsEveryResponseAndReceiptFromSmscSim) {
+  child_process sim;
+  const uint16_t port = start_smsc_sim(
+      sim, 0, {"--system-id", "esme", "--password", "secret", "--dlr-delay-ms", "100"});
+  ASSERT_NE(port, 0) << sim.err();
+
+  expect_clean_run(run_node_esme(port, {"--count", "200", "--window", "10"}), messages);
+
+  const flat_json c = stop_smsc(sim, "smsc-sim");
+  EXPECT_EQ(c.count("binds"), 1u);
+  EXPECT_EQ(c.count("enquire_links"), 1u);
+  EXPECT_EQ(c.count("submit_sm"), messages);
+  EXPECT_EQ(c.count("receipts_sent"), messages);
+  EXPECT_EQ(c.count("receipts_acked"), messages);
+  EXPECT_EQ(c.count("unbinds"), 1u);
+  EXPECT_EQ(c.count("rejected") + c.count("generic_nacks"), 0u);
+}
+
+TEST_F(PeersDirect, PerlEsmeGetsEveryResponseAndReceiptFromSmscSim) {
+  child_process sim;
+  const uint16_t port = start_smsc_sim(
+      sim, 0, {"--system-id", "esme", "--password", "secret", "--dlr-delay-ms", "100"});
+  ASSERT_NE(port, 0) << sim.err();
+
+  expect_clean_run(run_perl_esme(port, {"--count", "200", "--window", "10"}), messages);
+
+  const flat_json c = stop_smsc(sim, "smsc-sim");
+  EXPECT_EQ(c.count("binds"), 1u);
+  EXPECT_EQ(c.count("enquire_links"), 1u);
+  EXPECT_EQ(c.count("submit_sm"), messages);
+  EXPECT_EQ(c.count("receipts_acked"), messages);
+  EXPECT_EQ(c.count("unbinds"), 1u);
+  EXPECT_EQ(c.count("rejected") + c.count("generic_nacks"), 0u);
+}
+
+TEST_F(PeersDirect, SmscSimRefusesWrongCredentialsOfRealClients) {
+  child_process sim;
+  const uint16_t port = start_smsc_sim(sim, 0, {"--system-id", "esme", "--password", "secret"});
+  ASSERT_NE(port, 0) << sim.err();
+
+  expect_refused_bind(run_node_esme(port, {"--password", "wrong"}), "ESME_RINVPASWD");
+  expect_refused_bind(run_perl_esme(port, {"--password", "wrong"}), "ESME_RINVPASWD");
+  expect_refused_bind(run_node_esme(port, {"--system-id", "other"}), "ESME_RINVSYSID");
+  expect_refused_bind(run_perl_esme(port, {"--system-id", "other"}), "ESME_RINVSYSID");
+
+  const flat_json c = stop_smsc(sim, "smsc-sim");
+  EXPECT_EQ(c.count("bind_failures"), 4u);
+  EXPECT_EQ(c.count("binds"), 0u);
+}
+
+// The peers' checks fail when the SMSC answers with errors (and smsc-sim's injected errors reach
+// real clients as proper submit_sm_resp).
+TEST_F(PeersDirect, RealClientsReportEveryErrorResponseOfSmscSim) {
+  child_process sim;
+  const uint16_t port = start_smsc_sim(sim, 0, {"--error-rate", "1"});
+  ASSERT_NE(port, 0) << sim.err();
+
+  for (const bool perl : {false, true}) {
+    const esme_run r =
+        perl ? run_perl_esme(port, {"--count", "50"}) : run_node_esme(port, {"--count", "50"});
+    EXPECT_EQ(r.process.code, 1) << r.line;
+    EXPECT_EQ(r.report.count("sent"), 50u);
+    EXPECT_EQ(r.report.count("resp_ok"), 0u);
+    EXPECT_EQ(
+        r.report.count("resp_errors.ESME_RSYSERR") + r.report.count("resp_errors.ESME_RSUBMITFAIL"),
+        50u)
+        << r.line;
+    EXPECT_EQ(r.report.count("receipts"), 0u);
+  }
+  const flat_json c = stop_smsc(sim, "smsc-sim");
+  EXPECT_EQ(c.count("errors.ESME_RSYSERR") + c.count("errors.ESME_RSUBMITFAIL"), 100u);
+  EXPECT_EQ(c.count("receipts_sent"), 0u);
+}
+
+TEST_F(PeersDirect, EsmeLoadGetsEveryResponseAndReceiptFromNodeSmsc) {
+  child_process smsc;
+  const uint16_t port = start_node_smsc(smsc, {"--system-id", "loadtest", "--password", "secret",
+                                               "--dlr-delay-ms", "300", "--enquire-link-ms", "50"});
+  ASSERT_NE(port, 0) << smsc.err();
+
+  // A transceiver, then a transmitter with a receiver for the receipts.
+  for (const char* bind_type : {"trx", "tx"}) {
+    const esme_run r = run_esme_load(port, "loadtest", "secret",
+                                     {"--count", "200", "--dlr", "--bind-type", bind_type});
+    EXPECT_EQ(r.process.code, 0) << bind_type << ": " << r.line << r.process.err;
+    EXPECT_EQ(r.report.count("sent"), messages) << bind_type;
+    EXPECT_EQ(r.report.count("accepted"), messages) << bind_type;
+    EXPECT_EQ(r.report.count("unanswered"), 0u) << bind_type;
+    EXPECT_EQ(r.report.count("receipts"), messages) << bind_type;
+  }
+  const esme_run wrong = run_esme_load(port, "loadtest", "wrong", {"--count", "10"});
+  EXPECT_EQ(wrong.process.code, 1) << wrong.line;
+  EXPECT_EQ(wrong.report.count("bind_failures"), 1u);
+
+  const flat_json c = stop_smsc(smsc, "node-smsc");
+  EXPECT_EQ(c.count("binds"), 3u);  // trx; tx + rx
+  EXPECT_EQ(c.count("bind_failures"), 1u);
+  EXPECT_EQ(c.count("submit_sm"), 2 * messages);
+  EXPECT_EQ(c.count("receipts_sent"), 2 * messages);
+  EXPECT_EQ(c.count("receipts_acked"), 2 * messages);
+  EXPECT_EQ(c.count("receipts_dropped"), 0u);
+  EXPECT_EQ(c.count("unbinds"), 3u);
+  EXPECT_GE(c.count("enquire_link_resps"), 1u);  // esme-load answers the SMSC's enquire_link
+  EXPECT_EQ(c.count("rejected") + c.count("errors"), 0u);
+}
+
+// The node peers agree with each other, and the ESME's message_id check can fail.
+TEST_F(PeersDirect, NodeEsmeAndNodeSmscAgree) {
+  child_process smsc;
+  const uint16_t port = start_node_smsc(smsc, {"--dlr-delay-ms", "50", "--id-prefix", "NODE"});
+  ASSERT_NE(port, 0) << smsc.err();
+
+  expect_clean_run(run_node_esme(port, {"--expect-id-prefix", "NODE"}), messages);
+  const esme_run foreign = run_node_esme(port, {"--count", "5", "--expect-id-prefix", "SIM"});
+  EXPECT_EQ(foreign.process.code, 1) << foreign.line;
+  EXPECT_NE(foreign.line.find("does not start with SIM"), std::string::npos) << foreign.line;
+
+  const flat_json c = stop_smsc(smsc, "node-smsc");
+  EXPECT_EQ(c.count("submit_sm"), messages + 5);
+}
+
+// ---- real peers through smpp-router: submit_sm and responses ---------------------------------
+
+TEST_F(PeersThroughRouter, NodeEsmeThroughRouterToSmscSim) {
+  child_process sim;
+  const uint16_t sim_port = start_smsc_sim(sim, 0, {"--system-id", "router"});
+  ASSERT_TRUE(start_router_before(sim, sim_port, 2, "router", "rpw"));
+
+  expect_clean_run(run_node_esme(port_, {"--system-id", "peers", "--no-receipts"}), 0);
+  // The router answers every authentication failure alike.
+  expect_refused_bind(run_node_esme(port_, {"--system-id", "peers", "--password", "wrong"}),
+                      "ESME_RBINDFAIL");
+
+  EXPECT_EQ(stop_router(), std::make_pair(messages, messages));
+  const flat_json c = stop_smsc(sim, "smsc-sim");
+  EXPECT_EQ(c.count("submit_sm"), messages);
+  EXPECT_EQ(c.count("accepted"), messages);
+  EXPECT_EQ(c.count("binds"), 2u);
+  EXPECT_EQ(c.count("unbinds"), 2u);
+}
+
+TEST_F(PeersThroughRouter, PerlEsmeThroughRouterToSmscSim) {
+  child_process sim;
+  const uint16_t sim_port = start_smsc_sim(sim, 0, {"--system-id", "router"});
+  ASSERT_TRUE(start_router_before(sim, sim_port, 2, "router", "rpw"));
+
+  expect_clean_run(run_perl_esme(port_, {"--system-id", "peers", "--no-receipts"}), 0);
+  // The router answers every authentication failure alike.
+  expect_refused_bind(run_perl_esme(port_, {"--system-id", "peers", "--password", "wrong"}),
+                      "ESME_RBINDFAIL");
+
+  EXPECT_EQ(stop_router(), std::make_pair(messages, messages));
+  const flat_json c = stop_smsc(sim, "smsc-sim");
+  EXPECT_EQ(c.count("submit_sm"), messages);
+  EXPECT_EQ(c.count("accepted"), messages);
+}
+
+// node's SMSC as the upstream: the router binds to it with its credentials, answers its
+// enquire_link, and relays node's own message_ids to the ESMEs.
+TEST_F(PeersThroughRouter, RouterBindsToNodeSmscAndRelaysItsMessageIds) {
+  child_process smsc;
+  const uint16_t smsc_port =
+      start_node_smsc(smsc, {"--system-id", "router", "--password", "rpw", "--id-prefix", "NODE",
+                             "--enquire-link-ms", "100"});
+  ASSERT_TRUE(start_router_before(smsc, smsc_port, 2, "router", "rpw"));
+
+  expect_clean_run(
+      run_node_esme(port_, {"--system-id", "peers", "--no-receipts", "--expect-id-prefix", "NODE"}),
+      0);
+  const esme_run load = run_esme_load(port_, "peers", "secret", {"--count", "200"});
+  EXPECT_EQ(load.process.code, 0) << load.line << load.process.err;
+  EXPECT_EQ(load.report.count("accepted"), messages);
+  EXPECT_EQ(load.report.count("unanswered"), 0u);
+  // The router answers node's enquire_link on both binds.
+  EXPECT_TRUE(wait_for_counter(smsc, "enquire_link_resps", 2)) << smsc.out();
+
+  EXPECT_EQ(stop_router(), std::make_pair(2 * messages, 2 * messages));
+  const flat_json c = stop_smsc(smsc, "node-smsc");
+  EXPECT_EQ(c.count("binds"), 2u);
+  EXPECT_EQ(c.count("bind_failures"), 0u);
+  EXPECT_EQ(c.count("submit_sm"), 2 * messages);
+  EXPECT_EQ(c.count("accepted"), 2 * messages);
+  EXPECT_EQ(c.count("unbinds"), 2u);  // SIGTERM unbinds the router's upstream binds
+  EXPECT_EQ(c.count("rejected") + c.count("errors"), 0u);
+}
+
+TEST_F(PeersThroughRouter, NodeSmscRefusesTheRouterWithWrongCredentials) {
+  child_process smsc;
+  const uint16_t smsc_port = start_node_smsc(smsc, {"--system-id", "router", "--password", "rpw"});
+  ASSERT_NE(smsc_port, 0) << smsc.err();
+  ASSERT_TRUE(start_router(smsc_port, 1, "router", "wrong"));
+  ASSERT_TRUE(wait_for_counter(smsc, "bind_failures", 1)) << router_.err();
+
+  // No upstream bind: every message is answered with an error, none reaches the SMSC.
+  const esme_run r =
+      run_node_esme(port_, {"--system-id", "peers", "--count", "10", "--no-receipts"});
+  EXPECT_EQ(r.process.code, 1) << r.line;
+  EXPECT_EQ(r.report.count("sent"), 10u);
+  EXPECT_EQ(r.report.count("resp_ok"), 0u);
+  EXPECT_FALSE(r.report.keys_under("resp_errors").empty()) << r.line;
+
+  stop_router();
+  const flat_json c = stop_smsc(smsc, "node-smsc");
+  EXPECT_EQ(c.count("binds"), 0u);
+  EXPECT_EQ(c.count("submit_sm"), 0u);
+}
+
+// ---- real peers through smpp-router: the receipts' way back ----------------------------------
+
+TEST_F(PeersThroughRouterReceipts, NodeEsmeGetsEveryReceiptFromSmscSimThroughRouter) {
+  child_process sim;
+  const uint16_t sim_port = start_smsc_sim(sim, 0, {"--dlr-delay-ms", "100"});
+  ASSERT_TRUE(start_router_before(sim, sim_port, 2, "router", "rpw"));
+
+  expect_clean_run(run_node_esme(port_, {"--system-id", "peers"}), messages);
+
+  stop_router();
+  const flat_json c = stop_smsc(sim, "smsc-sim");
+  EXPECT_EQ(c.count("receipts_sent"), messages);
+  EXPECT_EQ(c.count("receipts_acked"), messages);
+  EXPECT_EQ(c.count("receipts_nacked"), 0u);
+}
+
+TEST_F(PeersThroughRouterReceipts, PerlEsmeGetsEveryReceiptFromSmscSimThroughRouter) {
+  child_process sim;
+  const uint16_t sim_port = start_smsc_sim(sim, 0, {"--dlr-delay-ms", "100"});
+  ASSERT_TRUE(start_router_before(sim, sim_port, 2, "router", "rpw"));
+
+  expect_clean_run(run_perl_esme(port_, {"--system-id", "peers"}), messages);
+
+  stop_router();
+  const flat_json c = stop_smsc(sim, "smsc-sim");
+  EXPECT_EQ(c.count("receipts_acked"), messages);
+  EXPECT_EQ(c.count("receipts_nacked"), 0u);
+}
+
+TEST_F(PeersThroughRouterReceipts, NodeEsmeGetsEveryReceiptFromNodeSmscThroughRouter) {
+  child_process smsc;
+  const uint16_t smsc_port =
+      start_node_smsc(smsc, {"--dlr-delay-ms", "100", "--id-prefix", "NODE"});
+  ASSERT_TRUE(start_router_before(smsc, smsc_port, 2, "router", "rpw"));
+
+  expect_clean_run(run_node_esme(port_, {"--system-id", "peers", "--expect-id-prefix", "NODE"}),
+                   messages);
+
+  stop_router();
+  const flat_json c = stop_smsc(smsc, "node-smsc");
+  EXPECT_EQ(c.count("receipts_sent"), messages);
+  EXPECT_EQ(c.count("receipts_acked"), messages);
+  EXPECT_EQ(c.count("receipts_nacked"), 0u);
+}
+
+TEST_F(PeersThroughRouterReceipts, EsmeLoadGetsEveryReceiptFromNodeSmscThroughRouter) {
+  child_process smsc;
+  const uint16_t smsc_port = start_node_smsc(smsc, {"--dlr-delay-ms", "100"});
+  ASSERT_TRUE(start_router_before(smsc, smsc_port, 2, "router", "rpw"));
+
+  const esme_run r = run_esme_load(port_, "peers", "secret", {"--count", "200", "--dlr"});
+  EXPECT_EQ(r.process.code, 0) << r.line << r.process.err;
+  EXPECT_EQ(r.report.count("accepted"), messages);
+  EXPECT_EQ(r.report.count("receipts"), messages) << r.line;
+
+  stop_router();
+  const flat_json c = stop_smsc(smsc, "node-smsc");
+  EXPECT_EQ(c.count("receipts_acked"), messages);
+  EXPECT_EQ(c.count("receipts_nacked"), 0u);
+}
+
+}  // namespace
