@@ -187,9 +187,13 @@ TEST(correlation_table, bad_capacity_or_ttl_is_rejected_at_construction) {
 }
 
 TEST(correlation_table, default_size_fits_one_gigabyte_over_any_worker_count) {
-  // bytes per live entry: 40 (entry) + 2 index slots of 8 bytes = 56.
-  EXPECT_EQ(correlation_table::memory_bytes_for(1'000'000),
-            1'000'000 * 56 + (correlation_table::max_probe_distance + 1) * 8);
+  // Bytes per live entry: 40 (entry) + 2 index slots of 8 bytes = 56, plus each of the two
+  // arrays rounded up to whole pages (2 MiB ones when the array is that large).
+  for (const std::size_t cap : {std::size_t{1}, std::size_t{1000}, std::size_t{1'000'000}}) {
+    const std::size_t logical = cap * 56 + (correlation_table::max_probe_distance + 1) * 8;
+    EXPECT_GE(correlation_table::memory_bytes_for(cap), logical);
+    EXPECT_LE(correlation_table::memory_bytes_for(cap), logical + 2 * (std::size_t{2} << 20));
+  }
   for (std::size_t workers = 1; workers <= 64; ++workers) {
     const std::size_t per_shard = correlation_shard_capacity(default_correlation_capacity, workers);
     EXPECT_GE(per_shard * workers, default_correlation_capacity);

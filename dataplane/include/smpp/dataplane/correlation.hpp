@@ -186,7 +186,8 @@ class correlation_table {
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
   [[nodiscard]] std::uint64_t ttl_ms() const noexcept { return ttl_ms_; }
 
-  // Bytes allocated by a table of this capacity (entries + index), and by this table.
+  // Bytes mapped for a table of this capacity (entries + index, each rounded up to whole pages)
+  // and by this table.
   [[nodiscard]] static std::size_t memory_bytes_for(std::size_t capacity) noexcept;
   [[nodiscard]] std::size_t memory_bytes() const noexcept { return memory_bytes_for(capacity_); }
 
@@ -240,8 +241,14 @@ class correlation_table {
   std::uint64_t ttl_ms_ = 0;
   std::uint64_t hash_seed_ = 0;
   std::size_t homes_ = 0;  // home positions; the index has homes_ + max_probe_distance + 1 slots
-  std::unique_ptr<entry[]> entries_;
-  std::unique_ptr<slot[]> index_;
+  // The two arrays are mapped with mmap, on 2 MiB pages where the kernel gives them (see
+  // map_array in correlation.cpp); the deleter unmaps.
+  struct unmapper {
+    std::size_t bytes;  // no initialiser: it keeps unmapper default-constructible in here
+    void operator()(void* p) const noexcept;
+  };
+  std::unique_ptr<entry[], unmapper> entries_;
+  std::unique_ptr<slot[], unmapper> index_;
   std::uint32_t oldest_ = no_entry;
   std::uint32_t newest_ = no_entry;
   std::uint32_t free_ = no_entry;
