@@ -43,6 +43,7 @@ void usage(std::FILE* f) {
 struct worker_result {
   int start_error = 0;
   dataplane::worker_stats stats;
+  dataplane::kernel_transport_stats transport;
 };
 
 void run_worker(uint32_t index, uint32_t workers, uint32_t cpu,
@@ -81,6 +82,7 @@ void run_worker(uint32_t index, uint32_t workers, uint32_t cpu,
   }
   transport.flush();
   result->stats = worker.stats();
+  result->transport = transport.stats();
 }
 
 }  // namespace
@@ -167,8 +169,8 @@ int main(int argc, char** argv) {
   }
   if (rc == 0) {
     for (const auto& l : cfg.listeners) {
-      std::fprintf(stderr, "smpp-router: listening on %s:%u; stop with Ctrl-C or SIGTERM\n",
-                   l.host.c_str(), l.port);
+      std::fprintf(stderr, "smpp-router: listening on %s:%u%s; stop with Ctrl-C or SIGTERM\n",
+                   l.host.c_str(), l.port, l.tls ? " (TLS)" : "");
     }
     int sig = 0;
     sigwait(&set, &sig);
@@ -193,6 +195,16 @@ int main(int argc, char** argv) {
                  static_cast<unsigned long long>(st.throttled),
                  static_cast<unsigned long long>(st.upstream_unavailable + st.upstream_timeouts +
                                                  st.upstream_failed_inflight));
+    const auto& ts = results[i].transport;
+    if (ts.tls_handshakes + ts.tls_handshake_failures > 0) {
+      std::fprintf(stderr,
+                   "smpp-router: worker %u: tls: %llu handshakes, %llu failed (%llu certificates "
+                   "refused, %llu timed out)\n",
+                   i, static_cast<unsigned long long>(ts.tls_handshakes),
+                   static_cast<unsigned long long>(ts.tls_handshake_failures),
+                   static_cast<unsigned long long>(ts.tls_verify_failures),
+                   static_cast<unsigned long long>(ts.tls_handshake_timeouts));
+    }
   }
   std::fprintf(stderr, "smpp-router: stopped; %llu requests forwarded, %llu answers relayed\n",
                static_cast<unsigned long long>(forwarded),

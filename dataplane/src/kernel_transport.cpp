@@ -1,5 +1,7 @@
 #include "smpp/dataplane/kernel_transport.hpp"
 
+#include "smpp/dataplane/tls.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -107,9 +109,10 @@ enum class conn_state : uint8_t {
   free,
   connecting,
   open,
-  closing,    // close() called: flushing the queue
-  lingering,  // FIN sent: waiting for the peer's, discarding input
-  zombie,     // socket closed; on_close / on_connect owed from the next poll()
+  handshaking,  // TLS: socket up, handshake running; the handler has not been told yet
+  closing,      // close() called: flushing the queue
+  lingering,    // FIN sent: waiting for the peer's, discarding input
+  zombie,       // socket closed; on_close / on_connect owed from the next poll()
 };
 
 }  // namespace
@@ -265,12 +268,24 @@ struct kernel_transport::connection {
   uint64_t read_epoch = 0;
   int64_t deadline_ms = 0;
   detail::bip_queue queue;
+  std::unique_ptr<tls_state> tls;  // null: plain TCP
 };
 
 struct kernel_transport::listener {
   int fd = -1;
   uint16_t port = 0;
   bool in_backlog = false;
+  std::shared_ptr<const tls_context> tls;
+};
+
+struct kernel_transport::tls_state {
+  explicit tls_state(std::shared_ptr<const tls_context> ctx) : session(std::move(ctx)) {}
+  tls_session session;
+  peer_address peer;  // an accepted connection's, for on_accept after the handshake
+  uint32_t listener = 0;
+  bool outbound = false;
+  bool want_output = false;  // the handshake stalled on a full output: resume once written
+  int64_t deadline_ms = 0;
 };
 
 struct kernel_transport::deferred {
@@ -352,7 +367,7 @@ int kernel_transport::listen(const endpoint& ep) {
     ::close(fd);
     return -err;
   }
-  listeners_.push_back({fd, to_peer(bound).port, false});
+  listeners_.push_back({fd, to_peer(bound).port, false, ep.tls});
   accept_backlog_.reserve(listeners_.size());
   accept_scratch_.reserve(listeners_.size());
   return static_cast<int>(index);
@@ -399,6 +414,7 @@ void kernel_transport::release(conn_id c) {
   k.write_blocked = k.want_writable = k.in_dirty = k.in_backlog = false;
   k.peer_closed = k.zombie_connect = false;
   k.close_err = 0;
+  k.tls.reset();
   if (++k.generation == 0) k.generation = 1;  // 0 would make the slot's next id look invalid
   free_slots_.push_back(slot_of(c));
   --live_;
@@ -423,6 +439,10 @@ void kernel_transport::make_zombie(conn_id c, connection& k, bool as_connect, in
 // The transport found the connection over (EOF, error). Inside poll() and for a connection the
 // handler has not closed itself, on_close is delivered now; otherwise from the next poll().
 void kernel_transport::finish(conn_id c, connection& k, int err) {
+  if (k.state == conn_state::handshaking) {
+    tls_fail(c, k, err != 0 ? err : tls_handshake_error);
+    return;
+  }
   const bool closed_by_user = k.state == conn_state::closing || k.state == conn_state::lingering;
   ::close(k.fd);
   k.fd = -1;
@@ -447,7 +467,9 @@ void kernel_transport::notify_writable(conn_id c) {
 
 bool kernel_transport::send(conn_id c, bytes_view data) {
   connection* k = lookup(c);
-  if (k == nullptr || (k->state != conn_state::open && k->state != conn_state::connecting) ||
+  if (k == nullptr ||
+      (k->state != conn_state::open && k->state != conn_state::connecting &&
+       k->state != conn_state::handshaking) ||
       k->queue.reservation_open()) {
     return false;
   }
@@ -466,7 +488,9 @@ bool kernel_transport::send(conn_id c, bytes_view data) {
 
 std::span<std::byte> kernel_transport::reserve(conn_id c, size_t n) {
   connection* k = lookup(c);
-  if (k == nullptr || (k->state != conn_state::open && k->state != conn_state::connecting) ||
+  if (k == nullptr ||
+      (k->state != conn_state::open && k->state != conn_state::connecting &&
+       k->state != conn_state::handshaking) ||
       k->queue.reservation_open() || n == 0) {
     return {};
   }
@@ -487,7 +511,8 @@ void kernel_transport::commit(conn_id c, size_t used) {
 
 size_t kernel_transport::queued(conn_id c) const {
   const connection* k = lookup(c);
-  return k == nullptr ? 0 : k->queue.size();
+  if (k == nullptr) return 0;
+  return k->tls == nullptr ? k->queue.size() : k->queue.size() + k->tls->session.output_pending();
 }
 
 void kernel_transport::close(conn_id c, bool abort) {
@@ -499,6 +524,17 @@ void kernel_transport::close(conn_id c, bool abort) {
       k->fd = -1;
       ++stats_.connect_failures;
       make_zombie(c, *k, true, ECANCELED);
+      return;
+    case conn_state::handshaking:
+      close_abortive(k->fd);
+      k->fd = -1;
+      if (k->tls->outbound) {
+        ++stats_.connect_failures;
+        make_zombie(c, *k, true, ECANCELED);
+      } else {
+        k->state = conn_state::zombie;  // never announced: nothing owed
+        release(c);
+      }
       return;
     case conn_state::open:
       if (!abort) {
@@ -533,6 +569,10 @@ int kernel_transport::poll(int timeout_us) {
   int64_t wait_us = timeout_us;
   if (!closing_.empty()) {
     const int64_t next_ms = expire_closing();
+    if (next_ms >= 0 && (wait_us < 0 || wait_us > next_ms * 1000)) wait_us = next_ms * 1000;
+  }
+  if (!handshaking_.empty()) {
+    const int64_t next_ms = expire_handshakes();
     if (next_ms >= 0 && (wait_us < 0 || wait_us > next_ms * 1000)) wait_us = next_ms * 1000;
   }
   if (handled > 0 || !deferred_.empty() || !dirty_.empty() || !read_backlog_.empty() ||
@@ -651,6 +691,7 @@ void kernel_transport::dispatch(const epoll_event& ev) {
       connect_ready(tag, ev.events);
       return;
     case conn_state::open:
+    case conn_state::handshaking:
     case conn_state::closing:
     case conn_state::lingering:
       if ((ev.events & EPOLLRDHUP) != 0) k->peer_closed = true;
@@ -692,6 +733,16 @@ void kernel_transport::accept_ready(uint32_t index) {
       continue;
     }
     ++stats_.accepted;
+    if (listeners_[index].tls != nullptr) {
+      endpoint ep;
+      ep.tls = listeners_[index].tls;
+      connection& k = slots_[slot_of(c)];
+      if (start_tls(c, k, ep, false)) {
+        k.tls->listener = index;
+        k.tls->peer = to_peer(sa);
+      }
+      continue;
+    }
     handler_->on_accept(c, index, to_peer(sa));
   }
   listener& l = listeners_[index];  // budget spent: more may wait behind the edge we consumed
@@ -737,6 +788,10 @@ conn_id kernel_transport::connect(const endpoint& ep, int& err) {
     ++stats_.connect_failures;
     return invalid_conn;
   }
+  if (ep.tls != nullptr && !start_tls(c, slots_[slot_of(c)], ep, true)) {
+    err = ENOMEM;
+    return invalid_conn;
+  }
   ++stats_.connects;
   return c;
 }
@@ -757,6 +812,18 @@ void kernel_transport::connect_ready(conn_id c, uint32_t events) {
     ++stats_.connect_failures;
     handler_->on_connect(c, err);
     release(c);
+    return;
+  }
+  if (k->tls != nullptr) {
+    // TCP is up; on_connect waits for the handshake, which starts with our ClientHello.
+    k->state = conn_state::handshaking;
+    k->tls->deadline_ms = now_ms() + tuning_.tls_handshake_ms;
+    handshaking_.push_back(c);
+    if (!tls_handshake(c, *k)) return;
+    k = lookup(c);
+    if (k == nullptr || k->state != conn_state::handshaking) return;
+    if ((events & EPOLLRDHUP) != 0) k->peer_closed = true;
+    if ((events & input_events) != 0) read_ready(c);
     return;
   }
   k->state = conn_state::open;
@@ -788,7 +855,10 @@ void kernel_transport::read_ready(conn_id c) {
     if (n > 0) {
       ++stats_.reads;
       stats_.bytes_in += static_cast<uint64_t>(n);
-      if (k->state == conn_state::open) {
+      if (k->tls != nullptr) {
+        if (!tls_input(c, bytes_view(rx_.get(), static_cast<size_t>(n)))) return;
+        k = lookup(c);
+      } else if (k->state == conn_state::open) {
         handler_->on_data(c, bytes_view(rx_.get(), static_cast<size_t>(n)));
         k = lookup(c);
         // Closed by the handler: the rest is discarded by the close path.
@@ -802,7 +872,9 @@ void kernel_transport::read_ready(conn_id c) {
     if (n == 0) {
       k->peer_closed = true;
       if (k->state == conn_state::closing) return;  // the flush finishes the close
-      if (k->state == conn_state::open) {
+      if (k->state == conn_state::open && k->tls != nullptr) {
+        if (!write_tls(c, *k)) return;  // best effort, as below
+      } else if (k->state == conn_state::open) {
         // Best effort for what the handler queued before the FIN arrived.
         if (k->queue.size() > 0) {
           ++stats_.writev_calls;
@@ -832,8 +904,8 @@ int kernel_transport::serve_backlogs() {
         continue;
       }
       k->in_backlog = false;
-      if (k->state == conn_state::open || k->state == conn_state::closing ||
-          k->state == conn_state::lingering) {
+      if (k->state == conn_state::open || k->state == conn_state::handshaking ||
+          k->state == conn_state::closing || k->state == conn_state::lingering) {
         read_ready(c);
         ++handled;
       }
@@ -868,6 +940,10 @@ void kernel_transport::flush_dirty() {
 
 // One gathering write of everything queued; the kernel takes what fits.
 void kernel_transport::write_ready(conn_id c, connection& k) {
+  if (k.tls != nullptr) {
+    write_tls(c, k);
+    return;
+  }
   if (k.state != conn_state::open && k.state != conn_state::closing) return;
   if (!k.write_blocked && k.queue.size() > 0) {
     ++stats_.writev_calls;
@@ -904,6 +980,253 @@ void kernel_transport::enter_lingering(conn_id c, connection& k) {
   // Discard what arrived meanwhile, so that close() does not answer unread input with RST; EOF
   // may be there already (then read_ready reads on until it).
   read_ready(c);
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS: a tls_session between the socket and the handler (tls.hpp).
+
+bool kernel_transport::start_tls(conn_id c, connection& k, const endpoint& ep, bool outbound) {
+  if (!tls_rx_) tls_rx_ = std::make_unique_for_overwrite<std::byte[]>(tls_session::max_write_bytes);
+  k.tls = std::make_unique<tls_state>(ep.tls);
+  if (!k.tls->session.valid()) {
+    // Out of memory in OpenSSL: the connection goes as if never made.
+    ++stats_.tls_handshake_failures;
+    close_abortive(k.fd);
+    k.fd = -1;
+    k.state = conn_state::zombie;
+    release(c);
+    return false;
+  }
+  k.tls->outbound = outbound;
+  if (!outbound) {
+    // The peer speaks first (ClientHello); the handshake runs as its octets arrive.
+    k.state = conn_state::handshaking;
+    k.tls->deadline_ms = now_ms() + tuning_.tls_handshake_ms;
+    handshaking_.push_back(c);
+  }
+  return true;
+}
+
+// One step of the handshake; on completion the handler hears of the connection. false: the
+// connection failed and is gone (or owes on_connect from the next poll()).
+bool kernel_transport::tls_handshake(conn_id c, connection& k) {
+  tls_state& t = *k.tls;
+  const tls_session::status st = t.session.handshake();
+  if (t.session.output_pending() > 0) mark_dirty(c, k);
+  switch (st) {
+    case tls_session::status::ok:
+      break;
+    case tls_session::status::want_input:
+      return true;
+    case tls_session::status::want_output:
+      t.want_output = true;
+      mark_dirty(c, k);
+      return true;
+    case tls_session::status::rejected:
+      ++stats_.tls_verify_failures;
+      tls_fail(c, k, tls_verify_error);
+      return false;
+    case tls_session::status::closed:
+    case tls_session::status::failed:
+      tls_fail(c, k, tls_handshake_error);
+      return false;
+  }
+  ++stats_.tls_handshakes;
+  k.state = conn_state::open;
+  if (k.queue.size() > 0) mark_dirty(c, k);  // queued while connecting
+  if (t.outbound) {
+    handler_->on_connect(c, 0);
+  } else {
+    handler_->on_accept(c, t.listener, t.peer);
+  }
+  return true;
+}
+
+// Ciphertext read from c, through the session; the plaintext goes to on_data record by record.
+// false: stop reading (the connection failed, is gone, or the handler closed it).
+bool kernel_transport::tls_input(conn_id c, bytes_view in) {
+  connection* k = lookup(c);
+  if (k->state != conn_state::open && k->state != conn_state::handshaking) {
+    return true;  // closing or lingering: input is discarded, as without TLS
+  }
+  while (!in.empty()) {
+    tls_session& s = k->tls->session;
+    const size_t took = s.feed(in);
+    in = in.subspan(took);
+    bool progress = took > 0;
+    if (k->state == conn_state::handshaking) {
+      if (!tls_handshake(c, *k)) return false;
+      k = lookup(c);
+      if (k == nullptr) return false;
+      if (k->state == conn_state::handshaking) {
+        if (!progress) {
+          tls_fail(c, *k, tls_handshake_error);  // a full input buffer the handshake cannot use
+          return false;
+        }
+        continue;
+      }
+      if (k->state != conn_state::open) return false;  // closed from on_accept / on_connect
+    }
+    for (;;) {
+      size_t n = 0;
+      const tls_session::status st =
+          k->tls->session.read({tls_rx_.get(), tls_session::max_write_bytes}, n);
+      if (n > 0) {
+        progress = true;
+        handler_->on_data(c, bytes_view(tls_rx_.get(), n));
+        k = lookup(c);
+        if (k == nullptr || k->state != conn_state::open) return false;
+        continue;
+      }
+      if (st == tls_session::status::want_input) break;
+      if (st == tls_session::status::closed) {
+        // close_notify (RFC 8446 §6.1): the end of the peer's data, like EOF.
+        k->peer_closed = true;
+        if (write_tls(c, *k)) finish(c, *k, 0);
+        return false;
+      }
+      finish(c, *k, tls_handshake_error);
+      return false;
+    }
+    if (k->tls->session.output_pending() > 0) mark_dirty(c, *k);  // e.g. a key update answer
+    if (!progress) {
+      finish(c, *k, tls_handshake_error);
+      return false;
+    }
+  }
+  return true;
+}
+
+// The session's output to the socket, then the plaintext queue through the session one record
+// at a time until the socket is full or the queue empty; on a graceful close, close_notify after
+// the last record. false: the connection was finished.
+bool kernel_transport::write_tls(conn_id c, connection& k) {
+  if (k.state != conn_state::open && k.state != conn_state::closing &&
+      k.state != conn_state::handshaking) {
+    return true;
+  }
+  tls_session& s = k.tls->session;
+  for (;;) {
+    const bytes_view out = s.output();
+    if (!out.empty()) {
+      if (k.write_blocked) break;
+      ++stats_.writev_calls;
+      const ssize_t n = ::send(k.fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        stats_.bytes_out += static_cast<uint64_t>(n);
+        s.consume_output(static_cast<size_t>(n));
+        if (static_cast<size_t>(n) < out.size()) {
+          k.write_blocked = true;  // EPOLLOUT follows when the socket has room again
+          break;
+        }
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        k.write_blocked = true;
+        break;
+      }
+      finish(c, k, n < 0 ? errno : EPIPE);
+      return false;
+    }
+    if (k.state == conn_state::handshaking) {
+      // Handlers run only inside poll(); a flush() from outside leaves the step to the next one.
+      if (!k.tls->want_output || !in_poll_) break;
+      k.tls->want_output = false;
+      if (!tls_handshake(c, k)) return false;
+      if (k.state != conn_state::handshaking && k.state != conn_state::open) return true;
+      continue;
+    }
+    if (k.queue.size() > 0) {
+      std::span<const std::byte> parts[2];
+      (void)k.queue.gather(parts);
+      size_t taken = 0;
+      (void)s.write(parts[0], taken);
+      if (taken == 0) {
+        finish(c, k, tls_handshake_error);  // the session refused plaintext: it has failed
+        return false;
+      }
+      k.queue.consume(taken);
+      continue;
+    }
+    if (k.state == conn_state::closing && !s.shutdown_sent()) {
+      s.shutdown();
+      if (s.output_pending() > 0) continue;
+    }
+    break;
+  }
+  if (k.state == conn_state::open && k.want_writable &&
+      k.queue.size() <= limits_.max_send_queue_bytes / 2) {
+    k.want_writable = false;
+    notify_writable(c);
+    return true;
+  }
+  if (k.state == conn_state::closing && k.queue.size() == 0 && s.output_pending() == 0) {
+    enter_lingering(c, k);
+  }
+  return true;
+}
+
+// A handshake that did not complete: the alert OpenSSL wrote gets one try, then the socket
+// closes. An accepted connection goes without a word (the handler never heard of it); a connect
+// reports err through on_connect.
+void kernel_transport::tls_fail(conn_id c, connection& k, int err) {
+  ++stats_.tls_handshake_failures;
+  const bytes_view alert = k.tls->session.output();
+  if (!alert.empty() && !k.write_blocked && k.fd >= 0) {
+    (void)::send(k.fd, alert.data(), alert.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+  if (k.fd >= 0) ::close(k.fd);
+  k.fd = -1;
+  if (!k.tls->outbound) {
+    k.state = conn_state::zombie;
+    release(c);
+    return;
+  }
+  ++stats_.connect_failures;
+  if (!in_poll_) {
+    make_zombie(c, k, true, err);
+    return;
+  }
+  k.state = conn_state::zombie;
+  k.queue.clear();
+  handler_->on_connect(c, err);
+  release(c);
+}
+
+// Ends handshakes past their deadline; returns the ms until the next deadline, or -1. Every
+// handshake gets the same timeout, so the list is in deadline order and only its head is read.
+int64_t kernel_transport::expire_handshakes() {
+  const int64_t now = now_ms();
+  while (handshaking_head_ < handshaking_.size()) {
+    const conn_id c = handshaking_[handshaking_head_];
+    connection* k = lookup(c);
+    if (k != nullptr && k->state == conn_state::handshaking) {
+      if (now < k->tls->deadline_ms) {
+        if (handshaking_head_ >= 1024 && handshaking_head_ * 2 >= handshaking_.size()) {
+          handshaking_.erase(handshaking_.begin(),
+                             handshaking_.begin() + static_cast<std::ptrdiff_t>(handshaking_head_));
+          handshaking_head_ = 0;
+        }
+        return k->tls->deadline_ms - now;
+      }
+      ++stats_.tls_handshake_timeouts;
+      ++stats_.tls_handshake_failures;
+      close_abortive(k->fd);
+      k->fd = -1;
+      if (k->tls->outbound) {
+        ++stats_.connect_failures;
+        make_zombie(c, *k, true, ETIMEDOUT);
+      } else {
+        k->state = conn_state::zombie;
+        release(c);
+      }
+    }
+    ++handshaking_head_;
+  }
+  handshaking_.clear();
+  handshaking_head_ = 0;
+  return -1;
 }
 
 }  // namespace smpp::dataplane

@@ -17,6 +17,7 @@
 
 #include "simulator.hpp"
 #include "smpp/dataplane/kernel_transport.hpp"
+#include "smpp/dataplane/tls.hpp"
 
 namespace smpp::smsc_sim {
 namespace {
@@ -48,6 +49,9 @@ constexpr std::string_view usage_text =
     "  --json FILE           write the counters to FILE instead of stdout\n"
     "  --duration S          exit after S seconds (default: run until SIGINT/SIGTERM)\n"
     "  --seed N              seed of the error injection (default fixed)\n"
+    "  --tls-cert FILE       with --tls-key: the listener speaks TLS (1.2 or 1.3) with this\n"
+    "                        PEM certificate chain\n"
+    "  --tls-key FILE        the PEM private key of --tls-cert\n"
     "  --busy-poll           never sleep in the poll loop: lowest latency and highest rate on\n"
     "                        a dedicated core, a full core used even when idle\n"
     "  -h, --help            print this help\n"
@@ -80,6 +84,8 @@ struct options {
   std::string json_path;
   double duration_s = 0;
   bool busy_poll = false;
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 int usage_error(std::string_view why) {
@@ -144,7 +150,8 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
     const std::string name(a);
     if (a == "--listen" || a == "--tps" || a == "--latency-ms" || a == "--dlr-delay-ms" ||
         a == "--error-rate" || a == "--mo-rate" || a == "--system-id" || a == "--password" ||
-        a == "--json" || a == "--duration" || a == "--seed") {
+        a == "--json" || a == "--duration" || a == "--seed" || a == "--tls-cert" ||
+        a == "--tls-key") {
       if (!need_value()) return usage_error(name + " needs a value");
     } else {
       return usage_error("unknown option " + std::string(argv[i]));
@@ -185,6 +192,9 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
       const auto v = parse_double(value, 0, 1e7);
       if (!v || *v <= 0) return usage_error(bad + " (seconds > 0)");
       opt.duration_s = *v;
+    } else if (a == "--tls-cert" || a == "--tls-key") {
+      if (value.empty()) return usage_error(bad + " (a file)");
+      (a == "--tls-cert" ? opt.tls_cert : opt.tls_key) = value;
     } else if (a == "--seed") {
       const auto v = parse_uint(value, UINT64_MAX);
       if (!v) return usage_error(bad);
@@ -192,6 +202,9 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
     }
   }
   if (!opt.has_listen) return usage_error("--listen HOST:PORT is required");
+  if (opt.tls_cert.empty() != opt.tls_key.empty()) {
+    return usage_error("--tls-cert and --tls-key go together");
+  }
   return std::nullopt;
 }
 
@@ -232,7 +245,16 @@ int run(const options& opt) {
   dataplane::kernel_transport transport;
   simulator sim(transport, opt.sim);
   transport.set_handler(&sim);
-  const int listener = transport.listen(opt.listen);
+  dataplane::endpoint ep = opt.listen;
+  if (!opt.tls_cert.empty()) {
+    std::string error;
+    ep.tls = dataplane::tls_context::make_server({opt.tls_cert, opt.tls_key, {}}, error);
+    if (!ep.tls) {
+      std::cerr << "smsc-sim: " << error << "\n";
+      return exit_failure;
+    }
+  }
+  const int listener = transport.listen(ep);
   if (listener < 0) {
     std::cerr << "smsc-sim: cannot listen on " << opt.listen.to_string() << ": "
               << std::strerror(-listener) << "\n";

@@ -12,6 +12,14 @@
 // - connect failed or was closed before it finished: on_connect(c, errno), no on_close.
 // Handlers run only from poll(): close() and flush() never call back. Destruction closes every
 // socket without callbacks.
+//
+// TLS (endpoint::tls set on listen() or connect()): a tls_session per connection sits between
+// the socket and the handler. The send queue holds plaintext, encrypted one record at a time when
+// it is written; ciphertext read is decrypted before on_data. on_accept and on_connect(c, 0) come
+// once the handshake is done; a failed or timed-out handshake closes the socket, is counted in
+// the stats, and is reported only to a connect (on_connect with tls_handshake_error,
+// tls_verify_error or ETIMEDOUT). Connections without TLS take one pointer test per read and
+// per write, nothing else.
 #pragma once
 
 #include <cstddef>
@@ -83,7 +91,8 @@ struct kernel_transport_tuning {
   uint32_t reads_per_poll = 4;     // per connection, recv_chunk_bytes each; the rest next poll
   uint32_t initial_send_queue_bytes = 16 * 1024;  // allocated at connection setup, doubles on
                                                   // demand up to max_send_queue_bytes
-  uint32_t close_linger_ms = 5000;  // bound on a graceful close: flushing, then the peer's FIN
+  uint32_t close_linger_ms = 5000;    // bound on a graceful close: flushing, then the peer's FIN
+  uint32_t tls_handshake_ms = 10000;  // bound on a TLS handshake, from accept or connect
   int listen_backlog = 4096;
 };
 
@@ -98,10 +107,14 @@ struct kernel_transport_stats {
   uint64_t close_timeouts = 0;       // graceful closes cut short by close_linger_ms
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
-  uint64_t reads = 0;           // recv() calls that returned data
-  uint64_t read_deferrals = 0;  // reads_per_poll spent with data left: served next poll
-  uint64_t writev_calls = 0;    // gathering writes (sendmsg with MSG_NOSIGNAL)
-  uint64_t send_refused = 0;    // send()/reserve() refused: back-pressure
+  uint64_t reads = 0;                   // recv() calls that returned data
+  uint64_t read_deferrals = 0;          // reads_per_poll spent with data left: served next poll
+  uint64_t writev_calls = 0;            // gathering writes (sendmsg with MSG_NOSIGNAL)
+  uint64_t send_refused = 0;            // send()/reserve() refused: back-pressure
+  uint64_t tls_handshakes = 0;          // TLS handshakes completed
+  uint64_t tls_handshake_failures = 0;  // failed (no TLS peer, alert, EOF, refused certificate)
+  uint64_t tls_verify_failures = 0;     // of those: the server's certificate was refused
+  uint64_t tls_handshake_timeouts = 0;  // not done within tls_handshake_ms
 };
 
 class alignas(64) kernel_transport final : public transport {
@@ -144,6 +157,7 @@ class alignas(64) kernel_transport final : public transport {
   struct connection;
   struct listener;
   struct deferred;
+  struct tls_state;
 
   [[nodiscard]] connection* lookup(conn_id c) noexcept;
   [[nodiscard]] const connection* lookup(conn_id c) const noexcept;
@@ -164,6 +178,13 @@ class alignas(64) kernel_transport final : public transport {
   void enter_lingering(conn_id c, connection& k);
   int serve_backlogs();
   void flush_dirty();
+  // TLS (kernel_transport.cpp, "TLS" section).
+  [[nodiscard]] bool start_tls(conn_id c, connection& k, const endpoint& ep, bool outbound);
+  [[nodiscard]] bool tls_handshake(conn_id c, connection& k);
+  [[nodiscard]] bool tls_input(conn_id c, bytes_view ciphertext);
+  bool write_tls(conn_id c, connection& k);
+  void tls_fail(conn_id c, connection& k, int err);
+  int64_t expire_handshakes();
 
   transport_handler* handler_ = nullptr;
   transport_limits limits_;
@@ -186,7 +207,10 @@ class alignas(64) kernel_transport final : public transport {
   std::vector<deferred> deferred_, deferred_scratch_;  // notifications for the next poll()
   std::vector<conn_id> closing_;                       // graceful closes under a deadline
   std::unique_ptr<epoll_event[]> events_;
-  std::unique_ptr<std::byte[]> rx_;  // one receive buffer: on_data's span lives for the call
+  std::unique_ptr<std::byte[]> rx_;      // one receive buffer: on_data's span lives for the call
+  std::unique_ptr<std::byte[]> tls_rx_;  // decrypted records; allocated with the first TLS use
+  std::vector<conn_id> handshaking_;     // TLS handshakes in deadline order (one timeout for all)
+  size_t handshaking_head_ = 0;          // entries before it are done
 };
 
 }  // namespace smpp::dataplane
