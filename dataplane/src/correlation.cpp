@@ -188,6 +188,11 @@ correlation_table::correlation_table(std::size_t capacity, std::uint64_t ttl_ms,
   free_ = 0;
 }
 
+std::uint64_t correlation_table::expiry_for(std::uint64_t now_ms) const noexcept {
+  // Saturates: an entry inserted within ttl_ms of the clock's end never expires.
+  return now_ms > UINT64_MAX - ttl_ms_ ? UINT64_MAX : now_ms + ttl_ms_;
+}
+
 correlation_table::placement correlation_table::place(const correlation_key& key) const noexcept {
   const std::uint64_t h = key_hash(key, hash_seed_);
   return {reduce(h, homes_), static_cast<std::uint32_t>(h & 0xFF'FFFFu)};
@@ -276,7 +281,7 @@ correlation_insert correlation_table::insert(const correlation_key& key,
     const std::uint32_t index = index_[existing].entry;
     entry& e = entries_[index];
     e.value = value;
-    e.expires_ms = now_ms + ttl_ms_;
+    e.expires_ms = expiry_for(now_ms);
     unlink(index);
     append_to_list(index);  // it now expires last
     ++stats_.replaced;
@@ -315,7 +320,7 @@ correlation_insert correlation_table::insert(const correlation_key& key,
   free_ = e.next;
   e.key = key;
   e.value = value;
-  e.expires_ms = now_ms + ttl_ms_;
+  e.expires_ms = expiry_for(now_ms);
   append_to_list(index);
   index_[p.home + d] = {index, make_meta(p.fingerprint, d)};
   ++stats_.live;

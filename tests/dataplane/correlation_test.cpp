@@ -269,6 +269,15 @@ TEST(correlation_table, expired_entry_is_a_counted_miss_and_its_slot_is_reused) 
   EXPECT_TRUE(table.check_invariants());
 }
 
+TEST(correlation_table, expiry_saturates_at_the_end_of_the_clock) {
+  correlation_table table(2, 1000);
+  const std::uint64_t late = UINT64_MAX - 10;
+  ASSERT_EQ(table.insert(number_key(1), {0, 0, 0}, late), correlation_insert::inserted);
+  EXPECT_TRUE(table.find(number_key(1), 0, UINT64_MAX - 1).has_value());
+  EXPECT_FALSE(table.find(number_key(1), 0, UINT64_MAX).has_value());
+  EXPECT_EQ(table.stats().expired_misses, 1u);
+}
+
 TEST(correlation_table, full_table_refuses_and_counts_then_accepts_after_expiry) {
   constexpr std::size_t cap = 4;
   correlation_table table(cap, 1000);

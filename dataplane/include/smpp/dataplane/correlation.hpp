@@ -130,7 +130,8 @@ struct correlation_stats {
   std::uint64_t live = 0;            // entries held now (some may be expired, not yet removed)
 };
 
-// One shard. Single-threaded: only its owning worker calls it. Move-only.
+// One shard. Single-threaded: only its owning worker calls it. Move-only. now_ms comes from a
+// steady clock and never decreases; expiry order is insertion order only under that condition.
 class correlation_table {
  public:
   // Longest probe distance an index slot may have (stored in 8 bits, 0 = empty).
@@ -151,8 +152,9 @@ class correlation_table {
   correlation_table& operator=(const correlation_table&) = delete;
   ~correlation_table() = default;
 
-  // Stores value under (key, value.upstream), expiring at now_ms + ttl_ms. Also removes up to
-  // two expired entries from the head (so the table keeps itself clean without expire()).
+  // Stores value under (key, value.upstream), expiring at now_ms + ttl_ms (saturating at the
+  // clock's end). Also removes up to two expired entries from the head, so the table keeps
+  // itself clean without expire().
   [[nodiscard]] correlation_insert insert(const correlation_key& key,
                                           const correlation_value& value,
                                           std::uint64_t now_ms) noexcept;
@@ -222,6 +224,7 @@ class correlation_table {
   };
 
   [[nodiscard]] placement place(const correlation_key& key) const noexcept;
+  [[nodiscard]] std::uint64_t expiry_for(std::uint64_t now_ms) const noexcept;
   [[nodiscard]] bool expired(const entry& e, std::uint64_t now_ms) const noexcept {
     return now_ms >= e.expires_ms;
   }
