@@ -43,6 +43,14 @@ constexpr int_range command_length_range{1024, 16 * 1024 * 1024};
 constexpr int_range connections_range{1, 1 << 20};
 constexpr int_range send_queue_range{4096, 1 << 30};
 constexpr int_range timeout_range{1, max_timeout_ms};
+constexpr int_range idle_ms_range{0, max_timeout_ms};
+constexpr int_range hold_max_range{0, 10'000'000};
+constexpr int_range hold_ttl_range{1, 30 * 86'400};
+constexpr int_range deliver_window_range{1, 65535};
+constexpr int_range idle_unbind_range{1, 86'400};
+constexpr int_range correlation_capacity_range{1, 1'000'000'000};
+constexpr int_range correlation_ttl_range{1, 30 * 86'400};
+constexpr std::string_view radix_accepted = "one of \"auto\", \"hex\", \"decimal\", \"text\"";
 
 constexpr std::string_view name_accepted = "a name of 1..64 characters A-Z a-z 0-9 '_' '-' '.'";
 constexpr std::string_view listen_accepted =
@@ -302,6 +310,12 @@ class loader {
   bool read_path(const toml::table& t, std::string_view key, const std::string& path, bool required,
                  std::string& out);
   void load_timeouts(const toml::table& root, timeouts_config& c);
+  void load_correlation(const toml::table& root, correlation_config& c);
+  void load_mo_routes(const toml::table& root, const router_config& c,
+                      std::vector<mo_route_config>& out);
+  bool read_bool(const toml::table& t, std::string_view key, const std::string& path, bool& out);
+  void read_radix(const toml::table& t, std::string_view key, const std::string& path,
+                  codec::id_radix& out);
   void load_tenants(const toml::table& root, std::vector<tenant_config>& out);
   void load_upstreams(const toml::table& root, std::vector<upstream_config>& out);
   void load_routes(const toml::table& root, const router_config& c, std::vector<route_config>& out);
@@ -623,13 +637,14 @@ void loader::load_timeouts(const toml::table& root, timeouts_config& c) {
   const std::string path = "timeouts";
   check_keys(*t, path,
              {"bind_ms", "enquire_link_interval_ms", "dead_peer_ms", "response_ms",
-              "partial_pdu_ms", "reconnect_min_ms", "reconnect_max_ms"});
+              "partial_pdu_ms", "reconnect_min_ms", "reconnect_max_ms", "esme_idle_ms"});
   const std::size_t errors_before = errors_.size();
   read_int(*t, "bind_ms", path, timeout_range, c.bind_ms);
   read_int(*t, "enquire_link_interval_ms", path, timeout_range, c.enquire_link_interval_ms);
   const toml::node* dead = read_int(*t, "dead_peer_ms", path, timeout_range, c.dead_peer_ms);
   read_int(*t, "response_ms", path, timeout_range, c.response_ms);
   read_int(*t, "partial_pdu_ms", path, timeout_range, c.partial_pdu_ms);
+  read_int(*t, "esme_idle_ms", path, idle_ms_range, c.esme_idle_ms);
   const toml::node* rmin =
       read_int(*t, "reconnect_min_ms", path, timeout_range, c.reconnect_min_ms);
   const toml::node* rmax =
@@ -656,7 +671,7 @@ void loader::load_tenants(const toml::table& root, std::vector<tenant_config>& o
   for (const auto& [t, path] : tables_of(root, "tenants", "")) {
     check_keys(*t, path,
                {"name", "system_id", "password_hash", "password", "allowed_networks", "max_binds",
-                "window"});
+                "window", "hold_max", "hold_ttl_s", "deliver_window"});
     tenant_config c;
     if (const auto* s = require_string(*t, "name", path, name_accepted)) {
       if (!valid_name(s->get())) {
@@ -734,6 +749,9 @@ void loader::load_tenants(const toml::table& root, std::vector<tenant_config>& o
     }
     read_int(*t, "max_binds", path, max_binds_range, c.max_binds);
     read_int(*t, "window", path, window_range, c.window);
+    read_int(*t, "hold_max", path, hold_max_range, c.hold_max);
+    read_int(*t, "hold_ttl_s", path, hold_ttl_range, c.hold_ttl_s);
+    read_int(*t, "deliver_window", path, deliver_window_range, c.deliver_window);
     out.push_back(std::move(c));
   }
 }
@@ -741,7 +759,9 @@ void loader::load_tenants(const toml::table& root, std::vector<tenant_config>& o
 void loader::load_upstreams(const toml::table& root, std::vector<upstream_config>& out) {
   std::map<std::string, uint32_t> names;
   for (const auto& [t, path] : tables_of(root, "upstreams", "")) {
-    check_keys(*t, path, {"name", "address", "binds", "tls"});
+    check_keys(*t, path,
+               {"name", "address", "binds", "tls", "message_id_radix", "receipt_id_radix",
+                "on_demand", "idle_unbind_s"});
     upstream_config c;
     if (const auto* s = require_string(*t, "name", path, name_accepted)) {
       if (!valid_name(s->get())) {
@@ -801,6 +821,10 @@ void loader::load_upstreams(const toml::table& root, std::vector<upstream_config
       c.binds.push_back(std::move(bc));
     }
     load_upstream_tls(*t, path, c);
+    read_radix(*t, "message_id_radix", path, c.message_id_radix);
+    read_radix(*t, "receipt_id_radix", path, c.receipt_id_radix);
+    read_bool(*t, "on_demand", path, c.on_demand);
+    read_int(*t, "idle_unbind_s", path, idle_unbind_range, c.idle_unbind_s);
     out.push_back(std::move(c));
   }
 }
@@ -922,6 +946,95 @@ void loader::load_routes(const toml::table& root, const router_config& c,
   }
 }
 
+bool loader::read_bool(const toml::table& t, std::string_view key, const std::string& path,
+                       bool& out) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return false;
+  if (const auto* b = n->as_boolean()) {
+    out = b->get();
+    return true;
+  }
+  wrong(*n, join(path, key), "a boolean (true or false)");
+  return false;
+}
+
+void loader::read_radix(const toml::table& t, std::string_view key, const std::string& path,
+                        codec::id_radix& out) {
+  const auto* s = read_string(t, key, path, radix_accepted);
+  if (s == nullptr) return;
+  const std::string& v = s->get();
+  if (v == "auto") {
+    out = codec::id_radix::auto_detect;
+  } else if (v == "hex") {
+    out = codec::id_radix::hex;
+  } else if (v == "decimal") {
+    out = codec::id_radix::decimal;
+  } else if (v == "text") {
+    out = codec::id_radix::text;
+  } else {
+    wrong(*s, join(path, key), radix_accepted);
+  }
+}
+
+void loader::load_correlation(const toml::table& root, correlation_config& c) {
+  const toml::table* t = table_of(root, "correlation", "");
+  if (t == nullptr) return;
+  const std::string path = "correlation";
+  check_keys(*t, path, {"capacity", "ttl_s"});
+  if (const toml::node* n = t->get("capacity")) {
+    const auto* v = n->as_integer();
+    if (v == nullptr || v->get() < correlation_capacity_range.min ||
+        v->get() > correlation_capacity_range.max) {
+      wrong(*n, join(path, "capacity"),
+            range_text(correlation_capacity_range) + " (live message ids, all workers together)");
+    } else {
+      c.capacity = static_cast<uint64_t>(v->get());
+    }
+  }
+  read_int(*t, "ttl_s", path, correlation_ttl_range, c.ttl_s);
+}
+
+void loader::load_mo_routes(const toml::table& root, const router_config& c,
+                            std::vector<mo_route_config>& out) {
+  std::map<std::pair<std::string, std::string>, uint32_t> seen;  // (upstream, prefix) -> line
+  for (const auto& [t, path] : tables_of(root, "mo_routes", "")) {
+    check_keys(*t, path, {"destination_prefix", "tenant", "upstream"});
+    mo_route_config r;
+    if (const auto* s = read_string(*t, "destination_prefix", path, prefix_accepted)) {
+      if (valid_prefix(s->get())) {
+        r.destination_prefix = s->get();
+      } else {
+        error(*s, join(path, "destination_prefix"),
+              "invalid prefix " + quoted(s->get()) + ": must be " + std::string(prefix_accepted));
+      }
+    }
+    if (const auto* s = require_string(*t, "tenant", path, "a tenant name")) {
+      if (std::none_of(c.tenants.begin(), c.tenants.end(),
+                       [&](const tenant_config& x) { return x.name == s->get(); })) {
+        error(*s, join(path, "tenant"), "unknown tenant " + quoted(s->get()));
+      } else {
+        r.tenant = s->get();
+      }
+    }
+    if (const auto* s = read_string(*t, "upstream", path, "an upstream name")) {
+      if (std::none_of(c.upstreams.begin(), c.upstreams.end(),
+                       [&](const upstream_config& x) { return x.name == s->get(); })) {
+        error(*s, join(path, "upstream"), "unknown upstream " + quoted(s->get()));
+      } else {
+        r.upstream = s->get();
+      }
+    }
+    const uint32_t line = t->source().begin.line;
+    if (auto [it, fresh] = seen.emplace(std::pair{r.upstream, r.destination_prefix}, line);
+        !fresh) {
+      error(*t, path,
+            "duplicate MO route: same upstream and destination_prefix as the one at line " +
+                std::to_string(it->second));
+    }
+    out.push_back(std::move(r));
+  }
+}
+
 config_result loader::run(std::string_view text) {
   config_result result;
   toml::table root;
@@ -934,8 +1047,8 @@ config_result loader::run(std::string_view text) {
   }
 
   // A key of a section written at the top level is a common slip: point at the section.
-  const std::initializer_list<std::string_view> sections = {"router", "timeouts", "tenants",
-                                                            "upstreams", "routes"};
+  const std::initializer_list<std::string_view> sections = {
+      "router", "timeouts", "tenants", "upstreams", "routes", "mo_routes", "correlation"};
   for (auto&& [k, v] : root) {
     const std::string_view key = k.str();
     if (std::find(sections.begin(), sections.end(), key) != sections.end()) continue;
@@ -962,6 +1075,8 @@ config_result loader::run(std::string_view text) {
   load_tenants(root, c.tenants);
   load_upstreams(root, c.upstreams);
   load_routes(root, c, c.routes);
+  load_mo_routes(root, c, c.mo_routes);
+  load_correlation(root, c.correlation);
 
   std::stable_sort(errors_.begin(), errors_.end(),
                    [](const config_error& a, const config_error& b) {

@@ -59,6 +59,9 @@ std::shared_ptr<const dataplane::router_snapshot> build_snapshot(const router_co
     d.password_hash = t.password_hash;
     d.max_binds = t.max_binds;
     d.window = t.window;
+    d.hold_max = t.hold_max;
+    d.hold_ttl_ms = t.hold_ttl_s * 1000;
+    d.deliver_window = t.deliver_window;
     for (const std::string& net : t.allowed_networks) {
       dataplane::cidr c;
       if (!dataplane::cidr::parse(net, c)) {
@@ -77,6 +80,10 @@ std::shared_ptr<const dataplane::router_snapshot> build_snapshot(const router_co
     d.index = static_cast<uint32_t>(s->upstreams.size());
     d.name = u.name;
     d.address = {u.host, u.port};
+    d.submit_id_radix = u.message_id_radix;
+    d.receipt_id_radix = u.receipt_id_radix;
+    d.on_demand = u.on_demand;
+    d.idle_unbind_ms = u.idle_unbind_s * 1000;
     if (u.tls.enabled) {
       dataplane::tls_client_options o;
       o.ca_file = u.tls.ca_file;
@@ -130,6 +137,30 @@ std::shared_ptr<const dataplane::router_snapshot> build_snapshot(const router_co
     routes.push_back(std::move(d));
   }
   s->routes = dataplane::route_table(std::move(routes));
+  // MO routes reuse the route table: tenant slot = the upstream filter, upstreams[0] = tenant.
+  std::vector<dataplane::route_def> mo;
+  for (const mo_route_config& r : config.mo_routes) {
+    dataplane::route_def d;
+    if (!r.upstream.empty()) {
+      const auto it = upstream_index.find(r.upstream);
+      if (it == upstream_index.end()) {
+        error = "mo route: unknown upstream " + r.upstream;
+        return nullptr;
+      }
+      d.tenant = it->second;
+    }
+    const auto it = tenant_index.find(r.tenant);
+    if (it == tenant_index.end()) {
+      error = "mo route: unknown tenant " + r.tenant;
+      return nullptr;
+    }
+    d.destination_prefix = r.destination_prefix;
+    d.upstreams = {it->second};
+    mo.push_back(std::move(d));
+  }
+  s->mo_routes = dataplane::route_table(std::move(mo));
+  s->correlation.capacity = config.correlation.capacity;
+  s->correlation.ttl_ms = uint64_t{config.correlation.ttl_s} * 1000;
   const timeouts_config& t = config.timeouts;
   s->timers.bind_ms = t.bind_ms;
   s->timers.enquire_link_interval_ms = t.enquire_link_interval_ms;
@@ -138,6 +169,7 @@ std::shared_ptr<const dataplane::router_snapshot> build_snapshot(const router_co
   s->timers.partial_pdu_ms = t.partial_pdu_ms;
   s->timers.reconnect_min_ms = t.reconnect_min_ms;
   s->timers.reconnect_max_ms = t.reconnect_max_ms;
+  s->timers.esme_idle_ms = t.esme_idle_ms;
   s->max_command_length = config.limits.max_command_length;
   s->verify_password = verify;
   return s;

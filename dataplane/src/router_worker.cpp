@@ -1124,12 +1124,7 @@ int router_worker::drain_rings() {
           const uint64_t until = now_ms_ + h.hold_ms;
           if (!deliver_local(h.tenant, frame, ret, until, busy)) {
             // Its receivers went away or are full meanwhile.
-            if (ret.conn != invalid_conn) {
-              ++stats_.deliver_busy;
-              answer_upstream(ret, busy ? S::ESME_RTHROTTLED : S::ESME_RX_T_APPN);
-            } else {
-              hold(h.tenant, frame, ret, until);
-            }
+            hold(h.tenant, frame, ret, until, busy ? S::ESME_RTHROTTLED : S::ESME_RX_T_APPN);
           }
           break;
         }
@@ -1313,6 +1308,13 @@ void router_worker::route_receipt(uint32_t upstream, std::string_view message_id
 
 void router_worker::deliver_to_tenant(uint32_t tenant, bytes_view frame, const return_to& ret,
                                       uint64_t hold_until_ms) {
+  if (ret.conn != invalid_conn && !holds_[tenant].empty()) {
+    // Behind the ones already waiting, for busy receivers or for the first receiver to bind.
+    const bool receivers = !receivers_[tenant].empty();
+    if (receivers) ++stats_.deliver_busy;
+    hold(tenant, frame, ret, hold_until_ms, receivers ? S::ESME_RTHROTTLED : S::ESME_RX_T_APPN);
+    return;
+  }
   bool busy = false;
   if (deliver_local(tenant, frame, ret, hold_until_ms, busy)) return;
   if (mesh_ != nullptr && shared_ != nullptr) {
@@ -1333,13 +1335,14 @@ void router_worker::deliver_to_tenant(uint32_t tenant, bytes_view frame, const r
       busy = true;
     }
   }
-  if (busy && ret.conn != invalid_conn) {
-    // Receivers are bound but cannot take more now: the SMSC slows down and retries.
+  if (busy) {
+    // Receivers are bound but their windows are full: the message waits in the hold queue,
+    // which they drain as they answer; when that is full too the SMSC slows down.
     ++stats_.deliver_busy;
-    answer_upstream(ret, S::ESME_RTHROTTLED);
+    hold(tenant, frame, ret, hold_until_ms, S::ESME_RTHROTTLED);
     return;
   }
-  hold(tenant, frame, ret, hold_until_ms);
+  hold(tenant, frame, ret, hold_until_ms, S::ESME_RX_T_APPN);
 }
 
 bool router_worker::deliver_local(uint32_t tenant, bytes_view frame, const return_to& ret,
@@ -1383,7 +1386,7 @@ bool router_worker::deliver_local(uint32_t tenant, bytes_view frame, const retur
 }
 
 void router_worker::hold(uint32_t tenant, bytes_view frame, const return_to& ret,
-                         uint64_t hold_until_ms) {
+                         uint64_t hold_until_ms, command_status full_status) {
   auto& q = holds_[tenant];
   const tenant_def& t = snap_->tenants[tenant];
   const size_t cap = (t.hold_max + workers_ - 1) / workers_;
@@ -1391,7 +1394,7 @@ void router_worker::hold(uint32_t tenant, bytes_view frame, const return_to& ret
     // A new message: taken into custody only within the bound.
     if (q.size() >= cap || hold_until_ms <= now_ms_) {
       ++stats_.hold_full;
-      answer_upstream(ret, S::ESME_RX_T_APPN);  // the SMSC keeps it and retries later
+      answer_upstream(ret, full_status);  // the SMSC keeps it and retries later
       return;
     }
     answer_upstream(ret, S::ESME_ROK);
@@ -1442,9 +1445,21 @@ void router_worker::esme_deliver_resp(esme_session& s, const codec::pdu_header& 
   if (o.ret.conn != invalid_conn) {
     answer_upstream(o.ret, status);  // the ESME's answer goes to the SMSC as it is
   } else if (status != S::ESME_ROK && temporary(status)) {
-    hold(s.tenant, o.frame, {}, o.hold_until_ms);
+    hold(s.tenant, o.frame, {}, o.hold_until_ms, S::ESME_RX_T_APPN);
   }
   o.frame.clear();
+  // Its window has room again: messages waiting for the tenant go now, oldest first.
+  auto& q = holds_[s.tenant];
+  for (int budget = 4; budget > 0 && !q.empty(); --budget) {
+    bool busy = false;
+    if (q.front().until_ms <= now_ms_) {
+      ++stats_.hold_expired;
+    } else if (!deliver_local(s.tenant, q.front().frame, {}, q.front().until_ms, busy)) {
+      break;
+    }
+    q.pop_front();
+    --held_total_;
+  }
 }
 
 void router_worker::fail_deliveries(esme_session& s, bool only_expired) {
@@ -1468,7 +1483,7 @@ void router_worker::fail_deliveries(esme_session& s, bool only_expired) {
     if (o.ret.conn != invalid_conn) {
       answer_upstream(o.ret, S::ESME_RX_T_APPN);
     } else {
-      hold(s.tenant, o.frame, {}, o.hold_until_ms);
+      hold(s.tenant, o.frame, {}, o.hold_until_ms, S::ESME_RX_T_APPN);
     }
     o.frame.clear();
   }

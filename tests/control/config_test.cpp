@@ -451,10 +451,90 @@ const bad_config bad_configs[] = {
      valid_base + "priority = 1\n", 12, "routes[0].priority",
      "unknown key 'priority' (accepted: tenant, destination_prefix, source_prefix, service_type, "
      "upstreams)"},
+    // return path and idle behaviour
+    {"message id radix unknown", valid_base + lines({"[[upstreams]]", "name = \"u2\"",
+     "address = \"127.0.0.1:1\"", "binds = [{system_id = \"r\"}]", "message_id_radix = \"octal\""}),
+     16, "upstreams[1].message_id_radix", "one of \"auto\", \"hex\", \"decimal\", \"text\""},
+    {"on_demand not a boolean", valid_base + lines({"[[upstreams]]", "name = \"u2\"",
+     "address = \"127.0.0.1:1\"", "binds = [{system_id = \"r\"}]", "on_demand = \"yes\""}),
+     16, "upstreams[1].on_demand", "a boolean (true or false)"},
+    {"idle_unbind_s zero", valid_base + lines({"[[upstreams]]", "name = \"u2\"",
+     "address = \"127.0.0.1:1\"", "binds = [{system_id = \"r\"}]", "idle_unbind_s = 0"}),
+     16, "upstreams[1].idle_unbind_s", "an integer 1..86400"},
+    {"MO route to an unknown tenant", valid_base + lines({"[[mo_routes]]",
+     "destination_prefix = \"555\"", "tenant = \"nobody\""}), 14, "mo_routes[0].tenant",
+     "unknown tenant 'nobody'"},
+    {"MO route without tenant", valid_base + lines({"[[mo_routes]]",
+     "destination_prefix = \"555\""}), 12, "mo_routes[0].tenant", "is required"},
+    {"MO route from an unknown upstream", valid_base + lines({"[[mo_routes]]",
+     "tenant = \"t\"", "upstream = \"nope\""}), 14, "mo_routes[0].upstream",
+     "unknown upstream 'nope'"},
+    {"duplicate MO route", valid_base + lines({"[[mo_routes]]", "tenant = \"t\"",
+     "[[mo_routes]]", "tenant = \"t\""}), 14, "mo_routes[1]", "duplicate MO route"},
+    {"MO route prefix not digits", valid_base + lines({"[[mo_routes]]", "tenant = \"t\"",
+     "destination_prefix = \"STOP\""}), 14, "mo_routes[0].destination_prefix", "invalid prefix"},
+    {"correlation capacity zero", lines({"[correlation]", "capacity = 0"}), 2,
+     "correlation.capacity", "an integer 1..1000000000"},
+    {"correlation ttl too long", lines({"[correlation]", "ttl_s = 99999999"}), 2,
+     "correlation.ttl_s", "an integer 1..2592000"},
+    {"hold_ttl_s zero", tenant_lines + "hold_ttl_s = 0\n", 5, "tenants[0].hold_ttl_s",
+     "an integer 1..2592000"},
+    {"deliver_window zero", tenant_lines + "deliver_window = 0\n", 5, "tenants[0].deliver_window",
+     "an integer 1..65535"},
+    {"esme_idle_ms negative", lines({"[timeouts]", "esme_idle_ms = -1"}), 2,
+     "timeouts.esme_idle_ms", "an integer 0..86400000"},
 };
 // clang-format on
 
 INSTANTIATE_TEST_SUITE_P(Table, BadConfig, ::testing::ValuesIn(bad_configs));
+
+TEST(ConfigLoad, ReturnPathAndIdleSettingsReachTheConfig) {
+  const config_result c = load(lines({
+      "[correlation]",
+      "capacity = 2000000",
+      "ttl_s = 600",
+      "[timeouts]",
+      "esme_idle_ms = 60000",
+      "[[tenants]]",
+      "name = \"t\"",
+      "system_id = \"t\"",
+      "password = \"pw\"",
+      "hold_max = 5",
+      "hold_ttl_s = 60",
+      "deliver_window = 16",
+      "[[upstreams]]",
+      "name = \"sim\"",
+      "address = \"127.0.0.1:2776\"",
+      "binds = [{system_id = \"r\"}]",
+      "message_id_radix = \"hex\"",
+      "receipt_id_radix = \"decimal\"",
+      "on_demand = true",
+      "idle_unbind_s = 30",
+      "[[routes]]",
+      "tenant = \"*\"",
+      "upstreams = [\"sim\"]",
+      "[[mo_routes]]",
+      "destination_prefix = \"555\"",
+      "tenant = \"t\"",
+      "upstream = \"sim\"",
+  }));
+  ASSERT_TRUE(c.ok()) << all_errors(c);
+  const router_config& k = *c.config;
+  EXPECT_EQ(k.correlation.capacity, 2000000u);
+  EXPECT_EQ(k.correlation.ttl_s, 600u);
+  EXPECT_EQ(k.timeouts.esme_idle_ms, 60000u);
+  EXPECT_EQ(k.tenants[0].hold_max, 5u);
+  EXPECT_EQ(k.tenants[0].hold_ttl_s, 60u);
+  EXPECT_EQ(k.tenants[0].deliver_window, 16u);
+  EXPECT_EQ(k.upstreams[0].message_id_radix, codec::id_radix::hex);
+  EXPECT_EQ(k.upstreams[0].receipt_id_radix, codec::id_radix::decimal);
+  EXPECT_TRUE(k.upstreams[0].on_demand);
+  EXPECT_EQ(k.upstreams[0].idle_unbind_s, 30u);
+  ASSERT_EQ(k.mo_routes.size(), 1u);
+  EXPECT_EQ(k.mo_routes[0].destination_prefix, "555");
+  EXPECT_EQ(k.mo_routes[0].tenant, "t");
+  EXPECT_EQ(k.mo_routes[0].upstream, "sim");
+}
 
 TEST(Password, HashVerifiesItsPasswordOnly) {
   const std::string h = hash_password("s3cr3t");

@@ -883,21 +883,33 @@ TEST(ReturnPath, ReceiverThatClosesAnswersItsPendingDeliveriesUpstream) {
   EXPECT_EQ(r.shared.receivers[0].load(), 0U);
 }
 
-TEST(ReturnPath, FullDeliverWindowThrottlesTheSmsc) {
+TEST(ReturnPath, FullDeliverWindowHoldsThenThrottlesAndAnswersDrainTheHold) {
   auto snap = make_snapshot();
   snap->tenants[0].deliver_window = 2;
+  snap->tenants[0].hold_max = 1;
   route_def mo;
   mo.upstreams = {0};
   snap->mo_routes = route_table({mo});
   Rig r(snap);
   auto ups = r.bring_up_upstreams();
   auto rx = bind_as(r, command_id::bind_receiver);
-  for (uint32_t i = 0; i < 3; ++i) r.t.deliver(ups[0], mo_pdu("1", 60 + i));
-  EXPECT_EQ(r.t.take(rx).size(), 2U);
+  for (uint32_t i = 0; i < 4; ++i) r.t.deliver(ups[0], mo_pdu("1", 60 + i));
+  auto got = r.t.take(rx);
+  ASSERT_EQ(got.size(), 2U);  // the window
   auto ack = r.t.take(ups[0]);
-  ASSERT_EQ(ack.size(), 1U);
-  EXPECT_EQ(decoded(ack[0]).sequence_number, 62U);
-  EXPECT_EQ(decoded(ack[0]).status, S::ESME_RTHROTTLED);
+  ASSERT_EQ(ack.size(), 2U);
+  EXPECT_EQ(decoded(ack[0]).sequence_number, 62U);  // held: taken into custody
+  EXPECT_EQ(decoded(ack[0]).status, S::ESME_ROK);
+  EXPECT_EQ(decoded(ack[1]).sequence_number, 63U);  // hold full too: the SMSC slows down
+  EXPECT_EQ(decoded(ack[1]).status, S::ESME_RTHROTTLED);
+  // An answer frees the window: the held message goes at once.
+  r.t.deliver(rx,
+              header(command_id::deliver_sm_resp, S::ESME_ROK, decoded(got[0]).sequence_number));
+  auto next = r.t.take(rx);
+  ASSERT_EQ(next.size(), 1U);
+  EXPECT_EQ(decoded(next[0]).short_message, decoded(got[0]).short_message);
+  EXPECT_EQ(r.w.stats().deliver_busy, 2U);
+  EXPECT_EQ(r.w.stats().hold_full, 1U);
 }
 
 TEST(ReturnPath, QueryCancelReplaceGoToTheUpstreamThatAcceptedTheMessage) {

@@ -66,6 +66,9 @@ struct router_setup {
   uint16_t upstream_port = 0;
   uint32_t upstream_binds = 2;
   std::string destination_prefix;  // of the only route; "" routes everything
+  std::string upstream_keys;       // more keys of the [[upstreams]] table
+  std::string extra;               // more tables, at the end
+  std::vector<std::string> sim_args;
 
   [[nodiscard]] std::string toml(uint16_t listen_port) const {
     return "[router]\n"
@@ -88,8 +91,8 @@ struct router_setup {
            "[[upstreams]]\n"
            "name = \"sim\"\n"
            "address = \"127.0.0.1:" +
-           std::to_string(upstream_port) +
-           "\"\n\n"
+           std::to_string(upstream_port) + "\"\n" + upstream_keys +
+           "\n"
            "[[upstreams.binds]]\n"
            "system_id = \"router\"\n"
            "password = \"router\"\n"
@@ -101,7 +104,8 @@ struct router_setup {
            "destination_prefix = \"" +
            destination_prefix +
            "\"\n"
-           "upstreams = [\"sim\"]\n";
+           "upstreams = [\"sim\"]\n" +
+           extra;
   }
 };
 
@@ -174,12 +178,16 @@ class RouterE2eTest : public ::testing::Test {
   // smsc-sim on a port from the kernel, the router in front of it, and the router's upstream
   // binds up.
   ::testing::AssertionResult start_sim_and_router(router_setup setup) {
-    setup.upstream_port = start_smsc_sim(sim_, 0);
+    setup.upstream_port = start_smsc_sim(sim_, 0, setup.sim_args);
     if (setup.upstream_port == 0) {
       return ::testing::AssertionFailure() << "smsc-sim did not come up:\n" << sim_.err();
     }
     sim_port_ = setup.upstream_port;
     if (!start_router(setup)) return ::testing::AssertionFailure() << "no smpp-router";
+    if (!setup.upstream_keys.empty() &&
+        setup.upstream_keys.find("on_demand = true") != std::string::npos) {
+      return ::testing::AssertionSuccess();  // binds come with the first message
+    }
     if (!wait_for_binds(sim_, setup.upstream_binds)) {
       return ::testing::AssertionFailure() << "upstream binds not up:\n" << router_.err();
     }
@@ -400,6 +408,70 @@ TEST_F(RouterE2eTest, UpstreamKilledMidRunAnswersEverythingThenReconnectsToItsRe
   expect_all_accepted(run_load({"--count", "2000"}), 2000, restarted);
   stop_router();
   EXPECT_EQ(stop_sim(restarted).count("unbinds"), 2u);
+}
+
+TEST_F(RouterE2eTest, EveryAcceptedMessagesReceiptReachesTheEsmeThroughOneWorker) {
+  router_setup setup;
+  setup.sim_args = {"--dlr-delay-ms", "1"};
+  ASSERT_TRUE(start_sim_and_router(setup));
+  const load_run r = run_load({"--count", "5000", "--window", "64", "--dlr"});
+  expect_all_accepted(r, 5000, sim_);
+  EXPECT_EQ(r.report.count("receipts"), 5000u);
+  stop_router();
+  EXPECT_EQ(stop_sim(sim_).count("receipts_acked"), 5000u);
+}
+
+TEST_F(RouterE2eTest, ReceiptsCrossWorkersToTheirShardAndTheirEsme) {
+  if (sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "needs CPUs 0 and 1";
+  router_setup setup;
+  setup.workers = "[0, 1]";
+  setup.upstream_binds = 2;  // one per worker: receipts arrive on either
+  setup.sim_args = {"--dlr-delay-ms", "1"};
+  ASSERT_TRUE(start_sim_and_router(setup));
+  const load_run r = run_load({"--count", "6000", "--sessions", "4", "--window", "16", "--dlr"});
+  expect_all_accepted(r, 6000, sim_);
+  EXPECT_EQ(r.report.count("receipts"), 6000u);
+  stop_router();
+  stop_sim(sim_);
+}
+
+TEST_F(RouterE2eTest, MoMessagesReachTheTenantOfTheirMoRoute) {
+  router_setup setup;
+  setup.sim_args = {"--mo-rate", "200"};
+  setup.extra = "\n[[mo_routes]]\ntenant = \"load\"\n";
+  ASSERT_TRUE(start_sim_and_router(setup));
+  const load_run r = run_load({"--duration", "2", "--rate", "50"});
+  EXPECT_EQ(r.process.code, 0) << r.process.err;
+  EXPECT_GT(r.report.count("mo"), 50u);
+  stop_router();
+  stop_sim(sim_);
+}
+
+TEST_F(RouterE2eTest, OnDemandUpstreamBindsWithTrafficAndUnbindsWhenIdle) {
+  router_setup setup;
+  setup.upstream_binds = 1;
+  setup.upstream_keys = "on_demand = true\nidle_unbind_s = 1\n";
+  ASSERT_TRUE(start_sim_and_router(setup));
+  std::this_thread::sleep_for(300ms);
+  auto before = sim_counters(sim_);
+  ASSERT_TRUE(before.has_value());
+  EXPECT_EQ(before->count("binds"), 0u) << "no traffic, no bind";
+  expect_all_accepted(run_load({"--count", "2000", "--window", "64"}), 2000, sim_);
+  bool unbound = false;
+  for (auto until = clock_type::now() + 10s; !unbound && clock_type::now() < until;) {
+    const auto c = sim_counters(sim_);
+    unbound = c && c->count("unbinds") >= 1;
+    if (!unbound) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(unbound) << "the idle bind unbinds after idle_unbind_s";
+  // The next traffic binds again.
+  const load_run again = run_load({"--count", "1000"});
+  EXPECT_EQ(again.report.count("accepted"), 1000u) << again.process.err;
+  const auto after = sim_counters(sim_);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->count("submit_sm"), 3000u);
+  stop_router();
+  EXPECT_EQ(stop_sim(sim_).count("binds"), 2u);
 }
 
 TEST_F(RouterE2eTest, WrongPasswordFailsTheBind) {

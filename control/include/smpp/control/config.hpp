@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "smpp/codec/receipt.hpp"
+
 namespace smpp::control {
 
 struct listener_config {
@@ -49,6 +51,10 @@ struct tenant_config {
   std::vector<std::string> allowed_networks;  // CIDR ("10.0.0.0/8", "::1/128"); empty: any
   uint32_t max_binds = 8;
   uint32_t window = 256;  // outstanding requests per session before ESME_RTHROTTLED
+  // Receipts and MO messages kept while no receiver of the tenant is bound.
+  uint32_t hold_max = 10000;
+  uint32_t hold_ttl_s = 3600;
+  uint32_t deliver_window = 64;  // deliver_sm outstanding per receiver session
 };
 
 enum class bind_type : uint8_t { transmitter, receiver, transceiver };
@@ -70,6 +76,23 @@ struct upstream_config {
   uint16_t port = 0;
   std::vector<upstream_bind_config> binds;
   upstream_tls_config tls;
+  // How the SMSC writes message ids: in submit_sm_resp, and in its receipts.
+  codec::id_radix message_id_radix = codec::id_radix::auto_detect;
+  codec::id_radix receipt_id_radix = codec::id_radix::auto_detect;
+  bool on_demand = false;        // bind when traffic arrives, unbind after idle_unbind_s
+  uint32_t idle_unbind_s = 300;  // meaningful with on_demand
+};
+
+// Mobile-originated messages: destination prefix (short code) -> tenant.
+struct mo_route_config {
+  std::string destination_prefix;  // longest prefix wins; "" matches everything
+  std::string tenant;
+  std::string upstream;  // optional: only MO from this upstream; "" any
+};
+
+struct correlation_config {
+  uint64_t capacity = 10'000'000;  // live message ids, all workers together
+  uint32_t ttl_s = 72 * 3600;      // receipts can take days
 };
 
 struct route_config {
@@ -88,6 +111,7 @@ struct timeouts_config {
   uint32_t partial_pdu_ms = 10000;  // a PDU started but not finished within: close
   uint32_t reconnect_min_ms = 500;
   uint32_t reconnect_max_ms = 30000;
+  uint32_t esme_idle_ms = 0;  // a bound ESME with no traffic this long is unbound; 0: never
 };
 
 struct limits_config {
@@ -104,6 +128,8 @@ struct router_config {
   std::vector<tenant_config> tenants;
   std::vector<upstream_config> upstreams;
   std::vector<route_config> routes;
+  std::vector<mo_route_config> mo_routes;
+  correlation_config correlation;
   timeouts_config timeouts;
   limits_config limits;
 };

@@ -47,7 +47,7 @@ struct worker_stats {
   uint64_t delivered = 0;            // deliver_sm / data_sm written to an ESME receiver
   uint64_t deliver_acked = 0;        // ... and answered ESME_ROK by it
   uint64_t deliver_failed = 0;       // ... answered with an error, timed out, or session lost
-  uint64_t deliver_busy = 0;         // receivers bound but every window full: ESME_RTHROTTLED up
+  uint64_t deliver_busy = 0;         // receivers bound but every window full: held, or throttled
   uint64_t held = 0;                 // taken into the hold queue (no receiver bound)
   uint64_t hold_expired = 0;         // dropped from the hold queue after hold_ttl_ms
   uint64_t hold_full = 0;            // hold queue full: ESME_RX_T_APPN up (the SMSC retries)
@@ -168,7 +168,10 @@ class alignas(64) router_worker final : public transport_handler {
                          uint64_t hold_until_ms);
   bool deliver_local(uint32_t tenant, bytes_view frame, const return_to& ret,
                      uint64_t hold_until_ms, bool& busy);
-  void hold(uint32_t tenant, bytes_view frame, const return_to& ret, uint64_t hold_until_ms);
+  // Keeps a message for the tenant (acknowledging it upstream); full_status goes upstream
+  // instead when the hold queue is full.
+  void hold(uint32_t tenant, bytes_view frame, const return_to& ret, uint64_t hold_until_ms,
+            codec::command_status full_status);
   void answer_upstream(const return_to& ret, codec::command_status status);
   void esme_deliver_resp(esme_session& s, const codec::pdu_header& h);
   void fail_deliveries(esme_session& s, bool only_expired);
