@@ -124,15 +124,26 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: %s\n", config_path.c_str(), error.c_str());
     return 2;
   }
-  dataplane::worker_plan plan;
-  if (!dataplane::plan_workers(cfg.workers.automatic, cfg.workers.cpus, plan, error)) {
+  // The same planner as pin-advisor; its warnings are the advisor's --check warnings.
+  dataplane::placement_request placement_req;
+  placement_req.automatic = cfg.workers.automatic;
+  placement_req.cpus = cfg.workers.cpus;
+  dataplane::placement placed;
+  if (!dataplane::plan_placement(placement_req, placed, error)) {
     std::fprintf(stderr, "%s: workers: %s\n", config_path.c_str(), error.c_str());
     return 2;
   }
-  const auto n = static_cast<uint32_t>(plan.cpus.size());
-  std::fprintf(stderr, "smpp-router: %u worker(s): %s\n", n, plan.reason.c_str());
-  for (uint32_t i = 0; i < n; ++i)
-    std::fprintf(stderr, "smpp-router: worker %u on cpu %u\n", i, plan.cpus[i]);
+  const auto n = static_cast<uint32_t>(placed.workers.size());
+  std::fprintf(stderr, "smpp-router: %u worker(s): %s\n", n, placed.reason.c_str());
+  for (uint32_t i = 0; i < n; ++i) {
+    const auto& at = placed.workers[i].where;
+    std::fprintf(stderr, "smpp-router: worker %u -> cpu %u (core %u, numa %s)\n", i, at.cpu,
+                 at.core, at.numa_node < 0 ? "?" : std::to_string(at.numa_node).c_str());
+  }
+  for (const auto& w : placed.warnings) {
+    std::fprintf(stderr, "smpp-router: warning [%s]: %s\n", dataplane::to_string(w.kind),
+                 w.text.c_str());
+  }
   if (check_only) {
     std::fprintf(stderr, "smpp-router: %s is valid\n", config_path.c_str());
     return 0;
@@ -155,8 +166,8 @@ int main(int argc, char** argv) {
   std::atomic<uint32_t> started{0};
   std::vector<std::thread> threads;
   for (uint32_t i = 0; i < n; ++i) {
-    threads.emplace_back(run_worker, i, n, plan.cpus[i], snap, &shared, mesh.get(), cfg.limits,
-                         &results[i], &started);
+    threads.emplace_back(run_worker, i, n, placed.workers[i].where.cpu, snap, &shared, mesh.get(),
+                         cfg.limits, &results[i], &started);
   }
   while (started.load() < n) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   int rc = 0;
