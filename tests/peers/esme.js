@@ -25,6 +25,8 @@ matches the delivery receipts to the responses' message_ids.
   --expect-id-prefix P
                       every message_id must start with P (the upstream's ids, relayed)
   --timeout-ms N      hard bound on the whole run (default 30000)
+  --tls-ca FILE       connect over TLS, verifying the server against this PEM CA file
+  --tls-servername N  the name or IP the certificate must carry (default: --host)
   --help              print this help
 
 JSON: {"peer","bound","bind_status","enquire_link_ok","sent","resp_ok","resp_errors",
@@ -44,6 +46,8 @@ const spec = {
   '--no-receipts': 'flag',
   '--expect-id-prefix': 'string',
   '--timeout-ms': 'uint',
+  '--tls-ca': 'string',
+  '--tls-servername': 'string',
 };
 const opt = common.parseArgs(process.argv.slice(2), spec, usage, 'esme.js');
 const host = opt['--host'] || '127.0.0.1';
@@ -80,7 +84,12 @@ const ids = new Map();  // message_id -> 'open' | 'receipted'
 let outstanding = 0;
 let finished = false;
 
-const session = smpp.connect({host, port});
+const tlsCa = opt['--tls-ca'];
+// node-smpp hands these options to tls.connect(); the certificate is always verified.
+const session = tlsCa === undefined ? smpp.connect({host, port}) : smpp.connect({
+  host, port, tls: true, ca: require('fs').readFileSync(tlsCa), rejectUnauthorized: true,
+  servername: opt['--tls-servername'] || host,
+});
 
 function fail(why) {
   if (summary.failures.length < 20) summary.failures.push(why);

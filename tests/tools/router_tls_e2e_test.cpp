@@ -31,6 +31,11 @@ using namespace std::chrono_literals;
 constexpr std::string_view tenant_password = "Tls4pass";    // 8 characters: SMPP 3.4 maximum
 constexpr std::string_view upstream_password = "up5tream";  // the router's bind to the SMSC
 
+std::string source_dir() {
+  if (const char* env = std::getenv("SMPP_SOURCE_DIR"); env != nullptr && *env != '\0') return env;
+  return SMPP_SOURCE_DIR_DEFAULT;
+}
+
 std::string openssl_bin() {
   for (const char* p : {"/usr/bin/openssl", "/usr/local/bin/openssl"}) {
     if (access(p, X_OK) == 0) return p;
@@ -205,6 +210,21 @@ class RouterTlsE2eTest : public ::testing::Test {
     return p.wait(30s);
   }
 
+  // tests/peers/esme.js (node-smpp) against the TLS listener, trusting `ca`.
+  exit_result run_node_esme(const std::string& ca) const {
+    const std::string esme = source_dir() + "/tests/peers/esme.js";
+    EXPECT_TRUE(std::ifstream(source_dir() + "/tests/peers/node_modules/smpp/package.json").good())
+        << "node-smpp missing: run tools/install-deps.sh";
+    child_process p;
+    EXPECT_TRUE(p.start(
+        "/bin/sh", {"-c", "exec node '" + esme + "' --port " + std::to_string(tls_port_) +
+                              " --system-id loadtest --password " + std::string(tenant_password) +
+                              " --count 20 --no-receipts --timeout-ms 20000"
+                              " --tls-servername smsc.test --tls-ca '" +
+                              ca + "'"}));
+    return p.wait(40s);
+  }
+
   // The router's log must not carry a password or any part of a private key.
   void expect_no_secrets(const std::string& log) const {
     EXPECT_EQ(log.find(tenant_password), std::string::npos) << log;
@@ -267,6 +287,19 @@ TEST_F(RouterTlsE2eTest, HandshakesWithTls12And13AndSmppOverTlsBothWays) {
   EXPECT_EQ(answers[2].id, 0x80000006u);  // unbind_resp
   EXPECT_EQ(answers[2].seq, 3u);
 
+  // node-smpp's ESME in its TLS mode (tests/peers/esme.js --tls-ca): bind, enquire_link,
+  // 20 submit_sm each answered ESME_ROK with a message_id, unbind.
+  const exit_result node = run_node_esme(certs_.ca_cert);
+  EXPECT_EQ(node.code, 0) << node.out << node.err;
+  const auto summary = flat_json::parse(last_line(node.out));
+  ASSERT_TRUE(summary.has_value()) << node.out << node.err;
+  EXPECT_EQ(summary->num("resp_ok"), 20) << node.out;
+  EXPECT_NE(node.out.find("\"ok\":true"), std::string::npos) << node.out;
+  // The same client trusting another CA stops at the handshake and says so.
+  const exit_result refused = run_node_esme(dir_ + "other-ca.pem");
+  EXPECT_EQ(refused.code, 1) << refused.out << refused.err;
+  EXPECT_NE(refused.out.find("connection error"), std::string::npos) << refused.out;
+
   // A plain-text ESME on the TLS port: no SMPP answer, the connection closes.
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in sa{};
@@ -296,11 +329,12 @@ TEST_F(RouterTlsE2eTest, HandshakesWithTls12And13AndSmppOverTlsBothWays) {
   EXPECT_TRUE(sim_binds() >= 1);
 
   const exit_result stopped = stop_router();
-  // 2 s_client handshakes + the SMPP session; the plain client, the wrong-CA client failed.
-  EXPECT_NE(stopped.err.find("tls: 4 handshakes, 2 failed (0 certificates refused"),
+  // 2 s_client handshakes, the s_client SMPP session and node-smpp's; the wrong-CA node client,
+  // the plain client and the wrong-CA s_client failed.
+  EXPECT_NE(stopped.err.find("tls: 5 handshakes, 3 failed (0 certificates refused"),
             std::string::npos)
       << stopped.err;
-  EXPECT_NE(stopped.err.find("1 requests forwarded, 1 answers relayed"), std::string::npos)
+  EXPECT_NE(stopped.err.find("21 requests forwarded, 21 answers relayed"), std::string::npos)
       << stopped.err;
   expect_no_secrets(stopped.err);
 }
