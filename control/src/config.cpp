@@ -48,6 +48,7 @@ constexpr int_range hold_max_range{0, 10'000'000};
 constexpr int_range hold_ttl_range{1, 30 * 86'400};
 constexpr int_range deliver_window_range{1, 65535};
 constexpr int_range idle_unbind_range{1, 86'400};
+constexpr int_range lockout_failures_range{0, 1'000'000};
 constexpr int_range correlation_capacity_range{1, 1'000'000'000};
 constexpr int_range correlation_ttl_range{1, 30 * 86'400};
 constexpr std::string_view radix_accepted = "one of \"auto\", \"hex\", \"decimal\", \"text\"";
@@ -311,6 +312,7 @@ class loader {
                  std::string& out);
   void load_timeouts(const toml::table& root, timeouts_config& c);
   void load_correlation(const toml::table& root, correlation_config& c);
+  void load_security(const toml::table& root, security_config& c);
   void load_mo_routes(const toml::table& root, const router_config& c,
                       std::vector<mo_route_config>& out);
   bool read_bool(const toml::table& t, std::string_view key, const std::string& path, bool& out);
@@ -994,6 +996,19 @@ void loader::load_correlation(const toml::table& root, correlation_config& c) {
   read_int(*t, "ttl_s", path, correlation_ttl_range, c.ttl_s);
 }
 
+void loader::load_security(const toml::table& root, security_config& c) {
+  const toml::table* t = table_of(root, "security", "");
+  if (t == nullptr) return;
+  const std::string path = "security";
+  check_keys(
+      *t, path,
+      {"bind_fail_delay_ms", "bind_fail_delay_max_ms", "bind_lockout_failures", "bind_lockout_s"});
+  read_int(*t, "bind_fail_delay_ms", path, idle_ms_range, c.bind_fail_delay_ms);
+  read_int(*t, "bind_fail_delay_max_ms", path, idle_ms_range, c.bind_fail_delay_max_ms);
+  read_int(*t, "bind_lockout_failures", path, lockout_failures_range, c.bind_lockout_failures);
+  read_int(*t, "bind_lockout_s", path, idle_unbind_range, c.bind_lockout_s);
+}
+
 void loader::load_mo_routes(const toml::table& root, const router_config& c,
                             std::vector<mo_route_config>& out) {
   std::map<std::pair<std::string, std::string>, uint32_t> seen;  // (upstream, prefix) -> line
@@ -1047,8 +1062,9 @@ config_result loader::run(std::string_view text) {
   }
 
   // A key of a section written at the top level is a common slip: point at the section.
-  const std::initializer_list<std::string_view> sections = {
-      "router", "timeouts", "tenants", "upstreams", "routes", "mo_routes", "correlation"};
+  const std::initializer_list<std::string_view> sections = {"router",      "timeouts", "tenants",
+                                                            "upstreams",   "routes",   "mo_routes",
+                                                            "correlation", "security"};
   for (auto&& [k, v] : root) {
     const std::string_view key = k.str();
     if (std::find(sections.begin(), sections.end(), key) != sections.end()) continue;
@@ -1077,6 +1093,7 @@ config_result loader::run(std::string_view text) {
   load_routes(root, c, c.routes);
   load_mo_routes(root, c, c.mo_routes);
   load_correlation(root, c.correlation);
+  load_security(root, c.security);
 
   std::stable_sort(errors_.begin(), errors_.end(),
                    [](const config_error& a, const config_error& b) {

@@ -158,6 +158,8 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   dataplane::shared_state shared(snap->tenants.size(), snap->upstreams.size(), n);
+  shared.secret = dataplane::correlation_secret::random();  // one key for every worker
+  shared.guard = std::make_unique<dataplane::bind_guard>(snap->bind_guard);
   // 8192 cells of 256 octets per ordered pair: room for every request a full set of upstream
   // windows can have in flight, with the PDUs themselves.
   std::unique_ptr<dataplane::ring_mesh> mesh;

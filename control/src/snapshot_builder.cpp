@@ -161,6 +161,10 @@ std::shared_ptr<const dataplane::router_snapshot> build_snapshot(const router_co
   s->mo_routes = dataplane::route_table(std::move(mo));
   s->correlation.capacity = config.correlation.capacity;
   s->correlation.ttl_ms = uint64_t{config.correlation.ttl_s} * 1000;
+  s->bind_guard.delay_ms = config.security.bind_fail_delay_ms;
+  s->bind_guard.max_delay_ms = config.security.bind_fail_delay_max_ms;
+  s->bind_guard.lockout_failures = config.security.bind_lockout_failures;
+  s->bind_guard.lockout_ms = config.security.bind_lockout_s * 1000;
   const timeouts_config& t = config.timeouts;
   s->timers.bind_ms = t.bind_ms;
   s->timers.enquire_link_interval_ms = t.enquire_link_interval_ms;
@@ -172,6 +176,7 @@ std::shared_ptr<const dataplane::router_snapshot> build_snapshot(const router_co
   s->timers.esme_idle_ms = t.esme_idle_ms;
   s->max_command_length = config.limits.max_command_length;
   s->verify_password = verify;
+  s->dummy_password_hash = hash_password("\x01unknown-system-id");
   return s;
 }
 

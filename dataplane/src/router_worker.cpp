@@ -95,7 +95,18 @@ struct router_worker::esme_session {
   uint64_t last_rx_ms = 0;
   uint64_t partial_since_ms = 0;
   uint64_t last_traffic_ms = 0;  // last PDU in either direction other than enquire_link
+  struct {
+    bool active = false;  // the bind is decided; its answer waits until answer_at_ms
+    bool ok = false;
+    command_id request = command_id::bind_transceiver;
+    uint32_t seq = 0;
+    uint32_t tenant = 0;
+    uint8_t version = 0;
+    uint64_t answer_at_ms = 0;
+  } pending_bind;
   uint64_t unbind_sent_ms = 0;
+  bool unbind_answer_pending = false;  // the ESME unbound: unbind_resp once all is answered
+  uint32_t unbind_seq = 0;
   bool enquire_pending = false;
   bool counted_bind = false;
   bool receiver = false;               // counted in receivers_ / shared receivers
@@ -431,7 +442,7 @@ void router_worker::esme_pdu(esme_session& s, bytes_view frame) {
     case command_id::bind_transmitter:
     case command_id::bind_receiver:
     case command_id::bind_transceiver:
-      if (s.state != esme_state::open) {
+      if (s.state != esme_state::open || s.pending_bind.active) {
         (void)send_header_only(s.conn, codec::response_of(p.id), S::ESME_RALYBND,
                                p.sequence_number);
         return;
@@ -447,10 +458,13 @@ void router_worker::esme_pdu(esme_session& s, bytes_view frame) {
       return;
     case command_id::unbind:
       if (!bound) break;
-      // SMPP 3.4 §4.2: answer, then the ESME closes; we close once the answer is written.
-      (void)send_header_only(s.conn, command_id::unbind_resp, S::ESME_ROK, p.sequence_number);
+      // SMPP 3.4 §4.2: no new requests from here on; the answers still owed to the ESME are
+      // relayed first, then unbind_resp, then the session closes once that is written.
       s.state = esme_state::unbinding;
-      close_esme(s, false);
+      receiver_bound(s, false);
+      s.unbind_answer_pending = true;
+      s.unbind_seq = p.sequence_number;
+      after_answer(s);
       return;
     case command_id::unbind_resp:
       if (s.state == esme_state::unbinding) close_esme(s, false);
@@ -502,15 +516,33 @@ void router_worker::esme_pdu(esme_session& s, bytes_view frame) {
 
 void router_worker::esme_bind(esme_session& s, const pdu& p) {
   // SMPP 3.4 §4.1: every authentication failure gets the same ESME_RBINDFAIL, so the answer
-  // does not tell which part was wrong.
+  // does not tell which part was wrong. After failures from the same source address or for the
+  // same system_id every answer comes later (a growing delay), and after too many the address
+  // or system_id is locked out for a while (bind_guard).
   const router_snapshot& snap = *snap_;
+  bind_guard* guard = shared_ != nullptr ? shared_->guard.get() : nullptr;
+  const bind_guard::verdict v =
+      guard != nullptr ? guard->check(s.peer, p.system_id, now_ms_) : bind_guard::verdict{};
   const auto it = snap.tenant_by_system_id.find(std::string(p.system_id));
-  bool ok = it != snap.tenant_by_system_id.end();
+  bool ok = !v.locked && it != snap.tenant_by_system_id.end();
   const tenant_def* tenant = ok ? &snap.tenants[it->second] : nullptr;
-  if (ok) ok = snap.verify_password && snap.verify_password(tenant->password_hash, p.password);
+  if (ok) {
+    ok = snap.verify_password && snap.verify_password(tenant->password_hash, p.password);
+  } else if (!v.locked && snap.verify_password && !snap.dummy_password_hash.empty()) {
+    // An unknown system_id costs the same hash verification as a known one, so the time of
+    // the answer does not tell which system_ids exist.
+    (void)snap.verify_password(snap.dummy_password_hash, p.password);
+  }
   if (ok && !tenant->allowed_networks.empty()) {
     ok = std::any_of(tenant->allowed_networks.begin(), tenant->allowed_networks.end(),
                      [&](const cidr& n) { return n.contains(s.peer); });
+  }
+  if (guard != nullptr && !v.locked) {
+    if (ok) {
+      guard->succeeded(s.peer, p.system_id);
+    } else {
+      guard->failed(s.peer, p.system_id, now_ms_);
+    }
   }
   if (ok && shared_) {
     auto& count = shared_->binds_per_tenant[tenant->index];
@@ -521,28 +553,43 @@ void router_worker::esme_bind(esme_session& s, const pdu& p) {
       s.counted_bind = true;
     }
   }
+  s.pending_bind.active = true;
+  s.pending_bind.ok = ok;
+  s.pending_bind.request = p.id;
+  s.pending_bind.seq = p.sequence_number;
+  s.pending_bind.tenant = ok ? tenant->index : 0;
+  s.pending_bind.version = p.interface_version;
+  s.pending_bind.answer_at_ms = now_ms_ + v.delay_ms;
+  if (v.delay_ms == 0) answer_bind(s);
+}
+
+void router_worker::answer_bind(esme_session& s) {
+  const auto& b = s.pending_bind;
+  s.pending_bind.active = false;
   pdu r;
-  r.id = codec::response_of(p.id);
-  r.sequence_number = p.sequence_number;
-  r.system_id = snap.system_id;
+  r.id = codec::response_of(b.request);
+  r.sequence_number = b.seq;
+  r.system_id = snap_->system_id;
   std::array<std::byte, 8> tlv_buf;
-  if (!ok) {
+  if (!b.ok) {
     ++stats_.bind_failed;
     r.status = S::ESME_RBINDFAIL;
     r.body_absent = true;
     (void)send_pdu(s.conn, r);
     return;
   }
-  if (p.interface_version >= 0x34) {
+  if (b.version >= 0x34) {
     // SMPP 3.4 §4.1.2: sc_interface_version tells the ESME which version we speak.
     codec::tlv_writer w(tlv_buf);
     (void)w.add_uint(codec::tag::sc_interface_version, 0x34, 1);
     r.tlvs = w.area();
   }
+  const tenant_def& tenant = snap_->tenants[b.tenant];
   s.state = esme_state::bound;
-  s.bind = p.id;
-  s.tenant = tenant->index;
-  s.window = tenant->window;
+  s.bind = b.request;
+  s.tenant = tenant.index;
+  s.window = tenant.window;
+  s.last_traffic_ms = now_ms_;
   ++stats_.esme_bound;
   (void)send_pdu(s.conn, r);
   if (can_receive(s.bind)) receiver_bound(s, true);
@@ -741,6 +788,7 @@ void router_worker::fail_inflight(upstream_link& u, command_status status, bool 
       esme_session& s = *slot->esme;
       if (s.outstanding > 0) --s.outstanding;
       (void)send_header_only(e.esme, codec::response_of(e.id), status, e.esme_seq);
+      after_answer(s);
     }
     if (only_expired) {
       ++stats_.upstream_timeouts;
@@ -803,6 +851,7 @@ void router_worker::upstream_pdu(upstream_link& u, bytes_view frame) {
       }
       if (ok) {
         ++stats_.resp_relayed;
+        after_answer(s);
       } else {
         // The ESME stopped reading: its unsent answers exceed the bound. Close it.
         ++stats_.sessions_closed_slow;
@@ -861,6 +910,10 @@ void router_worker::tick(uint64_t now_ms) {
     if (!slot || !slot->esme) continue;
     esme_session& s = *slot->esme;
     if (s.conn == invalid_conn) continue;
+    if (s.pending_bind.active) {
+      if (now_ms >= s.pending_bind.answer_at_ms) answer_bind(s);
+      continue;
+    }
     if (s.state == esme_state::open && now_ms - s.opened_ms >= tm.bind_ms) {
       close_esme(s, true);  // no bind within the configured time after connect
       continue;
@@ -1195,7 +1248,16 @@ void router_worker::handoff_answer(const handoff_header& h, bytes_view frame) {
   if (!ok) {
     ++stats_.sessions_closed_slow;
     close_esme(s, true);
+    return;
   }
+  after_answer(s);
+}
+
+void router_worker::after_answer(esme_session& s) {
+  if (!s.unbind_answer_pending || s.outstanding > 0) return;
+  s.unbind_answer_pending = false;
+  (void)send_header_only(s.conn, command_id::unbind_resp, S::ESME_ROK, s.unbind_seq);
+  close_esme(s, false);
 }
 
 }  // namespace smpp::dataplane

@@ -481,6 +481,10 @@ const bad_config bad_configs[] = {
      "an integer 1..2592000"},
     {"deliver_window zero", tenant_lines + "deliver_window = 0\n", 5, "tenants[0].deliver_window",
      "an integer 1..65535"},
+    {"security delay not an integer", lines({"[security]", "bind_fail_delay_ms = \"1s\""}), 2,
+     "security.bind_fail_delay_ms", "an integer 0..86400000"},
+    {"security lockout zero seconds", lines({"[security]", "bind_lockout_s = 0"}), 2,
+     "security.bind_lockout_s", "an integer 1..86400"},
     {"esme_idle_ms negative", lines({"[timeouts]", "esme_idle_ms = -1"}), 2,
      "timeouts.esme_idle_ms", "an integer 0..86400000"},
 };
@@ -495,6 +499,9 @@ TEST(ConfigLoad, ReturnPathAndIdleSettingsReachTheConfig) {
       "ttl_s = 600",
       "[timeouts]",
       "esme_idle_ms = 60000",
+      "[security]",
+      "bind_fail_delay_ms = 50",
+      "bind_lockout_failures = 0",
       "[[tenants]]",
       "name = \"t\"",
       "system_id = \"t\"",
@@ -523,6 +530,9 @@ TEST(ConfigLoad, ReturnPathAndIdleSettingsReachTheConfig) {
   EXPECT_EQ(k.correlation.capacity, 2000000u);
   EXPECT_EQ(k.correlation.ttl_s, 600u);
   EXPECT_EQ(k.timeouts.esme_idle_ms, 60000u);
+  EXPECT_EQ(k.security.bind_fail_delay_ms, 50u);
+  EXPECT_EQ(k.security.bind_lockout_failures, 0u);
+  EXPECT_EQ(k.security.bind_fail_delay_max_ms, 8000u);
   EXPECT_EQ(k.tenants[0].hold_max, 5u);
   EXPECT_EQ(k.tenants[0].hold_ttl_s, 60u);
   EXPECT_EQ(k.tenants[0].deliver_window, 16u);

@@ -189,6 +189,45 @@ TEST(EsmeSession, EveryAuthenticationFailureIsBindFail) {
   EXPECT_EQ(decoded(r.t.take(ok).at(0)).status, S::ESME_ROK);
 }
 
+TEST(EsmeSession, FailedBindsDelayLaterAnswersAndLockOut) {
+  Rig r;
+  bind_guard_config gc;
+  gc.delay_ms = 100;
+  gc.max_delay_ms = 1000;
+  gc.lockout_failures = 3;
+  gc.lockout_ms = 10'000;
+  r.shared.guard = std::make_unique<bind_guard>(gc);
+  auto c = r.t.accept("10.9.9.9");
+  // First failure: answered at once.
+  r.t.deliver(c, bind_pdu(command_id::bind_transmitter, "acme", "wrong", 1));
+  EXPECT_EQ(decoded(r.t.take(c).at(0)).status, S::ESME_RBINDFAIL);
+  // Second: answered 100 ms later.
+  r.t.deliver(c, bind_pdu(command_id::bind_transmitter, "acme", "wrong", 2));
+  EXPECT_TRUE(r.t.take(c).empty());
+  r.advance(50);
+  EXPECT_TRUE(r.t.take(c).empty());
+  r.advance(60);
+  auto out = r.t.take(c);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(decoded(out[0]).sequence_number, 2U);
+  EXPECT_EQ(decoded(out[0]).status, S::ESME_RBINDFAIL);
+  // Third failure locks the address and the system_id: the right password no longer helps.
+  r.t.deliver(c, bind_pdu(command_id::bind_transmitter, "acme", "wrong", 3));
+  r.advance(250);
+  EXPECT_EQ(decoded(r.t.take(c).at(0)).status, S::ESME_RBINDFAIL);
+  auto other = r.t.accept("10.1.1.1");
+  r.t.deliver(other, bind_pdu(command_id::bind_transmitter, "acme", "secret", 1));
+  r.advance(1000);
+  EXPECT_EQ(decoded(r.t.take(other).at(0)).status, S::ESME_RBINDFAIL);
+  EXPECT_EQ(r.shared.guard->stats().refused_locked, 1U);
+  // After the lock-out the right password binds (its answer still waits the delay).
+  r.advance(10'000);
+  auto later = r.t.accept("10.1.1.2");
+  r.t.deliver(later, bind_pdu(command_id::bind_transmitter, "acme", "secret", 1));
+  r.advance(1000);
+  EXPECT_EQ(decoded(r.t.take(later).at(0)).status, S::ESME_ROK);
+}
+
 TEST(EsmeSession, BindBeyondTheTenantMaximumFails) {
   Rig r;
   r.bound_esme();
@@ -286,6 +325,49 @@ TEST(EsmeSession, EnquireLinkAndUnbind) {
   EXPECT_EQ(decoded(out[1]).sequence_number, 11U);
   EXPECT_TRUE(r.t.conns[c].closed);
   EXPECT_FALSE(r.t.conns[c].aborted);  // graceful: the unbind_resp is written first
+}
+
+TEST(EsmeSession, UnbindWaitsForTheAnswersStillOwedThenAnswers) {
+  Rig r;
+  auto ups = r.bring_up_upstreams();
+  auto c = r.bound_esme();
+  r.t.deliver(c, submit_pdu("441234", 20));
+  r.t.deliver(c, header(command_id::unbind, S::ESME_ROK, 21));
+  EXPECT_TRUE(r.t.take(c).empty()) << "the submit_sm is still owed its answer";
+  r.t.deliver(c, submit_pdu("441234", 22));  // too late: the session is unbinding
+  auto refused = r.t.take(c);
+  ASSERT_EQ(refused.size(), 1U);
+  EXPECT_EQ(decoded(refused[0]).status, S::ESME_RINVBNDSTS);
+  auto fwd = r.t.take(ups[0]);
+  ASSERT_EQ(fwd.size(), 1U);
+  pdu resp;
+  resp.id = command_id::submit_sm_resp;
+  resp.sequence_number = decoded(fwd[0]).sequence_number;
+  resp.message_id = "m1";
+  r.t.deliver(ups[0], encode(resp));
+  auto out = r.t.take(c);
+  ASSERT_EQ(out.size(), 2U);
+  EXPECT_EQ(decoded(out[0]).id, command_id::submit_sm_resp);
+  EXPECT_EQ(decoded(out[0]).sequence_number, 20U);
+  EXPECT_EQ(decoded(out[1]).id, command_id::unbind_resp);
+  EXPECT_EQ(decoded(out[1]).sequence_number, 21U);
+  EXPECT_TRUE(r.t.conns[c].closed);
+}
+
+TEST(EsmeSession, UnknownSystemIdCostsAPasswordVerificationToo) {
+  auto snap = make_snapshot();
+  static int verifications = 0;
+  snap->verify_password = [](const std::string& hash, std::string_view pw) {
+    ++verifications;
+    return hash == "plain:" + std::string(pw);
+  };
+  snap->dummy_password_hash = "plain:\x01";
+  Rig r(snap);
+  verifications = 0;
+  auto c = r.t.accept();
+  r.t.deliver(c, bind_pdu(command_id::bind_transmitter, "nobody", "secret", 1));
+  EXPECT_EQ(decoded(r.t.take(c).at(0)).status, S::ESME_RBINDFAIL);
+  EXPECT_EQ(verifications, 1);
 }
 
 TEST(EsmeSession, NoBindInTimeCloses) {

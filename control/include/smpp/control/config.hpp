@@ -90,6 +90,14 @@ struct mo_route_config {
   std::string upstream;  // optional: only MO from this upstream; "" any
 };
 
+// Failed binds: a growing delay before later answers, and a lock-out.
+struct security_config {
+  uint32_t bind_fail_delay_ms = 250;
+  uint32_t bind_fail_delay_max_ms = 8000;
+  uint32_t bind_lockout_failures = 10;  // 0: never lock out
+  uint32_t bind_lockout_s = 300;
+};
+
 struct correlation_config {
   uint64_t capacity = 10'000'000;  // live message ids, all workers together
   uint32_t ttl_s = 72 * 3600;      // receipts can take days
@@ -130,6 +138,7 @@ struct router_config {
   std::vector<route_config> routes;
   std::vector<mo_route_config> mo_routes;
   correlation_config correlation;
+  security_config security;
   timeouts_config timeouts;
   limits_config limits;
 };

@@ -128,6 +128,9 @@ class alignas(64) router_worker final : public transport_handler {
   session_slot* slot_of(conn_id c) noexcept;
   void esme_pdu(esme_session& s, bytes_view frame);
   void esme_bind(esme_session& s, const codec::pdu& p);
+  void answer_bind(esme_session& s);
+  // After an answer to the ESME: completes an unbind that waited for it.
+  void after_answer(esme_session& s);
   void esme_submit(esme_session& s, bytes_view frame, const codec::pdu& p);
   void upstream_pdu(upstream_link& u, bytes_view frame);
   void upstream_bound(upstream_link& u);

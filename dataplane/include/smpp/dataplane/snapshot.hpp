@@ -14,6 +14,7 @@
 
 #include "smpp/codec/receipt.hpp"
 #include "smpp/codec/status.hpp"
+#include "smpp/dataplane/bind_guard.hpp"
 #include "smpp/dataplane/correlation.hpp"
 #include "smpp/dataplane/transport.hpp"
 
@@ -134,9 +135,12 @@ struct router_snapshot {
   // the MO came from (any_tenant: any upstream) and upstreams[0] the tenant it goes to.
   route_table mo_routes;
   correlation_def correlation;
+  bind_guard_config bind_guard;  // bind failure delays and lock-out (shared_state::guard)
   session_timers timers;
   uint32_t max_command_length = 64 * 1024;
   password_verifier verify_password = nullptr;
+  // Verified (and failed) for binds with an unknown system_id, to take as long as a known one.
+  std::string dummy_password_hash;
   std::string system_id = "smpp-router";  // what bind_*_resp carries
 };
 
@@ -159,6 +163,8 @@ struct shared_state {
   // a request last waited for an on-demand upstream with no bind up (workers wake its binds).
   std::vector<std::atomic<uint32_t>> failed_links;
   std::vector<std::atomic<uint64_t>> wanted_ms;
+  // Bind failure throttling shared by every worker (nullptr: none).
+  std::unique_ptr<bind_guard> guard;
   // The key of text message ids; every worker must use the same (set once before start).
   correlation_secret secret;
 };
