@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include "smpp/codec/codec.hpp"
 #include "smpp/codec/receipt.hpp"
@@ -32,8 +33,54 @@ constexpr uint32_t unbind_seq = 2;
 constexpr unsigned min_slot_bits = 4;
 constexpr uint64_t progress_interval_ns = 250'000'000;
 constexpr int max_wait_us = 10'000;
+// --dlr: accepted message ids tracked for matching receipts (about 40 octets each); the
+// accepted beyond it are counted receipt_ids_untracked and the receipts phase falls back to
+// counting receipts.
+constexpr size_t max_tracked_receipt_ids = 4'000'000;
+constexpr uint8_t id_accepted = 1;
+constexpr uint8_t id_receipted = 2;
 // SMPP 3.4 §5.2.4 interface_version of the binds.
 constexpr uint8_t interface_version_34 = 0x34;
+
+// FNV-1a 64: message ids are matched by hash (a collision among a few million ids is
+// vanishingly unlikely, and would only count one receipt twice or as a duplicate).
+uint64_t id_hash(std::string_view id) noexcept {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (const char c : id) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+// The message_id that opens a submit_sm_resp body (SMPP 3.4 §4.4.2); empty when none.
+std::string_view resp_message_id(codec::bytes_view frame) {
+  if (frame.size() <= codec::header_size) return {};
+  const auto* body = reinterpret_cast<const char*>(frame.data() + codec::header_size);
+  const size_t n = std::min<size_t>(frame.size() - codec::header_size, 65);
+  const void* nul = std::memchr(body, 0, n);
+  if (nul == nullptr) return {};
+  return {body, static_cast<size_t>(static_cast<const char*>(nul) - body)};
+}
+
+// The id a receipt quotes: receipted_message_id (SMPP 3.4 §5.3.2.12) before the text's id:.
+std::string_view receipt_message_id(const codec::pdu& p) {
+  codec::receipt_tlvs t;
+  if (auto v = p.tlvs.find(codec::tag::receipted_message_id)) {
+    const std::string_view id = v->as_cstring();
+    if (!id.empty()) t.receipted_message_id = id;
+  }
+  std::optional<codec::receipt_text> text;
+  codec::bytes_view body = p.short_message;
+  if (body.empty()) {
+    if (auto v = p.tlvs.find(codec::tag::message_payload)) body = v->value;
+  }
+  if (!body.empty()) {
+    if (auto r = codec::parse_receipt_text(body); r.ok()) text = r.receipt;
+  }
+  const codec::effective_receipt_result r = codec::combine_receipt(text, t);
+  return r.ok() ? r.receipt.message_id : std::string_view{};
+}
 
 uint64_t now_ns() noexcept {
   timespec ts{};
@@ -240,7 +287,8 @@ void load_generator::on_data(conn_id c, codec::bytes_view data) {
   finish(*s);
 }
 
-void load_generator::complete(session& s, uint32_t seq, uint32_t status, uint64_t now) {
+void load_generator::complete(session& s, uint32_t seq, uint32_t status,
+                              std::string_view message_id, uint64_t now) {
   const uint32_t slot = seq & ((uint32_t{1} << s.slot_bits) - 1);
   if (slot >= s.window || s.slot_seq[slot] != seq || seq == 0) return;  // stray or stale
   s.slot_seq[slot] = 0;
@@ -253,6 +301,14 @@ void load_generator::complete(session& s, uint32_t seq, uint32_t status, uint64_
   last_activity_ns_ = now;
   if (status == 0) {
     ++r.accepted;
+    if (!config_.dlr) return;
+    if (receipt_ids_.size() >= max_tracked_receipt_ids) {
+      ++r.receipt_ids_untracked;
+      return;
+    }
+    uint8_t& seen = receipt_ids_[id_hash(message_id)];
+    if ((seen & id_accepted) == 0 && (seen & id_receipted) != 0) ++r.receipts_matched;
+    seen |= id_accepted;
     return;
   }
   ++r.rejected;
@@ -277,14 +333,14 @@ void load_generator::handle_frame(session& s, codec::bytes_view frame, uint64_t 
   const auto id = static_cast<command_id>(h.command_id);
   switch (id) {
     case command_id::submit_sm_resp:
-      complete(s, h.sequence_number, h.command_status, now);
+      complete(s, h.sequence_number, h.command_status, resp_message_id(frame), now);
       return;
     case command_id::generic_nack:
       if (h.sequence_number == bind_seq && s.state == session_state::binding) {
         close_session(s);
         return;
       }
-      complete(s, h.sequence_number, h.command_status, now);
+      complete(s, h.sequence_number, h.command_status, {}, now);
       return;
     case command_id::bind_transceiver_resp:
     case command_id::bind_transmitter_resp:
@@ -310,6 +366,7 @@ void load_generator::handle_frame(session& s, codec::bytes_view frame, uint64_t 
       last_activity_ns_ = now;
       if (codec::receipt_kind_from_esm_class(p.esm_class) != codec::receipt_kind::not_a_receipt) {
         ++results_->receipts;
+        note_receipt(p);
       } else {
         ++results_->mo;
       }
@@ -337,6 +394,37 @@ void load_generator::handle_frame(session& s, codec::bytes_view frame, uint64_t 
       }
       return;
   }
+}
+
+void load_generator::note_receipt(const codec::pdu& p) {
+  const std::string_view id = receipt_message_id(p);
+  load_results& r = *results_;
+  if (id.empty()) {
+    ++r.receipts_unknown;
+    return;
+  }
+  const uint64_t key = id_hash(id);
+  auto it = receipt_ids_.find(key);
+  if (it == receipt_ids_.end()) {
+    // Not (yet) seen accepted: a receipt may overtake its submit_sm_resp on another session.
+    if (receipt_ids_.size() >= max_tracked_receipt_ids) {
+      ++r.receipts_unknown;
+      return;
+    }
+    it = receipt_ids_.emplace(key, 0).first;
+  }
+  if ((it->second & id_receipted) != 0) {
+    ++r.receipts_duplicate;
+    return;
+  }
+  it->second |= id_receipted;
+  if ((it->second & id_accepted) != 0) ++r.receipts_matched;
+}
+
+bool load_generator::receipts_complete() const noexcept {
+  const load_results& r = *results_;
+  if (r.receipt_ids_untracked > 0) return r.receipts >= r.accepted;  // beyond the bound
+  return r.receipts_matched >= r.accepted;
 }
 
 bool load_generator::sending_done(uint64_t now) const noexcept {
@@ -490,8 +578,7 @@ void load_generator::advance_phase(uint64_t now, int interrupts) {
       }
       return;
     case phase::receipts:
-      if (results_->receipts >= results_->accepted ||
-          now - last_activity_ns_ > config_.dlr_wait_us * nano_per_us) {
+      if (receipts_complete() || now - last_activity_ns_ > config_.dlr_wait_us * nano_per_us) {
         enter(phase::unbinding, now);
       }
       return;
@@ -582,6 +669,9 @@ void load_generator::run(const volatile std::sig_atomic_t& interrupts) {
     transport_.poll(poll_timeout_us());
   }
   transport_.poll(0);  // let the aborted connections go
+  for (const auto& [key, seen] : receipt_ids_) {
+    if (seen == id_receipted) ++results_->receipts_unknown;  // never seen accepted
+  }
   if (progress_printed_) print_progress(now_ns(), true);
 }
 
@@ -620,6 +710,10 @@ std::string to_json(const load_results& r) {
   }
   out += '}';
   num("receipts", r.receipts);
+  num("receipts_matched", r.receipts_matched);
+  num("receipts_duplicate", r.receipts_duplicate);
+  num("receipts_unknown", r.receipts_unknown);
+  num("receipt_ids_untracked", r.receipt_ids_untracked);
   num("mo", r.mo);
   real("duration_s", r.duration_s());
   real("submit_per_s", r.submit_per_s());

@@ -11,6 +11,8 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -50,6 +52,11 @@ struct load_results {
   uint64_t rejected = 0;  // responses with any other status (generic_nack included)
   std::vector<std::pair<uint32_t, uint64_t>> errors;  // command_status -> count
   uint64_t receipts = 0;
+  // --dlr, receipts matched to accepted messages by message id:
+  uint64_t receipts_matched = 0;       // accepted messages that got a receipt
+  uint64_t receipts_duplicate = 0;     // further receipts for one of them
+  uint64_t receipts_unknown = 0;       // receipts for no message seen accepted (or no id)
+  uint64_t receipt_ids_untracked = 0;  // accepted beyond the tracking bound: not matched
   uint64_t mo = 0;
   uint32_t sessions = 0;
   uint32_t sessions_bound = 0;
@@ -97,7 +104,10 @@ class load_generator final : public dataplane::transport_handler {
 
   session* find(conn_id c) noexcept;
   void handle_frame(session& s, codec::bytes_view frame, uint64_t now_ns);
-  void complete(session& s, uint32_t seq, uint32_t status, uint64_t now_ns);
+  void complete(session& s, uint32_t seq, uint32_t status, std::string_view message_id,
+                uint64_t now_ns);
+  void note_receipt(const codec::pdu& p);
+  [[nodiscard]] bool receipts_complete() const noexcept;
   void close_session(session& s);
   void send_bind(session& s);
   void send_unbind(session& s);
@@ -136,6 +146,8 @@ class load_generator final : public dataplane::transport_handler {
   uint64_t progress_at_ns_ = 0;
   uint64_t progress_sent_ = 0;
   bool progress_printed_ = false;
+  // --dlr: message id (its 64-bit hash) -> seen accepted (1) | seen in a receipt (2).
+  std::unordered_map<uint64_t, uint8_t> receipt_ids_;
 };
 
 }  // namespace smpp::esme_load

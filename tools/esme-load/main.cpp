@@ -41,8 +41,11 @@ constexpr std::string_view usage_text =
     "  --count N             send N submit_sm, then stop (each part of a concatenated\n"
     "                        message is one submit_sm)\n"
     "  --duration S          send for S seconds, then stop\n"
-    "  --dlr                 ask for delivery receipts (registered_delivery 1) and wait up to\n"
-    "                        5 s after the last response for them\n"
+    "  --dlr                 ask for delivery receipts (registered_delivery 1) and wait for\n"
+    "                        one per accepted message, up to --dlr-wait after the last\n"
+    "                        response or receipt; each receipt is matched to an accepted\n"
+    "                        message by its id (the first 4000000 accepted ids are tracked)\n"
+    "  --dlr-wait S          with --dlr: how long to wait for receipts (default 5)\n"
     "  --mix SPEC            message mix as KIND:WEIGHT,... with kinds gsm (GSM 7-bit), ucs2\n"
     "                        (UCS-2) and concat (3-part GSM with UDH); default gsm:100\n"
     "  --bind-type trx|tx    bind_transceiver (default) or bind_transmitter; with tx and\n"
@@ -54,10 +57,14 @@ constexpr std::string_view usage_text =
     "                        dedicated core, at the cost of a full core\n"
     "  -h, --help            print this help\n"
     "\n"
-    "JSON: {\"sent\",\"accepted\",\"errors\":{STATUS_NAME:n},\"receipts\",\"mo\",\"duration_s\",\n"
+    "JSON: {\"sent\",\"accepted\",\"errors\":{STATUS_NAME:n},\"receipts\",\"receipts_matched\",\n"
+    "\"receipts_duplicate\",\"receipts_unknown\",\"receipt_ids_untracked\",\"mo\",\"duration_s\",\n"
     "\"submit_per_s\",\"latency_us\":{\"p50\",\"p99\",\"p999\",\"max\"},\"unanswered\","
     "\"sessions\",\n"
-    "\"sessions_bound\",\"bind_failures\"}; duration_s runs from the first submit_sm to the last\n"
+    "\"sessions_bound\",\"bind_failures\"}; receipts counts every receipt, receipts_matched the\n"
+    "accepted messages that got one, receipts_duplicate the further ones for the same message,\n"
+    "receipts_unknown those for no message seen accepted; duration_s runs from the first\n"
+    "submit_sm to the last\n"
     "response, latency is submit_sm to submit_sm_resp. SIGINT stops sending (twice: unbind at\n"
     "once).\n"
     "Exit status: 0 every submit_sm got a response, 1 some did not (timeout, connection lost,\n"
@@ -132,7 +139,7 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
     const std::string name(a);
     if (a == "--connect" || a == "--system-id" || a == "--password" || a == "--sessions" ||
         a == "--window" || a == "--rate" || a == "--count" || a == "--duration" || a == "--mix" ||
-        a == "--bind-type" || a == "--json") {
+        a == "--bind-type" || a == "--json" || a == "--dlr-wait") {
       if (!inline_value) {
         if (i + 1 >= argc) return usage_error(name + " needs a value");
         value = argv[++i];
@@ -177,6 +184,10 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
       if (!v) return usage_error(bad + " (seconds > 0)");
       opt.load.duration_s = *v;
       has_duration = true;
+    } else if (a == "--dlr-wait") {
+      const auto v = parse_seconds(value);
+      if (!v) return usage_error(bad + " (seconds > 0)");
+      opt.load.dlr_wait_us = static_cast<uint64_t>(*v * 1e6);
     } else if (a == "--mix") {
       const std::string why = parse_mix(value, opt.load.mix);
       if (!why.empty()) return usage_error("--mix: " + why);

@@ -52,6 +52,9 @@ constexpr std::string_view usage_text =
     "  --tls-cert FILE       with --tls-key: the listener speaks TLS (1.2 or 1.3) with this\n"
     "                        PEM certificate chain\n"
     "  --tls-key FILE        the PEM private key of --tls-cert\n"
+    "  --journal FILE        keep the receipts owed in FILE across restarts (see below)\n"
+    "  --journal-max N       owe at most N receipts (default 100000); beyond it a submit\n"
+    "                        asking for a receipt is answered ESME_RMSGQFUL (journal_full)\n"
     "  --busy-poll           never sleep in the poll loop: lowest latency and highest rate on\n"
     "                        a dedicated core, a full core used even when idle\n"
     "  -h, --help            print this help\n"
@@ -59,7 +62,19 @@ constexpr std::string_view usage_text =
     "Delivery receipts (registered_delivery 1) go to the submitting session when it is a\n"
     "transceiver, else to a receiver bound with the same system_id. The counters are printed\n"
     "as one JSON line on exit (SIGINT, SIGTERM, --duration) and on SIGUSR1.\n"
-    "Exit status: 0 normal exit, 1 cannot listen or write the counters, 2 usage error.\n";
+    "\n"
+    "With --journal, each accepted message that asks for a receipt is appended to FILE before\n"
+    "its submit_sm_resp is sent, and each receipt the receiver acknowledged (deliver_sm_resp\n"
+    "ESME_ROK) is appended as done; appends are whole lines written with write(2), so a kill\n"
+    "(even SIGKILL) loses nothing that was answered and leaves at most a torn last line, which\n"
+    "the next start ignores. On start the receipts still owed are read, FILE is rewritten with\n"
+    "only them, and they go to the first receiver or transceiver of their system_id that binds,\n"
+    "--dlr-delay-ms after its bind (counted receipts_replayed). Receipts refused by the\n"
+    "receiver are sent again 1 s later; those unanswered when their session closes go to another\n"
+    "receiver of the system_id or wait for one. Message ids are reserved in FILE in blocks, so\n"
+    "they stay unique across restarts. FILE grows by one line per receipt until the next start.\n"
+    "Exit status: 0 normal exit, 1 cannot listen, use the journal or write the counters,\n"
+    "2 usage error.\n";
 
 volatile sig_atomic_t g_stop = 0;
 volatile sig_atomic_t g_dump = 0;
@@ -151,7 +166,7 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
     if (a == "--listen" || a == "--tps" || a == "--latency-ms" || a == "--dlr-delay-ms" ||
         a == "--error-rate" || a == "--mo-rate" || a == "--system-id" || a == "--password" ||
         a == "--json" || a == "--duration" || a == "--seed" || a == "--tls-cert" ||
-        a == "--tls-key") {
+        a == "--tls-key" || a == "--journal" || a == "--journal-max") {
       if (!need_value()) return usage_error(name + " needs a value");
     } else {
       return usage_error("unknown option " + std::string(argv[i]));
@@ -195,6 +210,13 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
     } else if (a == "--tls-cert" || a == "--tls-key") {
       if (value.empty()) return usage_error(bad + " (a file)");
       (a == "--tls-cert" ? opt.tls_cert : opt.tls_key) = value;
+    } else if (a == "--journal") {
+      if (value.empty()) return usage_error(bad + " (a file)");
+      opt.sim.journal_path = value;
+    } else if (a == "--journal-max") {
+      const auto v = parse_uint(value, 100'000'000);
+      if (!v || *v == 0) return usage_error(bad + " (1..100000000)");
+      opt.sim.journal_max_pending = *v;
     } else if (a == "--seed") {
       const auto v = parse_uint(value, UINT64_MAX);
       if (!v) return usage_error(bad);
@@ -245,6 +267,12 @@ int run(const options& opt) {
   dataplane::kernel_transport transport;
   simulator sim(transport, opt.sim);
   transport.set_handler(&sim);
+  if (!opt.sim.journal_path.empty()) {
+    std::string message;
+    const bool opened = sim.open_journal(message);
+    std::cerr << "smsc-sim: " << message << "\n";
+    if (!opened) return exit_failure;
+  }
   dataplane::endpoint ep = opt.listen;
   if (!opt.tls_cert.empty()) {
     std::string error;

@@ -1,12 +1,18 @@
 #include "simulator.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <limits>
 #include <span>
 #include <string_view>
+#include <tuple>
 
 #include "smpp/codec/tlv.hpp"
 
@@ -31,6 +37,17 @@ constexpr uint64_t max_mo_per_run = 4096;
 constexpr std::string_view smsc_system_id = "smsc-sim";
 // SMPP 3.4 §5.3.2.25: sc_interface_version 0x34.
 constexpr uint8_t interface_version_34 = 0x34;
+// Journal: receipts a session may have sent and not yet seen answered (a ring indexed by the
+// deliver_sm sequence number; an entry overwritten before its answer is sent again later).
+constexpr size_t receipts_out_slots = 4096;
+// Journal: a receipt the ESME refused, or whose answer cannot be matched, is sent again after
+// this long.
+constexpr uint64_t receipt_retry_us = 1'000'000;
+// Journal: message ids are reserved in blocks of this many ("I" records), so a restart never
+// hands out an id again, whatever the clock does, at one small append per block.
+constexpr uint64_t message_id_block = uint64_t{1} << 20;
+// Journal: longer lines are not ours (an "A" record is at most about 230 octets).
+constexpr size_t max_journal_line = 512;
 
 // Our deliver_sm sequence numbers carry their kind in the low bit, so a deliver_sm_resp is
 // counted as a receipt or MO acknowledgement without a table of outstanding requests.
@@ -68,6 +85,60 @@ uint64_t monotonic_us() noexcept {
   return static_cast<uint64_t>(ts.tv_sec) * micro + static_cast<uint64_t>(ts.tv_nsec) / 1000;
 }
 
+// Journal fields: text as hex pairs ("-" when empty), so no field ever holds a space or newline.
+void put_hex_text(std::string& out, std::string_view s) {
+  static constexpr char digits[] = "0123456789abcdef";
+  if (s.empty()) {
+    out += '-';
+    return;
+  }
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    out += digits[c >> 4];
+    out += digits[c & 0xF];
+  }
+}
+
+void put_number(std::string& out, uint64_t v, int base) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, base);
+  out.append(buf, r.ptr);
+}
+
+bool parse_number(std::string_view s, uint64_t& v, int base, uint64_t max) {
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
+  return !s.empty() && ec == std::errc{} && end == s.data() + s.size() && v <= max;
+}
+
+// Decodes a put_hex_text field into dst (at most cap octets).
+bool parse_hex_text(std::string_view s, char* dst, size_t cap, uint8_t& len) {
+  if (s == "-") {
+    len = 0;
+    return true;
+  }
+  if (s.empty() || s.size() % 2 != 0 || s.size() / 2 > cap) return false;
+  for (size_t i = 0; i < s.size(); i += 2) {
+    uint64_t v = 0;
+    if (!parse_number(s.substr(i, 2), v, 16, 0xFF)) return false;
+    dst[i / 2] = static_cast<char>(v);
+  }
+  len = static_cast<uint8_t>(s.size() / 2);
+  return true;
+}
+
+// Writes all of data to fd (a regular file: short writes only on errors or a full disk).
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
 struct pending_response {
   uint64_t due_us = 0;
   uint64_t message_id = 0;
@@ -90,6 +161,9 @@ struct simulator::session {
   std::span<std::byte> out;                // open reservation in the transport's send queue
   size_t out_used = 0;
   bool out_open = false;
+  // Journal: (deliver_sm sequence number, message id) of receipts awaiting their answer; empty
+  // until the first one.
+  std::vector<std::pair<uint32_t, uint64_t>> receipts_out;
 };
 
 struct simulator::receipt_job {
@@ -103,6 +177,15 @@ struct simulator::receipt_job {
   char source[21] = {};
   char dest[21] = {};
   char text[codec::max_receipt_text_size] = {};
+};
+
+// A receipt the journal says is owed, and where it is now: due (in owed_due_), sent (in a
+// session's receipts_out) or waiting (in owed_waiting_, for a receiver of its system_id).
+struct simulator::owed_receipt {
+  enum class where : uint8_t { due, sent, waiting };
+  receipt_job job;
+  where at = where::due;
+  bool replayed = false;  // loaded from the journal at start
 };
 
 simulator::simulator(dataplane::transport& t, const sim_config& config)
@@ -119,7 +202,10 @@ simulator::simulator(dataplane::transport& t, const sim_config& config)
   }
 }
 
-simulator::~simulator() = default;
+simulator::~simulator() {
+  flush_journal();
+  if (journal_fd_ >= 0) ::close(journal_fd_);
+}
 
 simulator::session* simulator::find(conn_id c) noexcept {
   const size_t slot = c & 0xFFFFFFFFu;
@@ -140,7 +226,13 @@ void simulator::on_connect(conn_id, int) {}
 
 void simulator::on_close(conn_id c, int) {
   const size_t slot = c & 0xFFFFFFFFu;
-  if (find(c) == nullptr) return;
+  session* s = find(c);
+  if (s == nullptr) return;
+  // Receipts it never answered are owed still: they go to another receiver, or wait for one.
+  const uint64_t due = monotonic_us() + config_.dlr_delay_us;
+  for (const auto& [seq, message_id] : s->receipts_out) {
+    if (message_id != 0) owe_again(message_id, due);
+  }
   sessions_[slot].reset();
   live_.erase(std::find(live_.begin(), live_.end(), c));
   ++counters_.disconnects;
@@ -180,7 +272,7 @@ void simulator::handle_frame(session& s, codec::bytes_view frame, uint64_t now_u
   const codec::pdu_header h = codec::peek_header(frame.data());
   const auto id = static_cast<command_id>(h.command_id);
   if (id == command_id::deliver_sm_resp) {
-    handle_deliver_sm_resp(h);  // only the header matters
+    handle_deliver_sm_resp(s, h, now_us);  // only the header matters
     return;
   }
   codec::pdu& p = decoded_;  // decode() resets it: no second initialisation per PDU
@@ -212,6 +304,7 @@ void simulator::handle_frame(session& s, codec::bytes_view frame, uint64_t now_u
     case command_id::bind_receiver:
     case command_id::bind_transceiver:
       handle_bind(s, p);
+      if (is_receiver(s.state)) wake_waiting_receipts(s.system, now_us);
       return;
     case command_id::enquire_link:
       ++counters_.enquire_links;
@@ -338,14 +431,21 @@ void simulator::handle_message(session& s, const codec::pdu& p, command_id id, u
       }
     }
   }
+  // SMPP 3.4 §5.2.17: registered_delivery bits 1-0 == 01 asks for a receipt on the final
+  // outcome; every message here is delivered, so "failure only" (10) gets none.
+  const bool wants_receipt = (p.registered_delivery & 0x03) == 0x01;
+  if (status == command_status::ESME_ROK && wants_receipt && journal_fd_ >= 0 &&
+      owed_.size() >= config_.journal_max_pending) {
+    // The store of owed receipts is full: a temporary refusal, the ESME submits again later.
+    status = command_status::ESME_RMSGQFUL;
+    ++counters_.journal_full;
+  }
   uint64_t message_id = 0;
   if (status == command_status::ESME_ROK) {
     ++counters_.accepted;
-    message_id = next_message_id_++;
-    // SMPP 3.4 §5.2.17: registered_delivery bits 1-0 == 01 asks for a receipt on the final
-    // outcome; every message here is delivered, so "failure only" (10) gets none.
-    if ((p.registered_delivery & 0x03) == 0x01) {
-      receipt_job& j = receipts_.emplace_back();
+    message_id = take_message_id();
+    if (wants_receipt) {
+      receipt_job j;
       j.due_us = now_us + config_.latency_us + config_.dlr_delay_us;
       j.origin = s.conn;
       j.system = s.system;
@@ -373,6 +473,15 @@ void simulator::handle_message(session& s, const codec::pdu& p, command_id id, u
       if ((p.esm_class & codec::esm_class_udhi) == 0 && (dc == 0 || dc == 1 || dc == 3)) {
         j.text_len =
             static_cast<uint8_t>(copy_field(j.text, sizeof j.text, p.short_message.as_chars()));
+      }
+      if (journal_fd_ >= 0) {
+        // Appended now, written before the response is committed (finish()).
+        journal_accepted(j);
+        owed_.emplace(message_id, owed_receipt{j});
+        owed_due_.emplace(j.due_us, message_id);
+        counters_.journal_pending = owed_.size();
+      } else {
+        receipts_.push_back(j);
       }
     }
   }
@@ -422,12 +531,22 @@ void simulator::answer_header_only(session& s, command_id id, command_status sta
   advance(s, codec::header_size);
 }
 
-void simulator::handle_deliver_sm_resp(const codec::pdu_header& h) {
+void simulator::handle_deliver_sm_resp(session& s, const codec::pdu_header& h, uint64_t now_us) {
   const bool ok = h.command_status == 0;
   if ((h.sequence_number & 1) == static_cast<uint32_t>(deliver_kind::mo)) {
     ++(ok ? counters_.mo_acked : counters_.mo_nacked);
+    return;
+  }
+  ++(ok ? counters_.receipts_acked : counters_.receipts_nacked);
+  if (s.receipts_out.empty()) return;
+  auto& out = s.receipts_out[(h.sequence_number >> 1) & (receipts_out_slots - 1)];
+  if (out.first != h.sequence_number || out.second == 0) return;  // not one we wait for
+  const uint64_t message_id = out.second;
+  out = {0, 0};
+  if (ok) {
+    journal_done(message_id);
   } else {
-    ++(ok ? counters_.receipts_acked : counters_.receipts_nacked);
+    owe_again(message_id, now_us + receipt_retry_us);  // the receiver could not take it now
   }
 }
 
@@ -448,6 +567,8 @@ void simulator::advance(session& s, size_t used) noexcept {
 }
 
 void simulator::finish(session& s) {
+  // What the journal promises is on file before any response that relies on it can leave.
+  flush_journal();
   if (!s.out_open) return;
   transport_.commit(s.conn, s.out_used);
   counters_.bytes_out += s.out_used;
@@ -505,6 +626,13 @@ bool simulator::send_receipt(const receipt_job& j) {
     ++counters_.receipts_dropped;
     return true;
   }
+  uint32_t seq = 0;
+  return write_receipt(*s, j, seq);
+}
+
+bool simulator::write_receipt(session& session_to, const receipt_job& j, uint32_t& seq) {
+  session* s = &session_to;
+  seq = 0;
   const std::span<std::byte> out = take(*s, max_written_pdu_octets);
   if (out.empty()) return false;
 
@@ -550,6 +678,251 @@ bool simulator::send_receipt(const receipt_job& j) {
   }
   advance(*s, e.needed);
   ++counters_.receipts_sent;
+  seq = p.sequence_number;
+  return true;
+}
+
+bool simulator::send_owed_receipts(uint64_t now_us) {
+  bool wrote = false;
+  while (!owed_due_.empty() && owed_due_.top().first <= now_us) {
+    const uint64_t message_id = owed_due_.top().second;
+    const auto it = owed_.find(message_id);
+    if (it == owed_.end() || it->second.at != owed_receipt::where::due) {
+      owed_due_.pop();  // answered meanwhile
+      continue;
+    }
+    owed_receipt& o = it->second;
+    session* s = receiver_for(o.job.system, o.job.origin);
+    if (s == nullptr) {
+      // Kept, not dropped: the first receiver of its system_id to bind gets it.
+      o.at = owed_receipt::where::waiting;
+      owed_waiting_.push_back(message_id);
+      owed_due_.pop();
+      continue;
+    }
+    uint32_t seq = 0;
+    if (!write_receipt(*s, o.job, seq)) break;  // its send queue is full: at the next run
+    owed_due_.pop();
+    wrote = true;
+    if (seq == 0) {  // cannot be encoded (counted dropped): nothing more will come of it
+      journal_done(message_id);
+      continue;
+    }
+    if (o.replayed) ++counters_.receipts_replayed;
+    o.at = owed_receipt::where::sent;
+    if (s->receipts_out.empty()) s->receipts_out.assign(receipts_out_slots, {0, 0});
+    auto& slot = s->receipts_out[(seq >> 1) & (receipts_out_slots - 1)];
+    // A receipt still unanswered after receipts_out_slots more: its answer can no longer be
+    // matched, so it is sent again later.
+    if (slot.second != 0) owe_again(slot.second, now_us + receipt_retry_us);
+    slot = {seq, message_id};
+  }
+  return wrote;
+}
+
+void simulator::owe_again(uint64_t message_id, uint64_t due_us) {
+  const auto it = owed_.find(message_id);
+  if (it == owed_.end() || it->second.at != owed_receipt::where::sent) return;
+  it->second.at = owed_receipt::where::due;
+  it->second.job.origin = dataplane::invalid_conn;
+  owed_due_.emplace(due_us, message_id);
+}
+
+void simulator::wake_waiting_receipts(uint32_t system, uint64_t now_us) {
+  auto keep = owed_waiting_.begin();
+  for (const uint64_t message_id : owed_waiting_) {
+    const auto it = owed_.find(message_id);
+    if (it == owed_.end() || it->second.at != owed_receipt::where::waiting) continue;
+    if (it->second.job.system != system) {
+      *keep++ = message_id;
+      continue;
+    }
+    it->second.at = owed_receipt::where::due;
+    owed_due_.emplace(now_us + config_.dlr_delay_us, message_id);
+  }
+  owed_waiting_.erase(keep, owed_waiting_.end());
+}
+
+uint64_t simulator::take_message_id() {
+  const uint64_t message_id = next_message_id_++;
+  if (journal_fd_ >= 0 && next_message_id_ >= id_ceiling_) {
+    id_ceiling_ = next_message_id_ + message_id_block;
+    journal_out_ += "I ";
+    put_number(journal_out_, id_ceiling_, 16);
+    journal_out_ += '\n';
+  }
+  return message_id;
+}
+
+// "A id submit_unix_s system_id source_ton source_npi source dest_ton dest_npi dest text":
+// a receipt owed (numbers: id in hex, the rest decimal; strings as put_hex_text).
+void simulator::journal_accepted(const receipt_job& j) {
+  std::string& o = journal_out_;
+  o += "A ";
+  put_number(o, j.message_id, 16);
+  o += ' ';
+  put_number(o, j.submit_unix_s, 10);
+  o += ' ';
+  put_hex_text(o, j.system < systems_.size() ? std::string_view(systems_[j.system]) : "");
+  for (const auto& [ton, npi, text, len] :
+       {std::tuple{j.source_ton, j.source_npi, j.source, j.source_len},
+        std::tuple{j.dest_ton, j.dest_npi, j.dest, j.dest_len}}) {
+    o += ' ';
+    put_number(o, ton, 10);
+    o += ' ';
+    put_number(o, npi, 10);
+    o += ' ';
+    put_hex_text(o, std::string_view(text, len));
+  }
+  o += ' ';
+  put_hex_text(o, std::string_view(j.text, j.text_len));
+  o += '\n';
+}
+
+// "D id": the receipt was acknowledged; it is owed no more.
+void simulator::journal_done(uint64_t message_id) {
+  if (owed_.erase(message_id) == 0) return;
+  counters_.journal_pending = owed_.size();
+  journal_out_ += "D ";
+  put_number(journal_out_, message_id, 16);
+  journal_out_ += '\n';
+}
+
+void simulator::flush_journal() {
+  if (journal_out_.empty() || journal_fd_ < 0) return;
+  // One write(2) of whole records: a kill leaves at most the last line torn.
+  if (!write_all(journal_fd_, journal_out_)) {
+    if (counters_.journal_errors++ == 0) {
+      std::fprintf(stderr, "smsc-sim: cannot append to %s: %s\n", config_.journal_path.c_str(),
+                   std::strerror(errno));
+    }
+  }
+  journal_out_.clear();
+}
+
+bool simulator::open_journal(std::string& message) {
+  const std::string& path = config_.journal_path;
+  uint64_t ceiling = 0;
+  uint64_t max_id = 0;
+  uint64_t ignored = 0;
+  bool torn = false;
+  auto load_line = [&](std::string_view line) {
+    std::string_view f[11];
+    size_t n = 0;
+    while (!line.empty() && n < std::size(f)) {
+      const size_t sp = line.find(' ');
+      f[n++] = line.substr(0, sp);
+      line = sp == std::string_view::npos ? std::string_view{} : line.substr(sp + 1);
+    }
+    if (!line.empty()) return false;
+    uint64_t id = 0;
+    if (n == 2 && f[0] == "I") {
+      if (!parse_number(f[1], id, 16, UINT64_MAX)) return false;
+      ceiling = std::max(ceiling, id);
+      return true;
+    }
+    if (n == 2 && f[0] == "D") {
+      if (!parse_number(f[1], id, 16, UINT64_MAX)) return false;
+      owed_.erase(id);
+      return true;
+    }
+    if (n != 11 || f[0] != "A" || !parse_number(f[1], id, 16, UINT64_MAX - 1) || id == 0) {
+      return false;
+    }
+    owed_receipt o;
+    receipt_job& j = o.job;
+    j.message_id = id;
+    uint64_t v[4] = {};
+    char system[16];
+    uint8_t system_len = 0;
+    if (!parse_number(f[2], j.submit_unix_s, 10, UINT64_MAX) ||
+        !parse_hex_text(f[3], system, 15, system_len) || !parse_number(f[4], v[0], 10, 255) ||
+        !parse_number(f[5], v[1], 10, 255) ||
+        !parse_hex_text(f[6], j.source, sizeof j.source, j.source_len) ||
+        !parse_number(f[7], v[2], 10, 255) || !parse_number(f[8], v[3], 10, 255) ||
+        !parse_hex_text(f[9], j.dest, sizeof j.dest, j.dest_len) ||
+        !parse_hex_text(f[10], j.text, sizeof j.text, j.text_len)) {
+      return false;
+    }
+    j.source_ton = static_cast<uint8_t>(v[0]);
+    j.source_npi = static_cast<uint8_t>(v[1]);
+    j.dest_ton = static_cast<uint8_t>(v[2]);
+    j.dest_npi = static_cast<uint8_t>(v[3]);
+    j.system = intern_system(std::string_view(system, system_len));
+    o.at = owed_receipt::where::waiting;
+    o.replayed = true;
+    owed_.insert_or_assign(id, o);
+    max_id = std::max(max_id, id);
+    return true;
+  };
+
+  const int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0 && errno != ENOENT) {
+    message = "cannot read journal " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  if (in >= 0) {
+    std::string line;
+    bool overlong = false;
+    char buf[64 * 1024];
+    while (true) {
+      const ssize_t got = ::read(in, buf, sizeof buf);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) {
+        message = "cannot read journal " + path + ": " + std::strerror(errno);
+        ::close(in);
+        return false;
+      }
+      if (got == 0) break;
+      std::string_view chunk(buf, static_cast<size_t>(got));
+      while (!chunk.empty()) {
+        const size_t nl = chunk.find('\n');
+        const std::string_view part = chunk.substr(0, nl);
+        if (!overlong && line.size() + part.size() <= max_journal_line) {
+          line += part;
+        } else {
+          overlong = true;
+          line.clear();
+        }
+        if (nl == std::string_view::npos) break;
+        chunk.remove_prefix(nl + 1);
+        if (overlong || !load_line(line)) ++ignored;
+        overlong = false;
+        line.clear();
+      }
+    }
+    ::close(in);
+    torn = overlong || !line.empty();  // a last line without its newline: cut off by a kill
+  }
+
+  // Compaction: the owed receipts alone, rewritten and renamed over the journal, so it grows
+  // only with one run's traffic.
+  next_message_id_ = std::max({next_message_id_, ceiling, max_id + 1});
+  id_ceiling_ = next_message_id_ + message_id_block;
+  std::vector<uint64_t> ids;
+  ids.reserve(owed_.size());
+  for (const auto& [id, o] : owed_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  journal_out_ = "I ";
+  put_number(journal_out_, id_ceiling_, 16);
+  journal_out_ += '\n';
+  for (const uint64_t id : ids) journal_accepted(owed_.at(id).job);
+  const std::string tmp = path + ".tmp";
+  const int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  bool ok = out >= 0 && write_all(out, journal_out_) && ::fsync(out) == 0;
+  if (out >= 0) ok = ::close(out) == 0 && ok;
+  ok = ok && ::rename(tmp.c_str(), path.c_str()) == 0;
+  journal_out_.clear();
+  if (ok) journal_fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (!ok || journal_fd_ < 0) {
+    message = "cannot write journal " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  owed_waiting_ = std::move(ids);  // until a receiver of their system_id binds
+  counters_.journal_pending = owed_.size();
+  message = "journal " + path + ": " + std::to_string(owed_.size()) + " receipts owed";
+  if (ignored > 0) message += ", " + std::to_string(ignored) + " invalid lines ignored";
+  if (torn) message += ", a torn last line ignored";
   return true;
 }
 
@@ -602,6 +975,7 @@ bool simulator::run_timers(uint64_t now_us) {
     receipts_.pop_front();
     wrote = true;
   }
+  wrote |= send_owed_receipts(now_us);
   if (config_.mo_rate_per_s > 0) {
     if (mo_refilled_us_ == 0) mo_refilled_us_ = now_us;
     const uint64_t cap = std::max<uint64_t>(1, config_.mo_rate_per_s / 100) * micro;
@@ -628,6 +1002,7 @@ uint64_t simulator::next_timer_in_us(uint64_t now_us, uint64_t max_wait_us) cons
     if (s != nullptr && !s->responses.empty()) due = std::min(due, s->responses.front().due_us);
   }
   if (!receipts_.empty()) due = std::min(due, receipts_.front().due_us);
+  if (!owed_due_.empty()) due = std::min(due, owed_due_.top().first);
   if (config_.mo_rate_per_s > 0) {
     due = std::min(due, now_us + std::max<uint64_t>(1, micro / config_.mo_rate_per_s));
   }
@@ -663,6 +1038,10 @@ std::string to_json(const sim_counters& c, double uptime_s) {
   add("receipts_acked", c.receipts_acked);
   add("receipts_nacked", c.receipts_nacked);
   add("receipts_dropped", c.receipts_dropped);
+  add("receipts_replayed", c.receipts_replayed);
+  add("journal_pending", c.journal_pending);
+  add("journal_full", c.journal_full);
+  add("journal_errors", c.journal_errors);
   add("mo_sent", c.mo_sent);
   add("mo_acked", c.mo_acked);
   add("mo_nacked", c.mo_nacked);

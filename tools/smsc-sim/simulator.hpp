@@ -1,16 +1,20 @@
 // smsc-sim's engine: the SMSC side of SMPP sessions over any dataplane transport. It binds
 // ESMEs, answers submit_sm / data_sm / submit_multi (after a fixed latency, with its own
 // throughput limit and injected errors), sends delivery receipts and mobile-originated
-// deliver_sm, and counts everything. Single-threaded: every call comes from the poll loop.
+// deliver_sm, and counts everything. With a journal it keeps the receipts it owes across a
+// restart, as a real SMSC's store does. Single-threaded: every call comes from the poll loop.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
+#include <queue>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -34,6 +38,12 @@ struct sim_config {
   std::string system_id;
   std::string password;
   uint64_t seed = 0x5eed5eed5eedULL;
+  // --journal: every receipt owed is appended before its submit_sm_resp is written, every
+  // acknowledged one as done; empty = no journal (receipts live in memory only).
+  std::string journal_path;
+  // Owed receipts kept at most; a submit_sm asking for a receipt beyond it is answered
+  // ESME_RMSGQFUL (counted journal_full) and the ESME retries it later.
+  uint64_t journal_max_pending = 100'000;
 };
 
 // Every counter smsc-sim reports; printed as one JSON object.
@@ -54,9 +64,13 @@ struct sim_counters {
   uint64_t rejected = 0;  // malformed, unbound, unsupported: answered with an error status
   uint64_t generic_nacks = 0;
   uint64_t receipts_sent = 0;
-  uint64_t receipts_acked = 0;    // deliver_sm_resp ESME_ROK
-  uint64_t receipts_nacked = 0;   // deliver_sm_resp with an error
-  uint64_t receipts_dropped = 0;  // no bound receiver for the message's system_id
+  uint64_t receipts_acked = 0;     // deliver_sm_resp ESME_ROK
+  uint64_t receipts_nacked = 0;    // deliver_sm_resp with an error
+  uint64_t receipts_dropped = 0;   // no bound receiver for the message's system_id
+  uint64_t receipts_replayed = 0;  // journal: sent for a message an earlier run accepted
+  uint64_t journal_pending = 0;    // journal: receipts owed now (a level, not a count)
+  uint64_t journal_full = 0;       // journal: submits refused ESME_RMSGQFUL at the bound
+  uint64_t journal_errors = 0;     // journal: failed appends (reported on stderr)
   uint64_t mo_sent = 0;
   uint64_t mo_acked = 0;
   uint64_t mo_nacked = 0;
@@ -89,16 +103,23 @@ class simulator final : public dataplane::transport_handler {
 
   [[nodiscard]] const sim_counters& counters() const noexcept { return counters_; }
 
+  // Opens config.journal_path: reads the receipts an earlier run still owes (a torn last line
+  // is ignored), rewrites the file with only those, and appends from then on. The owed
+  // receipts go to the first receiver or transceiver of their system_id that binds, after the
+  // receipt delay. False with a message in `error` when the file cannot be read or written.
+  [[nodiscard]] bool open_journal(std::string& error);
+
  private:
   struct session;
   struct receipt_job;
   struct out_cursor;
+  struct owed_receipt;
 
   session* find(conn_id c) noexcept;
   void handle_frame(session& s, codec::bytes_view frame, uint64_t now_us);
   void handle_bind(session& s, const codec::pdu& p);
   void handle_message(session& s, const codec::pdu& p, codec::command_id id, uint64_t now_us);
-  void handle_deliver_sm_resp(const codec::pdu_header& h);
+  void handle_deliver_sm_resp(session& s, const codec::pdu_header& h, uint64_t now_us);
   void answer_header_only(session& s, codec::command_id id, codec::command_status status,
                           uint32_t seq);
   bool write_message_resp(session& s, codec::command_id id, codec::command_status status,
@@ -107,6 +128,15 @@ class simulator final : public dataplane::transport_handler {
                uint64_t message_id, uint64_t now_us);
   bool drain_responses(session& s, uint64_t now_us);
   bool send_receipt(const receipt_job& job);
+  // Writes job's deliver_sm to s; false when its send queue is full. seq: the one it carries.
+  bool write_receipt(session& s, const receipt_job& job, uint32_t& seq);
+  bool send_owed_receipts(uint64_t now_us);
+  void owe_again(uint64_t message_id, uint64_t due_us);
+  void wake_waiting_receipts(uint32_t system, uint64_t now_us);
+  uint64_t take_message_id();
+  void journal_accepted(const receipt_job& job);
+  void journal_done(uint64_t message_id);
+  void flush_journal();
   bool send_mo();
   session* receiver_for(uint32_t system, conn_id preferred) noexcept;
   [[nodiscard]] codec::command_status admit(uint64_t now_us) noexcept;
@@ -127,6 +157,15 @@ class simulator final : public dataplane::transport_handler {
   std::vector<std::string> systems_;                // interned system_ids of bound sessions
   std::deque<receipt_job> receipts_;                // due in order: the delay is constant
   uint64_t next_message_id_ = 1;
+  // The journal (--journal): the file, records not yet written (written before any response
+  // is committed), the receipts owed by message id and when each is due.
+  int journal_fd_ = -1;
+  std::string journal_out_;
+  uint64_t id_ceiling_ = 0;  // ids below it are taken (an "I" record): unique across restarts
+  std::unordered_map<uint64_t, owed_receipt> owed_;
+  using due_entry = std::pair<uint64_t, uint64_t>;  // due_us, message id
+  std::priority_queue<due_entry, std::vector<due_entry>, std::greater<>> owed_due_;
+  std::vector<uint64_t> owed_waiting_;  // for want of a bound receiver of their system_id
   // Token bucket (--tps) in millionths of a token, so integer microseconds refill it exactly.
   uint64_t bucket_micro_tokens_ = 0;
   uint64_t bucket_capacity_ = 0;
