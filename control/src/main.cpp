@@ -2,6 +2,7 @@
 // SIGINT, then unbinds every session and exits 0.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
@@ -156,6 +157,24 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+
+  // Every connection is a descriptor: take the whole hard limit, and say so when it cannot
+  // hold the configured connections (accepts beyond it wait in the kernel's backlog).
+  if (rlimit rl{}; getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    if (rl.rlim_cur < rl.rlim_max) {
+      rl.rlim_cur = rl.rlim_max;
+      (void)setrlimit(RLIMIT_NOFILE, &rl);
+      (void)getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    const uint64_t wanted = uint64_t{cfg.limits.max_connections} * n + 64;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < wanted) {
+      std::fprintf(stderr,
+                   "smpp-router: warning: at most %llu open files (RLIMIT_NOFILE) for %u "
+                   "worker(s) of router.max_connections = %u each; raise the limit "
+                   "(LimitNOFILE= in the systemd unit)\n",
+                   static_cast<unsigned long long>(rl.rlim_cur), n, cfg.limits.max_connections);
+    }
+  }
 
   dataplane::shared_state shared(snap->tenants.size(), snap->upstreams.size(), n);
   shared.secret = dataplane::correlation_secret::random();  // one key for every worker
