@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstring>
 #include <deque>
+#include <iterator>
 #include <random>
+#include <tuple>
 
 #include "smpp/codec/receipt.hpp"
 
@@ -949,6 +952,7 @@ void router_worker::tick(uint64_t now_ms) {
   if (!parked_.empty()) flush_parked();
   drain_holds();
   (void)correlation_.expire(now_ms, 64);
+  log_losses();
   for (auto& lp : links_) {
     upstream_link& u = *lp;
     switch (u.state) {
@@ -1730,6 +1734,36 @@ void router_worker::flush_parked() {
     }
     ++it;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Counted losses are also logged: at most one line per worker every 10 s, with what changed.
+
+void router_worker::log_losses() {
+  constexpr uint64_t interval_ms = 10'000;
+  const uint64_t now[] = {stats_.receipts_unmatched,  stats_.receipts_invalid,
+                          stats_.correlation_refused, stats_.hold_full,
+                          stats_.hold_expired,        stats_.mo_unrouted};
+  static constexpr const char* what[] = {
+      "receipts matched no message id (unknown, expired or not noted)",
+      "receipts without a usable message id",
+      "message ids not noted: correlation table full",
+      "receipts/MO refused: hold queue full",
+      "held receipts/MO expired undelivered",
+      "MO messages without an MO route"};
+  static_assert(std::size(what) == std::tuple_size_v<decltype(logged_losses_)>);
+  if (now_ms_ < next_loss_log_ms_) return;
+  bool changed = false;
+  for (size_t i = 0; i < std::size(now); ++i) changed = changed || now[i] != logged_losses_[i];
+  if (!changed) return;
+  for (size_t i = 0; i < std::size(now); ++i) {
+    if (now[i] == logged_losses_[i]) continue;
+    std::fprintf(stderr, "smpp-router: worker %u: %llu %s (%llu in all)\n", index_,
+                 static_cast<unsigned long long>(now[i] - logged_losses_[i]), what[i],
+                 static_cast<unsigned long long>(now[i]));
+    logged_losses_[i] = now[i];
+  }
+  next_loss_log_ms_ = now_ms_ + interval_ms;
 }
 
 }  // namespace smpp::dataplane

@@ -834,6 +834,15 @@ TEST(ReturnPath, UnmatchedAndIdlessReceiptsAreAcknowledgedAndCounted) {
   EXPECT_TRUE(r.t.take(esme).empty());
   EXPECT_EQ(r.w.stats().receipts_unmatched, 1U);
   EXPECT_EQ(r.w.stats().receipts_invalid, 1U);
+  // Counted and logged, at most once per 10 s.
+  ::testing::internal::CaptureStderr();
+  r.advance(10);
+  r.t.deliver(ups[0], receipt_pdu("id:777 stat:DELIVRD", 11));
+  r.advance(10);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find("worker 0: 1 receipts matched no message id"), std::string::npos) << log;
+  EXPECT_NE(log.find("1 receipts without a usable message id"), std::string::npos) << log;
+  EXPECT_EQ(log.find("(2 in all)"), std::string::npos) << "rate-limited: " << log;
 }
 
 TEST(ReturnPath, ReceiptForAnotherUpstreamsIdDoesNotMatch) {

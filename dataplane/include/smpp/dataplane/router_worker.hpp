@@ -3,6 +3,7 @@
 // is touched only by the worker's own thread, driven by its transport's poll().
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -188,6 +189,7 @@ class alignas(64) router_worker final : public transport_handler {
   bool park(uint32_t upstream, const esme_session& s, bytes_view frame, const codec::pdu& p);
   void flush_parked();
   void set_failed(upstream_link& u, bool failed) noexcept;
+  void log_losses();
 
   uint32_t index_;
   uint32_t workers_;
@@ -225,6 +227,8 @@ class alignas(64) router_worker final : public transport_handler {
     std::vector<std::byte> frame;
   };
   std::deque<parked_request> parked_;
+  std::array<uint64_t, 6> logged_losses_{};  // the loss counters as last logged
+  uint64_t next_loss_log_ms_ = 0;
   worker_stats stats_;
 };
 
