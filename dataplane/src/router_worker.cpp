@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -146,6 +147,7 @@ struct router_worker::upstream_link {
     command_id id = command_id::submit_sm;
     uint32_t origin = 0;  // worker of the ESME session
     uint32_t tenant = 0;
+    uint64_t start_us = 0;  // when it was sent upstream
   };
   uint32_t upstream = 0;
   const upstream_bind_def* def = nullptr;
@@ -199,6 +201,8 @@ router_worker::router_worker(uint32_t index, uint32_t workers, transport& t,
       correlation_(correlation_shard_capacity(snap_->correlation.capacity, workers_),
                    snap_->correlation.ttl_ms, 0x9E3779B97F4A7C15ULL ^ index_) {
   cells_.resize(handoff_cells(snap_->max_command_length));
+  tenant_stats_ = std::make_unique<tenant_counters[]>(snap_->tenants.size());
+  upstream_stats_ = std::make_unique<upstream_counters[]>(snap_->upstreams.size());
   receivers_.resize(snap_->tenants.size());
   next_receiver_.resize(snap_->tenants.size());
   holds_.resize(snap_->tenants.size());
@@ -209,6 +213,8 @@ router_worker::router_worker(uint32_t index, uint32_t workers, transport& t,
     if (std::find(op_radices_.begin(), op_radices_.end(), u.submit_id_radix) == op_radices_.end())
       op_radices_.push_back(u.submit_id_radix);
   }
+  if (shared_ != nullptr && index_ < shared_->workers.size())
+    shared_->workers[index_].store(this, std::memory_order_release);
   inbox_.resize(cells_.size() * sizeof(handoff_cell));
   t_.set_handler(this);
   links_by_upstream_.resize(snap_->upstreams.size());
@@ -230,7 +236,10 @@ router_worker::router_worker(uint32_t index, uint32_t workers, transport& t,
   }
 }
 
-router_worker::~router_worker() = default;
+router_worker::~router_worker() {
+  if (shared_ != nullptr && index_ < shared_->workers.size())
+    shared_->workers[index_].store(nullptr, std::memory_order_release);
+}
 
 int router_worker::start(uint64_t now_ms) {
   now_ms_ = now_ms;
@@ -270,6 +279,9 @@ bool router_worker::done() const noexcept {
 
 int router_worker::run_once(uint64_t now_ms, int timeout_us) {
   now_ms_ = now_ms;
+  now_us_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                      std::chrono::steady_clock::now().time_since_epoch())
+                                      .count());
   int work = 0;
   if (mesh_ != nullptr) {
     work += drain_rings();
@@ -621,6 +633,11 @@ router_worker::upstream_link* router_worker::pick_local(uint32_t up, conn_id esm
 void router_worker::set_bound(upstream_link& u, bool bound) noexcept {
   if (u.counted_bound == bound) return;
   u.counted_bound = bound;
+  if (bound) {
+    ++upstream_stats_[u.upstream].binds_up;
+  } else {
+    --upstream_stats_[u.upstream].binds_up;
+  }
   if (shared_ == nullptr || shared_->bound_links.empty()) return;
   auto& n = shared_->bound_links[u.upstream * workers_ + index_];
   if (bound) {
@@ -632,9 +649,11 @@ void router_worker::set_bound(upstream_link& u, bool bound) noexcept {
 
 void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p) {
   ++stats_.submit_received;
+  ++tenant_stats_[s.tenant].submitted;
   const command_id resp = codec::response_of(p.id);
   if (s.outstanding >= s.window || shutting_down_) {
     ++stats_.throttled;
+    count_reject(s.tenant, S::ESME_RTHROTTLED);
     (void)send_header_only(s.conn, resp, S::ESME_RTHROTTLED, p.sequence_number);
     return;
   }
@@ -646,6 +665,7 @@ void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p)
   const route_def* r = snap_->routes.lookup(s.tenant, dest, p.source_addr, p.service_type);
   if (r == nullptr) {
     ++stats_.no_route;
+    count_reject(s.tenant, S::ESME_RINVDSTADR);
     (void)send_header_only(s.conn, resp, S::ESME_RINVDSTADR, p.sequence_number);
     return;
   }
@@ -682,18 +702,16 @@ void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p)
   }
   if (u == nullptr) {
     // Every bind of the route is busy (back-pressure) or down (temporary failure).
-    if (any_busy) {
-      ++stats_.throttled;
-      (void)send_header_only(s.conn, resp, S::ESME_RTHROTTLED, p.sequence_number);
-    } else {
-      ++stats_.upstream_unavailable;
-      (void)send_header_only(s.conn, resp, upstream_failure_status, p.sequence_number);
-    }
+    const S st = any_busy ? S::ESME_RTHROTTLED : upstream_failure_status;
+    ++(any_busy ? stats_.throttled : stats_.upstream_unavailable);
+    count_reject(s.tenant, st);
+    (void)send_header_only(s.conn, resp, st, p.sequence_number);
     return;
   }
   const uint32_t seq = u->take_seq();
   if (!relay(u->conn, frame, seq)) {
     ++stats_.throttled;
+    count_reject(s.tenant, S::ESME_RTHROTTLED);
     (void)send_header_only(s.conn, resp, S::ESME_RTHROTTLED, p.sequence_number);
     return;
   }
@@ -706,6 +724,8 @@ void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p)
   e.id = p.id;
   e.origin = index_;
   e.tenant = s.tenant;
+  e.start_us = now_us_;
+  ++upstream_stats_[u->upstream].forwarded;
   ++u->outstanding;
   u->last_tx_ms = now_ms_;
   ++s.outstanding;
@@ -798,6 +818,10 @@ void router_worker::fail_inflight(upstream_link& u, command_status status, bool 
     } else {
       ++stats_.upstream_failed_inflight;
     }
+    if (e.id == command_id::submit_sm || e.id == command_id::data_sm ||
+        e.id == command_id::submit_multi) {
+      count_answer(e.tenant, u.upstream, static_cast<uint32_t>(status), e.start_us);
+    }
     e.up_seq = 0;
     --u.outstanding;
   }
@@ -822,6 +846,11 @@ void router_worker::upstream_pdu(upstream_link& u, bytes_view frame) {
       }
       e.up_seq = 0;
       --u.outstanding;
+      if (e.id == command_id::submit_sm || e.id == command_id::data_sm ||
+          e.id == command_id::submit_multi) {
+        count_answer(e.tenant, u.upstream, h.command_status != 0 ? h.command_status : 0,
+                     e.start_us);
+      }
       if (h.command_status == 0 &&
           (id == command_id::submit_sm_resp || id == command_id::data_sm_resp ||
            id == command_id::submit_multi_resp)) {
@@ -1207,6 +1236,7 @@ void router_worker::handoff_request(const handoff_header& h, bytes_view frame) {
   bool any_busy = false;
   if (!shutting_down_ && forward_local(h.upstream, h, frame, any_busy)) return;
   ++(any_busy ? stats_.throttled : stats_.upstream_unavailable);
+  count_reject(h.tenant, any_busy ? S::ESME_RTHROTTLED : upstream_failure_status);
   answer_origin(h.origin, h.esme, h.esme_seq, static_cast<command_id>(h.command_id),
                 any_busy ? S::ESME_RTHROTTLED : upstream_failure_status, {});
 }
@@ -1230,6 +1260,8 @@ bool router_worker::forward_local(uint32_t upstream, const handoff_header& h, by
   e.id = static_cast<command_id>(h.command_id);
   e.origin = h.origin;
   e.tenant = h.tenant;
+  e.start_us = now_us_;
+  ++upstream_stats_[u->upstream].forwarded;
   ++u->outstanding;
   u->last_tx_ms = now_ms_;
   ++stats_.submit_forwarded;
@@ -1315,6 +1347,7 @@ void router_worker::upstream_deliver(upstream_link& u, bytes_view frame) {
     // SMPP 3.4 §5.2.12: a delivery receipt, an SME acknowledgement or an intermediate
     // notification, all about a message an ESME submitted: it goes to that ESME's tenant.
     ++stats_.receipts_received;
+    ++upstream_stats_[u.upstream].receipts;
     const std::string_view id = receipt_message_id(p);
     if (id.empty()) {
       // Nobody to give it to; refusing it would only make the SMSC send it again.
@@ -1334,6 +1367,8 @@ void router_worker::upstream_deliver(upstream_link& u, bytes_view frame) {
     return;
   }
   const uint32_t tenant = r->upstreams[0];
+  ++tenant_stats_[tenant].mo;
+  ++upstream_stats_[u.upstream].mo;
   deliver_to_tenant(tenant, frame, ret, now_ms_ + snap_->tenants[tenant].hold_ttl_ms);
 }
 
@@ -1369,6 +1404,7 @@ void router_worker::route_receipt(uint32_t upstream, std::string_view message_id
     answer_upstream(ret, S::ESME_ROK);
     return;
   }
+  ++tenant_stats_[v->tenant].receipts;
   deliver_to_tenant(v->tenant, frame, ret, now_ms_ + snap_->tenants[v->tenant].hold_ttl_ms);
 }
 
@@ -1469,6 +1505,7 @@ void router_worker::hold(uint32_t tenant, bytes_view frame, const return_to& ret
   // kept even above the bound: the bound already counted it when it was first held.
   q.push_back(held_message{hold_until_ms, std::vector<std::byte>(frame.begin(), frame.end())});
   ++held_total_;
+  ++tenant_stats_[tenant].held;
   ++stats_.held;
 }
 
@@ -1525,6 +1562,7 @@ void router_worker::esme_deliver_resp(esme_session& s, const codec::pdu_header& 
     }
     q.pop_front();
     --held_total_;
+    --tenant_stats_[s.tenant].held;
   }
 }
 
@@ -1563,6 +1601,7 @@ void router_worker::drain_holds() {
     while (!q.empty() && q.front().until_ms <= now_ms_) {
       q.pop_front();
       --held_total_;
+      --tenant_stats_[t].held;
       ++stats_.hold_expired;
     }
     if (q.empty()) continue;
@@ -1574,6 +1613,7 @@ void router_worker::drain_holds() {
       held_message m = std::move(q.front());
       q.pop_front();
       --held_total_;
+      --tenant_stats_[t].held;
       const size_t before = held_total_;
       deliver_to_tenant(t, m.frame, {}, m.until_ms);
       if (held_total_ > before) break;  // it came straight back: nobody can take it now
@@ -1727,6 +1767,7 @@ void router_worker::flush_parked() {
     if (shutting_down_ || now_ms_ >= it->deadline_ms || !upstream_reachable(up)) {
       // The upstream did not come up in time (or failed): the ESME may retry elsewhere.
       ++stats_.parked_expired;
+      count_reject(it->h.tenant, upstream_failure_status);
       answer_origin(it->h.origin, it->h.esme, it->h.esme_seq,
                     static_cast<command_id>(it->h.command_id), upstream_failure_status, {});
       it = parked_.erase(it);
@@ -1764,6 +1805,41 @@ void router_worker::log_losses() {
     logged_losses_[i] = now[i];
   }
   next_loss_log_ms_ = now_ms_ + interval_ms;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-tenant and per-upstream counters
+
+void router_worker::count_answer(uint32_t tenant, uint32_t upstream, uint32_t status,
+                                 uint64_t start_us) {
+  const uint64_t us = now_us_ > start_us ? now_us_ - start_us : 0;
+  if (tenant < snap_->tenants.size()) {
+    tenant_counters& t = tenant_stats_[tenant];
+    if (status == 0) {
+      ++t.accepted;
+    } else {
+      ++t.rejected;
+      t.rejected_by_status.add(status);
+    }
+    t.latency.record(us);
+  }
+  if (upstream < snap_->upstreams.size()) {
+    upstream_counters& u = upstream_stats_[upstream];
+    if (status == 0) {
+      ++u.accepted;
+    } else {
+      ++u.rejected;
+      u.rejected_by_status.add(status);
+    }
+    u.latency.record(us);
+  }
+}
+
+void router_worker::count_reject(uint32_t tenant, codec::command_status status) {
+  if (tenant >= snap_->tenants.size()) return;
+  tenant_counters& t = tenant_stats_[tenant];
+  ++t.rejected;
+  t.rejected_by_status.add(static_cast<uint32_t>(status));
 }
 
 }  // namespace smpp::dataplane

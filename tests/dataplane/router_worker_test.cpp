@@ -1235,5 +1235,54 @@ TEST(IdleBehaviour, IdleEsmeIsUnboundButEnquireLinkDoesNotCountAsTraffic) {
   EXPECT_EQ(r.w.esme_sessions(), 0U);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Counters
+
+TEST(Counters, TenantAndUpstreamCountersFollowEveryAnswer) {
+  Rig r;
+  auto ups = r.bring_up_upstreams();
+  auto esme = r.bound_esme();
+  submit_and_accept(r, esme, ups[0], "a", 2);
+  r.t.deliver(esme, submit_pdu("999", 3));  // no route
+  r.t.deliver(esme, submit_pdu("441234", 4));
+  auto fwd = r.t.take(ups[0]);
+  ASSERT_EQ(fwd.size(), 1U);
+  r.t.deliver(ups[0], header(command_id::submit_sm_resp, S::ESME_RSUBMITFAIL,
+                             decoded(fwd[0]).sequence_number));
+  const tenant_counters& t = r.w.tenant_stats()[0];
+  EXPECT_EQ(t.submitted.load(), 3U);
+  EXPECT_EQ(t.accepted.load(), 1U);
+  EXPECT_EQ(t.rejected.load(), 2U);
+  EXPECT_EQ(t.rejected_by_status.status[0].load(), static_cast<uint32_t>(S::ESME_RINVDSTADR));
+  EXPECT_EQ(t.rejected_by_status.count[0].load(), 1U);
+  EXPECT_EQ(t.rejected_by_status.status[1].load(), static_cast<uint32_t>(S::ESME_RSUBMITFAIL));
+  uint64_t latencies = 0;
+  for (const auto& c : t.latency.counts) latencies += c.load();
+  EXPECT_EQ(latencies, 2U);  // the two answers from upstream
+  const upstream_counters& u = r.w.upstream_stats()[0];
+  EXPECT_EQ(u.forwarded.load(), 2U);
+  EXPECT_EQ(u.accepted.load(), 1U);
+  EXPECT_EQ(u.rejected.load(), 1U);
+  EXPECT_EQ(u.binds_up.load(), 1U);
+  EXPECT_EQ(r.w.upstream_stats()[1].binds_up.load(), 1U);
+}
+
+TEST(Counters, LatencyBucketsArePowersOfTwoAndStatusSlotsAreBounded) {
+  latency_histogram h;
+  for (uint64_t v : {0ULL, 1ULL, 2ULL, 3ULL, 4ULL, 1000ULL, 1ULL << 40}) h.record(v);
+  EXPECT_EQ(h.counts[0].load(), 1U);   // 0
+  EXPECT_EQ(h.counts[1].load(), 1U);   // 1
+  EXPECT_EQ(h.counts[2].load(), 2U);   // 2, 3
+  EXPECT_EQ(h.counts[3].load(), 1U);   // 4
+  EXPECT_EQ(h.counts[10].load(), 1U);  // 1000 < 1024
+  EXPECT_EQ(h.counts[latency_histogram::buckets - 1].load(), 1U);
+  EXPECT_EQ(latency_histogram::upper_us(10), 1023U);
+  status_counts sc;
+  for (uint32_t st = 1; st <= 20; ++st) sc.add(st);
+  sc.add(3);
+  EXPECT_EQ(sc.count[2].load(), 2U);
+  EXPECT_EQ(sc.other.load(), 5U);  // statuses 16..20
+}
+
 }  // namespace
 }  // namespace smpp::dataplane

@@ -7,11 +7,13 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "smpp/codec/codec.hpp"
 #include "smpp/codec/framer.hpp"
 #include "smpp/dataplane/correlation.hpp"
+#include "smpp/dataplane/counters.hpp"
 #include "smpp/dataplane/handoff.hpp"
 #include "smpp/dataplane/snapshot.hpp"
 #include "smpp/dataplane/transport.hpp"
@@ -19,48 +21,48 @@
 namespace smpp::dataplane {
 
 struct worker_stats {
-  uint64_t esme_accepted = 0;
-  uint64_t esme_bound = 0;
-  uint64_t bind_failed = 0;
-  uint64_t submit_received = 0;   // submit_sm, data_sm, submit_multi from ESMEs
-  uint64_t submit_forwarded = 0;  // sent upstream
-  uint64_t resp_relayed = 0;      // upstream answers relayed to ESMEs
-  uint64_t resp_orphaned = 0;     // upstream answers for an ESME already gone, or too late
-  uint64_t throttled = 0;         // ESME_RTHROTTLED answered by the router
-  uint64_t no_route = 0;
-  uint64_t upstream_unavailable = 0;
-  uint64_t upstream_timeouts = 0;
-  uint64_t upstream_failed_inflight = 0;  // answered because the upstream bind dropped
-  uint64_t decode_errors = 0;
-  uint64_t generic_nacks = 0;
-  uint64_t sessions_closed_slow = 0;  // closed because they stopped reading
-  uint64_t upstream_binds_up = 0;
-  uint64_t upstream_connect_failures = 0;
-  uint64_t handed_off = 0;        // requests sent to the worker that owns the upstream bind
-  uint64_t handoff_received = 0;  // requests taken from other workers
-  uint64_t answers_deferred = 0;  // answers that waited because the ring back was full
+  counter esme_accepted;
+  counter esme_bound;
+  counter bind_failed;
+  counter submit_received;   // submit_sm, data_sm, submit_multi from ESMEs
+  counter submit_forwarded;  // sent upstream
+  counter resp_relayed;      // upstream answers relayed to ESMEs
+  counter resp_orphaned;     // upstream answers for an ESME already gone, or too late
+  counter throttled;         // ESME_RTHROTTLED answered by the router
+  counter no_route;
+  counter upstream_unavailable;
+  counter upstream_timeouts;
+  counter upstream_failed_inflight;  // answered because the upstream bind dropped
+  counter decode_errors;
+  counter generic_nacks;
+  counter sessions_closed_slow;  // closed because they stopped reading
+  counter upstream_binds_up;
+  counter upstream_connect_failures;
+  counter handed_off;        // requests sent to the worker that owns the upstream bind
+  counter handoff_received;  // requests taken from other workers
+  counter answers_deferred;  // answers that waited because the ring back was full
   // Return path (SMPP 3.4 §4.6 deliver_sm, §4.7 data_sm from upstreams).
-  uint64_t receipts_received = 0;    // receipts (esm_class receipt bits) from upstream binds
-  uint64_t receipts_unmatched = 0;   // no correlation entry: acknowledged, counted, not relayed
-  uint64_t receipts_invalid = 0;     // a receipt with no usable message id: likewise
-  uint64_t mo_received = 0;          // deliver_sm / data_sm without receipt bits
-  uint64_t mo_unrouted = 0;          // no MO route: answered ESME_RINVDSTADR
-  uint64_t delivered = 0;            // deliver_sm / data_sm written to an ESME receiver
-  uint64_t deliver_acked = 0;        // ... and answered ESME_ROK by it
-  uint64_t deliver_failed = 0;       // ... answered with an error, timed out, or session lost
-  uint64_t deliver_busy = 0;         // receivers bound but every window full: held, or throttled
-  uint64_t held = 0;                 // taken into the hold queue (no receiver bound)
-  uint64_t hold_expired = 0;         // dropped from the hold queue after hold_ttl_ms
-  uint64_t hold_full = 0;            // hold queue full: ESME_RX_T_APPN up (the SMSC retries)
-  uint64_t correlation_inserts = 0;  // message ids noted for receipts and message operations
-  uint64_t correlation_refused = 0;  // not noted: the shard was full (see correlation.hpp)
-  uint64_t message_ops = 0;          // query_sm / cancel_sm / replace_sm sent upstream
-  uint64_t message_ops_unknown = 0;  // no entry for the message id: ESME_RINVMSGID
+  counter receipts_received;    // receipts (esm_class receipt bits) from upstream binds
+  counter receipts_unmatched;   // no correlation entry: acknowledged, counted, not relayed
+  counter receipts_invalid;     // a receipt with no usable message id: likewise
+  counter mo_received;          // deliver_sm / data_sm without receipt bits
+  counter mo_unrouted;          // no MO route: answered ESME_RINVDSTADR
+  counter delivered;            // deliver_sm / data_sm written to an ESME receiver
+  counter deliver_acked;        // ... and answered ESME_ROK by it
+  counter deliver_failed;       // ... answered with an error, timed out, or session lost
+  counter deliver_busy;         // receivers bound but every window full: held, or throttled
+  counter held;                 // taken into the hold queue (no receiver bound)
+  counter hold_expired;         // dropped from the hold queue after hold_ttl_ms
+  counter hold_full;            // hold queue full: ESME_RX_T_APPN up (the SMSC retries)
+  counter correlation_inserts;  // message ids noted for receipts and message operations
+  counter correlation_refused;  // not noted: the shard was full (see correlation.hpp)
+  counter message_ops;          // query_sm / cancel_sm / replace_sm sent upstream
+  counter message_ops_unknown;  // no entry for the message id: ESME_RINVMSGID
   // Idle behaviour.
-  uint64_t parked = 0;          // requests that waited for an on-demand upstream to bind
-  uint64_t parked_expired = 0;  // ... in vain: answered with upstream_failure_status
-  uint64_t idle_unbinds = 0;    // on-demand upstream binds closed for idleness
-  uint64_t esme_idle_unbinds = 0;
+  counter parked;          // requests that waited for an on-demand upstream to bind
+  counter parked_expired;  // ... in vain: answered with upstream_failure_status
+  counter idle_unbinds;    // on-demand upstream binds closed for idleness
+  counter esme_idle_unbinds;
 };
 
 // The temporary error an ESME gets when the router cannot deliver its request upstream: the
@@ -96,7 +98,15 @@ class alignas(64) router_worker final : public transport_handler {
   void begin_shutdown(uint64_t now_ms);
   [[nodiscard]] bool done() const noexcept;
 
+  // Counters: written by this worker only, readable from any thread while the worker exists.
   [[nodiscard]] const worker_stats& stats() const noexcept { return stats_; }
+  [[nodiscard]] std::span<const tenant_counters> tenant_stats() const noexcept {
+    return {tenant_stats_.get(), snap_->tenants.size()};
+  }
+  [[nodiscard]] std::span<const upstream_counters> upstream_stats() const noexcept {
+    return {upstream_stats_.get(), snap_->upstreams.size()};
+  }
+  [[nodiscard]] uint32_t index() const noexcept { return index_; }
   [[nodiscard]] uint32_t esme_sessions() const noexcept;
   [[nodiscard]] uint32_t upstream_binds_bound() const noexcept;
 
@@ -190,6 +200,9 @@ class alignas(64) router_worker final : public transport_handler {
   void flush_parked();
   void set_failed(upstream_link& u, bool failed) noexcept;
   void log_losses();
+  // A request's answer, for the tenant's and the upstream's counters (upstream may be none).
+  void count_answer(uint32_t tenant, uint32_t upstream, uint32_t status, uint64_t start_us);
+  void count_reject(uint32_t tenant, codec::command_status status);
 
   uint32_t index_;
   uint32_t workers_;
@@ -230,6 +243,9 @@ class alignas(64) router_worker final : public transport_handler {
   std::array<uint64_t, 6> logged_losses_{};  // the loss counters as last logged
   uint64_t next_loss_log_ms_ = 0;
   worker_stats stats_;
+  std::unique_ptr<tenant_counters[]> tenant_stats_;      // one per tenant of the snapshot
+  std::unique_ptr<upstream_counters[]> upstream_stats_;  // one per upstream of the snapshot
+  uint64_t now_us_ = 0;                                  // steady clock, read once per turn
 };
 
 }  // namespace smpp::dataplane

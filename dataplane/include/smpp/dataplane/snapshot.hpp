@@ -20,6 +20,8 @@
 
 namespace smpp::dataplane {
 
+class router_worker;
+
 // An address block ("10.0.0.0/8", "::1/128").
 struct cidr {
   int family = 0;  // AF_INET or AF_INET6
@@ -154,7 +156,8 @@ struct shared_state {
         bound_links(upstreams * worker_count),
         receivers(tenants * worker_count),
         failed_links(upstreams),
-        wanted_ms(upstreams) {}
+        wanted_ms(upstreams),
+        workers(worker_count) {}
   std::vector<std::atomic<uint32_t>> binds_per_tenant;
   std::vector<std::atomic<uint32_t>> bound_links;
   // Bound receiver and transceiver sessions, receivers[tenant * workers + worker].
@@ -163,6 +166,9 @@ struct shared_state {
   // a request last waited for an on-demand upstream with no bind up (workers wake its binds).
   std::vector<std::atomic<uint32_t>> failed_links;
   std::vector<std::atomic<uint64_t>> wanted_ms;
+  // Each worker while it exists, for readers of its counters (admin API, metrics); a reader
+  // must be done before the workers stop.
+  std::vector<std::atomic<const router_worker*>> workers;
   // Bind failure throttling shared by every worker (nullptr: none).
   std::unique_ptr<bind_guard> guard;
   // The key of text message ids; every worker must use the same (set once before start).
