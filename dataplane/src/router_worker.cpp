@@ -279,9 +279,14 @@ bool router_worker::done() const noexcept {
 
 int router_worker::run_once(uint64_t now_ms, int timeout_us) {
   now_ms_ = now_ms;
-  now_us_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                      std::chrono::steady_clock::now().time_since_epoch())
-                                      .count());
+  const auto now_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                std::chrono::steady_clock::now().time_since_epoch())
+                                                .count());
+  // The previous turn lasted until now: busy if it handled anything, else idle (polling or
+  // asleep). busy_us / (busy_us + idle_us) over an interval is the worker's load.
+  if (now_us_ != 0 && now_us > now_us_)
+    (last_turn_busy_ ? stats_.busy_us : stats_.idle_us) += now_us - now_us_;
+  now_us_ = now_us;
   int work = 0;
   if (mesh_ != nullptr) {
     work += drain_rings();
@@ -290,6 +295,7 @@ int router_worker::run_once(uint64_t now_ms, int timeout_us) {
   }
   work += t_.poll(timeout_us);
   if (now_ms >= next_tick_ms_) tick(now_ms);
+  last_turn_busy_ = work > 0;
   return work;
 }
 
