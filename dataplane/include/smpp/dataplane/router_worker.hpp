@@ -63,6 +63,9 @@ struct worker_stats {
   counter parked_expired;  // ... in vain: answered with upstream_failure_status
   counter idle_unbinds;    // on-demand upstream binds closed for idleness
   counter esme_idle_unbinds;
+  // Time in run_once turns that handled something, and in turns that did not (microseconds).
+  counter busy_us;
+  counter idle_us;
 };
 
 // The temporary error an ESME gets when the router cannot deliver its request upstream: the
@@ -246,6 +249,7 @@ class alignas(64) router_worker final : public transport_handler {
   std::unique_ptr<tenant_counters[]> tenant_stats_;      // one per tenant of the snapshot
   std::unique_ptr<upstream_counters[]> upstream_stats_;  // one per upstream of the snapshot
   uint64_t now_us_ = 0;                                  // steady clock, read once per turn
+  bool last_turn_busy_ = false;
 };
 
 }  // namespace smpp::dataplane
