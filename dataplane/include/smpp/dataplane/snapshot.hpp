@@ -48,6 +48,24 @@ struct tenant_def {
   uint32_t deliver_window = 64;
 };
 
+inline constexpr uint32_t any_tenant = UINT32_MAX;
+
+// The TDMA plan of one upstream bind ("Tenants and time slots" in ARCHITECTURE.md): time is cut
+// into slots of slot_ns, one transmission opportunity each, grouped in frames of owner.size()
+// slots; slot k of every frame belongs to tenant owner[k]. Built by the control plane's slot
+// planner; rate_per_s == 0 means no gate (the bind sends as fast as its window allows).
+struct slot_plan {
+  uint32_t rate_per_s = 0;
+  uint64_t slot_ns = 0;         // 1e9 / rate_per_s
+  std::vector<uint32_t> owner;  // per slot of the frame: a tenant index, or any_tenant (unowned)
+  // Work-conserving (false): a slot whose owner has nothing queued goes to the next backlogged
+  // tenant. Strict (true): it stays unused.
+  bool strict = false;
+  std::vector<uint32_t> cap;  // per tenant: most slots per frame, borrowed ones included (0: none)
+  std::vector<uint32_t>
+      queue_max;  // per tenant: messages waiting at this bind, then ESME_RTHROTTLED
+};
+
 struct upstream_bind_def {
   std::string system_id;
   std::string password;
@@ -56,6 +74,7 @@ struct upstream_bind_def {
   uint32_t window = 256;
   uint32_t rate_per_s = 0;
   uint32_t weight = 1;
+  slot_plan plan;
 };
 
 struct upstream_def {
@@ -73,8 +92,6 @@ struct upstream_def {
   bool on_demand = false;
   uint32_t idle_unbind_ms = 300 * 1000;
 };
-
-inline constexpr uint32_t any_tenant = UINT32_MAX;
 
 struct route_def {
   uint32_t tenant = any_tenant;
