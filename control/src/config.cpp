@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <initializer_list>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <tuple>
@@ -313,6 +314,7 @@ class loader {
   void load_timeouts(const toml::table& root, timeouts_config& c);
   void load_correlation(const toml::table& root, correlation_config& c);
   void load_security(const toml::table& root, security_config& c);
+  void load_admin(const toml::table& root, admin_config& c);
   void load_mo_routes(const toml::table& root, const router_config& c,
                       std::vector<mo_route_config>& out);
   bool read_bool(const toml::table& t, std::string_view key, const std::string& path, bool& out);
@@ -1009,6 +1011,62 @@ void loader::load_security(const toml::table& root, security_config& c) {
   read_int(*t, "bind_lockout_s", path, idle_unbind_range, c.bind_lockout_s);
 }
 
+// [admin]: where the admin API listens and the token that changes need.
+void loader::load_admin(const toml::table& root, admin_config& c) {
+  const toml::table* t = table_of(root, "admin", "");
+  if (t == nullptr) return;
+  const std::string path = "admin";
+  check_keys(*t, path, {"enabled", "listen", "token", "token_file"});
+  read_bool(*t, "enabled", path, c.enabled);
+  if (const auto* s = read_string(*t, "listen", path, listen_accepted)) {
+    host_port hp;
+    if (std::string why = parse_host_port(s->get(), false, hp); !why.empty()) {
+      error(*s, join(path, "listen"), why + ": must be " + std::string(listen_accepted));
+    } else {
+      c.host = hp.host;
+      c.port = hp.port;
+    }
+  }
+  // A token is a password: long enough not to be guessed, and nothing a header would mangle.
+  constexpr std::string_view token_accepted =
+      "a string of 16..4096 printable ASCII characters without spaces";
+  const auto valid_token = [](std::string_view v) {
+    return v.size() >= 16 && v.size() <= 4096 &&
+           std::all_of(v.begin(), v.end(), [](char ch) { return ch > 0x20 && ch <= 0x7e; });
+  };
+  const auto* inline_token = read_string(*t, "token", path, token_accepted);
+  if (inline_token != nullptr) {
+    if (valid_token(inline_token->get())) {
+      c.token = inline_token->get();
+    } else {
+      error(*inline_token, join(path, "token"), "must be " + std::string(token_accepted));
+    }
+  }
+  std::string file;
+  if (const toml::node* n = t->get("token_file");
+      n != nullptr && read_path(*t, "token_file", path, false, file)) {
+    const std::string key = join(path, "token_file");
+    if (inline_token != nullptr) {
+      error(*n, key, "give either 'token' or 'token_file', not both");
+      return;
+    }
+    std::ifstream in(file, std::ios::binary);
+    std::string text;
+    if (in) text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (!in && text.empty()) {
+      error(*n, key, "cannot read " + quoted(file) + ": " + std::strerror(errno));
+      return;
+    }
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    if (!valid_token(text)) {
+      error(*n, key, quoted(file) + " must hold " + std::string(token_accepted) + " (one line)");
+      return;
+    }
+    c.token = text;
+    c.token_file = file;
+  }
+}
+
 void loader::load_mo_routes(const toml::table& root, const router_config& c,
                             std::vector<mo_route_config>& out) {
   std::map<std::pair<std::string, std::string>, uint32_t> seen;  // (upstream, prefix) -> line
@@ -1064,7 +1122,7 @@ config_result loader::run(std::string_view text) {
   // A key of a section written at the top level is a common slip: point at the section.
   const std::initializer_list<std::string_view> sections = {"router",      "timeouts", "tenants",
                                                             "upstreams",   "routes",   "mo_routes",
-                                                            "correlation", "security"};
+                                                            "correlation", "security", "admin"};
   for (auto&& [k, v] : root) {
     const std::string_view key = k.str();
     if (std::find(sections.begin(), sections.end(), key) != sections.end()) continue;
@@ -1094,6 +1152,7 @@ config_result loader::run(std::string_view text) {
   load_mo_routes(root, c, c.mo_routes);
   load_correlation(root, c.correlation);
   load_security(root, c.security);
+  load_admin(root, c.admin);
 
   std::stable_sort(errors_.begin(), errors_.end(),
                    [](const config_error& a, const config_error& b) {

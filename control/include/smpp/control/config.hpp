@@ -128,6 +128,16 @@ struct limits_config {
   uint32_t max_send_queue_bytes = 1u << 20;
 };
 
+// [admin]: the HTTP admin API and /metrics. Reads need no token; changes need
+// "Authorization: Bearer <token>", and are refused (403) while no token is configured.
+struct admin_config {
+  bool enabled = true;
+  std::string host = "127.0.0.1";  // loopback unless [admin] listen names another address
+  uint16_t port = 8775;
+  std::string token;       // from `token`, or read from `token_file` when the config is loaded
+  std::string token_file;  // resolved path, empty when the token is given inline or not at all
+};
+
 struct router_config {
   std::string source_file;
   std::vector<listener_config> listeners;  // plain first, then the [router.tls] ones
@@ -139,6 +149,7 @@ struct router_config {
   std::vector<mo_route_config> mo_routes;
   correlation_config correlation;
   security_config security;
+  admin_config admin;
   timeouts_config timeouts;
   limits_config limits;
 };
