@@ -10,7 +10,9 @@
 #include <random>
 #include <tuple>
 
+#include "smpp/codec/concat.hpp"
 #include "smpp/codec/receipt.hpp"
+#include "smpp/dataplane/slot_gate.hpp"
 
 namespace smpp::dataplane {
 
@@ -75,6 +77,21 @@ std::string_view receipt_message_id(const pdu& p) {
   }
   const codec::effective_receipt_result r = codec::combine_receipt(text, t);
   return r.ok() ? r.receipt.message_id : std::string_view{};
+}
+
+// Parts of the same concatenated message still to come after this one (UDH or SAR TLVs).
+uint8_t parts_after(const pdu& p) {
+  if ((p.esm_class & codec::esm_class_udhi) != 0) {
+    const codec::udh_parse_result r = codec::parse_udh(p.short_message);
+    if (r.status == codec::udh_status::ok && r.udh.concat &&
+        r.udh.concat->seq < r.udh.concat->total)
+      return static_cast<uint8_t>(r.udh.concat->total - r.udh.concat->seq);
+  }
+  const auto total = p.tlvs.find(codec::tag::sar_total_segments);
+  const auto seq = p.tlvs.find(codec::tag::sar_segment_seqnum);
+  if (total && seq && seq->as_uint() < total->as_uint() && total->as_uint() <= 255)
+    return static_cast<uint8_t>(total->as_uint() - seq->as_uint());
+  return 0;
 }
 
 // Statuses after which a held message is worth offering again; any other answer is the ESME's
@@ -157,6 +174,10 @@ struct router_worker::upstream_link {
   uint32_t next_seq = 1;
   uint32_t outstanding = 0;
   std::vector<inflight> table;  // capacity: power of two >= 2 * window; slot = seq & mask
+  // A gated bind (TDMA plan with a rate): its slot gate, and the gate's item of each request
+  // in flight (same index as table), kept until answered.
+  std::unique_ptr<slot_gate> gate;
+  std::vector<slot_gate::item> gate_items;
   uint32_t mask = 0;
   uint64_t reconnect_at_ms = 0;
   uint32_t backoff_ms = 0;
@@ -230,6 +251,11 @@ router_worker::router_worker(uint32_t index, uint32_t workers, transport& t,
       link->table.resize(cap);
       link->mask = cap - 1;
       if (u.on_demand) link->state = link_state::idle;
+      if (link->def->plan.rate_per_s != 0) {
+        link->gate = std::make_unique<slot_gate>(link->def->plan, snap_->tenants.size());
+        link->gate_items.resize(cap);
+        gated_links_.push_back(link.get());
+      }
       links_by_upstream_[u.index].push_back(link.get());
       links_.push_back(std::move(link));
     }
@@ -277,11 +303,13 @@ bool router_worker::done() const noexcept {
   return t_.connections() == 0;
 }
 
-int router_worker::run_once(uint64_t now_ms, int timeout_us) {
+int router_worker::run_once(uint64_t now_ms, int timeout_us, uint64_t now_us) {
   now_ms_ = now_ms;
-  const auto now_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                std::chrono::steady_clock::now().time_since_epoch())
-                                                .count());
+  if (now_us == 0) {
+    now_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::steady_clock::now().time_since_epoch())
+                                       .count());
+  }
   // The previous turn lasted until now: busy if it handled anything, else idle (polling or
   // asleep). busy_us / (busy_us + idle_us) over an interval is the worker's load.
   if (now_us_ != 0 && now_us > now_us_)
@@ -292,6 +320,17 @@ int router_worker::run_once(uint64_t now_ms, int timeout_us) {
     work += drain_rings();
     // Work is waiting in a ring or behind a full one: do not sleep in the transport.
     if (!deferred_.empty() || work > 0) timeout_us = 0;
+  }
+  if (!gated_links_.empty()) {
+    work += run_gates();
+    // Sleep no longer than until the next slot with something to send.
+    const uint64_t now_ns = now_us * 1000;
+    for (const upstream_link* l : gated_links_) {
+      if (l->gate->backlog() == 0) continue;
+      const uint64_t due = l->gate->next_slot_ns();
+      const auto wait_us = static_cast<int>(due > now_ns ? (due - now_ns) / 1000 : 0);
+      timeout_us = std::min(timeout_us, wait_us);
+    }
   }
   work += t_.poll(timeout_us);
   if (now_ms >= next_tick_ms_) tick(now_ms);
@@ -714,6 +753,24 @@ void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p)
     (void)send_header_only(s.conn, resp, st, p.sequence_number);
     return;
   }
+  if (u->gate) {
+    handoff_header h;
+    h.origin = index_;
+    h.esme = s.conn;
+    h.esme_seq = p.sequence_number;
+    h.command_id = static_cast<uint32_t>(p.id);
+    h.tenant = s.tenant;
+    if (!u->gate->enqueue(h, frame, parts_after(p))) {
+      // The tenant's queue at this bind is full (SMPP 3.4 §5.1.3: retry later).
+      ++stats_.throttled;
+      count_reject(s.tenant, S::ESME_RTHROTTLED);
+      (void)send_header_only(s.conn, resp, S::ESME_RTHROTTLED, p.sequence_number);
+      return;
+    }
+    ++tenant_stats_[s.tenant].queued;
+    ++s.outstanding;
+    return;
+  }
   const uint32_t seq = u->take_seq();
   if (!relay(u->conn, frame, seq)) {
     ++stats_.throttled;
@@ -772,6 +829,7 @@ void router_worker::upstream_bound(upstream_link& u) {
 
 void router_worker::upstream_down(upstream_link& u) {
   fail_inflight(u, upstream_failure_status, false);
+  fail_gate(u, upstream_failure_status);
   set_bound(u, false);
   u.state = link_state::down;
   u.enquire_pending = false;
@@ -830,6 +888,11 @@ void router_worker::fail_inflight(upstream_link& u, command_status status, bool 
     }
     e.up_seq = 0;
     --u.outstanding;
+    if (u.gate) {
+      slot_gate::item& it = u.gate_items[static_cast<size_t>(&e - u.table.data())];
+      u.gate->release(it);
+      it.cell = slot_gate::no_cell;
+    }
   }
   u.next_expiry_ms = next;
 }
@@ -852,6 +915,22 @@ void router_worker::upstream_pdu(upstream_link& u, bytes_view frame) {
       }
       e.up_seq = 0;
       --u.outstanding;
+      if (u.gate) {
+        slot_gate::item& it = u.gate_items[h.sequence_number & u.mask];
+        const auto st = static_cast<command_status>(h.command_status);
+        if (st == S::ESME_RTHROTTLED || st == S::ESME_RMSGQFUL) {
+          // The SMSC is slower than its contract: the gate slows down and sends it again;
+          // the ESME sees nothing of it.
+          ++tenant_stats_[it.h.tenant].queued;
+          ++stats_.gate_requeued;
+          u.gate->requeue_front(it);
+          it.cell = slot_gate::no_cell;
+          return;
+        }
+        if (st == S::ESME_ROK) u.gate->answered_ok();
+        u.gate->release(it);
+        it.cell = slot_gate::no_cell;
+      }
       if (e.id == command_id::submit_sm || e.id == command_id::data_sm ||
           e.id == command_id::submit_multi) {
         count_answer(e.tenant, u.upstream, h.command_status != 0 ? h.command_status : 0,
@@ -1060,6 +1139,8 @@ void router_worker::begin_shutdown(uint64_t now_ms) {
   if (shutting_down_) return;
   shutting_down_ = true;
   shutdown_deadline_ms_ = now_ms + snap_->timers.shutdown_ms;
+  // Requests still waiting for a slot would outlast the shutdown: the ESMEs retry them later.
+  for (upstream_link* l : gated_links_) fail_gate(*l, S::ESME_RTHROTTLED);
   // SMPP 3.4 §4.2: unbind every bound ESME; answers still outstanding are relayed meanwhile.
   for (auto& slot : slots_) {
     if (!slot || !slot->esme) continue;
@@ -1252,6 +1333,16 @@ bool router_worker::forward_local(uint32_t upstream, const handoff_header& h, by
   upstream_link* u =
       upstream < links_by_upstream_.size() ? pick_local(upstream, h.esme, any_busy) : nullptr;
   if (u == nullptr) return false;
+  if (u->gate) {
+    pdu p;
+    const uint8_t parts = codec::decode(frame, p) ? 0 : parts_after(p);
+    if (!u->gate->enqueue(h, frame, parts)) {
+      any_busy = true;
+      return false;
+    }
+    ++tenant_stats_[h.tenant].queued;
+    return true;
+  }
   const uint32_t seq = u->take_seq();
   if (!relay(u->conn, frame, seq)) {
     any_busy = true;
@@ -1846,6 +1937,57 @@ void router_worker::count_reject(uint32_t tenant, codec::command_status status) 
   tenant_counters& t = tenant_stats_[tenant];
   ++t.rejected;
   t.rejected_by_status.add(static_cast<uint32_t>(status));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Slot gates (TDMA)
+
+int router_worker::run_gates() {
+  const uint64_t now_ns = now_us_ * 1000;
+  int sent = 0;
+  for (upstream_link* l : gated_links_) {
+    upstream_link& u = *l;
+    slot_gate& g = *u.gate;
+    if (g.backlog() == 0) continue;
+    if (u.state != link_state::bound) {
+      // Nothing can go out on this bind; the queued requests wait for it (bounded by the
+      // tenants' queues) and fail over with the route when it is down for good (tick).
+      continue;
+    }
+    sent += static_cast<int>(g.run(now_ns, [&](const slot_gate::item& it) {
+      if (u.outstanding >= u.def->window) return false;
+      const uint32_t seq = u.take_seq();
+      if (!relay(u.conn, g.bytes(it), seq)) return false;
+      auto& e = u.table[seq & u.mask];
+      e.up_seq = seq;
+      e.esme_seq = it.h.esme_seq;
+      e.esme = it.h.esme;
+      e.deadline_ms = now_ms_ + snap_->timers.response_ms;
+      u.next_expiry_ms = std::min(u.next_expiry_ms, e.deadline_ms);
+      e.id = static_cast<command_id>(it.h.command_id);
+      e.origin = it.h.origin;
+      e.tenant = it.h.tenant;
+      e.start_us = now_us_;
+      u.gate_items[seq & u.mask] = it;
+      --tenant_stats_[it.h.tenant].queued;
+      ++upstream_stats_[u.upstream].forwarded;
+      ++u.outstanding;
+      u.last_tx_ms = now_ms_;
+      ++stats_.submit_forwarded;
+      return true;
+    }));
+  }
+  return sent;
+}
+
+void router_worker::fail_gate(upstream_link& u, command_status status) {
+  if (!u.gate || u.gate->backlog() == 0) return;
+  u.gate->drain([&](const slot_gate::item& it) {
+    --tenant_stats_[it.h.tenant].queued;
+    count_reject(it.h.tenant, status);
+    answer_origin(it.h.origin, it.h.esme, it.h.esme_seq, static_cast<command_id>(it.h.command_id),
+                  status, {});
+  });
 }
 
 }  // namespace smpp::dataplane

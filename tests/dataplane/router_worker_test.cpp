@@ -1284,5 +1284,59 @@ TEST(Counters, LatencyBucketsArePowersOfTwoAndStatusSlotsAreBounded) {
   EXPECT_EQ(sc.other.load(), 5U);  // statuses 16..20
 }
 
+// ---------------------------------------------------------------------------------------------
+// Slot gate at a bind (TDMA)
+
+TEST(SlotGateInRouter, GatedBindSendsOneRequestPerSlotAndThrottledOnesAreSentAgain) {
+  auto snap = make_snapshot(1, 64);
+  slot_plan& plan = snap->upstreams[0].binds[0].plan;
+  plan.rate_per_s = 1000;
+  plan.slot_ns = 1'000'000;
+  plan.owner = {0};
+  plan.cap = {0, 0};
+  plan.queue_max = {8, 8};
+  Rig r(snap);
+  auto ups = r.bring_up_upstreams();
+  auto esme = r.bound_esme();
+  for (uint32_t i = 1; i <= 10; ++i) r.t.deliver(esme, submit_pdu("441234", i));
+  // Two beyond the tenant's queue of 8 are refused at once.
+  auto early = r.t.take(esme);
+  ASSERT_EQ(early.size(), 2U);
+  EXPECT_EQ(decoded(early[0]).status, S::ESME_RTHROTTLED);
+  EXPECT_TRUE(r.t.take(ups[0]).empty()) << "nothing goes out before its slot";
+  uint64_t us = 5'000'000;
+  r.w.run_once(r.now, 0, us);
+  auto first = r.t.take(ups[0]);
+  ASSERT_EQ(first.size(), 1U);
+  r.w.run_once(r.now, 0, us + 999);
+  EXPECT_TRUE(r.t.take(ups[0]).empty());
+  // The SMSC throttles it anyway: it is queued again, first, and the ESME hears nothing.
+  r.t.deliver(ups[0], header(command_id::submit_sm_resp, S::ESME_RTHROTTLED,
+                             decoded(first[0]).sequence_number));
+  EXPECT_TRUE(r.t.take(esme).empty());
+  r.w.run_once(r.now, 0, us + 1000);
+  EXPECT_TRUE(r.t.take(ups[0]).empty()) << "the gate slowed down: slots are 2 ms apart now";
+  r.w.run_once(r.now, 0, us + 3000);
+  auto again = r.t.take(ups[0]);
+  ASSERT_EQ(again.size(), 1U);
+  EXPECT_EQ(decoded(again[0]).short_message, decoded(first[0]).short_message);
+  pdu ok;
+  ok.id = command_id::submit_sm_resp;
+  ok.sequence_number = decoded(again[0]).sequence_number;
+  ok.message_id = "g1";
+  r.t.deliver(ups[0], encode(ok));
+  auto answer = r.t.take(esme);
+  ASSERT_EQ(answer.size(), 1U);
+  EXPECT_EQ(decoded(answer[0]).sequence_number, 1U);
+  EXPECT_EQ(r.w.stats().gate_requeued, 1U);
+  EXPECT_EQ(r.w.tenant_stats()[0].queued.load(), 7U);
+  // SIGTERM: what still waits for a slot is answered ESME_RTHROTTLED at once.
+  r.w.begin_shutdown(r.now);
+  uint32_t throttled = 0;
+  for (const auto& b : r.t.take(esme)) throttled += decoded(b).status == S::ESME_RTHROTTLED;
+  EXPECT_EQ(throttled, 7U);
+  EXPECT_EQ(r.w.tenant_stats()[0].queued.load(), 0U);
+}
+
 }  // namespace
 }  // namespace smpp::dataplane

@@ -89,6 +89,7 @@ struct tenant_counters {
   counter receipts;           // receipts its receivers acknowledged
   counter mo;                 // MO messages its receivers acknowledged
   counter held;               // gauge: receipts and MO waiting in this worker's hold queue
+  counter queued;             // gauge: requests waiting for a slot at this worker's gated binds
   latency_histogram latency;  // submit_sm in -> answer out, for answers from upstream
 };
 

@@ -64,6 +64,7 @@ struct worker_stats {
   counter idle_unbinds;    // on-demand upstream binds closed for idleness
   counter esme_idle_unbinds;
   // Time in run_once turns that handled something, and in turns that did not (microseconds).
+  counter gate_requeued;  // requests the SMSC throttled at a gated bind, queued again
   counter busy_us;
   counter idle_us;
 };
@@ -94,7 +95,8 @@ class alignas(64) router_worker final : public transport_handler {
   [[nodiscard]] int start(uint64_t now_ms);
   // One turn of the loop: take what other workers sent, poll the transport, then run timers
   // that are due. Returns how many events and ring messages it handled (0: idle turn).
-  int run_once(uint64_t now_ms, int timeout_us);
+  // now_us: the steady clock in microseconds (0: read it), for slot gates and latencies.
+  int run_once(uint64_t now_ms, int timeout_us, uint64_t now_us = 0);
   // Timers: bind deadlines, enquire_link, dead peers, response timeouts, reconnects.
   void tick(uint64_t now_ms);
   // SIGTERM: unbind every session; done() once all are closed or timers.shutdown_ms passed.
@@ -203,6 +205,8 @@ class alignas(64) router_worker final : public transport_handler {
   void flush_parked();
   void set_failed(upstream_link& u, bool failed) noexcept;
   void log_losses();
+  int run_gates();  // the slots due now, on every gated bind of this worker
+  void fail_gate(upstream_link& u, codec::command_status status);  // answers what waits there
   // A request's answer, for the tenant's and the upstream's counters (upstream may be none).
   void count_answer(uint32_t tenant, uint32_t upstream, uint32_t status, uint64_t start_us);
   void count_reject(uint32_t tenant, codec::command_status status);
@@ -243,6 +247,7 @@ class alignas(64) router_worker final : public transport_handler {
     std::vector<std::byte> frame;
   };
   std::deque<parked_request> parked_;
+  std::vector<upstream_link*> gated_links_;  // this worker's binds with a slot gate
   std::array<uint64_t, 6> logged_losses_{};  // the loss counters as last logged
   uint64_t next_loss_log_ms_ = 0;
   worker_stats stats_;
