@@ -1990,4 +1990,12 @@ void router_worker::fail_gate(upstream_link& u, command_status status) {
   });
 }
 
+std::vector<router_worker::gate_report> router_worker::gate_reports() const {
+  std::vector<gate_report> out;
+  for (const upstream_link* l : gated_links_) {
+    out.push_back({l->upstream, l->gate->stats(), l->gate->stretch()});
+  }
+  return out;
+}
+
 }  // namespace smpp::dataplane

@@ -93,6 +93,11 @@ TEST(SlotGate, NeverBeforeItsTimeAndAtMostOneSlotLate) {
   EXPECT_EQ(sent, 3U);
   g.run(62 * ms, count);
   EXPECT_EQ(sent, 4U);
+  // Lateness: three left on their edge (under 1 us), one 500 us late (bucket 2^9..2^10).
+  EXPECT_EQ(g.stats().lateness[0], 3U);
+  EXPECT_EQ(g.stats().lateness[9], 1U);
+  EXPECT_EQ(g.stats().lateness_quantile_us(0.5), 1U);
+  EXPECT_EQ(g.stats().lateness_quantile_us(0.99), 512U);
 }
 
 TEST(SlotGate, WorkConservingLendsAnIdleTenantsSlotsInProportion) {

@@ -15,6 +15,7 @@
 #include "smpp/dataplane/correlation.hpp"
 #include "smpp/dataplane/counters.hpp"
 #include "smpp/dataplane/handoff.hpp"
+#include "smpp/dataplane/slot_gate.hpp"
 #include "smpp/dataplane/snapshot.hpp"
 #include "smpp/dataplane/transport.hpp"
 
@@ -112,6 +113,14 @@ class alignas(64) router_worker final : public transport_handler {
     return {upstream_stats_.get(), snap_->upstreams.size()};
   }
   [[nodiscard]] uint32_t index() const noexcept { return index_; }
+  // The slot gates of this worker's gated binds (read on the worker's thread, or after it
+  // stopped: the gate counters are not atomic).
+  struct gate_report {
+    uint32_t upstream = 0;
+    slot_gate_stats stats;
+    uint32_t stretch = 1;
+  };
+  [[nodiscard]] std::vector<gate_report> gate_reports() const;
   [[nodiscard]] uint32_t esme_sessions() const noexcept;
   [[nodiscard]] uint32_t upstream_binds_bound() const noexcept;
 

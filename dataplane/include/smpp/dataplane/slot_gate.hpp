@@ -23,7 +23,9 @@
 // set (PDUs longer than a cell take a heap buffer of their own).
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -45,6 +47,22 @@ struct slot_gate_stats {
   uint64_t refused = 0;         // enqueue refused: the tenant's queue was full
   uint64_t throttled = 0;       // requests the SMSC throttled, queued again
   uint64_t window_blocked = 0;  // slots lost because the bind's window was full
+  // How late each sent request left after its slot's edge, in power-of-two microsecond
+  // buckets (bucket i: 2^(i-1) <= us < 2^i; bucket 0: under 1 us).
+  std::array<uint64_t, 24> lateness{};
+
+  // The smallest bucket bound (us, exclusive) under which `share` (0..1) of the sent were.
+  [[nodiscard]] uint64_t lateness_quantile_us(double share) const noexcept {
+    uint64_t total = 0;
+    for (uint64_t n : lateness) total += n;
+    if (total == 0) return 0;
+    uint64_t seen = 0;
+    for (size_t i = 0; i < lateness.size(); ++i) {
+      seen += lateness[i];
+      if (static_cast<double>(seen) >= share * static_cast<double>(total)) return uint64_t{1} << i;
+    }
+    return uint64_t{1} << (lateness.size() - 1);
+  }
 };
 
 class slot_gate {
@@ -158,6 +176,7 @@ uint32_t slot_gate::run(uint64_t now_ns, Send&& send) {
     if (k == 0) std::fill(used_.begin(), used_.end(), 0);
     ++stats_.slots;
     ++slot_;
+    const uint64_t edge_ns = next_ns_;
     next_ns_ += step;
     const uint32_t t = choose(k);
     if (t == UINT32_MAX) {
@@ -171,6 +190,8 @@ uint32_t slot_gate::run(uint64_t now_ns, Send&& send) {
       continue;
     }
     ++stats_.sent;
+    ++stats_.lateness[std::min<size_t>(std::bit_width((now_ns - edge_ns) / 1000),
+                                       stats_.lateness.size() - 1)];
     if (t != plan_->owner[k]) ++stats_.lent;
     ++used_[t];
     locked_ = it.parts_after != 0 ? t : UINT32_MAX;
