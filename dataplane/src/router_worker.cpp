@@ -222,8 +222,17 @@ router_worker::router_worker(uint32_t index, uint32_t workers, transport& t,
       correlation_(correlation_shard_capacity(snap_->correlation.capacity, workers_),
                    snap_->correlation.ttl_ms, 0x9E3779B97F4A7C15ULL ^ index_) {
   cells_.resize(handoff_cells(snap_->max_command_length));
-  tenant_stats_ = std::make_unique<tenant_counters[]>(snap_->tenants.size());
-  upstream_stats_ = std::make_unique<upstream_counters[]>(snap_->upstreams.size());
+  // Room for the tenants and upstreams a published snapshot may add while running.
+  tenant_capacity_ = snap_->tenants.size() + shared_state::tenant_headroom;
+  upstream_capacity_ = snap_->upstreams.size() + shared_state::upstream_headroom;
+  if (shared_ != nullptr) {
+    tenant_capacity_ = std::min(tenant_capacity_, shared_->binds_per_tenant.size());
+    upstream_capacity_ = std::min(upstream_capacity_, shared_->failed_links.size());
+  }
+  tenant_stats_ = std::make_unique<tenant_counters[]>(tenant_capacity_);
+  upstream_stats_ = std::make_unique<upstream_counters[]>(upstream_capacity_);
+  tenant_count_.store(snap_->tenants.size(), std::memory_order_relaxed);
+  upstream_count_.store(snap_->upstreams.size(), std::memory_order_relaxed);
   receivers_.resize(snap_->tenants.size());
   next_receiver_.resize(snap_->tenants.size());
   holds_.resize(snap_->tenants.size());
@@ -239,27 +248,32 @@ router_worker::router_worker(uint32_t index, uint32_t workers, transport& t,
   inbox_.resize(cells_.size() * sizeof(handoff_cell));
   t_.set_handler(this);
   links_by_upstream_.resize(snap_->upstreams.size());
-  for (const upstream_def& u : snap_->upstreams) {
-    for (size_t b = 0; b < u.binds.size(); ++b) {
-      // Bind b of every upstream belongs to worker b % workers.
-      if (b % workers_ != index_) continue;
-      auto link = std::make_unique<upstream_link>(snap_->max_command_length);
-      link->upstream = u.index;
-      link->def = &u.binds[b];
-      uint32_t cap = 2;
-      while (cap < 2 * std::max<uint32_t>(link->def->window, 1)) cap <<= 1;
-      link->table.resize(cap);
-      link->mask = cap - 1;
-      if (u.on_demand) link->state = link_state::idle;
-      if (link->def->plan.rate_per_s != 0) {
-        link->gate = std::make_unique<slot_gate>(link->def->plan, snap_->tenants.size());
-        link->gate_items.resize(cap);
-        gated_links_.push_back(link.get());
-      }
-      links_by_upstream_[u.index].push_back(link.get());
-      links_.push_back(std::move(link));
-    }
+  for (const upstream_def& u : snap_->upstreams) add_links(u);
+  if (shared_ != nullptr) seen_generation_ = shared_->generation.load(std::memory_order_acquire);
+}
+
+void router_worker::add_links(const upstream_def& u) {
+  for (size_t b = 0; b < u.binds.size(); ++b) {
+    // Bind b of every upstream belongs to worker b % workers.
+    if (b % workers_ != index_) continue;
+    auto link = std::make_unique<upstream_link>(snap_->max_command_length);
+    link->upstream = u.index;
+    link->def = &u.binds[b];
+    uint32_t cap = 2;
+    while (cap < 2 * std::max<uint32_t>(link->def->window, 1)) cap <<= 1;
+    link->table.resize(cap);
+    link->mask = cap - 1;
+    if (u.on_demand) link->state = link_state::idle;
+    if (link->def->plan.rate_per_s != 0) make_gate(*link);
+    links_by_upstream_[u.index].push_back(link.get());
+    links_.push_back(std::move(link));
   }
+}
+
+void router_worker::make_gate(upstream_link& l) {
+  l.gate = std::make_unique<slot_gate>(l.def->plan, snap_->tenants.size());
+  l.gate_items.resize(l.table.size());
+  gated_links_.push_back(&l);
 }
 
 router_worker::~router_worker() {
@@ -1062,6 +1076,10 @@ void router_worker::tick(uint64_t now_ms) {
       continue;
     }
     fail_deliveries(s, true);
+  }
+  if (shared_ != nullptr &&
+      shared_->generation.load(std::memory_order_acquire) != seen_generation_) {
+    adopt_published();
   }
   if (!parked_.empty()) flush_parked();
   drain_holds();
@@ -1949,35 +1967,44 @@ int router_worker::run_gates() {
     upstream_link& u = *l;
     slot_gate& g = *u.gate;
     if (g.backlog() == 0) continue;
+    if (!g.gated() && u.state == link_state::bound) {
+      // Its plan was removed: what waits goes now, as far as the window allows.
+      sent +=
+          static_cast<int>(g.flush([&](const slot_gate::item& it) { return send_gated(u, it); }));
+      continue;
+    }
     if (u.state != link_state::bound) {
       // Nothing can go out on this bind; the queued requests wait for it (bounded by the
       // tenants' queues) and fail over with the route when it is down for good (tick).
       continue;
     }
-    sent += static_cast<int>(g.run(now_ns, [&](const slot_gate::item& it) {
-      if (u.outstanding >= u.def->window) return false;
-      const uint32_t seq = u.take_seq();
-      if (!relay(u.conn, g.bytes(it), seq)) return false;
-      auto& e = u.table[seq & u.mask];
-      e.up_seq = seq;
-      e.esme_seq = it.h.esme_seq;
-      e.esme = it.h.esme;
-      e.deadline_ms = now_ms_ + snap_->timers.response_ms;
-      u.next_expiry_ms = std::min(u.next_expiry_ms, e.deadline_ms);
-      e.id = static_cast<command_id>(it.h.command_id);
-      e.origin = it.h.origin;
-      e.tenant = it.h.tenant;
-      e.start_us = now_us_;
-      u.gate_items[seq & u.mask] = it;
-      --tenant_stats_[it.h.tenant].queued;
-      ++upstream_stats_[u.upstream].forwarded;
-      ++u.outstanding;
-      u.last_tx_ms = now_ms_;
-      ++stats_.submit_forwarded;
-      return true;
-    }));
+    sent += static_cast<int>(
+        g.run(now_ns, [&](const slot_gate::item& it) { return send_gated(u, it); }));
   }
   return sent;
+}
+
+bool router_worker::send_gated(upstream_link& u, const slot_gate::item& it) {
+  if (u.outstanding >= u.def->window) return false;
+  const uint32_t seq = u.take_seq();
+  if (!relay(u.conn, u.gate->bytes(it), seq)) return false;
+  auto& e = u.table[seq & u.mask];
+  e.up_seq = seq;
+  e.esme_seq = it.h.esme_seq;
+  e.esme = it.h.esme;
+  e.deadline_ms = now_ms_ + snap_->timers.response_ms;
+  u.next_expiry_ms = std::min(u.next_expiry_ms, e.deadline_ms);
+  e.id = static_cast<command_id>(it.h.command_id);
+  e.origin = it.h.origin;
+  e.tenant = it.h.tenant;
+  e.start_us = now_us_;
+  u.gate_items[seq & u.mask] = it;
+  --tenant_stats_[it.h.tenant].queued;
+  ++upstream_stats_[u.upstream].forwarded;
+  ++u.outstanding;
+  u.last_tx_ms = now_ms_;
+  ++stats_.submit_forwarded;
+  return true;
 }
 
 void router_worker::fail_gate(upstream_link& u, command_status status) {
@@ -1996,6 +2023,62 @@ std::vector<router_worker::gate_report> router_worker::gate_reports() const {
     out.push_back({l->upstream, l->gate->stats(), l->gate->stretch()});
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A new snapshot published by the control plane (RCU): adopted between two turns, so no message
+// is in the middle of anything. Tenants and upstreams keep their indices (the control plane
+// appends, never reorders); plans, weights, caps, routes, MO routes and timers change freely.
+
+void router_worker::adopt_published() {
+  seen_generation_ = shared_->generation.load(std::memory_order_acquire);
+  std::shared_ptr<const router_snapshot> next = shared_->published.load();
+  if (!next || next == snap_) return;
+  const router_snapshot& old = *snap_;
+  bool compatible = next->tenants.size() >= old.tenants.size() &&
+                    next->tenants.size() <= tenant_capacity_ &&
+                    next->upstreams.size() >= old.upstreams.size() &&
+                    next->upstreams.size() <= upstream_capacity_;
+  for (size_t u = 0; compatible && u < old.upstreams.size(); ++u) {
+    compatible = next->upstreams[u].binds.size() == old.upstreams[u].binds.size() &&
+                 next->upstreams[u].name == old.upstreams[u].name;
+  }
+  for (size_t t = 0; compatible && t < old.tenants.size(); ++t)
+    compatible = next->tenants[t].name == old.tenants[t].name;
+  if (!compatible) {
+    ++stats_.snapshots_refused;  // the control plane checks this before publishing
+    return;
+  }
+  std::shared_ptr<const router_snapshot> keep = snap_;  // the old plans live until replanned
+  snap_ = std::move(next);
+  const size_t tenants = snap_->tenants.size();
+  receivers_.resize(tenants);
+  next_receiver_.resize(tenants);
+  holds_.resize(tenants);
+  tenant_count_.store(tenants, std::memory_order_release);
+  upstream_count_.store(snap_->upstreams.size(), std::memory_order_release);
+  for (auto& l : links_) {
+    l->def = &snap_->upstreams[l->upstream]
+                  .binds[static_cast<size_t>(l->def - keep->upstreams[l->upstream].binds.data())];
+    if (l->gate) {
+      l->gate->replan(l->def->plan, tenants);
+    } else if (l->def->plan.rate_per_s != 0) {
+      make_gate(*l);
+    }
+  }
+  links_by_upstream_.resize(snap_->upstreams.size());
+  for (size_t u = old.upstreams.size(); u < snap_->upstreams.size(); ++u) {
+    add_links(snap_->upstreams[u]);
+    for (upstream_link* l : links_by_upstream_[u]) {
+      if (l->state == link_state::down) connect_upstream(*l);
+    }
+  }
+  op_radices_.assign(1, codec::id_radix::auto_detect);
+  for (const upstream_def& u : snap_->upstreams) {
+    if (std::find(op_radices_.begin(), op_radices_.end(), u.submit_id_radix) == op_radices_.end())
+      op_radices_.push_back(u.submit_id_radix);
+  }
+  ++stats_.snapshots_adopted;
 }
 
 }  // namespace smpp::dataplane

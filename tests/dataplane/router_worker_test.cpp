@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 
 #include "fake_transport.hpp"
 #include "pdu_gen.hpp"
@@ -1336,6 +1337,100 @@ TEST(SlotGateInRouter, GatedBindSendsOneRequestPerSlotAndThrottledOnesAreSentAga
   for (const auto& b : r.t.take(esme)) throttled += decoded(b).status == S::ESME_RTHROTTLED;
   EXPECT_EQ(throttled, 7U);
   EXPECT_EQ(r.w.tenant_stats()[0].queued.load(), 0U);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshots published while running (RCU)
+
+TEST(Publish, WeightChangeTakesEffectAtTheNextTickAndNothingIsLostOrDuplicated) {
+  auto snap = make_snapshot(1, 1000);
+  snap->tenants[1].allowed_networks.clear();
+  auto gated = [](router_snapshot& s, std::vector<uint32_t> owner) {
+    slot_plan& plan = s.upstreams[0].binds[0].plan;
+    plan.rate_per_s = 1000;
+    plan.slot_ns = 1'000'000;
+    plan.owner = std::move(owner);
+    plan.cap = {0, 0};
+    plan.queue_max = {1000, 1000};
+  };
+  gated(*snap, {0, 1});  // 1:1
+  Rig r(snap);
+  auto ups = r.bring_up_upstreams();
+  auto a = r.bound_esme("acme");
+  auto b = r.bound_esme("lan");
+  for (uint32_t i = 1; i <= 300; ++i) {
+    r.t.deliver(a, submit_pdu("441234", i));
+    r.t.deliver(b, submit_pdu("441234", i));
+  }
+  uint64_t us = 1'000'000;
+  std::vector<uint32_t> up_seqs;
+  auto run_ms = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      r.w.run_once(r.now, 0, us);
+      us += 1000;
+      for (const auto& f : r.t.take(ups[0])) {
+        up_seqs.push_back(decoded(f).sequence_number);
+        pdu resp;
+        resp.id = command_id::submit_sm_resp;
+        resp.sequence_number = decoded(f).sequence_number;
+        resp.message_id = "x";
+        r.t.deliver(ups[0], encode(resp));
+      }
+    }
+  };
+  run_ms(100);
+  EXPECT_EQ(up_seqs.size(), 100U);
+  // 3:1 from now on: a new snapshot, published as the control plane does.
+  auto next = std::make_shared<router_snapshot>(*snap);
+  gated(*next, {0, 0, 0, 1});
+  r.shared.publish(next);
+  r.advance(6);  // one tick adopts it
+  EXPECT_EQ(r.w.stats().snapshots_adopted, 1U);
+  const uint64_t before_a = r.w.tenant_stats()[0].queued, before_b = r.w.tenant_stats()[1].queued;
+  run_ms(200);
+  const uint64_t sent_a = before_a - r.w.tenant_stats()[0].queued;
+  const uint64_t sent_b = before_b - r.w.tenant_stats()[1].queued;
+  EXPECT_EQ(sent_a, 150U);
+  EXPECT_EQ(sent_b, 50U);
+  // Every request is answered exactly once.
+  r.w.begin_shutdown(r.now);  // what still waits is answered ESME_RTHROTTLED
+  std::map<uint32_t, int> answers_a, answers_b;
+  for (const auto& x : r.t.take(a)) {
+    if (decoded(x).id == command_id::submit_sm_resp) ++answers_a[decoded(x).sequence_number];
+  }
+  for (const auto& x : r.t.take(b)) {
+    if (decoded(x).id == command_id::submit_sm_resp) ++answers_b[decoded(x).sequence_number];
+  }
+  EXPECT_EQ(answers_a.size(), 300U);
+  EXPECT_EQ(answers_b.size(), 300U);
+  for (const auto& [seq, n] : answers_a) EXPECT_EQ(n, 1) << seq;
+  for (const auto& [seq, n] : answers_b) EXPECT_EQ(n, 1) << seq;
+}
+
+TEST(Publish, AddedTenantBindsAndReorderedOnesAreRefused) {
+  auto snap = make_snapshot();
+  Rig r(snap);
+  auto next = std::make_shared<router_snapshot>(*snap);
+  tenant_def t;
+  t.index = 2;
+  t.name = "newco";
+  t.system_id = "newco";
+  t.password_hash = "plain:pw";
+  next->tenants.push_back(t);
+  next->tenant_by_system_id["newco"] = 2;
+  r.shared.publish(next);
+  r.advance(6);
+  EXPECT_EQ(r.w.stats().snapshots_adopted, 1U);
+  EXPECT_EQ(r.w.tenant_stats().size(), 3U);
+  auto c = r.t.accept();
+  r.t.deliver(c, bind_pdu(command_id::bind_transceiver, "newco", "pw", 1));
+  EXPECT_EQ(decoded(r.t.take(c).at(0)).status, S::ESME_ROK);
+  auto reordered = std::make_shared<router_snapshot>(*next);
+  std::swap(reordered->tenants[0], reordered->tenants[1]);
+  r.shared.publish(reordered);
+  r.advance(6);
+  EXPECT_EQ(r.w.stats().snapshots_refused, 1U);
+  EXPECT_EQ(r.w.tenant_stats().size(), 3U);
 }
 
 }  // namespace

@@ -65,7 +65,9 @@ struct worker_stats {
   counter idle_unbinds;    // on-demand upstream binds closed for idleness
   counter esme_idle_unbinds;
   // Time in run_once turns that handled something, and in turns that did not (microseconds).
-  counter gate_requeued;  // requests the SMSC throttled at a gated bind, queued again
+  counter gate_requeued;      // requests the SMSC throttled at a gated bind, queued again
+  counter snapshots_adopted;  // new snapshots from the control plane taken over
+  counter snapshots_refused;  // ... refused: tenants or upstreams reordered or removed
   counter busy_us;
   counter idle_us;
 };
@@ -107,10 +109,10 @@ class alignas(64) router_worker final : public transport_handler {
   // Counters: written by this worker only, readable from any thread while the worker exists.
   [[nodiscard]] const worker_stats& stats() const noexcept { return stats_; }
   [[nodiscard]] std::span<const tenant_counters> tenant_stats() const noexcept {
-    return {tenant_stats_.get(), snap_->tenants.size()};
+    return {tenant_stats_.get(), tenant_count_.load(std::memory_order_acquire)};
   }
   [[nodiscard]] std::span<const upstream_counters> upstream_stats() const noexcept {
-    return {upstream_stats_.get(), snap_->upstreams.size()};
+    return {upstream_stats_.get(), upstream_count_.load(std::memory_order_acquire)};
   }
   [[nodiscard]] uint32_t index() const noexcept { return index_; }
   // The slot gates of this worker's gated binds (read on the worker's thread, or after it
@@ -215,6 +217,10 @@ class alignas(64) router_worker final : public transport_handler {
   void set_failed(upstream_link& u, bool failed) noexcept;
   void log_losses();
   int run_gates();  // the slots due now, on every gated bind of this worker
+  bool send_gated(upstream_link& u, const slot_gate::item& it);
+  void add_links(const upstream_def& u);
+  void make_gate(upstream_link& l);
+  void adopt_published();
   void fail_gate(upstream_link& u, codec::command_status status);  // answers what waits there
   // A request's answer, for the tenant's and the upstream's counters (upstream may be none).
   void count_answer(uint32_t tenant, uint32_t upstream, uint32_t status, uint64_t start_us);
@@ -263,6 +269,11 @@ class alignas(64) router_worker final : public transport_handler {
   std::unique_ptr<tenant_counters[]> tenant_stats_;      // one per tenant of the snapshot
   std::unique_ptr<upstream_counters[]> upstream_stats_;  // one per upstream of the snapshot
   uint64_t now_us_ = 0;                                  // steady clock, read once per turn
+  uint64_t seen_generation_ = 0;                         // of shared_state::published
+  size_t tenant_capacity_ = 0;                           // of tenant_stats_
+  size_t upstream_capacity_ = 0;                         // of upstream_stats_
+  std::atomic<size_t> tenant_count_{0};
+  std::atomic<size_t> upstream_count_{0};
   bool last_turn_busy_ = false;
 };
 

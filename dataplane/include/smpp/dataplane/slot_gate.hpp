@@ -104,6 +104,11 @@ class slot_gate {
     return tenant < queues_.size() ? queues_[tenant].size : 0;
   }
 
+  // Without a plan (its rate was removed): sends the queued requests in order, tenant by tenant,
+  // while send(item) accepts; sent items are the caller's as with run(). Returns how many.
+  template <typename Send>
+  uint32_t flush(Send&& send);
+
   // Empties every queue, oldest first per tenant: each(item) is called, then the item released.
   template <typename Each>
   void drain(Each&& each);
@@ -216,6 +221,21 @@ void slot_gate::drain(Each&& each) {
     }
   }
   locked_ = UINT32_MAX;
+}
+
+template <typename Send>
+uint32_t slot_gate::flush(Send&& send) {
+  uint32_t sent = 0;
+  for (queue& q : queues_) {
+    while (q.size != 0 && send(q.ring[q.head])) {
+      q.head = q.head + 1 == q.ring.size() ? 0 : q.head + 1;
+      --q.size;
+      --backlog_;
+      ++sent;
+    }
+  }
+  locked_ = UINT32_MAX;
+  return sent;
 }
 
 }  // namespace smpp::dataplane

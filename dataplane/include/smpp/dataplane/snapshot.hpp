@@ -168,13 +168,27 @@ struct router_snapshot {
 // a worker without a bind of its own knows which worker to hand a request to, and where each
 // tenant's receivers are bound, so receipts and MO messages find them.
 struct shared_state {
+  // Tenants and upstreams a published snapshot may add to the running router.
+  static constexpr size_t tenant_headroom = 1024;
+  static constexpr size_t upstream_headroom = 256;
+
   explicit shared_state(size_t tenants, size_t upstreams = 0, size_t worker_count = 1)
-      : binds_per_tenant(tenants),
-        bound_links(upstreams * worker_count),
-        receivers(tenants * worker_count),
-        failed_links(upstreams),
-        wanted_ms(upstreams),
+      : binds_per_tenant(tenants + tenant_headroom),
+        bound_links((upstreams + upstream_headroom) * worker_count),
+        receivers((tenants + tenant_headroom) * worker_count),
+        failed_links(upstreams + upstream_headroom),
+        wanted_ms(upstreams + upstream_headroom),
         workers(worker_count) {}
+
+  // RCU: the control plane stores a new snapshot and bumps the generation; every worker adopts
+  // it between two turns (within a tick, 5 ms) and the old one is freed when the last worker
+  // lets go of it. Tenants and upstreams must keep their indices (append only).
+  void publish(std::shared_ptr<const router_snapshot> next) {
+    published.store(std::move(next));
+    generation.fetch_add(1, std::memory_order_release);
+  }
+  std::atomic<std::shared_ptr<const router_snapshot>> published;
+  std::atomic<uint64_t> generation{0};
   std::vector<std::atomic<uint32_t>> binds_per_tenant;
   std::vector<std::atomic<uint32_t>> bound_links;
   // Bound receiver and transceiver sessions, receivers[tenant * workers + worker].
