@@ -8,10 +8,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "smpp/control/admin.hpp"
 #include "smpp/control/config.hpp"
 #include "smpp/control/snapshot_builder.hpp"
 #include "smpp/dataplane/kernel_transport.hpp"
@@ -84,6 +86,45 @@ void run_worker(uint32_t index, uint32_t workers, uint32_t cpu,
   transport.flush();
   result->stats = worker.stats();
   result->transport = transport.stats();
+}
+
+// What a validated change from the admin API does to the running router. This is the one place
+// that decides it: the workers cannot adopt a new snapshot while they run yet, so every change
+// is answered 501 here, after the admin server validated it, and nothing is applied.
+control::publish_result publish_to_workers(
+    const control::router_config& /*config*/,
+    const std::shared_ptr<const dataplane::router_snapshot>& /*snapshot*/) {
+  return {501, "applying changes to running workers is not available yet"};
+}
+
+// The admin API and /metrics on their own threads; nullptr when disabled or when it cannot
+// listen (the router then runs without it and says so).
+std::unique_ptr<control::admin_server> start_admin(
+    const control::router_config& cfg, std::shared_ptr<const dataplane::router_snapshot> snap,
+    dataplane::shared_state* shared, dataplane::ring_mesh* mesh,
+    const dataplane::placement& placed) {
+  if (!cfg.admin.enabled) return nullptr;
+  control::admin_view view;
+  view.shared = shared;
+  view.mesh = mesh;
+  view.placement = placed;
+  auto admin = std::make_unique<control::admin_server>(cfg, std::move(snap), std::move(view),
+                                                       publish_to_workers);
+  std::string err;
+  if (!admin->start(err)) {
+    std::fprintf(stderr,
+                 "smpp-router: warning: admin API: %s; running without the admin API and "
+                 "/metrics ([admin] listen chooses another address)\n",
+                 err.c_str());
+    return nullptr;
+  }
+  const bool v6 = cfg.admin.host.find(':') != std::string::npos;
+  const std::string where =
+      (v6 ? "[" + cfg.admin.host + "]" : cfg.admin.host) + ":" + std::to_string(admin->port());
+  std::fprintf(stderr, "smpp-router: admin API and /metrics on http://%s (%s)\n", where.c_str(),
+               cfg.admin.token.empty() ? "read-only: no [admin] token configured"
+                                       : "changes need the token");
+  return admin;
 }
 
 }  // namespace
@@ -199,6 +240,8 @@ int main(int argc, char** argv) {
       rc = 1;
     }
   }
+  std::unique_ptr<control::admin_server> admin;
+  if (rc == 0) admin = start_admin(cfg, snap, &shared, mesh.get(), placed);
   if (rc == 0) {
     for (const auto& l : cfg.listeners) {
       std::fprintf(stderr, "smpp-router: listening on %s:%u%s; stop with Ctrl-C or SIGTERM\n",
@@ -209,6 +252,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "smpp-router: %s: unbinding every session\n",
                  sig == SIGTERM ? "SIGTERM" : "SIGINT");
   }
+  // The admin server reads the workers' counters: it stops before they do.
+  if (admin) admin->stop();
   g_stop.store(true);
   for (auto& t : threads) t.join();
   uint64_t forwarded = 0, relayed = 0;

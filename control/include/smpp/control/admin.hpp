@@ -1,0 +1,191 @@
+// The control plane's HTTP admin API (JSON) and Prometheus /metrics ("Control plane" in
+// ARCHITECTURE.md). It runs on threads of its own, never on a worker core and never on the
+// per-message path: it reads the workers' counters (relaxed atomics, see counters.hpp) and the
+// shared_state, and it validates changes by building a complete configuration and snapshot,
+// which it hands to a publisher the daemon supplies.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "smpp/control/config.hpp"
+#include "smpp/dataplane/bind_guard.hpp"
+#include "smpp/dataplane/counters.hpp"
+#include "smpp/dataplane/handoff.hpp"
+#include "smpp/dataplane/placement.hpp"
+#include "smpp/dataplane/snapshot.hpp"
+
+namespace smpp::control {
+
+// ---- what the workers counted, summed over them ------------------------------------------------
+
+struct histogram_totals {
+  std::array<uint64_t, dataplane::latency_histogram::buckets> counts{};
+  uint64_t sum_us = 0;
+};
+
+struct traffic_totals {
+  uint64_t submitted = 0;  // tenant: from its ESMEs; upstream: written to its binds
+  uint64_t accepted = 0;
+  uint64_t rejected = 0;
+  std::map<uint32_t, uint64_t> rejected_by_status;  // command_status -> count
+  uint64_t rejected_other = 0;  // statuses beyond a worker's status_counts::slots
+  uint64_t receipts = 0;
+  uint64_t mo = 0;
+  histogram_totals latency;
+};
+
+struct tenant_totals : traffic_totals {
+  uint64_t held = 0;                           // receipts and MO in the hold queues (gauge)
+  uint32_t binds = 0;                          // bound ESME sessions, all workers
+  std::vector<uint32_t> receivers_per_worker;  // bound receiver and transceiver sessions
+};
+
+struct upstream_totals : traffic_totals {
+  std::vector<uint32_t> binds_up_per_worker;
+  uint32_t failed_links = 0;  // binds down after a failure
+};
+
+struct worker_totals {
+  bool running = false;  // the worker exists (started, not yet stopped)
+  uint64_t busy_us = 0;
+  uint64_t idle_us = 0;
+  uint64_t submit_received = 0;
+  uint64_t submit_forwarded = 0;
+  uint64_t resp_relayed = 0;
+  uint64_t bind_failed = 0;
+  uint64_t throttled = 0;
+  uint64_t handed_off = 0;
+  uint64_t handoff_received = 0;
+};
+
+struct ring_totals {
+  uint32_t from = 0;
+  uint32_t to = 0;
+  size_t used_cells = 0;  // approximate: read while both ends run
+  size_t capacity_cells = 0;
+};
+
+struct router_totals {
+  std::vector<tenant_totals> tenants;      // in snapshot order
+  std::vector<upstream_totals> upstreams;  // in snapshot order
+  std::vector<worker_totals> workers;
+  std::vector<ring_totals> rings;
+  bool guard_present = false;
+  dataplane::bind_guard_stats guard;
+};
+
+// What the admin API reads from the running router; it must outlive the admin server, and the
+// server must be stopped before the workers are (shared_state::workers).
+struct admin_view {
+  dataplane::shared_state* shared = nullptr;
+  dataplane::ring_mesh* mesh = nullptr;  // nullptr with one worker
+  dataplane::placement placement;        // where the workers run
+};
+
+// Sums every running worker's counters for the tenants and upstreams of `snap`.
+[[nodiscard]] router_totals collect_totals(const dataplane::router_snapshot& snap,
+                                           const admin_view& view);
+
+// ---- rates over a sliding window ---------------------------------------------------------------
+
+// Achieved rates and busy ratios from counter deltas between the oldest and the newest sample
+// of the last window_ms. The admin server adds a sample every second.
+class rate_window {
+ public:
+  static constexpr uint64_t window_ms = 10'000;
+  static constexpr size_t max_samples = 64;  // bound: samples closer than window/64 apart
+
+  void add(uint64_t now_ms, const router_totals& totals);
+
+  struct rates {
+    double span_s = 0;                       // 0: fewer than two samples yet
+    std::vector<double> tenant_accepted;     // per tenant, messages per second
+    std::vector<double> upstream_submitted;  // per upstream, messages per second
+    std::vector<double> worker_busy;         // per worker, 0..1
+  };
+  [[nodiscard]] rates current() const;
+  [[nodiscard]] size_t samples() const noexcept { return samples_.size(); }
+
+ private:
+  struct sample {
+    uint64_t at_ms = 0;
+    std::vector<uint64_t> tenant_accepted;
+    std::vector<uint64_t> upstream_submitted;
+    std::vector<uint64_t> busy_us;
+    std::vector<uint64_t> idle_us;
+  };
+  std::vector<sample> samples_;  // oldest first
+};
+
+// ---- Prometheus text exposition (format 0.0.4) -------------------------------------------------
+
+struct metrics_input {
+  const dataplane::router_snapshot* snapshot = nullptr;
+  const router_totals* totals = nullptr;
+  const rate_window::rates* rates = nullptr;
+  const dataplane::placement* placement = nullptr;
+  std::string version;
+  double uptime_s = 0;
+};
+
+[[nodiscard]] std::string render_metrics(const metrics_input& in);
+
+// The label value of a command_status: its name ("ESME_RTHROTTLED"), or "0x%08x" when unknown.
+[[nodiscard]] std::string status_label(uint32_t status);
+
+// ---- the server
+// ----------------------------------------------------------------------------------
+
+// The outcome of handing a validated configuration and its snapshot to the workers.
+struct publish_result {
+  int http_status = 200;  // 200: the workers run it now; anything else: they do not
+  std::string error;      // why not, as the API answers it
+};
+using snapshot_publisher = std::function<publish_result(
+    const router_config&, const std::shared_ptr<const dataplane::router_snapshot>&)>;
+
+// HTTP on config.admin.host:port (port 0: one from the kernel, for tests). Reads answer JSON
+// (/api/status, /api/tenants, /api/upstreams, /api/sessions, /api/routes, /api/slots/NAME) and
+// /metrics. Changes (POST /api/reload; PUT/POST/DELETE /api/tenants/NAME, /api/upstreams/NAME;
+// PUT/POST /api/routes, /api/weights/TENANT/UPSTREAM) need the token; each builds a complete
+// configuration, runs the loader's validation and the snapshot builder on it (400 with the
+// loader's errors when either refuses), then calls `publish`: only when that answers 200 does
+// the change become the server's current configuration.
+class admin_server {
+ public:
+  // `config` and `snapshot` are what the workers run; `config.source_file` is the file that
+  // POST /api/reload reads again.
+  admin_server(router_config config, std::shared_ptr<const dataplane::router_snapshot> snapshot,
+               admin_view view, snapshot_publisher publish);
+  ~admin_server();
+  admin_server(const admin_server&) = delete;
+  admin_server& operator=(const admin_server&) = delete;
+
+  // Binds and starts serving on threads of its own; false with a message when it cannot.
+  [[nodiscard]] bool start(std::string& error);
+  // Stops serving and joins its threads; answers in progress finish first (bounded by the
+  // read and write timeouts). Safe to call twice.
+  void stop();
+  [[nodiscard]] uint16_t port() const noexcept;
+
+  // Limits of the HTTP side (each has a defined answer when reached).
+  static constexpr size_t threads = 4;                     // requests served at once
+  static constexpr size_t queued_connections = 64;         // then accept waits (kernel backlog)
+  static constexpr size_t max_body_bytes = 1u << 20;       // larger bodies: 413
+  static constexpr size_t max_json_depth = 32;             // deeper JSON: 400
+  static constexpr int io_timeout_s = 5;                   // a stalled read or write closes
+  static constexpr size_t max_frame_slots_listed = 65536;  // /api/slots lists at most this many
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace smpp::control

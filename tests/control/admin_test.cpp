@@ -1,0 +1,673 @@
+// The admin API and /metrics in process: the [admin] config section, the Prometheus rendering
+// (histogram conversion, status labels), the rate window, and a server on a loopback port from
+// the kernel reading a real router_worker (fake transport) through shared_state: JSON shapes,
+// the token rules, validation errors with file, line and key, the publisher, the body bounds,
+// and promtool on the real output.
+#include <gtest/gtest.h>
+
+#include <httplib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "fake_transport.hpp"
+#include "smpp/codec/codec.hpp"
+#include "smpp/control/admin.hpp"
+#include "smpp/control/config.hpp"
+#include "smpp/control/snapshot_builder.hpp"
+#include "smpp/dataplane/router_worker.hpp"
+
+namespace {
+
+using json = nlohmann::json;
+using namespace smpp;
+using codec::command_id;
+using codec::pdu;
+using S = codec::command_status;
+
+constexpr const char* kToken = "0123456789abcdef-token";
+
+std::string temp_dir() {
+  std::string tmpl = ::testing::TempDir() + "admin_test_XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) return ::testing::TempDir();
+  return tmpl + "/";
+}
+
+std::string config_text(const std::string& admin_keys, uint32_t window = 16) {
+  return "[router]\n"
+         "listen = [\"127.0.0.1:2775\"]\n"
+         "workers = [0]\n"
+         "\n"
+         "[admin]\n" +
+         admin_keys +
+         "\n"
+         "[[tenants]]\n"
+         "name = \"acme\"\n"
+         "system_id = \"acme\"\n"
+         "password = \"secret\"\n"
+         "window = " +
+         std::to_string(window) +
+         "\n"
+         "\n"
+         "[[upstreams]]\n"
+         "name = \"sim\"\n"
+         "address = \"127.0.0.1:1\"\n"
+         "\n"
+         "[[upstreams.binds]]\n"
+         "system_id = \"router\"\n"
+         "password = \"router\"\n"
+         "\n"
+         "[[routes]]\n"
+         "tenant = \"*\"\n"
+         "destination_prefix = \"44\"\n"
+         "upstreams = [\"sim\"]\n";
+}
+
+std::vector<std::byte> encode(const pdu& p) {
+  std::vector<std::byte> b(4096);
+  auto r = codec::encode(p, b);
+  EXPECT_TRUE(r.ok(b.size()));
+  b.resize(r.needed);
+  return b;
+}
+
+pdu decoded(const std::vector<std::byte>& b) {
+  pdu p;
+  EXPECT_TRUE(codec::decode(b, p).ok());
+  return p;
+}
+
+std::vector<std::byte> header(command_id id, S status, uint32_t seq) {
+  std::vector<std::byte> b(16);
+  codec::write_header_only(std::span<std::byte, 16>(b.data(), 16), id, status, seq);
+  return b;
+}
+
+// ---- config
+// --------------------------------------------------------------------------------------
+
+TEST(AdminConfig, DefaultsToLoopbackWithChangesDisabled) {
+  const auto r = control::load_config_string(config_text(""), "router.toml");
+  ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].to_string());
+  EXPECT_TRUE(r.config->admin.enabled);
+  EXPECT_EQ(r.config->admin.host, "127.0.0.1");
+  EXPECT_EQ(r.config->admin.port, 8775);
+  EXPECT_TRUE(r.config->admin.token.empty());
+}
+
+TEST(AdminConfig, ListenTokenAndTokenFile) {
+  auto r = control::load_config_string(
+      config_text("listen = \"[::1]:9000\"\ntoken = \"" + std::string(kToken) + "\"\n"),
+      "router.toml");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.config->admin.host, "::1");
+  EXPECT_EQ(r.config->admin.port, 9000);
+  EXPECT_EQ(r.config->admin.token, kToken);
+
+  const std::string dir = temp_dir();
+  std::ofstream(dir + "admin.token") << kToken << "\n";
+  r = control::load_config_string(config_text("token_file = \"admin.token\"\n"),
+                                  dir + "router.toml");
+  ASSERT_TRUE(r.ok()) << r.errors.at(0).to_string();
+  EXPECT_EQ(r.config->admin.token, kToken);  // the newline is not part of it
+  EXPECT_EQ(r.config->admin.token_file, dir + "admin.token");
+}
+
+TEST(AdminConfig, BadValuesNameTheirKeyAndLine) {
+  struct bad {
+    std::string keys;
+    std::string key;
+    std::string says;
+  };
+  for (const bad& b : std::vector<bad>{
+           {"token = \"short\"\n", "admin.token", "16..4096"},
+           {"listen = \"localhost:80\"\n", "admin.listen", "not an IP address"},
+           {"listen = \"127.0.0.1:0\"\n", "admin.listen", "invalid port"},
+           {"enabled = \"yes\"\n", "admin.enabled", "boolean"},
+           {"token_file = \"/nonexistent/admin.token\"\n", "admin.token_file", "cannot read"},
+           {"token = \"" + std::string(kToken) + "\"\ntoken_file = \"x\"\n", "admin.token_file",
+            "not both"},
+           {"tokn = \"x\"\n", "admin.tokn", "did you mean 'token'"},
+       }) {
+    const auto r = control::load_config_string(config_text(b.keys), "router.toml");
+    ASSERT_FALSE(r.ok()) << b.keys;
+    ASSERT_FALSE(r.errors.empty());
+    EXPECT_EQ(r.errors[0].key, b.key) << b.keys;
+    EXPECT_NE(r.errors[0].message.find(b.says), std::string::npos) << r.errors[0].to_string();
+    EXPECT_GE(r.errors[0].line, 6u) << b.keys;  // inside [admin]
+  }
+}
+
+// ---- rendering and rates
+// -------------------------------------------------------------------------
+
+TEST(Metrics, PowerOfTwoMicrosecondBucketsBecomeACumulativeHistogramInSeconds) {
+  dataplane::router_snapshot snap;
+  snap.tenants.resize(1);
+  snap.tenants[0].name = "acme";
+  control::router_totals t;
+  t.tenants.resize(1);
+  auto& h = t.tenants[0].latency;
+  h.counts[0] = 1;      // 0 us
+  h.counts[1] = 2;      // 1 us
+  h.counts[10] = 3;     // 512..1023 us
+  h.counts.back() = 4;  // beyond 2^25 us
+  h.sum_us = 2'000'000;
+  t.tenants[0].submitted = 10;
+  t.tenants[0].rejected_by_status[0x58] = 5;
+  t.tenants[0].rejected_by_status[0x401] = 1;
+  t.tenants[0].rejected_other = 2;
+  control::rate_window::rates rates;
+  control::metrics_input in;
+  in.snapshot = &snap;
+  in.totals = &t;
+  in.rates = &rates;
+  in.version = "9.9.9";
+  const std::string text = control::render_metrics(in);
+  auto has = [&](const std::string& line) {
+    return text.find("\n" + line + "\n") != std::string::npos;
+  };
+  EXPECT_TRUE(has("# TYPE smpp_tenant_latency_seconds histogram")) << text;
+  EXPECT_TRUE(has("smpp_tenant_latency_seconds_bucket{tenant=\"acme\",le=\"0\"} 1")) << text;
+  EXPECT_TRUE(has("smpp_tenant_latency_seconds_bucket{tenant=\"acme\",le=\"1e-06\"} 3")) << text;
+  EXPECT_TRUE(has("smpp_tenant_latency_seconds_bucket{tenant=\"acme\",le=\"0.000511\"} 3"));
+  EXPECT_TRUE(has("smpp_tenant_latency_seconds_bucket{tenant=\"acme\",le=\"0.001023\"} 6"));
+  EXPECT_TRUE(has("smpp_tenant_latency_seconds_bucket{tenant=\"acme\",le=\"33.554431\"} 6"));
+  EXPECT_TRUE(has("smpp_tenant_latency_seconds_bucket{tenant=\"acme\",le=\"+Inf\"} 10"));
+  EXPECT_TRUE(has("smpp_tenant_latency_seconds_sum{tenant=\"acme\"} 2"));
+  EXPECT_TRUE(has("smpp_tenant_latency_seconds_count{tenant=\"acme\"} 10"));
+  EXPECT_TRUE(has("smpp_tenant_submitted_total{tenant=\"acme\"} 10"));
+  EXPECT_TRUE(has("smpp_tenant_rejected_total{tenant=\"acme\",status=\"ESME_RTHROTTLED\"} 5"));
+  EXPECT_TRUE(has("smpp_tenant_rejected_total{tenant=\"acme\",status=\"0x00000401\"} 1"));
+  EXPECT_TRUE(has("smpp_tenant_rejected_total{tenant=\"acme\",status=\"other\"} 2"));
+  EXPECT_TRUE(has("smpp_build_info{version=\"9.9.9\"} 1"));
+  // No rate before two samples: the gauge's family is there, its samples are not.
+  EXPECT_TRUE(has("# TYPE smpp_tenant_accepted_per_second gauge"));
+  EXPECT_EQ(text.find("smpp_tenant_accepted_per_second{"), std::string::npos);
+}
+
+TEST(Metrics, RateWindowUsesTheLastTenSecondsOfDeltas) {
+  control::rate_window w;
+  control::router_totals t;
+  t.tenants.resize(1);
+  t.upstreams.resize(1);
+  t.workers.resize(1);
+  EXPECT_EQ(w.current().span_s, 0.0);
+  for (uint64_t s = 0; s <= 30; ++s) {
+    // 100/s accepted for the first 20 s, then 400/s; the worker busy 1/4 of the time, then 3/4.
+    const uint64_t at = s * 1000;
+    t.tenants[0].accepted = s <= 20 ? s * 100 : 2000 + (s - 20) * 400;
+    t.upstreams[0].submitted = t.tenants[0].accepted * 2;
+    t.workers[0].busy_us = s <= 20 ? s * 250'000 : 5'000'000 + (s - 20) * 750'000;
+    t.workers[0].idle_us = s * 1'000'000 - t.workers[0].busy_us;
+    w.add(at, t);
+    EXPECT_LE(w.samples(), 11u);
+    if (s == 10) {
+      EXPECT_DOUBLE_EQ(w.current().tenant_accepted.at(0), 100.0);
+    }
+  }
+  const auto r = w.current();
+  EXPECT_DOUBLE_EQ(r.span_s, 10.0);
+  EXPECT_DOUBLE_EQ(r.tenant_accepted.at(0), 400.0);
+  EXPECT_DOUBLE_EQ(r.upstream_submitted.at(0), 800.0);
+  EXPECT_DOUBLE_EQ(r.worker_busy.at(0), 0.75);
+}
+
+TEST(Metrics, RateWindowKeepsAtMostItsBoundOfSamples) {
+  control::rate_window w;
+  control::router_totals t;
+  for (uint64_t ms = 0; ms < 10'000; ms += 10) w.add(ms, t);
+  EXPECT_EQ(w.samples(), control::rate_window::max_samples);
+}
+
+TEST(Metrics, StatusLabelsAreTheSpecificationsNames) {
+  EXPECT_EQ(control::status_label(0x58), "ESME_RTHROTTLED");
+  EXPECT_EQ(control::status_label(0x0B), "ESME_RINVDSTADR");
+  EXPECT_EQ(control::status_label(0x12345), "0x00012345");
+}
+
+// ---- the server
+// ------------------------------------------------------------------------------------
+
+// A router with one worker on a fake transport, its shared_state, and the admin server reading
+// them; the test thread drives the worker and asks the server.
+class AdminServerTest : public ::testing::Test {
+ protected:
+  void start(const std::string& admin_keys, int publish_status = 501) {
+    dir_ = temp_dir();
+    path_ = dir_ + "router.toml";
+    std::ofstream(path_) << config_text(admin_keys);
+    const auto loaded = control::load_config_file(path_);
+    ASSERT_TRUE(loaded.ok()) << loaded.errors.at(0).to_string();
+    config_ = *loaded.config;
+    config_.admin.port = 0;  // one from the kernel
+    std::string err;
+    snap_ = control::build_snapshot(config_, err);
+    ASSERT_NE(snap_, nullptr) << err;
+    shared_ = std::make_unique<dataplane::shared_state>(snap_->tenants.size(),
+                                                        snap_->upstreams.size(), 1);
+    worker_ = std::make_unique<dataplane::router_worker>(0, 1, transport_, snap_, shared_.get());
+    ASSERT_EQ(worker_->start(now_), 0);
+    dataplane::placement placed;
+    dataplane::worker_placement wp;
+    wp.where.cpu = 3;
+    wp.where.core = 2;
+    wp.where.numa_node = 1;
+    wp.reason = "test";
+    placed.workers.push_back(wp);
+    placed.reason = "one worker for the test";
+    control::admin_view view{shared_.get(), nullptr, placed};
+    publish_status_ = publish_status;
+    server_ = std::make_unique<control::admin_server>(
+        config_, snap_, std::move(view),
+        [this](const control::router_config& c,
+               const std::shared_ptr<const dataplane::router_snapshot>& s) {
+          std::lock_guard lock(mu_);
+          published_.push_back(c);
+          EXPECT_NE(s, nullptr);
+          return control::publish_result{publish_status_, publish_status_ == 200 ? "" : "not yet"};
+        });
+    ASSERT_TRUE(server_->start(err)) << err;
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+    client_->set_read_timeout(10, 0);
+  }
+  void TearDown() override {
+    if (server_) server_->stop();  // before the worker goes
+  }
+
+  // The upstream bind up, an ESME bound, `routed` messages accepted upstream and `unrouted`
+  // answered ESME_RINVDSTADR by the router.
+  void traffic(uint32_t routed, uint32_t unrouted) {
+    auto ups = transport_.pending_connects;
+    transport_.pending_connects.clear();
+    ASSERT_EQ(ups.size(), 1u);
+    transport_.complete_connect(ups[0]);
+    const pdu bind = decoded(transport_.take(ups[0]).at(0));
+    transport_.deliver(
+        ups[0], header(command_id::bind_transceiver_resp, S::ESME_ROK, bind.sequence_number));
+    const auto c = transport_.accept();
+    pdu b;
+    b.id = command_id::bind_transceiver;
+    b.sequence_number = 1;
+    b.system_id = "acme";
+    b.password = "secret";
+    b.interface_version = 0x34;
+    transport_.deliver(c, encode(b));
+    ASSERT_EQ(decoded(transport_.take(c).at(0)).status, S::ESME_ROK);
+    for (uint32_t i = 0; i < routed + unrouted; ++i) {
+      pdu s;
+      s.id = command_id::submit_sm;
+      s.sequence_number = 10 + i;
+      s.source_addr = "1234";
+      s.destination_addr = i < routed ? "447700900123" : "337700900123";
+      s.short_message = codec::as_bytes("hello");
+      transport_.deliver(c, encode(s));
+    }
+    for (const auto& fwd : transport_.take(ups[0])) {
+      pdu resp;
+      resp.id = command_id::submit_sm_resp;
+      resp.sequence_number = decoded(fwd).sequence_number;
+      resp.message_id = "m" + std::to_string(resp.sequence_number);
+      transport_.deliver(ups[0], encode(resp));
+    }
+    EXPECT_EQ(transport_.take(c).size(), routed + unrouted);
+  }
+
+  json get_json(const std::string& path) {
+    auto res = client_->Get(path);
+    EXPECT_TRUE(res) << path;
+    if (!res) return {};
+    EXPECT_EQ(res->status, 200) << path << ": " << res->body;
+    EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+    return json::parse(res->body, nullptr, false);
+  }
+
+  httplib::Result send(const std::string& method, const std::string& path, const std::string& body,
+                       const char* token = kToken) {
+    httplib::Headers h;
+    if (token != nullptr) h.emplace("Authorization", std::string("Bearer ") + token);
+    if (method == "PUT") return client_->Put(path, h, body, "application/json");
+    if (method == "DELETE") return client_->Delete(path, h);
+    return client_->Post(path, h, body, "application/json");
+  }
+
+  size_t published() {
+    std::lock_guard lock(mu_);
+    return published_.size();
+  }
+
+  uint64_t now_ = 1000;
+  std::string dir_;
+  std::string path_;
+  control::router_config config_;
+  std::shared_ptr<const dataplane::router_snapshot> snap_;
+  std::unique_ptr<dataplane::shared_state> shared_;
+  smpp::testing::fake_transport transport_;
+  std::unique_ptr<dataplane::router_worker> worker_;
+  std::unique_ptr<control::admin_server> server_;
+  std::unique_ptr<httplib::Client> client_;
+  std::mutex mu_;
+  std::vector<control::router_config> published_;
+  int publish_status_ = 501;
+};
+
+TEST_F(AdminServerTest, ReadEndpointsAnswerJsonFromTheWorkersCounters) {
+  start("token = \"" + std::string(kToken) + "\"\n");
+  traffic(7, 3);
+
+  const json status = get_json("/api/status");
+  EXPECT_EQ(status["version"], "0.1.0");
+  EXPECT_EQ(status["config_file"], path_);
+  ASSERT_EQ(status["workers"].size(), 1u);
+  EXPECT_EQ(status["workers"][0]["cpu"], 3);
+  EXPECT_EQ(status["workers"][0]["core"], 2);
+  EXPECT_EQ(status["workers"][0]["numa"], 1);
+  EXPECT_EQ(status["workers"][0]["running"], true);
+  EXPECT_EQ(status["workers"][0]["submit_received"], 10);
+  EXPECT_EQ(status["placement"]["reason"], "one worker for the test");
+  EXPECT_EQ(status["totals"]["submitted"], 10);
+  EXPECT_EQ(status["totals"]["accepted"], 7);
+  EXPECT_EQ(status["totals"]["rejected"], 3);
+  EXPECT_EQ(status["totals"]["sessions"], 1);
+  EXPECT_EQ(status["totals"]["upstream_binds_up"], 1);
+
+  const json tenants = get_json("/api/tenants");
+  ASSERT_EQ(tenants.size(), 1u);
+  EXPECT_EQ(tenants[0]["name"], "acme");
+  EXPECT_EQ(tenants[0]["window"], 16);
+  EXPECT_EQ(tenants[0]["sessions"], 1);
+  EXPECT_EQ(tenants[0]["submitted"], 10);
+  EXPECT_EQ(tenants[0]["accepted"], 7);
+  EXPECT_EQ(tenants[0]["rejected_by_status"]["ESME_RINVDSTADR"], 3);
+
+  const json upstreams = get_json("/api/upstreams");
+  ASSERT_EQ(upstreams.size(), 1u);
+  EXPECT_EQ(upstreams[0]["name"], "sim");
+  EXPECT_EQ(upstreams[0]["address"], "127.0.0.1:1");
+  EXPECT_EQ(upstreams[0]["binds_up_per_worker"], json::array({1}));
+  EXPECT_EQ(upstreams[0]["submitted"], 7);
+  EXPECT_EQ(upstreams[0]["accepted"], 7);
+  ASSERT_EQ(upstreams[0]["binds"].size(), 1u);
+  EXPECT_TRUE(upstreams[0]["binds"][0]["plan"].contains("slots_per_frame"));
+  EXPECT_TRUE(upstreams[0]["binds"][0]["plan"].contains("owners"));
+
+  const json sessions = get_json("/api/sessions");
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0]["tenant"], "acme");
+  EXPECT_EQ(sessions[0]["bound"], 1);
+  EXPECT_EQ(sessions[0]["receivers"], 1);  // a transceiver receives too
+
+  const json routes = get_json("/api/routes");
+  ASSERT_EQ(routes["routes"].size(), 1u);
+  EXPECT_EQ(routes["routes"][0]["destination_prefix"], "44");
+  EXPECT_EQ(routes["routes"][0]["upstreams"], json::array({"sim"}));
+
+  const json slots = get_json("/api/slots/sim");
+  EXPECT_EQ(slots["upstream"], "sim");
+  ASSERT_EQ(slots["binds"].size(), 1u);
+  EXPECT_TRUE(slots["binds"][0]["frame"].is_array());
+  auto missing = client_->Get("/api/slots/nope");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_NE(missing->body.find("no upstream named 'nope'"), std::string::npos);
+  auto unknown = client_->Get("/api/nothing");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+}
+
+TEST_F(AdminServerTest, MetricsAreTheWorkersCountersInTextFormat) {
+  start("");
+  traffic(5, 2);
+  auto res = client_->Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  // Every sample line: name{labels} value; every family announced by HELP and TYPE first.
+  std::istringstream in(res->body);
+  std::map<std::string, double> samples;
+  std::set<std::string> typed;
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("# TYPE ")) {
+      typed.insert(line.substr(7, line.find(' ', 7) - 7));
+      continue;
+    }
+    if (line.starts_with("#")) continue;
+    const size_t space = line.rfind(' ');
+    ASSERT_NE(space, std::string::npos) << line;
+    const std::string key = line.substr(0, space);
+    std::string family = key.substr(0, key.find('{'));
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      if (family.ends_with(suffix) &&
+          typed.count(family.substr(0, family.size() - std::strlen(suffix))) != 0) {
+        family = family.substr(0, family.size() - std::strlen(suffix));
+      }
+    }
+    EXPECT_EQ(typed.count(family), 1u) << "no TYPE before " << line;
+    samples[key] = std::strtod(line.c_str() + space + 1, nullptr);
+  }
+  EXPECT_EQ(samples["smpp_tenant_submitted_total{tenant=\"acme\"}"], 7);
+  EXPECT_EQ(samples["smpp_tenant_accepted_total{tenant=\"acme\"}"], 5);
+  EXPECT_EQ(samples["smpp_tenant_rejected_total{tenant=\"acme\",status=\"ESME_RINVDSTADR\"}"], 2);
+  EXPECT_EQ(samples["smpp_tenant_latency_seconds_count{tenant=\"acme\"}"], 5);
+  EXPECT_EQ(samples["smpp_tenant_latency_seconds_bucket{tenant=\"acme\",le=\"+Inf\"}"], 5);
+  EXPECT_EQ(samples["smpp_upstream_submitted_total{upstream=\"sim\"}"], 5);
+  EXPECT_EQ(samples["smpp_upstream_binds_up{upstream=\"sim\",worker=\"0\"}"], 1);
+  EXPECT_EQ(samples["smpp_tenant_sessions{tenant=\"acme\"}"], 1);
+  EXPECT_EQ(samples["smpp_tenant_queue_depth{tenant=\"acme\",queue=\"held\"}"], 0);
+  EXPECT_EQ(samples["smpp_worker_info{worker=\"0\",cpu=\"3\",core=\"2\",numa=\"1\"}"], 1);
+  EXPECT_EQ(samples.count("smpp_bind_lockouts_total"), 0u);  // no bind guard in this rig
+}
+
+TEST_F(AdminServerTest, PromtoolAcceptsTheMetrics) {
+  start("");
+  traffic(3, 1);
+  auto res = client_->Get("/metrics");
+  ASSERT_TRUE(res);
+  if (std::system("command -v promtool > /dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "promtool is missing: install the Debian package prometheus "
+                    "(tools/install-deps.sh); the metrics were NOT checked";
+  }
+  const std::string file = dir_ + "metrics.txt";
+  const std::string out = dir_ + "promtool.out";
+  std::ofstream(file) << res->body;
+  const int rc = std::system(("promtool check metrics < " + file + " > " + out + " 2>&1").c_str());
+  std::ifstream o(out);
+  const std::string said((std::istreambuf_iterator<char>(o)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(rc, 0) << said << "\n--- metrics:\n" << res->body;
+}
+
+TEST_F(AdminServerTest, ChangesNeedTheToken) {
+  start("token = \"" + std::string(kToken) + "\"\n");
+  auto none = send("PUT", "/api/tenants/acme", R"({"window": 32})", nullptr);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 401);
+  EXPECT_EQ(none->get_header_value("WWW-Authenticate"), "Bearer realm=\"smpp-router\"");
+  EXPECT_NE(none->body.find("Authorization: Bearer TOKEN"), std::string::npos);
+  auto wrong = send("PUT", "/api/tenants/acme", R"({"window": 32})", "0123456789abcdef-tokeN");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 401);
+  EXPECT_NE(wrong->body.find("the token is wrong"), std::string::npos);
+  auto reload = send("POST", "/api/reload", "", "x");
+  ASSERT_TRUE(reload);
+  EXPECT_EQ(reload->status, 401);
+  EXPECT_EQ(published(), 0u);
+  // Reads need none.
+  auto read = client_->Get("/api/tenants");
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->status, 200);
+}
+
+TEST_F(AdminServerTest, WithoutATokenConfiguredChangesAreForbidden) {
+  start("");
+  auto r = send("PUT", "/api/tenants/acme", R"({"window": 32})", kToken);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  EXPECT_NE(r->body.find("no [admin] token or token_file is configured"), std::string::npos);
+  auto reload = send("POST", "/api/reload", "", kToken);
+  ASSERT_TRUE(reload);
+  EXPECT_EQ(reload->status, 403);
+  EXPECT_EQ(published(), 0u);
+}
+
+TEST_F(AdminServerTest, InvalidChangesAnswerTheLoadersErrorsAndChangeNothing) {
+  start("token = \"" + std::string(kToken) + "\"\n");
+  auto r = send("PUT", "/api/tenants/acme", R"({"window": 0})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  const json j = json::parse(r->body);
+  ASSERT_EQ(j["errors"].size(), 1u);
+  EXPECT_EQ(j["errors"][0]["key"], "tenants[0].window");
+  EXPECT_GT(j["errors"][0]["line"].get<int>(), 0);
+  EXPECT_EQ(j["errors"][0]["source_line"], "window = 0");
+  EXPECT_NE(j["errors"][0]["message"].get<std::string>().find("1..65535"), std::string::npos);
+
+  // An upstream the routes still use cannot go.
+  auto del = send("DELETE", "/api/upstreams/sim", "");
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 400);
+  EXPECT_NE(del->body.find("routes[0].upstreams[0]"), std::string::npos) << del->body;
+  auto gone = send("DELETE", "/api/tenants/nobody", "");
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 404);
+
+  auto routes = send("PUT", "/api/routes", R"([{"tenant": "ghost", "upstreams": ["sim"]}])");
+  ASSERT_TRUE(routes);
+  EXPECT_EQ(routes->status, 400);
+  EXPECT_NE(routes->body.find("unknown tenant 'ghost'"), std::string::npos) << routes->body;
+
+  // Bodies that are not JSON, too deep or too large never reach the loader.
+  auto not_json = send("PUT", "/api/routes", "{bad");
+  ASSERT_TRUE(not_json);
+  EXPECT_EQ(not_json->status, 400);
+  auto deep = send("PUT", "/api/routes", std::string(10000, '['));
+  ASSERT_TRUE(deep);
+  EXPECT_EQ(deep->status, 400);
+  EXPECT_NE(deep->body.find("deeper than 32"), std::string::npos);
+  auto large =
+      send("PUT", "/api/routes", std::string(control::admin_server::max_body_bytes + 1, ' '));
+  ASSERT_TRUE(large);
+  EXPECT_EQ(large->status, 413);
+  EXPECT_EQ(published(), 0u);
+  EXPECT_EQ(get_json("/api/tenants")[0]["window"], 16);
+}
+
+TEST_F(AdminServerTest, ValidChangesReachThePublisherWhichMayRefuseThem) {
+  start("token = \"" + std::string(kToken) + "\"\n", 501);
+  auto r = send("PUT", "/api/tenants/acme", R"({"window": 32})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 501);
+  const json j = json::parse(r->body);
+  EXPECT_EQ(j["error"], "not yet");
+  EXPECT_EQ(j["validated"], true);
+  EXPECT_EQ(j["applied"], false);
+  ASSERT_EQ(published(), 1u);
+  EXPECT_EQ(published_[0].tenants.at(0).window, 32u);
+  EXPECT_EQ(get_json("/api/tenants")[0]["window"], 16);  // not applied: still the old one
+
+  auto reload = send("POST", "/api/reload", "");
+  ASSERT_TRUE(reload);
+  EXPECT_EQ(reload->status, 501);
+  EXPECT_EQ(published(), 2u);
+}
+
+TEST_F(AdminServerTest, AppliedChangesBecomeTheCurrentConfiguration) {
+  start("token = \"" + std::string(kToken) + "\"\n", 200);
+  auto r = send("PUT", "/api/tenants/acme", R"({"window": 32, "max_binds": 2})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(get_json("/api/tenants")[0]["window"], 32);
+  EXPECT_EQ(get_json("/api/tenants")[0]["max_binds"], 2);
+  // A new tenant, then a route for it: each change starts from the last applied one.
+  r = send("POST", "/api/tenants/beta",
+           R"({"system_id": "beta", "password": "pw", "allowed_networks": ["10.0.0.0/8"]})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  r = send("PUT", "/api/routes",
+           R"([{"tenant": "*", "destination_prefix": "44", "upstreams": ["sim"]},
+               {"tenant": "beta", "destination_prefix": "33", "upstreams": ["sim"]}])");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  const json routes = get_json("/api/routes");
+  ASSERT_EQ(routes["routes"].size(), 2u);
+  EXPECT_EQ(routes["routes"][1]["tenant"], "beta");
+  EXPECT_EQ(get_json("/api/tenants")[1]["allowed_networks"], json::array({"10.0.0.0/8"}));
+  EXPECT_EQ(published(), 3u);
+}
+
+TEST_F(AdminServerTest, ReloadReportsTheFilesErrorsWithItsPathAndLine) {
+  start("token = \"" + std::string(kToken) + "\"\n", 501);
+  std::string text = config_text("token = \"" + std::string(kToken) + "\"\n", 0);
+  std::ofstream(path_) << text;
+  auto r = send("POST", "/api/reload", "");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  const json j = json::parse(r->body);
+  ASSERT_EQ(j["errors"].size(), 1u);
+  EXPECT_EQ(j["errors"][0]["file"], path_);
+  EXPECT_EQ(j["errors"][0]["line"], 12);
+  EXPECT_EQ(j["errors"][0]["key"], "tenants[0].window");
+  EXPECT_EQ(published(), 0u);
+  std::filesystem::remove(path_);
+  r = send("POST", "/api/reload", "");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("cannot read"), std::string::npos);
+}
+
+TEST_F(AdminServerTest, WeightsAreValidatedByTheLoaderLikeEveryChange) {
+  start("token = \"" + std::string(kToken) + "\"\n", 501);
+  auto unknown = send("PUT", "/api/weights/nobody/sim", R"({"weight": 3})");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  auto bad = send("PUT", "/api/weights/acme/sim", R"({"weigth": 3})");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  auto r = send("PUT", "/api/weights/acme/sim", R"({"weight": 3})");
+  ASSERT_TRUE(r);
+  // Whatever the loader says of the share, the answer is its verdict: 400 with its errors, or
+  // validated and handed to the publisher (501 here).
+  if (r->status == 400) {
+    EXPECT_NE(r->body.find("upstreams[0].shares"), std::string::npos) << r->body;
+    EXPECT_EQ(published(), 0u);
+  } else {
+    EXPECT_EQ(r->status, 501) << r->body;
+    EXPECT_EQ(published(), 1u);
+  }
+}
+
+TEST(AdminServer, ListeningOnAPortInUseIsAnError) {
+  const std::string dir = temp_dir();
+  std::ofstream(dir + "router.toml") << config_text("");
+  auto loaded = control::load_config_file(dir + "router.toml");
+  ASSERT_TRUE(loaded.ok());
+  std::string err;
+  auto snap = control::build_snapshot(*loaded.config, err);
+  ASSERT_NE(snap, nullptr);
+  control::router_config c = *loaded.config;
+  c.admin.port = 0;
+  control::admin_server first(c, snap, {}, nullptr);
+  ASSERT_TRUE(first.start(err)) << err;
+  c.admin.port = first.port();
+  control::admin_server second(c, snap, {}, nullptr);
+  EXPECT_FALSE(second.start(err));
+  EXPECT_NE(err.find("cannot listen on 127.0.0.1:" + std::to_string(first.port())),
+            std::string::npos)
+      << err;
+  first.stop();
+  first.stop();  // twice is fine
+}
+
+}  // namespace

@@ -1,0 +1,211 @@
+// smppctl against a running smpp-router (smsc-sim behind it, esme-load in front): its tables,
+// --json, the token rules and the router's refusals as exit codes, an unreachable router, and
+// the command line itself (--help, usage errors).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "../support/admin_router.hpp"
+#include "../support/child_process.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using smpp::testing::admin_router;
+using smpp::testing::admin_test_token;
+using smpp::testing::exit_result;
+using smpp::testing::flat_json;
+using smpp::testing::make_temp_dir;
+using smpp::testing::run_tool;
+using smpp::testing::unused_port;
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+// The line of `text` that starts with `start`, or "".
+std::string line_starting(const std::string& text, const std::string& start) {
+  for (const auto& l : lines_of(text)) {
+    if (l.starts_with(start)) return l;
+  }
+  return {};
+}
+
+// In a table, a number column is right-aligned under its heading: the value in `row` ends
+// where `heading` ends in `header`.
+std::string cell_under(const std::string& header, const std::string& row,
+                       const std::string& heading) {
+  const size_t at = header.find(heading);
+  if (at == std::string::npos) return "<no heading " + heading + ">";
+  const size_t end = at + heading.size();
+  if (row.size() < end) return "<row too short>";
+  size_t start = end;
+  while (start > 0 && row[start - 1] != ' ') --start;
+  return row.substr(start, end - start);
+}
+
+class SmppctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = make_temp_dir(::testing::TempDir(), "smppctl_"); }
+
+  void start(const std::string& admin_keys) {
+    std::string why;
+    ASSERT_TRUE(router_.start(dir_, admin_keys, why)) << why;
+  }
+  exit_result ctl(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--url", router_.url()});
+    return run_tool("smppctl", args, 30s);
+  }
+
+  std::string dir_;
+  admin_router router_;
+};
+
+TEST_F(SmppctlTest, ReadCommandsPrintAlignedTablesOfTheRunningRouter) {
+  start("token = \"" + std::string(admin_test_token) + "\"\n");
+  ASSERT_EQ(router_.load(dir_, 3000), 0) << router_.load_err();
+
+  const exit_result status = ctl({"status"});
+  ASSERT_EQ(status.code, 0) << status.err;
+  EXPECT_NE(status.out.find("smpp-router 0.1.0, up "), std::string::npos) << status.out;
+  const std::string wheader = line_starting(status.out, "WORKER");
+  ASSERT_FALSE(wheader.empty()) << status.out;
+  for (const char* h : {"CPU", "CORE", "NUMA", "BUSY", "RECEIVED"}) {
+    EXPECT_NE(wheader.find(h), std::string::npos) << h;
+  }
+  // Two workers, each on its own line, with its CPU.
+  EXPECT_EQ(cell_under(wheader, line_starting(status.out, "     0"), "CPU"), "0") << status.out;
+  EXPECT_EQ(cell_under(wheader, line_starting(status.out, "     1"), "CPU"), "1") << status.out;
+  const std::string theader = line_starting(status.out, "TENANTS");
+  ASSERT_FALSE(theader.empty()) << status.out;
+  const auto all = lines_of(status.out);
+  const auto it = std::find(all.begin(), all.end(), theader);
+  ASSERT_NE(it + 1, all.end());
+  EXPECT_EQ(cell_under(theader, *(it + 1), "SUBMITTED"), "3000") << status.out;
+  EXPECT_EQ(cell_under(theader, *(it + 1), "BINDS UP"), "2/2") << status.out;
+
+  const exit_result tenants = ctl({"tenants"});
+  ASSERT_EQ(tenants.code, 0) << tenants.err;
+  const std::string header = line_starting(tenants.out, "TENANT");
+  const std::string row = line_starting(tenants.out, "load");
+  EXPECT_EQ(cell_under(header, row, "SUBMITTED"), "3000") << tenants.out;
+  EXPECT_EQ(cell_under(header, row, "ACCEPTED"), "3000") << tenants.out;
+  EXPECT_EQ(cell_under(header, row, "REJECTED"), "0") << tenants.out;
+
+  const exit_result upstreams = ctl({"upstreams"});
+  ASSERT_EQ(upstreams.code, 0) << upstreams.err;
+  const std::string uheader = line_starting(upstreams.out, "UPSTREAM  ADDRESS");
+  EXPECT_EQ(cell_under(uheader, line_starting(upstreams.out, "sim "), "BINDS UP"), "2/2")
+      << upstreams.out;
+
+  const exit_result sessions = ctl({"sessions"});
+  ASSERT_EQ(sessions.code, 0) << sessions.err;
+  EXPECT_NE(line_starting(sessions.out, "load").find("loadtest"), std::string::npos)
+      << sessions.out;
+
+  const exit_result routes = ctl({"routes"});
+  ASSERT_EQ(routes.code, 0) << routes.err;
+  EXPECT_FALSE(line_starting(routes.out, "*").empty()) << routes.out;
+  EXPECT_NE(line_starting(routes.out, "*").find("sim"), std::string::npos) << routes.out;
+
+  const exit_result slots = ctl({"slots", "sim"});
+  ASSERT_EQ(slots.code, 0) << slots.err;
+  EXPECT_NE(slots.out.find("upstream sim"), std::string::npos) << slots.out;
+  EXPECT_FALSE(line_starting(slots.out, "BIND").empty()) << slots.out;
+
+  // --json: the API's own document.
+  const exit_result raw = ctl({"--json", "status"});
+  ASSERT_EQ(raw.code, 0) << raw.err;
+  const auto j = flat_json::parse(raw.out);
+  ASSERT_TRUE(j.has_value()) << raw.out;
+  EXPECT_EQ(j->count("totals.submitted"), 3000u);
+  EXPECT_EQ(j->count("workers.1.cpu"), 1u);
+}
+
+TEST_F(SmppctlTest, RefusalsAreExitOneWithTheRoutersMessage) {
+  start("token = \"" + std::string(admin_test_token) + "\"\n");
+  const exit_result missing = ctl({"slots", "nope"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("404: no upstream named 'nope'"), std::string::npos) << missing.err;
+
+  const exit_result no_token = ctl({"reload"});
+  EXPECT_EQ(no_token.code, 1);
+  EXPECT_NE(no_token.err.find("401: this change needs 'Authorization: Bearer TOKEN'"),
+            std::string::npos)
+      << no_token.err;
+  const exit_result wrong = ctl({"--token", "wrong-token-0123456789", "reload"});
+  EXPECT_EQ(wrong.code, 1);
+  EXPECT_NE(wrong.err.find("401: the token is wrong"), std::string::npos) << wrong.err;
+
+  // The right token: validated, then refused because running workers cannot adopt it yet.
+  std::ofstream(dir_ + "token") << admin_test_token << "\n";
+  const exit_result reload = ctl({"--token-file", dir_ + "token", "reload"});
+  EXPECT_EQ(reload.code, 1);
+  EXPECT_NE(reload.err.find("501: applying changes to running workers is not available yet"),
+            std::string::npos)
+      << reload.err;
+
+  // A weight: the router's verdict, whichever it is, with what it said.
+  const exit_result weight = ctl({"--token", admin_test_token, "weights", "load", "sim", "3"});
+  EXPECT_EQ(weight.code, 1);
+  EXPECT_TRUE(weight.err.find("400: the configuration is not valid") != std::string::npos ||
+              weight.err.find("501: applying changes") != std::string::npos)
+      << weight.err;
+  const exit_result unknown = ctl({"--token", admin_test_token, "weights", "ghost", "sim", "3"});
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_NE(unknown.err.find("404: no tenant named 'ghost'"), std::string::npos) << unknown.err;
+
+  // A broken file: reload names the file, line and key.
+  std::ofstream(router_.config_path(), std::ios::app) << "\n[security]\nbind_lockout_s = 0\n";
+  const exit_result invalid = ctl({"--token", admin_test_token, "reload"});
+  EXPECT_EQ(invalid.code, 1);
+  EXPECT_NE(invalid.err.find("400: the configuration is not valid"), std::string::npos)
+      << invalid.err;
+  EXPECT_NE(invalid.err.find(router_.config_path() + ":"), std::string::npos) << invalid.err;
+  EXPECT_NE(invalid.err.find("security.bind_lockout_s"), std::string::npos) << invalid.err;
+}
+
+TEST_F(SmppctlTest, WithoutATokenConfiguredChangesAreForbidden) {
+  start("");
+  const exit_result r = ctl({"--token", admin_test_token, "reload"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("403: changes are disabled"), std::string::npos) << r.err;
+}
+
+TEST(Smppctl, AnUnreachableRouterIsExitThree) {
+  const uint16_t port = unused_port();
+  const exit_result r =
+      run_tool("smppctl", {"--url", "http://127.0.0.1:" + std::to_string(port), "status"}, 30s);
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("cannot connect"), std::string::npos) << r.err;
+}
+
+TEST(Smppctl, HelpAndUsageErrors) {
+  const exit_result help = run_tool("smppctl", {"--help"}, 10s);
+  EXPECT_EQ(help.code, 0);
+  for (const char* s :
+       {"status", "tenants", "upstreams", "sessions", "routes", "slots UPSTREAM",
+        "weights TENANT UPSTREAM WEIGHT", "reload", "--token-file", "exit status"}) {
+    EXPECT_NE(help.out.find(s), std::string::npos) << s;
+  }
+  EXPECT_EQ(run_tool("smppctl", {}, 10s).code, 2);
+  const exit_result bogus = run_tool("smppctl", {"frobnicate"}, 10s);
+  EXPECT_EQ(bogus.code, 2);
+  EXPECT_NE(bogus.err.find("unknown command 'frobnicate'"), std::string::npos);
+  const exit_result arity = run_tool("smppctl", {"slots"}, 10s);
+  EXPECT_EQ(arity.code, 2);
+  EXPECT_NE(arity.err.find("usage: smppctl slots UPSTREAM"), std::string::npos);
+  const exit_result weight = run_tool("smppctl", {"weights", "a", "b", "-3"}, 10s);
+  EXPECT_EQ(weight.code, 2);
+  EXPECT_NE(weight.err.find("WEIGHT must be a whole number"), std::string::npos);
+  const exit_result url = run_tool("smppctl", {"--url", "ftp://x", "status"}, 10s);
+  EXPECT_EQ(url.code, 2) << url.err;
+}
+
+}  // namespace
