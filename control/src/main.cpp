@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,6 +48,7 @@ struct worker_result {
   int start_error = 0;
   dataplane::worker_stats stats;
   dataplane::kernel_transport_stats transport;
+  std::vector<dataplane::router_worker::gate_report> gates;
 };
 
 void run_worker(uint32_t index, uint32_t workers, uint32_t cpu,
@@ -86,15 +88,61 @@ void run_worker(uint32_t index, uint32_t workers, uint32_t cpu,
   transport.flush();
   result->stats = worker.stats();
   result->transport = transport.stats();
+  result->gates = worker.gate_reports();
 }
 
-// What a validated change from the admin API does to the running router. This is the one place
-// that decides it: the workers cannot adopt a new snapshot while they run yet, so every change
-// is answered 501 here, after the admin server validated it, and nothing is applied.
-control::publish_result publish_to_workers(
-    const control::router_config& /*config*/,
-    const std::shared_ptr<const dataplane::router_snapshot>& /*snapshot*/) {
-  return {501, "applying changes to running workers is not available yet"};
+// What a validated change from the admin API does to the running router: the new snapshot is
+// published to the workers (RCU), who adopt it within a tick. Tenants and upstreams keep their
+// indices (a change may append them, not reorder or remove them), and what the workers set up
+// once at start (listeners, frame limit, correlation table) must stay: those changes answer 409
+// and need a restart.
+control::snapshot_publisher make_publisher(
+    dataplane::shared_state* shared, std::shared_ptr<const dataplane::router_snapshot> first) {
+  struct state {
+    std::mutex mu;
+    std::shared_ptr<const dataplane::router_snapshot> current;
+  };
+  auto st = std::make_shared<state>();
+  st->current = std::move(first);
+  return [shared, st](const control::router_config&,
+                      const std::shared_ptr<const dataplane::router_snapshot>& next)
+             -> control::publish_result {
+    std::lock_guard lock(st->mu);
+    const dataplane::router_snapshot& old = *st->current;
+    auto conflict = [](std::string why) {
+      return control::publish_result{409, std::move(why) + ": restart the router to apply it"};
+    };
+    if (next->tenants.size() < old.tenants.size()) return conflict("a tenant was removed");
+    if (next->tenants.size() > old.tenants.size() + dataplane::shared_state::tenant_headroom)
+      return conflict("more tenants added than the running router has room for");
+    for (size_t i = 0; i < old.tenants.size(); ++i) {
+      if (next->tenants[i].name != old.tenants[i].name)
+        return conflict("tenants were removed or reordered (" + old.tenants[i].name + ")");
+    }
+    if (next->upstreams.size() < old.upstreams.size()) return conflict("an upstream was removed");
+    if (next->upstreams.size() > old.upstreams.size() + dataplane::shared_state::upstream_headroom)
+      return conflict("more upstreams added than the running router has room for");
+    for (size_t i = 0; i < old.upstreams.size(); ++i) {
+      if (next->upstreams[i].name != old.upstreams[i].name)
+        return conflict("upstreams were removed or reordered (" + old.upstreams[i].name + ")");
+      if (next->upstreams[i].binds.size() != old.upstreams[i].binds.size())
+        return conflict("the bind count of upstream " + old.upstreams[i].name + " changed");
+    }
+    if (next->listeners.size() != old.listeners.size()) return conflict("the listeners changed");
+    for (size_t i = 0; i < old.listeners.size(); ++i) {
+      if (next->listeners[i].host != old.listeners[i].host ||
+          next->listeners[i].port != old.listeners[i].port)
+        return conflict("the listeners changed");
+    }
+    if (next->max_command_length != old.max_command_length)
+      return conflict("router.max_command_length changed");
+    if (next->correlation.capacity != old.correlation.capacity ||
+        next->correlation.ttl_ms != old.correlation.ttl_ms)
+      return conflict("[correlation] changed");
+    shared->publish(next);
+    st->current = next;
+    return {200, {}};
+  };
 }
 
 // The admin API and /metrics on their own threads; nullptr when disabled or when it cannot
@@ -108,8 +156,9 @@ std::unique_ptr<control::admin_server> start_admin(
   view.shared = shared;
   view.mesh = mesh;
   view.placement = placed;
+  auto publisher = make_publisher(shared, snap);
   auto admin = std::make_unique<control::admin_server>(cfg, std::move(snap), std::move(view),
-                                                       publish_to_workers);
+                                                       std::move(publisher));
   std::string err;
   if (!admin->start(err)) {
     std::fprintf(stderr,
@@ -281,6 +330,24 @@ int main(int argc, char** argv) {
                    static_cast<unsigned long long>(ts.tls_handshake_failures),
                    static_cast<unsigned long long>(ts.tls_verify_failures),
                    static_cast<unsigned long long>(ts.tls_handshake_timeouts));
+    }
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    for (const auto& g : results[i].gates) {
+      // Slot-edge timing: how late requests left after their slot began (bucket bounds).
+      std::fprintf(stderr,
+                   "smpp-router: worker %u: gate %s: %llu slots, %llu sent (%llu lent), %llu "
+                   "unused, %llu missed, %llu throttled by the SMSC; slot-edge lateness p50 < "
+                   "%llu us, p99 < %llu us\n",
+                   i, snap->upstreams[g.upstream].name.c_str(),
+                   static_cast<unsigned long long>(g.stats.slots),
+                   static_cast<unsigned long long>(g.stats.sent),
+                   static_cast<unsigned long long>(g.stats.lent),
+                   static_cast<unsigned long long>(g.stats.unused),
+                   static_cast<unsigned long long>(g.stats.missed),
+                   static_cast<unsigned long long>(g.stats.throttled),
+                   static_cast<unsigned long long>(g.stats.lateness_quantile_us(0.5)),
+                   static_cast<unsigned long long>(g.stats.lateness_quantile_us(0.99)));
     }
   }
   std::fprintf(stderr, "smpp-router: stopped; %llu requests forwarded, %llu answers relayed\n",

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -143,20 +144,25 @@ TEST_F(SmppctlTest, RefusalsAreExitOneWithTheRoutersMessage) {
   EXPECT_EQ(wrong.code, 1);
   EXPECT_NE(wrong.err.find("401: the token is wrong"), std::string::npos) << wrong.err;
 
-  // The right token: validated, then refused because running workers cannot adopt it yet.
+  // The right token: validated and published to the workers.
   std::ofstream(dir_ + "token") << admin_test_token << "\n";
   const exit_result reload = ctl({"--token-file", dir_ + "token", "reload"});
-  EXPECT_EQ(reload.code, 1);
-  EXPECT_NE(reload.err.find("501: applying changes to running workers is not available yet"),
-            std::string::npos)
-      << reload.err;
+  EXPECT_EQ(reload.code, 0) << reload.err;
 
-  // A weight: the router's verdict, whichever it is, with what it said.
-  const exit_result weight = ctl({"--token", admin_test_token, "weights", "load", "sim", "3"});
-  EXPECT_EQ(weight.code, 1);
-  EXPECT_TRUE(weight.err.find("400: the configuration is not valid") != std::string::npos ||
-              weight.err.find("501: applying changes") != std::string::npos)
-      << weight.err;
+  // A change the running workers cannot take (the listener moves): 409, restart needed.
+  {
+    std::ifstream in(router_.config_path());
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t at = text.find("listen = [\"127.0.0.1:");
+    ASSERT_NE(at, std::string::npos) << text;
+    text.insert(at + std::string("listen = [").size(), "\"127.0.0.1:1\", ");
+    std::ofstream(router_.config_path()) << text;
+  }
+  const exit_result moved = ctl({"--token", admin_test_token, "reload"});
+  EXPECT_EQ(moved.code, 1);
+  EXPECT_NE(moved.err.find("409: the listeners changed: restart the router to apply it"),
+            std::string::npos)
+      << moved.err;
   const exit_result unknown = ctl({"--token", admin_test_token, "weights", "ghost", "sim", "3"});
   EXPECT_EQ(unknown.code, 1);
   EXPECT_NE(unknown.err.find("404: no tenant named 'ghost'"), std::string::npos) << unknown.err;
