@@ -219,7 +219,9 @@ TEST(SlotGate, LongPdusAndDrainKeepEveryRequest) {
   std::vector<uint32_t> drained;
   g.drain([&](const slot_gate::item& it) {
     drained.push_back(it.h.esme_seq);
-    if (it.h.esme_seq == 9) EXPECT_EQ(g.bytes(it).size(), 3000U);
+    if (it.h.esme_seq == 9) {
+      EXPECT_EQ(g.bytes(it).size(), 3000U);
+    }
   });
   EXPECT_EQ(drained.size(), 3U);
   EXPECT_EQ(g.backlog(), 0U);
