@@ -52,6 +52,10 @@ constexpr int_range idle_unbind_range{1, 86'400};
 constexpr int_range lockout_failures_range{0, 1'000'000};
 constexpr int_range correlation_capacity_range{1, 1'000'000'000};
 constexpr int_range correlation_ttl_range{1, 30 * 86'400};
+constexpr int_range frame_ms_range{10, 10'000};
+constexpr int_range cap_range{1, 1'000'000};
+constexpr int_range queue_max_range{1, 1'000'000};
+constexpr std::string_view mode_accepted = "\"work-conserving\" or \"strict\"";
 constexpr std::string_view radix_accepted = "one of \"auto\", \"hex\", \"decimal\", \"text\"";
 
 constexpr std::string_view name_accepted = "a name of 1..64 characters A-Z a-z 0-9 '_' '-' '.'";
@@ -321,7 +325,10 @@ class loader {
   void read_radix(const toml::table& t, std::string_view key, const std::string& path,
                   codec::id_radix& out);
   void load_tenants(const toml::table& root, std::vector<tenant_config>& out);
-  void load_upstreams(const toml::table& root, std::vector<upstream_config>& out);
+  void load_upstreams(const toml::table& root, const std::vector<tenant_config>& tenants,
+                      std::vector<upstream_config>& out);
+  void load_schedule(const toml::table& upstream, const std::string& path,
+                     const std::vector<tenant_config>& tenants, upstream_config& c);
   void load_routes(const toml::table& root, const router_config& c, std::vector<route_config>& out);
 
   std::string file_;
@@ -675,7 +682,7 @@ void loader::load_tenants(const toml::table& root, std::vector<tenant_config>& o
   for (const auto& [t, path] : tables_of(root, "tenants", "")) {
     check_keys(*t, path,
                {"name", "system_id", "password_hash", "password", "allowed_networks", "max_binds",
-                "window", "hold_max", "hold_ttl_s", "deliver_window"});
+                "window", "hold_max", "hold_ttl_s", "deliver_window", "weight"});
     tenant_config c;
     if (const auto* s = require_string(*t, "name", path, name_accepted)) {
       if (!valid_name(s->get())) {
@@ -756,16 +763,18 @@ void loader::load_tenants(const toml::table& root, std::vector<tenant_config>& o
     read_int(*t, "hold_max", path, hold_max_range, c.hold_max);
     read_int(*t, "hold_ttl_s", path, hold_ttl_range, c.hold_ttl_s);
     read_int(*t, "deliver_window", path, deliver_window_range, c.deliver_window);
+    read_int(*t, "weight", path, weight_range, c.weight);
     out.push_back(std::move(c));
   }
 }
 
-void loader::load_upstreams(const toml::table& root, std::vector<upstream_config>& out) {
+void loader::load_upstreams(const toml::table& root, const std::vector<tenant_config>& tenants,
+                            std::vector<upstream_config>& out) {
   std::map<std::string, uint32_t> names;
   for (const auto& [t, path] : tables_of(root, "upstreams", "")) {
     check_keys(*t, path,
                {"name", "address", "binds", "tls", "message_id_radix", "receipt_id_radix",
-                "on_demand", "idle_unbind_s"});
+                "on_demand", "idle_unbind_s", "rate_per_s", "frame_ms", "mode", "shares"});
     upstream_config c;
     if (const auto* s = require_string(*t, "name", path, name_accepted)) {
       if (!valid_name(s->get())) {
@@ -829,7 +838,125 @@ void loader::load_upstreams(const toml::table& root, std::vector<upstream_config
     read_radix(*t, "receipt_id_radix", path, c.receipt_id_radix);
     read_bool(*t, "on_demand", path, c.on_demand);
     read_int(*t, "idle_unbind_s", path, idle_unbind_range, c.idle_unbind_s);
+    load_schedule(*t, path, tenants, c);
     out.push_back(std::move(c));
+  }
+}
+
+// The TDMA schedule of an upstream: rate_per_s, frame_ms, mode and [[upstreams.shares]]
+// (config/README.md). What only the planner can tell (a cap below one slot of the frame) is
+// reported by build_snapshot.
+void loader::load_schedule(const toml::table& t, const std::string& path,
+                           const std::vector<tenant_config>& tenants, upstream_config& c) {
+  const std::size_t errors_before = errors_.size();
+  const toml::node* rate = read_int(t, "rate_per_s", path, rate_range, c.rate_per_s);
+  read_int(t, "frame_ms", path, frame_ms_range, c.frame_ms);
+  const auto* mode = read_string(t, "mode", path, mode_accepted);
+  if (mode != nullptr) {
+    if (mode->get() == "strict") {
+      c.strict = true;
+    } else if (mode->get() != "work-conserving") {
+      wrong(*mode, join(path, "mode"), mode_accepted);
+    }
+  }
+  std::map<std::string, uint32_t> seen;  // tenant -> line
+  const toml::node* first_share = nullptr;
+  std::vector<std::pair<const toml::table*, std::string>> share_tables =
+      tables_of(t, "shares", path);
+  for (const auto& [s, spath] : share_tables) {
+    check_keys(*s, spath, {"tenant", "weight", "cap_per_s", "guarantee_per_s", "queue_max"});
+    if (first_share == nullptr) first_share = s;
+    upstream_share_config share;
+    if (const auto* n = require_string(*s, "tenant", spath, "a tenant name")) {
+      const auto it = std::find_if(tenants.begin(), tenants.end(),
+                                   [&](const tenant_config& x) { return x.name == n->get(); });
+      if (it == tenants.end()) {
+        std::string defined;
+        for (const auto& x : tenants) defined += (defined.empty() ? "" : ", ") + x.name;
+        error(*n, join(spath, "tenant"),
+              "unknown tenant " + quoted(n->get()) +
+                  " (defined: " + (defined.empty() ? "none" : defined) + ")");
+      } else if (auto [at, fresh] = seen.emplace(n->get(), n->source().begin.line); !fresh) {
+        error(*n, join(spath, "tenant"),
+              "tenant " + quoted(n->get()) + " already has a share of this upstream (line " +
+                  std::to_string(at->second) + ")");
+      } else {
+        share.tenant = n->get();
+        share.weight = it->weight;
+      }
+    }
+    read_int(*s, "weight", spath, weight_range, share.weight);
+    const toml::node* cap = read_int(*s, "cap_per_s", spath, cap_range, share.cap_per_s);
+    const toml::node* guarantee =
+        read_int(*s, "guarantee_per_s", spath, rate_range, share.guarantee_per_s);
+    read_int(*s, "queue_max", spath, queue_max_range, share.queue_max);
+    if (cap != nullptr && guarantee != nullptr && share.guarantee_per_s > share.cap_per_s) {
+      error(*guarantee, join(spath, "guarantee_per_s"),
+            "must be at most cap_per_s (" + std::to_string(share.cap_per_s) + ")");
+    }
+    c.shares.push_back(std::move(share));
+  }
+  if (errors_.size() != errors_before) return;  // cross-checks only between valid values
+
+  // The contract: the upstream's rate_per_s, or its sending binds' own rates added up.
+  uint64_t own_rates = 0;
+  uint64_t unrated = 0;
+  for (const auto& b : c.binds) {
+    if (b.type == bind_type::receiver) continue;
+    own_rates += uint64_t{b.rate_per_s} * b.count;
+    if (b.rate_per_s == 0) unrated += b.count;
+  }
+  const uint64_t contract = c.rate_per_s > 0 ? c.rate_per_s : own_rates;
+  if (c.rate_per_s > 0 && own_rates > c.rate_per_s) {
+    error(*rate, join(path, "rate_per_s"),
+          "is below its binds' own rate_per_s, which add up to " + std::to_string(own_rates) +
+              " (count included): the binds would send faster than the contract");
+    return;
+  }
+  if (c.rate_per_s > 0 && unrated > c.rate_per_s - own_rates) {
+    error(*rate, join(path, "rate_per_s"),
+          "leaves " + std::to_string(c.rate_per_s - own_rates) + " msg/s for " +
+              std::to_string(unrated) +
+              " sending binds without their own rate_per_s: each needs at least 1");
+    return;
+  }
+  if (contract == 0) {
+    if (first_share != nullptr) {
+      error(*first_share, join(path, "shares"),
+            "has no effect: the upstream has no rate_per_s (set it on the upstream or on its "
+            "binds)");
+    }
+    if (c.strict) {
+      error(*mode, join(path, "mode"),
+            "\"strict\" needs a rate_per_s on the upstream or its binds");
+    }
+    return;
+  }
+  uint64_t guaranteed = 0;
+  for (std::size_t i = 0; i < c.shares.size(); ++i) {
+    const upstream_share_config& s = c.shares[i];
+    const toml::table& st = *share_tables[i].first;
+    const std::string& spath = share_tables[i].second;
+    if ((s.cap_per_s > 0 || s.guarantee_per_s > 0) && c.rate_per_s == 0 && unrated > 0) {
+      error(st, spath,
+            "cap_per_s and guarantee_per_s need a rate on every sending bind: set the "
+            "upstream's rate_per_s or each bind's");
+      return;
+    }
+    guaranteed += s.guarantee_per_s;
+    if (guaranteed > contract) {
+      error(*st.get("guarantee_per_s"), join(spath, "guarantee_per_s"),
+            "the guarantees add up to " + std::to_string(guaranteed) +
+                " msg/s, more than the "
+                "upstream's rate of " +
+                std::to_string(contract) + " msg/s");
+      return;
+    }
+  }
+  if (c.strict && c.rate_per_s == 0 && unrated > 0) {
+    error(*mode, join(path, "mode"),
+          "\"strict\" needs a rate on every sending bind: set the upstream's rate_per_s or each "
+          "bind's");
   }
 }
 
@@ -1147,7 +1274,7 @@ config_result loader::run(std::string_view text) {
   load_router(root, c);
   load_timeouts(root, c.timeouts);
   load_tenants(root, c.tenants);
-  load_upstreams(root, c.upstreams);
+  load_upstreams(root, c.tenants, c.upstreams);
   load_routes(root, c, c.routes);
   load_mo_routes(root, c, c.mo_routes);
   load_correlation(root, c.correlation);

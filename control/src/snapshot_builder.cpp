@@ -1,7 +1,9 @@
 #include "smpp/control/snapshot_builder.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
+#include "smpp/control/slot_planner.hpp"
 #include "smpp/dataplane/tls.hpp"
 
 namespace smpp::control {
@@ -21,6 +23,36 @@ codec::command_id bind_command(bind_type t) {
       break;
   }
   return codec::command_id::bind_transceiver;
+}
+
+// The tenants' shares of upstream u: the [[upstreams.shares]] entries, and every other tenant that
+// a route sends to u with its default weight (a tenant no route sends there gets no slot).
+std::vector<tenant_share> shares_of(const router_config& config, const upstream_config& u,
+                                    const std::unordered_map<std::string, uint32_t>& tenant_index) {
+  std::vector<tenant_share> out;
+  for (const tenant_config& t : config.tenants) {
+    tenant_share s;
+    s.tenant = tenant_index.at(t.name);
+    s.name = t.name;
+    s.weight = t.weight;
+    const auto explicit_share = std::find_if(u.shares.begin(), u.shares.end(),
+                                             [&](const auto& x) { return x.tenant == t.name; });
+    if (explicit_share != u.shares.end()) {
+      s.weight = explicit_share->weight;
+      s.cap_per_s = explicit_share->cap_per_s;
+      s.guarantee_per_s = explicit_share->guarantee_per_s;
+      s.queue_max = explicit_share->queue_max;
+    } else {
+      const bool routed =
+          std::any_of(config.routes.begin(), config.routes.end(), [&](const auto& r) {
+            return (r.tenant == "*" || r.tenant == t.name) &&
+                   std::find(r.upstreams.begin(), r.upstreams.end(), u.name) != r.upstreams.end();
+          });
+      if (!routed) continue;
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 }  // namespace
@@ -109,6 +141,27 @@ std::shared_ptr<const dataplane::router_snapshot> build_snapshot(const router_co
         d.binds.push_back(bd);
       }
     }
+    // The TDMA plan of every bind (slot_planner.hpp).
+    const std::vector<tenant_share> shares = shares_of(config, u, tenant_index);
+    std::vector<bind_rate> rates;
+    for (const dataplane::upstream_bind_def& bd : d.binds) {
+      rates.push_back(
+          {bd.rate_per_s, bd.weight, bd.bind_command != codec::command_id::bind_receiver});
+    }
+    upstream_plan_request pr;
+    pr.upstream = u.name;
+    pr.rate_per_s = u.rate_per_s;
+    pr.frame_ms = u.frame_ms;
+    pr.strict = u.strict;
+    pr.tenant_count = static_cast<uint32_t>(s->tenants.size());
+    pr.shares = shares;
+    pr.binds = rates;
+    upstream_plan_result planned = plan_upstream(pr);
+    if (!planned.ok()) {
+      error = std::move(planned.error);
+      return nullptr;
+    }
+    for (size_t b = 0; b < d.binds.size(); ++b) d.binds[b].plan = std::move(planned.plans[b]);
     upstream_index[u.name] = d.index;
     s->upstreams.push_back(std::move(d));
   }

@@ -1,4 +1,5 @@
 #include "smpp/control/config.hpp"
+#include "smpp/control/snapshot_builder.hpp"
 
 #include <gtest/gtest.h>
 
@@ -274,6 +275,14 @@ const std::string upstream_lines = lines({
     "system_id = \"r\"",             // 5
 });
 
+// An upstream with one more line (8, after tenant_lines) before its bind (lines 9-10).
+std::string sched_lines(std::string_view key) {
+  return lines({"[[upstreams]]", "name = \"sim\"", "address = \"127.0.0.1:2776\"", key,
+                "[[upstreams.binds]]", "system_id = \"r\""});
+}
+// After tenant_lines: an upstream at 1000 msg/s (lines 5-10) and a share table at line 11.
+const std::string shared_lines = sched_lines("rate_per_s = 1000") + "[[upstreams.shares]]\n";
+
 // clang-format off
 const bad_config bad_configs[] = {
     // [router]
@@ -487,6 +496,56 @@ const bad_config bad_configs[] = {
      "security.bind_lockout_s", "an integer 1..86400"},
     {"esme_idle_ms negative", lines({"[timeouts]", "esme_idle_ms = -1"}), 2,
      "timeouts.esme_idle_ms", "an integer 0..86400000"},
+    // TDMA schedule: [[upstreams]] rate_per_s, frame_ms, mode; [[upstreams.shares]]; tenant weight
+    {"tenant weight 0", tenant_lines + "weight = 0\n", 5, "tenants[0].weight",
+     "an integer 1..65535 (got integer 0)"},
+    {"upstream rate above a million", tenant_lines + sched_lines("rate_per_s = 1000001"), 8,
+     "upstreams[0].rate_per_s", "an integer 0..1000000"},
+    {"frame_ms below 10", tenant_lines + sched_lines("frame_ms = 5"), 8, "upstreams[0].frame_ms",
+     "an integer 10..10000 (got integer 5)"},
+    {"mode unknown", tenant_lines + sched_lines("mode = \"fair\""), 8, "upstreams[0].mode",
+     "must be \"work-conserving\" or \"strict\" (got string \"fair\")"},
+    {"share of an unknown tenant", tenant_lines + shared_lines + "tenant = \"x\"\n", 12,
+     "upstreams[0].shares[0].tenant", "unknown tenant 'x' (defined: t)"},
+    {"share without a tenant", tenant_lines + shared_lines + "weight = 2\n", 11,
+     "upstreams[0].shares[0].tenant", "is required: a tenant name"},
+    {"two shares of one tenant",
+     tenant_lines + shared_lines + lines({"tenant = \"t\"", "[[upstreams.shares]]", "tenant = \"t\""}),
+     14, "upstreams[0].shares[1].tenant", "tenant 't' already has a share of this upstream (line 12)"},
+    {"share weight too large", tenant_lines + shared_lines + lines({"tenant = \"t\"", "weight = 70000"}),
+     13, "upstreams[0].shares[0].weight", "an integer 1..65535"},
+    {"share cap 0", tenant_lines + shared_lines + lines({"tenant = \"t\"", "cap_per_s = 0"}), 13,
+     "upstreams[0].shares[0].cap_per_s", "an integer 1..1000000"},
+    {"share queue_max 0", tenant_lines + shared_lines + lines({"tenant = \"t\"", "queue_max = 0"}),
+     13, "upstreams[0].shares[0].queue_max", "an integer 1..1000000"},
+    {"share queue_max above a million",
+     tenant_lines + shared_lines + lines({"tenant = \"t\"", "queue_max = 1000001"}), 13,
+     "upstreams[0].shares[0].queue_max", "an integer 1..1000000"},
+    {"share guarantee above its cap",
+     tenant_lines + shared_lines + lines({"tenant = \"t\"", "cap_per_s = 100", "guarantee_per_s = 200"}),
+     14, "upstreams[0].shares[0].guarantee_per_s", "must be at most cap_per_s (100)"},
+    {"guarantees above the upstream rate",
+     tenant_lines + shared_lines + lines({"tenant = \"t\"", "guarantee_per_s = 1001"}), 13,
+     "upstreams[0].shares[0].guarantee_per_s",
+     "the guarantees add up to 1001 msg/s, more than the upstream's rate of 1000 msg/s"},
+    {"share key typo", tenant_lines + shared_lines + lines({"tenant = \"t\"", "wieght = 2"}), 13,
+     "upstreams[0].shares[0].wieght", "did you mean 'weight'?"},
+    {"shares without a rate",
+     tenant_lines + upstream_lines + lines({"[[upstreams.shares]]", "tenant = \"t\""}), 10,
+     "upstreams[0].shares", "has no effect: the upstream has no rate_per_s"},
+    {"strict without a rate", tenant_lines + sched_lines("mode = \"strict\""), 8,
+     "upstreams[0].mode", "\"strict\" needs a rate_per_s"},
+    {"upstream rate below its binds' own",
+     tenant_lines + sched_lines("rate_per_s = 100") + "rate_per_s = 200\n", 8,
+     "upstreams[0].rate_per_s", "is below its binds' own rate_per_s, which add up to 200"},
+    {"upstream rate too small for its binds",
+     tenant_lines + sched_lines("rate_per_s = 1") + "count = 2\n", 8, "upstreams[0].rate_per_s",
+     "leaves 1 msg/s for 2 sending binds without their own rate_per_s"},
+    {"cap with an unrated bind and no upstream rate",
+     tenant_lines + upstream_lines +
+         lines({"rate_per_s = 100", "[[upstreams.binds]]", "system_id = \"r2\"",
+                "[[upstreams.shares]]", "tenant = \"t\"", "cap_per_s = 50"}),
+     13, "upstreams[0].shares[0]", "need a rate on every sending bind"},
 };
 // clang-format on
 
@@ -643,6 +702,140 @@ TEST(Cidr, RejectsMalformedNetworksWithAReason) {
     EXPECT_FALSE(r.network) << c.text;
     EXPECT_NE(r.error.find(c.reason), std::string::npos) << c.text << ": " << r.error;
   }
+}
+
+// --- TDMA schedule -------------------------------------------------------------------------------
+
+std::vector<uint32_t> owned_slots(const dataplane::slot_plan& p, size_t tenants) {
+  std::vector<uint32_t> c(tenants + 1, 0);  // the last: unowned
+  for (uint32_t o : p.owner) ++c[o == dataplane::any_tenant ? tenants : o];
+  return c;
+}
+
+TEST(ConfigSchedule, EveryScheduleKeyReachesTheConfig) {
+  const config_result r = load(lines({
+      "[[tenants]]",          "name = \"a\"",
+      "system_id = \"a\"",    "password = \"pw\"",
+      "weight = 7",           "[[tenants]]",
+      "name = \"b\"",         "system_id = \"b\"",
+      "password = \"pw\"",    "[[upstreams]]",
+      "name = \"sim\"",       "address = \"127.0.0.1:2776\"",
+      "rate_per_s = 3000",    "frame_ms = 250",
+      "mode = \"strict\"",    "binds = [{system_id = \"r\"}]",
+      "[[upstreams.shares]]", "tenant = \"a\"",
+      "cap_per_s = 2000",     "guarantee_per_s = 100",
+      "queue_max = 50",       "[[upstreams.shares]]",
+      "tenant = \"b\"",       "weight = 2",
+  }));
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const router_config& c = *r.config;
+  EXPECT_EQ(c.tenants[0].weight, 7u);
+  EXPECT_EQ(c.tenants[1].weight, 1u);
+  const upstream_config& u = c.upstreams[0];
+  EXPECT_EQ(u.rate_per_s, 3000u);
+  EXPECT_EQ(u.frame_ms, 250u);
+  EXPECT_TRUE(u.strict);
+  ASSERT_EQ(u.shares.size(), 2u);
+  EXPECT_EQ(u.shares[0].tenant, "a");
+  EXPECT_EQ(u.shares[0].weight, 7u);  // the tenant's weight
+  EXPECT_EQ(u.shares[0].cap_per_s, 2000u);
+  EXPECT_EQ(u.shares[0].guarantee_per_s, 100u);
+  EXPECT_EQ(u.shares[0].queue_max, 50u);
+  EXPECT_EQ(u.shares[1].weight, 2u);
+  EXPECT_EQ(u.shares[1].cap_per_s, 0u);
+  EXPECT_EQ(u.shares[1].queue_max, 10000u);
+  // Defaults.
+  const config_result d = load(valid_base);
+  ASSERT_TRUE(d.ok()) << all_errors(d);
+  EXPECT_EQ(d.config->upstreams[0].rate_per_s, 0u);
+  EXPECT_EQ(d.config->upstreams[0].frame_ms, 100u);
+  EXPECT_FALSE(d.config->upstreams[0].strict);
+  EXPECT_TRUE(d.config->upstreams[0].shares.empty());
+  EXPECT_EQ(d.config->tenants[0].weight, 1u);
+  std::string error;
+  const auto snap = build_snapshot(*d.config, error);
+  ASSERT_NE(snap, nullptr) << error;
+  EXPECT_EQ(snap->upstreams[0].binds[0].plan.rate_per_s, 0u);  // no rate: no gate
+  EXPECT_TRUE(snap->upstreams[0].binds[0].plan.owner.empty());
+}
+
+TEST(ConfigSchedule, TdmaExampleGivesEveryBindAPlanOfItsShareOfTheContract) {
+  const config_result r = load_config_file((source_dir() / "config" / "tdma.toml").string());
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  std::string error;
+  const auto snap = build_snapshot(*r.config, error);
+  ASSERT_NE(snap, nullptr) << error;
+  const auto& binds = snap->upstreams[0].binds;
+  ASSERT_EQ(binds.size(), 2u);
+  for (const auto& b : binds) {
+    const dataplane::slot_plan& p = b.plan;
+    EXPECT_EQ(p.rate_per_s, 1000u);  // 2000 msg/s over two binds
+    EXPECT_EQ(p.slot_ns, 1'000'000u);
+    EXPECT_FALSE(p.strict);
+    ASSERT_EQ(p.owner.size(), 100u);
+    // Per bind: bronze's 300 msg/s guarantee is 15 of 100 slots (its weight alone gives 10); the
+    // other 85 go 6:3 to gold and silver (56.7 and 28.3, the larger remainder rounds up); gold's
+    // 1500 msg/s cap is 75 slots.
+    EXPECT_EQ(owned_slots(p, 3), (std::vector<uint32_t>{57, 28, 15, 0}));
+    EXPECT_EQ(p.cap, (std::vector<uint32_t>{75, 0, 0}));
+    EXPECT_EQ(p.queue_max, (std::vector<uint32_t>{10000, 10000, 2000}));
+  }
+}
+
+TEST(ConfigSchedule, ATenantNoRouteSendsToAnUpstreamOwnsNoSlotThere) {
+  const config_result r = load(lines({
+      "[[tenants]]",
+      "name = \"a\"",
+      "system_id = \"a\"",
+      "password = \"pw\"",
+      "[[tenants]]",
+      "name = \"b\"",
+      "system_id = \"b\"",
+      "password = \"pw\"",
+      "weight = 3",
+      "[[upstreams]]",
+      "name = \"one\"",
+      "address = \"127.0.0.1:2776\"",
+      "rate_per_s = 100",
+      "binds = [{system_id = \"r\"}]",
+      "[[upstreams]]",
+      "name = \"two\"",
+      "address = \"127.0.0.1:2777\"",
+      "binds = [{system_id = \"r\", rate_per_s = 40}, {system_id = \"r\", rate_per_s = 60}]",
+      "[[routes]]",
+      "tenant = \"a\"",
+      "upstreams = [\"one\", \"two\"]",
+      "[[routes]]",
+      "tenant = \"b\"",
+      "upstreams = [\"two\"]",
+  }));
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  std::string error;
+  const auto snap = build_snapshot(*r.config, error);
+  ASSERT_NE(snap, nullptr) << error;
+  // Upstream "one" (100 msg/s, 10 slots): only a is routed there.
+  EXPECT_EQ(owned_slots(snap->upstreams[0].binds[0].plan, 2), (std::vector<uint32_t>{10, 0, 0}));
+  // Upstream "two": each bind keeps its own rate; a and b share it 1:3.
+  const auto& two = snap->upstreams[1].binds;
+  EXPECT_EQ(two[0].plan.rate_per_s, 40u);
+  EXPECT_EQ(owned_slots(two[0].plan, 2), (std::vector<uint32_t>{1, 3, 0}));
+  EXPECT_EQ(two[1].plan.rate_per_s, 60u);
+  // 6 slots: 1.5 and 4.5, equal remainders: the larger weight rounds up.
+  EXPECT_EQ(owned_slots(two[1].plan, 2), (std::vector<uint32_t>{1, 5, 0}));
+}
+
+TEST(ConfigSchedule, WhatOnlyThePlannerSeesIsReportedByTheSnapshotBuilder) {
+  // A cap of 5 msg/s is half a slot of a 100 ms frame at 1000 msg/s.
+  const config_result r =
+      load(valid_base + lines({"[[upstreams]]", "name = \"capped\"", "address = \"127.0.0.1:2777\"",
+                               "rate_per_s = 1000", "binds = [{system_id = \"r\"}]",
+                               "[[upstreams.shares]]", "tenant = \"t\"", "cap_per_s = 5"}));
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  std::string error;
+  EXPECT_EQ(build_snapshot(*r.config, error), nullptr);
+  EXPECT_NE(error.find("upstream 'capped': tenant 't': cap_per_s 5 is less than one slot"),
+            std::string::npos)
+      << error;
 }
 
 }  // namespace

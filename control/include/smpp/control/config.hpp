@@ -55,6 +55,8 @@ struct tenant_config {
   uint32_t hold_max = 10000;
   uint32_t hold_ttl_s = 3600;
   uint32_t deliver_window = 64;  // deliver_sm outstanding per receiver session
+  // Share of every upstream that has no [[upstreams.shares]] entry for this tenant (TDMA slots).
+  uint32_t weight = 1;
 };
 
 enum class bind_type : uint8_t { transmitter, receiver, transceiver };
@@ -70,6 +72,15 @@ struct upstream_bind_config {
   uint32_t count = 1;       // how many identical binds
 };
 
+// [[upstreams.shares]]: one tenant's share of an upstream's time slots (see slot_planner.hpp).
+struct upstream_share_config {
+  std::string tenant;            // a tenant name
+  uint32_t weight = 1;           // default: the tenant's weight
+  uint32_t cap_per_s = 0;        // 0: none
+  uint32_t guarantee_per_s = 0;  // 0: none
+  uint32_t queue_max = 10000;    // messages waiting at one bind, then ESME_RTHROTTLED
+};
+
 struct upstream_config {
   std::string name;
   std::string host;
@@ -81,6 +92,12 @@ struct upstream_config {
   codec::id_radix receipt_id_radix = codec::id_radix::auto_detect;
   bool on_demand = false;        // bind when traffic arrives, unbind after idle_unbind_s
   uint32_t idle_unbind_s = 300;  // meaningful with on_demand
+  // The TDMA schedule: the contract over all binds (0: each bind's own rate_per_s), the frame
+  // length, strict (an unused slot stays unused) or work-conserving, and the tenants' shares.
+  uint32_t rate_per_s = 0;
+  uint32_t frame_ms = 100;
+  bool strict = false;
+  std::vector<upstream_share_config> shares;
 };
 
 // Mobile-originated messages: destination prefix (short code) -> tenant.
