@@ -320,7 +320,8 @@ class AdminServerTest : public ::testing::Test {
       pdu resp;
       resp.id = command_id::submit_sm_resp;
       resp.sequence_number = decoded(fwd).sequence_number;
-      resp.message_id = "m" + std::to_string(resp.sequence_number);
+      const std::string id = "m" + std::to_string(resp.sequence_number);
+      resp.message_id = id;  // a view: `id` outlives the encode below
       transport_.deliver(ups[0], encode(resp));
     }
     EXPECT_EQ(transport_.take(c).size(), routed + unrouted);

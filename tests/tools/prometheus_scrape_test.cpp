@@ -102,6 +102,8 @@ TEST(PrometheusScrape, PrometheusStoresTheTenantsSubmittedCountFromMetrics) {
   EXPECT_FALSE(p.timed_out) << "prometheus did not stop on SIGTERM";
   const exit_result r = router.stop();
   EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.find("Sanitizer"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("runtime error:"), std::string::npos) << r.err;
   EXPECT_LT(clock_type::now(), deadline + 15s);
 }
 

@@ -54,6 +54,12 @@ std::string cell_under(const std::string& header, const std::string& row,
 class SmppctlTest : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = make_temp_dir(::testing::TempDir(), "smppctl_"); }
+  void TearDown() override {
+    const exit_result r = router_.stop();
+    // A sanitizer build reports through stderr; any report fails the test.
+    EXPECT_EQ(r.err.find("Sanitizer"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("runtime error:"), std::string::npos) << r.err;
+  }
 
   void start(const std::string& admin_keys) {
     std::string why;

@@ -187,7 +187,8 @@ void print_tenants(const json& j) {
     t.add({get(x, "name"), get(x, "system_id"), get(x, "sessions"), get(x, "submitted"),
            get(x, "accepted"), get(x, "rejected"), get(x, "receipts"), get(x, "mo"), get(x, "held"),
            get(x, "accepted_per_s")});
-    for (const auto& [status, count] : x.value("rejected_by_status", json::object()).items()) {
+    const json statuses = x.value("rejected_by_status", json::object());
+    for (const auto& [status, count] : statuses.items()) {
       rejects.push_back(get(x, "name") + ": " + status + " " + text(count));
     }
   }
