@@ -329,17 +329,19 @@ edit_result replace_routes(toml::table& doc, const json& body) {
   return {};
 }
 
-// PUT/POST /api/weights/TENANT/UPSTREAM {"weight": N[, "cap": M]}: the tenant's share of the
-// upstream's slots. This is the one place that says where a share lives in the configuration:
-// an entry {tenant, weight, cap} of the upstream's [[upstreams.shares]].
+// PUT/POST /api/weights/TENANT/UPSTREAM {"weight": N[, "cap_per_s", "guarantee_per_s",
+// "queue_max"]}: the tenant's entry of the upstream's [[upstreams.shares]] (slot_planner.hpp),
+// created when absent.
 edit_result set_share(toml::table& doc, const std::string& tenant, const std::string& upstream,
                       const json& body) {
-  if (!body.is_object() || !body.contains("weight")) {
-    return {400, "the body must be a JSON object with \"weight\" (and optionally \"cap\")"};
+  constexpr std::string_view accepted = "weight, cap_per_s, guarantee_per_s, queue_max";
+  if (!body.is_object() || body.empty()) {
+    return {400, "the body must be a JSON object of share keys (" + std::string(accepted) + ")"};
   }
   for (const auto& [k, v] : body.items()) {
-    if (k != "weight" && k != "cap")
-      return {400, "unknown key '" + k + "' (accepted: weight, cap)"};
+    if (k != "weight" && k != "cap_per_s" && k != "guarantee_per_s" && k != "queue_max") {
+      return {400, "unknown key '" + k + "' (accepted: " + std::string(accepted) + ")"};
+    }
   }
   if (find_entry(doc, "tenants", "name", tenant) == nullptr) {
     return {404, "no tenant named '" + tenant + "'"};
@@ -552,6 +554,21 @@ struct admin_server::impl {
                          {"plan", plan_json(*s->snapshot, bd.plan)}});
       }
       j["binds"] = binds;
+      for (const auto& u : s->config.upstreams) {
+        if (u.name != d.name) continue;
+        j["rate_per_s"] = u.rate_per_s;
+        j["frame_ms"] = u.frame_ms;
+        j["strict"] = u.strict;
+        json shares = json::array();
+        for (const auto& sh : u.shares) {
+          shares.push_back({{"tenant", sh.tenant},
+                            {"weight", sh.weight},
+                            {"cap_per_s", sh.cap_per_s},
+                            {"guarantee_per_s", sh.guarantee_per_s},
+                            {"queue_max", sh.queue_max}});
+        }
+        j["shares"] = shares;
+      }
       traffic_json(j, x);
       j["submitted_per_s"] = r.span_s > 0 && i < r.upstream_submitted.size()
                                  ? json(r.upstream_submitted[i])

@@ -628,25 +628,49 @@ TEST_F(AdminServerTest, ReloadReportsTheFilesErrorsWithItsPathAndLine) {
   EXPECT_NE(r->body.find("cannot read"), std::string::npos);
 }
 
-TEST_F(AdminServerTest, WeightsAreValidatedByTheLoaderLikeEveryChange) {
-  start("token = \"" + std::string(kToken) + "\"\n", 501);
+TEST_F(AdminServerTest, WeightsSetTheTenantsShareOfTheUpstream) {
+  start("token = \"" + std::string(kToken) + "\"\n", 200);
   auto unknown = send("PUT", "/api/weights/nobody/sim", R"({"weight": 3})");
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 404);
-  auto bad = send("PUT", "/api/weights/acme/sim", R"({"weigth": 3})");
-  ASSERT_TRUE(bad);
-  EXPECT_EQ(bad->status, 400);
+  auto no_upstream = send("PUT", "/api/weights/acme/nowhere", R"({"weight": 3})");
+  ASSERT_TRUE(no_upstream);
+  EXPECT_EQ(no_upstream->status, 404);
+  auto typo = send("PUT", "/api/weights/acme/sim", R"({"weigth": 3})");
+  ASSERT_TRUE(typo);
+  EXPECT_EQ(typo->status, 400);
+  EXPECT_NE(typo->body.find("unknown key 'weigth'"), std::string::npos) << typo->body;
+  auto zero = send("PUT", "/api/weights/acme/sim", R"({"weight": 0})");
+  ASSERT_TRUE(zero);
+  EXPECT_EQ(zero->status, 400);
+  EXPECT_NE(zero->body.find("upstreams[0].shares[0].weight"), std::string::npos) << zero->body;
+  EXPECT_EQ(published(), 0u);
+
+  // Shares need a contracted rate: the loader refuses one on an ungated upstream.
   auto r = send("PUT", "/api/weights/acme/sim", R"({"weight": 3})");
   ASSERT_TRUE(r);
-  // Whatever the loader says of the share, the answer is its verdict: 400 with its errors, or
-  // validated and handed to the publisher (501 here).
-  if (r->status == 400) {
-    EXPECT_NE(r->body.find("upstreams[0].shares"), std::string::npos) << r->body;
-    EXPECT_EQ(published(), 0u);
-  } else {
-    EXPECT_EQ(r->status, 501) << r->body;
-    EXPECT_EQ(published(), 1u);
-  }
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("has no effect: the upstream has no rate_per_s"), std::string::npos)
+      << r->body;
+  r = send("PUT", "/api/upstreams/sim", R"({"rate_per_s": 1000})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  r = send("PUT", "/api/weights/acme/sim", R"({"weight": 3})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  ASSERT_EQ(published(), 2u);
+  ASSERT_EQ(published_[1].upstreams.at(0).shares.size(), 1u);
+  EXPECT_EQ(published_[1].upstreams[0].shares[0].tenant, "acme");
+  EXPECT_EQ(published_[1].upstreams[0].shares[0].weight, 3u);
+  EXPECT_EQ(published_[1].upstreams[0].rate_per_s, 1000u);
+  // The same entry again, not a second one.
+  r = send("PUT", "/api/weights/acme/sim", R"({"weight": 5, "queue_max": 100})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  const json shares = get_json("/api/upstreams")[0]["shares"];
+  ASSERT_EQ(shares.size(), 1u) << shares;
+  EXPECT_EQ(shares[0]["weight"], 5);
+  EXPECT_EQ(shares[0]["queue_max"], 100);
 }
 
 TEST(AdminServer, ListeningOnAPortInUseIsAnError) {

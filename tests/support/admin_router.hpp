@@ -22,7 +22,9 @@ class admin_router {
   // smsc-sim, then smpp-router (tenant "load" / system_id "loadtest" / password "secret", one
   // upstream "sim" with two binds, a route for everything) with [admin] on a free port and
   // `admin_keys` (e.g. the token). False with `why` set when something did not come up.
-  bool start(const std::string& dir, const std::string& admin_keys, std::string& why) {
+  // `upstream_keys`: more keys of the [[upstreams]] table (e.g. its rate_per_s).
+  bool start(const std::string& dir, const std::string& admin_keys, std::string& why,
+             const std::string& upstream_keys = "") {
     const uint16_t sim_port = start_smsc_sim(sim_, 0);
     if (sim_port == 0) {
       why = "smsc-sim did not come up: " + sim_.err();
@@ -50,8 +52,9 @@ class admin_router {
                              "[[upstreams]]\n"
                              "name = \"sim\"\n"
                              "address = \"127.0.0.1:"
-                          << sim_port
-                          << "\"\n\n"
+                          << sim_port << "\"\n"
+                          << upstream_keys
+                          << "\n"
                              "[[upstreams.binds]]\n"
                              "system_id = \"router\"\n"
                              "password = \"router\"\n"

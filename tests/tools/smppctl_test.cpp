@@ -61,9 +61,9 @@ class SmppctlTest : public ::testing::Test {
     EXPECT_EQ(r.err.find("runtime error:"), std::string::npos) << r.err;
   }
 
-  void start(const std::string& admin_keys) {
+  void start(const std::string& admin_keys, const std::string& upstream_keys = "") {
     std::string why;
-    ASSERT_TRUE(router_.start(dir_, admin_keys, why)) << why;
+    ASSERT_TRUE(router_.start(dir_, admin_keys, why, upstream_keys)) << why;
   }
   exit_result ctl(std::vector<std::string> args) {
     args.insert(args.begin(), {"--url", router_.url()});
@@ -181,6 +181,26 @@ TEST_F(SmppctlTest, RefusalsAreExitOneWithTheRoutersMessage) {
       << invalid.err;
   EXPECT_NE(invalid.err.find(router_.config_path() + ":"), std::string::npos) << invalid.err;
   EXPECT_NE(invalid.err.find("security.bind_lockout_s"), std::string::npos) << invalid.err;
+}
+
+TEST_F(SmppctlTest, WeightsChangeTheTenantsShareOfTheRunningRouter) {
+  start("token = \"" + std::string(admin_test_token) + "\"\n", "rate_per_s = 100000\n");
+  const exit_result r = ctl({"--token", admin_test_token, "weights", "load", "sim", "3"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("weight of tenant load on upstream sim is now 3"), std::string::npos)
+      << r.out;
+  const exit_result raw = ctl({"--json", "upstreams"});
+  ASSERT_EQ(raw.code, 0) << raw.err;
+  const auto j = flat_json::parse(raw.out);
+  ASSERT_TRUE(j.has_value()) << raw.out;
+  EXPECT_EQ(j->count(".0.shares.0.weight"), 3u) << raw.out;  // flat_json: a top array is ".N"
+  // The plan the workers run now: every slot of the frame belongs to the only tenant.
+  const exit_result slots = ctl({"slots", "sim"});
+  ASSERT_EQ(slots.code, 0) << slots.err;
+  EXPECT_NE(slots.out.find("load:"), std::string::npos) << slots.out;
+  const exit_result zero = ctl({"--token", admin_test_token, "weights", "load", "sim", "0"});
+  EXPECT_EQ(zero.code, 1);
+  EXPECT_NE(zero.err.find("upstreams[0].shares[0].weight"), std::string::npos) << zero.err;
 }
 
 TEST_F(SmppctlTest, WithoutATokenConfiguredChangesAreForbidden) {
