@@ -64,7 +64,8 @@ class frame_links {
 
  private:
   [[nodiscard]] uint32_t distance(uint32_t from, uint32_t to) const {
-    return from == to ? n_ : (to + n_ - from) % n_;
+    if (from == to) return n_;
+    return to > from ? to - from : to + n_ - from;
   }
   void relink(uint32_t to, uint32_t from, uint32_t p, uint32_t n) {
     if (p == from) {  // its only slot
@@ -95,16 +96,28 @@ uint32_t target_gap(uint32_t n, uint32_t c) {
 
 // Shortens gaps longer than target_gap by swapping neighbouring slots, never lengthening a gap
 // beyond target_gap: no owner's longest gap grows, and each swap lowers the total excess, so the
-// passes end.
+// passes end. The first pass looks at every slot; later ones only at the slots a swap moved and
+// the gaps still too long.
 void repair(std::vector<uint32_t>& own, const std::vector<uint32_t>& c) {
   const auto n = static_cast<uint32_t>(own.size());
   frame_links links(own, c.size());
-  const auto bound = [&](uint32_t k) { return target_gap(n, c[own[k]]); };
-  constexpr int max_passes = 64;  // each pass that changes nothing ends the loop before
-  for (int pass = 0; pass < max_passes; ++pass) {
+  std::vector<uint32_t> bound_of(c.size());
+  for (size_t t = 0; t < c.size(); ++t) bound_of[t] = c[t] > 0 ? target_gap(n, c[t]) : n + 1;
+  const auto bound = [&](uint32_t k) { return bound_of[own[k]]; };
+  std::vector<uint32_t> todo(n);
+  std::iota(todo.begin(), todo.end(), 0u);
+  std::vector<uint32_t> next;
+  std::vector<bool> queued(n, false);
+  const auto again = [&](uint32_t k) {
+    if (!queued[k]) {
+      queued[k] = true;
+      next.push_back(k);
+    }
+  };
+  constexpr int max_passes = 64;
+  for (int pass = 0; pass < max_passes && !todo.empty(); ++pass) {
     bool changed = false;
-    for (uint32_t start = 0; start < n; ++start) {
-      uint32_t q = start;
+    for (uint32_t q : todo) {
       if (c[own[q]] < 2) continue;
       while (links.gap_before(q) > bound(q)) {
         // Move this slot one earlier, or the owner's previous slot one later.
@@ -114,17 +127,24 @@ void repair(std::vector<uint32_t>& own, const std::vector<uint32_t>& c) {
         if (own[p] != own[q] && links.gap_after(q) + 1 <= bound(q) &&
             links.gap_before(p) + 1 <= bound(p)) {
           links.swap_with_next(p);
+          again(q);
           q = p;
         } else if (own[after_s] != own[q] && links.gap_before(s) + 1 <= bound(s) &&
                    links.gap_after(after_s) + 1 <= bound(after_s)) {
           links.swap_with_next(s);
+          again(s);
+          again(after_s);
         } else {
+          again(q);  // stuck for now: a later swap nearby may free it
           break;
         }
         changed = true;
       }
     }
     if (!changed) break;
+    todo.swap(next);
+    next.clear();
+    for (uint32_t k : todo) queued[k] = false;
   }
 }
 
