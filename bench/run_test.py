@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""bench/run in --smoke mode against a build's binaries: the JSON has the documented shape
+(machine, load, every figure with its unit and its baseline's figure, the DPDK scenario "not
+available"), the report and its SVG charts exist and the SVGs parse as XML. No performance
+assertion: the figures of a smoke run on a loaded machine mean nothing.
+
+usage: bench/run_test.py --bin DIR      (ctest runs it with the build's bin directory)
+"""
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RUN = os.path.join(HERE, "run")
+PHASES = ["codec", "ring", "gate", "correlation", "e2e_kernel", "e2e_dpdk", "tdma"]
+STATUSES = {"ok", "not_available", "not_built", "skipped", "failed"}
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+failures = []
+
+
+def check(condition, what):
+    if not condition:
+        failures.append(what)
+    return condition
+
+
+def positive_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+
+
+def check_figure(where, f):
+    check(positive_number(f.get("value")), f"{where}: value {f.get('value')!r} is not a number > 0")
+    check(isinstance(f.get("unit"), str) and f["unit"], f"{where}: no unit")
+    check(f.get("better") in ("higher", "lower"), f"{where}: better is {f.get('better')!r}")
+    base = f.get("baseline")
+    if base is None:
+        check(f.get("ratio") is None and f.get("note"),
+              f"{where}: a figure without a baseline has no ratio and says why in a note")
+        return
+    check(isinstance(base.get("name"), str) and base["name"], f"{where}: baseline has no name")
+    check(positive_number(base.get("value")), f"{where}: baseline value {base.get('value')!r}")
+    check(base.get("unit") == f.get("unit"), f"{where}: baseline unit {base.get('unit')!r}")
+    if positive_number(base.get("value")) and positive_number(f.get("value")):
+        ratio = f["value"] / base["value"]
+        check(abs(f.get("ratio", 0) - ratio) <= 1e-9 * ratio, f"{where}: ratio {f.get('ratio')}")
+        speedup = ratio if f["better"] == "higher" else 1 / ratio
+        check(abs(f.get("speedup", 0) - speedup) <= 1e-9 * speedup,
+              f"{where}: speedup {f.get('speedup')}")
+
+
+def check_svg(path):
+    if not check(os.path.getsize(path) > 0, f"{path} is empty"):
+        return
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        check(False, f"{path} is not XML: {e}")
+        return
+    check(root.tag == SVG_NS + "svg", f"{path}: root element is {root.tag}, not svg")
+    # Something drawn: gnuplot's plot elements are paths and text.
+    drawn = sum(1 for el in root.iter() if el.tag in (SVG_NS + "path", SVG_NS + "text"))
+    check(drawn > 5, f"{path}: only {drawn} path/text elements")
+
+
+def check_smoke(bindir, work):
+    json_path = os.path.join(work, "bench.json")
+    report = os.path.join(work, "report")
+    t0 = time.monotonic()
+    p = subprocess.run([RUN, "--smoke", "--bin", bindir, "--json", json_path, "--report", report,
+                        "--no-progress"], capture_output=True, text=True, timeout=110)
+    print(f"bench/run --smoke: exit {p.returncode} in {time.monotonic() - t0:.1f} s")
+    print(p.stdout)
+    check(p.returncode == 0, f"bench/run --smoke exited {p.returncode}:\n{p.stderr[-3000:]}")
+    if not check(os.path.exists(json_path), "no JSON written"):
+        return
+    with open(json_path) as f:
+        r = json.load(f)
+    check(r.get("schema") == "smpp-router-bench/1", f"schema {r.get('schema')!r}")
+    check(r.get("mode") == "smoke", f"mode {r.get('mode')!r}")
+    m = r.get("machine", {})
+    for key in ("cpu_model", "logical_cpus", "kernel", "numa_nodes"):
+        check(m.get(key) not in (None, ""), f"machine.{key} missing")
+    check(m.get("build", {}).get("compiler"), "machine.build.compiler missing (CMakeCache.txt)")
+    check(len(m.get("git", {}).get("revision", "")) == 40, "machine.git.revision missing")
+    for when in ("before", "after"):
+        check(isinstance(r.get("load", {}).get(when, {}).get("1m"), (int, float)),
+              f"load.{when} missing")
+    check(r.get("phases_run") == PHASES, f"phases_run {r.get('phases_run')}")
+    phases = r.get("phases", {})
+    for name in PHASES:
+        ph = phases.get(name)
+        if not check(ph is not None, f"phase {name} missing"):
+            continue
+        check(ph.get("status") in STATUSES, f"{name}: status {ph.get('status')!r}")
+        check(isinstance(ph.get("duration_s"), (int, float)), f"{name}: no duration_s")
+        if ph.get("status") == "ok":
+            figures = ph.get("figures", {})
+            check(figures, f"{name}: ok without figures")
+            for key, f in figures.items():
+                check_figure(f"{name}.{key}", f)
+        else:
+            check(ph.get("reason") or ph.get("error"), f"{name}: {ph.get('status')} without why")
+    # This build has the micro-benchmarks and the end-to-end tools: those phases must run.
+    for name in ("codec", "ring", "gate", "e2e_kernel"):
+        check(phases.get(name, {}).get("status") == "ok",
+              f"{name}: {phases.get(name, {}).get('status')}: "
+              f"{phases.get(name, {}).get('error') or phases.get(name, {}).get('reason')}")
+    check(phases.get("e2e_dpdk", {}).get("status") in ("not_available", "ok"),
+          f"e2e_dpdk: {phases.get('e2e_dpdk')}")
+    check(phases.get("correlation", {}).get("status") == "skipped", "correlation not skipped")
+    codec = phases.get("codec", {}).get("figures", {})
+    check(codec.get("decode", {}).get("baseline", {}).get("name") == "libsmpp34",
+          "codec.decode baseline is not libsmpp34")
+    ring = phases.get("ring", {}).get("figures", {})
+    check({"burst32_vs_rte_ring", "burst32_vs_tbb_bounded_queue"} <= set(ring),
+          f"ring figures {sorted(ring)}")
+    e2e = phases.get("e2e_kernel", {})
+    check(e2e.get("figures", {}).get("bulk_submit_per_s", {}).get("baseline", {}).get("name")
+          == "byte-relay", "e2e_kernel bulk baseline is not byte-relay")
+    for scenario in ("router_kernel", "relay", "router_kernel_w1", "relay_w1"):
+        lat = e2e.get("latency_us", {}).get(scenario, {})
+        check(all(positive_number(lat.get(k)) for k in ("p50", "p99", "p999", "max")),
+              f"e2e_kernel latency of {scenario}: {lat}")
+    tdma = phases.get("tdma", {})
+    check(tdma.get("status") in ("ok", "not_available"), f"tdma: {tdma}")
+    if tdma.get("status") == "ok":
+        series = tdma.get("series", {})
+        check(set(series) == {"gold", "silver", "bronze"}, f"tdma series {sorted(series)}")
+        for name, points in series.items():
+            check(points and all(len(p) == 2 for p in points), f"tdma series {name}: {points}")
+    # The report and its charts.
+    for name in ("report.md", "report.html"):
+        check(os.path.exists(os.path.join(report, name)), f"{name} missing")
+    expected = {"ratios.svg", "latency.svg"}
+    if tdma.get("status") == "ok":
+        expected.add("tdma_throughput.svg")
+    check(set(r.get("charts", [])) == expected, f"charts {r.get('charts')} != {sorted(expected)}")
+    md = open(os.path.join(report, "report.md")).read() if os.path.exists(
+        os.path.join(report, "report.md")) else ""
+    page = open(os.path.join(report, "report.html")).read() if os.path.exists(
+        os.path.join(report, "report.html")) else ""
+    for svg in expected:
+        path = os.path.join(report, svg)
+        if check(os.path.exists(path), f"{svg} missing"):
+            check_svg(path)
+        check(f"]({svg})" in md, f"report.md does not show {svg}")
+    check(page.count("<svg") == len(expected), "report.html does not inline every chart")
+    check("not_available" in md, "report.md does not say which scenario is not available")
+
+
+def check_usage(bindir, work):
+    p = subprocess.run([RUN, "--help"], capture_output=True, text=True, timeout=30)
+    check(p.returncode == 0 and "--quick" in p.stdout, "--help")
+    p = subprocess.run([RUN, "--phases", "codec,nope"], capture_output=True, text=True, timeout=30)
+    check(p.returncode == 2 and "nope" in p.stderr, f"unknown phase: exit {p.returncode}")
+    # A bin directory without the binaries: every phase is not_built, which is no failure.
+    empty = os.path.join(work, "empty-bin")
+    os.makedirs(empty)
+    out = os.path.join(work, "empty.json")
+    p = subprocess.run([RUN, "--smoke", "--bin", empty, "--json", out, "--no-progress"],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, f"empty bin dir: exit {p.returncode}: {p.stderr[-1000:]}")
+    if check(os.path.exists(out), "empty bin dir: no JSON"):
+        with open(out) as f:
+            statuses = {k: v.get("status") for k, v in json.load(f)["phases"].items()}
+        check(set(statuses.values()) <= {"not_built", "skipped"} and
+              statuses.get("codec") == "not_built", f"empty bin dir: {statuses}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", required=True, help="the build's bin directory")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-run-test-") as work:
+        check_usage(args.bin, work)
+        check_smoke(args.bin, work)
+    for f in failures:
+        print("FAILED:", f)
+    print("bench/run smoke test:", f"{len(failures)} check(s) failed" if failures else "all checks passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
