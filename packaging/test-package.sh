@@ -17,7 +17,7 @@ trap 'rm -rf "$work"' EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
-bins=(smpp-router smsc-sim esme-load smpp-dump pin-advisor)
+bins=(smpp-router smsc-sim esme-load smpp-dump pin-advisor smppctl)
 
 # check_tree ROOT BINDIR ETCDIR UNITDIR DOCDIR: the layout under ROOT and the installed tools.
 check_tree() {
@@ -28,7 +28,7 @@ check_tree() {
   # Exactly the five tools: no test, benchmark or fuzz binary.
   local extra
   extra="$(ls "$root$bindir" | grep -vxF -e smpp-router -e smsc-sim -e esme-load -e smpp-dump \
-           -e pin-advisor || true)"
+           -e pin-advisor -e smppctl || true)"
   [ -z "$extra" ] || fail "unexpected files in $bindir: $extra"
   ok "binaries: ${bins[*]}"
   [ -f "$root$etcdir/router.toml" ] || fail "$etcdir/router.toml missing"

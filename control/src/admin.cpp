@@ -516,6 +516,7 @@ struct admin_server::impl {
       j["sessions"] = x.binds;
       traffic_json(j, x);
       j["held"] = x.held;
+      j["queued"] = x.queued;
       j["accepted_per_s"] =
           r.span_s > 0 && i < r.tenant_accepted.size() ? json(r.tenant_accepted[i]) : json(nullptr);
       out.push_back(std::move(j));

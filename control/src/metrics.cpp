@@ -192,6 +192,7 @@ router_totals collect_totals(const dataplane::router_snapshot& snap, const admin
       x.receipts += ts[i].receipts;
       x.mo += ts[i].mo;
       x.held += ts[i].held;
+      x.queued += ts[i].queued;
       add_histogram(ts[i].latency, x.latency);
     }
     const auto us = worker->upstream_stats();
@@ -319,10 +320,12 @@ std::string render_metrics(const metrics_input& in) {
                  tenants, t.tenants, [](const tt& x) { return x.mo; });
   e.family("smpp_tenant_queue_depth", "gauge",
            "Messages waiting for the tenant, by queue (held: receipts and MO waiting for a "
-           "receiver).");
+           "receiver; slot: requests waiting for a time slot at a gated upstream bind).");
   for (size_t i = 0; i < t.tenants.size() && i < tenants.size(); ++i) {
     e.sample("smpp_tenant_queue_depth", {{"tenant", tenants[i]}, {"queue", "held"}},
              t.tenants[i].held);
+    e.sample("smpp_tenant_queue_depth", {{"tenant", tenants[i]}, {"queue", "slot"}},
+             t.tenants[i].queued);
   }
   traffic_family(e, "smpp_tenant_sessions", "gauge", "Bound ESME sessions of the tenant.", "tenant",
                  tenants, t.tenants, [](const tt& x) { return uint64_t{x.binds}; });

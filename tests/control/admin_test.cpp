@@ -468,6 +468,7 @@ TEST_F(AdminServerTest, MetricsAreTheWorkersCountersInTextFormat) {
   EXPECT_EQ(samples["smpp_upstream_binds_up{upstream=\"sim\",worker=\"0\"}"], 1);
   EXPECT_EQ(samples["smpp_tenant_sessions{tenant=\"acme\"}"], 1);
   EXPECT_EQ(samples["smpp_tenant_queue_depth{tenant=\"acme\",queue=\"held\"}"], 0);
+  EXPECT_EQ(samples.count("smpp_tenant_queue_depth{tenant=\"acme\",queue=\"slot\"}"), 1u);
   EXPECT_EQ(samples["smpp_worker_info{worker=\"0\",cpu=\"3\",core=\"2\",numa=\"1\"}"], 1);
   EXPECT_EQ(samples.count("smpp_bind_lockouts_total"), 0u);  // no bind guard in this rig
 }

@@ -42,8 +42,9 @@ struct traffic_totals {
 };
 
 struct tenant_totals : traffic_totals {
-  uint64_t held = 0;                           // receipts and MO in the hold queues (gauge)
-  uint32_t binds = 0;                          // bound ESME sessions, all workers
+  uint64_t held = 0;    // receipts and MO in the hold queues (gauge)
+  uint64_t queued = 0;  // requests waiting for a slot at the gated binds (gauge)
+  uint32_t binds = 0;   // bound ESME sessions, all workers
   std::vector<uint32_t> receivers_per_worker;  // bound receiver and transceiver sessions
 };
 
