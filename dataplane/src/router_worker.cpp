@@ -1036,6 +1036,12 @@ void router_worker::upstream_pdu(upstream_link& u, bytes_view frame) {
 void router_worker::tick(uint64_t now_ms) {
   now_ms_ = now_ms;
   next_tick_ms_ = now_ms + kTickMs;
+  // A snapshot published by the control plane is taken over first, before anything below holds
+  // a reference into the current one (the old one may be freed by the adoption).
+  if (shared_ != nullptr &&
+      shared_->generation.load(std::memory_order_acquire) != seen_generation_) {
+    adopt_published();
+  }
   const session_timers& tm = snap_->timers;
   for (auto& slot : slots_) {
     if (!slot || !slot->esme) continue;
@@ -1076,10 +1082,6 @@ void router_worker::tick(uint64_t now_ms) {
       continue;
     }
     fail_deliveries(s, true);
-  }
-  if (shared_ != nullptr &&
-      shared_->generation.load(std::memory_order_acquire) != seen_generation_) {
-    adopt_published();
   }
   if (!parked_.empty()) flush_parked();
   drain_holds();
@@ -2032,7 +2034,7 @@ std::vector<router_worker::gate_report> router_worker::gate_reports() const {
 
 void router_worker::adopt_published() {
   seen_generation_ = shared_->generation.load(std::memory_order_acquire);
-  std::shared_ptr<const router_snapshot> next = shared_->published.load();
+  std::shared_ptr<const router_snapshot> next = shared_->current();
   if (!next || next == snap_) return;
   const router_snapshot& old = *snap_;
   bool compatible = next->tenants.size() >= old.tenants.size() &&

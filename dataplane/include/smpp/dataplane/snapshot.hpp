@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -183,11 +184,20 @@ struct shared_state {
   // RCU: the control plane stores a new snapshot and bumps the generation; every worker adopts
   // it between two turns (within a tick, 5 ms) and the old one is freed when the last worker
   // lets go of it. Tenants and upstreams must keep their indices (append only).
+  // Workers look at the generation on every tick and take the lock only when it moved.
   void publish(std::shared_ptr<const router_snapshot> next) {
-    published.store(std::move(next));
+    {
+      std::lock_guard lock(published_mu);
+      published = std::move(next);
+    }
     generation.fetch_add(1, std::memory_order_release);
   }
-  std::atomic<std::shared_ptr<const router_snapshot>> published;
+  [[nodiscard]] std::shared_ptr<const router_snapshot> current() {
+    std::lock_guard lock(published_mu);
+    return published;
+  }
+  std::mutex published_mu;
+  std::shared_ptr<const router_snapshot> published;
   std::atomic<uint64_t> generation{0};
   std::vector<std::atomic<uint32_t>> binds_per_tenant;
   std::vector<std::atomic<uint32_t>> bound_links;
