@@ -10,7 +10,12 @@ constexpr uint32_t big_base = 0x8000'0000u;  // cell numbers from here name big_
 }  // namespace
 
 slot_gate::slot_gate(const slot_plan& plan, size_t tenants, uint32_t recover_after)
-    : plan_(&plan), queues_(tenants), used_(tenants), recover_after_(recover_after) {}
+    : plan_(&plan),
+      queues_(tenants),
+      used_(tenants),
+      recover_after_(recover_after != 0
+                         ? recover_after
+                         : std::max<uint32_t>(8, static_cast<uint32_t>(plan.owner.size() / 8))) {}
 
 void slot_gate::replan(const slot_plan& plan, size_t tenants) {
   plan_ = &plan;
@@ -105,10 +110,17 @@ void slot_gate::release(const item& it) noexcept {
 
 void slot_gate::requeue_front(const item& it) {
   ++stats_.throttled;
-  const uint32_t before = stretch_;
-  stretch_ = std::min(stretch_ * 2, max_stretch);
-  // The next slot moves out at once: one stretched step after the last one.
-  if (next_ns_ != 0) next_ns_ += plan_->slot_ns * (stretch_ - before);
+  // One slow-down per congestion event: the requests already in flight when the SMSC started
+  // refusing come back together and count once; a later refusal, after a frame at the new
+  // pace, slows down again.
+  if (next_ns_ == 0 || next_ns_ >= stretch_until_ns_) {
+    const uint32_t before = stretch_;
+    stretch_ = std::min(stretch_ * 2, max_stretch);
+    // The next slot moves out at once: one stretched step after the last one.
+    if (next_ns_ != 0) next_ns_ += plan_->slot_ns * (stretch_ - before);
+    stretch_until_ns_ =
+        next_ns_ + plan_->slot_ns * stretch_ * std::max<size_t>(plan_->owner.size(), 1);
+  }
   ok_streak_ = 0;
   queue& q = queues_[it.h.tenant];
   if (q.ring.empty() || q.size == q.ring.size()) {

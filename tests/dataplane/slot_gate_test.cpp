@@ -210,6 +210,35 @@ TEST(SlotGate, ThrottledRequestGoesFirstAndTheGateSlowsDownThenRecovers) {
   for (const auto& it : sent) g.release(it);
 }
 
+TEST(SlotGate, RequestsRefusedTogetherSlowTheGateDownOnceAndItRecoversWithinFrames) {
+  const slot_plan p = plan_631();  // frames of 10 slots: recovery after 8 accepted answers
+  slot_gate g(p, 3);
+  fill(g, 0, 200);
+  std::vector<slot_gate::item> sent;
+  auto send = [&](const slot_gate::item& it) {
+    sent.push_back(it);
+    return true;
+  };
+  uint64_t now = ms;
+  for (int i = 0; i < 5; ++i, now += ms) g.run(now, send);
+  ASSERT_EQ(sent.size(), 5U);
+  // The SMSC refuses all five in flight: one congestion event, one slow-down.
+  for (const auto& it : sent) g.requeue_front(it);
+  EXPECT_EQ(g.stretch(), 2U);
+  EXPECT_EQ(g.stats().throttled, 5U);
+  // Accepted answers bring it back: 8 per halving.
+  sent.clear();
+  for (int i = 0; i < 40 && g.stretch() > 1; ++i, now += ms) {
+    g.run(now, send);
+    for (const auto& it : sent) {
+      g.answered_ok();
+      g.release(it);
+    }
+    sent.clear();
+  }
+  EXPECT_EQ(g.stretch(), 1U);
+}
+
 TEST(SlotGate, LongPdusAndDrainKeepEveryRequest) {
   const slot_plan p = plan_631();
   slot_gate g(p, 3);

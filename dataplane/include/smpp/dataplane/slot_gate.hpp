@@ -16,7 +16,9 @@
 //
 // Throttling by the SMSC (ESME_RTHROTTLED / ESME_RMSGQFUL despite the plan): the request goes
 // back to the head of its tenant's queue and the gate stretches its slots (x2 per throttle, at
-// most x64), shrinking the stretch again by one step per `recover_after` accepted answers.
+// most x64, once per congestion event: the requests in flight when the SMSC started refusing
+// count once), shrinking it again by one step per `recover_after` accepted answers (default:
+// an eighth of a frame, at least 8).
 //
 // Memory: every queued or in-flight request keeps its PDU in a cell of a pool that grows in
 // chunks and is reused; nothing is allocated per request once the pool has grown to the working
@@ -79,7 +81,7 @@ class slot_gate {
     uint8_t parts_after = 0;  // parts of the same concatenated message still to come after it
   };
 
-  slot_gate(const slot_plan& plan, size_t tenants, uint32_t recover_after = 100);
+  slot_gate(const slot_plan& plan, size_t tenants, uint32_t recover_after = 0);
 
   [[nodiscard]] bool gated() const noexcept { return plan_->rate_per_s != 0; }
 
@@ -154,6 +156,7 @@ class slot_gate {
   uint32_t locked_ = UINT32_MAX;  // tenant whose concatenated message is being sent
   uint32_t lend_cursor_ = 0;      // where in the frame the next lent slot looks first
   uint32_t stretch_ = 1;
+  uint64_t stretch_until_ns_ = 0;  // refusals before this belong to the last slow-down
   uint32_t ok_streak_ = 0;
   uint32_t recover_after_;
   slot_gate_stats stats_;
