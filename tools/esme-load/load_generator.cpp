@@ -82,10 +82,14 @@ std::string_view receipt_message_id(const codec::pdu& p) {
   return r.ok() ? r.receipt.message_id : std::string_view{};
 }
 
-uint64_t now_ns() noexcept {
+uint64_t clock_ns(clockid_t clock) noexcept {
   timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(clock, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+uint64_t now_ns() noexcept {
+  return clock_ns(CLOCK_MONOTONIC);
 }
 
 }  // namespace
@@ -141,7 +145,7 @@ load_generator::load_generator(dataplane::transport& t, const load_config& confi
     : transport_(t),
       config_(config),
       results_(std::make_unique<load_results>()),
-      templates_(build_templates({config.dlr})),
+      templates_(build_templates({config.dlr, config.source_addr})),
       schedule_(build_schedule(config.mix)) {
   for (const message_template& m : templates_) {
     max_parts_ = std::max(max_parts_, m.parts.size());
@@ -149,6 +153,7 @@ load_generator::load_generator(dataplane::transport& t, const load_config& confi
       max_part_octets_ = std::max(max_part_octets_, p.octets.size());
   }
   results_->errors.reserve(max_distinct_errors + 1);
+  results_->by_second = config_.per_second_max > 0;
   if (config_.rate_per_s > 0) {
     // 1/100 s of credit, and at least two whole concatenated messages, so a message that needs
     // several parts of credit does not wait for a full bucket and lose what overflows it.
@@ -301,6 +306,7 @@ void load_generator::complete(session& s, uint32_t seq, uint32_t status,
   last_activity_ns_ = now;
   if (status == 0) {
     ++r.accepted;
+    if (r.by_second) count_accepted_second(now);
     if (!config_.dlr) return;
     if (receipt_ids_.size() >= max_tracked_receipt_ids) {
       ++r.receipt_ids_untracked;
@@ -326,6 +332,18 @@ void load_generator::complete(session& s, uint32_t seq, uint32_t status,
     }
   }
   r.errors.emplace_back(status, 1);  // within the reserved capacity: no allocation
+}
+
+void load_generator::count_accepted_second(uint64_t now) {
+  load_results& r = *results_;
+  const uint64_t second = (realtime_at_start_ns_ + (now - start_ns_)) / 1'000'000'000ULL;
+  if (!r.accepted_by_second.empty() && r.accepted_by_second.back().first == second) {
+    ++r.accepted_by_second.back().second;
+  } else if (r.accepted_by_second.size() < config_.per_second_max) {
+    r.accepted_by_second.emplace_back(second, 1);
+  } else {
+    ++r.accepted_by_second_dropped;
+  }
 }
 
 void load_generator::handle_frame(session& s, codec::bytes_view frame, uint64_t now) {
@@ -625,6 +643,7 @@ void load_generator::print_progress(uint64_t now, bool final_line) {
 
 void load_generator::run(const volatile std::sig_atomic_t& interrupts) {
   start_ns_ = now_ns();
+  realtime_at_start_ns_ = clock_ns(CLOCK_REALTIME);
   progress_at_ns_ = start_ns_;
   const unsigned slot_bits =
       std::max(min_slot_bits, static_cast<unsigned>(std::bit_width(config_.window - 1)));
@@ -727,6 +746,16 @@ std::string to_json(const load_results& r) {
   num("sessions", r.sessions);
   num("sessions_bound", r.sessions_bound);
   num("bind_failures", r.bind_failures);
+  if (r.by_second) {
+    out += ",\"accepted_by_second\":{";
+    for (size_t i = 0; i < r.accepted_by_second.size(); ++i) {
+      if (i > 0) out += ',';
+      out += '"' + std::to_string(r.accepted_by_second[i].first) +
+             "\":" + std::to_string(r.accepted_by_second[i].second);
+    }
+    out += '}';
+    num("accepted_by_second_dropped", r.accepted_by_second_dropped);
+  }
   out += "}\n";
   return out;
 }

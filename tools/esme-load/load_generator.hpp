@@ -40,6 +40,10 @@ struct load_config {
   message_mix mix = {100, 0, 0};
   bool progress = false;   // a live status line on stderr
   bool busy_poll = false;  // poll without waiting while submit_sm are in flight
+  // --per-second N: accepted responses counted per wall-clock second, for the first N seconds
+  // that had one (0: not counted).
+  uint32_t per_second_max = 0;
+  std::string source_addr = "esme-load";  // of every submit_sm (--source-addr)
   uint64_t bind_timeout_us = 10'000'000;
   uint64_t response_timeout_us = 10'000'000;  // after the last submit, for the responses
   uint64_t dlr_wait_us = 5'000'000;           // after the last response or receipt
@@ -64,6 +68,13 @@ struct load_results {
   uint64_t first_submit_ns = 0;
   uint64_t last_response_ns = 0;
   latency_histogram latency_ns;
+  // --per-second: (unix second, accepted in it), in time order. Seconds are CLOCK_REALTIME as
+  // it stood when the run started plus CLOCK_MONOTONIC since, so separate esme-load processes
+  // line up and a clock step during the run moves nothing. At most per_second_max entries; the
+  // accepted in later seconds are counted in accepted_by_second_dropped.
+  bool by_second = false;
+  std::vector<std::pair<uint64_t, uint64_t>> accepted_by_second;
+  uint64_t accepted_by_second_dropped = 0;
   [[nodiscard]] double duration_s() const noexcept;
   [[nodiscard]] double submit_per_s() const noexcept;
   // Sent and never answered: timed out, or the connection was lost.
@@ -107,6 +118,7 @@ class load_generator final : public dataplane::transport_handler {
   void complete(session& s, uint32_t seq, uint32_t status, std::string_view message_id,
                 uint64_t now_ns);
   void note_receipt(const codec::pdu& p);
+  void count_accepted_second(uint64_t now_ns);
   [[nodiscard]] bool receipts_complete() const noexcept;
   void close_session(session& s);
   void send_bind(session& s);
@@ -136,6 +148,7 @@ class load_generator final : public dataplane::transport_handler {
   phase phase_ = phase::binding;
   uint64_t phase_started_ns_ = 0;
   uint64_t start_ns_ = 0;
+  uint64_t realtime_at_start_ns_ = 0;  // CLOCK_REALTIME at start_ns_, for --per-second
   uint64_t send_started_ns_ = 0;
   uint64_t last_activity_ns_ = 0;
   // Pacing (--rate): a token bucket in millionths of a message, 1/100 s deep.

@@ -13,7 +13,6 @@ namespace {
 
 using codec::bytes_view;
 
-constexpr std::string_view source_addr = "esme-load";
 constexpr std::string_view destination_prefix = "4479";
 constexpr std::string_view gsm_text =
     "esme-load GSM 7-bit message: the quick brown fox jumps over the lazy dog {}[]~ @ 0123";
@@ -37,7 +36,7 @@ pdu_template encode_part(bytes_view short_message, uint8_t data_coding, uint8_t 
   p.id = codec::command_id::submit_sm;
   p.source_addr_ton = 5;  // alphanumeric, SMPP 3.4 §5.2.5
   p.source_addr_npi = 0;
-  p.source_addr = source_addr;
+  p.source_addr = options.source_addr;
   p.dest_addr_ton = 1;  // international
   p.dest_addr_npi = 1;  // E.164, §5.2.6
   p.destination_addr = destination;

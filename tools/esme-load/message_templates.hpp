@@ -43,7 +43,8 @@ struct message_template {
 };
 
 struct template_options {
-  bool registered_delivery = false;  // SMPP 3.4 §5.2.17: ask for a receipt (value 1)
+  bool registered_delivery = false;       // SMPP 3.4 §5.2.17: ask for a receipt (value 1)
+  std::string source_addr = "esme-load";  // alphanumeric (TON 5), 1..11 letters and digits
 };
 
 // The three message templates, indexed by message_kind.

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "simulator.hpp"
 #include "smpp/dataplane/kernel_transport.hpp"
@@ -55,6 +56,14 @@ constexpr std::string_view usage_text =
     "  --journal FILE        keep the receipts owed in FILE across restarts (see below)\n"
     "  --journal-max N       owe at most N receipts (default 100000); beyond it a submit\n"
     "                        asking for a receipt is answered ESME_RMSGQFUL (journal_full)\n"
+    "  --arrivals FILE       on exit, write to FILE when each message request (submit_sm,\n"
+    "                        data_sm, submit_multi of a bound session) arrived: one line per\n"
+    "                        request, \"MICROSECONDS SOURCE_ADDR\" (CLOCK_MONOTONIC; \"-\" for\n"
+    "                        an empty source_addr, \"*\" for any after the first 255 distinct\n"
+    "                        ones), in arrival order\n"
+    "  --arrivals-max N      keep at most N arrival times (default 1000000, at most\n"
+    "                        10000000; 9 octets each); later requests are only counted\n"
+    "                        (arrivals_dropped)\n"
     "  --busy-poll           never sleep in the poll loop: lowest latency and highest rate on\n"
     "                        a dedicated core, a full core used even when idle\n"
     "  -h, --help            print this help\n"
@@ -73,8 +82,8 @@ constexpr std::string_view usage_text =
     "receiver are sent again 1 s later; those unanswered when their session closes go to another\n"
     "receiver of the system_id or wait for one. Message ids are reserved in FILE in blocks, so\n"
     "they stay unique across restarts. FILE grows by one line per receipt until the next start.\n"
-    "Exit status: 0 normal exit, 1 cannot listen, use the journal or write the counters,\n"
-    "2 usage error.\n";
+    "Exit status: 0 normal exit, 1 cannot listen, use the journal or write the counters or\n"
+    "the arrival times, 2 usage error.\n";
 
 volatile sig_atomic_t g_stop = 0;
 volatile sig_atomic_t g_dump = 0;
@@ -101,6 +110,9 @@ struct options {
   bool busy_poll = false;
   std::string tls_cert;
   std::string tls_key;
+  std::string arrivals_path;
+  uint64_t arrivals_max = 1'000'000;
+  bool has_arrivals_max = false;
 };
 
 int usage_error(std::string_view why) {
@@ -166,7 +178,8 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
     if (a == "--listen" || a == "--tps" || a == "--latency-ms" || a == "--dlr-delay-ms" ||
         a == "--error-rate" || a == "--mo-rate" || a == "--system-id" || a == "--password" ||
         a == "--json" || a == "--duration" || a == "--seed" || a == "--tls-cert" ||
-        a == "--tls-key" || a == "--journal" || a == "--journal-max") {
+        a == "--tls-key" || a == "--journal" || a == "--journal-max" || a == "--arrivals" ||
+        a == "--arrivals-max") {
       if (!need_value()) return usage_error(name + " needs a value");
     } else {
       return usage_error("unknown option " + std::string(argv[i]));
@@ -217,6 +230,14 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
       const auto v = parse_uint(value, 100'000'000);
       if (!v || *v == 0) return usage_error(bad + " (1..100000000)");
       opt.sim.journal_max_pending = *v;
+    } else if (a == "--arrivals") {
+      if (value.empty()) return usage_error(bad + " (a file)");
+      opt.arrivals_path = value;
+    } else if (a == "--arrivals-max") {
+      const auto v = parse_uint(value, 10'000'000);
+      if (!v || *v == 0) return usage_error(bad + " (1..10000000)");
+      opt.arrivals_max = *v;
+      opt.has_arrivals_max = true;
     } else if (a == "--seed") {
       const auto v = parse_uint(value, UINT64_MAX);
       if (!v) return usage_error(bad);
@@ -227,6 +248,10 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
   if (opt.tls_cert.empty() != opt.tls_key.empty()) {
     return usage_error("--tls-cert and --tls-key go together");
   }
+  if (opt.has_arrivals_max && opt.arrivals_path.empty()) {
+    return usage_error("--arrivals-max needs --arrivals FILE");
+  }
+  if (!opt.arrivals_path.empty()) opt.sim.arrivals_max = opt.arrivals_max;
   return std::nullopt;
 }
 
@@ -245,6 +270,27 @@ bool write_report(const options& opt, const std::string& json) {
   const bool ok = std::fwrite(json.data(), 1, json.size(), f) == json.size();
   if (std::fclose(f) != 0 || !ok || std::rename(tmp.c_str(), opt.json_path.c_str()) != 0) {
     std::cerr << "smsc-sim: cannot write " << opt.json_path << ": " << std::strerror(errno) << "\n";
+    return false;
+  }
+  return true;
+}
+
+// --arrivals: one line per kept arrival time.
+bool write_arrivals(const std::string& path, const simulator& sim) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) {
+    std::cerr << "smsc-sim: cannot write " << path << ": " << std::strerror(errno) << "\n";
+    return false;
+  }
+  bool ok = true;
+  const std::vector<uint64_t>& at = sim.arrivals();
+  for (size_t i = 0; i < at.size(); ++i) {
+    const std::string& source = sim.arrival_sources()[sim.arrival_source()[i]];
+    ok &= std::fprintf(f, "%llu %s\n", static_cast<unsigned long long>(at[i]),
+                       source.empty() ? "-" : source.c_str()) > 0;
+  }
+  if (std::fclose(f) != 0 || !ok) {
+    std::cerr << "smsc-sim: cannot write " << path << ": " << std::strerror(errno) << "\n";
     return false;
   }
   return true;
@@ -310,6 +356,7 @@ int run(const options& opt) {
     }
   }
   transport.flush();
+  if (!opt.arrivals_path.empty()) ok &= write_arrivals(opt.arrivals_path, sim);
   ok &= write_report(opt, to_json(sim.counters(), static_cast<double>(now_us() - start) / 1e6));
   return ok ? exit_ok : exit_failure;
 }

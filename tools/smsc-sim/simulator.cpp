@@ -412,6 +412,24 @@ void simulator::handle_message(session& s, const codec::pdu& p, command_id id, u
     respond(s, resp, command_status::ESME_RINVBNDSTS, p.sequence_number, 0, now_us);
     return;
   }
+  if (config_.arrivals_max != 0) {
+    if (arrivals_.size() < config_.arrivals_max) {
+      arrivals_.push_back(now_us);
+      size_t k = 0;
+      while (k < arrival_sources_.size() && arrival_sources_[k] != p.source_addr) ++k;
+      if (k == arrival_sources_.size()) {
+        if (k + 1 < max_arrival_sources) {
+          arrival_sources_.emplace_back(p.source_addr);
+        } else {
+          k = max_arrival_sources - 1;  // the rest share one name
+          if (arrival_sources_.size() < max_arrival_sources) arrival_sources_.emplace_back("*");
+        }
+      }
+      arrival_source_.push_back(static_cast<uint8_t>(k));
+    } else {
+      ++counters_.arrivals_dropped;
+    }
+  }
   command_status status = admit(now_us);
   if (status == command_status::ESME_RTHROTTLED) {
     ++counters_.throttled;
@@ -1046,6 +1064,7 @@ std::string to_json(const sim_counters& c, double uptime_s) {
   add("mo_acked", c.mo_acked);
   add("mo_nacked", c.mo_nacked);
   add("responses_deferred", c.responses_deferred);
+  add("arrivals_dropped", c.arrivals_dropped);
   add("bytes_in", c.bytes_in);
   add("bytes_out", c.bytes_out);
   char uptime[32];

@@ -44,6 +44,10 @@ struct sim_config {
   // Owed receipts kept at most; a submit_sm asking for a receipt beyond it is answered
   // ESME_RMSGQFUL (counted journal_full) and the ESME retries it later.
   uint64_t journal_max_pending = 100'000;
+  // --arrivals: when each message request of a bound transmitter arrived (CLOCK_MONOTONIC us)
+  // and its source_addr, kept for the first arrivals_max of them; later ones are counted
+  // arrivals_dropped. 0 = not kept.
+  uint64_t arrivals_max = 0;
 };
 
 // Every counter smsc-sim reports; printed as one JSON object.
@@ -75,6 +79,7 @@ struct sim_counters {
   uint64_t mo_acked = 0;
   uint64_t mo_nacked = 0;
   uint64_t responses_deferred = 0;  // send queue full: the response waited in the session
+  uint64_t arrivals_dropped = 0;    // --arrivals: requests beyond arrivals_max, not kept
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
 };
@@ -102,6 +107,17 @@ class simulator final : public dataplane::transport_handler {
   [[nodiscard]] uint64_t next_timer_in_us(uint64_t now_us, uint64_t max_wait_us) const;
 
   [[nodiscard]] const sim_counters& counters() const noexcept { return counters_; }
+  // --arrivals: the arrival times kept (CLOCK_MONOTONIC us), in arrival order, and for each the
+  // index of its source_addr in arrival_sources() (the first max_arrival_sources distinct ones;
+  // later ones share the last index, "*").
+  static constexpr size_t max_arrival_sources = 256;
+  [[nodiscard]] const std::vector<uint64_t>& arrivals() const noexcept { return arrivals_; }
+  [[nodiscard]] const std::vector<uint8_t>& arrival_source() const noexcept {
+    return arrival_source_;
+  }
+  [[nodiscard]] const std::vector<std::string>& arrival_sources() const noexcept {
+    return arrival_sources_;
+  }
 
   // Opens config.journal_path: reads the receipts an earlier run still owes (a torn last line
   // is ignored), rewrites the file with only those, and appends from then on. The owed
@@ -165,7 +181,10 @@ class simulator final : public dataplane::transport_handler {
   std::unordered_map<uint64_t, owed_receipt> owed_;
   using due_entry = std::pair<uint64_t, uint64_t>;  // due_us, message id
   std::priority_queue<due_entry, std::vector<due_entry>, std::greater<>> owed_due_;
-  std::vector<uint64_t> owed_waiting_;  // for want of a bound receiver of their system_id
+  std::vector<uint64_t> owed_waiting_;   // for want of a bound receiver of their system_id
+  std::vector<uint64_t> arrivals_;       // --arrivals, at most config_.arrivals_max
+  std::vector<uint8_t> arrival_source_;  // index into arrival_sources_, per arrival
+  std::vector<std::string> arrival_sources_;
   // Token bucket (--tps) in millionths of a token, so integer microseconds refill it exactly.
   uint64_t bucket_micro_tokens_ = 0;
   uint64_t bucket_capacity_ = 0;
