@@ -336,7 +336,11 @@ int router_worker::run_once(uint64_t now_ms, int timeout_us, uint64_t now_us) {
     if (!deferred_.empty() || work > 0) timeout_us = 0;
   }
   if (!gated_links_.empty()) {
-    work += run_gates();
+    if (const int sent = run_gates(); sent > 0) {
+      work += sent;
+      // Out now, at the slot's edge, not at the end of the turn after whatever else it does.
+      t_.flush();
+    }
     // Sleep no longer than until the next slot with something to send.
     const uint64_t now_ns = now_us * 1000;
     for (const upstream_link* l : gated_links_) {

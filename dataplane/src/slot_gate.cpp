@@ -55,7 +55,7 @@ bool slot_gate::push_back(uint32_t tenant, const item& it) {
   if (q.size == q.ring.size()) return false;
   q.ring[(q.head + q.size) % q.ring.size()] = it;
   ++q.size;
-  ++backlog_;
+  if (backlog_++ == 0) idle_ = true;  // the slots since it emptied were not missed
   return true;
 }
 

@@ -85,7 +85,7 @@ TEST(SlotGate, NeverBeforeItsTimeAndAtMostOneSlotLate) {
   EXPECT_EQ(sent, 1U);
   g.run(11 * ms, count);
   EXPECT_EQ(sent, 2U);
-  // The worker was away for 50 slots: one is used late, the others are gone.
+  // The worker was away for 50 slots with work waiting: one is used late, the others missed.
   g.run(61 * ms + ms / 2, count);
   EXPECT_EQ(sent, 3U);
   EXPECT_EQ(g.stats().missed, 49U);
@@ -278,6 +278,25 @@ TEST(SlotGate, SteadyStateAllocatesNothing) {
   const long before = smpp::testing::allocations();
   for (int i = 0; i < 10'000; ++i) cycle();
   EXPECT_EQ(smpp::testing::allocations() - before, 0);
+}
+
+TEST(SlotGate, SlotsThatPassWhileNothingWaitsAreUnusedNotMissed) {
+  const slot_plan p = plan_631();
+  slot_gate g(p, 3);
+  fill(g, 0, 1);
+  uint32_t sent = 0;
+  auto count = [&](const slot_gate::item& it) {
+    g.release(it);
+    return ++sent, true;
+  };
+  g.run(ms, count);
+  EXPECT_EQ(sent, 1U);
+  // Nothing queued for 100 slots, then one request: it goes in the current slot.
+  fill(g, 0, 1);
+  g.run(101 * ms + 10, count);
+  EXPECT_EQ(sent, 2U);
+  EXPECT_EQ(g.stats().missed, 0U);
+  EXPECT_EQ(g.stats().unused, 99U);
 }
 
 }  // namespace

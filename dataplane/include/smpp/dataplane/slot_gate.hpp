@@ -157,6 +157,7 @@ class slot_gate {
   uint32_t lend_cursor_ = 0;      // where in the frame the next lent slot looks first
   uint32_t stretch_ = 1;
   uint64_t stretch_until_ns_ = 0;  // refusals before this belong to the last slow-down
+  bool idle_ = true;  // nothing was queued since the last run(): passed slots are unused
   uint32_t ok_streak_ = 0;
   uint32_t recover_after_;
   slot_gate_stats stats_;
@@ -171,13 +172,15 @@ uint32_t slot_gate::run(uint64_t now_ns, Send&& send) {
   // At most one slot late: older ones are gone.
   if (now_ns - next_ns_ >= step) {
     const uint64_t behind = (now_ns - next_ns_) / step;
-    stats_.missed += behind;
+    // Slots that passed while nothing waited were not missed, only unused.
+    (idle_ ? stats_.unused : stats_.missed) += behind;
     stats_.slots += behind;
     for (uint64_t i = 0; i < behind; ++i) {
       if ((++slot_ % plan_->owner.size()) == 0) std::fill(used_.begin(), used_.end(), 0);
     }
     next_ns_ += behind * step;
   }
+  idle_ = false;
   uint32_t sent = 0;
   while (now_ns >= next_ns_) {
     const auto k = static_cast<uint32_t>(slot_ % plan_->owner.size());
