@@ -1111,7 +1111,7 @@ void loader::load_correlation(const toml::table& root, correlation_config& c) {
   const toml::table* t = table_of(root, "correlation", "");
   if (t == nullptr) return;
   const std::string path = "correlation";
-  check_keys(*t, path, {"capacity", "ttl_s"});
+  check_keys(*t, path, {"capacity", "ttl_s", "note"});
   if (const toml::node* n = t->get("capacity")) {
     const auto* v = n->as_integer();
     if (v == nullptr || v->get() < correlation_capacity_range.min ||
@@ -1123,6 +1123,16 @@ void loader::load_correlation(const toml::table& root, correlation_config& c) {
     }
   }
   read_int(*t, "ttl_s", path, correlation_ttl_range, c.ttl_s);
+  constexpr std::string_view note_accepted = "\"all\" or \"receipts\"";
+  if (const auto* s = read_string(*t, "note", path, note_accepted)) {
+    if (s->get() == "all") {
+      c.note_all = true;
+    } else if (s->get() == "receipts") {
+      c.note_all = false;
+    } else {
+      wrong(*s, join(path, "note"), note_accepted);
+    }
+  }
 }
 
 void loader::load_security(const toml::table& root, security_config& c) {

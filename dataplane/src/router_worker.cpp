@@ -79,6 +79,12 @@ std::string_view receipt_message_id(const pdu& p) {
   return r.ok() ? r.receipt.message_id : std::string_view{};
 }
 
+// SMPP 3.4 §5.2.17: registered_delivery asks for an SMSC receipt (bits 1-0), an SME
+// acknowledgement (bits 3-2) or intermediate notifications (bit 4).
+bool asks_for_receipt(const pdu& p) {
+  return (p.registered_delivery & 0x1F) != 0;
+}
+
 // Parts of the same concatenated message still to come after this one (UDH or SAR TLVs).
 uint8_t parts_after(const pdu& p) {
   if ((p.esm_class & codec::esm_class_udhi) != 0) {
@@ -165,6 +171,7 @@ struct router_worker::upstream_link {
     uint32_t origin = 0;  // worker of the ESME session
     uint32_t tenant = 0;
     uint64_t start_us = 0;  // when it was sent upstream
+    bool note = true;       // note its message id (correlation)
   };
   uint32_t upstream = 0;
   const upstream_bind_def* def = nullptr;
@@ -235,6 +242,7 @@ router_worker::router_worker(uint32_t index, uint32_t workers, transport& t,
   upstream_count_.store(snap_->upstreams.size(), std::memory_order_relaxed);
   receivers_.resize(snap_->tenants.size());
   next_receiver_.resize(snap_->tenants.size());
+  pending_notes_.reserve(256);
   holds_.resize(snap_->tenants.size());
   // A message operation quotes the id as the submit_sm_resp gave it; it is looked up in every
   // radix an upstream issues ids in, auto-detection first.
@@ -351,6 +359,7 @@ int router_worker::run_once(uint64_t now_ms, int timeout_us, uint64_t now_us) {
     }
   }
   work += t_.poll(timeout_us);
+  if (!pending_notes_.empty()) flush_notes();
   if (now_ms >= next_tick_ms_) tick(now_ms);
   last_turn_busy_ = work > 0;
   return work;
@@ -778,6 +787,7 @@ void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p)
     h.esme_seq = p.sequence_number;
     h.command_id = static_cast<uint32_t>(p.id);
     h.tenant = s.tenant;
+    h.note = snap_->correlation.note_all || asks_for_receipt(p) ? 1 : 0;
     if (!u->gate->enqueue(h, frame, parts_after(p))) {
       // The tenant's queue at this bind is full (SMPP 3.4 §5.1.3: retry later).
       ++stats_.throttled;
@@ -806,6 +816,7 @@ void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p)
   e.origin = index_;
   e.tenant = s.tenant;
   e.start_us = now_us_;
+  e.note = snap_->correlation.note_all || asks_for_receipt(p);
   ++upstream_stats_[u->upstream].forwarded;
   ++u->outstanding;
   u->last_tx_ms = now_ms_;
@@ -954,7 +965,7 @@ void router_worker::upstream_pdu(upstream_link& u, bytes_view frame) {
         count_answer(e.tenant, u.upstream, h.command_status != 0 ? h.command_status : 0,
                      e.start_us);
       }
-      if (h.command_status == 0 &&
+      if (h.command_status == 0 && e.note &&
           (id == command_id::submit_sm_resp || id == command_id::data_sm_resp ||
            id == command_id::submit_multi_resp)) {
         // The id its receipts and the ESME's message operations will quote.
@@ -1209,6 +1220,7 @@ bool router_worker::hand_off(uint32_t upstream, const esme_session& s, bytes_vie
   h.esme_seq = p.sequence_number;
   h.command_id = static_cast<uint32_t>(p.id);
   h.tenant = s.tenant;
+  h.note = snap_->correlation.note_all || asks_for_receipt(p) ? 1 : 0;
   return hand_off_request(upstream, h, frame, any_busy);
 }
 
@@ -1382,6 +1394,7 @@ bool router_worker::forward_local(uint32_t upstream, const handoff_header& h, by
   e.origin = h.origin;
   e.tenant = h.tenant;
   e.start_us = now_us_;
+  e.note = h.note != 0;
   ++upstream_stats_[u->upstream].forwarded;
   ++u->outstanding;
   u->last_tx_ms = now_ms_;
@@ -1447,12 +1460,23 @@ void router_worker::correlate(uint32_t upstream, uint32_t tenant, std::string_vi
   }
   const correlation_value v{static_cast<uint16_t>(upstream), static_cast<uint16_t>(tenant),
                             static_cast<uint32_t>(now_ms_ / 1000)};
-  const correlation_insert r = correlation_.insert(k.key, v, now_ms_);
-  if (r == correlation_insert::inserted || r == correlation_insert::replaced) {
-    ++stats_.correlation_inserts;
-  } else {
-    ++stats_.correlation_refused;  // full: its receipts will be counted as unmatched
+  // Inserted at the end of the turn, in a batch whose index slots were prefetched one by one
+  // as the answers came in: a 10 M entry table is far beyond the caches.
+  correlation_.prefetch(k.key);
+  pending_notes_.push_back({k.key, v});
+  if (pending_notes_.size() == pending_notes_.capacity()) flush_notes();
+}
+
+void router_worker::flush_notes() {
+  for (const auto& [key, value] : pending_notes_) {
+    const correlation_insert r = correlation_.insert(key, value, now_ms_);
+    if (r == correlation_insert::inserted || r == correlation_insert::replaced) {
+      ++stats_.correlation_inserts;
+    } else {
+      ++stats_.correlation_refused;  // full: its receipts will be counted as unmatched
+    }
   }
+  pending_notes_.clear();
 }
 
 void router_worker::upstream_deliver(upstream_link& u, bytes_view frame) {
@@ -1516,6 +1540,7 @@ void router_worker::route_receipt(uint32_t upstream, std::string_view message_id
     push_or_defer(owner, h, frame);
     return;
   }
+  flush_notes();  // a receipt may follow its answer within the same turn
   const std::optional<correlation_value> v =
       correlation_.find(k.key, static_cast<uint16_t>(upstream), now_ms_);
   if (!v || v->tenant >= snap_->tenants.size()) {
@@ -1798,6 +1823,7 @@ void router_worker::message_op(const handoff_header& from, std::string_view mess
       push_or_defer(owner, h, frame);
       return;
     }
+    flush_notes();
     const std::optional<correlation_value> v =
         correlation_.find_for_tenant(k.key, static_cast<uint16_t>(h.tenant), now_ms_);
     if (!v) continue;
@@ -1860,6 +1886,7 @@ bool router_worker::park(uint32_t upstream, const esme_session& s, bytes_view fr
   pr.h.esme_seq = p.sequence_number;
   pr.h.command_id = static_cast<uint32_t>(p.id);
   pr.h.tenant = s.tenant;
+  pr.h.note = snap_->correlation.note_all || asks_for_receipt(p) ? 1 : 0;
   pr.deadline_ms = now_ms_ + snap_->timers.response_ms;
   pr.frame.assign(frame.begin(), frame.end());
   parked_.push_back(std::move(pr));
@@ -2004,6 +2031,7 @@ bool router_worker::send_gated(upstream_link& u, const slot_gate::item& it) {
   e.origin = it.h.origin;
   e.tenant = it.h.tenant;
   e.start_us = now_us_;
+  e.note = it.h.note != 0;
   u.gate_items[seq & u.mask] = it;
   --tenant_stats_[it.h.tenant].queued;
   ++upstream_stats_[u.upstream].forwarded;

@@ -486,6 +486,8 @@ const bad_config bad_configs[] = {
      "correlation.capacity", "an integer 1..1000000000"},
     {"correlation ttl too long", lines({"[correlation]", "ttl_s = 99999999"}), 2,
      "correlation.ttl_s", "an integer 1..2592000"},
+    {"correlation note unknown", lines({"[correlation]", "note = \"some\""}), 2,
+     "correlation.note", "\"all\" or \"receipts\""},
     {"hold_ttl_s zero", tenant_lines + "hold_ttl_s = 0\n", 5, "tenants[0].hold_ttl_s",
      "an integer 1..2592000"},
     {"deliver_window zero", tenant_lines + "deliver_window = 0\n", 5, "tenants[0].deliver_window",
@@ -556,6 +558,7 @@ TEST(ConfigLoad, ReturnPathAndIdleSettingsReachTheConfig) {
       "[correlation]",
       "capacity = 2000000",
       "ttl_s = 600",
+      "note = \"receipts\"",
       "[timeouts]",
       "esme_idle_ms = 60000",
       "[security]",
@@ -588,6 +591,7 @@ TEST(ConfigLoad, ReturnPathAndIdleSettingsReachTheConfig) {
   const router_config& k = *c.config;
   EXPECT_EQ(k.correlation.capacity, 2000000u);
   EXPECT_EQ(k.correlation.ttl_s, 600u);
+  EXPECT_FALSE(k.correlation.note_all);
   EXPECT_EQ(k.timeouts.esme_idle_ms, 60000u);
   EXPECT_EQ(k.security.bind_fail_delay_ms, 50u);
   EXPECT_EQ(k.security.bind_lockout_failures, 0u);

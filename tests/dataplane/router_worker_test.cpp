@@ -1433,5 +1433,34 @@ TEST(Publish, AddedTenantBindsAndReorderedOnesAreRefused) {
   EXPECT_EQ(r.w.tenant_stats().size(), 3U);
 }
 
+TEST(ReturnPath, NoteReceiptsOnlySkipsMessagesThatAskedForNone) {
+  auto snap = make_snapshot();
+  snap->correlation.note_all = false;
+  Rig r(snap);
+  auto ups = r.bring_up_upstreams();
+  auto esme = bind_as(r, command_id::bind_transceiver);
+  submit_and_accept(r, esme, ups[0], "1001", 2);  // registered_delivery 0
+  pdu p;
+  p.id = command_id::submit_sm;
+  p.sequence_number = 3;
+  p.destination_addr = "441234";
+  p.registered_delivery = 1;
+  p.short_message = codec::as_bytes("dlr please");
+  r.t.deliver(esme, encode(p));
+  auto fwd = r.t.take(ups[0]);
+  ASSERT_EQ(fwd.size(), 1U);
+  pdu resp;
+  resp.id = command_id::submit_sm_resp;
+  resp.sequence_number = decoded(fwd[0]).sequence_number;
+  resp.message_id = "1002";
+  r.t.deliver(ups[0], encode(resp));
+  (void)r.t.take(esme);
+  r.t.deliver(ups[0], receipt_pdu("id:1002 stat:DELIVRD", 50));
+  r.t.deliver(ups[0], receipt_pdu("id:1001 stat:DELIVRD", 51));
+  EXPECT_EQ(r.t.take(esme).size(), 1U);
+  EXPECT_EQ(r.w.stats().receipts_unmatched, 1U);
+  EXPECT_EQ(r.w.stats().correlation_inserts, 1U);
+}
+
 }  // namespace
 }  // namespace smpp::dataplane

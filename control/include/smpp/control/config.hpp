@@ -118,6 +118,7 @@ struct security_config {
 struct correlation_config {
   uint64_t capacity = 10'000'000;  // live message ids, all workers together
   uint32_t ttl_s = 72 * 3600;      // receipts can take days
+  bool note_all = true;            // note = \"all\" (default) or \"receipts\"
 };
 
 struct route_config {

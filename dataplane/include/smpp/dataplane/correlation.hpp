@@ -177,6 +177,13 @@ class correlation_table {
                                                       std::uint16_t upstream,
                                                       std::uint64_t now_ms) noexcept;
 
+  // Starts loading the index slot of key into the cache: a caller that inserts many keys
+  // prefetches each as it learns it and inserts them later (memory-level parallelism instead of
+  // one cache miss after another). No effect on the table's contents.
+  void prefetch(const correlation_key& key) const noexcept {
+    __builtin_prefetch(&index_[place(key).home], 1, 1);
+  }
+
   // Removes the entry of (key, upstream), expired or not. True when there was one.
   bool erase(const correlation_key& key, std::uint16_t upstream) noexcept;
 

@@ -53,6 +53,7 @@ struct handoff_header {
   uint32_t tenant = 0;
   uint32_t attempt = 0;
   uint32_t hold_ms = 0;  // deliver: how much longer a held message may be kept
+  uint32_t note = 1;     // request: note its message id for receipts and message operations
 };
 static_assert(sizeof(handoff_header) <= sizeof(handoff_cell), "header must fit one cell");
 

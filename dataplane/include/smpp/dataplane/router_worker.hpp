@@ -216,7 +216,8 @@ class alignas(64) router_worker final : public transport_handler {
   void flush_parked();
   void set_failed(upstream_link& u, bool failed) noexcept;
   void log_losses();
-  int run_gates();  // the slots due now, on every gated bind of this worker
+  void flush_notes();  // the message ids noted this turn, into the correlation shard
+  int run_gates();     // the slots due now, on every gated bind of this worker
   bool send_gated(upstream_link& u, const slot_gate::item& it);
   void add_links(const upstream_def& u);
   void make_gate(upstream_link& l);
@@ -246,9 +247,11 @@ class alignas(64) router_worker final : public transport_handler {
     uint32_t to;
     std::vector<handoff_cell> cells;
   };
-  std::vector<deferred> deferred_;           // ring messages waiting for room in a full ring
-  correlation_secret secret_;                // the same for every worker (shared_state)
-  correlation_table correlation_;            // this worker's shard
+  std::vector<deferred> deferred_;  // ring messages waiting for room in a full ring
+  correlation_secret secret_;       // the same for every worker (shared_state)
+  correlation_table correlation_;   // this worker's shard
+  // Message ids noted this turn, inserted together at its end (capacity fixed at 256).
+  std::vector<std::pair<correlation_key, correlation_value>> pending_notes_;
   std::vector<codec::id_radix> op_radices_;  // radices a message operation's id is tried in
   // Per tenant: this worker's bound receiver sessions, and the next one to use.
   std::vector<std::vector<conn_id>> receivers_;

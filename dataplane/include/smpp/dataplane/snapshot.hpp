@@ -141,6 +141,10 @@ struct session_timers {
 struct correlation_def {
   uint64_t capacity = 10'000'000;         // live entries, all workers together
   uint64_t ttl_ms = 72ull * 3600 * 1000;  // receipts can take days
+  // Which accepted messages are noted: all (query_sm, cancel_sm and replace_sm then work for
+  // every message), or only those that asked for a receipt (registered_delivery), which saves
+  // the table insert (a cache miss) on every other message.
+  bool note_all = true;
 };
 
 using password_verifier = bool (*)(const std::string& hash, std::string_view password);
