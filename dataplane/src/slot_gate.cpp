@@ -23,10 +23,12 @@ void slot_gate::replan(const slot_plan& plan, size_t tenants) {
     queues_.resize(tenants);
     used_.resize(tenants);
   }
+  // A new frame starts at the next slot, which keeps its time: replanning never adds a slot
+  // (the contract holds across a change), and a concatenated message being sent keeps its
+  // consecutive slots (tenant indices do not change).
   std::fill(used_.begin(), used_.end(), 0);
   slot_ = 0;
-  next_ns_ = 0;
-  locked_ = UINT32_MAX;
+  lend_cursor_ = 0;
 }
 
 uint32_t slot_gate::take_cell() {

@@ -299,5 +299,25 @@ TEST(SlotGate, SlotsThatPassWhileNothingWaitsAreUnusedNotMissed) {
   EXPECT_EQ(g.stats().unused, 99U);
 }
 
+TEST(SlotGate, ReplanningKeepsTheNextSlotsTimeSoNoSlotIsAdded) {
+  const slot_plan p = plan_631();
+  slot_gate g(p, 3);
+  fill(g, 0, 10);
+  uint32_t sent = 0;
+  auto count = [&](const slot_gate::item& it) {
+    g.release(it);
+    return ++sent, true;
+  };
+  g.run(10 * ms, count);
+  EXPECT_EQ(sent, 1U);
+  slot_plan q = plan_631();
+  q.owner = {1, 0};  // another plan, same rate
+  g.replan(q, 3);
+  g.run(10 * ms + ms / 2, count);  // half a slot later: still nothing
+  EXPECT_EQ(sent, 1U);
+  g.run(11 * ms, count);
+  EXPECT_EQ(sent, 2U);
+}
+
 }  // namespace
 }  // namespace smpp::dataplane
