@@ -151,6 +151,8 @@ class newreno {
  public:
   // smss: the sender maximum segment size (RFC 5681 §2), > 0. iss: the initial send sequence
   // number (RFC 6582 §3.2 step 1 starts `recover` there).
+  // RFC 9293 §3.7.1's default send MSS until reset() learns the real one.
+  newreno() noexcept : newreno(536) {}
   explicit newreno(uint32_t smss, uint32_t iss = 0, const newreno_config& cfg = {}) noexcept
       : cfg_(cfg) {
     reset(smss, iss);

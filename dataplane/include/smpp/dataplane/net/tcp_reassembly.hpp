@@ -31,6 +31,8 @@ struct reassembly_result {
   uint32_t duplicate = 0;  // octets before RCV.NXT or already held (the first copy kept)
   uint32_t dropped = 0;    // octets not kept: beyond the window or no run left for them
   uint32_t evicted = 0;    // previously held octets discarded to make room for this segment
+  // True when none of the segment's octets was dropped.
+  explicit operator bool() const noexcept { return dropped == 0; }
 };
 
 class tcp_reassembly {
@@ -70,6 +72,28 @@ class tcp_reassembly {
     rcv_nxt += len;
     base_ = rcv_nxt;
     return len;
+  }
+
+  // The held octets that start at rcv_nxt, up to the end of their run or of the ring (empty if
+  // the gap at rcv_nxt is not filled): for a caller that hands data over piecewise and may stop
+  // between pieces. It takes them with consume(), or by advancing its RCV.NXT (held octets
+  // before the rcv_nxt of any later call are discarded). Valid until the next non-const call.
+  [[nodiscard]] std::span<const std::byte> front(uint32_t rcv_nxt) noexcept {
+    sync(rcv_nxt);
+    if (count_ == 0 || blocks_[0].seq != rcv_nxt) return {};
+    const uint32_t at = rcv_nxt & mask_;
+    return {ring_.get() + at, std::min(blocks_[0].len, mask_ + 1 - at)};
+  }
+  // Discards the first n octets of front() (at most what it returned) and moves the reference
+  // point past them, as if RCV.NXT had advanced by n.
+  void consume(uint32_t n) noexcept {
+    if (count_ == 0 || blocks_[0].seq != base_) return;
+    n = std::min(n, blocks_[0].len);
+    bytes_ -= n;
+    base_ += n;
+    blocks_[0].seq += n;
+    blocks_[0].len -= n;
+    if (blocks_[0].len == 0) remove_front();
   }
 
   // Octets held.

@@ -33,8 +33,8 @@ class timer_wheel {
   // value the wheel starts at (the worker's monotonic time when it is created; 0 by default).
   timer_wheel(uint32_t capacity, uint32_t tick_us, uint32_t slots, uint64_t start_us = 0);
 
-  // Arms timer `id` to fire at at_us, moving it if it was already armed. A time at or before the
-  // last advance() fires in the next advance(). Ids >= capacity() are ignored.
+  // Arms timer `id` to fire at at_us, moving it if it was already armed. A time whose tick the last
+  // advance() has reached fires in the next advance(). Ids >= capacity() are ignored.
   void schedule(uint32_t id, uint64_t at_us) noexcept {
     if (id >= capacity_) return;
     node& n = nodes_[id];
