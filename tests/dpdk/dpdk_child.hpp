@@ -1,0 +1,99 @@
+// The EAL can be initialised once per process, so every test that needs it runs its body in a
+// forked child with a kill deadline. The body returns 0 on success, child_skip to skip, or a
+// failing line number; CHILD_CHECK prints the failed condition (stderr is shared with the test).
+#pragma once
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "smpp/dataplane/dpdk/eal.hpp"
+
+namespace smpp::dataplane::dpdk::testing {
+
+inline constexpr int child_skip = 77;
+
+#define CHILD_CHECK(cond)                                                                   \
+  do {                                                                                      \
+    if (!(cond)) {                                                                          \
+      std::fprintf(stderr, "[child] %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      return 1;                                                                             \
+    }                                                                                       \
+  } while (0)
+
+// Forks and runs body() in the child; returns a handle to wait on.
+template <class Body>
+pid_t start_child(Body body) {
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    int rc = 1;
+    try {
+      rc = body();
+    } catch (...) {
+      std::fprintf(stderr, "[child] exception\n");
+    }
+    std::fflush(nullptr);
+    _exit(rc);
+  }
+  return pid;
+}
+
+// The child's exit code, or -1 when it had to be killed at the deadline (or died by a signal).
+inline int wait_child(pid_t pid, std::chrono::milliseconds deadline = std::chrono::seconds(60)) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  int status = 0;
+  while (true) {
+    const pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0) return -1;
+    if (std::chrono::steady_clock::now() > until) {
+      std::fprintf(stderr, "child %d outlived its deadline: killed\n", static_cast<int>(pid));
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (WIFSIGNALED(status)) {
+    std::fprintf(stderr, "child died by signal %d\n", WTERMSIG(status));
+    return -1;
+  }
+  return WEXITSTATUS(status);
+}
+
+template <class Body>
+int run_child(Body body, std::chrono::milliseconds deadline = std::chrono::seconds(60)) {
+  return wait_child(start_child(std::move(body)), deadline);
+}
+
+// A development EAL for tests: no hugepages, no PCI, private memory, a file prefix unique to
+// this process and call, so tests can run in parallel.
+inline eal_config test_eal_config(std::vector<std::string> vdevs) {
+  static int n = 0;
+  eal_config c;
+  c.cpus = {0};
+  c.no_huge = true;
+  c.memory_mb = 256;
+  c.no_pci = true;
+  c.vdevs = std::move(vdevs);
+  c.file_prefix = "smpp_test_" + std::to_string(getpid()) + "_" + std::to_string(n++);
+  return c;
+}
+
+}  // namespace smpp::dataplane::dpdk::testing
+
+#define EXPECT_CHILD_OK(rc)                                          \
+  do {                                                               \
+    const int child_rc_ = (rc);                                      \
+    if (child_rc_ == ::smpp::dataplane::dpdk::testing::child_skip) { \
+      GTEST_SKIP() << "child skipped (reason on stderr)";            \
+    }                                                                \
+    EXPECT_EQ(child_rc_, 0) << "child failed (reason on stderr)";    \
+  } while (0)
