@@ -460,6 +460,8 @@ struct admin_server::impl {
         x["throttled"] = wt.throttled;
         x["handed_off"] = wt.handed_off;
         x["handoff_received"] = wt.handoff_received;
+        x["backpressure_stalls"] = wt.backpressure_stalls;
+        x["stalled_sessions"] = wt.stalled_sessions;
       }
       workers.push_back(std::move(x));
     }
@@ -510,6 +512,7 @@ struct admin_server::impl {
       j["hold_max"] = d.hold_max;
       j["hold_ttl_s"] = d.hold_ttl_ms / 1000;
       j["deliver_window"] = d.deliver_window;
+      j["queue_full"] = d.backpressure ? "backpressure" : "throttle";
       if (i < s->config.tenants.size() && s->config.tenants[i].name == d.name) {
         j["allowed_networks"] = s->config.tenants[i].allowed_networks;
       }

@@ -56,6 +56,7 @@ constexpr int_range frame_ms_range{10, 10'000};
 constexpr int_range cap_range{1, 1'000'000};
 constexpr int_range queue_max_range{1, 1'000'000};
 constexpr std::string_view mode_accepted = "\"work-conserving\" or \"strict\"";
+constexpr std::string_view queue_full_accepted = "\"throttle\" or \"backpressure\"";
 constexpr std::string_view radix_accepted = "one of \"auto\", \"hex\", \"decimal\", \"text\"";
 
 constexpr std::string_view name_accepted = "a name of 1..64 characters A-Z a-z 0-9 '_' '-' '.'";
@@ -682,7 +683,7 @@ void loader::load_tenants(const toml::table& root, std::vector<tenant_config>& o
   for (const auto& [t, path] : tables_of(root, "tenants", "")) {
     check_keys(*t, path,
                {"name", "system_id", "password_hash", "password", "allowed_networks", "max_binds",
-                "window", "hold_max", "hold_ttl_s", "deliver_window", "weight"});
+                "window", "hold_max", "hold_ttl_s", "deliver_window", "weight", "queue_full"});
     tenant_config c;
     if (const auto* s = require_string(*t, "name", path, name_accepted)) {
       if (!valid_name(s->get())) {
@@ -764,6 +765,13 @@ void loader::load_tenants(const toml::table& root, std::vector<tenant_config>& o
     read_int(*t, "hold_ttl_s", path, hold_ttl_range, c.hold_ttl_s);
     read_int(*t, "deliver_window", path, deliver_window_range, c.deliver_window);
     read_int(*t, "weight", path, weight_range, c.weight);
+    if (const auto* q = read_string(*t, "queue_full", path, queue_full_accepted)) {
+      if (q->get() == "backpressure") {
+        c.backpressure = true;
+      } else if (q->get() != "throttle") {
+        wrong(*q, join(path, "queue_full"), queue_full_accepted);
+      }
+    }
     out.push_back(std::move(c));
   }
 }

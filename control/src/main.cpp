@@ -321,6 +321,14 @@ int main(int argc, char** argv) {
                  static_cast<unsigned long long>(st.throttled),
                  static_cast<unsigned long long>(st.upstream_unavailable + st.upstream_timeouts +
                                                  st.upstream_failed_inflight));
+    if (st.backpressure_stalls > 0) {
+      std::fprintf(stderr,
+                   "smpp-router: worker %u: back-pressure: %llu sessions held back, %llu requests "
+                   "sent back to their session's worker, %llu sessions closed at the bound\n",
+                   i, static_cast<unsigned long long>(st.backpressure_stalls),
+                   static_cast<unsigned long long>(st.backpressure_bounced),
+                   static_cast<unsigned long long>(st.backpressure_overflow));
+    }
     const auto& ts = results[i].transport;
     if (ts.tls_handshakes + ts.tls_handshake_failures > 0) {
       std::fprintf(stderr,

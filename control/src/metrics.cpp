@@ -181,6 +181,8 @@ router_totals collect_totals(const dataplane::router_snapshot& snap, const admin
     wt.throttled = st.throttled;
     wt.handed_off = st.handed_off;
     wt.handoff_received = st.handoff_received;
+    wt.backpressure_stalls = st.backpressure_stalls;
+    wt.stalled_sessions = st.stalled_sessions;
     // The worker's own snapshot may list fewer or more (once snapshots change at run time).
     const auto ts = worker->tenant_stats();
     for (size_t i = 0; i < ts.size() && i < t.tenants.size(); ++i) {
@@ -431,6 +433,21 @@ std::string render_metrics(const metrics_input& in) {
     if (!t.workers[w].running) continue;
     e.sample("smpp_worker_handed_off_total", {{"worker", std::to_string(w)}},
              t.workers[w].handed_off);
+  }
+  e.family("smpp_worker_backpressure_stalls_total", "counter",
+           "ESME sessions the worker stopped reading because their tenant's queue was full "
+           "(queue_full = \"backpressure\").");
+  for (size_t w = 0; w < t.workers.size(); ++w) {
+    if (!t.workers[w].running) continue;
+    e.sample("smpp_worker_backpressure_stalls_total", {{"worker", std::to_string(w)}},
+             t.workers[w].backpressure_stalls);
+  }
+  e.family("smpp_worker_stalled_sessions", "gauge",
+           "ESME sessions not read right now because their tenant's queue is full.");
+  for (size_t w = 0; w < t.workers.size(); ++w) {
+    if (!t.workers[w].running) continue;
+    e.sample("smpp_worker_stalled_sessions", {{"worker", std::to_string(w)}},
+             t.workers[w].stalled_sessions);
   }
   e.family("smpp_ring_occupancy_cells", "gauge",
            "Cells in use in the ring from one worker to another (approximate).");

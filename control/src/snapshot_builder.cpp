@@ -94,6 +94,7 @@ std::shared_ptr<const dataplane::router_snapshot> build_snapshot(const router_co
     d.hold_max = t.hold_max;
     d.hold_ttl_ms = t.hold_ttl_s * 1000;
     d.deliver_window = t.deliver_window;
+    d.backpressure = t.backpressure;
     for (const std::string& net : t.allowed_networks) {
       dataplane::cidr c;
       if (!dataplane::cidr::parse(net, c)) {

@@ -263,6 +263,7 @@ struct kernel_transport::connection {
   bool in_dirty = false;
   bool in_backlog = false;
   bool peer_closed = false;     // EPOLLRDHUP or EOF seen
+  bool read_paused = false;     // pause_read(): the socket is not read (back-pressure)
   bool zombie_connect = false;  // the owed notification is on_connect, not on_close
   int close_err = 0;
   uint64_t read_epoch = 0;
@@ -411,7 +412,7 @@ void kernel_transport::release(conn_id c) {
   assert(k.fd < 0);
   k.queue.release(tuning_.initial_send_queue_bytes);
   k.state = conn_state::free;
-  k.write_blocked = k.want_writable = k.in_dirty = k.in_backlog = false;
+  k.write_blocked = k.want_writable = k.in_dirty = k.in_backlog = k.read_paused = false;
   k.peer_closed = k.zombie_connect = false;
   k.close_err = 0;
   k.tls.reset();
@@ -513,6 +514,17 @@ size_t kernel_transport::queued(conn_id c) const {
   const connection* k = lookup(c);
   if (k == nullptr) return 0;
   return k->tls == nullptr ? k->queue.size() : k->queue.size() + k->tls->session.output_pending();
+}
+
+void kernel_transport::pause_read(conn_id c, bool paused) {
+  connection* k = lookup(c);
+  if (k == nullptr || k->read_paused == paused) return;
+  k->read_paused = paused;
+  if (!paused && !k->in_backlog) {
+    // Edge triggered: no new event announces octets that arrived while paused.
+    k->in_backlog = true;
+    read_backlog_.push_back(c);
+  }
 }
 
 void kernel_transport::close(conn_id c, bool abort) {
@@ -840,6 +852,8 @@ void kernel_transport::connect_ready(conn_id c, uint32_t events) {
 void kernel_transport::read_ready(conn_id c) {
   connection* k = lookup(c);
   if (k == nullptr || k->fd < 0) return;
+  // Paused: the edge is consumed unread; pause_read(c, false) reads again (through the backlog).
+  if (k->read_paused && k->state == conn_state::open) return;
   k->read_epoch = epoch_;
   const size_t chunk = limits_.recv_chunk_bytes;
   for (uint32_t reads = 0;; ++reads) {
@@ -863,6 +877,7 @@ void kernel_transport::read_ready(conn_id c) {
         k = lookup(c);
         // Closed by the handler: the rest is discarded by the close path.
         if (k == nullptr || k->state != conn_state::open) return;
+        if (k->read_paused) return;  // paused by the handler: resumed through the backlog
       }
       // A short read drained the socket: octets arriving later raise a new edge. After the
       // peer's FIN that edge has already been consumed, so read on until EOF.

@@ -25,6 +25,9 @@ namespace {
 
 constexpr uint64_t kTickMs = 5;
 constexpr uint32_t kMaxSequence = 0x7FFFFFFF;  // SMPP 3.4 §5.1.4: 0x00000001..0x7FFFFFFF
+// Octets a session held back by back-pressure may still deliver after its pause (a TLS read
+// decrypting several records); beyond it the session is closed (backpressure_overflow).
+constexpr size_t kStallLimitBytes = 1 << 20;
 
 enum class esme_state : uint8_t { open, bound, unbinding };
 // idle: an on-demand bind that is not wanted; down: failed, reconnecting after a back-off.
@@ -138,6 +141,14 @@ struct router_worker::esme_session {
   bool counted_bind = false;
   bool receiver = false;               // counted in receivers_ / shared receivers
   upstream_link* last_link = nullptr;  // the bind this session's previous request went to
+  // Back-pressure: the session is not read; `stall` holds its octets from the request that
+  // found no room onwards, offered again each ms (retry_stalled).
+  bool stalled = false;
+  bool listed = false;         // in stalled_
+  bool stall_now = false;      // set by esme_submit: stop framing, keep this frame and the rest
+  uint32_t counted_ahead = 0;  // requests at the front of `stall` already counted as submitted
+  uint64_t bounced_ms = 0;     // when a request last came back from a full queue elsewhere
+  std::vector<std::byte> stall;
   // deliver_sm / data_sm the router sent this session and awaits the answer to (receivers).
   struct outbound {
     uint32_t seq = 0;  // 0: free
@@ -360,6 +371,7 @@ int router_worker::run_once(uint64_t now_ms, int timeout_us, uint64_t now_us) {
   }
   work += t_.poll(timeout_us);
   if (!pending_notes_.empty()) flush_notes();
+  if (!stalled_.empty() && now_ms != stall_retry_ms_) retry_stalled();
   if (now_ms >= next_tick_ms_) tick(now_ms);
   last_turn_busy_ = work > 0;
   return work;
@@ -444,22 +456,17 @@ void router_worker::on_data(conn_id c, bytes_view data) {
   if (slot->esme) {
     esme_session& s = *slot->esme;
     s.last_rx_ms = now_ms_;
-    while (!data.empty()) {
-      const auto r = s.framer.next(data);
-      data = data.subspan(r.consumed);
-      if (r.st == codec::stream_framer::state::frame) {
-        esme_pdu(s, r.frame);
-        if (slot_of(c) == nullptr || s.conn == invalid_conn) return;  // closed meanwhile
-      } else if (r.st == codec::stream_framer::state::error) {
-        // SMPP 3.4 §2.9: a length we cannot frame: generic_nack, then close.
-        ++stats_.generic_nacks;
-        (void)send_header_only(c, command_id::generic_nack, r.nack_status, r.sequence_number);
-        close_esme(s, false);
+    if (s.stalled) {
+      // Read before the pause took effect (a TLS read decrypts several records at once).
+      if (s.stall.size() + data.size() > kStallLimitBytes) {
+        ++stats_.backpressure_overflow;
+        close_esme(s, true);
         return;
       }
+      s.stall.insert(s.stall.end(), data.begin(), data.end());
+      return;
     }
-    s.partial_since_ms =
-        s.framer.buffered() == 0 ? 0 : (s.partial_since_ms ? s.partial_since_ms : now_ms_);
+    (void)esme_input(s, data);
     return;
   }
   upstream_link& u = *slot->link;
@@ -476,6 +483,107 @@ void router_worker::on_data(conn_id c, bytes_view data) {
       return;
     }
   }
+}
+
+bool router_worker::esme_input(esme_session& s, bytes_view data) {
+  const conn_id c = s.conn;
+  while (!data.empty()) {
+    const auto r = s.framer.next(data);
+    data = data.subspan(r.consumed);
+    if (r.st == codec::stream_framer::state::frame) {
+      esme_pdu(s, r.frame);
+      if (slot_of(c) == nullptr || s.conn == invalid_conn) return false;  // closed meanwhile
+      if (s.stall_now) {
+        s.stall_now = false;
+        stall(s, r.frame, data);
+        return true;
+      }
+    } else if (r.st == codec::stream_framer::state::error) {
+      // SMPP 3.4 §2.9: a length we cannot frame: generic_nack, then close.
+      ++stats_.generic_nacks;
+      (void)send_header_only(c, command_id::generic_nack, r.nack_status, r.sequence_number);
+      close_esme(s, false);
+      return false;
+    }
+  }
+  s.partial_since_ms =
+      s.framer.buffered() == 0 ? 0 : (s.partial_since_ms ? s.partial_since_ms : now_ms_);
+  return true;
+}
+
+void router_worker::stall(esme_session& s, bytes_view frame, bytes_view rest) {
+  // The frame was framed (its octets left the framer); the rest was not framed yet: kept as
+  // one stream, framed again when offered again.
+  if (!s.stalled) {
+    s.stalled = true;
+    t_.pause_read(s.conn, true);
+  }
+  if (!s.listed) {
+    s.listed = true;
+    ++stats_.backpressure_stalls;
+    ++stats_.stalled_sessions;
+    stalled_.push_back(s.conn);
+  }
+  s.stall.insert(s.stall.begin(), rest.begin(), rest.end());
+  s.stall.insert(s.stall.begin(), frame.begin(), frame.end());
+}
+
+void router_worker::retry_stalled() {
+  stall_retry_ms_ = now_ms_;
+  size_t keep = 0;
+  for (size_t i = 0; i < stalled_.size(); ++i) {
+    const conn_id c = stalled_[i];
+    session_slot* slot = slot_of(c);
+    if (slot == nullptr || !slot->esme || !slot->esme->listed) {
+      --stats_.stalled_sessions;  // closed meanwhile: nothing is owed to a session gone
+      continue;
+    }
+    esme_session& s = *slot->esme;
+    s.last_rx_ms = now_ms_;  // held back by us, not idle
+    if (!s.stalled) {
+      // Everything it held was handed over again; requests may still come back from a queue
+      // elsewhere that is still full: read again only after a quiet millisecond.
+      if (now_ms_ <= s.bounced_ms + 1) {
+        stalled_[keep++] = c;
+        continue;
+      }
+      --stats_.stalled_sessions;
+      s.listed = false;
+      t_.pause_read(c, false);
+      after_answer(s);
+      continue;
+    }
+    stall_scratch_.swap(s.stall);
+    s.stall.clear();
+    s.stalled = false;
+    // esme_input may stall the session again, at the same request or a later one (it stays
+    // listed, so stall() does not list it twice).
+    const bool alive = esme_input(s, stall_scratch_);
+    stall_scratch_.clear();
+    if (alive && (s.stalled || now_ms_ <= s.bounced_ms + 1)) {
+      stalled_[keep++] = c;
+      continue;
+    }
+    --stats_.stalled_sessions;
+    if (!alive) continue;
+    s.listed = false;
+    t_.pause_read(c, false);
+    after_answer(s);  // an unbind that waited for the held requests
+  }
+  stalled_.resize(keep);
+}
+
+void router_worker::handoff_bounce(const handoff_header& h, bytes_view frame) {
+  session_slot* slot = slot_of(h.esme);
+  if (slot == nullptr || !slot->esme) {
+    ++stats_.resp_orphaned;  // the ESME left: nothing is owed to it
+    return;
+  }
+  esme_session& s = *slot->esme;
+  if (s.outstanding > 0) --s.outstanding;
+  ++s.counted_ahead;  // offered again from the front: not counted as submitted twice
+  s.bounced_ms = now_ms_;
+  stall(s, frame, {});
 }
 
 void router_worker::on_writable(conn_id) {}
@@ -719,9 +827,26 @@ void router_worker::set_bound(upstream_link& u, bool bound) noexcept {
   }
 }
 
+bool router_worker::tenant_queue_full(uint32_t upstream, uint32_t tenant) const noexcept {
+  if (shared_ == nullptr || !snap_->tenants[tenant].backpressure) return false;
+  const auto* f = shared_->queue_full_flag(upstream, tenant);
+  return f != nullptr && f->load(std::memory_order_relaxed) != 0;
+}
+
+bool router_worker::backpressure(esme_session& s) {
+  if (shutting_down_ || !snap_->tenants[s.tenant].backpressure) return false;
+  ++s.counted_ahead;  // counted as submitted now, not when offered again
+  s.stall_now = true;
+  return true;
+}
+
 void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p) {
-  ++stats_.submit_received;
-  ++tenant_stats_[s.tenant].submitted;
+  if (s.counted_ahead > 0) {
+    --s.counted_ahead;  // held back by back-pressure and offered again: counted already
+  } else {
+    ++stats_.submit_received;
+    ++tenant_stats_[s.tenant].submitted;
+  }
   const command_id resp = codec::response_of(p.id);
   if (s.outstanding >= s.window || shutting_down_) {
     ++stats_.throttled;
@@ -757,6 +882,10 @@ void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p)
       s.last_link = u;
       break;
     }
+    if (tenant_queue_full(up, s.tenant)) {
+      any_busy = true;  // its queue at the bind's worker is full: held here (back-pressure)
+      break;
+    }
     if (hand_off(up, s, frame, p, any_busy)) {
       ++s.outstanding;
       ++stats_.handed_off;
@@ -773,6 +902,7 @@ void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p)
     }
   }
   if (u == nullptr) {
+    if (any_busy && backpressure(s)) return;
     // Every bind of the route is busy (back-pressure) or down (temporary failure).
     const S st = any_busy ? S::ESME_RTHROTTLED : upstream_failure_status;
     ++(any_busy ? stats_.throttled : stats_.upstream_unavailable);
@@ -789,6 +919,7 @@ void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p)
     h.tenant = s.tenant;
     h.note = snap_->correlation.note_all || asks_for_receipt(p) ? 1 : 0;
     if (!u->gate->enqueue(h, frame, parts_after(p))) {
+      if (backpressure(s)) return;
       // The tenant's queue at this bind is full (SMPP 3.4 §5.1.3: retry later).
       ++stats_.throttled;
       count_reject(s.tenant, S::ESME_RTHROTTLED);
@@ -1337,6 +1468,9 @@ int router_worker::drain_rings() {
           }
           break;
         }
+        case handoff_header::bounce:
+          handoff_bounce(h, frame);
+          break;
         case handoff_header::deliver_answer:
           answer_upstream({index_, h.esme, h.esme_seq, static_cast<command_id>(h.command_id)},
                           static_cast<command_status>(h.status));
@@ -1358,6 +1492,21 @@ void router_worker::handoff_request(const handoff_header& h, bytes_view frame) {
   ++stats_.handoff_received;
   bool any_busy = false;
   if (!shutting_down_ && forward_local(h.upstream, h, frame, any_busy)) return;
+  if (any_busy && !shutting_down_ && h.tenant < snap_->tenants.size() &&
+      snap_->tenants[h.tenant].backpressure) {
+    // No room here for a tenant with back-pressure: the ESME's worker keeps it and stops
+    // reading that session (SMPP stays silent; TCP holds the ESME back).
+    ++stats_.backpressure_bounced;
+    if (shared_ != nullptr) {
+      if (auto* f = shared_->queue_full_flag(h.upstream, h.tenant)) {
+        f->store(1, std::memory_order_relaxed);
+      }
+    }
+    handoff_header b = h;
+    b.kind = handoff_header::bounce;
+    push_or_defer(h.origin, b, frame);
+    return;
+  }
   ++(any_busy ? stats_.throttled : stats_.upstream_unavailable);
   count_reject(h.tenant, any_busy ? S::ESME_RTHROTTLED : upstream_failure_status);
   answer_origin(h.origin, h.esme, h.esme_seq, static_cast<command_id>(h.command_id),
@@ -2033,6 +2182,13 @@ bool router_worker::send_gated(upstream_link& u, const slot_gate::item& it) {
   e.start_us = now_us_;
   e.note = it.h.note != 0;
   u.gate_items[seq & u.mask] = it;
+  if (shared_ != nullptr && snap_->tenants[it.h.tenant].backpressure) {
+    // Room again in this tenant's queue: other workers may hand its requests over again.
+    if (auto* f = shared_->queue_full_flag(u.upstream, it.h.tenant);
+        f != nullptr && f->load(std::memory_order_relaxed) != 0) {
+      f->store(0, std::memory_order_relaxed);
+    }
+  }
   --tenant_stats_[it.h.tenant].queued;
   ++upstream_stats_[u.upstream].forwarded;
   ++u.outstanding;

@@ -492,6 +492,10 @@ const bad_config bad_configs[] = {
      "an integer 1..2592000"},
     {"deliver_window zero", tenant_lines + "deliver_window = 0\n", 5, "tenants[0].deliver_window",
      "an integer 1..65535"},
+    {"queue_full unknown", tenant_lines + "queue_full = \"drop\"\n", 5, "tenants[0].queue_full",
+     "must be \"throttle\" or \"backpressure\" (got string \"drop\")"},
+    {"queue_full not a string", tenant_lines + "queue_full = true\n", 5, "tenants[0].queue_full",
+     "\"throttle\" or \"backpressure\""},
     {"security delay not an integer", lines({"[security]", "bind_fail_delay_ms = \"1s\""}), 2,
      "security.bind_fail_delay_ms", "an integer 0..86400000"},
     {"security lockout zero seconds", lines({"[security]", "bind_lockout_s = 0"}), 2,
@@ -571,6 +575,7 @@ TEST(ConfigLoad, ReturnPathAndIdleSettingsReachTheConfig) {
       "hold_max = 5",
       "hold_ttl_s = 60",
       "deliver_window = 16",
+      "queue_full = \"backpressure\"",
       "[[upstreams]]",
       "name = \"sim\"",
       "address = \"127.0.0.1:2776\"",
@@ -599,6 +604,7 @@ TEST(ConfigLoad, ReturnPathAndIdleSettingsReachTheConfig) {
   EXPECT_EQ(k.tenants[0].hold_max, 5u);
   EXPECT_EQ(k.tenants[0].hold_ttl_s, 60u);
   EXPECT_EQ(k.tenants[0].deliver_window, 16u);
+  EXPECT_TRUE(k.tenants[0].backpressure);
   EXPECT_EQ(k.upstreams[0].message_id_radix, codec::id_radix::hex);
   EXPECT_EQ(k.upstreams[0].receipt_id_radix, codec::id_radix::decimal);
   EXPECT_TRUE(k.upstreams[0].on_demand);

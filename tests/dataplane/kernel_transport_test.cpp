@@ -889,5 +889,57 @@ TEST(KernelTransport, HandlerMayCloseFromInsideOnData) {
   EXPECT_EQ(server.rec.closes[0], std::make_pair(ids.server, 0));
 }
 
+TEST(KernelTransport, PausedReadHoldsTheSenderBackAndResumesWithEveryOctet) {
+  node receiver;
+  node sender;
+  const pair_ids ids = connect_pair(receiver, sender);
+  ASSERT_NE(ids.client, invalid_conn);
+  pattern_checker check;
+  bool pause_next = true;
+  receiver.rec.data_hook = [&](conn_id c, bytes_view d) {
+    check.take(d);
+    if (pause_next) {
+      receiver.t.pause_read(c, true);  // from inside on_data: no further on_data
+      pause_next = false;
+    }
+  };
+  // More than the kernel buffers hold (loopback autotuning stays below this), sent in pieces.
+  const size_t total = 32 * MiB;
+  uint64_t offered = 0;
+  std::vector<std::byte> piece(256 * KiB);
+  auto offer = [&] {
+    while (offered < total) {
+      fill_pattern(piece, offered);
+      if (!sender.t.send(ids.client, piece)) break;
+      offered += piece.size();
+    }
+  };
+  offer();
+  ASSERT_TRUE(pump({&receiver.t, &sender.t}, [&] { return check.consumed > 0; }));
+  // Paused: the receiver takes nothing more however long the sender keeps offering, and the
+  // sender's queue stops draining (TCP flow control, not loss).
+  const uint64_t at_pause = check.consumed;
+  for (int i = 0; i < 200; ++i) {
+    offer();
+    receiver.t.poll(0);
+    sender.t.poll(i % 20 == 0 ? 1000 : 0);
+  }
+  EXPECT_EQ(check.consumed, at_pause);
+  EXPECT_LT(offered, total);
+  EXPECT_GT(sender.t.queued(ids.client), 0u);
+  // Resumed outside on_data: everything arrives, in order, without a new edge from the sender.
+  receiver.t.pause_read(ids.server, false);
+  ASSERT_TRUE(pump(
+      {&receiver.t, &sender.t},
+      [&] {
+        offer();
+        return check.consumed == total;
+      },
+      30s));
+  EXPECT_EQ(check.first_bad, UINT64_MAX);
+  // A stale handle is ignored.
+  receiver.t.pause_read(invalid_conn, true);
+}
+
 }  // namespace
 }  // namespace smpp::dataplane

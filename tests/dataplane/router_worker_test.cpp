@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <numeric>
+
 #include <algorithm>
 #include <map>
 
@@ -616,6 +618,38 @@ TEST(Cidr, ParseAndContains) {
 namespace smpp::dataplane {
 namespace {
 
+// Two workers sharing one snapshot: worker 0 owns every upstream bind (brought up and bound),
+// worker 1 owns the ESME sessions, so each request crosses the rings.
+struct TwoWorkers {
+  explicit TwoWorkers(std::shared_ptr<router_snapshot> s, size_t ring_cells = 256)
+      : snap(std::move(s)),
+        shared(snap->tenants.size(), snap->upstreams.size(), 2),
+        mesh(2, ring_cells),
+        w0(0, 2, t0, snap, &shared, &mesh),
+        w1(1, 2, t1, snap, &shared, &mesh) {
+    EXPECT_EQ(w0.start(0), 0);
+    EXPECT_EQ(w1.start(0), 0);
+    ups = t0.pending_connects;
+    for (auto c : ups) {
+      t0.complete_connect(c);
+      const pdu b = decoded(t0.take(c).at(0));
+      t0.deliver(c, header(command_id::bind_transceiver_resp, S::ESME_ROK, b.sequence_number));
+    }
+  }
+  fake_transport::conn_id esme_on_w1() {
+    auto esme = t1.accept();
+    t1.deliver(esme, bind_pdu(command_id::bind_transceiver, "acme", "secret", 1));
+    t1.take(esme);
+    return esme;
+  }
+  std::shared_ptr<router_snapshot> snap;
+  shared_state shared;
+  ring_mesh mesh;
+  fake_transport t0, t1;
+  router_worker w0, w1;
+  std::vector<fake_transport::conn_id> ups;
+};
+
 TEST(Handoff, RequestsReachTheWorkerThatOwnsTheBindAndAnswersComeBack) {
   // One upstream bind, two workers: worker 1 owns no bind and hands its ESME's traffic over.
   auto snap = make_snapshot(1, 16);
@@ -1058,23 +1092,9 @@ TEST(ReturnPath, QueryCancelReplaceGoToTheUpstreamThatAcceptedTheMessage) {
 TEST(ReturnPath, AcrossWorkersReceiptsAndMessageOperationsFindTheirShardAndTheirEsme) {
   // Both upstream binds on worker 0, the ESME's sessions on worker 1: every message id's shard
   // is one of the two workers, so receipts cross the rings up to three times.
-  auto snap = make_snapshot(1, 64);
-  shared_state shared(snap->tenants.size(), snap->upstreams.size(), 2);
-  ring_mesh mesh(2, 256);
-  fake_transport t0, t1;
-  router_worker w0(0, 2, t0, snap, &shared, &mesh);
-  router_worker w1(1, 2, t1, snap, &shared, &mesh);
-  ASSERT_EQ(w0.start(0), 0);
-  ASSERT_EQ(w1.start(0), 0);
-  std::vector<fake_transport::conn_id> ups = t0.pending_connects;
-  for (auto c : ups) {
-    t0.complete_connect(c);
-    const pdu b = decoded(t0.take(c).at(0));
-    t0.deliver(c, header(command_id::bind_transceiver_resp, S::ESME_ROK, b.sequence_number));
-  }
-  auto esme = t1.accept();
-  t1.deliver(esme, bind_pdu(command_id::bind_transceiver, "acme", "secret", 1));
-  t1.take(esme);
+  TwoWorkers two(make_snapshot(1, 64));
+  auto [t0, t1, w0, w1, ups] = std::tie(two.t0, two.t1, two.w0, two.w1, two.ups);
+  auto esme = two.esme_on_w1();
   uint64_t now = 1;
   auto turn = [&] {
     for (int i = 0; i < 4; ++i) {
@@ -1337,6 +1357,148 @@ TEST(SlotGateInRouter, GatedBindSendsOneRequestPerSlotAndThrottledOnesAreSentAga
   for (const auto& b : r.t.take(esme)) throttled += decoded(b).status == S::ESME_RTHROTTLED;
   EXPECT_EQ(throttled, 7U);
   EXPECT_EQ(r.w.tenant_stats()[0].queued.load(), 0U);
+}
+
+// A gated bind and a tenant with queue_full = "backpressure": what finds its queue full is kept
+// and the session is not read until there is room; nothing is refused, lost or answered twice.
+std::shared_ptr<router_snapshot> backpressure_snapshot(uint32_t queue_max) {
+  auto snap = make_snapshot(1, 64);
+  snap->tenants[0].backpressure = true;
+  slot_plan& plan = snap->upstreams[0].binds[0].plan;
+  plan.rate_per_s = 1000;
+  plan.slot_ns = 1'000'000;
+  plan.owner = {0};
+  plan.cap = {0, 0};
+  plan.queue_max = {queue_max, queue_max};
+  return snap;
+}
+
+std::vector<std::byte> submit_burst(uint32_t first, uint32_t count) {
+  std::vector<std::byte> out;
+  for (uint32_t i = first; i < first + count; ++i) {
+    const auto one = submit_pdu("441234", i);
+    out.insert(out.end(), one.begin(), one.end());
+  }
+  return out;
+}
+
+TEST(Backpressure, AFullTenantQueueStopsReadingTheSessionInsteadOfThrottling) {
+  Rig r(backpressure_snapshot(4));
+  auto ups = r.bring_up_upstreams();
+  auto esme = r.bound_esme();
+  // One read carries ten requests; the queue holds four.
+  r.t.deliver(esme, submit_burst(1, 10));
+  EXPECT_TRUE(r.t.take(esme).empty()) << "nothing is refused";
+  EXPECT_TRUE(r.t.conns[esme].read_paused);
+  EXPECT_EQ(r.w.stats().backpressure_stalls, 1U);
+  EXPECT_EQ(r.w.stats().stalled_sessions, 1U);
+  EXPECT_EQ(r.w.stats().submit_received, 5U) << "four queued, the fifth held at the front";
+  // Slot by slot the gate sends, the SMSC answers, and the held requests find room.
+  std::vector<uint32_t> answered;
+  uint64_t us = 5'000'000;
+  for (int turn = 0; turn < 200 && answered.size() < 10; ++turn) {
+    us += 1000;
+    ++r.now;
+    r.w.run_once(r.now, 0, us);
+    for (const auto& f : r.t.take(ups[0])) {
+      pdu ok;
+      ok.id = command_id::submit_sm_resp;
+      ok.sequence_number = decoded(f).sequence_number;
+      ok.message_id = "m" + std::to_string(ok.sequence_number);
+      r.t.deliver(ups[0], encode(ok));
+    }
+    for (const auto& b : r.t.take(esme)) {
+      EXPECT_EQ(decoded(b).status, S::ESME_ROK);
+      answered.push_back(decoded(b).sequence_number);
+    }
+  }
+  std::vector<uint32_t> want(10);
+  std::iota(want.begin(), want.end(), 1U);
+  EXPECT_EQ(answered, want) << "every request answered once, in order";
+  EXPECT_FALSE(r.t.conns[esme].read_paused) << "reading resumes once everything found room";
+  EXPECT_EQ(r.w.stats().stalled_sessions, 0U);
+  EXPECT_EQ(r.w.stats().throttled, 0U);
+  EXPECT_EQ(r.w.stats().submit_received, 10U) << "held requests are counted once";
+  EXPECT_EQ(r.w.tenant_stats()[0].submitted.load(), 10U);
+}
+
+TEST(Backpressure, ThrottleModeStillAnswersAtOnce) {
+  auto snap = backpressure_snapshot(4);
+  snap->tenants[0].backpressure = false;
+  Rig r(snap);
+  r.bring_up_upstreams();
+  auto esme = r.bound_esme();
+  r.t.deliver(esme, submit_burst(1, 10));
+  const auto out = r.t.take(esme);
+  ASSERT_EQ(out.size(), 6U);
+  for (const auto& b : out) EXPECT_EQ(decoded(b).status, S::ESME_RTHROTTLED);
+  EXPECT_FALSE(r.t.conns[esme].read_paused);
+  EXPECT_EQ(r.w.stats().backpressure_stalls, 0U);
+}
+
+TEST(Backpressure, OctetsBeyondTheStallBoundCloseTheSession) {
+  Rig r(backpressure_snapshot(1));
+  r.bring_up_upstreams();
+  auto esme = r.bound_esme();
+  r.t.deliver(esme, submit_burst(1, 3));
+  ASSERT_TRUE(r.t.conns[esme].read_paused);
+  // A transport that delivers after the pause (a TLS read of several records) is taken up to
+  // the bound; beyond it the session is closed, not grown without end.
+  const auto more = submit_burst(10, 1000);
+  size_t delivered = 0;
+  while (!r.t.conns[esme].closed && delivered < (2u << 20)) {
+    r.t.deliver(esme, more);
+    delivered += more.size();
+  }
+  EXPECT_TRUE(r.t.conns[esme].closed);
+  EXPECT_TRUE(r.t.conns[esme].aborted);
+  EXPECT_GT(delivered, size_t{1} << 20);
+  EXPECT_EQ(r.w.stats().backpressure_overflow, 1U);
+  r.t.poll(0);
+  r.w.run_once(++r.now, 0, 0);  // the stalled entry of the closed session is dropped
+  EXPECT_EQ(r.w.stats().stalled_sessions, 0U);
+}
+
+TEST(Backpressure, ARequestTheBindsWorkerCannotQueueGoesBackToTheSessionsWorker) {
+  TwoWorkers two(backpressure_snapshot(2));
+  auto [t0, t1, w0, w1, ups] = std::tie(two.t0, two.t1, two.w0, two.w1, two.ups);
+  auto esme = two.esme_on_w1();
+  t1.deliver(esme, submit_burst(1, 6));  // all handed to worker 0, whose queue holds two
+  uint64_t ms = 1;
+  uint64_t us = 5'000'000;
+  w1.run_once(ms, 0, us);
+  w0.run_once(ms, 0, us);  // takes two, bounces four
+  EXPECT_EQ(w0.stats().backpressure_bounced, 4U);
+  w1.run_once(++ms, 0, us);
+  EXPECT_TRUE(t1.take(esme).empty()) << "nothing is refused";
+  EXPECT_TRUE(t1.conns[esme].read_paused);
+  std::vector<uint32_t> answered;
+  for (int turn = 0; turn < 400 && answered.size() < 6; ++turn) {
+    us += 500;
+    ++ms;
+    w1.run_once(ms, 0, us);
+    w0.run_once(ms, 0, us);
+    for (const auto& f : t0.take(ups[0])) {
+      pdu ok;
+      ok.id = command_id::submit_sm_resp;
+      ok.sequence_number = decoded(f).sequence_number;
+      ok.message_id = "b" + std::to_string(ok.sequence_number);
+      t0.deliver(ups[0], encode(ok));
+    }
+    w0.run_once(ms, 0, us);
+    w1.run_once(ms, 0, us);
+    for (const auto& b : t1.take(esme)) {
+      EXPECT_EQ(decoded(b).status, S::ESME_ROK);
+      answered.push_back(decoded(b).sequence_number);
+    }
+  }
+  std::sort(answered.begin(), answered.end());
+  std::vector<uint32_t> want(6);
+  std::iota(want.begin(), want.end(), 1U);
+  EXPECT_EQ(answered, want) << "each answered exactly once";
+  EXPECT_FALSE(t1.conns[esme].read_paused);
+  EXPECT_EQ(w1.stats().submit_received, 6U) << "bounced requests are counted once";
+  EXPECT_EQ(w0.stats().throttled + w1.stats().throttled, 0U);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ class fake_transport final : public dataplane::transport {
     bool outbound = false;
     bool closed = false;
     bool aborted = false;
+    bool read_paused =
+        false;  // pause_read(): the test must not inject data (the kernel would not read)
     dataplane::endpoint remote;
   };
 
@@ -56,6 +58,10 @@ class fake_transport final : public dataplane::transport {
   size_t queued(conn_id c) const override {
     auto it = conns.find(c);
     return it == conns.end() ? 0 : it->second.out.size();
+  }
+  void pause_read(conn_id c, bool paused) override {
+    auto it = conns.find(c);
+    if (it != conns.end()) it->second.read_paused = paused;
   }
   void close(conn_id c, bool abort) override {
     auto it = conns.find(c);

@@ -194,7 +194,8 @@ struct tdma_setup {
   // Requests of a tenant waiting at the bind; beyond, the router answers ESME_RTHROTTLED.
   uint32_t queue_max = 64;
   uint32_t binds = 1;
-  bool admin = false;  // the admin API on a free port, for changes at run time
+  bool admin = false;         // the admin API on a free port, for changes at run time
+  bool backpressure = false;  // tenants' queue_full = "backpressure"
 
   [[nodiscard]] std::string toml(uint16_t listen_port, uint16_t sim_port,
                                  uint16_t admin_port) const {
@@ -208,7 +209,7 @@ struct tdma_setup {
     for (const tenant_spec& s : tenants) {
       t += "[[tenants]]\nname = \"" + s.name + "\"\nsystem_id = \"" + s.name +
            "\"\npassword = \"secret\"\nwindow = 1024\nweight = " + std::to_string(s.weight) +
-           "\n\n";
+           (backpressure ? "\nqueue_full = \"backpressure\"" : "") + "\n\n";
     }
     t += "[[upstreams]]\nname = \"sim\"\naddress = \"127.0.0.1:" + std::to_string(sim_port) +
          "\"\nrate_per_s = " + std::to_string(contract_per_s) +
@@ -742,6 +743,40 @@ TEST_F(TdmaE2eTest, AWeightChangeTakesEffectWithinOneFrameAndLosesNothing) {
       static_cast<double>(applied_us - asked_us) / 1000, share_of_ta(asked_us - window_us),
       share_of_ta(applied_us), share_of_ta(applied_us + window_us), before, after);
   EXPECT_GT(after, 20);
+}
+
+// queue_full = "backpressure": a tenant sending as fast as its windows allow, far beyond both its
+// queue at the bind and the contract, is held back by TCP instead of refused: every request is
+// accepted, none is answered ESME_RTHROTTLED, and the SMSC still sees no more than the contract.
+TEST_F(TdmaE2eTest, ABackPressureTenantIsHeldBackInsteadOfRefused) {
+  tdma_setup setup;
+  setup.tenants = {{"ta", 1}, {"tb", 1}};
+  setup.queue_max = 16;
+  setup.backpressure = true;
+  ASSERT_TRUE(start(setup));
+  child_process p[2];
+  std::string json[2];
+  for (int i = 0; i < 2; ++i) {
+    const std::string& name = setup.tenants[i].name;
+    json[i] = start_tenant(
+        p[i], name,
+        {"--sessions", "2", "--window", "256", "--count", "3000", "--source-addr", name});
+  }
+  tenant_run r[2];
+  for (int i = 0; i < 2; ++i) r[i] = finish_tenant(p[i], json[i]);
+  const gate_line gate = stop_router();
+  EXPECT_EQ(gate.throttled, 0u);
+  const flat_json sim = stop_sim();
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(r[i].report.count("sent"), 3000u);
+    EXPECT_EQ(r[i].report.count("accepted"), 3000u);
+    EXPECT_TRUE(r[i].report.keys_under("errors").empty());
+  }
+  EXPECT_EQ(sim.count("submits"), 6000u);
+  expect_within_contract(sim);
+  // The router says it held sessions back (2 x 256 outstanding against a queue of 16).
+  const std::string err = router_.err();
+  EXPECT_NE(err.find("back-pressure: "), std::string::npos) << err;
 }
 
 }  // namespace

@@ -64,6 +64,8 @@ struct worker_totals {
   uint64_t throttled = 0;
   uint64_t handed_off = 0;
   uint64_t handoff_received = 0;
+  uint64_t backpressure_stalls = 0;  // sessions stopped because their tenant's queue was full
+  uint64_t stalled_sessions = 0;     // gauge: sessions not read right now (back-pressure)
 };
 
 struct ring_totals {

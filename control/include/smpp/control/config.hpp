@@ -55,6 +55,9 @@ struct tenant_config {
   uint32_t hold_max = 10000;
   uint32_t hold_ttl_s = 3600;
   uint32_t deliver_window = 64;  // deliver_sm outstanding per receiver session
+  // queue_full = "backpressure": a full tenant queue at a gated bind stops reading the ESME's
+  // session until there is room again, instead of answering ESME_RTHROTTLED ("throttle").
+  bool backpressure = false;
   // Share of every upstream that has no [[upstreams.shares]] entry for this tenant (TDMA slots).
   uint32_t weight = 1;
 };

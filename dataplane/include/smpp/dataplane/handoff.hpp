@@ -41,6 +41,10 @@ struct handoff_header {
     // query_sm / cancel_sm / replace_sm for the worker owning its message_id's shard: origin,
     // esme, esme_seq and tenant are the ESME's; `attempt` counts radices already tried.
     message_op = 7,
+    // A request the upstream's worker could not queue (the tenant's queue at its gated bind is
+    // full) for a tenant with back-pressure: back to the ESME's worker (origin, esme), which
+    // stops reading that session and offers the request again when there is room.
+    bounce = 8,
   };
   uint32_t kind = request;
   uint32_t pdu_len = 0;   // octets of PDU after the header (0: an answer without a PDU)

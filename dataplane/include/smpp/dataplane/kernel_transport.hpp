@@ -140,6 +140,7 @@ class alignas(64) kernel_transport final : public transport {
   // awaited (input discarded), all within close_linger_ms, else the connection is reset and
   // on_close reports ETIMEDOUT. Closing a connect still in progress reports
   // on_connect(c, ECANCELED) instead of on_close.
+  void pause_read(conn_id c, bool paused) override;
   void close(conn_id c, bool abort = false) override;
   // timeout_us < 0 waits without bound. Never waits while work is pending (notifications,
   // unwritten queues, connections or listeners with unread input left by a spent budget).

@@ -65,9 +65,14 @@ struct worker_stats {
   counter idle_unbinds;    // on-demand upstream binds closed for idleness
   counter esme_idle_unbinds;
   // Time in run_once turns that handled something, and in turns that did not (microseconds).
-  counter gate_requeued;      // requests the SMSC throttled at a gated bind, queued again
-  counter snapshots_adopted;  // new snapshots from the control plane taken over
-  counter snapshots_refused;  // ... refused: tenants or upstreams reordered or removed
+  counter gate_requeued;  // requests the SMSC throttled at a gated bind, queued again
+  // Back-pressure (tenant queue_full = "backpressure").
+  counter backpressure_stalls;    // sessions stopped because their tenant's queue was full
+  counter backpressure_bounced;   // requests sent back to their ESME's worker for that reason
+  counter backpressure_overflow;  // sessions closed: more than stall_limit_bytes held back
+  counter stalled_sessions;       // gauge: sessions not read right now
+  counter snapshots_adopted;      // new snapshots from the control plane taken over
+  counter snapshots_refused;      // ... refused: tenants or upstreams reordered or removed
   counter busy_us;
   counter idle_us;
 };
@@ -159,6 +164,17 @@ class alignas(64) router_worker final : public transport_handler {
   // After an answer to the ESME: completes an unbind that waited for it.
   void after_answer(esme_session& s);
   void esme_submit(esme_session& s, bytes_view frame, const codec::pdu& p);
+  // Frames and handles an ESME's octets; false when the session is gone afterwards.
+  bool esme_input(esme_session& s, bytes_view data);
+  // Back-pressure: keeps `frame` and `rest` and stops reading the session; retried each ms.
+  void stall(esme_session& s, bytes_view frame, bytes_view rest);
+  void retry_stalled();
+  // A request of s found no room: true (and the session stalls) when its tenant has
+  // back-pressure, false when it is to be answered ESME_RTHROTTLED.
+  bool backpressure(esme_session& s);
+  // A back-pressure tenant's queue at another worker's gated bind of upstream is full.
+  bool tenant_queue_full(uint32_t upstream, uint32_t tenant) const noexcept;
+  void handoff_bounce(const handoff_header& h, bytes_view frame);
   void upstream_pdu(upstream_link& u, bytes_view frame);
   void upstream_bound(upstream_link& u);
   void upstream_down(upstream_link& u);
@@ -248,8 +264,11 @@ class alignas(64) router_worker final : public transport_handler {
     std::vector<handoff_cell> cells;
   };
   std::vector<deferred> deferred_;  // ring messages waiting for room in a full ring
-  correlation_secret secret_;       // the same for every worker (shared_state)
-  correlation_table correlation_;   // this worker's shard
+  std::vector<conn_id> stalled_;    // ESME sessions held back (back-pressure), retried each ms
+  std::vector<std::byte> stall_scratch_;
+  uint64_t stall_retry_ms_ = 0;
+  correlation_secret secret_;      // the same for every worker (shared_state)
+  correlation_table correlation_;  // this worker's shard
   // Message ids noted this turn, inserted together at its end (capacity fixed at 256).
   std::vector<std::pair<correlation_key, correlation_value>> pending_notes_;
   std::vector<codec::id_radix> op_radices_;  // radices a message operation's id is tried in

@@ -47,6 +47,9 @@ struct tenant_def {
   uint32_t hold_ttl_ms = 3600 * 1000;
   // deliver_sm / data_sm the router may have outstanding on one receiver session.
   uint32_t deliver_window = 64;
+  // A full queue of this tenant at a gated bind: false answers ESME_RTHROTTLED; true keeps the
+  // request and stops reading the session until the queue has room (TCP back-pressure).
+  bool backpressure = false;
 };
 
 inline constexpr uint32_t any_tenant = UINT32_MAX;
@@ -183,6 +186,7 @@ struct shared_state {
         receivers((tenants + tenant_headroom) * worker_count),
         failed_links(upstreams + upstream_headroom),
         wanted_ms(upstreams + upstream_headroom),
+        queue_full((upstreams + upstream_headroom) * (tenants + tenant_headroom)),
         workers(worker_count) {}
 
   // RCU: the control plane stores a new snapshot and bumps the generation; every worker adopts
@@ -211,6 +215,16 @@ struct shared_state {
   // a request last waited for an on-demand upstream with no bind up (workers wake its binds).
   std::vector<std::atomic<uint32_t>> failed_links;
   std::vector<std::atomic<uint64_t>> wanted_ms;
+  // queue_full[upstream * (tenants + tenant_headroom) + tenant]: set by a worker that had to
+  // bounce a back-pressure tenant's request (its queue at the upstream's gated bind was full),
+  // cleared when that queue sends again. Other workers hold such requests at their own session
+  // meanwhile instead of handing them over only to get them back.
+  std::vector<std::atomic<uint8_t>> queue_full;
+  [[nodiscard]] std::atomic<uint8_t>* queue_full_flag(size_t upstream, size_t tenant) noexcept {
+    const size_t tenants = binds_per_tenant.size();
+    const size_t at = upstream * tenants + tenant;
+    return tenant < tenants && at < queue_full.size() ? &queue_full[at] : nullptr;
+  }
   // Each worker while it exists, for readers of its counters (admin API, metrics); a reader
   // must be done before the workers stop.
   std::vector<std::atomic<const router_worker*>> workers;

@@ -91,6 +91,11 @@ class transport {
   virtual void commit(conn_id c, size_t used) = 0;
   [[nodiscard]] virtual size_t queued(conn_id c) const = 0;
 
+  // Stops (true) or resumes (false) reading from c: while paused no on_data arrives and the
+  // peer is held back by TCP flow control (back-pressure). Octets already read are delivered
+  // before the pause takes effect. A stale c is ignored.
+  virtual void pause_read(conn_id c, bool paused) = 0;
+
   // Closes after the queued octets are written (or at once when abort is true); on_close
   // follows from a later poll().
   virtual void close(conn_id c, bool abort = false) = 0;
