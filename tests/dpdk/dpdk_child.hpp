@@ -27,6 +27,15 @@ inline constexpr int child_skip = 77;
     }                                                                                       \
   } while (0)
 
+// For use inside callbacks that return nothing: reports, and the test's counts then differ.
+#define CHILD_CHECK_VOID(cond)                                                              \
+  do {                                                                                      \
+    if (!(cond)) {                                                                          \
+      std::fprintf(stderr, "[child] %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      return;                                                                               \
+    }                                                                                       \
+  } while (0)
+
 // Forks and runs body() in the child; returns a handle to wait on.
 template <class Body>
 pid_t start_child(Body body) {

@@ -81,7 +81,7 @@ std::optional<port> port::open(const port_config& c, std::string& error) {
   if (tx_cksum) conf.txmode.offloads |= cksum_tx;
   if (rx_cksum) conf.rxmode.offloads |= cksum_rx;
 
-  // From here on the port object owns the device: its destructor undoes whatever was done.
+  // From here on the port object owns the device: its destructor undoes what was done.
   port p(id, rss_steering(key, nq));
   p.queues_ = nq;
   p.mtu_ = c.mtu;
@@ -166,6 +166,24 @@ std::optional<port> port::open(const port_config& c, std::string& error) {
       error = dpdk_error(c.device, "RSS redirection table update", rc);
       return std::nullopt;
     }
+    // Some devices ignore the key given at configure time: set it again and read it back, so a
+    // device that hashes with another key is an error, not silently wrong steering.
+    rte_eth_rss_conf rss{};
+    rss.rss_key = key.data();
+    rss.rss_key_len = static_cast<uint8_t>(key.size());
+    rss.rss_hf = conf.rx_adv_conf.rss_conf.rss_hf;
+    if (int rc = rte_eth_dev_rss_hash_update(id, &rss); rc != 0 && rc != -ENOTSUP) {
+      error = dpdk_error(c.device, "RSS key update", rc);
+      return std::nullopt;
+    }
+    std::vector<uint8_t> back(std::max<size_t>(key.size(), 64));
+    rss.rss_key = back.data();
+    rss.rss_key_len = static_cast<uint8_t>(back.size());
+    if (rte_eth_dev_rss_hash_conf_get(id, &rss) == 0 &&
+        !std::equal(key.begin(), key.end(), back.begin())) {
+      error = "port " + c.device + ": the device does not keep our RSS key";
+      return std::nullopt;
+    }
     p.steering_ = rss_steering(key, nq, info.reta_size);
     p.hardware_rss_ = true;
   }
@@ -201,12 +219,15 @@ port::port(port&& o) noexcept
       tx_cksum_(o.tx_cksum_),
       rx_cksum_(o.rx_cksum_),
       started_(o.started_),
+      opened_(o.opened_),
       owner_(std::exchange(o.owner_, false)) {}
 
 port::~port() {
   if (!owner_) return;
   if (started_) (void)rte_eth_dev_stop(id_);
-  (void)rte_eth_dev_close(id_);
+  // A failed open() leaves the device stopped but probed, so it can be opened again (closing
+  // a virtual device removes it).
+  if (opened_) (void)rte_eth_dev_close(id_);
   for (rte_mempool* mp : pools_) rte_mempool_free(mp);
 }
 

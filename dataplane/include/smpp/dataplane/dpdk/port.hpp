@@ -39,7 +39,8 @@ struct port_config {
 class port {
  public:
   // Configures and starts the device. nullopt with `error` naming the device, the step and the
-  // DPDK error on failure; nothing is left allocated then.
+  // DPDK error on failure; the device is then left stopped (and can be opened again) and the
+  // mempools are freed.
   [[nodiscard]] static std::optional<port> open(const port_config& c, std::string& error);
 
   port(port&& o) noexcept;
@@ -80,6 +81,7 @@ class port {
   bool tx_cksum_ = false;
   bool rx_cksum_ = false;
   bool started_ = false;
+  bool opened_ = false;  // open() completed: the destructor closes the device
   bool owner_ = true;
 };
 
