@@ -170,6 +170,8 @@ class test_wire {
   wire_faults faults;
   // Scripted drop: return true to lose this segment (after it is logged).
   std::function<bool(const wire_segment&)> drop;
+  // Scripted delay added to this segment's delivery (reordering on purpose).
+  std::function<uint64_t(const wire_segment&)> extra_delay;
   // Every segment sent, in order (bounded by log_limit; older entries are not kept beyond it).
   std::vector<wire_segment> log;
   size_t log_limit = 200000;
@@ -193,6 +195,7 @@ class test_wire {
       return;
     }
     uint64_t at = now_us + faults.delay_us;
+    if (extra_delay) at += extra_delay(w);
     if (faults.reorder > 0 && u(rng_) < faults.reorder) at += faults.reorder_delay_us;
     queue(1 - from, src, dst, b, at);
     if (faults.duplicate > 0 && u(rng_) < faults.duplicate) {

@@ -463,6 +463,14 @@ struct tcp_stack::impl {
     mark_pending(t);
   }
 
+  // An ACK that must not wait for the end of the burst: RFC 5681 §4.2 duplicate ACKs for
+  // out-of-order data (each one counts at the sender) and the ACK of every second full-sized
+  // segment. Queued data goes with it.
+  void ack_immediately(tcb& t) noexcept {
+    t.ack_now = true;
+    flush_one(t);
+  }
+
   // RFC 5961 §7: challenge ACKs are limited per second across the instance.
   void challenge_ack(tcb& t) noexcept {
     const uint64_t second = now_us / 1'000'000;
@@ -1194,7 +1202,7 @@ void tcp_stack::impl::deliver_in_order(tcb& t, std::span<const std::byte> data) 
     if (!alive(idx, gen)) return;
   }
   // RFC 5681 §4.2: a segment that fills a hole is acknowledged at once.
-  if (filled) ack_soon(t);
+  if (filled) ack_immediately(t);
 }
 
 void tcp_stack::impl::process_data(tcb& t, segment& s) {
@@ -1209,7 +1217,7 @@ void tcp_stack::impl::process_data(tcb& t, segment& s) {
       // RFC 5681 §4.2 / RFC 9293 §3.8.6.3: ACK at least every second full-sized segment,
       // otherwise within the delayed-ACK time.
       if (t.unacked_rcv_bytes >= 2u * t.rcv_mss || !t.reasm->empty()) {
-        ack_soon(t);
+        ack_immediately(t);
       } else if (!t.ack_now) {
         const uint32_t id = idx * timer_kinds + tk_delack;
         if (!wheel.scheduled(id)) wheel.schedule(id, now_us + cfg.delayed_ack_us);
@@ -1217,13 +1225,14 @@ void tcp_stack::impl::process_data(tcb& t, segment& s) {
     } else {
       // Out of order inside the window: hold it (bounded) and send a duplicate ACK at once
       // (RFC 5681 §4.2), which drives the peer's fast retransmit.
+      ++ctr.out_of_order;
       const reassembly_result r = t.reasm->insert(s.seq, s.data, t.rcv_nxt);
       if (r.dropped > 0 || r.evicted > 0) ++ctr.drop_reassembly;
       if (s.has(flag_fin)) {
         t.ooo_fin = true;
         t.ooo_fin_seq = s.seq + static_cast<uint32_t>(s.data.size());
       }
-      ack_soon(t);
+      ack_immediately(t);
       return;
     }
   }

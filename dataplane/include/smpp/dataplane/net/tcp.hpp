@@ -91,7 +91,9 @@ struct tcp_counters {
   uint64_t syn_retransmits = 0;
   uint64_t window_probes = 0;
   uint64_t keepalive_probes = 0;
-  uint64_t delayed_acks = 0;  // ACKs sent by the delayed-ACK timer
+  uint64_t delayed_acks = 0;
+  uint64_t out_of_order =
+      0;  // segments held in the reassembly queue  // ACKs sent by the delayed-ACK timer
   uint64_t challenge_acks = 0;
   uint64_t challenge_acks_suppressed = 0;
   uint64_t rst_in = 0;
