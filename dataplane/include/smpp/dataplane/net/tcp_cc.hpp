@@ -214,11 +214,13 @@ class newreno {
       partial_seen_ = true;
       return first ? ack_result::partial_first : ack_result::partial;
     }
+    // The ACK that reaches past recover still covers segments sent before the timeout.
+    const bool after_rto = after_rto_;
     if (after_rto_ && seq_gt(ack, recover_)) after_rto_ = false;
     if (cwnd_ < ssthresh_) {
       // RFC 5681 §3.1 eq. 2 with RFC 3465 §2.3: cwnd += min(N, L * SMSS); L = 1 SMSS in the
       // slow start that follows an RTO (its ACKs may cover segments that were never lost).
-      const uint64_t limit = uint64_t{after_rto_ ? 1u : cfg_.abc_limit_segments} * smss_;
+      const uint64_t limit = uint64_t{after_rto ? 1u : cfg_.abc_limit_segments} * smss_;
       grow(std::min<uint64_t>(acked_bytes, limit));
     } else {
       // RFC 5681 §3.1 (the byte-counting form it recommends, RFC 3465 §2.1): once a whole
