@@ -1606,6 +1606,11 @@ bool tcp_stack::info(tcp_conn c, tcp_conn_info& out) const noexcept {
   out.remote_port = t.rport;
   out.send_queued = t.s_len;
   out.receive_queued = t.r_len;
+  out.snd_una = t.snd_una;
+  out.snd_nxt = t.snd_nxt;
+  out.rcv_nxt = t.rcv_nxt;
+  out.rcv_wnd = seq_gt(t.rcv_adv, t.rcv_nxt) ? t.rcv_adv - t.rcv_nxt : 0;
+  out.ts_recent = t.ts_recent;
   out.snd_wnd = t.snd_wnd;
   out.cwnd = t.cc.cwnd();
   out.ssthresh = t.cc.ssthresh();

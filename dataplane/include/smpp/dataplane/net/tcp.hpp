@@ -139,6 +139,9 @@ struct tcp_conn_info {
   uint16_t local_port = 0, remote_port = 0;
   uint32_t send_queued = 0;     // octets in the send ring, unacknowledged included
   uint32_t receive_queued = 0;  // octets held while receive is paused
+  uint32_t snd_una = 0, snd_nxt = 0, rcv_nxt = 0;
+  uint32_t rcv_wnd = 0;    // the window last advertised (RCV.WND)
+  uint32_t ts_recent = 0;  // RFC 7323 TS.Recent
   uint32_t snd_wnd = 0, cwnd = 0, ssthresh = 0;
   uint64_t rto_us = 0;
   uint16_t snd_mss = 0;
