@@ -38,7 +38,7 @@ struct stack_counters {
   icmp_counters icmp;
 };
 
-class stack {
+class alignas(64) stack {
  public:
   stack(link& port, stack_config config);
   stack(const stack&) = delete;
