@@ -414,3 +414,120 @@ TEST(TcpState, ListenerBounds) {
   EXPECT_EQ(p.b->listen(0, 3, 1), -ENOBUFS);
   EXPECT_EQ(p.b->listen(0, 0, 1), -EINVAL);
 }
+
+namespace {
+
+// A RST at RCV.NXT of conn c on side `to` (0: client stack, 1: server stack).
+void inject_rst(tcp_pair& p, int to, net::tcp_conn c) {
+  net::tcp_stack& s = to == 0 ? *p.a : *p.b;
+  net::tcp_conn_info i;
+  ASSERT_TRUE(s.info(c, i));
+  smpp::test::segment_spec sp;
+  sp.src = i.remote_addr;
+  sp.dst = i.local_addr;
+  sp.sport = i.remote_port;
+  sp.dport = i.local_port;
+  sp.seq = i.rcv_nxt;
+  sp.flags = smpp::test::rst;
+  p.wire.inject(to, sp.src, sp.dst, smpp::test::build_segment(sp));
+}
+
+}  // namespace
+
+TEST(TcpState, ResetInFinWait1) {
+  tcp_pair p;
+  auto [c, s] = p.establish();
+  ASSERT_NE(c, net::invalid_tcp_conn);
+  p.wire.drop = [](const wire_segment& w) { return w.from == 0; };
+  p.a->close(c);
+  p.wire.run(10'000);
+  ASSERT_EQ(state_of(*p.a, c), net::tcp_state::fin_wait_1);
+  inject_rst(p, 0, c);
+  EXPECT_EQ(p.a_events.close_error(c), ECONNRESET);
+  EXPECT_EQ(p.a->connections(), 0u);
+  (void)s;
+}
+
+TEST(TcpState, ResetInCloseWaitWithHeldData) {
+  tcp_pair p;
+  auto [c, s] = p.establish();
+  ASSERT_NE(c, net::invalid_tcp_conn);
+  p.b->pause_receive(s, true);
+  ASSERT_EQ(p.a->send(c, text("held")), 4u);
+  p.a->close(c);
+  p.wire.run(10'000);
+  ASSERT_EQ(state_of(*p.b, s), net::tcp_state::close_wait);
+  EXPECT_TRUE(p.b_events.closed.empty());  // the FIN waits behind the held data
+  inject_rst(p, 1, s);
+  EXPECT_EQ(p.b_events.close_error(s), ECONNRESET);
+  EXPECT_EQ(p.b->connections(), 0u);
+}
+
+TEST(TcpState, PausedDataThenFinAreDeliveredInOrderOnResume) {
+  tcp_pair p;
+  auto [c, s] = p.establish();
+  ASSERT_NE(c, net::invalid_tcp_conn);
+  p.b->pause_receive(s, true);
+  ASSERT_EQ(p.a->send(c, text("generic_nack")), 12u);
+  p.a->close(c);
+  p.wire.run(10'000);
+  EXPECT_TRUE(p.b_events.data[s].empty());
+  EXPECT_TRUE(p.b_events.closed.empty());
+  p.b->pause_receive(s, false);
+  EXPECT_EQ(p.b_events.data[s], text("generic_nack"));
+  ASSERT_EQ(p.b_events.closed.size(), 1u);
+  EXPECT_EQ(p.b_events.closed[0].second, 0);
+  p.wire.run(100'000);
+  EXPECT_EQ(state_of(*p.a, c), net::tcp_state::time_wait);
+  EXPECT_EQ(p.b->connections(), 0u);
+}
+
+TEST(TcpState, ResetInLastAck) {
+  tcp_pair p;
+  auto [c, s] = p.establish();
+  ASSERT_NE(c, net::invalid_tcp_conn);
+  p.wire.drop = [](const wire_segment& w) { return w.from == 1; };
+  p.a->close(c);
+  p.wire.run(10'000);
+  ASSERT_EQ(state_of(*p.b, s), net::tcp_state::last_ack);
+  ASSERT_EQ(p.b_events.closed.size(), 1u);
+  inject_rst(p, 1, s);
+  EXPECT_EQ(p.b->connections(), 0u);
+  EXPECT_EQ(p.b_events.closed.size(), 1u);  // heard once only
+}
+
+TEST(TcpState, ResetInClosingAndTimeWait) {
+  tcp_pair p;
+  auto [c, s] = p.establish();
+  ASSERT_NE(c, net::invalid_tcp_conn);
+  p.a->close(c);
+  p.b->close(s);
+  p.a->flush();
+  p.b->flush();
+  p.wire.drop = [](const wire_segment&) { return true; };  // the ACKs of the FINs are lost
+  p.wire.run(150, {}, {}, 150);
+  ASSERT_EQ(state_of(*p.a, c), net::tcp_state::closing);
+  ASSERT_EQ(state_of(*p.b, s), net::tcp_state::closing);
+  inject_rst(p, 0, c);
+  EXPECT_EQ(p.a_events.close_error(c), ECONNRESET);
+  EXPECT_EQ(p.a->connections(), 0u);
+  // The other side gets its ACK after all and sits in TIME-WAIT: a RST ends it early
+  // (RFC 9293 §3.10.7.4).
+  p.wire.drop = nullptr;
+  net::tcp_conn_info i;
+  ASSERT_TRUE(p.b->info(s, i));
+  smpp::test::segment_spec sp;
+  sp.src = i.remote_addr;
+  sp.dst = i.local_addr;
+  sp.sport = i.remote_port;
+  sp.dport = i.local_port;
+  sp.seq = i.rcv_nxt;
+  sp.ack = i.snd_nxt;
+  sp.flags = smpp::test::ack;
+  sp.ts = i.timestamps;
+  sp.tsval = i.ts_recent + 1;
+  p.wire.inject(1, sp.src, sp.dst, smpp::test::build_segment(sp));
+  ASSERT_EQ(state_of(*p.b, s), net::tcp_state::time_wait);
+  inject_rst(p, 1, s);
+  EXPECT_EQ(p.b->connections(), 0u);
+}

@@ -264,6 +264,12 @@ TEST(TcpTransfer, ZeroWindowProbesWhilePausedThenResume) {
     EXPECT_GT(probes[i] - probes[i - 1], probes[i - 1] - probes[i - 2]) << i;
   }
   EXPECT_EQ(p.a_events.closed.size(), 0u);  // probing never gives up while answered
+  // Every probe was answered by an ACK that keeps the window closed.
+  size_t answers = 0;
+  for (const auto& w : p.wire.log) {
+    if (w.from == 1 && w.at_us > probes.front() && w.wnd == 0) ++answers;
+  }
+  EXPECT_GE(answers, probes.size());
   // Resume: the held data is delivered, the window opens, the rest follows.
   p.b->pause_receive(s, false);
   ASSERT_TRUE(p.wire.run(

@@ -505,6 +505,10 @@ struct tcp_stack::impl {
   // once (SMPP wants TCP_NODELAY semantics).
   void send_data(tcb& t) noexcept {
     if (!sends_data(t.state)) return;
+    // RFC 5681 §4.1: after an idle period longer than the RTO, restart from the initial window.
+    if (t.snd_nxt == t.snd_una && t.s_len > 0 && now_us - t.last_send_us > t.rto.rto_us()) {
+      t.cc.on_idle_restart();
+    }
     for (;;) {
       const uint32_t sent = t.snd_nxt - t.snd_una;
       if (sent > t.s_len) break;  // the FIN is out too
@@ -522,6 +526,7 @@ struct tcp_stack::impl {
       if (len == unsent && len > 0) flags |= flag_psh;
       if (fin) flags |= flag_fin;
       emit(t, t.snd_nxt, flags, sent, len);
+      t.last_send_us = now_us;
       if (!t.rtt_timing && len > 0) {
         // RFC 6298 §3 (Karn): one segment timed at a time, never a retransmitted one.
         t.rtt_timing = seq_geq(t.snd_nxt, t.snd_max);
@@ -553,7 +558,6 @@ struct tcp_stack::impl {
     uint8_t flags = flag_ack;
     if (t.fin_sent && len == t.s_len && !t.fin_acked) flags |= flag_fin;
     if (len == 0 && !(flags & flag_fin)) return;
-    ++ctr.retransmits;
     emit(t, t.snd_una, flags, 0, len);
     // RFC 6298 §3 (Karn): the timed segment was sent again; its ACK cannot be a sample.
     if (t.rtt_timing && seq_leq(t.rtt_seq, t.snd_una + len)) t.rtt_timing = false;
@@ -567,6 +571,7 @@ struct tcp_stack::impl {
     const bool waiting = t.s_len > (t.snd_nxt - t.snd_una) || (t.fin_queued && !t.fin_sent);
     if (outstanding) {
       if (t.mt != main_timer::rtx) {
+        if (t.mt == main_timer::persist) t.rto.reset_backoff();
         t.retries = 0;
         arm_main(t, main_timer::rtx, t.rto.rto_us());
       }
@@ -576,6 +581,8 @@ struct tcp_stack::impl {
         arm_main(t, main_timer::persist, t.rto.rto_us());
       }
     } else if (t.mt == main_timer::rtx || t.mt == main_timer::persist) {
+      // The window opened (or all is acknowledged): the probes' back-off ends with it.
+      if (t.mt == main_timer::persist) t.rto.reset_backoff();
       stop_main(t);
     }
   }
@@ -984,6 +991,9 @@ void tcp_stack::impl::input_synchronized(tcb& t, segment& s) {
       ++ctr.drop_out_of_window;
       return;
     }
+    // A zero-window probe: its octet is not taken, the ACK tells the peer the window is still
+    // closed (RFC 9293 §3.8.6.1).
+    if (!s.has(flag_rst)) ack_soon(t);
     // Keep the ACK, drop the text and FIN that do not fit.
     s.data = {};
     s.flags = static_cast<uint8_t>(s.flags & ~(flag_fin | flag_syn));
@@ -1057,7 +1067,7 @@ void tcp_stack::impl::input_synchronized(tcb& t, segment& s) {
     t.snd_wl2 = s.ack;
     t.retries = 0;
     stop_main(t);
-    t.state = tcp_state::established;
+    t.state = t.fin_queued ? tcp_state::fin_wait_1 : tcp_state::established;
     became_established(t);
     if (!alive(idx, gen)) return;
     mark_pending(t);
@@ -1117,6 +1127,7 @@ bool tcp_stack::impl::process_ack(tcb& t, const segment& s) {
     // RFC 5681 §2: a duplicate ACK. The third starts fast retransmit (§3.2).
     const dup_ack_action a = t.cc.on_dup_ack(t.snd_una, t.snd_max, t.snd_max - t.snd_una);
     if (a == dup_ack_action::fast_retransmit) {
+      ++ctr.retransmits;
       ++ctr.fast_retransmits;
       retransmit_first(t);
     }
@@ -1141,7 +1152,8 @@ bool tcp_stack::impl::process_ack(tcb& t, const segment& s) {
         enter_time_wait(t);
         return false;
       case tcp_state::last_ack:
-        free_tcb(t);  // the user heard on_close when the peer's FIN arrived
+        notify_close(t, 0);  // usually heard already, when the peer's FIN arrived
+        free_tcb(t);
         return false;
       default:
         break;
@@ -1509,6 +1521,9 @@ void tcp_stack::close(tcp_conn c) {
       m.free_tcb(*t);
       return;
     case tcp_state::syn_received:
+      // RFC 9293 §3.10.4: SYN-RECEIVED: the FIN waits for ESTABLISHED.
+      t->fin_queued = true;
+      return;
     case tcp_state::established:
       // RFC 9293 §3.10.4: FIN after the queued data; FIN-WAIT-1.
       t->fin_queued = true;

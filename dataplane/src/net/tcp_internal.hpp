@@ -117,6 +117,7 @@ struct tcb {
   uint64_t rtt_start_us = 0;
   uint32_t retries = 0;  // consecutive expiries of the main timer
   uint64_t last_rx_us = 0;
+  uint64_t last_send_us = 0;  // the last new data sent (RFC 5681 §4.1 idle restart)
   uint32_t keepalive_sent = 0;
 
   // Send ring: s_len octets starting at s_head, the first one being SND.UNA's.
