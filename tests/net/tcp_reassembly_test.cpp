@@ -364,3 +364,33 @@ TEST(TcpReassembly, EmptyAndZeroBoundInputsAreHarmless) {
   q.clear();
   EXPECT_TRUE(q.empty());
 }
+
+TEST(TcpReassembly, ArbitraryInputNeverBreaksItsInvariants) {
+  // Whatever a peer sends and however the caller's RCV.NXT jumps (forwards, backwards, by
+  // more than 2^31), the queue stays consistent, bounded, and delivers only what it holds.
+  std::mt19937 rng(99);
+  const auto rnd = [&](uint32_t n) { return static_cast<uint32_t>(rng() % n); };
+  const auto any = [&] { return static_cast<uint32_t>(rng()); };
+  std::vector<std::byte> data(70'000, std::byte{0x33});
+  for (int round = 0; round < 200; ++round) {
+    net::tcp_reassembly q(1 + rnd(70'000), 1 + rnd(16));
+    uint32_t rcv_nxt = any();
+    for (int i = 0; i < 300; ++i) {
+      const uint32_t kind = rnd(10);
+      if (kind == 0) rcv_nxt = any();       // anywhere at all
+      if (kind == 1) rcv_nxt += rnd(3000);  // delivered elsewhere
+      const uint32_t seq = kind < 5 ? rcv_nxt + rnd(80'000) - 10'000 : any();
+      const size_t len = rnd(static_cast<uint32_t>(data.size()));
+      const auto r = q.insert(seq, std::span<const std::byte>(data).first(len), rcv_nxt);
+      ASSERT_EQ(uint64_t{r.stored} + r.duplicate + r.dropped, len);
+      ASSERT_NO_FATAL_FAILURE(check_invariants(q, rcv_nxt));
+      ASSERT_LE(q.bytes(), q.max_bytes());
+      const uint32_t before = rcv_nxt;
+      const size_t n = q.pop(rcv_nxt, [&](std::span<const std::byte> d) {
+        for (std::byte b : d) ASSERT_EQ(b, std::byte{0x33});
+      });
+      ASSERT_EQ(rcv_nxt - before, n);
+      ASSERT_NO_FATAL_FAILURE(check_invariants(q, rcv_nxt));
+    }
+  }
+}

@@ -199,8 +199,12 @@ TEST(TimerWheel, FarFutureTimersBeyondManyRevolutions) {
   EXPECT_LT(fired[0].second, 3 * day + 17 + 3'600'000'000ull);
   EXPECT_EQ(fired[1].first, 1u);
   EXPECT_TRUE(w.scheduled(2));
+  EXPECT_EQ(w.deadline_us(2), last_tick_us);
+  w.schedule(3, UINT64_MAX);  // its tick starts beyond the clock's range: never fires
+  EXPECT_EQ(w.deadline_us(3), UINT64_MAX);
   EXPECT_EQ(w.advance(last_tick_us - 1, [](uint32_t) { FAIL(); }), 0u);
   EXPECT_EQ(w.advance(UINT64_MAX, [&](uint32_t id) { EXPECT_EQ(id, 2u); }), 1u);
+  EXPECT_TRUE(w.scheduled(3));
 }
 
 TEST(TimerWheel, TimeJumpFiresEverythingDueInOneCallQuickly) {

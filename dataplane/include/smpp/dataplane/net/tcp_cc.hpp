@@ -64,7 +64,6 @@ class rto_estimator {
   // The current RTO in µs: the estimate within [min_rto_us, max_rto_us] (RFC 6298 §2.4, §2.5),
   // doubled per backoff() and capped at max_rto_us.
   [[nodiscard]] uint32_t rto_us() const noexcept {
-    if (!has_sample_ && backoffs_ == 0) return base_rto_us_;
     const uint64_t r = uint64_t{base_rto_us_} << std::min(backoffs_, 32u);
     return static_cast<uint32_t>(std::min<uint64_t>(r, cfg_.max_rto_us));
   }

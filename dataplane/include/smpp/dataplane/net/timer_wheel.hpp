@@ -59,9 +59,10 @@ class timer_wheel {
   }
 
   // When timer `id` fires at the earliest: its tick's time (at_us rounded up to the tick), or
-  // UINT64_MAX if it is not armed.
+  // UINT64_MAX if it is not armed (or that time is beyond UINT64_MAX: it never fires).
   [[nodiscard]] uint64_t deadline_us(uint32_t id) const noexcept {
-    if (!scheduled(id)) return std::numeric_limits<uint64_t>::max();
+    const uint64_t never = std::numeric_limits<uint64_t>::max();
+    if (!scheduled(id) || nodes_[id].tick > never / tick_us_) return never;
     return nodes_[id].tick * tick_us_;
   }
 
