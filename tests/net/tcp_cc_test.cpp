@@ -239,7 +239,7 @@ TEST(NewReno, PartialAcksRetransmitAndDeflateThenFullAckExits) {
   (void)cc.on_dup_ack(1001, 11'001, 10'000);
   (void)cc.on_dup_ack(1001, 11'001, 10'000);
   ASSERT_EQ(cc.cwnd(), 10'000u);
-  // RFC 6582 §3.2 step 5 partial ACK: cwnd - 2000 acked + SMSS (acked >= SMSS).
+  // RFC 6582 §3.2 partial acknowledgment: cwnd - 2000 acked + SMSS (acked >= SMSS).
   EXPECT_EQ(cc.on_new_ack(2000, 3001, 8000), ack_result::partial_first);
   EXPECT_TRUE(net::retransmit_first_unacked(ack_result::partial_first));
   EXPECT_EQ(cc.cwnd(), 9'000u);
@@ -281,7 +281,7 @@ TEST(NewReno, PartialAckDeflationKeepsOneSegment) {
 TEST(NewReno, RtoCollapsesToLossWindowAndReducesSsthreshOnce) {
   net::newreno cc(1000, 0);
   cc.on_rto(10'000, 11'001);
-  // RFC 5681 §3.1: ssthresh per eq. 4, cwnd = LW = 1 SMSS; RFC 6582 §4: recover = 11000.
+  // RFC 5681 §3.1: ssthresh per eq. 4, cwnd = LW = 1 SMSS; RFC 6582 §3.2: recover = 11000.
   EXPECT_EQ(cc.ssthresh(), 5'000u);
   EXPECT_EQ(cc.cwnd(), 1'000u);
   EXPECT_EQ(cc.recover(), 11'000u);
@@ -315,7 +315,7 @@ TEST(NewReno, DuplicatesNotCoveringRecoverAfterRtoDoNotRetransmitAgain) {
   net::newreno cc(1000, 0);
   cc.on_rto(10'000, 11'001);  // recover = 11000
   const uint32_t ssthresh = cc.ssthresh();
-  // RFC 6582 §3.2 step 1 / §4: duplicates for data sent before the timeout.
+  // RFC 6582 §3.2 three duplicate ACKs / §4: duplicates for data sent before the timeout.
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(cc.on_dup_ack(1001, 11'001, 10'000), dup_ack_action::none);
   }

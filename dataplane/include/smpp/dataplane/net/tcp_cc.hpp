@@ -132,11 +132,11 @@ enum class dup_ack_action : uint8_t {
 // What an ACK of new data asks of the sender.
 enum class ack_result : uint8_t {
   none,           // normal ACK outside fast recovery: cwnd grew (slow start or CA)
-  partial,        // RFC 6582 §3.2 step 5 partial ACK: retransmit the first unacknowledged
+  partial,        // RFC 6582 §3.2 partial acknowledgment: retransmit the first unacknowledged
                   // segment; cwnd was deflated; stay in fast recovery
   partial_first,  // the same, and it is the first partial ACK of this recovery: also restart
-                  // the retransmission timer (RFC 6582 §3.2 step 5, "Impatient" variant)
-  full,           // RFC 6582 §3.2 step 5 full ACK: fast recovery is over, cwnd was deflated
+                  // the retransmission timer (RFC 6582 §3.2, the "Impatient" variant)
+  full,           // RFC 6582 §3.2 full acknowledgment: fast recovery is over, cwnd was deflated
 };
 
 [[nodiscard]] constexpr bool retransmit_first_unacked(ack_result r) noexcept {
@@ -149,7 +149,7 @@ enum class ack_result : uint8_t {
 class newreno {
  public:
   // smss: the sender maximum segment size (RFC 5681 §2), > 0. iss: the initial send sequence
-  // number (RFC 6582 §3.2 step 1 starts `recover` there).
+  // number (RFC 6582 §3.2, initialization: `recover` starts there).
   // RFC 9293 §3.7.1's default send MSS until reset() learns the real one.
   newreno() noexcept : newreno(536) {}
   explicit newreno(uint32_t smss, uint32_t iss = 0, const newreno_config& cfg = {}) noexcept
@@ -165,7 +165,7 @@ class newreno {
     iw_ = syn_retransmitted ? smss_ : initial_window(smss_, cfg_.initial_window_segments);
     cwnd_ = std::min(iw_, cfg_.max_cwnd);
     ssthresh_ = cfg_.initial_ssthresh;
-    recover_ = iss;  // RFC 6582 §3.2 step 1
+    recover_ = iss;  // RFC 6582 §3.2, initialization of the TCB
     bytes_acked_ = 0;
     dup_acks_ = 0;
     in_recovery_ = false;
@@ -189,14 +189,14 @@ class newreno {
 
   // An ACK that advanced SND.UNA to `ack`, acknowledging `acked_bytes` new octets; flight_size:
   // what is still outstanding after it (SND.NXT - ack). Outside fast recovery it grows cwnd
-  // and returns none; in fast recovery it handles RFC 6582 §3.2 step 5 and returns partial,
-  // partial_first or full.
+  // and returns none; in fast recovery it handles RFC 6582 §3.2's response to newly acknowledged
+  // data and returns partial, partial_first or full.
   ack_result on_new_ack(uint32_t acked_bytes, uint32_t ack, uint32_t flight_size) noexcept {
     dup_acks_ = 0;
     rto_retransmitting_ = false;
     if (in_recovery_) {
       if (seq_gt(ack, recover_)) {
-        // RFC 6582 §3.2 step 5, full acknowledgment, option (1):
+        // RFC 6582 §3.2 full acknowledgment, option (1):
         // cwnd <- min(ssthresh, max(FlightSize, SMSS) + SMSS).
         cwnd_ = static_cast<uint32_t>(
             std::min<uint64_t>(ssthresh_, uint64_t{std::max(flight_size, smss_)} + smss_));
@@ -204,7 +204,7 @@ class newreno {
         bytes_acked_ = 0;
         return ack_result::full;
       }
-      // RFC 6582 §3.2 step 5, partial acknowledgment: deflate cwnd by the new data acknowledged
+      // RFC 6582 §3.2 partial acknowledgment: deflate cwnd by the new data acknowledged
       // and add back SMSS if that was at least SMSS (kept at one SMSS at least).
       uint64_t c = cwnd_ > acked_bytes ? cwnd_ - acked_bytes : 0;
       if (acked_bytes >= smss_) c += smss_;
@@ -243,11 +243,12 @@ class newreno {
     }
     if (dup_acks_ < 0xffff) ++dup_acks_;
     if (dup_acks_ != dupack_threshold) return dup_ack_action::none;
-    // RFC 6582 §3.2 step 1 (and §4): only when the cumulative ACK covers more than recover,
-    // or this is a loss the sender already reacted to (after an RTO or a previous recovery).
+    // RFC 6582 §3.2, three duplicate ACKs (and §4): only when the cumulative ACK covers more
+    // than recover; otherwise they belong to a loss already answered (an RTO or the last
+    // recovery) and neither ssthresh nor cwnd changes.
     if (!seq_gt(snd_una, recover_)) return dup_ack_action::none;
-    // RFC 5681 §3.2 step 2: ssthresh = max(FlightSize / 2, 2 * SMSS) (eq. 4); RFC 6582 §3.2
-    // step 2: recover <- the highest sequence number transmitted.
+    // RFC 5681 §3.2 step 2: ssthresh = max(FlightSize / 2, 2 * SMSS) (eq. 4); RFC 6582 §3.2:
+    // recover <- the highest sequence number transmitted.
     ssthresh_ = loss_ssthresh(flight_size);
     recover_ = snd_nxt - 1;
     // RFC 5681 §3.2 step 3: retransmit, cwnd = ssthresh + 3 * SMSS.
@@ -268,7 +269,7 @@ class newreno {
     if (!rto_retransmitting_) ssthresh_ = loss_ssthresh(flight_size);
     rto_retransmitting_ = true;
     cwnd_ = smss_;           // RFC 5681 §3.1: the loss window, LW = 1 SMSS
-    recover_ = snd_nxt - 1;  // RFC 6582 §4: highest sequence number transmitted
+    recover_ = snd_nxt - 1;  // RFC 6582 §3.2 retransmit timeouts
     in_recovery_ = false;
     partial_seen_ = false;
     dup_acks_ = 0;
