@@ -6,6 +6,7 @@
 #include <cstring>
 #include <random>
 
+#include "tcp_fuzz.hpp"
 #include "test_wire.hpp"
 
 namespace net = smpp::dataplane::net;
@@ -379,4 +380,21 @@ TEST(TcpInput, SeededFloodOfMalformedSegmentsNeverBreaksTheStack) {
   auto [c2, s2] = f.p.establish(2790);
   EXPECT_NE(c2, net::invalid_tcp_conn);
   EXPECT_NE(s2, net::invalid_tcp_conn);
+}
+
+TEST(TcpInput, FuzzEntryReplaysSeededScripts) {
+  std::mt19937_64 rng(2024);
+  for (int k = 0; k < 300; ++k) {
+    std::vector<uint8_t> script;
+    const int records = 1 + static_cast<int>(rng() % 20);
+    for (int r = 0; r < records; ++r) {
+      const uint8_t op = static_cast<uint8_t>(rng());
+      const size_t len = (op % 6 == 3) ? rng() % 3000 : rng() % 80;
+      script.push_back(op);
+      script.push_back(static_cast<uint8_t>(len >> 8));
+      script.push_back(static_cast<uint8_t>(len));
+      for (size_t j = 0; j < len; ++j) script.push_back(static_cast<uint8_t>(rng()));
+    }
+    smpp::test::tcp_fuzz_one(script.data(), script.size());
+  }
 }
