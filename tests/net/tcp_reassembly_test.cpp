@@ -394,3 +394,22 @@ TEST(TcpReassembly, ArbitraryInputNeverBreaksItsInvariants) {
     }
   }
 }
+
+TEST(TcpReassembly, DeliverMayClearTheQueueAndSpansOutliveThePop) {
+  net::tcp_reassembly q(16, 4);
+  uint32_t rcv_nxt = 10;
+  (void)q.insert(20, as_bytes("zz"), rcv_nxt);
+  (void)q.insert(10, as_bytes("abcdefgh"), rcv_nxt);  // wraps the ring: two spans
+  std::vector<std::span<const std::byte>> kept;
+  const size_t n = q.pop(rcv_nxt, [&](std::span<const std::byte> d) {
+    kept.push_back(d);
+    q.clear();  // the connection closed while its data was handed over
+  });
+  EXPECT_EQ(n, 8u);
+  EXPECT_EQ(rcv_nxt, 18u);
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.bytes(), 0u);
+  std::string out;
+  for (auto d : kept) out.append(reinterpret_cast<const char*>(d.data()), d.size());
+  EXPECT_EQ(out, "abcdefgh");
+}

@@ -56,7 +56,9 @@ class tcp_reassembly {
   // Calls deliver(std::span<const std::byte>) for the octets now contiguous from rcv_nxt, in
   // order (one or two spans: the ring may wrap), advances rcv_nxt past them and returns how
   // many were delivered. Held octets before rcv_nxt (the caller advanced it itself) are
-  // discarded first.
+  // discarded first. The queue's bookkeeping is done before deliver runs, so deliver may
+  // clear() it; the spans stay valid until the next insert(), so deliver may also just keep
+  // them and the caller hand them on after pop() returns.
   template <class F>
   size_t pop(uint32_t& rcv_nxt, F&& deliver) {
     sync(rcv_nxt);
@@ -65,12 +67,12 @@ class tcp_reassembly {
     const uint32_t len = blocks_[0].len;
     const uint32_t at = rcv_nxt & mask_;
     const uint32_t first = std::min(len, mask_ + 1 - at);
-    deliver(std::span<const std::byte>(ring_.get() + at, first));
-    if (first < len) deliver(std::span<const std::byte>(ring_.get(), len - first));
     remove_front();
     bytes_ -= len;
     rcv_nxt += len;
     base_ = rcv_nxt;
+    deliver(std::span<const std::byte>(ring_.get() + at, first));
+    if (first < len) deliver(std::span<const std::byte>(ring_.get(), len - first));
     return len;
   }
 
