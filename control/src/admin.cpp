@@ -513,8 +513,9 @@ struct admin_server::impl {
       j["hold_ttl_s"] = d.hold_ttl_ms / 1000;
       j["deliver_window"] = d.deliver_window;
       j["queue_full"] = d.backpressure ? "backpressure" : "throttle";
-      if (i < s->config.tenants.size() && s->config.tenants[i].name == d.name) {
-        j["allowed_networks"] = s->config.tenants[i].allowed_networks;
+      j["retired"] = d.retired;  // removed at run time: kept while its sessions finish
+      for (const auto& c : s->config.tenants) {
+        if (c.name == d.name) j["allowed_networks"] = c.allowed_networks;
       }
       j["sessions"] = x.binds;
       traffic_json(j, x);
@@ -540,6 +541,7 @@ struct admin_server::impl {
       j["address"] = endpoint_text(d.address);
       j["tls"] = d.address.tls != nullptr;
       j["on_demand"] = d.on_demand;
+      j["retired"] = d.retired;  // removed at run time: its binds drain, then unbind
       j["binds_configured"] = d.binds.size();
       j["binds_up_per_worker"] = x.binds_up_per_worker;
       uint64_t up = 0;
@@ -555,6 +557,7 @@ struct admin_server::impl {
                          {"window", bd.window},
                          {"rate_per_s", bd.rate_per_s},
                          {"weight", bd.weight},
+                         {"retired", bd.retired},
                          {"plan", plan_json(*s->snapshot, bd.plan)}});
       }
       j["binds"] = binds;
@@ -744,7 +747,8 @@ struct admin_server::impl {
       return;
     }
     std::string why;
-    auto snap = build_snapshot(*loaded.config, why);
+    // Indices of tenants, upstreams and binds stay those of the running snapshot.
+    auto snap = build_snapshot(*loaded.config, why, now()->snapshot.get());
     if (!snap) {
       reply_error(res, 400, "the configuration is not valid: " + why + "; nothing was changed");
       log(req, res.status, "refused by the snapshot builder");

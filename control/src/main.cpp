@@ -92,17 +92,24 @@ void run_worker(uint32_t index, uint32_t workers, uint32_t cpu,
 }
 
 // What a validated change from the admin API does to the running router: the new snapshot is
-// published to the workers (RCU), who adopt it within a tick. Tenants and upstreams keep their
-// indices (a change may append them, not reorder or remove them), and what the workers set up
-// once at start (listeners, frame limit, correlation table) must stay: those changes answer 409
-// and need a restart.
+// published to the workers (RCU), who adopt it within a tick. The snapshot builder keeps every
+// tenant's, upstream's and bind's index (removed ones stay as retired entries, see
+// build_snapshot), so tenants and upstreams may be added, removed and reordered and binds
+// added or removed while traffic flows. What the workers set up once at start must stay:
+// listeners, the frame limit and the correlation table; and the workers' per-tenant and
+// per-upstream arrays have room for shared_state's headroom beyond the first snapshot. Those
+// changes answer 409 and need a restart.
 control::snapshot_publisher make_publisher(
     dataplane::shared_state* shared, std::shared_ptr<const dataplane::router_snapshot> first) {
   struct state {
     std::mutex mu;
     std::shared_ptr<const dataplane::router_snapshot> current;
+    size_t tenant_room = 0;
+    size_t upstream_room = 0;
   };
   auto st = std::make_shared<state>();
+  st->tenant_room = first->tenants.size() + dataplane::shared_state::tenant_headroom;
+  st->upstream_room = first->upstreams.size() + dataplane::shared_state::upstream_headroom;
   st->current = std::move(first);
   return [shared, st](const control::router_config&,
                       const std::shared_ptr<const dataplane::router_snapshot>& next)
@@ -112,22 +119,24 @@ control::snapshot_publisher make_publisher(
     auto conflict = [](std::string why) {
       return control::publish_result{409, std::move(why) + ": restart the router to apply it"};
     };
-    if (next->tenants.size() < old.tenants.size()) return conflict("a tenant was removed");
-    if (next->tenants.size() > old.tenants.size() + dataplane::shared_state::tenant_headroom)
-      return conflict("more tenants added than the running router has room for");
-    for (size_t i = 0; i < old.tenants.size(); ++i) {
-      if (next->tenants[i].name != old.tenants[i].name)
-        return conflict("tenants were removed or reordered (" + old.tenants[i].name + ")");
+    // The builder keeps indices (it was given the current snapshot); a snapshot built without
+    // it would move them.
+    bool kept = next->tenants.size() >= old.tenants.size() &&
+                next->upstreams.size() >= old.upstreams.size();
+    for (size_t i = 0; kept && i < old.tenants.size(); ++i)
+      kept = next->tenants[i].name == old.tenants[i].name;
+    for (size_t i = 0; kept && i < old.upstreams.size(); ++i) {
+      kept = next->upstreams[i].name == old.upstreams[i].name &&
+             next->upstreams[i].binds.size() >= old.upstreams[i].binds.size();
     }
-    if (next->upstreams.size() < old.upstreams.size()) return conflict("an upstream was removed");
-    if (next->upstreams.size() > old.upstreams.size() + dataplane::shared_state::upstream_headroom)
-      return conflict("more upstreams added than the running router has room for");
-    for (size_t i = 0; i < old.upstreams.size(); ++i) {
-      if (next->upstreams[i].name != old.upstreams[i].name)
-        return conflict("upstreams were removed or reordered (" + old.upstreams[i].name + ")");
-      if (next->upstreams[i].binds.size() != old.upstreams[i].binds.size())
-        return conflict("the bind count of upstream " + old.upstreams[i].name + " changed");
-    }
+    if (!kept) return conflict("tenants, upstreams or binds changed their indices");
+    if (next->tenants.size() > st->tenant_room)
+      return conflict("more tenants added since the start than the running router has room for (" +
+                      std::to_string(st->tenant_room) + ", removed ones included)");
+    if (next->upstreams.size() > st->upstream_room)
+      return conflict("more upstreams added since the start than the running router has room "
+                      "for (" +
+                      std::to_string(st->upstream_room) + ", removed ones included)");
     if (next->listeners.size() != old.listeners.size()) return conflict("the listeners changed");
     for (size_t i = 0; i < old.listeners.size(); ++i) {
       if (next->listeners[i].host != old.listeners[i].host ||

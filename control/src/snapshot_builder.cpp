@@ -57,8 +57,23 @@ std::vector<tenant_share> shares_of(const router_config& config, const upstream_
 
 }  // namespace
 
-std::shared_ptr<const dataplane::router_snapshot> build_snapshot(const router_config& config,
-                                                                 std::string& error) {
+// The index of each name in the new snapshot: the previous snapshot's index when it had the
+// name, else appended after every previous entry (retired ones included), in `names` order.
+template <typename Def>
+std::vector<std::string> laid_out(const std::vector<std::string>& names,
+                                  const std::vector<Def>* previous) {
+  std::vector<std::string> order;
+  if (previous != nullptr) {
+    for (const Def& d : *previous) order.push_back(d.name);
+  }
+  for (const std::string& n : names) {
+    if (std::find(order.begin(), order.end(), n) == order.end()) order.push_back(n);
+  }
+  return order;
+}
+
+std::shared_ptr<const dataplane::router_snapshot> build_snapshot(
+    const router_config& config, std::string& error, const dataplane::router_snapshot* previous) {
   auto s = std::make_shared<dataplane::router_snapshot>();
   std::shared_ptr<const dataplane::tls_context> server_tls;  // one for every TLS listener
   for (const listener_config& l : config.listeners) {
@@ -83,7 +98,18 @@ std::shared_ptr<const dataplane::router_snapshot> build_snapshot(const router_co
     s->listeners.push_back(std::move(ep));
   }
   std::unordered_map<std::string, uint32_t> tenant_index;
-  for (const tenant_config& t : config.tenants) {
+  std::vector<std::string> tenant_names;
+  for (const tenant_config& t : config.tenants) tenant_names.push_back(t.name);
+  for (const std::string& name : laid_out(tenant_names, previous ? &previous->tenants : nullptr)) {
+    const auto found = std::find_if(config.tenants.begin(), config.tenants.end(),
+                                    [&](const tenant_config& t) { return t.name == name; });
+    if (found == config.tenants.end()) {
+      dataplane::tenant_def gone = previous->tenants[s->tenants.size()];
+      gone.retired = true;
+      s->tenants.push_back(std::move(gone));
+      continue;
+    }
+    const tenant_config& t = *found;
     dataplane::tenant_def d;
     d.index = static_cast<uint32_t>(s->tenants.size());
     d.name = t.name;
@@ -108,7 +134,24 @@ std::shared_ptr<const dataplane::router_snapshot> build_snapshot(const router_co
     s->tenants.push_back(std::move(d));
   }
   std::unordered_map<std::string, uint32_t> upstream_index;
-  for (const upstream_config& u : config.upstreams) {
+  std::vector<std::string> upstream_names;
+  for (const upstream_config& u : config.upstreams) upstream_names.push_back(u.name);
+  for (const std::string& name :
+       laid_out(upstream_names, previous ? &previous->upstreams : nullptr)) {
+    const auto found = std::find_if(config.upstreams.begin(), config.upstreams.end(),
+                                    [&](const upstream_config& u) { return u.name == name; });
+    const dataplane::upstream_def* before =
+        previous != nullptr && s->upstreams.size() < previous->upstreams.size()
+            ? &previous->upstreams[s->upstreams.size()]
+            : nullptr;
+    if (found == config.upstreams.end()) {
+      dataplane::upstream_def gone = *before;
+      gone.retired = true;
+      for (dataplane::upstream_bind_def& b : gone.binds) b.retired = true;
+      s->upstreams.push_back(std::move(gone));
+      continue;
+    }
+    const upstream_config& u = *found;
     dataplane::upstream_def d;
     d.index = static_cast<uint32_t>(s->upstreams.size());
     d.name = u.name;
@@ -163,6 +206,12 @@ std::shared_ptr<const dataplane::router_snapshot> build_snapshot(const router_co
       return nullptr;
     }
     for (size_t b = 0; b < d.binds.size(); ++b) d.binds[b].plan = std::move(planned.plans[b]);
+    // Fewer binds than before: the ones beyond stay, retired, with the plan they had (what
+    // they still hold is sent in their slots).
+    for (size_t b = d.binds.size(); before != nullptr && b < before->binds.size(); ++b) {
+      d.binds.push_back(before->binds[b]);
+      d.binds.back().retired = true;
+    }
     upstream_index[u.name] = d.index;
     s->upstreams.push_back(std::move(d));
   }

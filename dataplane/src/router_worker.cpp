@@ -271,8 +271,8 @@ router_worker::router_worker(uint32_t index, uint32_t workers, transport& t,
   if (shared_ != nullptr) seen_generation_ = shared_->generation.load(std::memory_order_acquire);
 }
 
-void router_worker::add_links(const upstream_def& u) {
-  for (size_t b = 0; b < u.binds.size(); ++b) {
+void router_worker::add_links(const upstream_def& u, size_t from_bind) {
+  for (size_t b = from_bind; b < u.binds.size(); ++b) {
     // Bind b of every upstream belongs to worker b % workers.
     if (b % workers_ != index_) continue;
     auto link = std::make_unique<upstream_link>(snap_->max_command_length);
@@ -800,7 +800,7 @@ router_worker::upstream_link* router_worker::pick_local(uint32_t up, conn_id esm
   const size_t start = n == 0 ? 0 : (esme * 0x9E3779B97F4A7C15ULL >> 32) % n;
   for (size_t k = 0; k < n; ++k) {
     upstream_link* l = links[(start + k) % n];
-    if (l->state != link_state::bound) continue;
+    if (l->state != link_state::bound || l->def->retired) continue;
     if (l->outstanding >= l->def->window) {
       any_busy = true;
       continue;
@@ -841,6 +841,13 @@ bool router_worker::backpressure(esme_session& s) {
 }
 
 void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p) {
+  if (snap_->tenants[s.tenant].retired) {
+    // The tenant was removed at run time: its session is unbound as soon as it is owed
+    // nothing; new requests are outside any valid bind (SMPP 3.4 §5.1.3).
+    count_reject(s.tenant, S::ESME_RINVBNDSTS);
+    (void)send_header_only(s.conn, codec::response_of(p.id), S::ESME_RINVBNDSTS, p.sequence_number);
+    return;
+  }
   if (s.counted_ahead > 0) {
     --s.counted_ahead;  // held back by back-pressure and offered again: counted already
   } else {
@@ -872,7 +879,7 @@ void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p)
     // Failover order; within an upstream our own binds first, then another worker's. The bind
     // the session used last is tried first: no search, and its state is already in cache.
     if (upstream_link* l = s.last_link; l != nullptr && l->upstream == up &&
-                                        l->state == link_state::bound &&
+                                        l->state == link_state::bound && !l->def->retired &&
                                         l->outstanding < l->def->window) {
       u = l;
       break;
@@ -1214,10 +1221,13 @@ void router_worker::tick(uint64_t now_ms) {
       s.enquire_pending = true;
       (void)send_header_only(s.conn, command_id::enquire_link, S::ESME_ROK, s.take_seq());
     }
-    if (tm.esme_idle_ms != 0 && s.state == esme_state::bound &&
-        now_ms - s.last_traffic_ms >= tm.esme_idle_ms) {
-      // SMPP 3.4 §4.2: an idle session is unbound; it closes on the unbind_resp.
-      ++stats_.esme_idle_unbinds;
+    const bool retired = snap_->tenants[s.tenant].retired;
+    if (s.state == esme_state::bound &&
+        ((retired && s.outstanding == 0 && !s.listed && s.out_count == 0) ||
+         (tm.esme_idle_ms != 0 && now_ms - s.last_traffic_ms >= tm.esme_idle_ms))) {
+      // SMPP 3.4 §4.2: an idle session, or one of a tenant removed at run time once it has
+      // every answer it is owed, is unbound; it closes on the unbind_resp.
+      ++(retired ? stats_.retired_unbinds : stats_.esme_idle_unbinds);
       s.state = esme_state::unbinding;
       s.unbind_sent_ms = now_ms;
       receiver_bound(s, false);
@@ -1240,10 +1250,16 @@ void router_worker::tick(uint64_t now_ms) {
         const uint64_t wanted = shared_ != nullptr && u.upstream < shared_->wanted_ms.size()
                                     ? shared_->wanted_ms[u.upstream].load(std::memory_order_relaxed)
                                     : 0;
-        if (!shutting_down_ && wanted > u.idle_since_ms) connect_upstream(u);
+        if (!shutting_down_ && !u.def->retired && wanted > u.idle_since_ms) connect_upstream(u);
         break;
       }
       case link_state::down:
+        if (u.def->retired) {
+          // Removed while down: what waits in its gate cannot go out on it (temporary error:
+          // the ESME retries on the routes of the new configuration).
+          fail_gate(u, upstream_failure_status);
+          break;
+        }
         if (!shutting_down_ && now_ms >= u.reconnect_at_ms) connect_upstream(u);
         break;
       case link_state::connecting:
@@ -1262,6 +1278,13 @@ void router_worker::tick(uint64_t now_ms) {
           u.enquire_pending = true;
           (void)send_header_only(u.conn, command_id::enquire_link, S::ESME_ROK, u.take_seq());
         }
+        if (u.def->retired && u.outstanding == 0 && (!u.gate || u.gate->backlog() == 0)) {
+          // Removed at run time, and everything it held is sent and answered: it unbinds and
+          // stays closed (SMPP 3.4 §4.2).
+          ++stats_.retired_unbinds;
+          unbind_to_idle(u);
+          break;
+        }
         if (const upstream_def& def = snap_->upstreams[u.upstream];
             def.on_demand && !shutting_down_ && u.outstanding == 0 &&
             now_ms - u.last_tx_ms >= def.idle_unbind_ms) {
@@ -1270,11 +1293,7 @@ void router_worker::tick(uint64_t now_ms) {
           for (const auto& pr : parked_) waiting = waiting || pr.h.upstream == u.upstream;
           if (!waiting) {
             ++stats_.idle_unbinds;
-            u.idle_closing = true;
-            u.state = link_state::unbinding;
-            set_bound(u, false);
-            u.last_tx_ms = now_ms;
-            (void)send_header_only(u.conn, command_id::unbind, S::ESME_ROK, u.take_seq());
+            unbind_to_idle(u);
           }
         }
         break;
@@ -1298,6 +1317,15 @@ void router_worker::tick(uint64_t now_ms) {
       }
     }
   }
+}
+
+void router_worker::unbind_to_idle(upstream_link& u) {
+  // SMPP 3.4 §4.2: unbind; on the unbind_resp the link goes idle (not down: no reconnect).
+  u.idle_closing = true;
+  u.state = link_state::unbinding;
+  set_bound(u, false);
+  u.last_tx_ms = now_ms_;
+  (void)send_header_only(u.conn, command_id::unbind, S::ESME_ROK, u.take_seq());
 }
 
 void router_worker::begin_shutdown(uint64_t now_ms) {
@@ -2230,7 +2258,7 @@ void router_worker::adopt_published() {
                     next->upstreams.size() >= old.upstreams.size() &&
                     next->upstreams.size() <= upstream_capacity_;
   for (size_t u = 0; compatible && u < old.upstreams.size(); ++u) {
-    compatible = next->upstreams[u].binds.size() == old.upstreams[u].binds.size() &&
+    compatible = next->upstreams[u].binds.size() >= old.upstreams[u].binds.size() &&
                  next->upstreams[u].name == old.upstreams[u].name;
   }
   for (size_t t = 0; compatible && t < old.tenants.size(); ++t)
@@ -2255,11 +2283,18 @@ void router_worker::adopt_published() {
     } else if (l->def->plan.rate_per_s != 0) {
       make_gate(*l);
     }
+    // A retired bind takes no new requests: other workers stop handing them here. One that
+    // came back (added again under its name) counts again.
+    if (l->state == link_state::bound) set_bound(*l, !l->def->retired);
   }
   links_by_upstream_.resize(snap_->upstreams.size());
-  for (size_t u = old.upstreams.size(); u < snap_->upstreams.size(); ++u) {
-    add_links(snap_->upstreams[u]);
-    for (upstream_link* l : links_by_upstream_[u]) {
+  for (size_t u = 0; u < snap_->upstreams.size(); ++u) {
+    // New upstreams, and binds added to the ones there were.
+    const size_t had = u < old.upstreams.size() ? old.upstreams[u].binds.size() : 0;
+    const size_t links_before = links_by_upstream_[u].size();
+    add_links(snap_->upstreams[u], had);
+    for (size_t k = links_before; k < links_by_upstream_[u].size(); ++k) {
+      upstream_link* l = links_by_upstream_[u][k];
       if (l->state == link_state::down) connect_upstream(*l);
     }
   }

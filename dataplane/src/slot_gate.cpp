@@ -15,7 +15,23 @@ slot_gate::slot_gate(const slot_plan& plan, size_t tenants, uint32_t recover_aft
       used_(tenants),
       recover_after_(recover_after != 0
                          ? recover_after
-                         : std::max<uint32_t>(8, static_cast<uint32_t>(plan.owner.size() / 8))) {}
+                         : std::max<uint32_t>(8, static_cast<uint32_t>(plan.owner.size() / 8))) {
+  find_orphans();
+}
+
+void slot_gate::find_orphans() {
+  // Tenants the plan gives no slot (removed, or their share removed) may still hold queued
+  // requests: they are sent in slots their owners leave unused, in strict mode too, so nothing
+  // accepted into a queue is stranded by a change of plan.
+  std::vector<bool> owns(queues_.size(), false);
+  for (const uint32_t t : plan_->owner) {
+    if (t < owns.size()) owns[t] = true;
+  }
+  orphans_.clear();
+  for (uint32_t t = 0; t < owns.size(); ++t) {
+    if (!owns[t]) orphans_.push_back(t);
+  }
+}
 
 void slot_gate::replan(const slot_plan& plan, size_t tenants) {
   plan_ = &plan;
@@ -29,6 +45,7 @@ void slot_gate::replan(const slot_plan& plan, size_t tenants) {
   std::fill(used_.begin(), used_.end(), 0);
   slot_ = 0;
   lend_cursor_ = 0;
+  find_orphans();
 }
 
 uint32_t slot_gate::take_cell() {
@@ -155,7 +172,12 @@ uint32_t slot_gate::choose(uint32_t k) noexcept {
   locked_ = UINT32_MAX;
   const uint32_t owner = plan_->owner[k];
   if (owner < queues_.size() && eligible(owner)) return owner;
-  if (plan_->strict) return UINT32_MAX;
+  if (plan_->strict) {
+    for (const uint32_t t : orphans_) {
+      if (eligible(t)) return t;
+    }
+    return UINT32_MAX;
+  }
   // Work-conserving: a lent slot goes to the owner of the next slot, in frame order from where
   // the last lent slot went, that has work; the cursor walks the whole frame over time, so lent
   // slots are shared in the proportions of the plan among the tenants that have work.

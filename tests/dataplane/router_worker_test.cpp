@@ -1595,6 +1595,100 @@ TEST(Publish, AddedTenantBindsAndReorderedOnesAreRefused) {
   EXPECT_EQ(r.w.tenant_stats().size(), 3U);
 }
 
+TEST(Publish, ARemovedTenantsSessionGetsWhatItIsOwedThenIsUnbound) {
+  auto snap = make_snapshot(1, 16);
+  Rig r(snap);
+  auto ups = r.bring_up_upstreams();
+  auto esme = r.bound_esme("acme");
+  r.t.deliver(esme, submit_pdu("441234", 7));
+  const auto fwd = r.t.take(ups[0]);
+  ASSERT_EQ(fwd.size(), 1U);
+  // acme is removed (the builder keeps it at its index, retired).
+  auto next = std::make_shared<router_snapshot>(*snap);
+  next->tenants[0].retired = true;
+  next->tenant_by_system_id.erase("acme");
+  r.shared.publish(next);
+  r.advance(6);
+  ASSERT_EQ(r.w.stats().snapshots_adopted, 1U);
+  // New requests are outside any valid bind; the one in flight is still owed its answer, so
+  // the session is not unbound yet.
+  r.t.deliver(esme, submit_pdu("441234", 8));
+  auto out = r.t.take(esme);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(decoded(out[0]).status, S::ESME_RINVBNDSTS);
+  EXPECT_TRUE(r.t.take(ups[0]).empty());
+  r.advance(6);
+  EXPECT_TRUE(r.t.take(esme).empty());
+  pdu ok;
+  ok.id = command_id::submit_sm_resp;
+  ok.sequence_number = decoded(fwd[0]).sequence_number;
+  ok.message_id = "kept";
+  r.t.deliver(ups[0], encode(ok));
+  out = r.t.take(esme);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(decoded(out[0]).status, S::ESME_ROK);
+  EXPECT_EQ(decoded(out[0]).message_id, "kept");
+  r.advance(6);
+  out = r.t.take(esme);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(decoded(out[0]).id, command_id::unbind);
+  EXPECT_EQ(r.w.stats().retired_unbinds, 1U);
+  r.t.deliver(esme, header(command_id::unbind_resp, S::ESME_ROK, decoded(out[0]).sequence_number));
+  r.t.poll(0);
+  EXPECT_TRUE(r.t.conns[esme].closed);
+  // It cannot bind again; the other tenant is untouched.
+  auto again = r.t.accept();
+  r.t.deliver(again, bind_pdu(command_id::bind_transceiver, "acme", "secret", 1));
+  r.advance(1000);
+  EXPECT_EQ(decoded(r.t.take(again).at(0)).status, S::ESME_RBINDFAIL);
+  auto lan = r.t.accept("10.1.2.3");
+  r.t.deliver(lan, bind_pdu(command_id::bind_transceiver, "lan", "secret", 1));
+  EXPECT_EQ(decoded(r.t.take(lan).at(0)).status, S::ESME_ROK);
+}
+
+TEST(Publish, ARemovedBindDrainsThenUnbindsForGoodAndAnAddedOneConnects) {
+  auto snap = make_snapshot(1, 16);
+  Rig r(snap);
+  auto ups = r.bring_up_upstreams();  // primary's bind, backup's bind
+  auto esme = r.bound_esme("acme");
+  r.t.deliver(esme, submit_pdu("441234", 1));
+  const auto fwd = r.t.take(ups[0]);
+  ASSERT_EQ(fwd.size(), 1U);
+  // primary: its bind 0 removed, a new bind 1 added.
+  auto next = std::make_shared<router_snapshot>(*snap);
+  next->upstreams[0].binds[0].retired = true;
+  next->upstreams[0].binds.push_back(snap->upstreams[0].binds[0]);
+  r.shared.publish(next);
+  r.advance(6);
+  ASSERT_EQ(r.w.stats().snapshots_adopted, 1U);
+  ASSERT_EQ(r.t.pending_connects.size(), 1U) << "the added bind connects at once";
+  auto added = r.bring_up_upstreams().at(0);
+  // New requests avoid the retired bind; it keeps its request in flight.
+  r.t.deliver(esme, submit_pdu("441234", 2));
+  EXPECT_TRUE(r.t.take(ups[0]).empty());
+  EXPECT_EQ(r.t.take(added).size(), 1U);
+  r.advance(6);
+  EXPECT_TRUE(r.t.take(ups[0]).empty()) << "no unbind while an answer is owed";
+  pdu ok;
+  ok.id = command_id::submit_sm_resp;
+  ok.sequence_number = decoded(fwd[0]).sequence_number;
+  ok.message_id = "old";
+  r.t.deliver(ups[0], encode(ok));
+  auto out = r.t.take(esme);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(decoded(out[0]).message_id, "old");
+  r.advance(6);
+  auto unbind = r.t.take(ups[0]);
+  ASSERT_EQ(unbind.size(), 1U);
+  EXPECT_EQ(decoded(unbind[0]).id, command_id::unbind);
+  r.t.deliver(ups[0],
+              header(command_id::unbind_resp, S::ESME_ROK, decoded(unbind[0]).sequence_number));
+  r.t.poll(0);
+  r.advance(60'000);
+  EXPECT_TRUE(r.t.pending_connects.empty()) << "a retired bind never reconnects";
+  EXPECT_EQ(r.w.stats().retired_unbinds, 1U);
+}
+
 TEST(ReturnPath, NoteReceiptsOnlySkipsMessagesThatAskedForNone) {
   auto snap = make_snapshot();
   snap->correlation.note_all = false;

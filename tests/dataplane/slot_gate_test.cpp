@@ -126,6 +126,24 @@ TEST(SlotGate, StrictLeavesAnIdleTenantsSlotsUnused) {
   EXPECT_EQ(g.stats().unused, 100U);
 }
 
+TEST(SlotGate, StrictModeDrainsAQueueWhoseTenantLostEverySlotInIdleSlotsOnly) {
+  // Tenant 2 is removed at run time (no slot in the new plan) with requests still queued.
+  slot_plan first = plan_631(true);
+  slot_gate g(first, 3);
+  fill(g, 2, 5);
+  slot_plan next = plan_631(true);
+  next.owner = {0, 1, 0, 0, 1, 0, 0, 0, 1, 0};
+  g.replan(next, 3);
+  fill(g, 0, 1000);
+  uint64_t now = 5 * ms;
+  // Tenant 0 uses all of its slots; tenant 1, idle, leaves its three per frame to the orphan.
+  const auto m = tally(run_slots(g, now, 20));
+  EXPECT_EQ(m.at(0), 14U) << "the owners' slots stay theirs";
+  EXPECT_EQ(m.at(2), 5U) << "every queued request of the removed tenant is sent";
+  EXPECT_EQ(g.queued(2), 0U);
+  EXPECT_EQ(g.stats().lent, 5U) << "only the orphan's requests went in slots not their own";
+}
+
 TEST(SlotGate, CapLimitsSlotsPerFrameBorrowedOnesIncluded) {
   slot_plan p = plan_631();
   p.cap = {4, 0, 0};

@@ -183,6 +183,36 @@ TEST_F(SmppctlTest, RefusalsAreExitOneWithTheRoutersMessage) {
   EXPECT_NE(invalid.err.find("security.bind_lockout_s"), std::string::npos) << invalid.err;
 }
 
+// Tenants may be added, reordered and removed while the router runs: the builder keeps every
+// index, so the workers take the change (200), and a removed tenant stays listed as retired.
+TEST_F(SmppctlTest, TenantsAreAddedAndRemovedWithoutARestart) {
+  start("token = \"" + std::string(admin_test_token) + "\"\n");
+  std::string original;
+  {
+    std::ifstream in(router_.config_path());
+    original.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const size_t at = original.find("[[tenants]]");
+  ASSERT_NE(at, std::string::npos) << original;
+  // A new tenant listed before the existing one.
+  std::string with_new = original;
+  with_new.insert(at,
+                  "[[tenants]]\nname = \"newco\"\nsystem_id = \"newco\"\npassword = \"pw\"\n\n");
+  std::ofstream(router_.config_path()) << with_new;
+  const exit_result added = ctl({"--token", admin_test_token, "reload"});
+  EXPECT_EQ(added.code, 0) << added.err;
+  // ... and removed again.
+  std::ofstream(router_.config_path()) << original;
+  const exit_result removed = ctl({"--token", admin_test_token, "reload"});
+  EXPECT_EQ(removed.code, 0) << removed.err;
+  const exit_result list = run_tool("/usr/bin/curl", {"-s", router_.url() + "/api/tenants"}, 30s);
+  ASSERT_EQ(list.code, 0) << list.err;
+  const size_t newco = list.out.find("\"newco\"");
+  ASSERT_NE(newco, std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("\"retired\": true"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("\"retired\": false"), std::string::npos) << list.out;
+}
+
 TEST_F(SmppctlTest, WeightsChangeTheTenantsShareOfTheRunningRouter) {
   start("token = \"" + std::string(admin_test_token) + "\"\n", "rate_per_s = 100000\n");
   const exit_result r = ctl({"--token", admin_test_token, "weights", "load", "sim", "3"});

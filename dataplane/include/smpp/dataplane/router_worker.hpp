@@ -73,6 +73,7 @@ struct worker_stats {
   counter stalled_sessions;       // gauge: sessions not read right now
   counter snapshots_adopted;      // new snapshots from the control plane taken over
   counter snapshots_refused;      // ... refused: tenants or upstreams reordered or removed
+  counter retired_unbinds;        // sessions of removed tenants and removed upstream binds unbound
   counter busy_us;
   counter idle_us;
 };
@@ -179,6 +180,7 @@ class alignas(64) router_worker final : public transport_handler {
   void upstream_bound(upstream_link& u);
   void upstream_down(upstream_link& u);
   void connect_upstream(upstream_link& u);
+  void unbind_to_idle(upstream_link& u);  // idle or retired: unbinds and stays closed
   void fail_inflight(upstream_link& u, codec::command_status status, bool only_expired);
   bool send_header_only(conn_id c, codec::command_id id, codec::command_status status,
                         uint32_t seq);
@@ -235,7 +237,7 @@ class alignas(64) router_worker final : public transport_handler {
   void flush_notes();  // the message ids noted this turn, into the correlation shard
   int run_gates();     // the slots due now, on every gated bind of this worker
   bool send_gated(upstream_link& u, const slot_gate::item& it);
-  void add_links(const upstream_def& u);
+  void add_links(const upstream_def& u, size_t from_bind = 0);
   void make_gate(upstream_link& l);
   void adopt_published();
   void fail_gate(upstream_link& u, codec::command_status status);  // answers what waits there

@@ -132,6 +132,7 @@ class slot_gate {
   };
 
   uint32_t take_cell();
+  void find_orphans();
   bool push_back(uint32_t tenant, const item& it);
   // The tenant that gets slot k, or UINT32_MAX.
   uint32_t choose(uint32_t k) noexcept;
@@ -144,7 +145,8 @@ class slot_gate {
 
   const slot_plan* plan_;
   std::vector<queue> queues_;
-  std::vector<uint32_t> used_;  // slots used this frame, per tenant
+  std::vector<uint32_t> used_;     // slots used this frame, per tenant
+  std::vector<uint32_t> orphans_;  // tenants without a slot in the plan (drained in idle slots)
   std::vector<std::unique_ptr<std::array<std::byte, cell_bytes>[]>> chunks_;
   std::vector<uint32_t> free_cells_;
   std::vector<std::vector<std::byte>> big_;  // PDUs longer than a cell, by cell - big_base

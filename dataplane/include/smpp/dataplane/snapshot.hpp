@@ -50,6 +50,9 @@ struct tenant_def {
   // A full queue of this tenant at a gated bind: false answers ESME_RTHROTTLED; true keeps the
   // request and stops reading the session until the queue has room (TCP back-pressure).
   bool backpressure = false;
+  // Removed at run time: binds are refused (unknown system_id), its sessions are answered what
+  // they are owed, then unbound by the router. Indices never move, so the entry stays.
+  bool retired = false;
 };
 
 inline constexpr uint32_t any_tenant = UINT32_MAX;
@@ -79,6 +82,10 @@ struct upstream_bind_def {
   uint32_t rate_per_s = 0;
   uint32_t weight = 1;
   slot_plan plan;
+  // Removed by a change at run time (the upstream, or this bind of it, is gone from the
+  // configuration): the bind takes nothing new, sends what it still holds, waits for the
+  // answers, then unbinds and stays closed. Indices never move, so the entry stays.
+  bool retired = false;
 };
 
 struct upstream_def {
@@ -95,6 +102,7 @@ struct upstream_def {
   // stay bound.
   bool on_demand = false;
   uint32_t idle_unbind_ms = 300 * 1000;
+  bool retired = false;  // removed at run time: no route leads here; every bind is retired
 };
 
 struct route_def {
