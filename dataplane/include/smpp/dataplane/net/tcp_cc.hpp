@@ -25,8 +25,8 @@
 namespace smpp::dataplane::net {
 
 struct rto_config {
-  // RFC 6298 §2.4 asks for a 1 s minimum; 200 ms is what deployed stacks use on fast paths and
-  // what this router's LAN links to SMSCs need. RFC 6298 §2.5: a maximum of at least 60 s.
+  // RFC 6298 §2.4 asks for a 1 s minimum; 200 ms (the floor Linux uses) keeps recovery quick on
+  // the router's short paths to ESMEs and SMSCs. RFC 6298 §2.5: a maximum of at least 60 s.
   uint32_t min_rto_us = 200'000;
   uint32_t max_rto_us = 60'000'000;
   uint32_t initial_rto_us = 1'000'000;  // RFC 6298 §2.1
