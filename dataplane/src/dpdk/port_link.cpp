@@ -43,6 +43,15 @@ std::span<std::byte> port_link::alloc_frame(size_t length) {
 }
 
 void port_link::send_frame(size_t length) {
+  send_pending(length, 0, 0, 0);
+}
+
+void port_link::send_frame_checksum_offload(size_t length, uint8_t l2_len, uint8_t l3_len) {
+  send_pending(length, RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM,
+               l2_len, l3_len);
+}
+
+void port_link::send_pending(size_t length, uint64_t ol_flags, uint8_t l2_len, uint8_t l3_len) {
   rte_mbuf* m = pending_;
   if (m == nullptr) return;  // alloc_frame() failed: the caller already counted the drop
   if (length > rte_pktmbuf_tailroom(m) + m->data_len) {
@@ -52,6 +61,8 @@ void port_link::send_frame(size_t length) {
   pending_ = nullptr;
   m->data_len = static_cast<uint16_t>(length);
   m->pkt_len = static_cast<uint32_t>(length);
+  m->ol_flags = ol_flags;
+  m->tx_offload = rte_mbuf_tx_offload(l2_len, l3_len, 0, 0, 0, 0, 0);
   if (!tx_fault_.enabled()) {
     queue_tx(m);
     return;

@@ -48,6 +48,12 @@ class port_link final : public net::link {
   [[nodiscard]] net::mac_addr mac() const noexcept override { return mac_; }
   [[nodiscard]] size_t mtu() const noexcept override { return mtu_; }
 
+  // send_frame() for an IPv4/TCP frame whose checksums the device computes (only when
+  // port::tx_checksum_offload()): the IPv4 header checksum field must be 0 and the TCP checksum
+  // field hold the folded, not inverted, pseudo-header sum (RFC 9293 §3.1), the device adds the
+  // rest. l2_len: Ethernet header octets (14, or 18 with a VLAN tag); l3_len: IPv4 header octets.
+  void send_frame_checksum_offload(size_t length, uint8_t l2_len, uint8_t l3_len);
+
   // Sends the queued burst (and releases delayed TX frames whose time has come). Returns how
   // many frames the device took.
   uint16_t flush();
@@ -84,6 +90,7 @@ class port_link final : public net::link {
   };
 
   void queue_tx(rte_mbuf* m);
+  void send_pending(size_t length, uint64_t ol_flags, uint8_t l2_len, uint8_t l3_len);
   uint16_t send_burst();
   std::optional<rte_mbuf*> copy(rte_mbuf* m);
   [[nodiscard]] uint64_t now_us() const noexcept {
