@@ -5,6 +5,10 @@
 // take. RX: rx() takes a burst of up to 32 from the device and hands each frame to a callback as
 // a byte span valid during the call, then frees it. Optional fault injection per direction
 // (fault.hpp) sits between the device and the stack.
+//
+// Used only by the thread of the worker that owns the queue, which should be an EAL lcore
+// (rte_eal_remote_launch) or a thread registered with rte_thread_register(): the mempool's
+// per-lcore cache is only used then. A port_link must not outlive its port.
 #pragma once
 
 #include <rte_cycles.h>
