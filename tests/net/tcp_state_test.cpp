@@ -531,3 +531,100 @@ TEST(TcpState, ResetInClosingAndTimeWait) {
   inject_rst(p, 1, s);
   EXPECT_EQ(p.b->connections(), 0u);
 }
+
+TEST(TcpState, LostSynAckAndLostFinalAckStillConnect) {
+  tcp_pair p;
+  int synacks = 0, acks = 0;
+  p.wire.drop = [&](const wire_segment& w) {
+    if (w.from == 1 && w.has(smpp::test::syn) && synacks++ == 0) return true;  // first SYN-ACK
+    // The handshake's final ACK (no data) is lost: the server learns of it from the data.
+    if (w.from == 0 && !w.has(smpp::test::syn) && w.payload == 0 && acks++ == 0) return true;
+    return false;
+  };
+  ASSERT_GE(p.b->listen(0, 2775, 4), 0);
+  int err = 0;
+  const net::tcp_conn c = p.a->connect(tcp_pair::a_addr, tcp_pair::b_addr, 2775, err);
+  p.wire.run(5'000'000, [&] { return !p.a_events.connected.empty(); });
+  ASSERT_EQ(p.a_events.connected.size(), 1u);
+  EXPECT_EQ(p.a_events.connected[0].second, 0);
+  EXPECT_TRUE(p.b_events.accepted.empty());
+  EXPECT_EQ(synacks, 2);  // the SYN-ACK went again
+  ASSERT_EQ(p.a->send(c, text("bind")), 4u);
+  p.wire.run(100'000, [&] { return !p.b_events.accepted.empty(); });
+  ASSERT_EQ(p.b_events.accepted.size(), 1u);
+  p.wire.run(100'000);
+  EXPECT_EQ(p.b_events.data[p.b_events.accepted[0]], text("bind"));
+}
+
+TEST(TcpState, TimeWaitAcksARetransmittedFinAndRestarts) {
+  net::tcp_config cfg;
+  cfg.msl_us = 1'000'000;
+  tcp_pair p(cfg, cfg);
+  auto [c, s] = p.establish();
+  ASSERT_NE(c, net::invalid_tcp_conn);
+  p.a->close(c);
+  p.wire.run(100'000, [&] { return state_of(*p.a, c) == net::tcp_state::time_wait; });
+  ASSERT_EQ(state_of(*p.a, c), net::tcp_state::time_wait);
+  const uint64_t entered = p.wire.now_us;
+  // The server's FIN again, 1.5 s later (as if our ACK had been lost).
+  p.wire.run(1'500'000);
+  ASSERT_EQ(state_of(*p.a, c), net::tcp_state::time_wait);
+  wire_segment fin_seg;
+  for (const auto& w : p.wire.log) {
+    if (w.from == 1 && w.has(smpp::test::fin)) fin_seg = w;
+  }
+  net::tcp_conn_info i;
+  ASSERT_TRUE(p.a->info(c, i));
+  smpp::test::segment_spec sp;
+  sp.src = tcp_pair::b_addr;
+  sp.dst = tcp_pair::a_addr;
+  sp.sport = fin_seg.sport;
+  sp.dport = fin_seg.dport;
+  sp.seq = fin_seg.seq;
+  sp.ack = fin_seg.ack;
+  sp.flags = smpp::test::fin | smpp::test::ack;
+  sp.ts = fin_seg.has_ts;
+  sp.tsval = fin_seg.tsval + 1;
+  sp.tsecr = fin_seg.tsecr;
+  const size_t mark = p.wire.log.size();
+  // The server is gone: our ACK would draw its RST, which ends TIME-WAIT early (RFC 9293
+  // §3.10.7.4 takes a RST there); keep the ACK off the wire.
+  p.wire.drop = [](const wire_segment&) { return true; };
+  p.wire.inject(0, sp.src, sp.dst, smpp::test::build_segment(sp));
+  ASSERT_EQ(p.wire.log.size(), mark + 1);
+  EXPECT_TRUE(p.wire.log.back().has(smpp::test::ack));
+  EXPECT_EQ(p.wire.log.back().ack, fin_seg.seq + 1);
+  p.wire.run(5'000'000, [&] { return p.a->connections() == 0; });
+  // 2 MSL counted again from the retransmitted FIN: 1.5 s + 2 s after entering.
+  EXPECT_GE(p.wire.now_us - entered, 3'490'000u);
+  (void)s;
+}
+
+TEST(TcpState, HandlerMayAbortAndReconnectFromInsideOnData) {
+  net::tcp_config ca;
+  ca.max_connections = 1;
+  tcp_pair p({}, ca);  // the server has one slot: a reconnect reuses it at once
+  auto [c, s] = p.establish();
+  ASSERT_NE(s, net::invalid_tcp_conn);
+  // Lose the first segment of a flight so the rest wait in the reassembly queue, then abort
+  // and open a new connection from inside on_data while that queue is drained.
+  bool lost = false;
+  p.wire.drop = [&](const wire_segment& w) {
+    if (!lost && w.from == 0 && w.payload > 0) return lost = true;
+    return false;
+  };
+  int err = 0;
+  net::tcp_conn again = net::invalid_tcp_conn;
+  p.b_events.data_hook = [&](net::tcp_conn conn, std::span<const std::byte>) {
+    if (again != net::invalid_tcp_conn) return;
+    p.b->abort(conn);
+    again = p.b->connect(tcp_pair::b_addr, tcp_pair::a_addr, 9, err);
+  };
+  std::vector<std::byte> data(6 * 1448, std::byte{3});
+  ASSERT_EQ(p.a->send(c, data), data.size());
+  p.wire.run(2'000'000, [&] { return !p.a_events.closed.empty(); });
+  EXPECT_NE(again, net::invalid_tcp_conn);
+  EXPECT_EQ(static_cast<uint32_t>(again), static_cast<uint32_t>(s));  // the same slot
+  EXPECT_EQ(p.a_events.close_error(c), ECONNRESET);
+  EXPECT_LE(p.b_events.data[s].size(), data.size());
+}

@@ -298,6 +298,11 @@ void tcp_stack::impl::input_synchronized(tcb& t, segment& s) {
     const bool zero_window_ack = rcv_wnd == 0 && s.seq == t.rcv_nxt;
     if (!zero_window_ack) {
       if (!s.has(flag_rst)) ack_soon(t);
+      // RFC 9293 §3.10.7.4 TIME-WAIT: a retransmitted FIN is acknowledged and restarts the
+      // 2 MSL timeout.
+      if (t.state == tcp_state::time_wait && s.has(flag_fin) && !s.has(flag_rst)) {
+        arm_main(t, main_timer::time_wait, 2 * cfg.msl_us);
+      }
       ++ctr.drop_out_of_window;
       return;
     }
