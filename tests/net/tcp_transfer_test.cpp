@@ -7,6 +7,7 @@
 #include <cstring>
 #include <random>
 
+#include "smpp/dataplane/net/tcp_seq.hpp"
 #include "test_wire.hpp"
 
 namespace net = smpp::dataplane::net;
@@ -69,6 +70,23 @@ void transfer_both_ways(tcp_pair& p, size_t size, uint64_t limit_us) {
                   << p.a_events.data[c].size() << "/" << down.size();
   EXPECT_TRUE(p.b_events.data[s] == up);
   EXPECT_TRUE(p.a_events.data[c] == down);
+  // RFC 9293 §3.8.6: the right edge each side advertises (ACK + scaled window) never moves
+  // left, in the order the segments were sent.
+  for (int side = 0; side < 2; ++side) {
+    net::tcp_conn_info info;
+    ASSERT_TRUE((side == 0 ? p.a : p.b)->info(side == 0 ? c : s, info));
+    bool have = false;
+    uint32_t edge = 0;
+    for (const auto& w : p.wire.log) {
+      if (w.from != side || w.has(smpp::test::syn) || w.has(smpp::test::rst)) continue;
+      const uint32_t e = w.ack + (uint32_t{w.wnd} << info.rcv_wscale);
+      if (have) {
+        EXPECT_TRUE(net::seq_geq(e, edge)) << "side " << side << " at " << w.at_us;
+      }
+      edge = have ? net::seq_max(e, edge) : e;
+      have = true;
+    }
+  }
   // Clean close after the transfer.
   p.a->close(c);
   p.wire.run(limit_us, [&] { return !p.a_events.closed.empty() && !p.b_events.closed.empty(); });
@@ -354,4 +372,42 @@ TEST(TcpTransfer, SendRingBoundAndWritable) {
   EXPECT_EQ(p.a_events.writable, 1u);
   EXPECT_GT(p.a->send_space(c), 0u);
   (void)s;
+}
+
+TEST(TcpTransfer, ReceiverSwsAvoidanceHoldsSmallWindowGains) {
+  net::tcp_config cb;
+  cb.receive_buffer_bytes = 16 << 10;
+  tcp_pair p({}, cb);
+  auto [c, s] = p.establish();
+  ASSERT_NE(s, net::invalid_tcp_conn);
+  // 100 octets wait in the paused buffer: the window shrank by 100.
+  p.b->pause_receive(s, true);
+  const std::vector<std::byte> small(100, std::byte{1});
+  ASSERT_EQ(p.a->send(c, small), small.size());
+  p.wire.run(100'000);
+  net::tcp_conn_info i;
+  ASSERT_TRUE(p.b->info(s, i));
+  EXPECT_EQ(i.rcv_wnd, cb.receive_buffer_bytes - 100);
+  // Resuming frees 100 octets, less than min(buffer / 2, MSS): no window update is sent
+  // (RFC 9293 §3.8.6.2.2) and the right edge stays where it was.
+  const size_t mark = p.wire.log.size();
+  p.b->pause_receive(s, false);
+  p.wire.run(100'000);
+  EXPECT_EQ(p.b_events.data[s].size(), 100u);
+  for (size_t k = mark; k < p.wire.log.size(); ++k) EXPECT_NE(p.wire.log[k].from, 1) << k;
+  ASSERT_TRUE(p.b->info(s, i));
+  EXPECT_EQ(i.rcv_wnd, cb.receive_buffer_bytes - 100);
+  // A full buffer freed at once is announced.
+  p.b->pause_receive(s, true);
+  const std::vector<std::byte> big(cb.receive_buffer_bytes, std::byte{2});
+  pump pa{p.a.get(), c, &big};
+  p.wire.run(200'000, {}, [&] { pa(); });
+  ASSERT_TRUE(p.b->info(s, i));
+  EXPECT_LT(i.rcv_wnd, 1500u);
+  const size_t mark2 = p.wire.log.size();
+  p.b->pause_receive(s, false);
+  p.b->flush();
+  ASSERT_GT(p.wire.log.size(), mark2);
+  EXPECT_EQ(p.wire.log[mark2].from, 1);
+  EXPECT_GT(uint32_t{p.wire.log[mark2].wnd} << i.rcv_wscale, 8u << 10);
 }
