@@ -375,13 +375,29 @@ struct tcp_stack::impl {
   uint16_t window_to_advertise(tcb& t, bool syn) noexcept;
   bool emit(tcb& t, uint32_t seq, uint8_t flags, uint32_t data_off, uint32_t data_len) noexcept;
   void emit_reset(const segment& s) noexcept;
-  void mark_pending(tcb& t) noexcept;
-  void ack_soon(tcb& t) noexcept;
+  void mark_pending(tcb& t) noexcept {
+    if (t.on_pending) return;
+    t.on_pending = true;
+    pending.push_back(index_of(t));
+  }
+  void ack_soon(tcb& t) noexcept {
+    t.ack_now = true;
+    mark_pending(t);
+  }
   void ack_immediately(tcb& t) noexcept;
   void challenge_ack(tcb& t) noexcept;
-  [[nodiscard]] bool sends_data(tcp_state s) const noexcept;
-  void arm_main(tcb& t, main_timer kind, uint64_t after_us) noexcept;
-  void stop_main(tcb& t) noexcept;
+  [[nodiscard]] bool sends_data(tcp_state s) const noexcept {
+    return s == tcp_state::established || s == tcp_state::close_wait ||
+           s == tcp_state::fin_wait_1 || s == tcp_state::closing || s == tcp_state::last_ack;
+  }
+  void arm_main(tcb& t, main_timer kind, uint64_t after_us) noexcept {
+    t.mt = kind;
+    wheel.schedule(index_of(t) * timer_kinds + tk_main, now_us + after_us);
+  }
+  void stop_main(tcb& t) noexcept {
+    t.mt = main_timer::none;
+    wheel.cancel(index_of(t) * timer_kinds + tk_main);
+  }
   void send_data(tcb& t) noexcept;
   void retransmit_first(tcb& t) noexcept;
   void update_send_timers(tcb& t) noexcept;

@@ -140,17 +140,6 @@ void tcp_stack::impl::emit_reset(const segment& s) noexcept {
   ++ctr.rst_out;
 }
 
-void tcp_stack::impl::mark_pending(tcb& t) noexcept {
-  if (t.on_pending) return;
-  t.on_pending = true;
-  pending.push_back(index_of(t));
-}
-
-void tcp_stack::impl::ack_soon(tcb& t) noexcept {
-  t.ack_now = true;
-  mark_pending(t);
-}
-
 // An ACK that must not wait for the end of the burst: RFC 5681 §4.2 duplicate ACKs for
 // out-of-order data (each one counts at the sender) and the ACK of every second full-sized
 // segment. Queued data goes with it.
@@ -173,21 +162,6 @@ void tcp_stack::impl::challenge_ack(tcb& t) noexcept {
   ++challenge_count;
   ++ctr.challenge_acks;
   emit(t, t.snd_nxt, flag_ack, 0, 0);
-}
-
-bool tcp_stack::impl::sends_data(tcp_state s) const noexcept {
-  return s == tcp_state::established || s == tcp_state::close_wait || s == tcp_state::fin_wait_1 ||
-         s == tcp_state::closing || s == tcp_state::last_ack;
-}
-
-void tcp_stack::impl::arm_main(tcb& t, main_timer kind, uint64_t after_us) noexcept {
-  t.mt = kind;
-  wheel.schedule(index_of(t) * timer_kinds + tk_main, now_us + after_us);
-}
-
-void tcp_stack::impl::stop_main(tcb& t) noexcept {
-  t.mt = main_timer::none;
-  wheel.cancel(index_of(t) * timer_kinds + tk_main);
 }
 
 // Writes new data (and the FIN) the windows allow. Nagle is off: a short segment goes out at
