@@ -200,6 +200,23 @@ TEST(FaultStage, FullHoldPassesFramesThroughAndCounts) {
   EXPECT_EQ(ops.dropped, (std::vector<int>{0, 1, 2, 3}));
 }
 
+TEST(FaultStage, HoldIsBoundedWhateverTheStructSays) {
+  dp::fault_config c;
+  c.delay = 1;
+  c.delay_us = 1000;
+  c.hold_capacity = 1'000'000;
+  dp::fault_stage<int> big(c);
+  recording_ops ops;
+  for (int i = 0; i < 5000; ++i) big.push(i, 0, ops);
+  EXPECT_EQ(big.held(), dp::fault_hold_max);
+  EXPECT_EQ(big.counters().hold_overflow, 5000 - dp::fault_hold_max);
+  c.hold_capacity = 0;
+  dp::fault_stage<int> tiny(c);
+  tiny.push(0, 0, ops);
+  tiny.push(1, 0, ops);
+  EXPECT_EQ(tiny.held(), 1u);
+}
+
 TEST(FaultStage, LossOfOneDropsEverything) {
   dp::fault_stage<int> st(parsed("loss=1"));
   recording_ops ops;

@@ -91,7 +91,7 @@ bool fault_config::parse(std::string_view text, fault_config& out, std::string& 
         ok = parse_u64(value, c.seed);
         break;
       case 8:
-        ok = parse_u64(value, u) && u >= 1 && u <= 4096;
+        ok = parse_u64(value, u) && u >= 1 && u <= fault_hold_max;
         c.hold_capacity = static_cast<size_t>(u);
         break;
       default:

@@ -62,7 +62,9 @@ std::optional<port> port::open(const port_config& c, std::string& error) {
   std::vector<uint8_t> key(info.hash_key_size != 0 ? info.hash_key_size : rss_key_size);
   for (size_t i = 0; i < key.size(); ++i) key[i] = sym[i % sym.size()];
 
-  const uint64_t rss_hf_wanted = RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV4;
+  // IPv4/TCP only: everything else (ARP, ICMP, fragments) hashes to nothing and lands on
+  // queue 0 (RETA entry 0), as it does on a device without RSS, so one rule holds for both.
+  const uint64_t rss_hf_wanted = RTE_ETH_RSS_NONFRAG_IPV4_TCP;
   const bool use_rss = c.rss && nq > 1 &&
                        (info.flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV4_TCP) != 0 &&
                        info.reta_size != 0 && (info.reta_size & (info.reta_size - 1)) == 0;

@@ -9,6 +9,7 @@
 // full a frame that would be held passes through unheld and counts as hold_overflow.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -17,6 +18,9 @@
 #include <vector>
 
 namespace smpp::dataplane::dpdk {
+
+// The largest hold: parse() refuses more, a fault_stage holds no more whatever its config says.
+inline constexpr size_t fault_hold_max = 4096;
 
 struct fault_config {
   double loss = 0;             // probability a frame is dropped
@@ -29,7 +33,7 @@ struct fault_config {
   double delay = 0;  // probability a frame is held for delay_us
   uint64_t delay_us = 0;
   uint64_t seed = 1;
-  size_t hold_capacity = 64;  // at most 4096 from parse()
+  size_t hold_capacity = 64;  // 1..fault_hold_max
 
   [[nodiscard]] bool enabled() const noexcept {
     return loss > 0 || dup > 0 || reorder > 0 || delay > 0;
@@ -72,7 +76,8 @@ template <class Handle>
 class fault_stage {
  public:
   explicit fault_stage(const fault_config& c) : c_(c), prng_(c.seed) {
-    held_.resize(c.hold_capacity);  // once, here: no allocation per frame
+    // Once, here: no allocation per frame. At least one slot, at most fault_hold_max.
+    held_.resize(c.hold_capacity == 0 ? 1 : std::min(c.hold_capacity, fault_hold_max));
   }
 
   [[nodiscard]] bool enabled() const noexcept { return c_.enabled(); }
