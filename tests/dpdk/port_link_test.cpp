@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include "dpdk_child.hpp"
@@ -151,6 +152,13 @@ TEST(PortLink, EmptyMempoolAndOversizedFramesAreRefusedAndCounted) {
     CHILD_CHECK(e.has_value());
     auto p = dp::port::open(ring_port(1), error);
     CHILD_CHECK(p.has_value());
+    bool threw = false;
+    try {
+      dp::port_link beyond(*p, 1);  // the port has one queue
+    } catch (const std::out_of_range&) {
+      threw = true;
+    }
+    CHILD_CHECK(threw);
     dp::port_link l(*p, 0);
     CHILD_CHECK(l.alloc_frame(100000).empty());
     CHILD_CHECK(l.counters().tx_too_long == 1);

@@ -1,6 +1,7 @@
 #include "smpp/dataplane/dpdk/port_link.hpp"
 
-#include <rte_errno.h>
+#include <stdexcept>
+#include <string>
 
 namespace smpp::dataplane::dpdk {
 
@@ -8,7 +9,10 @@ port_link::port_link(const port& p, uint16_t queue, const fault_config& rx_fault
                      const fault_config& tx_faults)
     : port_id_(p.id()),
       queue_(queue),
-      pool_(p.mempool_of(queue)),
+      pool_(queue < p.queues()
+                ? p.mempool_of(queue)
+                : throw std::out_of_range("port_link: queue " + std::to_string(queue) + " of " +
+                                          std::to_string(p.queues()))),
       mac_(p.mac()),
       mtu_(p.mtu()),
       timer_hz_(rte_get_timer_hz()),

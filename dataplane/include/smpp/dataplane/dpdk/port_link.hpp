@@ -41,6 +41,7 @@ class port_link final : public net::link {
  public:
   static constexpr uint16_t burst = 32;
 
+  // Throws std::out_of_range for a queue the port does not have (set-up time, not per frame).
   port_link(const port& p, uint16_t queue, const fault_config& rx_faults = {},
             const fault_config& tx_faults = {});
   ~port_link() override;
@@ -98,7 +99,9 @@ class port_link final : public net::link {
   uint16_t send_burst();
   std::optional<rte_mbuf*> copy(rte_mbuf* m);
   [[nodiscard]] uint64_t now_us() const noexcept {
-    return rte_get_timer_cycles() * 1'000'000 / timer_hz_;
+    // Split so cycles * 10^6 cannot overflow (it would after ~100 minutes of a 3 GHz TSC).
+    const uint64_t c = rte_get_timer_cycles();
+    return c / timer_hz_ * 1'000'000 + c % timer_hz_ * 1'000'000 / timer_hz_;
   }
   template <class F>
   void deliver(rte_mbuf* m, F& each_frame) {
