@@ -12,6 +12,7 @@ started and stopped by this script, each run bounded by --duration.
 import argparse
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -44,6 +45,14 @@ def cpu_seconds(pid):
         fields = f.read().rsplit(")", 1)[1].split()
     tick = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+
+
+def machine_cpu_seconds():
+    """Busy CPU seconds of the whole machine (every process, kernel included), /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def stop(proc):
@@ -116,6 +125,10 @@ def run_scenario(bindir, kind, sessions, window, duration, cpus, note="receipts"
         wait_port(front_port)
         time.sleep(0.3)  # upstream binds come up
         cpu0 = cpu_seconds(front.pid)
+        sim0 = cpu_seconds(sim.pid)
+        machine0 = machine_cpu_seconds()
+        children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall0 = time.monotonic()
         load = subprocess.run(
             ["taskset", "-c", cpus["load"], os.path.join(bindir, "esme-load"), "--connect",
              f"127.0.0.1:{front_port}", "--system-id", "bench", "--password", "bench",
@@ -123,6 +136,11 @@ def run_scenario(bindir, kind, sessions, window, duration, cpus, note="receipts"
              "--json", load_json, "--no-progress"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=duration + 60)
         cpu1 = cpu_seconds(front.pid)
+        sim1 = cpu_seconds(sim.pid)
+        machine1 = machine_cpu_seconds()
+        children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall = time.monotonic() - wall0
+        load_cpu = (children1.ru_utime + children1.ru_stime) - (children0.ru_utime + children0.ru_stime)
         if not os.path.exists(load_json):
             raise RuntimeError(f"esme-load failed: {load.stderr.decode()[-500:]}")
         with open(load_json) as f:
@@ -138,6 +156,10 @@ def run_scenario(bindir, kind, sessions, window, duration, cpus, note="receipts"
         "errors": result.get("errors", {}),
         "latency_us": {k: result.get("latency_us", {}).get(k) for k in ("p50", "p99", "p999", "max")},
         "cpu_s_per_million": (cpu1 - cpu0) / accepted * 1e6 if accepted else None,
+        "machine_cpu_s_per_million": (machine1 - machine0) / accepted * 1e6 if accepted else None,
+        # Share of one core each process used over the run: the one near 1.0 limits the rate.
+        "core_share": {"front": round((cpu1 - cpu0) / wall, 3), "smsc_sim": round((sim1 - sim0) / wall, 3),
+                       "esme_load": round(load_cpu / wall, 3)},
         "sessions": sessions,
         "window": window,
         "duration_s": result.get("duration_s", duration),
@@ -177,7 +199,11 @@ def main():
             lat = best["latency_us"]
             print(f"{name + suffix:18s} {best['submit_per_s']:12.0f} submit_sm/s  "
                   f"p50 {lat['p50']} us  p99 {lat['p99']} us  p99.9 {lat['p999']} us  "
-                  f"cpu {best['cpu_s_per_million'] or 0:.3f} s/M", flush=True)
+                  f"cpu {best['cpu_s_per_million'] or 0:.3f} s/M  "
+                  f"machine {best['machine_cpu_s_per_million'] or 0:.3f} s/M  "
+                  f"core share front {best['core_share']['front']:.2f} "
+                  f"smsc-sim {best['core_share']['smsc_sim']:.2f} "
+                  f"esme-load {best['core_share']['esme_load']:.2f}", flush=True)
     def ratio(a, b):
         return scenarios[a]["submit_per_s"] / scenarios[b]["submit_per_s"] if scenarios[b]["submit_per_s"] else None
     out = {

@@ -1404,7 +1404,8 @@ TEST(Backpressure, AFullTenantQueueStopsReadingTheSessionInsteadOfThrottling) {
       pdu ok;
       ok.id = command_id::submit_sm_resp;
       ok.sequence_number = decoded(f).sequence_number;
-      ok.message_id = "m" + std::to_string(ok.sequence_number);
+      const std::string id = "m" + std::to_string(ok.sequence_number);  // outlives encode
+      ok.message_id = id;
       r.t.deliver(ups[0], encode(ok));
     }
     for (const auto& b : r.t.take(esme)) {
@@ -1482,7 +1483,8 @@ TEST(Backpressure, ARequestTheBindsWorkerCannotQueueGoesBackToTheSessionsWorker)
       pdu ok;
       ok.id = command_id::submit_sm_resp;
       ok.sequence_number = decoded(f).sequence_number;
-      ok.message_id = "b" + std::to_string(ok.sequence_number);
+      const std::string id = "b" + std::to_string(ok.sequence_number);  // outlives encode
+      ok.message_id = id;
       t0.deliver(ups[0], encode(ok));
     }
     w0.run_once(ms, 0, us);
