@@ -334,6 +334,51 @@ inline void reset(pdu& out) noexcept {
 #endif
 }
 
+bool peek_submit_sm(bytes_view frame, submit_sm_peek& out) noexcept {
+  if (frame.size() < header_size) return false;
+  const std::byte* const base = frame.data();
+  const pdu_header h = peek_header(base);
+  if (h.command_id != static_cast<uint32_t>(command_id::submit_sm) ||
+      h.command_length != frame.size()) {
+    return false;
+  }
+  const std::byte* p = base + header_size;
+  const std::byte* const end = base + frame.size();
+  // Each C-Octet String within its maximum, NUL included (the limits of layout_tables.hpp).
+  auto cstring = [&](size_t max_len, std::string_view* s) {
+    const ptrdiff_t n = cstring_len(p, end, max_len);
+    if (n < 0) return false;
+    if (s != nullptr)
+      *s = std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
+    p += n + 1;
+    return true;
+  };
+  auto skip = [&](ptrdiff_t n) {
+    if (end - p < n) return false;
+    p += n;
+    return true;
+  };
+  if (!cstring(6, &out.service_type) || !skip(2) || !cstring(21, &out.source_addr) || !skip(2) ||
+      !cstring(21, &out.destination_addr) || !skip(3)) {
+    return false;
+  }
+  out.esm_class = std::to_integer<uint8_t>(p[-3]);
+  // schedule_delivery_time and validity_period empty: one NUL each.
+  if (end - p < 2 || p[0] != std::byte{0} || p[1] != std::byte{0}) return false;
+  p += 2;
+  if (end - p < 5) return false;
+  out.registered_delivery = std::to_integer<uint8_t>(p[0]);
+  out.data_coding = std::to_integer<uint8_t>(p[2]);
+  // replace_if_present_flag, data_coding, sm_default_msg_id, then sm_length (§5.2.21: 0..254)
+  // and exactly that many octets to the end of the PDU (no TLV).
+  const auto sm_length = std::to_integer<uint8_t>(p[4]);
+  p += 5;
+  if (sm_length > 254 || end - p != sm_length) return false;
+  out.short_message = bytes_view(p, sm_length);
+  out.sequence_number = h.sequence_number;
+  return true;
+}
+
 decode_error decode(bytes_view frame, pdu& out) noexcept {
   reset(out);
   if (frame.size() < header_size) return {S::ESME_RINVCMDLEN, "command_length", 0};

@@ -617,6 +617,26 @@ void router_worker::close_esme(esme_session& s, bool abort) {
 // ESME side (SMPP 3.4 §2.2, §2.3, §4)
 
 void router_worker::esme_pdu(esme_session& s, bytes_view frame) {
+  if (s.state == esme_state::bound && can_submit(s.bind)) {
+    // The common submit_sm (no scheduled time, no TLV): its fields are read in place, checked
+    // as decode() checks them; anything else takes the full decode below.
+    codec::submit_sm_peek k;
+    if (codec::peek_submit_sm(frame, k)) {
+      pdu& p = peeked_;  // only these fields are ever set: the others keep their defaults
+      p.id = command_id::submit_sm;
+      p.sequence_number = k.sequence_number;
+      p.service_type = k.service_type;
+      p.source_addr = k.source_addr;
+      p.destination_addr = k.destination_addr;
+      p.esm_class = k.esm_class;
+      p.registered_delivery = k.registered_delivery;
+      p.data_coding = k.data_coding;
+      p.short_message = k.short_message;
+      s.last_traffic_ms = now_ms_;
+      esme_submit(s, frame, p);
+      return;
+    }
+  }
   pdu p;
   const codec::decode_error e = codec::decode(frame, p);
   if (e) {

@@ -370,3 +370,64 @@ TEST(Encode, BodyAbsentWritesTheHeaderOnlyEvenWithTlvsSet) {
 
 }  // namespace
 }  // namespace smpp::codec
+
+// ---------------------------------------------------------------------------------------------
+// peek_submit_sm: the common submit_sm shape without a full decode, exactly as decode() sees it.
+
+namespace peek {
+
+using smpp::codec::bytes_view;
+using smpp::codec::command_id;
+
+TEST(PeekSubmitSm, AgreesWithDecodeOnEveryFrameItAcceptsAndAcceptsThePlainShape) {
+  smpp::testing::pdu_generator gen(2026, {false, false, false});  // no TLVs
+  size_t accepted = 0, plain = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::vector<std::byte> f = gen.make(command_id::submit_sm);
+    // Mutations: a byte flipped somewhere after the header, or the frame cut short with a
+    // matching command_length: what peek accepts must decode to the same fields.
+    if (i % 3 == 1 && f.size() > 16) {
+      f[16 + gen.rng()() % (f.size() - 16)] ^= std::byte(1 + gen.rng()() % 255);
+    } else if (i % 3 == 2 && f.size() > 17) {
+      f.resize(17 + gen.rng()() % (f.size() - 17));
+      smpp::codec::store_be32(f.data(), static_cast<uint32_t>(f.size()));
+    }
+    smpp::codec::pdu full;
+    const bool decodes = !smpp::codec::decode(f, full);
+    if (decodes && full.schedule_delivery_time.empty() && full.validity_period.empty() &&
+        full.tlvs.empty() && full.id == command_id::submit_sm) {
+      ++plain;
+    }
+    smpp::codec::submit_sm_peek p;
+    if (!smpp::codec::peek_submit_sm(f, p)) {
+      EXPECT_FALSE(decodes && full.schedule_delivery_time.empty() && full.validity_period.empty() &&
+                   full.tlvs.empty() && full.id == command_id::submit_sm)
+          << "the plain shape must be accepted (" << i << ")";
+      continue;
+    }
+    ++accepted;
+    ASSERT_TRUE(decodes) << i;
+    EXPECT_EQ(p.sequence_number, full.sequence_number);
+    EXPECT_EQ(p.registered_delivery, full.registered_delivery);
+    EXPECT_EQ(p.source_addr, full.source_addr);
+    EXPECT_EQ(p.service_type, full.service_type);
+    EXPECT_EQ(p.destination_addr, full.destination_addr);
+    EXPECT_EQ(p.esm_class, full.esm_class);
+    EXPECT_EQ(p.data_coding, full.data_coding);
+    ASSERT_EQ(p.short_message.size(), full.short_message.size());
+    EXPECT_EQ(p.short_message.data(), full.short_message.data());
+  }
+  EXPECT_EQ(accepted, plain);
+  EXPECT_GT(accepted, 1000u);  // the generator makes the plain shape often enough to matter
+}
+
+TEST(PeekSubmitSm, RefusesOtherCommandsAndShortFrames) {
+  smpp::codec::submit_sm_peek p;
+  const std::vector<std::byte> header_only(16);
+  EXPECT_FALSE(smpp::codec::peek_submit_sm(header_only, p));
+  smpp::testing::pdu_generator gen(7, {false, false, false});
+  EXPECT_FALSE(smpp::codec::peek_submit_sm(gen.make(command_id::deliver_sm), p));
+  EXPECT_FALSE(smpp::codec::peek_submit_sm(bytes_view{}, p));
+}
+
+}  // namespace peek

@@ -112,7 +112,7 @@ struct load_generator::session {
   uint32_t outstanding = 0;
   uint32_t generation = 0;
   size_t schedule_at = 0;
-  uint64_t destination = 0;
+  destination_counter destination;
   uint8_t ref = 0;
   std::span<std::byte> out;  // open reservation in the transport's send queue
   size_t out_used = 0;
@@ -351,7 +351,9 @@ void load_generator::handle_frame(session& s, codec::bytes_view frame, uint64_t 
   const auto id = static_cast<command_id>(h.command_id);
   switch (id) {
     case command_id::submit_sm_resp:
-      complete(s, h.sequence_number, h.command_status, resp_message_id(frame), now);
+      // The message id matters only for matching receipts (--dlr).
+      complete(s, h.sequence_number, h.command_status,
+               config_.dlr ? resp_message_id(frame) : std::string_view{}, now);
       return;
     case command_id::generic_nack:
       if (h.sequence_number == bind_seq && s.state == session_state::binding) {
@@ -479,8 +481,7 @@ void load_generator::refill(uint64_t now) {
       size_t used = 0;
       progress = false;
       while (room > 0 && credit > 0 && budget > 0) {
-        const message_template* m =
-            &templates_[static_cast<size_t>(schedule_[s.schedule_at % schedule_.size()])];
+        const message_template* m = &templates_[static_cast<size_t>(schedule_[s.schedule_at])];
         // A count run ends on whole messages: a single part fills what a multi-part cannot.
         if (m->parts.size() > budget) m = &templates_[static_cast<size_t>(message_kind::gsm)];
         const size_t parts = m->parts.size();
@@ -490,9 +491,9 @@ void load_generator::refill(uint64_t now) {
           s.slot_sent_ns[seq & ((uint32_t{1} << s.slot_bits) - 1)] = now;
           return seq;
         });
-        s.destination = (s.destination + 1) % 100'000'000;
+        s.destination.next();
         if (parts > 1) ++s.ref;
-        ++s.schedule_at;
+        if (++s.schedule_at == schedule_.size()) s.schedule_at = 0;
         room -= parts;
         credit -= parts;
         budget -= parts;
@@ -658,8 +659,8 @@ void load_generator::run(const volatile std::sig_atomic_t& interrupts) {
     s->slot_sent_ns.assign(config_.window, 0);
     s->free_slots.reserve(config_.window);
     for (uint32_t k = config_.window; k-- > 0;) s->free_slots.push_back(k);
-    s->destination = (uint64_t{i} * 1'000'003) % 100'000'000;
-    s->schedule_at = i;  // sessions start at different points of the mix
+    s->destination = destination_counter((uint64_t{i} * 1'000'003) % 100'000'000);
+    s->schedule_at = i % schedule_.size();  // sessions start at different points of the mix
     int err = 0;
     s->conn = transport_.connect(config_.connect, err);
     if (s->conn == dataplane::invalid_conn) {

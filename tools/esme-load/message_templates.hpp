@@ -55,22 +55,55 @@ struct template_options {
 // round-robin), so every window of traffic has about the right mix without a random draw.
 [[nodiscard]] std::vector<message_kind> build_schedule(const message_mix& mix);
 
-// Writes one message's parts into out (at least tmpl.octets long), part i with sequence
-// number seq_of(i); returns the octets written.
-template <typename SeqOf>
-size_t write_message(const message_template& tmpl, std::span<std::byte> out, uint64_t destination,
-                     uint8_t ref, SeqOf&& seq_of) noexcept {
-  char digits[destination_digits];
-  for (size_t i = destination_digits; i-- > 0;) {
-    digits[i] = static_cast<char>('0' + destination % 10);
-    destination /= 10;
+// A template's octets (tens to a few hundred): 16-octet loads and stores, the last one
+// overlapping, instead of a libc call per message.
+inline void copy_octets(std::byte* d, const std::byte* s, size_t n) noexcept {
+  if (n < 16) {
+    std::memcpy(d, s, n);
+    return;
   }
+  for (size_t i = 0; i + 16 < n; i += 16) {
+    uint64_t w[2];
+    std::memcpy(w, s + i, 16);
+    std::memcpy(d + i, w, 16);
+  }
+  uint64_t w[2];
+  std::memcpy(w, s + n - 16, 16);
+  std::memcpy(d + n - 16, w, 16);
+}
+
+// The varying destination digits, counted in decimal in place: no division per message.
+struct destination_counter {
+  std::array<char, destination_digits> digits{};
+  explicit destination_counter(uint64_t start = 0) noexcept {
+    for (size_t i = destination_digits; i-- > 0;) {
+      digits[i] = static_cast<char>('0' + start % 10);
+      start /= 10;
+    }
+  }
+  // The next destination; after all nines it wraps to all zeros.
+  void next() noexcept {
+    for (size_t i = destination_digits; i-- > 0;) {
+      if (digits[i] != '9') {
+        ++digits[i];
+        return;
+      }
+      digits[i] = '0';
+    }
+  }
+};
+
+// Writes the message's parts into out (which must hold tmpl.octets): sequence numbers from
+// seq_of(part index), the destination digits and the concatenation reference patched in.
+template <typename SeqOf>
+size_t write_message(const message_template& tmpl, std::span<std::byte> out,
+                     const destination_counter& destination, uint8_t ref, SeqOf&& seq_of) noexcept {
   std::byte* p = out.data();
   for (size_t i = 0; i < tmpl.parts.size(); ++i) {
     const pdu_template& part = tmpl.parts[i];
-    std::memcpy(p, part.octets.data(), part.octets.size());
+    copy_octets(p, part.octets.data(), part.octets.size());
     codec::store_be32(p + 12, seq_of(i));
-    std::memcpy(p + part.destination_digits_at, digits, destination_digits);
+    std::memcpy(p + part.destination_digits_at, destination.digits.data(), destination_digits);
     if (part.ref_at != 0) p[part.ref_at] = static_cast<std::byte>(ref);
     p += part.octets.size();
   }

@@ -275,6 +275,17 @@ void simulator::handle_frame(session& s, codec::bytes_view frame, uint64_t now_u
     handle_deliver_sm_resp(s, h, now_us);  // only the header matters
     return;
   }
+  if (id == command_id::submit_sm) {
+    // The common shape, and no receipt asked: the sequence number and source_addr are all it
+    // needs, read without a full decode (peek_submit_sm checks the fields as decode() does).
+    codec::submit_sm_peek peek;
+    if (codec::peek_submit_sm(frame, peek) && (peek.registered_delivery & 0x03) != 0x01) {
+      ++counters_.submit_sm;
+      handle_message(s, id, peek.sequence_number, peek.source_addr, peek.registered_delivery,
+                     nullptr, now_us);
+      return;
+    }
+  }
   codec::pdu& p = decoded_;  // decode() resets it: no second initialisation per PDU
   if (const codec::decode_error e = codec::decode(frame, p)) {
     if (!codec::is_known_command(h.command_id)) {
@@ -290,15 +301,15 @@ void simulator::handle_frame(session& s, codec::bytes_view frame, uint64_t now_u
   switch (id) {
     case command_id::submit_sm:
       ++counters_.submit_sm;
-      handle_message(s, p, id, now_us);
+      handle_message(s, id, p.sequence_number, p.source_addr, p.registered_delivery, &p, now_us);
       return;
     case command_id::data_sm:
       ++counters_.data_sm;
-      handle_message(s, p, id, now_us);
+      handle_message(s, id, p.sequence_number, p.source_addr, p.registered_delivery, &p, now_us);
       return;
     case command_id::submit_multi:
       ++counters_.submit_multi;
-      handle_message(s, p, id, now_us);
+      handle_message(s, id, p.sequence_number, p.source_addr, p.registered_delivery, &p, now_us);
       return;
     case command_id::bind_transmitter:
     case command_id::bind_receiver:
@@ -404,22 +415,24 @@ command_status simulator::admit(uint64_t now_us) noexcept {
   return command_status::ESME_ROK;
 }
 
-void simulator::handle_message(session& s, const codec::pdu& p, command_id id, uint64_t now_us) {
+void simulator::handle_message(session& s, command_id id, uint32_t seq,
+                               std::string_view source_addr, uint8_t registered_delivery,
+                               const codec::pdu* full, uint64_t now_us) {
   const command_id resp = codec::response_of(id);
   if (!is_transmitter(s.state)) {
     // SMPP 3.4 §2.3: only a transmitter or transceiver session may submit.
     ++counters_.rejected;
-    respond(s, resp, command_status::ESME_RINVBNDSTS, p.sequence_number, 0, now_us);
+    respond(s, resp, command_status::ESME_RINVBNDSTS, seq, 0, now_us);
     return;
   }
   if (config_.arrivals_max != 0) {
     if (arrivals_.size() < config_.arrivals_max) {
       arrivals_.push_back(now_us);
       size_t k = 0;
-      while (k < arrival_sources_.size() && arrival_sources_[k] != p.source_addr) ++k;
+      while (k < arrival_sources_.size() && arrival_sources_[k] != source_addr) ++k;
       if (k == arrival_sources_.size()) {
         if (k + 1 < max_arrival_sources) {
-          arrival_sources_.emplace_back(p.source_addr);
+          arrival_sources_.emplace_back(source_addr);
         } else {
           k = max_arrival_sources - 1;  // the rest share one name
           if (arrival_sources_.size() < max_arrival_sources) arrival_sources_.emplace_back("*");
@@ -451,7 +464,7 @@ void simulator::handle_message(session& s, const codec::pdu& p, command_id id, u
   }
   // SMPP 3.4 §5.2.17: registered_delivery bits 1-0 == 01 asks for a receipt on the final
   // outcome; every message here is delivered, so "failure only" (10) gets none.
-  const bool wants_receipt = (p.registered_delivery & 0x03) == 0x01;
+  const bool wants_receipt = (registered_delivery & 0x03) == 0x01 && full != nullptr;
   if (status == command_status::ESME_ROK && wants_receipt && journal_fd_ >= 0 &&
       owed_.size() >= config_.journal_max_pending) {
     // The store of owed receipts is full: a temporary refusal, the ESME submits again later.
@@ -463,6 +476,7 @@ void simulator::handle_message(session& s, const codec::pdu& p, command_id id, u
     ++counters_.accepted;
     message_id = take_message_id();
     if (wants_receipt) {
+      const codec::pdu& p = *full;
       receipt_job j;
       j.due_us = now_us + config_.latency_us + config_.dlr_delay_us;
       j.origin = s.conn;
@@ -503,7 +517,7 @@ void simulator::handle_message(session& s, const codec::pdu& p, command_id id, u
       }
     }
   }
-  respond(s, resp, status, p.sequence_number, message_id, now_us);
+  respond(s, resp, status, seq, message_id, now_us);
 }
 
 void simulator::respond(session& s, command_id id, command_status status, uint32_t seq,

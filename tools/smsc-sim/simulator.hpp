@@ -134,7 +134,10 @@ class simulator final : public dataplane::transport_handler {
   session* find(conn_id c) noexcept;
   void handle_frame(session& s, codec::bytes_view frame, uint64_t now_us);
   void handle_bind(session& s, const codec::pdu& p);
-  void handle_message(session& s, const codec::pdu& p, codec::command_id id, uint64_t now_us);
+  // A submit_sm / data_sm / submit_multi: admitted, answered, and its receipt scheduled. `p` is
+  // the full decode, needed only when the message asks for a receipt (nullptr otherwise).
+  void handle_message(session& s, codec::command_id id, uint32_t seq, std::string_view source_addr,
+                      uint8_t registered_delivery, const codec::pdu* p, uint64_t now_us);
   void handle_deliver_sm_resp(session& s, const codec::pdu_header& h, uint64_t now_us);
   void answer_header_only(session& s, codec::command_id id, codec::command_status status,
                           uint32_t seq);

@@ -24,6 +24,24 @@ struct decode_error {
 // caller can answer with the matching response or generic_nack (SMPP 3.4 §2.9).
 [[nodiscard]] decode_error decode(bytes_view frame, pdu& out) noexcept;
 
+// The fields of a submit_sm that a router or an acknowledging peer acts on, without a full
+// decode (views into the frame).
+struct submit_sm_peek {
+  uint32_t sequence_number = 0;
+  std::string_view service_type;
+  std::string_view source_addr;
+  std::string_view destination_addr;
+  uint8_t esm_class = 0;
+  uint8_t registered_delivery = 0;
+  uint8_t data_coding = 0;
+  bytes_view short_message;
+};
+// True when `frame` is a submit_sm that decode() accepts and that has no
+// schedule_delivery_time, no validity_period and no TLV: the common shape, checked field by
+// field as decode() checks it (SMPP 3.4 §4.4.1). False for anything else, valid or not:
+// decode() then gives the full answer.
+[[nodiscard]] bool peek_submit_sm(bytes_view frame, submit_sm_peek& out) noexcept;
+
 // Reads only the header of a frame of at least 16 octets.
 struct pdu_header {
   uint32_t command_length = 0;

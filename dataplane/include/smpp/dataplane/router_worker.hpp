@@ -266,6 +266,7 @@ class alignas(64) router_worker final : public transport_handler {
     std::vector<handoff_cell> cells;
   };
   std::vector<deferred> deferred_;  // ring messages waiting for room in a full ring
+  codec::pdu peeked_;               // a plain submit_sm read by peek_submit_sm (esme_pdu)
   std::vector<conn_id> stalled_;    // ESME sessions held back (back-pressure), retried each ms
   std::vector<std::byte> stall_scratch_;
   uint64_t stall_retry_ms_ = 0;
