@@ -73,8 +73,12 @@ struct dpdk_transport_config {
 
   // RX bursts (32 frames each) per poll() at most; the rest waits for the next poll.
   uint32_t rx_bursts_per_poll = 8;
-  // IPv4/TCP checksums written by the device when the port offers it.
-  bool tx_checksum_offload = false;
+  // Bound on a graceful close: queue drained, FIN sent and the close completed; beyond it the
+  // connection is reset and on_close reports ETIMEDOUT.
+  uint32_t close_linger_ms = 5000;
+  // Each connection's overflow queue starts this large (allocated once per slot, kept across
+  // reuse) and doubles on demand up to limits.max_send_queue_bytes.
+  uint32_t initial_send_queue_bytes = 16 * 1024;
 };
 
 struct dpdk_transport_stats {
