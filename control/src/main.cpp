@@ -1,6 +1,9 @@
 // smpp-router: loads the configuration, plans and pins the workers, runs them until SIGTERM or
 // SIGINT, then unbinds every session and exits 0.
 #include <pthread.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -10,13 +13,18 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "port_fanout.hpp"
 #include "smpp/control/admin.hpp"
 #include "smpp/control/config.hpp"
 #include "smpp/control/snapshot_builder.hpp"
+#include "smpp/dataplane/dpdk/dpdk_transport.hpp"
+#include "smpp/dataplane/dpdk/eal.hpp"
+#include "smpp/dataplane/dpdk/port.hpp"
 #include "smpp/dataplane/kernel_transport.hpp"
 #include "smpp/dataplane/placement.hpp"
 #include "smpp/dataplane/router_worker.hpp"
@@ -24,6 +32,7 @@
 namespace {
 
 using namespace smpp;
+using control::port_fanout;
 
 std::atomic<bool> g_stop{false};
 
@@ -44,35 +53,140 @@ void usage(std::FILE* f) {
                "SIGTERM or SIGINT unbinds every session and exits 0.\n");
 }
 
+// [router] transport = "dpdk": the EAL and the ports, set up once by main() before the workers
+// start and closed after they stopped (declaration order: the ports go before the EAL).
+struct dpdk_setup {
+  std::optional<dataplane::dpdk::eal> eal;
+  std::vector<dataplane::dpdk::port> ports;
+};
+
+// What one worker's DPDK transports counted, every port together (printed at exit).
+struct dpdk_worker_counters {
+  uint64_t accepted = 0;
+  uint64_t connects = 0;
+  uint64_t rx_frames = 0;
+  uint64_t tx_frames = 0;
+  uint64_t retransmits = 0;
+  uint64_t fast_retransmits = 0;
+  uint64_t out_of_order = 0;
+  uint64_t rx_lost = 0, rx_duplicated = 0, rx_reordered = 0;
+  uint64_t tx_lost = 0, tx_duplicated = 0, tx_reordered = 0;
+
+  void add(const dataplane::dpdk::dpdk_transport& t) {
+    accepted += t.stats().accepted;
+    connects += t.stats().connects;
+    rx_frames += t.link_counters().rx_frames;
+    tx_frames += t.link_counters().tx_frames;
+    retransmits += t.tcp_counters().retransmits;
+    fast_retransmits += t.tcp_counters().fast_retransmits;
+    out_of_order += t.tcp_counters().out_of_order;
+    rx_lost += t.rx_faults().lost;
+    rx_duplicated += t.rx_faults().duplicated;
+    rx_reordered += t.rx_faults().reordered;
+    tx_lost += t.tx_faults().lost;
+    tx_duplicated += t.tx_faults().duplicated;
+    tx_reordered += t.tx_faults().reordered;
+  }
+};
+
 struct worker_result {
   int start_error = 0;
+  std::string start_message;  // when the transport could not be built
   dataplane::worker_stats stats;
   dataplane::kernel_transport_stats transport;
+  std::optional<dpdk_worker_counters> dpdk;
   std::vector<dataplane::router_worker::gate_report> gates;
 };
 
-void run_worker(uint32_t index, uint32_t workers, uint32_t cpu,
-                std::shared_ptr<const dataplane::router_snapshot> snap,
-                dataplane::shared_state* shared, dataplane::ring_mesh* mesh,
-                const control::limits_config& limits, worker_result* result,
-                std::atomic<uint32_t>* started) {
-  std::string err;
-  if (!dataplane::pin_current_thread(cpu, err)) {
-    std::fprintf(stderr, "smpp-router: worker %u: cannot pin to cpu %u: %s (running unpinned)\n",
-                 index, cpu, err.c_str());
+uint32_t netmask_of(uint8_t prefix_length) {
+  return prefix_length == 0 ? 0 : ~uint32_t{0} << (32 - prefix_length);
+}
+
+// The [dpdk] fault text with the seed of worker `worker`, direction `tx`: every worker, port and
+// direction draws its own sequence from the configured seed (default 1).
+std::string fault_text_for(const std::string& text, uint32_t worker, uint32_t port, bool tx) {
+  if (text.empty()) return text;
+  dataplane::dpdk::fault_config parsed;
+  std::string ignored;
+  (void)dataplane::dpdk::fault_config::parse(text, parsed, ignored);  // checked at load time
+  std::string out;
+  size_t from = 0;
+  while (from <= text.size()) {
+    size_t comma = text.find(',', from);
+    if (comma == std::string::npos) comma = text.size();
+    const std::string item = text.substr(from, comma - from);
+    if (!item.empty() && !item.starts_with("seed=")) out += item + ",";
+    from = comma + 1;
   }
-  dataplane::transport_limits tl;
-  tl.max_connections = limits.max_connections;
-  tl.max_send_queue_bytes = limits.max_send_queue_bytes;
-  dataplane::kernel_transport transport(tl);
+  const uint64_t seed = parsed.seed * 1'000'003 + (uint64_t{worker} * 16 + port) * 2 + (tx ? 1 : 0);
+  return out + "seed=" + std::to_string(seed);
+}
+
+// One worker's DPDK transport: on its queue of the port, or a fan-out over every port. nullptr
+// with `error` when one cannot be built.
+std::unique_ptr<dataplane::transport> make_dpdk_transport(const control::router_config& cfg,
+                                                          const dpdk_setup& dpdk, uint32_t index,
+                                                          std::string& error) {
+  std::vector<port_fanout::member> members;
+  for (uint32_t p = 0; p < dpdk.ports.size(); ++p) {
+    const control::dpdk_port_config& pc = cfg.dpdk.ports[p];
+    dataplane::dpdk::dpdk_transport_config tc;
+    tc.address = pc.ipv4;
+    tc.prefix_len = pc.prefix_length;
+    tc.gateway = pc.gateway;
+    for (const auto& a : pc.arp) {
+      dataplane::net::mac_addr mac{};
+      for (size_t i = 0; i < mac.size(); ++i) mac[i] = std::byte{a.mac[i]};
+      tc.static_arp.emplace_back(a.ipv4, mac);
+    }
+    tc.tcp.max_connections = cfg.dpdk.tcp_connections;
+    tc.limits.max_connections =
+        std::min(cfg.limits.max_connections, std::max(1u, cfg.dpdk.tcp_connections / 4 * 3));
+    tc.limits.max_send_queue_bytes = cfg.limits.max_send_queue_bytes;
+    tc.rx_faults = fault_text_for(cfg.dpdk.fault, index, p, false);
+    tc.tx_faults = fault_text_for(cfg.dpdk.fault, index, p, true);
+    auto t = dataplane::dpdk::dpdk_transport::create(dpdk.ports[p], static_cast<uint16_t>(index),
+                                                     std::move(tc), error);
+    if (!t) {
+      error = "port " + pc.device + ": " + error;
+      return nullptr;
+    }
+    members.push_back(
+        port_fanout::member{std::move(t), pc.ipv4, netmask_of(pc.prefix_length), pc.gateway != 0});
+  }
+  if (members.size() == 1) return std::move(members.front().transport);
+  return std::make_unique<port_fanout>(std::move(members));
+}
+
+dpdk_worker_counters dpdk_counters_of(dataplane::transport& t) {
+  dpdk_worker_counters sum;
+  if (auto* one = dynamic_cast<dataplane::dpdk::dpdk_transport*>(&t)) {
+    sum.add(*one);
+  } else if (auto* many = dynamic_cast<port_fanout*>(&t)) {
+    for (const auto& m : many->members()) {
+      sum.add(static_cast<const dataplane::dpdk::dpdk_transport&>(*m.transport));
+    }
+  }
+  return sum;
+}
+
+// Runs the worker's poll loop on `transport` until SIGTERM/SIGINT and the unbinding are done.
+void serve(uint32_t index, uint32_t workers, dataplane::transport& transport,
+           std::shared_ptr<const dataplane::router_snapshot> snap, dataplane::shared_state* shared,
+           dataplane::ring_mesh* mesh, worker_result* result, std::atomic<uint32_t>* started) {
   dataplane::router_worker worker(index, workers, transport, std::move(snap), shared, mesh);
   result->start_error = worker.start(now_ms());
+  if (result->start_error != 0) {
+    if (auto* d = dynamic_cast<dataplane::dpdk::dpdk_transport*>(&transport))
+      result->start_message = d->last_error();
+  }
   started->fetch_add(1);
   if (result->start_error != 0) return;
   bool stopping = false;
   // Adaptive polling: after a turn with work, poll again without sleeping; only after
   // kIdleSpins empty turns in a row (tens of microseconds) sleep in the kernel. Under load the
-  // worker never sleeps, so senders pay no wake-up and ring messages wait no poll timeout.
+  // worker never sleeps, so senders pay no wake-up and ring messages wait no poll timeout. (A
+  // DPDK transport spins instead of sleeping: a poll-mode driver.)
   constexpr uint32_t kIdleSpins = 64;
   uint32_t idle = 0;
   for (;;) {
@@ -87,8 +201,97 @@ void run_worker(uint32_t index, uint32_t workers, uint32_t cpu,
   }
   transport.flush();
   result->stats = worker.stats();
-  result->transport = transport.stats();
   result->gates = worker.gate_reports();
+}
+
+// The worker thread. With DPDK it registers itself with the EAL (rte_thread_register) after
+// pinning, so it has an lcore id of its own (the mempool's per-lcore cache serves its queues),
+// and builds its transport here, on its own NUMA node.
+void run_worker(uint32_t index, uint32_t workers, uint32_t cpu,
+                std::shared_ptr<const dataplane::router_snapshot> snap,
+                dataplane::shared_state* shared, dataplane::ring_mesh* mesh,
+                const control::router_config* cfg, const dpdk_setup* dpdk, worker_result* result,
+                std::atomic<uint32_t>* started) {
+  std::string err;
+  if (!dataplane::pin_current_thread(cpu, err)) {
+    std::fprintf(stderr, "smpp-router: worker %u: cannot pin to cpu %u: %s (running unpinned)\n",
+                 index, cpu, err.c_str());
+  }
+  if (dpdk == nullptr) {
+    dataplane::transport_limits tl;
+    tl.max_connections = cfg->limits.max_connections;
+    tl.max_send_queue_bytes = cfg->limits.max_send_queue_bytes;
+    dataplane::kernel_transport transport(tl);
+    serve(index, workers, transport, std::move(snap), shared, mesh, result, started);
+    result->transport = transport.stats();
+    return;
+  }
+  if (rte_thread_register() != 0) {
+    result->start_error = -EAGAIN;
+    result->start_message = std::string("rte_thread_register: ") + rte_strerror(rte_errno) +
+                            " (more threads than RTE_MAX_LCORE?)";
+    started->fetch_add(1);
+    return;
+  }
+  if (auto transport = make_dpdk_transport(*cfg, *dpdk, index, err)) {
+    serve(index, workers, *transport, std::move(snap), shared, mesh, result, started);
+    result->dpdk = dpdk_counters_of(*transport);
+  } else {
+    result->start_error = -EINVAL;
+    result->start_message = err;
+    started->fetch_add(1);
+  }
+  // The transport is gone (its buffers back in the mempool through this lcore's cache).
+  rte_thread_unregister();
+}
+
+// [router] transport = "dpdk": the EAL on the worker plan's CPUs, then every port with one queue
+// pair per worker. The EAL pins the calling thread to the main lcore's CPU: the main thread's
+// affinity is put back afterwards, so the control threads do not run on worker 0's core.
+bool start_dpdk(const control::router_config& cfg, const dataplane::placement& placed,
+                dpdk_setup& out, std::string& error) {
+  dataplane::dpdk::eal_config ec;
+  ec.cpus.clear();
+  for (const auto& w : placed.workers) ec.cpus.push_back(w.where.cpu);
+  ec.no_huge = cfg.dpdk.no_huge;
+  ec.memory_mb = cfg.dpdk.memory_mb;
+  ec.vdevs = cfg.dpdk.vdevs;
+  ec.pci_allow = cfg.dpdk.pci;
+  ec.no_pci = cfg.dpdk.pci.empty();
+  ec.file_prefix = cfg.dpdk.file_prefix;
+  ec.log_level = cfg.dpdk.log_level;
+  cpu_set_t before;
+  const bool saved = sched_getaffinity(0, sizeof before, &before) == 0;
+  auto eal = dataplane::dpdk::eal::init(ec, error);
+  if (saved) (void)sched_setaffinity(0, sizeof before, &before);
+  if (!eal) {
+    error = "DPDK EAL: " + error;
+    return false;
+  }
+  out.eal.emplace(std::move(*eal));
+  for (const control::dpdk_port_config& pc : cfg.dpdk.ports) {
+    dataplane::dpdk::port_config c;
+    c.device = pc.device;
+    c.worker_lcores = out.eal->lcores();
+    c.mtu = cfg.dpdk.mtu;
+    auto p = dataplane::dpdk::port::open(c, error);
+    if (!p) {
+      error = "DPDK port " + pc.device + ": " + error;
+      return false;
+    }
+    std::fprintf(stderr,
+                 "smpp-router: dpdk port %s: %u queue(s), %s, address %u.%u.%u.%u/%u, mac "
+                 "%02x:%02x:%02x:%02x:%02x:%02x\n",
+                 pc.device.c_str(), static_cast<unsigned>(p->queues()),
+                 p->hardware_rss() ? "hardware RSS" : "software steering", pc.ipv4 >> 24,
+                 (pc.ipv4 >> 16) & 0xff, (pc.ipv4 >> 8) & 0xff, pc.ipv4 & 0xff,
+                 static_cast<unsigned>(pc.prefix_length), static_cast<unsigned>(p->mac()[0]),
+                 static_cast<unsigned>(p->mac()[1]), static_cast<unsigned>(p->mac()[2]),
+                 static_cast<unsigned>(p->mac()[3]), static_cast<unsigned>(p->mac()[4]),
+                 static_cast<unsigned>(p->mac()[5]));
+    out.ports.push_back(std::move(*p));
+  }
+  return true;
 }
 
 // What a validated change from the admin API does to the running router: the new snapshot is
@@ -134,9 +337,10 @@ control::snapshot_publisher make_publisher(
       return conflict("more tenants added since the start than the running router has room for (" +
                       std::to_string(st->tenant_room) + ", removed ones included)");
     if (next->upstreams.size() > st->upstream_room)
-      return conflict("more upstreams added since the start than the running router has room "
-                      "for (" +
-                      std::to_string(st->upstream_room) + ", removed ones included)");
+      return conflict(
+          "more upstreams added since the start than the running router has room "
+          "for (" +
+          std::to_string(st->upstream_room) + ", removed ones included)");
     if (next->listeners.size() != old.listeners.size()) return conflict("the listeners changed");
     for (size_t i = 0; i < old.listeners.size(); ++i) {
       if (next->listeners[i].host != old.listeners[i].host ||
@@ -257,6 +461,15 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // After the signal mask: the EAL's own threads inherit it, so SIGTERM reaches sigwait below.
+  dpdk_setup dpdk;
+  if (cfg.transport == control::transport_kind::dpdk) {
+    if (!start_dpdk(cfg, placed, dpdk, error)) {
+      std::fprintf(stderr, "smpp-router: %s\n", error.c_str());
+      return 1;
+    }
+  }
+
   // Every connection is a descriptor: take the whole hard limit, and say so when it cannot
   // hold the configured connections (accepts beyond it wait in the kernel's backlog).
   if (rlimit rl{}; getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -287,12 +500,16 @@ int main(int argc, char** argv) {
   std::vector<std::thread> threads;
   for (uint32_t i = 0; i < n; ++i) {
     threads.emplace_back(run_worker, i, n, placed.workers[i].where.cpu, snap, &shared, mesh.get(),
-                         cfg.limits, &results[i], &started);
+                         &cfg, dpdk.eal ? &dpdk : nullptr, &results[i], &started);
   }
   while (started.load() < n) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   int rc = 0;
   for (uint32_t i = 0; i < n; ++i) {
-    if (results[i].start_error != 0) {
+    if (!results[i].start_message.empty() && results[i].start_error != 0) {
+      std::fprintf(stderr, "smpp-router: worker %u cannot start: %s\n", i,
+                   results[i].start_message.c_str());
+      rc = 1;
+    } else if (results[i].start_error != 0) {
       std::fprintf(stderr, "smpp-router: worker %u cannot listen: %s\n", i,
                    std::strerror(-results[i].start_error));
       rc = 1;
@@ -337,6 +554,25 @@ int main(int argc, char** argv) {
                    i, static_cast<unsigned long long>(st.backpressure_stalls),
                    static_cast<unsigned long long>(st.backpressure_bounced),
                    static_cast<unsigned long long>(st.backpressure_overflow));
+    }
+    if (const auto& d = results[i].dpdk) {
+      std::fprintf(stderr,
+                   "smpp-router: worker %u: dpdk: %llu accepted, %llu connects, %llu frames in, "
+                   "%llu out, %llu retransmits (%llu fast), %llu out of order; faults rx %llu lost "
+                   "%llu duplicated %llu reordered, tx %llu lost %llu duplicated %llu reordered\n",
+                   i, static_cast<unsigned long long>(d->accepted),
+                   static_cast<unsigned long long>(d->connects),
+                   static_cast<unsigned long long>(d->rx_frames),
+                   static_cast<unsigned long long>(d->tx_frames),
+                   static_cast<unsigned long long>(d->retransmits),
+                   static_cast<unsigned long long>(d->fast_retransmits),
+                   static_cast<unsigned long long>(d->out_of_order),
+                   static_cast<unsigned long long>(d->rx_lost),
+                   static_cast<unsigned long long>(d->rx_duplicated),
+                   static_cast<unsigned long long>(d->rx_reordered),
+                   static_cast<unsigned long long>(d->tx_lost),
+                   static_cast<unsigned long long>(d->tx_duplicated),
+                   static_cast<unsigned long long>(d->tx_reordered));
     }
     const auto& ts = results[i].transport;
     if (ts.tls_handshakes + ts.tls_handshake_failures > 0) {

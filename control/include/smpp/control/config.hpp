@@ -159,6 +159,50 @@ struct admin_config {
   std::string token_file;  // resolved path, empty when the token is given inline or not at all
 };
 
+// [router] transport: how the workers reach the network. "kernel": Linux sockets (epoll), the
+// default; "dpdk": a DPDK port with the project's userspace TCP/IP stack, configured in [dpdk].
+enum class transport_kind : uint8_t { kernel, dpdk };
+
+// [dpdk] arp: a neighbour whose hardware address is fixed (never asked for, never changed).
+struct dpdk_arp_config {
+  uint32_t ipv4 = 0;  // host byte order
+  std::array<uint8_t, 6> mac{};
+  friend bool operator==(const dpdk_arp_config&, const dpdk_arp_config&) = default;
+};
+
+// One DPDK port and the router's address on it: [dpdk] itself (port, ipv4, gateway, arp) is the
+// first, each [[dpdk.extra_ports]] one more (e.g. one port towards the ESMEs, one towards the
+// SMSCs). Outbound connections leave by the port whose subnet holds the destination, else by the
+// first port with a gateway.
+struct dpdk_port_config {
+  std::string device;                // a PCI address or a virtual device's name
+  uint32_t ipv4 = 0;                 // the router's address on it, host byte order
+  uint8_t prefix_length = 24;        // of the subnet the port is on
+  uint32_t gateway = 0;              // 0: off-link destinations are unreachable through this port
+  std::vector<dpdk_arp_config> arp;  // static neighbours
+};
+
+// [dpdk]: the EAL, the ports, and the router's addresses on them (config/README.md). Meaningful
+// with transport = "dpdk"; the workers' CPUs ([router] workers) become the EAL's lcores, and
+// every port gets one queue pair per worker.
+struct dpdk_config {
+  bool no_huge = false;                     // plain memory instead of hugepages (development)
+  uint32_t memory_mb = 0;                   // -m: memory reserved at start; 0 = the EAL's default
+  std::vector<std::string> vdevs;           // --vdev strings ("net_tap0,iface=smpp0")
+  std::vector<std::string> pci;             // PCI allow-list (-a); empty: no PCI scan
+  std::string file_prefix = "smpp-router";  // --file-prefix: distinct per process on a host
+  std::string log_level = "error";          // the EAL's log level
+  std::vector<dpdk_port_config> ports;      // [dpdk] first, then [[dpdk.extra_ports]]
+  uint16_t mtu = 1500;                      // IP MTU of every port
+  // TCP connections preallocated per worker and port (64 KiB send + 64 KiB receive buffer
+  // each), TIME-WAIT included: the transport hands at most 3/4 of them (and at most
+  // [router] max_connections) to the sessions, the rest is TIME-WAIT's headroom.
+  uint32_t tcp_connections = 1024;
+  // Fault injection in the port path, both directions ("loss=0.01,reorder=0.01,seed=7": see
+  // dpdk/fault.hpp); empty = off. For tests; never on in production.
+  std::string fault;
+};
+
 struct router_config {
   std::string source_file;
   std::vector<listener_config> listeners;  // plain first, then the [router.tls] ones
@@ -173,6 +217,8 @@ struct router_config {
   admin_config admin;
   timeouts_config timeouts;
   limits_config limits;
+  transport_kind transport = transport_kind::kernel;  // [router] transport
+  dpdk_config dpdk;                                   // [dpdk]
 };
 
 // A configuration error: file, line, column, the dotted key and what is accepted.
