@@ -1,5 +1,6 @@
-// esme-load: an SMPP load generator. N ESME sessions on the project's kernel transport, one
-// thread; results as JSON plus a one-line summary.
+// esme-load: an SMPP load generator. N ESME sessions on one thread, over the project's kernel
+// transport or (--dpdk-ip) a DPDK port with the userspace TCP/IP stack; results as JSON plus a
+// one-line summary.
 #include <signal.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "../common/dpdk_cli.hpp"
 #include "load_generator.hpp"
 #include "smpp/dataplane/kernel_transport.hpp"
 
@@ -91,10 +93,11 @@ struct options {
   bool has_password = false;
   std::string json_path;
   int progress = -1;  // -1: when stderr is a terminal
+  tools::dpdk_cli dpdk;
 };
 
 int usage_error(std::string_view why) {
-  std::cerr << "esme-load: " << why << "\n" << usage_text;
+  std::cerr << "esme-load: " << why << "\n" << usage_text << "\n" << tools::dpdk_cli_help;
   return exit_usage;
 }
 
@@ -123,8 +126,12 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "-h" || a == "--help") {
-      std::cout << usage_text;
+      std::cout << usage_text << "\n" << tools::dpdk_cli_help;
       return exit_ok;
+    }
+    if (tools::dpdk_cli::is_flag(a)) {
+      if (std::string why = opt.dpdk.parse(a, {}); !why.empty()) return usage_error(why);
+      continue;
     }
     if (a == "--dlr") {
       opt.load.dlr = true;
@@ -149,7 +156,7 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
     if (a == "--connect" || a == "--system-id" || a == "--password" || a == "--sessions" ||
         a == "--window" || a == "--rate" || a == "--count" || a == "--duration" || a == "--mix" ||
         a == "--bind-type" || a == "--json" || a == "--dlr-wait" || a == "--per-second" ||
-        a == "--source-addr") {
+        a == "--source-addr" || tools::dpdk_cli::takes_value(a)) {
       if (!inline_value) {
         if (i + 1 >= argc) return usage_error(name + " needs a value");
         value = argv[++i];
@@ -158,7 +165,9 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
       return usage_error("unknown option " + std::string(argv[i]));
     }
     const std::string bad = name + ": invalid value '" + std::string(value) + "'";
-    if (a == "--connect") {
+    if (tools::dpdk_cli::takes_value(a)) {
+      if (std::string why = opt.dpdk.parse(a, value); !why.empty()) return usage_error(why);
+    } else if (a == "--connect") {
       if (!dataplane::endpoint::parse(value, opt.load.connect)) {
         return usage_error(bad + " (HOST:PORT)");
       }
@@ -227,7 +236,29 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
   if (!opt.has_password) return usage_error("--password is required");
   if (has_count == has_duration) return usage_error("give exactly one of --count and --duration");
   if (opt.json_path.empty()) return usage_error("--json FILE is required");
+  if (std::string why = opt.dpdk.check(); !why.empty()) return usage_error(why);
+  if (opt.dpdk.enabled && opt.load.connect.host.find(':') != std::string::npos) {
+    return usage_error("--connect: the DPDK stack speaks IPv4 only");
+  }
   return std::nullopt;
+}
+
+// One line on stderr: what the DPDK port and the TCP stack did (retransmits under loss, faults).
+void print_dpdk_counters(const dataplane::dpdk::dpdk_transport& t) {
+  std::fprintf(stderr,
+               "esme-load: dpdk: %llu frames in, %llu out, %llu retransmits, %llu out of order; "
+               "faults rx %llu lost %llu duplicated %llu reordered, tx %llu lost %llu duplicated "
+               "%llu reordered\n",
+               static_cast<unsigned long long>(t.link_counters().rx_frames),
+               static_cast<unsigned long long>(t.link_counters().tx_frames),
+               static_cast<unsigned long long>(t.tcp_counters().retransmits),
+               static_cast<unsigned long long>(t.tcp_counters().out_of_order),
+               static_cast<unsigned long long>(t.rx_faults().lost),
+               static_cast<unsigned long long>(t.rx_faults().duplicated),
+               static_cast<unsigned long long>(t.rx_faults().reordered),
+               static_cast<unsigned long long>(t.tx_faults().lost),
+               static_cast<unsigned long long>(t.tx_faults().duplicated),
+               static_cast<unsigned long long>(t.tx_faults().reordered));
 }
 
 bool write_json(const std::string& path, const std::string& json) {
@@ -271,11 +302,24 @@ int run(options& opt) {
 
   dataplane::transport_limits limits;
   limits.max_connections = opt.load.sessions + 8;  // the sessions and a receiver for --dlr
-  dataplane::kernel_transport transport(limits);
-  load_generator generator(transport, opt.load);
-  transport.set_handler(&generator);
+  tools::dpdk_runtime dpdk;
+  std::optional<dataplane::kernel_transport> kernel;
+  dataplane::transport* transport = nullptr;
+  if (opt.dpdk.enabled) {
+    std::string error;
+    if (!dpdk.start(opt.dpdk, "esme-load", limits.max_connections, limits, error)) {
+      std::cerr << "esme-load: " << error << "\n";
+      return exit_incomplete;
+    }
+    transport = dpdk.transport.get();
+  } else {
+    transport = &kernel.emplace(limits);
+  }
+  load_generator generator(*transport, opt.load);
+  transport->set_handler(&generator);
   generator.run(g_interrupts);
-  transport.set_handler(nullptr);
+  transport->set_handler(nullptr);
+  if (dpdk.transport) print_dpdk_counters(*dpdk.transport);
 
   const load_results& r = generator.results();
   const bool written = write_json(opt.json_path, to_json(r));

@@ -1,5 +1,6 @@
 // smsc-sim: an upstream SMSC simulator for load tests. One thread, one poll loop over the
-// project's kernel transport; counters as JSON on exit and on SIGUSR1.
+// project's kernel transport or (--dpdk-ip) a DPDK port with the userspace TCP/IP stack;
+// counters as JSON on exit and on SIGUSR1.
 #include <signal.h>
 #include <time.h>
 
@@ -16,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../common/dpdk_cli.hpp"
 #include "simulator.hpp"
 #include "smpp/dataplane/kernel_transport.hpp"
 #include "smpp/dataplane/tls.hpp"
@@ -113,10 +115,11 @@ struct options {
   std::string arrivals_path;
   uint64_t arrivals_max = 1'000'000;
   bool has_arrivals_max = false;
+  tools::dpdk_cli dpdk;
 };
 
 int usage_error(std::string_view why) {
-  std::cerr << "smsc-sim: " << why << "\n" << usage_text;
+  std::cerr << "smsc-sim: " << why << "\n" << usage_text << "\n" << tools::dpdk_cli_help;
   return exit_usage;
 }
 
@@ -154,8 +157,12 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "-h" || a == "--help") {
-      std::cout << usage_text;
+      std::cout << usage_text << "\n" << tools::dpdk_cli_help;
       return exit_ok;
+    }
+    if (tools::dpdk_cli::is_flag(a)) {
+      if (std::string why = opt.dpdk.parse(a, {}); !why.empty()) return usage_error(why);
+      continue;
     }
     if (a == "--busy-poll") {
       opt.busy_poll = true;
@@ -179,13 +186,15 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
         a == "--error-rate" || a == "--mo-rate" || a == "--system-id" || a == "--password" ||
         a == "--json" || a == "--duration" || a == "--seed" || a == "--tls-cert" ||
         a == "--tls-key" || a == "--journal" || a == "--journal-max" || a == "--arrivals" ||
-        a == "--arrivals-max") {
+        a == "--arrivals-max" || tools::dpdk_cli::takes_value(a)) {
       if (!need_value()) return usage_error(name + " needs a value");
     } else {
       return usage_error("unknown option " + std::string(argv[i]));
     }
     const std::string bad = name + ": invalid value '" + std::string(value) + "'";
-    if (a == "--listen") {
+    if (tools::dpdk_cli::takes_value(a)) {
+      if (std::string why = opt.dpdk.parse(a, value); !why.empty()) return usage_error(why);
+    } else if (a == "--listen") {
       if (!parse_listen(value, opt.listen)) return usage_error(bad + " (HOST:PORT)");
       opt.has_listen = true;
     } else if (a == "--tps") {
@@ -252,6 +261,13 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
     return usage_error("--arrivals-max needs --arrivals FILE");
   }
   if (!opt.arrivals_path.empty()) opt.sim.arrivals_max = opt.arrivals_max;
+  if (std::string why = opt.dpdk.check(); !why.empty()) return usage_error(why);
+  if (opt.dpdk.enabled) {
+    if (opt.listen.port == 0 || opt.listen.host.find(':') != std::string::npos) {
+      return usage_error("--listen with --dpdk-ip: an IPv4 address (or 0.0.0.0) and a port 1..65535");
+    }
+    if (!opt.tls_cert.empty()) return usage_error("--tls-cert: TLS runs on kernel sockets only");
+  }
   return std::nullopt;
 }
 
@@ -310,7 +326,21 @@ void install_signals() {
 
 int run(const options& opt) {
   install_signals();
-  dataplane::kernel_transport transport;
+  tools::dpdk_runtime dpdk;
+  std::optional<dataplane::kernel_transport> kernel;
+  if (opt.dpdk.enabled) {
+    std::string error;
+    dataplane::transport_limits limits;
+    limits.max_connections = opt.dpdk.tcp_connections != 0 ? opt.dpdk.tcp_connections / 2 : 1024;
+    if (!dpdk.start(opt.dpdk, "smsc-sim", limits.max_connections, limits, error)) {
+      std::cerr << "smsc-sim: " << error << "\n";
+      return exit_failure;
+    }
+  } else {
+    kernel.emplace();
+  }
+  dataplane::transport& transport =
+      opt.dpdk.enabled ? static_cast<dataplane::transport&>(*dpdk.transport) : *kernel;
   simulator sim(transport, opt.sim);
   transport.set_handler(&sim);
   if (!opt.sim.journal_path.empty()) {
@@ -335,19 +365,25 @@ int run(const options& opt) {
     return exit_failure;
   }
   dataplane::endpoint bound = opt.listen;
-  bound.port = transport.local_port(static_cast<uint32_t>(listener));
+  if (kernel) bound.port = kernel->local_port(static_cast<uint32_t>(listener));
   std::cerr << "smsc-sim: listening on " << bound.to_string() << std::endl;
 
   const uint64_t start = now_us();
   const uint64_t deadline =
       opt.duration_s > 0 ? start + static_cast<uint64_t>(opt.duration_s * 1e6) : UINT64_MAX;
   bool ok = true;
+  // Adaptive polling: after a turn that handled something, a few more turns look without
+  // sleeping (a sleep and the wake-up cost more than the look while traffic flows).
+  constexpr uint32_t spin_turns = 32;
+  uint32_t idle_turns = spin_turns;
   while (g_stop == 0) {
     uint64_t now = now_us();
     if (now >= deadline) break;
     const uint64_t wait =
-        opt.busy_poll ? 0 : std::min(sim.next_timer_in_us(now, max_poll_wait_us), deadline - now);
-    transport.poll(static_cast<int>(wait));
+        opt.busy_poll || idle_turns < spin_turns
+            ? 0
+            : std::min(sim.next_timer_in_us(now, max_poll_wait_us), deadline - now);
+    idle_turns = transport.poll(static_cast<int>(wait)) > 0 ? 0 : idle_turns + 1;
     now = now_us();
     if (sim.run_timers(now)) transport.flush();
     if (g_dump != 0) {
@@ -356,6 +392,15 @@ int run(const options& opt) {
     }
   }
   transport.flush();
+  if (dpdk.transport) {
+    const auto& t = *dpdk.transport;
+    std::fprintf(stderr,
+                 "smsc-sim: dpdk: %llu frames in, %llu out, %llu retransmits, %llu out of order\n",
+                 static_cast<unsigned long long>(t.link_counters().rx_frames),
+                 static_cast<unsigned long long>(t.link_counters().tx_frames),
+                 static_cast<unsigned long long>(t.tcp_counters().retransmits),
+                 static_cast<unsigned long long>(t.tcp_counters().out_of_order));
+  }
   if (!opt.arrivals_path.empty()) ok &= write_arrivals(opt.arrivals_path, sim);
   ok &= write_report(opt, to_json(sim.counters(), static_cast<double>(now_us() - start) / 1e6));
   return ok ? exit_ok : exit_failure;
