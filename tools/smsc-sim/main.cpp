@@ -264,7 +264,8 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
   if (std::string why = opt.dpdk.check(); !why.empty()) return usage_error(why);
   if (opt.dpdk.enabled) {
     if (opt.listen.port == 0 || opt.listen.host.find(':') != std::string::npos) {
-      return usage_error("--listen with --dpdk-ip: an IPv4 address (or 0.0.0.0) and a port 1..65535");
+      return usage_error(
+          "--listen with --dpdk-ip: an IPv4 address (or 0.0.0.0) and a port 1..65535");
     }
     if (!opt.tls_cert.empty()) return usage_error("--tls-cert: TLS runs on kernel sockets only");
   }
@@ -372,18 +373,12 @@ int run(const options& opt) {
   const uint64_t deadline =
       opt.duration_s > 0 ? start + static_cast<uint64_t>(opt.duration_s * 1e6) : UINT64_MAX;
   bool ok = true;
-  // Adaptive polling: after a turn that handled something, a few more turns look without
-  // sleeping (a sleep and the wake-up cost more than the look while traffic flows).
-  constexpr uint32_t spin_turns = 32;
-  uint32_t idle_turns = spin_turns;
   while (g_stop == 0) {
     uint64_t now = now_us();
     if (now >= deadline) break;
     const uint64_t wait =
-        opt.busy_poll || idle_turns < spin_turns
-            ? 0
-            : std::min(sim.next_timer_in_us(now, max_poll_wait_us), deadline - now);
-    idle_turns = transport.poll(static_cast<int>(wait)) > 0 ? 0 : idle_turns + 1;
+        opt.busy_poll ? 0 : std::min(sim.next_timer_in_us(now, max_poll_wait_us), deadline - now);
+    transport.poll(static_cast<int>(wait));
     now = now_us();
     if (sim.run_timers(now)) transport.flush();
     if (g_dump != 0) {
