@@ -14,6 +14,7 @@ import random
 import select
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -35,6 +36,7 @@ REMOTE_IP = "198.18.91.1"
 REMOTE_MAC = "02:00:5e:10:91:01"
 
 ETH_P_ALL = 0x0003
+SO_TIMESTAMPNS = 35
 PACKET_OUTGOING = 4
 
 # The ports net-peer serves (its defaults).
@@ -73,6 +75,14 @@ def options_of(tcp):
     return {k: v for k, v in tcp.options if k not in ("NOP", "EOL")}
 
 
+def _operstate():
+    try:
+        with open(f"/sys/class/net/{TAP}/operstate") as f:
+            return f.read().strip()
+    except OSError as e:
+        return str(e)
+
+
 class Peer:
     """net-peer as a child process: its JSON event lines, counters on demand, stopped at the end."""
 
@@ -88,6 +98,15 @@ class Peer:
             err = self._stderr_now()
             self.kill()
             raise CaseFailure(f"net-peer did not start: {' '.join(cmd)}: {err}")
+        # The kernel activates the device's transmit side (our frames toward the stack) only
+        # once it has seen the carrier come up, asynchronously: wait for it.
+        deadline = time.monotonic() + 3.0
+        while _operstate() != "up":
+            if time.monotonic() > deadline:
+                self.kill()
+                raise CaseFailure(f"{TAP} did not come up after net-peer attached ({_operstate()})")
+            time.sleep(0.01)
+        time.sleep(0.02)
 
     def _stderr_now(self):
         if self.proc.poll() is None:
@@ -160,6 +179,8 @@ class Wire:
         self.sock.bind((TAP, 0))
         # Room for a whole window of full-sized frames between two reads.
         self.sock.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE
+        # Receive times from the kernel, so timing checks do not include our own latency.
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self.held = []  # TCP segments read but not yet asked for: (time, IP)
         self.log = []   # every segment both ways, for the failure report
         self.arp_answered = 0
@@ -185,10 +206,15 @@ class Wire:
             r, _, _ = select.select([self.sock], [], [], max(left, 0))
             if not r:
                 return
-            data, addr = self.sock.recvfrom(65535)
+            data, anc, _, addr = self.sock.recvmsg(65535, 64)
             if addr[2] == PACKET_OUTGOING:
                 continue  # our own frames, seen on the way out
             now = time.monotonic()
+            for level, kind, value in anc:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= 16:
+                    # The kernel's receive time (wall clock), moved onto the monotonic clock.
+                    sec, nsec = struct.unpack("qq", value[:16])
+                    now -= max(0.0, time.time() - (sec + nsec / 1e9))
             eth = Ether(data)
             if ARP in eth:
                 a = eth[ARP]
