@@ -274,15 +274,20 @@ bool start_dpdk(const control::router_config& cfg, const dataplane::placement& p
     c.device = pc.device;
     c.worker_lcores = out.eal->lcores();
     c.mtu = cfg.dpdk.mtu;
+    // A link still down (a cable, a memif peer not yet there) is not an error: the router runs
+    // and its connections come up with the link.
+    c.require_link_up = false;
+    c.link_wait_ms = 1000;
     auto p = dataplane::dpdk::port::open(c, error);
     if (!p) {
       error = "DPDK port " + pc.device + ": " + error;
       return false;
     }
     std::fprintf(stderr,
-                 "smpp-router: dpdk port %s: %u queue(s), %s, address %u.%u.%u.%u/%u, mac "
-                 "%02x:%02x:%02x:%02x:%02x:%02x\n",
-                 pc.device.c_str(), static_cast<unsigned>(p->queues()),
+                 "smpp-router: dpdk port %s: link %s, %u queue(s), %s, address %u.%u.%u.%u/%u, "
+                 "mac %02x:%02x:%02x:%02x:%02x:%02x\n",
+                 pc.device.c_str(), p->wait_link_up(0) ? "up" : "down (not waiting for it)",
+                 static_cast<unsigned>(p->queues()),
                  p->hardware_rss() ? "hardware RSS" : "software steering", pc.ipv4 >> 24,
                  (pc.ipv4 >> 16) & 0xff, (pc.ipv4 >> 8) & 0xff, pc.ipv4 & 0xff,
                  static_cast<unsigned>(pc.prefix_length), static_cast<unsigned>(p->mac()[0]),

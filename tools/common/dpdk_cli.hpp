@@ -5,9 +5,11 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <charconv>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -41,7 +43,9 @@ inline constexpr std::string_view dpdk_cli_help =
     "                        (default: the tool's name and process id)\n"
     "  --dpdk-fault SPEC     fault injection on the port, both directions, e.g.\n"
     "                        loss=0.01,reorder=0.01,seed=7 (tests only)\n"
-    "  --dpdk-tcp-connections N  TCP connections preallocated (default: enough for the tool)\n";
+    "  --dpdk-tcp-connections N  TCP connections preallocated (default: enough for the tool)\n"
+    "The port is polled (no interrupts): with --busy-poll the loop spins, without it an idle\n"
+    "look gives the CPU away (sched_yield), so the tool can share a core.\n";
 
 struct dpdk_cli {
   bool enabled = false;  // --dpdk-ip given
@@ -122,7 +126,8 @@ struct dpdk_cli {
     } else if (name == "--dpdk-fault") {
       dataplane::dpdk::fault_config f;
       std::string why;
-      if (!dataplane::dpdk::fault_config::parse(value, f, why)) return std::string(name) + ": " + why;
+      if (!dataplane::dpdk::fault_config::parse(value, f, why))
+        return std::string(name) + ": " + why;
       fault = value;
     } else if (name == "--dpdk-tcp-connections") {
       const auto v = parse_uint(value, 16, 1 << 20);
@@ -174,6 +179,44 @@ struct dpdk_cli {
     }
     return true;
   }
+};
+
+// A poll-mode transport for a process that shares its core (the default without --busy-poll):
+// an idle poll gives the CPU away (sched_yield) between looks instead of spinning through the
+// timeout, so two such processes on one core both make progress. Everything else is forwarded.
+class yielding_transport final : public dataplane::transport {
+ public:
+  explicit yielding_transport(dataplane::transport& inner) : inner_(inner) {}
+  void set_handler(dataplane::transport_handler* h) noexcept override { inner_.set_handler(h); }
+  [[nodiscard]] int listen(const dataplane::endpoint& ep) override { return inner_.listen(ep); }
+  [[nodiscard]] dataplane::conn_id connect(const dataplane::endpoint& ep, int& err) override {
+    return inner_.connect(ep, err);
+  }
+  [[nodiscard]] bool send(dataplane::conn_id c, dataplane::bytes_view data) override {
+    return inner_.send(c, data);
+  }
+  [[nodiscard]] std::span<std::byte> reserve(dataplane::conn_id c, size_t n) override {
+    return inner_.reserve(c, n);
+  }
+  void commit(dataplane::conn_id c, size_t used) override { inner_.commit(c, used); }
+  [[nodiscard]] size_t queued(dataplane::conn_id c) const override { return inner_.queued(c); }
+  void pause_read(dataplane::conn_id c, bool paused) override { inner_.pause_read(c, paused); }
+  void close(dataplane::conn_id c, bool abort) override { inner_.close(c, abort); }
+  int poll(int timeout_us) override {
+    int events = inner_.poll(0);
+    if (events > 0 || timeout_us <= 0) return events;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(timeout_us);
+    while (events == 0 && std::chrono::steady_clock::now() < until) {
+      sched_yield();
+      events = inner_.poll(0);
+    }
+    return events;
+  }
+  void flush() override { inner_.flush(); }
+  [[nodiscard]] uint32_t connections() const noexcept override { return inner_.connections(); }
+
+ private:
+  dataplane::transport& inner_;
 };
 
 // The process's EAL, port and transport, destroyed in that reverse order.

@@ -304,6 +304,7 @@ int run(options& opt) {
   limits.max_connections = opt.load.sessions + 8;  // the sessions and a receiver for --dlr
   tools::dpdk_runtime dpdk;
   std::optional<dataplane::kernel_transport> kernel;
+  std::optional<tools::yielding_transport> yielding;
   dataplane::transport* transport = nullptr;
   if (opt.dpdk.enabled) {
     std::string error;
@@ -312,6 +313,8 @@ int run(options& opt) {
       return exit_incomplete;
     }
     transport = dpdk.transport.get();
+    // Without --busy-poll an idle look gives the core away: esme-load may share it.
+    if (!opt.load.busy_poll) transport = &yielding.emplace(*dpdk.transport);
   } else {
     transport = &kernel.emplace(limits);
   }

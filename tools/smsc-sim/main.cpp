@@ -340,8 +340,13 @@ int run(const options& opt) {
   } else {
     kernel.emplace();
   }
-  dataplane::transport& transport =
-      opt.dpdk.enabled ? static_cast<dataplane::transport&>(*dpdk.transport) : *kernel;
+  // Without --busy-poll an idle look gives the core away: smsc-sim may share it.
+  std::optional<tools::yielding_transport> yielding;
+  if (opt.dpdk.enabled && !opt.busy_poll) yielding.emplace(*dpdk.transport);
+  dataplane::transport& transport = yielding ? static_cast<dataplane::transport&>(*yielding)
+                                    : opt.dpdk.enabled
+                                        ? static_cast<dataplane::transport&>(*dpdk.transport)
+                                        : *kernel;
   simulator sim(transport, opt.sim);
   transport.set_handler(&sim);
   if (!opt.sim.journal_path.empty()) {
