@@ -717,6 +717,10 @@ const fault_counters& dpdk_transport::rx_faults() const noexcept {
 const fault_counters& dpdk_transport::tx_faults() const noexcept {
   return impl_->link.tx_faults();
 }
+bool dpdk_transport::tcp_info(conn_id c, net::tcp_conn_info& out) const noexcept {
+  const impl::connection* k = impl_->lookup(c);
+  return k != nullptr && k->tcp != net::invalid_tcp_conn && impl_->tcp.info(k->tcp, out);
+}
 net::mac_addr dpdk_transport::mac() const noexcept {
   return impl_->link.mac();
 }

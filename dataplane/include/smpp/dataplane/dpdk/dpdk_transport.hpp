@@ -132,6 +132,8 @@ class alignas(64) dpdk_transport final : public transport {
   [[nodiscard]] const port_link_counters& link_counters() const noexcept;
   [[nodiscard]] const fault_counters& rx_faults() const noexcept;
   [[nodiscard]] const fault_counters& tx_faults() const noexcept;
+  // TCP's view of c (state, sequence numbers, windows, timers); false when c is stale.
+  [[nodiscard]] bool tcp_info(conn_id c, net::tcp_conn_info& out) const noexcept;
   [[nodiscard]] net::mac_addr mac() const noexcept;
   [[nodiscard]] net::ipv4_addr address() const noexcept;
 
