@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """End-to-end benchmark: the router (one worker) against a byte relay baseline (one thread),
-driven by the same esme-load and smsc-sim, in two load shapes:
+driven by the same esme-load and smsc-sim, and the router on DPDK (router_dpdk: the router,
+esme-load and smsc-sim each on its own DPDK EAL, over net_memif, no kernel on the path; root
+needed, else reported as not available), in two load shapes:
 
   bulk           4 sessions x window 256, as fast as possible
   latency-bound  64 sessions x window 1
@@ -166,6 +168,171 @@ def run_scenario(bindir, kind, sessions, window, duration, cpus, note="receipts"
     }
 
 
+DPDK_ROUTER_CONFIG = """
+[router]
+listen = ["0.0.0.0:2775"]
+workers = [{cpu}]
+transport = "dpdk"
+[admin]
+enabled = false
+[correlation]
+note = "{note}"
+# Two memif ports, one per peer (memif is point to point): ESMEs on 10.10.0.0/24, the SMSC on
+# 10.11.0.0/24. The router is the memif server of both.
+[dpdk]
+no_huge = true
+memory_mb = 512
+file_prefix = "{prefix}-router"
+vdevs = ["net_memif0,role=server,socket={tmp}/esme.sock,socket-abstract=no",
+         "net_memif1,role=server,socket={tmp}/sim.sock,socket-abstract=no"]
+port = "net_memif0"
+ipv4 = "10.10.0.1/24"
+tcp_connections = 256
+[[dpdk.extra_ports]]
+port = "net_memif1"
+ipv4 = "10.11.0.1/24"
+[[tenants]]
+name = "bench"
+system_id = "bench"
+password = "bench"
+window = 65535
+max_binds = 128
+[[upstreams]]
+name = "sim"
+address = "10.11.0.2:2776"
+[[upstreams.binds]]
+system_id = "router"
+password = "router"
+type = "transceiver"
+window = {up_window}
+count = {up_binds}
+[[routes]]
+tenant = "*"
+destination_prefix = ""
+upstreams = ["sim"]
+"""
+
+
+def wait_text(path, text, proc, timeout):
+    """Waits until `text` appears in the file `path` (a child's stderr); False when the child
+    exited or `timeout` passed first."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with open(path, errors="replace") as f:
+            if text in f.read():
+                return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return False
+
+
+def tail(path, lines=5):
+    with open(path, errors="replace") as f:
+        return " | ".join(f.read().strip().splitlines()[-lines:])
+
+
+def run_dpdk_scenario(bindir, sessions, window, duration, cpus, note="receipts"):
+    """The router on DPDK (one worker) between esme-load and smsc-sim, each on DPDK too, over
+    net_memif: no kernel on the path. {"available": False, "reason": ...} when DPDK cannot run."""
+    if os.geteuid() != 0:
+        return {"available": False, "reason": "not root: the EAL needs root here (memif sockets, "
+                                              "/var/run/dpdk)"}
+    tmp = tempfile.mkdtemp(prefix="smpp-e2e-dpdk-")
+    prefix = f"e2e-{os.getpid()}-{sessions}x{window}"
+    up_binds = 4
+    cfg = os.path.join(tmp, "router.toml")
+    with open(cfg, "w") as f:
+        f.write(DPDK_ROUTER_CONFIG.format(cpu=cpus["front"], note=note, prefix=prefix, tmp=tmp,
+                                          up_window=min(65535, max(1024, sessions * window)),
+                                          up_binds=up_binds))
+    sim_json = os.path.join(tmp, "sim.json")
+    load_json = os.path.join(tmp, "load.json")
+    logs = {k: os.path.join(tmp, k + ".log") for k in ("router", "sim", "load")}
+    tool = ["--dpdk-no-huge", "--dpdk-memory-mb", "256"]
+    procs = []
+    try:
+        with open(logs["router"], "w") as err:
+            front = subprocess.Popen([os.path.join(bindir, "smpp-router"), "--config", cfg],
+                                     stdout=subprocess.DEVNULL, stderr=err)
+        procs.append(front)
+        if not wait_text(logs["router"], "listening on", front, 30):
+            return {"available": False, "reason": "smpp-router on DPDK did not start: " + tail(logs["router"])}
+        with open(logs["sim"], "w") as err:
+            sim = subprocess.Popen(
+                [os.path.join(bindir, "smsc-sim"), "--listen", "10.11.0.2:2776", "--json", sim_json,
+                 "--dpdk-vdev", f"net_memif0,role=client,socket={tmp}/sim.sock,socket-abstract=no",
+                 "--dpdk-ip", "10.11.0.2/24", "--dpdk-lcore", cpus["sim_lcore"],
+                 "--dpdk-file-prefix", prefix + "-sim"] + tool,
+                stdout=subprocess.DEVNULL, stderr=err)
+        procs.append(sim)
+        if not wait_text(logs["sim"], "listening on", sim, 30):
+            return {"available": False, "reason": "smsc-sim on DPDK did not start: " + tail(logs["sim"])}
+        # The router's upstream binds: smsc-sim writes its counters to sim.json on SIGUSR1.
+        end = time.monotonic() + 30
+        binds = 0
+        while binds < up_binds and time.monotonic() < end:
+            sim.send_signal(signal.SIGUSR1)
+            time.sleep(0.2)
+            try:
+                with open(sim_json) as f:
+                    binds = json.load(f).get("binds", 0)
+            except (OSError, ValueError):
+                pass
+        if binds < up_binds:
+            return {"available": False, "reason": f"the router's {up_binds} upstream binds did not "
+                                                  f"come up over memif: {tail(logs['router'])}"}
+        cpu0 = cpu_seconds(front.pid)
+        sim0 = cpu_seconds(sim.pid)
+        machine0 = machine_cpu_seconds()
+        children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall0 = time.monotonic()
+        with open(logs["load"], "w") as err:
+            subprocess.run(
+                [os.path.join(bindir, "esme-load"), "--connect", "10.10.0.1:2775",
+                 "--system-id", "bench", "--password", "bench", "--sessions", str(sessions),
+                 "--window", str(window), "--duration", str(duration), "--json", load_json,
+                 "--no-progress",
+                 "--dpdk-vdev", f"net_memif0,role=client,socket={tmp}/esme.sock,socket-abstract=no",
+                 "--dpdk-ip", "10.10.0.2/24", "--dpdk-lcore", cpus["load_lcore"],
+                 "--dpdk-file-prefix", prefix + "-load"] + tool,
+                stdout=subprocess.DEVNULL, stderr=err, timeout=duration + 60)
+        cpu1 = cpu_seconds(front.pid)
+        sim1 = cpu_seconds(sim.pid)
+        machine1 = machine_cpu_seconds()
+        children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall = time.monotonic() - wall0
+        load_cpu = (children1.ru_utime + children1.ru_stime) - (children0.ru_utime + children0.ru_stime)
+        if not os.path.exists(load_json):
+            return {"available": False, "reason": "esme-load on DPDK failed: " + tail(logs["load"])}
+        with open(load_json) as f:
+            result = json.load(f)
+    finally:
+        for p in reversed(procs):
+            stop(p)
+    accepted = result.get("accepted", 0)
+    machine = (machine1 - machine0) / accepted * 1e6 if accepted else None
+    return {
+        "available": True,
+        "submit_per_s": result.get("submit_per_s", 0.0),
+        "sent": result.get("sent", 0),
+        "accepted": accepted,
+        "errors": result.get("errors", {}),
+        "latency_us": {k: result.get("latency_us", {}).get(k) for k in ("p50", "p99", "p999", "max")},
+        # Poll-mode processes spin whatever the load: only the whole machine's CPU is a fair
+        # comparison, so cpu_s_per_million is the machine's here.
+        "cpu_s_per_million": machine,
+        "machine_cpu_s_per_million": machine,
+        "router_cpu_s_per_million": (cpu1 - cpu0) / accepted * 1e6 if accepted else None,
+        "core_share": {"front": round((cpu1 - cpu0) / wall, 3), "smsc_sim": round((sim1 - sim0) / wall, 3),
+                       "esme_load": round(load_cpu / wall, 3)},
+        "sessions": sessions,
+        "window": window,
+        "duration_s": result.get("duration_s", duration),
+        "transport": "dpdk net_memif (esme-load, smsc-sim and the router each their own EAL)",
+    }
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "release", "bin"),
@@ -180,19 +347,37 @@ def main():
                     help="run the router with [correlation] note = \"all\" (every message id "
                          "noted, for query_sm/cancel_sm/replace_sm of messages without receipts); "
                          "default: note = \"receipts\", as esme-load asks for none here")
+    ap.add_argument("--no-dpdk", action="store_true",
+                    help="skip the router_dpdk scenarios (the router, esme-load and smsc-sim on "
+                         "DPDK over net_memif; they need root)")
     args = ap.parse_args()
     n = os.cpu_count() or 1
     # The router or relay gets its own core; esme-load and smsc-sim share the other one.
     every = f"0-{n - 1}"
     tools = "0" if args.pin else every
-    cpus = {"front": str(n - 1), "load": tools, "sim": tools}
+    # DPDK tools are pinned to one CPU each (an EAL lcore): the ones the router does not use.
+    others = [c for c in range(n) if c != n - 1] or [0]
+    cpus = {"front": str(n - 1), "load": tools, "sim": tools,
+            "load_lcore": str(others[0]), "sim_lcore": str(others[1 % len(others)])}
     shapes = {"": (4, 256), "_w1": (64, 1)}
+    kinds = [("router", "router_kernel"), ("relay", "relay")]
+    if not args.no_dpdk:
+        kinds.append(("dpdk", "router_dpdk"))
     scenarios = {}
     for suffix, (sessions, window) in shapes.items():
-        for kind, name in (("router", "router_kernel"), ("relay", "relay")):
-            runs = [run_scenario(args.bin, kind, sessions, window, args.duration, cpus,
-                                 "all" if args.note_all else "receipts")
-                    for _ in range(args.repeat)]
+        for kind, name in kinds:
+            note = "all" if args.note_all else "receipts"
+            if kind == "dpdk":
+                runs = [run_dpdk_scenario(args.bin, sessions, window, args.duration, cpus, note)
+                        for _ in range(args.repeat)]
+            else:
+                runs = [run_scenario(args.bin, kind, sessions, window, args.duration, cpus, note)
+                        for _ in range(args.repeat)]
+            unavailable = [r for r in runs if not r.get("available", True)]
+            if unavailable:
+                scenarios[name + suffix] = unavailable[0]
+                print(f"{name + suffix:18s} not available: {unavailable[0]['reason']}", flush=True)
+                continue
             runs.sort(key=lambda r: r["submit_per_s"])
             best = runs[len(runs) // 2]
             scenarios[name + suffix] = best
@@ -204,14 +389,32 @@ def main():
                   f"core share front {best['core_share']['front']:.2f} "
                   f"smsc-sim {best['core_share']['smsc_sim']:.2f} "
                   f"esme-load {best['core_share']['esme_load']:.2f}", flush=True)
-    def ratio(a, b):
-        return scenarios[a]["submit_per_s"] / scenarios[b]["submit_per_s"] if scenarios[b]["submit_per_s"] else None
+
+    def usable(name):
+        return name in scenarios and scenarios[name].get("available", True)
+
+    def ratio(a, b, key=lambda r: r["submit_per_s"]):
+        if not (usable(a) and usable(b)) or not key(scenarios[b]):
+            return None
+        return key(scenarios[a]) / key(scenarios[b])
+    p99 = lambda r: r["latency_us"]["p99"]  # noqa: E731
     out = {
         "scenarios": scenarios,
         "ratio_router_relay": ratio("router_kernel", "relay"),
         "ratio_router_relay_w1": ratio("router_kernel_w1", "relay_w1"),
+        # DPDK against the kernel router, same shapes: rate (higher is better) and p99 (lower).
+        "ratio_dpdk_kernel": ratio("router_dpdk", "router_kernel"),
+        "ratio_dpdk_kernel_w1": ratio("router_dpdk_w1", "router_kernel_w1"),
+        "ratio_dpdk_kernel_p99": ratio("router_dpdk", "router_kernel", p99),
+        "ratio_dpdk_kernel_w1_p99": ratio("router_dpdk_w1", "router_kernel_w1", p99),
     }
-    print(f"router/relay bulk {out['ratio_router_relay']:.3f}   latency-bound {out['ratio_router_relay_w1']:.3f}")
+    fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+    print(f"router/relay bulk {fmt(out['ratio_router_relay'])}   "
+          f"latency-bound {fmt(out['ratio_router_relay_w1'])}")
+    if not args.no_dpdk:
+        print(f"dpdk/kernel router: bulk rate {fmt(out['ratio_dpdk_kernel'])}  "
+              f"p99 {fmt(out['ratio_dpdk_kernel_p99'])};  latency-bound rate "
+              f"{fmt(out['ratio_dpdk_kernel_w1'])}  p99 {fmt(out['ratio_dpdk_kernel_w1_p99'])}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)
