@@ -182,6 +182,57 @@ TEST(TcpTransfer, RetransmissionBacksOffThenGivesUp) {
   EXPECT_EQ(p.b_events.close_error(s), ECONNRESET);
 }
 
+// After an RTO, SND.NXT goes back to SND.UNA for the retransmission, but the peer may hold
+// everything up to SND.MAX already: a pure ACK sent then carries SND.MAX, or the peer finds it
+// below RCV.NXT, unacceptable (RFC 9293 §3.10.7.4), and never reads its ACK field. Both ends in
+// that state stop each other for good.
+TEST(TcpTransfer, PureAcksAfterAnRtoCarrySndMaxSoThePeerAcceptsThem) {
+  tcp_pair p;
+  auto [c, s] = p.establish();
+  ASSERT_NE(c, net::invalid_tcp_conn);
+  // Both send; each one's data arrives, every ACK is lost, until both have had an RTO (both
+  // rewound SND.NXT). With pure ACKs at the rewound SND.NXT, each side now finds the other's
+  // ACKs below its RCV.NXT and drops them: neither ever learns its data arrived.
+  bool lose_acks = true;
+  p.wire.drop = [&](const wire_segment& w) { return lose_acks && w.payload == 0; };
+  const auto up = random_bytes(4 * 1000, 5);
+  const auto down = random_bytes(4 * 1000, 6);
+  ASSERT_EQ(p.a->send(c, up), up.size());
+  ASSERT_EQ(p.b->send(s, down), down.size());
+  // The first data each way carries the ACK of nothing new: drop nothing with data, but the
+  // data segments' ACK fields only acknowledge the SYN-ACK, so both RTOs still fire.
+  p.wire.run(5'000'000, [&] {
+    return p.a->counters().rto_expirations > 0 && p.b->counters().rto_expirations > 0;
+  });
+  ASSERT_GT(p.a->counters().rto_expirations, 0u);
+  ASSERT_GT(p.b->counters().rto_expirations, 0u);
+  lose_acks = false;
+  const size_t log_from = p.wire.log.size();
+  const bool ok = p.wire.run(60'000'000, [&] {
+    net::tcp_conn_info ia, ib;
+    return p.a->info(c, ia) && p.b->info(s, ib) && ia.snd_una == ia.snd_nxt &&
+           ib.snd_una == ib.snd_nxt;
+  });
+  EXPECT_TRUE(ok) << "both ends must learn that their data arrived";
+  EXPECT_EQ(p.b_events.data[s], up);
+  EXPECT_EQ(p.a_events.data[c], down);
+  for (int side = 0; side < 2; ++side) {
+    uint32_t highest = 0;
+    bool have = false;
+    for (size_t i = 0; i < p.wire.log.size(); ++i) {
+      const auto& w = p.wire.log[i];
+      if (w.from != side || w.has(smpp::test::syn) || w.has(smpp::test::rst)) continue;
+      const uint32_t end =
+          w.seq + static_cast<uint32_t>(w.payload) + (w.has(smpp::test::fin) ? 1 : 0);
+      if (i >= log_from && w.payload == 0 && !w.has(smpp::test::fin) && have) {
+        EXPECT_EQ(w.seq, highest) << "side " << side << ": a pure ACK at " << w.at_us << " us";
+      }
+      highest = have ? net::seq_max(highest, end) : end;
+      have = true;
+    }
+  }
+}
+
 TEST(TcpTransfer, FastRetransmitAfterThreeDuplicateAcks) {
   tcp_pair p;
   auto [c, s] = p.establish();

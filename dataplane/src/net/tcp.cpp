@@ -217,7 +217,7 @@ void tcp_stack::abort(tcp_conn c) {
   if (t == nullptr) return;
   // RFC 9293 §3.10.5: SYN-RECEIVED and the synchronized states send <SEQ=SND.NXT><CTL=RST>.
   if (t->state != tcp_state::syn_sent && t->state != tcp_state::time_wait) {
-    m.emit(*t, t->snd_nxt, flag_rst | flag_ack, 0, 0);
+    m.emit(*t, impl::pure_ack_seq(*t), flag_rst | flag_ack, 0, 0);
   }
   t->user_gone = true;
   m.free_tcb(*t);

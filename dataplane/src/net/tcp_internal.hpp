@@ -385,6 +385,7 @@ struct tcp_stack::impl {
     mark_pending(t);
   }
   void ack_immediately(tcb& t) noexcept;
+  static uint32_t pure_ack_seq(const tcb& t) noexcept;  // SND.MAX: see tcp_output.cpp
   void challenge_ack(tcb& t) noexcept;
   [[nodiscard]] bool sends_data(tcp_state s) const noexcept {
     return s == tcp_state::established || s == tcp_state::close_wait ||

@@ -140,6 +140,15 @@ void tcp_stack::impl::emit_reset(const segment& s) noexcept {
   ++ctr.rst_out;
 }
 
+// The sequence number of a segment without data, SYN or FIN (an ACK, or the RST of an abort). After
+// an RTO, SND.NXT is back at SND.UNA for the retransmission while the peer may hold everything up
+// to SND.MAX: at the rewound SND.NXT the peer would find the ACK below its RCV.NXT, unacceptable
+// (RFC 9293 §3.10.7.4), and drop it with its ACK field, and two ends in that state never hear each
+// other again. SND.MAX is always acceptable to the peer (as 4.4BSD's tcp_output sends it).
+uint32_t tcp_stack::impl::pure_ack_seq(const tcb& t) noexcept {
+  return seq_max(t.snd_nxt, t.snd_max);
+}
+
 // An ACK that must not wait for the end of the burst: RFC 5681 §4.2 duplicate ACKs for
 // out-of-order data (each one counts at the sender) and the ACK of every second full-sized
 // segment. Queued data goes with it.
@@ -161,7 +170,7 @@ void tcp_stack::impl::challenge_ack(tcb& t) noexcept {
   }
   ++challenge_count;
   ++ctr.challenge_acks;
-  emit(t, t.snd_nxt, flag_ack, 0, 0);
+  emit(t, pure_ack_seq(t), flag_ack, 0, 0);
 }
 
 // Writes new data (and the FIN) the windows allow. Nagle is off: a short segment goes out at
@@ -252,7 +261,7 @@ void tcp_stack::impl::update_send_timers(tcb& t) noexcept {
 
 void tcp_stack::impl::flush_one(tcb& t) noexcept {
   send_data(t);
-  if (t.ack_now) emit(t, t.snd_nxt, flag_ack, 0, 0);
+  if (t.ack_now) emit(t, pure_ack_seq(t), flag_ack, 0, 0);
   update_send_timers(t);
 }
 

@@ -30,7 +30,7 @@ void tcp_stack::impl::fire(uint32_t id) {
       }
       if (t.keepalive_sent >= cfg.keepalive_probes) {
         ++ctr.timeouts;
-        emit(t, t.snd_nxt, flag_rst | flag_ack, 0, 0);
+        emit(t, pure_ack_seq(t), flag_rst | flag_ack, 0, 0);
         fail(t, ETIMEDOUT);
         break;
       }
@@ -87,7 +87,7 @@ void tcp_stack::impl::on_main_timer(tcb& t) {
       free_tcb(t);
       return;
     }
-    if (!handshake) emit(t, t.snd_nxt, flag_rst | flag_ack, 0, 0);
+    if (!handshake) emit(t, pure_ack_seq(t), flag_rst | flag_ack, 0, 0);
     fail(t, ETIMEDOUT);
     return;
   }
