@@ -484,7 +484,9 @@ int main(int argc, char** argv) {
       (void)getrlimit(RLIMIT_NOFILE, &rl);
     }
     const uint64_t wanted = uint64_t{cfg.limits.max_connections} * n + 64;
-    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < wanted) {
+    // On DPDK the sessions' connections are no descriptors.
+    if (cfg.transport == control::transport_kind::kernel && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < wanted) {
       std::fprintf(stderr,
                    "smpp-router: warning: at most %llu open files (RLIMIT_NOFILE) for %u "
                    "worker(s) of router.max_connections = %u each; raise the limit "
