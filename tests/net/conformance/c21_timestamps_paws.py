@@ -1,5 +1,5 @@
-"""Timestamps echoed and PAWS (RFC 7323 §3.2, §4.3, §5.3): the ACK echoes the TSval of the segment
-that advanced RCV.NXT; a segment with an older TSval is dropped and answered with an ACK that
+"""Timestamps echoed and PAWS (RFC 7323 §3.2, §4.3, §5.3): the ACK echoes the TSval of the
+segment that advanced RCV.NXT; a segment with an older TSval is dropped and answered with an ACK that
 does not move (R1); once negotiated, a segment without timestamps is dropped silently."""
 from drill import *
 
@@ -11,7 +11,8 @@ def body(peer, wire):
     base = c.tsval + 1000
     c.send("PA", b"a" * 10, tsval=base)
     a = c.expect("A", seq=nxt, ack=c.snd_nxt, length=0, what="ACK of new data")
-    check(options_of(a)["Timestamp"][1] == base, f"TSecr {options_of(a)['Timestamp']}, expected {base}")
+    check(options_of(a)["Timestamp"][1] == base,
+          f"TSecr {options_of(a)['Timestamp']}, expected {base}")
     c.send("PA", b"b" * 10, tsval=base - 500, seq=c.snd_nxt)
     a = c.expect("A", seq=nxt, ack=c.snd_nxt, length=0, what="PAWS: ACK of the old segment")
     check(options_of(a)["Timestamp"][1] == base, "PAWS drop changed TS.Recent")

@@ -22,4 +22,5 @@ def counters(f):
 
 
 run_case(body, peer_args=["--sender-bytes", "500", "--max-retransmits", "2",
-                          "--initial-rto-ms", "100", "--min-rto-ms", "100"], check_counters=counters)
+                          "--initial-rto-ms", "100", "--min-rto-ms", "100"],
+         check_counters=counters)

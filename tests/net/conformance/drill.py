@@ -351,9 +351,11 @@ class Conn:
         got = flags_of(seg)
         check(got == norm_flags(flags), f"{label}expected flags [{flags}], got [{seg.flags}]")
         if seq is not None:
-            check(seg.seq == seq & 0xffffffff, f"{label}expected seq {seq & 0xffffffff}, got {seg.seq}")
+            seq &= 0xffffffff
+            check(seg.seq == seq, f"{label}expected seq {seq}, got {seg.seq}")
         if ack is not None:
-            check(seg.ack == ack & 0xffffffff, f"{label}expected ack {ack & 0xffffffff}, got {seg.ack}")
+            ack &= 0xffffffff
+            check(seg.ack == ack, f"{label}expected ack {ack}, got {seg.ack}")
         if win is not None:
             check(seg.window == win, f"{label}expected window {win}, got {seg.window}")
         if length is not None:
@@ -366,8 +368,9 @@ class Conn:
 
     def expect_none(self, timeout, what):
         t, seg = self.recv(timeout)
-        check(seg is None, f"{what}: expected silence for {timeout}s, got [{seg.flags if seg else ''}] "
-                           f"seq={seg.seq if seg else ''} ack={seg.ack if seg else ''}")
+        if seg is not None:
+            raise CaseFailure(f"{what}: expected silence for {timeout}s, got [{seg.flags}] "
+                              f"seq={seg.seq} ack={seg.ack} len={len(seg.payload)}")
 
     # ---- common sequences ----
     def syn_options(self, mss=1460, wscale=7, sack=True):

@@ -28,10 +28,11 @@ def python_with_scapy():
         return sys.executable
     except ImportError:
         pass
-    if os.path.exists("/usr/bin/python3") and os.path.realpath(sys.executable) != "/usr/bin/python3":
-        r = subprocess.run(["/usr/bin/python3", "-c", "import scapy"], capture_output=True)
+    system = "/usr/bin/python3"
+    if os.path.exists(system) and os.path.realpath(sys.executable) != os.path.realpath(system):
+        r = subprocess.run([system, "-c", "import scapy"], capture_output=True)
         if r.returncode == 0:
-            return "/usr/bin/python3"
+            return system
     return None
 
 
