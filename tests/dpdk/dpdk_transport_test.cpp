@@ -573,6 +573,40 @@ TEST(DpdkTransport, GracefulCloseDeliversEveryQueuedOctetThenOneOnClose) {
   }));
 }
 
+TEST(DpdkTransport, GracefulCloseIsResetAfterTheLingerBoundWhenThePeerNeverReads) {
+  EXPECT_CHILD_OK(run_child([] {
+    return with_pair(
+        [](node& a, node& b) {
+          CHILD_CHECK(a.t->listen({"10.0.0.1", 2775}) == 0);
+          a.rec.accept_hook = [&](conn_id c) { a.t->pause_read(c, true); };
+          const pair_ids ids = connect_pair(a, b, 2775);
+          CHILD_CHECK(ids.client != invalid_conn);
+          std::vector<std::byte> data(512 * KiB);  // more than A's window and B's TCP ring
+          CHILD_CHECK(b.t->send(ids.client, data));
+          const auto start = std::chrono::steady_clock::now();
+          b.t->close(ids.client);
+          CHILD_CHECK(pump({a.t.get(), b.t.get()}, [&] { return !b.rec.closes.empty(); }));
+          const auto took = std::chrono::steady_clock::now() - start;
+          CHILD_CHECK(b.rec.closes[0] == std::make_pair(ids.client, ETIMEDOUT));
+          CHILD_CHECK(took >= 300ms && took < 2s);
+          // B's RST may carry a sequence number A's closed window does not accept (RFC 5961
+          // §3.2: only SEG.SEQ = RCV.NXT then). Once A reads again its window update reaches a
+          // B that no longer knows the connection, whose reset then matches (RFC 9293 §3.10.7.1).
+          a.t->pause_read(ids.server, false);
+          if (!pump({a.t.get(), b.t.get()}, [&] { return !a.rec.closes.empty(); })) {
+            dump("A", *a.t);
+            dump("B", *b.t);
+            dump_conn("A", *a.t, ids.server);
+            return 1;
+          }
+          CHILD_CHECK(a.rec.closes[0] == std::make_pair(ids.server, ECONNRESET));
+          CHILD_CHECK(b.t->connections() == 0 && a.t->connections() == 0);
+          return 0;
+        },
+        {}, [](dp::dpdk_transport_config& c) { c.close_linger_ms = 300; });
+  }));
+}
+
 TEST(DpdkTransport, AbortResetsAtOnceAndThePeerSeesConnReset) {
   EXPECT_CHILD_OK(run_child([] {
     return with_pair([](node& a, node& b) {

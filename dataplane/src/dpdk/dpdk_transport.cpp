@@ -308,7 +308,8 @@ struct dpdk_transport::impl final : net::tcp_handler {
     for (size_t i = 0; i < listeners.size(); ++i) {
       if (listeners[i] == local_port) index = static_cast<uint32_t>(i);
     }
-    if (index == UINT32_MAX || live >= config.limits.max_connections) {
+    // Slots of connections whose on_close is still owed count too: the bound holds either way.
+    if (index == UINT32_MAX || live >= config.limits.max_connections || free_slots.empty()) {
       ++stats.rejected_over_limit;
       tcp.abort(tc);  // accepted and reset at once, as the kernel transport does
       return;
@@ -611,6 +612,7 @@ void dpdk_transport::pause_read(conn_id c, bool paused) {
     if (k != nullptr) k->read_paused = paused;  // applied once connected
     return;
   }
+  if (k->state == conn_state::closing) return;  // input is discarded until the close completes
   k->read_paused = paused;
   if (paused) {
     m.tcp.pause_receive(k->tcp, true);
