@@ -940,3 +940,75 @@ TEST(DpdkTransport, CreateRefusesBadConfigurations) {
     return 0;
   }));
 }
+
+// A port with hardware RSS over four queues: the transport on queue 2 picks only source ports
+// whose replies the device steers to queue 2; with steering off, the ports fall anywhere.
+TEST(DpdkTransport, OutboundSourcePortsLandOnTheWorkersQueueUnderRss) {
+  EXPECT_CHILD_OK(run_child([] {
+    std::string error;
+    auto e = dp::eal::init(test_eal_config({"net_null0"}), error);
+    CHILD_CHECK(e.has_value());
+    dp::port_config pc;
+    pc.device = "net_null0";
+    pc.worker_lcores = {0, 0, 0, 0};
+    auto p = dp::port::open(pc, error);
+    if (!p) std::fprintf(stderr, "[child] %s\n", error.c_str());
+    CHILD_CHECK(p.has_value());
+    CHILD_CHECK(p->hardware_rss());
+    for (const bool steer : {true, false}) {
+      dp::dpdk_transport_config c = test_config(addr_a);
+      c.steer_source_ports = steer;
+      auto t = dp::dpdk_transport::create(*p, 2, c, error);
+      CHILD_CHECK(t != nullptr);
+      int landed = 0;
+      constexpr int connects = 24;
+      for (int i = 0; i < connects; ++i) {
+        const std::string host = "10.0.0." + std::to_string(10 + i);
+        const uint16_t rport = static_cast<uint16_t>(2775 + 17 * i);
+        int err = -1;
+        const conn_id id = t->connect({host, rport}, err);
+        CHILD_CHECK(id != invalid_conn);
+        net::tcp_conn_info info;
+        CHILD_CHECK(t->tcp_info(id, info));
+        CHILD_CHECK(info.remote_addr == addr_a - 1 + 10 + static_cast<uint32_t>(i));
+        landed +=
+            p->steering().source_port_lands_on(2, addr_a, info.remote_addr, rport, info.local_port)
+                ? 1
+                : 0;
+        // And the same through the device's own choice for the reply's four-tuple.
+        const bool on_queue_2 = p->steering().queue_of(p->steering().rss_hash(
+                                    info.remote_addr, addr_a, rport, info.local_port)) == 2;
+        CHILD_CHECK(!steer || on_queue_2);
+        t->close(id, true);
+        (void)t->poll(0);
+      }
+      std::fprintf(stderr, "[child] steering %s: %d of %d source ports land on queue 2\n",
+                   steer ? "on" : "off", landed, connects);
+      if (steer) {
+        CHILD_CHECK(landed == connects);
+      } else {
+        CHILD_CHECK(landed < connects);  // (1/4)^24 chance of a false failure
+      }
+    }
+    return 0;
+  }));
+}
+
+TEST(DpdkTransport, PollWaitsUpToItsTimeoutAndNoLonger) {
+  EXPECT_CHILD_OK(run_child([] {
+    return with_pair([](node& a, node&) {
+      using clock = std::chrono::steady_clock;
+      auto start = clock::now();
+      CHILD_CHECK(a.t->poll(0) == 0);
+      CHILD_CHECK(clock::now() - start < 5ms);
+      for (const int timeout_us : {1000, 20'000}) {
+        start = clock::now();
+        CHILD_CHECK(a.t->poll(timeout_us) == 0);
+        const auto took = clock::now() - start;
+        CHILD_CHECK(took >= std::chrono::microseconds(timeout_us));
+        CHILD_CHECK(took < std::chrono::microseconds(timeout_us) + 10ms);
+      }
+      return 0;
+    });
+  }));
+}
