@@ -161,6 +161,12 @@ std::optional<fault_report> faults_in(const std::string& err) {
 
 enum class fault_kind { none, loss, reorder, dup };
 
+// A sanitizer build reports through stderr; any report fails the test that ran the child.
+void expect_no_sanitizer_report(std::string_view who, const std::string& err) {
+  EXPECT_EQ(err.find("Sanitizer"), std::string::npos) << who << ":\n" << err;
+  EXPECT_EQ(err.find("runtime error:"), std::string::npos) << who << ":\n" << err;
+}
+
 class RouterDpdkE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -266,12 +272,22 @@ class RouterDpdkE2eTest : public ::testing::Test {
                    std::to_string(window), "--json", "-", "--no-progress"})));
     const exit_result r = load_.wait(90s);
     EXPECT_EQ(r.code, 0) << "esme-load:\n" << r.out << r.err << "\nrouter:\n" << router_.err();
+    expect_no_sanitizer_report("esme-load", r.err);
     return flat_json::parse(last_line(r.out));
   }
 
+  // SIGTERM: the router unbinds, exits; so does smsc-sim. Neither may report a sanitizer error.
   exit_result stop_router() {
     router_.signal(SIGTERM);
-    return router_.wait(10s);
+    exit_result r = router_.wait(10s);
+    expect_no_sanitizer_report("smpp-router", r.err);
+    if (sim_.pid() > 0) {
+      sim_.signal(SIGTERM);
+      const exit_result s = sim_.wait(10s);
+      EXPECT_EQ(s.code, 0) << s.err;
+      expect_no_sanitizer_report("smsc-sim", s.err);
+    }
+    return r;
   }
 
   // The whole path with `fault` on the router's port: exact counts end to end, and the fault
@@ -368,6 +384,83 @@ TEST_F(RouterDpdkE2eTest, TwoPortsEsmesOnOneSmscOnTheOther) {
       << "no bind from " << router_ip_b;
   const exit_result r = stop_router();
   EXPECT_EQ(r.code, 0) << r.err;
+}
+
+// No kernel on the path: the router with one memif port per peer, esme-load and smsc-sim each on
+// DPDK too (their own EAL, file prefix and memif client role), exact counts end to end.
+TEST_F(RouterDpdkE2eTest, MemifBetweenDpdkToolsNoKernelOnThePath) {
+  const std::string path = dir_ + "router.toml";
+  std::string toml = router_toml(iface_a_, "", prefix_, "", cpu_);
+  const std::string tap = "vdevs = [\"net_tap0,iface=" + iface_a_ + "\"]\nport = \"net_tap0\"";
+  ASSERT_NE(toml.find(tap), std::string::npos);
+  toml.replace(toml.find(tap), tap.size(),
+               "vdevs = [\"net_memif0,role=server,socket=" + dir_ +
+                   "esme.sock,socket-abstract=no\", \"net_memif1,role=server,socket=" + dir_ +
+                   "sim.sock,socket-abstract=no\"]\nport = \"net_memif0\"\ntcp_connections = 64");
+  const std::string upstream = std::string("address = \"") + kernel_ip_a + ":";
+  ASSERT_NE(toml.find(upstream), std::string::npos);
+  toml.replace(toml.find(upstream), upstream.size(), "address = \"198.51.100.1:");
+  toml += "[[dpdk.extra_ports]]\nport = \"net_memif1\"\nipv4 = \"198.51.100.10/24\"\n";
+  std::ofstream(path) << toml;
+  ASSERT_TRUE(router_.start("smpp-router", {"--config", path}));
+  ASSERT_TRUE(router_.wait_for_output(
+      [](const std::string&, const std::string& err) {
+        return err.find("listening on") != std::string::npos;
+      },
+      30s))
+      << router_.err();
+  const std::string lcore = std::to_string(cpu_ == 0 ? 0 : cpu_ - 1);
+  auto dpdk_args = [&](const std::string& sock, const std::string& ip, const std::string& who) {
+    return std::vector<std::string>{
+        "--dpdk-vdev",
+        "net_memif0,role=client,socket=" + dir_ + sock + ",socket-abstract=no",
+        "--dpdk-ip",
+        ip,
+        "--dpdk-no-huge",
+        "--dpdk-lcore",
+        lcore,
+        "--dpdk-file-prefix",
+        prefix_ + "-" + who};
+  };
+  std::vector<std::string> sim_args{"--listen", "198.51.100.1:2776"};
+  for (auto& a : dpdk_args("sim.sock", "198.51.100.1/24", "sim")) sim_args.push_back(a);
+  ASSERT_TRUE(sim_.start("smsc-sim", sim_args));
+  ASSERT_TRUE(sim_.wait_for_output(
+      [](const std::string&, const std::string& err) {
+        return err.find("listening on") != std::string::npos;
+      },
+      30s))
+      << sim_.err();
+  uint64_t binds = 0;
+  for (int i = 0; i < 300 && binds < 2; ++i) {
+    const auto c = sim_counters();
+    binds = c ? c->count("binds") : 0;
+    if (binds < 2) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(binds, 2u) << router_.err() << sim_.err();
+  std::vector<std::string> load_args{"--connect",    std::string(router_ip_a) + ":2775",
+                                     "--system-id",  "loadtest",
+                                     "--password",   "secret",
+                                     "--count",      "20000",
+                                     "--sessions",   "4",
+                                     "--window",     "64",
+                                     "--json",       "-",
+                                     "--no-progress"};
+  for (auto& a : dpdk_args("esme.sock", "192.0.2.1/24", "load")) load_args.push_back(a);
+  const exit_result load = run_tool("esme-load", load_args, 90s);
+  EXPECT_EQ(load.code, 0) << load.err << router_.err();
+  expect_no_sanitizer_report("esme-load", load.err);
+  const auto r = flat_json::parse(last_line(load.out));
+  ASSERT_TRUE(r.has_value()) << load.out;
+  EXPECT_EQ(r->count("accepted"), 20000u);
+  EXPECT_EQ(r->count("unanswered"), 0u);
+  const auto sim = sim_counters();
+  ASSERT_TRUE(sim.has_value());
+  EXPECT_EQ(sim->count("submit_sm"), 20000u);
+  const exit_result stopped = stop_router();
+  EXPECT_EQ(stopped.code, 0) << stopped.err;
+  EXPECT_NE(stopped.err.find("20000 received, 20000 forwarded, 20000 relayed"), std::string::npos)
+      << stopped.err;
 }
 
 TEST_F(RouterDpdkE2eTest, AnEalThatCannotStartIsAClearErrorNotACrash) {
