@@ -40,8 +40,8 @@ if [ "$quick" -eq 0 ]; then
 
   step "libFuzzer smoke run (clang, ASan+UBSan), 20 s per target"
   cmake --preset fuzz >/dev/null
-  cmake --build build/fuzz -j"$jobs" --target fuzz_decode fuzz_framer fuzz_receipt
-  for t in decode framer receipt; do
+  cmake --build build/fuzz -j"$jobs" --target fuzz_decode fuzz_framer fuzz_receipt fuzz_tcp_segment
+  for t in decode framer receipt tcp_segment; do
     work="$(mktemp -d)"
     build/fuzz/bin/fuzz_$t -max_total_time=20 -dict=tests/fuzz/smpp.dict \
       -artifact_prefix="$work/" "$work" "tests/fuzz/corpus/$t" 2>&1 | tail -n 2

@@ -105,6 +105,7 @@ void tcp_stack::impl::input(ipv4_addr src, ipv4_addr dst, std::span<const std::b
     tcb& t = conns[idx];
     t.last_rx_us = now_us;
     t.keepalive_sent = 0;
+    t.probes_unanswered = 0;  // the peer is alive (RFC 1122 §4.2.2.17)
     if (t.state == tcp_state::syn_sent) {
       input_syn_sent(t, s);
     } else {
@@ -438,8 +439,10 @@ bool tcp_stack::impl::process_ack(tcb& t, const segment& s) {
     }
     mark_pending(t);
   } else if (s.ack == t.snd_una && s.data.empty() && !s.has(flag_fin) && t.snd_max != t.snd_una &&
-             new_wnd == t.snd_wnd) {
-    // RFC 5681 §2: a duplicate ACK. The third starts fast retransmit (§3.2).
+             new_wnd == t.snd_wnd && new_wnd != 0) {
+    // RFC 5681 §2: a duplicate ACK. The third starts fast retransmit (§3.2). Not against a
+    // closed window: the answers to window probes (RFC 9293 §3.8.6.1) repeat SND.UNA with a
+    // zero window, and nothing is lost.
     const dup_ack_action a = t.cc.on_dup_ack(t.snd_una, t.snd_max, t.snd_max - t.snd_una);
     if (a == dup_ack_action::fast_retransmit) {
       ++ctr.retransmits;

@@ -115,7 +115,8 @@ struct tcb {
 
   uint32_t rtt_seq = 0;
   uint64_t rtt_start_us = 0;
-  uint32_t retries = 0;  // consecutive expiries of the main timer
+  uint32_t retries = 0;            // consecutive expiries of the main timer
+  uint32_t probes_unanswered = 0;  // zero-window probes since the peer last sent anything
   uint64_t last_rx_us = 0;
   uint64_t last_send_us = 0;  // the last new data sent (RFC 5681 §4.1 idle restart)
   uint32_t keepalive_sent = 0;

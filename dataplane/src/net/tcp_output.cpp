@@ -145,7 +145,11 @@ void tcp_stack::impl::emit_reset(const segment& s) noexcept {
 // to SND.MAX: at the rewound SND.NXT the peer would find the ACK below its RCV.NXT, unacceptable
 // (RFC 9293 §3.10.7.4), and drop it with its ACK field, and two ends in that state never hear each
 // other again. SND.MAX is always acceptable to the peer (as 4.4BSD's tcp_output sends it).
+// While the persist timer runs, SND.MAX may count a probe octet the closed window did not take:
+// there SND.NXT is right (the peer accepts a zero-length segment only at exactly RCV.NXT when its
+// window is zero), as in 4.4BSD.
 uint32_t tcp_stack::impl::pure_ack_seq(const tcb& t) noexcept {
+  if (t.mt == main_timer::persist) return t.snd_nxt;
   return seq_max(t.snd_nxt, t.snd_max);
 }
 
@@ -226,7 +230,13 @@ void tcp_stack::impl::retransmit_first(tcb& t) noexcept {
     emit(t, t.iss, flag_syn | flag_ack, 0, 0);
     return;
   }
-  const uint32_t len = std::min<uint32_t>(t.s_len, t.smss);
+  // The first segment as it went out: no more than was sent (SND.MAX, the FIN not counted), no
+  // more than the SMSS, and inside the offered window (RFC 9293 §3.8.6: never beyond
+  // SND.UNA + SND.WND; a closed window is the persist timer's, which sends one octet).
+  uint32_t sent = t.snd_max - t.snd_una;
+  if (t.fin_sent && !t.fin_acked && sent > 0) sent -= 1;
+  uint32_t len = std::min<uint32_t>({t.s_len, t.smss, std::max<uint32_t>(sent, 1)});
+  if (t.snd_wnd > 0) len = std::min(len, t.snd_wnd);
   uint8_t flags = flag_ack;
   if (t.fin_sent && len == t.s_len && !t.fin_acked) flags |= flag_fin;
   if (len == 0 && !(flags & flag_fin)) return;

@@ -62,7 +62,15 @@ void tcp_stack::impl::on_main_timer(tcb& t) {
       return;
     case main_timer::persist: {
       // RFC 9293 §3.8.6.1: probe the zero window with one octet, backing off like the RTO, for as
-      // long as the peer keeps answering.
+      // long as the peer keeps answering (RFC 1122 §4.2.2.17). A peer that answers none of
+      // max_retransmits probes in a row is gone: reset, ETIMEDOUT.
+      if (t.probes_unanswered >= cfg.max_retransmits) {
+        ++ctr.timeouts;
+        emit(t, pure_ack_seq(t), flag_rst | flag_ack, 0, 0);
+        fail(t, ETIMEDOUT);
+        return;
+      }
+      ++t.probes_unanswered;
       if (t.snd_wnd == 0 && t.s_len > t.snd_nxt - t.snd_una && t.snd_nxt == t.snd_una) {
         ++ctr.window_probes;
         emit(t, t.snd_una, flag_ack, 0, 1);

@@ -3,10 +3,6 @@
 with window 0, the next probe is still one octet, however many were answered."""
 from drill import *
 
-KNOWN_BUG = ("each answer to a window probe (ACK = SND.UNA, window still 0, the probe octet "
-             "outstanding) counts as a duplicate ACK; the third starts a fast retransmit that "
-             "sends a full MSS (1448 octets) into the zero window")
-
 
 def body(peer, wire):
     c = Conn(wire, SENDER)
@@ -25,4 +21,4 @@ def counters(f):
 
 
 run_case(body, peer_args=["--sender-bytes", "3000", "--initial-rto-ms", "200"],
-         check_counters=counters, known_bug=KNOWN_BUG)
+         check_counters=counters)

@@ -6,11 +6,6 @@ then we go silent. With --max-retransmits 3, the unanswered probes must end in a
 seconds, freeing the slot."""
 from drill import *
 
-KNOWN_BUG = ("the persist timer never gives up: unanswered zero-window probes go on forever "
-             "(backing off to the maximum RTO), so a peer that closes its window, sends FIN and "
-             "vanishes pins the connection slot in LAST-ACK for good, with no handle left to abort "
-             "it (fuzz reproducer tests/fuzz/pending/tcp_segment/persist-forever-last-ack)")
-
 
 def body(peer, wire):
     c = Conn(wire, SENDER)
@@ -39,4 +34,4 @@ def counters(f):
 
 run_case(body, peer_args=["--sender-bytes", "3000", "--initial-rto-ms", "100", "--min-rto-ms",
                           "100", "--max-rto-ms", "400", "--max-retransmits", "3"],
-         check_counters=counters, known_bug=KNOWN_BUG)
+         check_counters=counters)
