@@ -937,14 +937,14 @@ void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p)
     (void)send_header_only(s.conn, resp, st, p.sequence_number);
     return;
   }
+  handoff_header h;
+  h.origin = index_;
+  h.esme = s.conn;
+  h.esme_seq = p.sequence_number;
+  h.command_id = static_cast<uint32_t>(p.id);
+  h.tenant = s.tenant;
+  h.note = snap_->correlation.note_all || asks_for_receipt(p) ? 1 : 0;
   if (u->gate) {
-    handoff_header h;
-    h.origin = index_;
-    h.esme = s.conn;
-    h.esme_seq = p.sequence_number;
-    h.command_id = static_cast<uint32_t>(p.id);
-    h.tenant = s.tenant;
-    h.note = snap_->correlation.note_all || asks_for_receipt(p) ? 1 : 0;
     if (!u->gate->enqueue(h, frame, parts_after(p))) {
       if (backpressure(s)) return;
       // The tenant's queue at this bind is full (SMPP 3.4 §5.1.3: retry later).
@@ -957,29 +957,34 @@ void router_worker::esme_submit(esme_session& s, bytes_view frame, const pdu& p)
     ++s.outstanding;
     return;
   }
-  const uint32_t seq = u->take_seq();
-  if (!relay(u->conn, frame, seq)) {
+  if (send_request(*u, frame, h) == 0) {
     ++stats_.throttled;
     count_reject(s.tenant, S::ESME_RTHROTTLED);
     (void)send_header_only(s.conn, resp, S::ESME_RTHROTTLED, p.sequence_number);
     return;
   }
-  auto& e = u->table[seq & u->mask];
-  e.up_seq = seq;
-  e.esme_seq = p.sequence_number;
-  e.esme = s.conn;
-  e.deadline_ms = now_ms_ + snap_->timers.response_ms;
-  u->next_expiry_ms = std::min(u->next_expiry_ms, e.deadline_ms);
-  e.id = p.id;
-  e.origin = index_;
-  e.tenant = s.tenant;
-  e.start_us = now_us_;
-  e.note = snap_->correlation.note_all || asks_for_receipt(p);
-  ++upstream_stats_[u->upstream].forwarded;
-  ++u->outstanding;
-  u->last_tx_ms = now_ms_;
   ++s.outstanding;
+}
+
+uint32_t router_worker::send_request(upstream_link& u, bytes_view frame, const handoff_header& h) {
+  const uint32_t seq = u.take_seq();
+  if (!relay(u.conn, frame, seq)) return 0;
+  auto& e = u.table[seq & u.mask];
+  e.up_seq = seq;
+  e.esme_seq = h.esme_seq;
+  e.esme = h.esme;
+  e.deadline_ms = now_ms_ + snap_->timers.response_ms;
+  u.next_expiry_ms = std::min(u.next_expiry_ms, e.deadline_ms);
+  e.id = static_cast<command_id>(h.command_id);
+  e.origin = h.origin;
+  e.tenant = h.tenant;
+  e.start_us = now_us_;
+  e.note = h.note != 0;
+  ++upstream_stats_[u.upstream].forwarded;
+  ++u.outstanding;
+  u.last_tx_ms = now_ms_;
   ++stats_.submit_forwarded;
+  return seq;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1576,26 +1581,10 @@ bool router_worker::forward_local(uint32_t upstream, const handoff_header& h, by
     ++tenant_stats_[h.tenant].queued;
     return true;
   }
-  const uint32_t seq = u->take_seq();
-  if (!relay(u->conn, frame, seq)) {
+  if (send_request(*u, frame, h) == 0) {
     any_busy = true;
     return false;
   }
-  auto& e = u->table[seq & u->mask];
-  e.up_seq = seq;
-  e.esme_seq = h.esme_seq;
-  e.esme = h.esme;
-  e.deadline_ms = now_ms_ + snap_->timers.response_ms;
-  u->next_expiry_ms = std::min(u->next_expiry_ms, e.deadline_ms);
-  e.id = static_cast<command_id>(h.command_id);
-  e.origin = h.origin;
-  e.tenant = h.tenant;
-  e.start_us = now_us_;
-  e.note = h.note != 0;
-  ++upstream_stats_[u->upstream].forwarded;
-  ++u->outstanding;
-  u->last_tx_ms = now_ms_;
-  ++stats_.submit_forwarded;
   return true;
 }
 
@@ -2216,19 +2205,8 @@ int router_worker::run_gates() {
 
 bool router_worker::send_gated(upstream_link& u, const slot_gate::item& it) {
   if (u.outstanding >= u.def->window) return false;
-  const uint32_t seq = u.take_seq();
-  if (!relay(u.conn, u.gate->bytes(it), seq)) return false;
-  auto& e = u.table[seq & u.mask];
-  e.up_seq = seq;
-  e.esme_seq = it.h.esme_seq;
-  e.esme = it.h.esme;
-  e.deadline_ms = now_ms_ + snap_->timers.response_ms;
-  u.next_expiry_ms = std::min(u.next_expiry_ms, e.deadline_ms);
-  e.id = static_cast<command_id>(it.h.command_id);
-  e.origin = it.h.origin;
-  e.tenant = it.h.tenant;
-  e.start_us = now_us_;
-  e.note = it.h.note != 0;
+  const uint32_t seq = send_request(u, u.gate->bytes(it), it.h);
+  if (seq == 0) return false;
   u.gate_items[seq & u.mask] = it;
   if (shared_ != nullptr && snap_->tenants[it.h.tenant].backpressure) {
     // Room again in this tenant's queue: other workers may hand its requests over again.
@@ -2238,10 +2216,6 @@ bool router_worker::send_gated(upstream_link& u, const slot_gate::item& it) {
     }
   }
   --tenant_stats_[it.h.tenant].queued;
-  ++upstream_stats_[u.upstream].forwarded;
-  ++u.outstanding;
-  u.last_tx_ms = now_ms_;
-  ++stats_.submit_forwarded;
   return true;
 }
 

@@ -237,6 +237,9 @@ class alignas(64) router_worker final : public transport_handler {
   void flush_notes();  // the message ids noted this turn, into the correlation shard
   int run_gates();     // the slots due now, on every gated bind of this worker
   bool send_gated(upstream_link& u, const slot_gate::item& it);
+  // Writes a request on u with the next sequence number and notes it in flight (answer to h's
+  // ESME); its sequence number, or 0 when u's send queue refused it.
+  uint32_t send_request(upstream_link& u, bytes_view frame, const handoff_header& h);
   void add_links(const upstream_def& u, size_t from_bind = 0);
   void make_gate(upstream_link& l);
   void adopt_published();
