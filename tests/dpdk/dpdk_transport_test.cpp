@@ -899,15 +899,10 @@ TEST(DpdkTransport, EveryOctetOnceInOrderUnderFivePercentLossReorderingAndDuplic
   transfer_under_faults("loss=0.05,dup=0.02,reorder=0.02", 1 * MiB);
 }
 
-// Disabled: exposes a deadlock in net/tcp, not in the transport. After a retransmission
-// timeout tcp_timers rewinds SND.NXT to SND.UNA (go-back-N) and pure ACKs are sent with
-// SEQ=SND.NXT (tcp_output.cpp). When both ends time out with data in flight both ways and the
-// peer had already received those octets (only the ACKs were lost), each end's ACK carries a
-// sequence number below the other's RCV.NXT, fails the RFC 9293 §3.10.7.4 acceptability test
-// (drop_out_of_window) before its ACK field is read, and neither SND.UNA ever advances: both
-// back off to RTO 20 s and more. Seen in about half the runs at 5% loss with the echo below.
-// Enable once pure ACKs carry SEQ=SND.MAX (always acceptable: nothing beyond it was sent).
-TEST(DpdkTransport, DISABLED_EchoUnderFivePercentLossReorderingAndDuplicationBothWaysAtOnce) {
+// Both ways at once at 5%: both ends time out with data in flight, each holding what the other
+// sent. It once stalled for good (pure ACKs at an SND.NXT rewound by the RTO fell below the
+// peer's RCV.NXT and were dropped with their ACK fields); pure ACKs carry SND.MAX now.
+TEST(DpdkTransport, EchoUnderFivePercentLossReorderingAndDuplicationBothWaysAtOnce) {
   echo_under_faults("loss=0.05,dup=0.02,reorder=0.02", 1 * MiB);
 }
 
