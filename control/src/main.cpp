@@ -283,6 +283,15 @@ bool start_dpdk(const control::router_config& cfg, const dataplane::placement& p
       error = "DPDK port " + pc.device + ": " + error;
       return false;
     }
+    // Without the device's RSS every frame arrives on queue 0, and the transports do not hand
+    // frames between workers (software steering): connections of the other workers would
+    // never see their segments.
+    if (p->queues() > 1 && !p->hardware_rss()) {
+      error = "DPDK port " + pc.device + ": " + std::to_string(p->queues()) +
+              " workers need the device's RSS to steer connections to their worker, and it has "
+              "none (a TAP or memif device): run one worker ([router] workers = [CPU])";
+      return false;
+    }
     std::fprintf(stderr,
                  "smpp-router: dpdk port %s: link %s, %u queue(s), %s, address %u.%u.%u.%u/%u, "
                  "mac %02x:%02x:%02x:%02x:%02x:%02x\n",

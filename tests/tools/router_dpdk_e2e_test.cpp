@@ -473,6 +473,22 @@ TEST_F(RouterDpdkE2eTest, AnEalThatCannotStartIsAClearErrorNotACrash) {
   EXPECT_NE(r.err.find("smpp-router: DPDK EAL: rte_eal_init"), std::string::npos) << r.err;
 }
 
+// A TAP device has no RSS and the transports do not steer frames between workers: more than one
+// worker on it is refused at start, not left to lose connections.
+TEST_F(RouterDpdkE2eTest, TwoWorkersOnAPortWithoutRssAreRefusedClearly) {
+  if (sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "one CPU: no two workers to plan";
+  const std::string path = dir_ + "two.toml";
+  std::string toml = router_toml(iface_a_, "", prefix_, "", cpu_);
+  const std::string one = "workers = [" + std::to_string(cpu_) + "]";
+  ASSERT_NE(toml.find(one), std::string::npos);
+  toml.replace(toml.find(one), one.size(), "workers = [0, 1]");
+  std::ofstream(path) << toml;
+  const exit_result r = run_tool(ip_tool, ns_->exec("smpp-router", {"--config", path}), 30s);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("2 workers need the device's RSS"), std::string::npos) << r.err;
+  expect_no_sanitizer_report("smpp-router", r.err);
+}
+
 TEST_F(RouterDpdkE2eTest, APortTheEalDoesNotHaveIsAClearError) {
   const std::string path = dir_ + "bad.toml";
   std::string toml = router_toml(iface_a_, "", prefix_, "", cpu_);
