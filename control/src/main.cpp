@@ -50,6 +50,8 @@ void usage(std::FILE* f) {
                "  --config FILE  the TOML configuration\n"
                "  --check        validate the configuration and the worker plan, then exit\n"
                "  --help         this text\n"
+               "[router] transport = \"dpdk\" runs the workers on DPDK ports with the userspace\n"
+               "TCP/IP stack ([dpdk] in config/README.md); the default is kernel sockets.\n"
                "SIGTERM or SIGINT unbinds every session and exits 0.\n");
 }
 
