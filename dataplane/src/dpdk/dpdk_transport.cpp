@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -92,11 +93,14 @@ struct dpdk_transport::impl final : net::tcp_handler {
     listeners.reserve(config.tcp.max_listeners);
   }
 
-  // With hardware RSS over several queues, outbound connections take only source ports whose
-  // replies the device steers to this queue (the remote end is the connect() in progress).
+  // With RSS over several queues (the device's, or software steering's same hash), outbound
+  // connections take only source ports whose replies land on this queue (the remote end is the
+  // connect() in progress).
   net::tcp_config steered(net::tcp_config tc, const port& p, uint16_t queue) {
-    if (config.steer_source_ports && p.hardware_rss() && p.queues() > 1) {
-      const rss_steering* steering = &p.steering();
+    const bool hashed = p.hardware_rss() || config.software_steering != nullptr;
+    if (config.steer_source_ports && hashed && p.queues() > 1) {
+      const rss_steering* steering =
+          config.software_steering != nullptr ? &config.software_steering->rule() : &p.steering();
       tc.local_port_ok = [this, steering, queue](uint16_t candidate) {
         return steering->source_port_lands_on(queue, config.address, connect_remote,
                                               connect_remote_port, candidate);
@@ -376,6 +380,46 @@ struct dpdk_transport::impl final : net::tcp_handler {
     }
   }
 
+  // A frame received on our queue, with software steering: kept, handed to its owner, or kept
+  // and copied to every other worker (steering.hpp has the rule).
+  void receive_steered(rte_mbuf* mb, uint64_t now) {
+    const std::span<const std::byte> f(rte_pktmbuf_mtod(mb, const std::byte*), mb->data_len);
+    const uint16_t self = link.queue();
+    const steering::verdict v = config.software_steering->classify(self, f);
+    switch (v.what) {
+      case steering::action::owner:
+        config.software_steering->hand_over(self, v.owner, mb);
+        return;
+      case steering::action::everyone:
+        config.software_steering->copy_to_others(self, mb);
+        break;
+      case steering::action::here:
+        break;
+    }
+    config.software_steering->note_handled_here(self);
+    stack.input(f, now);
+    rte_pktmbuf_free(mb);
+  }
+  // Frames other workers handed to us: bursts of 32, at most rx_bursts_per_poll. Returns how
+  // many.
+  uint32_t receive_from_other_workers(uint64_t now) {
+    uint32_t frames = 0;
+    std::array<rte_mbuf*, port_link::burst> in;
+    for (uint32_t b = 0; b < config.rx_bursts_per_poll; ++b) {
+      const size_t got = config.software_steering->drain(link.queue(), in);
+      for (size_t i = 0; i < got; ++i) {
+        stack.input(
+            std::span<const std::byte>(rte_pktmbuf_mtod(in[i], const std::byte*), in[i]->data_len),
+            now);
+        rte_pktmbuf_free(in[i]);
+      }
+      frames += static_cast<uint32_t>(got);
+      if (got < in.size()) break;
+    }
+    stats.rx_from_other_workers += frames;
+    return frames;
+  }
+
   dpdk_transport_config config;
   port_link link;
   net::stack stack;
@@ -415,6 +459,16 @@ std::unique_ptr<dpdk_transport> dpdk_transport::create(const port& p, uint16_t q
   if (queue >= p.queues()) {
     error = "dpdk_transport: queue " + std::to_string(queue) + " but the port has " +
             std::to_string(p.queues());
+    return nullptr;
+  }
+  if (config.software_steering != nullptr &&
+      (config.software_steering->workers() != p.queues() ||
+       config.software_steering->rule().reta() != p.steering().reta() ||
+       !std::ranges::equal(config.software_steering->rule().key(), p.steering().key()))) {
+    error = "dpdk_transport: software steering for " +
+            std::to_string(config.software_steering->workers()) +
+            " workers does not match the port (" + std::to_string(p.queues()) +
+            " queues, its key and redirection table)";
     return nullptr;
   }
   if (config.limits.max_connections == 0 || config.limits.max_send_queue_bytes == 0) {
@@ -662,11 +716,21 @@ int dpdk_transport::poll(int timeout_us) {
   uint64_t now = start;
   while (true) {
     uint32_t frames = 0;
-    for (uint32_t b = 0; b < m.config.rx_bursts_per_poll; ++b) {
-      const uint16_t got =
-          m.link.rx([&m, now](std::span<const std::byte> frame) { m.stack.input(frame, now); });
-      frames += got;
-      if (got < port_link::burst) break;
+    if (m.config.software_steering == nullptr) {
+      for (uint32_t b = 0; b < m.config.rx_bursts_per_poll; ++b) {
+        const uint16_t got =
+            m.link.rx([&m, now](std::span<const std::byte> frame) { m.stack.input(frame, now); });
+        frames += got;
+        if (got < port_link::burst) break;
+      }
+    } else {
+      for (uint32_t b = 0; b < m.config.rx_bursts_per_poll; ++b) {
+        const uint16_t got = m.link.rx([&m, now](rte_mbuf* mb) { m.receive_steered(mb, now); });
+        frames += got;
+        if (got < port_link::burst) break;
+      }
+      m.config.software_steering->flush(m.link.queue());  // the bursts for the other workers
+      handled += static_cast<int>(m.receive_from_other_workers(now));
     }
     m.stats.rx_frames += frames;
     handled += static_cast<int>(frames);

@@ -14,6 +14,8 @@
 // - poll(timeout_us): RX bursts -> stack, timers, overflow drained into TCP, TCP flushed, the
 //   port flushed. With nothing to do and timeout_us > 0 it spins (a poll-mode driver) until
 //   work arrives or the timeout passes.
+// On a port without hardware RSS, config.software_steering hands each received frame to the
+// worker that owns its flow (steering.hpp).
 // TLS is not supported on this transport: listen()/connect() with endpoint::tls set fail with
 // -EPROTONOSUPPORT / EPROTONOSUPPORT.
 //
@@ -32,6 +34,7 @@
 #include "smpp/dataplane/dpdk/fault.hpp"
 #include "smpp/dataplane/dpdk/port.hpp"
 #include "smpp/dataplane/dpdk/port_link.hpp"
+#include "smpp/dataplane/dpdk/steering.hpp"
 #include "smpp/dataplane/net/arp.hpp"
 #include "smpp/dataplane/net/icmp.hpp"
 #include "smpp/dataplane/net/ip.hpp"
@@ -67,9 +70,16 @@ struct dpdk_transport_config {
   std::string tx_faults;
 
   // Outbound connections take a source port whose replies the port's RSS steers to this
-  // worker's queue (rss_steering::source_port_lands_on) when the port hashes in hardware;
-  // without hardware RSS every free port is used.
+  // worker's queue (rss_steering::source_port_lands_on) when the port hashes in hardware or
+  // software_steering is set; otherwise every free port is used.
   bool steer_source_ports = true;
+
+  // Software steering (steering.hpp) shared by the port's transports, one per queue, for a
+  // port without hardware RSS: received frames another worker owns go to its ring, and each
+  // poll() also takes the frames the others handed to this worker. It must have one worker per
+  // port queue, be built on the port's rule (port::steering()), and outlive the transport.
+  // nullptr: every frame received on this queue is handled here.
+  steering* software_steering = nullptr;
 
   // RX bursts (32 frames each) per poll() at most; the rest waits for the next poll.
   uint32_t rx_bursts_per_poll = 8;
@@ -92,6 +102,7 @@ struct dpdk_transport_stats {
   uint64_t send_refused = 0;    // send()/reserve() refused: back-pressure
   uint64_t overflow_bytes = 0;  // octets that went through the overflow queue
   uint64_t rx_frames = 0;
+  uint64_t rx_from_other_workers = 0;  // frames other workers' steering handed to this one
   uint64_t polls = 0;
 };
 

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <type_traits>
 
 #include "smpp/dataplane/dpdk/fault.hpp"
 #include "smpp/dataplane/dpdk/port.hpp"
@@ -64,7 +65,8 @@ class port_link final : public net::link {
   uint16_t flush();
 
   // One RX burst: each frame goes to each_frame(std::span<const std::byte>), then is freed.
-  // Returns how many frames were handed over.
+  // Returns how many frames were handed over. A callback taking rte_mbuf* instead receives the
+  // mbuf itself and owns it from then on (frees it or hands it on: software steering).
   template <class F>
   uint16_t rx(F&& each_frame);
 
@@ -106,8 +108,12 @@ class port_link final : public net::link {
   template <class F>
   void deliver(rte_mbuf* m, F& each_frame) {
     ++n_.rx_frames;
-    each_frame(std::span<const std::byte>(rte_pktmbuf_mtod(m, const std::byte*), m->data_len));
-    rte_pktmbuf_free(m);
+    if constexpr (std::is_invocable_v<F&, rte_mbuf*>) {
+      each_frame(m);  // the callback owns the mbuf (software steering hands it on)
+    } else {
+      each_frame(std::span<const std::byte>(rte_pktmbuf_mtod(m, const std::byte*), m->data_len));
+      rte_pktmbuf_free(m);
+    }
   }
   // False (and counted) for a frame the stack must not see.
   bool rx_acceptable(const rte_mbuf* m) noexcept;
