@@ -188,6 +188,10 @@ TEST(SteeringRule, CreateRefusesBadConfigs) {
   auto s = dp::steering::create(dp::rss_steering(key, 2), {2, 100}, error);
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(s->ring_capacity(), 128u);  // rounded up to a power of two
+  // Two ordered pairs, each a 128-frame ring and a 32-frame staging burst.
+  EXPECT_EQ(dp::steering::mbufs_held_at_most(2, 100), 2u * (128 + 32));
+  EXPECT_EQ(dp::steering::mbufs_held_at_most(4, 1024), 12u * (1024 + 32));
+  EXPECT_EQ(dp::steering::mbufs_held_at_most(1, 1024), 0u);
 }
 
 // Real mbufs from a pool in an EAL child: order, bursts, the bound, copies, teardown.

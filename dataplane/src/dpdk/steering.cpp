@@ -3,6 +3,7 @@
 #include <rte_mbuf.h>
 
 #include <algorithm>
+#include <bit>
 #include <stdexcept>
 #include <utility>
 
@@ -162,6 +163,11 @@ size_t steering::drain(uint16_t self, std::span<rte_mbuf*> out) noexcept {
   w.next_source = static_cast<uint16_t>((w.next_source + 1) % workers_);
   w.n.steered_in += got;
   return got;
+}
+
+uint64_t steering::mbufs_held_at_most(uint16_t workers, uint32_t ring_frames) noexcept {
+  const uint64_t pairs = uint64_t{workers} * (workers > 0 ? workers - 1u : 0u);
+  return pairs * (std::bit_ceil(uint64_t{ring_frames}) + burst);
 }
 
 size_t steering::ring_capacity() const noexcept {

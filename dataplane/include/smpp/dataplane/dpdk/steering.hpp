@@ -99,6 +99,10 @@ class steering {
   // sources, so none starves); they are its own to free. Returns how many.
   [[nodiscard]] size_t drain(uint16_t self, std::span<rte_mbuf*> out) noexcept;
 
+  // Mbufs the rings and staging bursts can hold at most: the port's mempool needs this much
+  // beyond what port::open computes for its own descriptors, caches and bursts.
+  [[nodiscard]] static uint64_t mbufs_held_at_most(uint16_t workers, uint32_t ring_frames) noexcept;
+
   [[nodiscard]] uint16_t workers() const noexcept { return workers_; }
   [[nodiscard]] size_t ring_capacity() const noexcept;
   [[nodiscard]] const rss_steering& rule() const noexcept { return rule_; }
