@@ -223,6 +223,7 @@ class flat_json {
 struct exit_result {
   int code = -1;  // exit status, or -1 when killed / timed out
   bool timed_out = false;
+  int signal = 0;  // the signal that ended it (0: it exited, or it was killed at the time-out)
   std::string out;
   std::string err;
 };
@@ -334,13 +335,20 @@ class child_process {
     drain(out_fd_, out_);  // whatever is left after the exit
     drain(err_fd_, err_);
     r.code = !r.timed_out && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.signal = !r.timed_out && WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     r.out = out_;
     r.err = err_;
     return r;
   }
 
  private:
-  bool exited() const { return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG | WNOWAIT) == pid_; }
+  // Exited (or killed), without reaping it: waitid() takes WNOWAIT, waitpid() does not.
+  bool exited() const {
+    if (pid_ <= 0) return false;
+    siginfo_t info{};
+    return waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           info.si_pid == pid_;
+  }
   static void drain(int fd, std::string& into) {
     char buf[4096];
     while (true) {

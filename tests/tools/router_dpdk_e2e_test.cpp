@@ -458,7 +458,9 @@ TEST_F(RouterDpdkE2eTest, MemifBetweenDpdkToolsNoKernelOnThePath) {
   ASSERT_TRUE(sim.has_value());
   EXPECT_EQ(sim->count("submit_sm"), 20000u);
   const exit_result stopped = stop_router();
-  EXPECT_EQ(stopped.code, 0) << stopped.err;
+  EXPECT_EQ(stopped.code, 0) << "timed out " << stopped.timed_out << ", signal " << stopped.signal
+                             << "\n"
+                             << stopped.err;
   EXPECT_NE(stopped.err.find("20000 received, 20000 forwarded, 20000 relayed"), std::string::npos)
       << stopped.err;
 }
