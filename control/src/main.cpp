@@ -624,5 +624,8 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "smpp-router: stopped; %llu requests forwarded, %llu answers relayed\n",
                static_cast<unsigned long long>(forwarded),
                static_cast<unsigned long long>(relayed));
+  // On DPDK: leave without closing the ports (see eal::exit_without_teardown: every session is
+  // closed and every counter printed by now).
+  if (dpdk.eal) dpdk.eal->exit_without_teardown(rc);
   return rc;
 }

@@ -234,6 +234,14 @@ struct dpdk_runtime {
     eal.reset();
   }
 
+  // The tool's exit status, returned; on DPDK the process ends here instead, without tearing
+  // the port down (eal::exit_without_teardown: the memif driver's close can fault on a peer
+  // that left).
+  int finish(int code) noexcept {
+    if (eal) eal->exit_without_teardown(code);
+    return code;
+  }
+
   // EAL, port (one queue), transport. false with `error` naming the step that failed.
   bool start(const dpdk_cli& c, std::string_view tool, uint32_t connections,
              const dataplane::transport_limits& limits, std::string& error) {

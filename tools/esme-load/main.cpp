@@ -328,7 +328,7 @@ int run(options& opt) {
   const bool written = write_json(opt.json_path, to_json(r));
   std::fputs(summary_line(r).c_str(), opt.json_path == "-" ? stderr : stdout);
   std::fflush(stdout);
-  return r.complete() && written ? exit_ok : exit_incomplete;
+  return dpdk.finish(r.complete() && written ? exit_ok : exit_incomplete);
 }
 
 }  // namespace

@@ -403,7 +403,7 @@ int run(const options& opt) {
   }
   if (!opt.arrivals_path.empty()) ok &= write_arrivals(opt.arrivals_path, sim);
   ok &= write_report(opt, to_json(sim.counters(), static_cast<double>(now_us() - start) / 1e6));
-  return ok ? exit_ok : exit_failure;
+  return dpdk.finish(ok ? exit_ok : exit_failure);
 }
 
 }  // namespace

@@ -101,6 +101,15 @@ eal::~eal() {
   }
 }
 
+void eal::exit_without_teardown(int code) noexcept {
+  if (owner_ && remove_runtime_dir_ && !runtime_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(runtime_dir_, ec);
+  }
+  std::fflush(nullptr);
+  std::_Exit(code);
+}
+
 unsigned eal::socket_of(unsigned lcore) noexcept {
   const unsigned s = rte_lcore_to_socket_id(lcore);
   return s == static_cast<unsigned>(SOCKET_ID_ANY) ? 0 : s;
