@@ -25,6 +25,7 @@
 #include "smpp/dataplane/dpdk/dpdk_transport.hpp"
 #include "smpp/dataplane/dpdk/eal.hpp"
 #include "smpp/dataplane/dpdk/port.hpp"
+#include "smpp/dataplane/dpdk/steering.hpp"
 #include "smpp/dataplane/kernel_transport.hpp"
 #include "smpp/dataplane/placement.hpp"
 #include "smpp/dataplane/router_worker.hpp"
@@ -60,7 +61,12 @@ void usage(std::FILE* f) {
 struct dpdk_setup {
   std::optional<dataplane::dpdk::eal> eal;
   std::vector<dataplane::dpdk::port> ports;
+  // Per port: software steering between the workers when the device has several queues but no
+  // RSS (TAP, memif; dataplane/src/dpdk/README.md), else nullptr. Declared after the ports: it
+  // goes before them, after the workers' transports.
+  std::vector<std::unique_ptr<dataplane::dpdk::steering>> steerings;
 };
+constexpr uint32_t steering_ring_frames = 1024;
 
 // What one worker's DPDK transports counted, every port together (printed at exit).
 struct dpdk_worker_counters {
@@ -145,6 +151,7 @@ std::unique_ptr<dataplane::transport> make_dpdk_transport(const control::router_
     tc.limits.max_connections =
         std::min(cfg.limits.max_connections, std::max(1u, cfg.dpdk.tcp_connections / 4 * 3));
     tc.limits.max_send_queue_bytes = cfg.limits.max_send_queue_bytes;
+    tc.software_steering = dpdk.steerings[p].get();
     tc.rx_faults = fault_text_for(cfg.dpdk.fault, index, p, false);
     tc.tx_faults = fault_text_for(cfg.dpdk.fault, index, p, true);
     auto t = dataplane::dpdk::dpdk_transport::create(dpdk.ports[p], static_cast<uint16_t>(index),
@@ -280,19 +287,30 @@ bool start_dpdk(const control::router_config& cfg, const dataplane::placement& p
     // and its connections come up with the link.
     c.require_link_up = false;
     c.link_wait_ms = 1000;
+    const auto queues = static_cast<uint16_t>(c.worker_lcores.size());
+    if (queues > 1) {
+      // Room for the frames software steering may hold in its rings (when the device turns out
+      // to have no RSS), beyond what the port needs for its queues.
+      c.mbufs_per_pool = queues * (c.rx_descriptors + c.tx_descriptors + 4 * 32 + c.mbuf_cache) +
+                         32 +
+                         static_cast<uint32_t>(dataplane::dpdk::steering::mbufs_held_at_most(
+                             queues, steering_ring_frames));
+    }
     auto p = dataplane::dpdk::port::open(c, error);
     if (!p) {
       error = "DPDK port " + pc.device + ": " + error;
       return false;
     }
-    // Without the device's RSS every frame arrives on queue 0, and the transports do not hand
-    // frames between workers (software steering): connections of the other workers would
-    // never see their segments.
+    // Without the device's RSS every frame arrives on queue 0: the worker there hands each one
+    // to the worker its software hash names.
+    std::unique_ptr<dataplane::dpdk::steering> steer;
     if (p->queues() > 1 && !p->hardware_rss()) {
-      error = "DPDK port " + pc.device + ": " + std::to_string(p->queues()) +
-              " workers need the device's RSS to steer connections to their worker, and it has "
-              "none (a TAP or memif device): run one worker ([router] workers = [CPU])";
-      return false;
+      steer = dataplane::dpdk::steering::create(p->steering(), {p->queues(), steering_ring_frames},
+                                                error);
+      if (!steer) {
+        error = "DPDK port " + pc.device + ": software steering: " + error;
+        return false;
+      }
     }
     std::fprintf(stderr,
                  "smpp-router: dpdk port %s: link %s, %u queue(s), %s, address %u.%u.%u.%u/%u, "
@@ -306,6 +324,7 @@ bool start_dpdk(const control::router_config& cfg, const dataplane::placement& p
                  static_cast<unsigned>(p->mac()[3]), static_cast<unsigned>(p->mac()[4]),
                  static_cast<unsigned>(p->mac()[5]));
     out.ports.push_back(std::move(*p));
+    out.steerings.push_back(std::move(steer));
   }
   return true;
 }
