@@ -126,6 +126,7 @@ std::string router_toml(const std::string& iface_a, const std::string& iface_b,
       "system_id = \"loadtest\"\n"
       "password = \"secret\"\n"
       "window = 1024\n"
+      "max_binds = 64\n"
       "\n"
       "[[upstreams]]\n"
       "name = \"sim\"\n"
