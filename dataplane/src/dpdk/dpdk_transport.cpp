@@ -4,6 +4,7 @@
 #include <rte_cycles.h>
 #include <rte_pause.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <algorithm>
 #include <array>
@@ -420,6 +421,25 @@ struct dpdk_transport::impl final : net::tcp_handler {
     return frames;
   }
 
+  // One idle step of poll() with the back-off on (config.idle_sleep_us > 0): spins while the
+  // transport saw work within idle_spin_us, else sleeps one step, never past the deadline.
+  void idle_wait(uint64_t now, uint64_t deadline) noexcept {
+    const uint64_t tx = link.counters().tx_frames;
+    if (tx != idle_tx_mark) {  // a frame sent (timers, flushed sends) is work too
+      idle_tx_mark = tx;
+      last_work_us = now;
+    }
+    if (now - last_work_us < config.idle_spin_us) {
+      rte_pause();
+      return;
+    }
+    const uint64_t step_us = std::min<uint64_t>(config.idle_sleep_us, deadline - now);
+    const timespec ts{static_cast<time_t>(step_us / 1'000'000),
+                      static_cast<long>(step_us % 1'000'000 * 1000)};
+    (void)nanosleep(&ts, nullptr);  // a signal only brings the next look forward
+    ++stats.idle_sleeps;
+  }
+
   dpdk_transport_config config;
   port_link link;
   net::stack stack;
@@ -427,6 +447,8 @@ struct dpdk_transport::impl final : net::tcp_handler {
   transport_handler* handler = nullptr;
   uint64_t timer_hz = rte_get_timer_hz();
   uint64_t last_stack_timers_us = 0;
+  uint64_t last_work_us = 0;          // idle back-off: when poll() last saw work
+  uint64_t idle_tx_mark = 0;          // idle back-off: link tx_frames at the last look
   net::ipv4_addr connect_remote = 0;  // the connect() in progress, for the source-port check
   uint16_t connect_remote_port = 0;
   uint32_t live = 0;
@@ -515,6 +537,7 @@ std::unique_ptr<dpdk_transport> dpdk_transport::create(const port& p, uint16_t q
     }
   }
   i->last_stack_timers_us = i->now_us();
+  i->last_work_us = i->last_stack_timers_us;
   return std::unique_ptr<dpdk_transport>(new dpdk_transport(std::move(i)));
 }
 
@@ -745,8 +768,15 @@ int dpdk_transport::poll(int timeout_us) {
     handled += static_cast<int>(m.events);
     m.events = 0;
     if (handled > 0 || !m.deferred_list.empty() || now >= deadline) break;
-    rte_pause();
+    if (m.config.idle_sleep_us == 0) {
+      rte_pause();  // pure poll mode
+    } else {
+      m.idle_wait(now, deadline);
+    }
     now = m.now_us();
+  }
+  if (m.config.idle_sleep_us != 0 && (handled > 0 || !m.deferred_list.empty())) {
+    m.last_work_us = now;
   }
   m.in_poll = false;
   return handled;

@@ -13,7 +13,8 @@
 //   close(c, true): RST now, on_close(c, 0) from the next poll(). on_close exactly once.
 // - poll(timeout_us): RX bursts -> stack, timers, overflow drained into TCP, TCP flushed, the
 //   port flushed. With nothing to do and timeout_us > 0 it spins (a poll-mode driver) until
-//   work arrives or the timeout passes.
+//   work arrives or the timeout passes; with config.idle_sleep_us set, an idle transport sleeps
+//   in short steps instead (see there).
 // On a port without hardware RSS, config.software_steering hands each received frame to the
 // worker that owns its flow (steering.hpp).
 // TLS is not supported on this transport: listen()/connect() with endpoint::tls set fail with
@@ -89,6 +90,18 @@ struct dpdk_transport_config {
   // Each connection's overflow queue starts this large (allocated once per slot, kept across
   // reuse) and doubles on demand up to limits.max_send_queue_bytes.
   uint32_t initial_send_queue_bytes = 16 * 1024;
+
+  // Idle back-off, off by default (0: pure poll mode, the whole timeout of poll() spins). When
+  // set, a poll(timeout_us > 0) of a transport that has received no frame, sent none and
+  // delivered no event for idle_spin_us (counted across polls) sleeps in steps of at most
+  // idle_sleep_us until work or the deadline, checking the port, the other workers' frames and
+  // the timers between steps. The price: a frame arriving while it sleeps waits for the next
+  // check, at most idle_sleep_us later (plus the kernel's timer slack, 50 us by default, and
+  // the scheduler's wake-up), and timers (retransmission, delayed ACK, linger) fire up to as
+  // late. For processes that share cores (tests, development, an idle router on a busy host);
+  // poll(0) never sleeps.
+  uint32_t idle_sleep_us = 0;
+  uint32_t idle_spin_us = 200;
 };
 
 struct dpdk_transport_stats {
@@ -104,6 +117,7 @@ struct dpdk_transport_stats {
   uint64_t rx_frames = 0;
   uint64_t rx_from_other_workers = 0;  // frames other workers' steering handed to this one
   uint64_t polls = 0;
+  uint64_t idle_sleeps = 0;  // sleep steps of the idle back-off (config.idle_sleep_us)
 };
 
 class alignas(64) dpdk_transport final : public transport {
