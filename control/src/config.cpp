@@ -1298,6 +1298,7 @@ constexpr int_range memory_mb_range{0, 1 << 20};
 constexpr int_range tcp_connections_range{16, 1 << 20};
 constexpr std::size_t max_dpdk_ports = 8;  // [dpdk] and its extra_ports together
 constexpr int_range mtu_range{576, 9000};  // RFC 791: every host takes 576-octet datagrams
+constexpr int_range idle_sleep_us_range{0, 10'000};  // 10 ms: the latency an idle worker may add
 
 bool printable_no_space(std::string_view v, std::size_t max_chars) {
   return !v.empty() && v.size() <= max_chars &&
@@ -1494,9 +1495,10 @@ void loader::load_dpdk(const toml::table& root, router_config& c) {
   const toml::table* t = table_of(root, "dpdk", "");
   dpdk_config& d = c.dpdk;
   if (t != nullptr) {
-    check_keys(*t, path,
-               {"no_huge", "memory_mb", "vdevs", "pci", "file_prefix", "log_level", "port", "ipv4",
-                "gateway", "arp", "mtu", "fault", "extra_ports", "tcp_connections"});
+    check_keys(
+        *t, path,
+        {"no_huge", "memory_mb", "vdevs", "pci", "file_prefix", "log_level", "port", "ipv4",
+         "gateway", "arp", "mtu", "fault", "extra_ports", "tcp_connections", "idle_sleep_us"});
     read_bool(*t, "no_huge", path, d.no_huge);
     read_int(*t, "memory_mb", path, memory_mb_range, d.memory_mb);
     if (d.no_huge && d.memory_mb == 0) d.memory_mb = 256;  // --no-huge reserves it all at start
@@ -1521,6 +1523,7 @@ void loader::load_dpdk(const toml::table& root, router_config& c) {
     uint32_t mtu = d.mtu;
     if (read_int(*t, "mtu", path, mtu_range, mtu) != nullptr) d.mtu = static_cast<uint16_t>(mtu);
     read_int(*t, "tcp_connections", path, tcp_connections_range, d.tcp_connections);
+    read_int(*t, "idle_sleep_us", path, idle_sleep_us_range, d.idle_sleep_us);
     if (const auto* s = read_string(*t, "fault", path, "a fault string (see dpdk/fault.hpp)")) {
       dataplane::dpdk::fault_config f;
       std::string why;

@@ -154,6 +154,7 @@ std::unique_ptr<dataplane::transport> make_dpdk_transport(const control::router_
     tc.software_steering = dpdk.steerings[p].get();
     tc.rx_faults = fault_text_for(cfg.dpdk.fault, index, p, false);
     tc.tx_faults = fault_text_for(cfg.dpdk.fault, index, p, true);
+    tc.idle_sleep_us = cfg.dpdk.idle_sleep_us;
     auto t = dataplane::dpdk::dpdk_transport::create(dpdk.ports[p], static_cast<uint16_t>(index),
                                                      std::move(tc), error);
     if (!t) {
@@ -164,7 +165,7 @@ std::unique_ptr<dataplane::transport> make_dpdk_transport(const control::router_
         port_fanout::member{std::move(t), pc.ipv4, netmask_of(pc.prefix_length), pc.gateway != 0});
   }
   if (members.size() == 1) return std::move(members.front().transport);
-  return std::make_unique<port_fanout>(std::move(members));
+  return std::make_unique<port_fanout>(std::move(members), cfg.dpdk.idle_sleep_us);
 }
 
 dpdk_worker_counters dpdk_counters_of(dataplane::transport& t) {
@@ -195,7 +196,8 @@ void serve(uint32_t index, uint32_t workers, dataplane::transport& transport,
   // Adaptive polling: after a turn with work, poll again without sleeping; only after
   // kIdleSpins empty turns in a row (tens of microseconds) sleep in the kernel. Under load the
   // worker never sleeps, so senders pay no wake-up and ring messages wait no poll timeout. (A
-  // DPDK transport spins instead of sleeping: a poll-mode driver.)
+  // DPDK transport spins instead of sleeping: a poll-mode driver; with [dpdk] idle_sleep_us it
+  // sleeps in steps of that many microseconds once idle.)
   constexpr uint32_t kIdleSpins = 64;
   uint32_t idle = 0;
   for (;;) {

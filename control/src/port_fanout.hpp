@@ -12,7 +12,9 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -34,7 +36,11 @@ class port_fanout final : public dataplane::transport {
     bool has_gateway = false;
   };
 
-  explicit port_fanout(std::vector<member> members) : members_(std::move(members)) {
+  // idle_sleep_us, idle_spin_us: the members' idle back-off (dpdk_transport_config), applied
+  // here as well: the fan-out looks at its members with poll(0), which never sleeps.
+  explicit port_fanout(std::vector<member> members, uint32_t idle_sleep_us = 0,
+                       uint32_t idle_spin_us = 200)
+      : members_(std::move(members)), idle_sleep_us_(idle_sleep_us), idle_spin_us_(idle_spin_us) {
     shims_.reserve(members_.size());
     for (uint32_t i = 0; i < members_.size(); ++i) {
       shims_.push_back(std::make_unique<shim>(this, i));
@@ -109,6 +115,7 @@ class port_fanout final : public dataplane::transport {
   // (the members are poll-mode: a wait is a spin either way).
   int poll(int timeout_us) override {
     int events = poll_all();
+    if (idle_sleep_us_ != 0) return poll_with_back_off(events, timeout_us);
     if (events > 0 || timeout_us <= 0) return events;
     const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(timeout_us);
     while (events == 0 && std::chrono::steady_clock::now() < until) events = poll_all();
@@ -156,6 +163,29 @@ class port_fanout final : public dataplane::transport {
     for (auto& m : members_) events += m.transport->poll(0);
     return events;
   }
+  // poll() with the idle back-off on: after idle_spin_us without events (counted across
+  // polls), sleeps in steps of at most idle_sleep_us until an event or the deadline.
+  int poll_with_back_off(int events, int timeout_us) {
+    using clock = std::chrono::steady_clock;
+    auto now = clock::now();
+    if (events == 0 && timeout_us > 0) {
+      const auto until = now + std::chrono::microseconds(timeout_us);
+      while (events == 0 && now < until) {
+        if (now - last_work_ >= std::chrono::microseconds(idle_spin_us_)) {
+          const auto step =
+              std::min<clock::duration>(std::chrono::microseconds(idle_sleep_us_), until - now);
+          const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(step).count();
+          const timespec ts{static_cast<time_t>(ns / 1'000'000'000),
+                            static_cast<long>(ns % 1'000'000'000)};
+          (void)nanosleep(&ts, nullptr);  // a signal only brings the next look forward
+        }
+        events = poll_all();
+        now = clock::now();
+      }
+    }
+    if (events > 0) last_work_ = now;
+    return events;
+  }
   [[nodiscard]] dataplane::conn_id wrap(dataplane::conn_id c, uint32_t port) const noexcept {
     const uint64_t slot = (c & 0xFFFFFFFFu) * members_.size() + port;
     return (c & ~uint64_t{0xFFFFFFFFu}) | slot;
@@ -175,6 +205,9 @@ class port_fanout final : public dataplane::transport {
   std::vector<std::vector<uint32_t>> listener_of_;  // per member: its listener -> ours
   uint32_t listeners_ = 0;
   dataplane::transport_handler* handler_ = nullptr;
+  uint32_t idle_sleep_us_ = 0;  // 0: pure poll mode
+  uint32_t idle_spin_us_ = 200;
+  std::chrono::steady_clock::time_point last_work_{};  // the last poll with events
 };
 
 }  // namespace smpp::control

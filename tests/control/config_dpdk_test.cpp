@@ -78,8 +78,8 @@ TEST(ConfigDpdk, EveryKeyIsRead) {
                  "pci = [\"0000:03:00.0\", \"04:00.1\"]", "file_prefix = \"r1\"",
                  "log_level = \"debug\"", "gateway = \"192.0.2.1\"",
                  "arp = [{ip = \"192.0.2.1\", mac = \"02:00:00:00:00:01\"}]", "mtu = 9000",
-                 "tcp_connections = 4096", "fault = \"loss=0.01,seed=3\"", "[[dpdk.extra_ports]]",
-                 "port = \"net_tap1\"", "ipv4 = \"198.51.100.10/25\"",
+                 "tcp_connections = 4096", "fault = \"loss=0.01,seed=3\"", "idle_sleep_us = 100",
+                 "[[dpdk.extra_ports]]", "port = \"net_tap1\"", "ipv4 = \"198.51.100.10/25\"",
                  "gateway = \"198.51.100.1\""}),
       "ok.toml");
   ASSERT_TRUE(r.ok()) << all_errors(r);
@@ -95,6 +95,7 @@ TEST(ConfigDpdk, EveryKeyIsRead) {
   EXPECT_EQ(d.mtu, 9000);
   EXPECT_EQ(d.tcp_connections, 4096u);
   EXPECT_EQ(d.fault, "loss=0.01,seed=3");
+  EXPECT_EQ(d.idle_sleep_us, 100u);
   ASSERT_EQ(d.ports.size(), 2u);
   EXPECT_EQ(d.ports[0].device, "net_tap0");
   EXPECT_EQ(d.ports[0].ipv4, ip(192, 0, 2, 10));
@@ -120,8 +121,18 @@ TEST(ConfigDpdk, DefaultsOfAMinimalTable) {
   EXPECT_EQ(d.mtu, 1500);
   EXPECT_EQ(d.tcp_connections, 1024u);
   EXPECT_TRUE(d.fault.empty());
+  EXPECT_EQ(d.idle_sleep_us, 0u);  // pure poll mode
   ASSERT_EQ(d.ports.size(), 1u);
   EXPECT_EQ(d.ports[0].gateway, 0u);
+}
+
+TEST(ConfigDpdk, IdleSleepUsTakesBothEndsOfItsRange) {
+  for (const uint32_t us : {0u, 10'000u}) {
+    const config_result r = load_config_string(
+        base + dpdk_head + lines({"idle_sleep_us = " + std::to_string(us)}), "ok.toml");
+    ASSERT_TRUE(r.ok()) << all_errors(r);
+    EXPECT_EQ(r.config->dpdk.idle_sleep_us, us);
+  }
 }
 
 TEST(ConfigDpdk, TheShippedTapExampleLoadsOnDpdk) {
@@ -190,6 +201,10 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{base + dpdk_head + lines({"mtu = 100"}), 18, "dpdk.mtu", "576..9000"},
         bad_case{base + dpdk_head + lines({"tcp_connections = 2"}), 18, "dpdk.tcp_connections",
                  "16..1048576"},
+        bad_case{base + dpdk_head + lines({"idle_sleep_us = 10001"}), 18, "dpdk.idle_sleep_us",
+                 "0..10000"},
+        bad_case{base + dpdk_head + lines({"idle_sleep_us = -1"}), 18, "dpdk.idle_sleep_us",
+                 "0..10000"},
         bad_case{base + dpdk_head + lines({"fault = \"loss=2\""}), 18, "dpdk.fault", "loss"},
         bad_case{base + dpdk_head + lines({"fault = \"jitter=0.1\""}), 18, "dpdk.fault", "jitter"},
         bad_case{base + dpdk_head + lines({"gateway = \"198.51.100.1\""}), 18, "dpdk.gateway",

@@ -5,7 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <time.h>
+
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <set>
 #include <vector>
@@ -47,7 +51,7 @@ constexpr uint32_t ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
 
 // Port 0: 10.10.0.1/24 without a gateway; port 1: 10.11.0.1/24, gateway as given.
 struct two_ports {
-  explicit two_ports(bool gateway_on_1 = true) {
+  explicit two_ports(bool gateway_on_1 = true, uint32_t idle_sleep_us = 0) {
     auto a = std::make_unique<fake_transport>();
     auto b = std::make_unique<fake_transport>();
     port0 = a.get();
@@ -55,7 +59,7 @@ struct two_ports {
     std::vector<port_fanout::member> m;
     m.push_back({std::move(a), ip(10, 10, 0, 1), 0xffffff00u, false});
     m.push_back({std::move(b), ip(10, 11, 0, 1), 0xffffff00u, gateway_on_1});
-    fanout = std::make_unique<port_fanout>(std::move(m));
+    fanout = std::make_unique<port_fanout>(std::move(m), idle_sleep_us);
     fanout->set_handler(&events);
   }
   fake_transport* port0;
@@ -155,6 +159,61 @@ TEST(PortFanout, AFailedConnectOnAPortIsReportedAsIs) {
   int err = 0;
   EXPECT_EQ(t.fanout->connect({"10.11.0.7", 2776}, err), dataplane::invalid_conn);
   EXPECT_EQ(err, 111);
+}
+
+// CPU time this thread has used, in microseconds.
+uint64_t thread_cpu_us() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
+
+struct poll_cost {
+  int events = 0;
+  uint64_t wall_us = 0;
+  uint64_t cpu_us = 0;
+};
+poll_cost measure_poll(port_fanout& f, int timeout_us) {
+  const auto start = std::chrono::steady_clock::now();
+  const uint64_t cpu = thread_cpu_us();
+  poll_cost c;
+  c.events = f.poll(timeout_us);
+  c.cpu_us = thread_cpu_us() - cpu;
+  c.wall_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::steady_clock::now() - start)
+                                        .count());
+  return c;
+}
+
+TEST(PortFanout, WithIdleSleepAnIdlePollSleepsAndWithoutItSpinsThroughItsTimeout) {
+  constexpr int timeout_us = 50'000;
+  two_ports sleeping(true, 1000);
+  const poll_cost slept = measure_poll(*sleeping.fanout, timeout_us);
+  EXPECT_EQ(slept.events, 0);
+  EXPECT_GE(slept.wall_us, uint64_t{timeout_us});
+  EXPECT_LT(slept.wall_us, uint64_t{timeout_us} + 15'000);
+  EXPECT_LT(slept.cpu_us * 10, slept.wall_us * 3) << slept.cpu_us << " us CPU";  // < 30%
+
+  // Pure poll mode spins: at least 60% of the wall time in CPU, in one of three tries (the
+  // machine may be shared).
+  two_ports spinning;
+  bool spun = false;
+  for (int attempt = 0; attempt < 3 && !spun; ++attempt) {
+    const poll_cost c = measure_poll(*spinning.fanout, timeout_us);
+    EXPECT_EQ(c.events, 0);
+    EXPECT_GE(c.wall_us, uint64_t{timeout_us});
+    spun = c.cpu_us * 10 >= c.wall_us * 6;
+  }
+  EXPECT_TRUE(spun);
+
+  // An event owed by a member ends the poll at once, sleeping or not.
+  ASSERT_EQ(sleeping.fanout->listen({"0.0.0.0", 2775}), 0);
+  (void)sleeping.port0->accept("10.10.0.9");
+  ASSERT_EQ(sleeping.events.accepts.size(), 1u);
+  sleeping.fanout->close(sleeping.events.accepts[0].c, true);
+  const poll_cost owed = measure_poll(*sleeping.fanout, timeout_us);
+  EXPECT_EQ(owed.events, 1);
+  EXPECT_LT(owed.wall_us, 5'000u);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include <fstream>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -106,6 +107,8 @@ std::string router_toml(const std::string& iface_a, const std::string& iface_b,
       "[dpdk]\n"
       "no_huge = true\n"
       "memory_mb = 256\n"
+      // Sleep when idle: the test's DPDK processes share the machine's CPUs with each other.
+      "idle_sleep_us = 100\n"
       "file_prefix = \"" +
       prefix +
       "\"\n"
@@ -427,7 +430,9 @@ TEST_F(RouterDpdkE2eTest, MemifBetweenDpdkToolsNoKernelOnThePath) {
         "--dpdk-lcore",
         lcore,
         "--dpdk-file-prefix",
-        prefix_ + "-" + who};
+        prefix_ + "-" + who,
+        "--dpdk-idle-sleep-us",
+        "100"};
   };
   std::vector<std::string> sim_args{"--listen", "198.51.100.1:2776"};
   for (auto& a : dpdk_args("sim.sock", "198.51.100.1/24", "sim")) sim_args.push_back(a);
@@ -470,6 +475,45 @@ TEST_F(RouterDpdkE2eTest, MemifBetweenDpdkToolsNoKernelOnThePath) {
                              << stopped.err;
   EXPECT_NE(stopped.err.find("20000 received, 20000 forwarded, 20000 relayed"), std::string::npos)
       << stopped.err;
+}
+
+// [dpdk] idle_sleep_us = 100 reaches the workers: the router with its upstream binds up and
+// nothing to do uses a small part of a CPU (pure poll mode would use all of its worker's).
+TEST_F(RouterDpdkE2eTest, AnIdleRouterWithIdleSleepLeavesItsCpuToOthers) {
+  start_router("", false);
+  if (HasFatalFailure()) return;
+  start_sim(kernel_ip_a);
+  if (HasFatalFailure()) return;
+  // utime + stime of the whole process, in clock ticks (proc(5) fields 14 and 15).
+  auto cpu_ticks = [&]() -> std::optional<uint64_t> {
+    std::ifstream in("/proc/" + std::to_string(router_.pid()) + "/stat");
+    std::string stat;
+    std::getline(in, stat);
+    const size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) return std::nullopt;
+    std::istringstream fields(stat.substr(paren + 2));
+    std::string f;
+    uint64_t utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> f; ++i) {
+      if (i == 14) utime = std::stoull(f);
+      if (i == 15) stime = std::stoull(f);
+    }
+    return utime + stime;
+  };
+  std::this_thread::sleep_for(200ms);  // the binds' last exchanges are over
+  const auto before = cpu_ticks();
+  const auto start = smpp::testing::clock_type::now();
+  std::this_thread::sleep_for(2s);
+  const auto after = cpu_ticks();
+  const double wall_s =
+      std::chrono::duration<double>(smpp::testing::clock_type::now() - start).count();
+  ASSERT_TRUE(before.has_value() && after.has_value());
+  const double cpu_s =
+      static_cast<double>(*after - *before) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::printf("idle router (idle_sleep_us 100): %.3f s CPU in %.3f s\n", cpu_s, wall_s);
+  EXPECT_LT(cpu_s, 0.3 * wall_s) << "an idle worker with idle_sleep_us still spins";
+  const exit_result r = stop_router();
+  EXPECT_EQ(r.code, 0) << r.err;
 }
 
 TEST_F(RouterDpdkE2eTest, AnEalThatCannotStartIsAClearErrorNotACrash) {
@@ -531,6 +575,24 @@ TEST_F(RouterDpdkE2eTest, APortTheEalDoesNotHaveIsAClearError) {
   const exit_result r = run_tool(ip_tool, ns_->exec("smpp-router", {"--config", path}), 30s);
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_NE(r.err.find("smpp-router: DPDK port net_tap7"), std::string::npos) << r.err;
+}
+
+// --dpdk-idle-sleep-us of both tools: listed by --help, refused beyond 0..10000 before any EAL
+// starts (no root needed).
+TEST(DpdkToolOptions, IdleSleepIsDocumentedAndRefusedBeyondItsBound) {
+  for (const std::string tool : {"esme-load", "smsc-sim"}) {
+    const exit_result help = run_tool(bin_dir() + "/" + tool, {"--help"}, 10s);
+    EXPECT_EQ(help.code, 0) << tool << help.err;
+    EXPECT_NE(help.out.find("--dpdk-idle-sleep-us N"), std::string::npos) << tool << help.out;
+    const exit_result bad = run_tool(
+        bin_dir() + "/" + tool,
+        {"--dpdk-ip", "192.0.2.1/24", "--dpdk-vdev", "net_null0", "--dpdk-idle-sleep-us", "10001"},
+        10s);
+    EXPECT_EQ(bad.code, 2) << tool << bad.err;
+    EXPECT_NE(bad.err.find("--dpdk-idle-sleep-us: invalid value '10001' (0..10000)"),
+              std::string::npos)
+        << tool << bad.err;
+  }
 }
 
 }  // namespace

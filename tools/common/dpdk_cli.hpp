@@ -44,8 +44,12 @@ inline constexpr std::string_view dpdk_cli_help =
     "  --dpdk-fault SPEC     fault injection on the port, both directions, e.g.\n"
     "                        loss=0.01,reorder=0.01,seed=7 (tests only)\n"
     "  --dpdk-tcp-connections N  TCP connections preallocated (default: enough for the tool)\n"
+    "  --dpdk-idle-sleep-us N  0..10000: once idle for 200 us, sleep in steps of at most N us\n"
+    "                        between looks at the port (default 0: no sleeping); a frame\n"
+    "                        arriving meanwhile waits at most N us more\n"
     "The port is polled (no interrupts): with --busy-poll the loop spins, without it an idle\n"
-    "look gives the CPU away (sched_yield), so the tool can share a core.\n";
+    "look gives the CPU away (sched_yield), so the tool can share a core; with\n"
+    "--dpdk-idle-sleep-us an idle wait sleeps instead, so the CPU is free for others.\n";
 
 struct dpdk_cli {
   bool enabled = false;  // --dpdk-ip given
@@ -62,6 +66,7 @@ struct dpdk_cli {
   std::string file_prefix;
   std::string fault;
   uint32_t tcp_connections = 0;  // 0: the tool's own need
+  uint32_t idle_sleep_us = 0;    // dpdk_transport_config::idle_sleep_us; 0: pure poll mode
   bool any_option = false;       // some --dpdk-* option was given
 
   // Options without a value.
@@ -71,7 +76,14 @@ struct dpdk_cli {
     return name == "--dpdk-ip" || name == "--dpdk-vdev" || name == "--dpdk-pci" ||
            name == "--dpdk-port" || name == "--dpdk-gateway" || name == "--dpdk-arp" ||
            name == "--dpdk-memory-mb" || name == "--dpdk-lcore" || name == "--dpdk-file-prefix" ||
-           name == "--dpdk-fault" || name == "--dpdk-tcp-connections";
+           name == "--dpdk-fault" || name == "--dpdk-tcp-connections" ||
+           name == "--dpdk-idle-sleep-us";
+  }
+
+  // Whether the tool wraps its DPDK transport in yielding_transport: not with --busy-poll (it
+  // spins) nor with --dpdk-idle-sleep-us (the transport sleeps by itself when idle).
+  [[nodiscard]] bool yields(bool busy_poll) const {
+    return enabled && !busy_poll && idle_sleep_us == 0;
   }
 
   // One option; "" when accepted, else why not (with what is accepted).
@@ -133,6 +145,10 @@ struct dpdk_cli {
       const auto v = parse_uint(value, 16, 1 << 20);
       if (!v) return bad + " (16..1048576)";
       tcp_connections = static_cast<uint32_t>(*v);
+    } else if (name == "--dpdk-idle-sleep-us") {
+      const auto v = parse_uint(value, 0, 10'000);
+      if (!v) return bad + " (0..10000)";
+      idle_sleep_us = static_cast<uint32_t>(*v);
     }
     return {};
   }
@@ -184,6 +200,8 @@ struct dpdk_cli {
 // A poll-mode transport for a process that shares its core (the default without --busy-poll):
 // an idle poll gives the CPU away (sched_yield) between looks instead of spinning through the
 // timeout, so two such processes on one core both make progress. Everything else is forwarded.
+// Not used with --dpdk-idle-sleep-us: the transport then sleeps by itself
+// (dpdk_cli::yields()).
 class yielding_transport final : public dataplane::transport {
  public:
   explicit yielding_transport(dataplane::transport& inner) : inner_(inner) {}
@@ -277,6 +295,7 @@ struct dpdk_runtime {
     tc.limits = limits;
     // Headroom over the sessions for TIME-WAIT (the table holds those too).
     tc.tcp.max_connections = c.tcp_connections != 0 ? c.tcp_connections : connections * 2 + 16;
+    tc.idle_sleep_us = c.idle_sleep_us;
     if (!c.fault.empty()) {
       tc.rx_faults = with_seed_offset(c.fault, 0);
       tc.tx_faults = with_seed_offset(c.fault, 1);

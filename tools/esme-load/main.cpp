@@ -313,8 +313,9 @@ int run(options& opt) {
       return exit_incomplete;
     }
     transport = dpdk.transport.get();
-    // Without --busy-poll an idle look gives the core away: esme-load may share it.
-    if (!opt.load.busy_poll) transport = &yielding.emplace(*dpdk.transport);
+    // Without --busy-poll an idle look gives the core away (yields, or the transport sleeps
+    // with --dpdk-idle-sleep-us): esme-load may share it.
+    if (opt.dpdk.yields(opt.load.busy_poll)) transport = &yielding.emplace(*dpdk.transport);
   } else {
     transport = &kernel.emplace(limits);
   }

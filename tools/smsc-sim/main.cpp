@@ -340,9 +340,10 @@ int run(const options& opt) {
   } else {
     kernel.emplace();
   }
-  // Without --busy-poll an idle look gives the core away: smsc-sim may share it.
+  // Without --busy-poll an idle look gives the core away (yields, or the transport sleeps with
+  // --dpdk-idle-sleep-us): smsc-sim may share it.
   std::optional<tools::yielding_transport> yielding;
-  if (opt.dpdk.enabled && !opt.busy_poll) yielding.emplace(*dpdk.transport);
+  if (opt.dpdk.yields(opt.busy_poll)) yielding.emplace(*dpdk.transport);
   dataplane::transport& transport = yielding ? static_cast<dataplane::transport&>(*yielding)
                                     : opt.dpdk.enabled
                                         ? static_cast<dataplane::transport&>(*dpdk.transport)

@@ -201,6 +201,10 @@ struct dpdk_config {
   // Fault injection in the port path, both directions ("loss=0.01,reorder=0.01,seed=7": see
   // dpdk/fault.hpp); empty = off. For tests; never on in production.
   std::string fault;
+  // Idle back-off of the workers' poll loops (dpdk_transport_config::idle_sleep_us): 0 = pure
+  // poll mode (every worker spins on its CPU); N = an idle worker sleeps in steps of at most N
+  // microseconds, which adds at most N us to the first frame after an idle spell.
+  uint32_t idle_sleep_us = 0;
 };
 
 struct router_config {
