@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -283,10 +284,13 @@ class RouterOnTransport : public ::testing::Test {
                     << peers_.pending(c);
     return peers_.take(c);
   }
+  // The PDU views its frame, which the fixture keeps until the test ends.
   pdu expect_one(conn_id c) {
     frames f = expect(c, 1);
     EXPECT_EQ(f.size(), 1U);
-    return f.empty() ? pdu{} : decoded(f[0]);
+    if (f.empty()) return pdu{};
+    kept_.push_back(std::move(f[0]));
+    return decoded(kept_.back());
   }
   void send(conn_id c, const std::vector<std::byte>& b) {
     ASSERT_TRUE(backend_.peer().send(c, bytes_view(b.data(), b.size())));
@@ -343,6 +347,7 @@ class RouterOnTransport : public ::testing::Test {
   std::shared_ptr<router_snapshot> snap_;
   std::optional<shared_state> shared_;
   std::unique_ptr<router_worker> worker_;
+  std::deque<std::vector<std::byte>> kept_;  // frames of the PDUs expect_one returned
 };
 
 using Backends = ::testing::Types<kernel_backend, dpdk_backend>;
@@ -608,6 +613,56 @@ TYPED_TEST(RouterOnTransport, ReceiptFromTheSmscReachesTheSubmittingEsme) {
   EXPECT_EQ(a.status, S::ESME_ROK);
   EXPECT_EQ(this->worker_->stats().receipts_received, 1U);
   EXPECT_EQ(this->worker_->stats().deliver_acked, 1U);
+}
+
+// A PDU written an octet per turn (TCP_NODELAY on the kernel peer, and a userspace TCP that sends
+// each poll) is framed whole (SMPP 3.4 §3.2: command_length first) on either stack.
+TYPED_TEST(RouterOnTransport, SubmitArrivingOneOctetAtATimeIsForwardedWhole) {
+  this->start();
+  const auto ups = this->bring_up_upstreams();
+  ASSERT_EQ(ups.size(), 2U);
+  const conn_id c = this->bound_esme();
+  const std::vector<std::byte> b = submit_pdu("447700900124", 31);
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (i + 1 == b.size()) {
+      this->settle(20ms);
+      EXPECT_EQ(this->peers_.pending(ups[this->primary]), 0U) << "forwarded before it was whole";
+    }
+    this->send(c, {b[i]});
+    for (int k = 0; k < 4; ++k) this->turn();
+  }
+  const pdu f = this->expect_one(ups[this->primary]);
+  EXPECT_EQ(f.destination_addr, "447700900124");
+  this->answer_submit(ups[this->primary], f.sequence_number, "split");
+  const pdu r = this->expect_one(c);
+  EXPECT_EQ(r.sequence_number, 31U);
+  EXPECT_EQ(r.message_id, "split");
+  EXPECT_EQ(this->worker_->stats().decode_errors, 0U);
+}
+
+// An ESME that resets its connection with requests in flight: the SMSC's answers have nobody
+// to go to and are dropped (counted); the upstream bind carries on for the next session.
+TYPED_TEST(RouterOnTransport, AnswersForAnEsmeThatLeftAreDroppedAndTheBindCarriesOn) {
+  this->start();
+  const auto ups = this->bring_up_upstreams();
+  ASSERT_EQ(ups.size(), 2U);
+  const conn_id up = ups[this->primary];
+  const conn_id gone = this->bound_esme();
+  this->send(gone, submit_pdu("4477", 1));
+  this->send(gone, submit_pdu("4477", 2));
+  const frames fwd = this->expect(up, 2);
+  ASSERT_EQ(fwd.size(), 2U);
+  this->backend_.peer().close(gone, true);
+  ASSERT_TRUE(this->pump([&] { return this->worker_->esme_sessions() == 0; }));
+  for (const auto& f : fwd) this->answer_submit(up, decoded(f).sequence_number, "nobody");
+  EXPECT_TRUE(this->pump([&] { return this->worker_->stats().resp_orphaned == 2U; }));
+  const conn_id next = this->bound_esme();
+  this->send(next, submit_pdu("4477", 3));
+  this->answer_submit(up, this->expect_one(up).sequence_number, "m3");
+  const pdu r = this->expect_one(next);
+  EXPECT_EQ(r.sequence_number, 3U);
+  EXPECT_EQ(r.message_id, "m3");
+  EXPECT_FALSE(this->peers_.conns[up].closed);
 }
 
 // ---------------------------------------------------------------------------------------------
