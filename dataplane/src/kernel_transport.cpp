@@ -156,6 +156,33 @@ std::span<std::byte> bip_queue::reserve(size_t n, uint32_t limit) {
   return {buf_.get() + res_at_, n};
 }
 
+std::span<std::byte> bip_queue::reserve_run(size_t min_n, size_t max_n, uint32_t limit) {
+  const size_t used = size();
+  if (res_open_ || min_n == 0 || used > limit || min_n > limit - used) return {};
+  // The free piece place() would choose, taken whole when it holds min_n.
+  uint32_t at = 0;
+  size_t room = 0;
+  bool in_b = false;
+  if (b_end_ > 0) {
+    at = b_end_;
+    room = a_begin_ - b_end_;
+    in_b = true;
+  } else if (cap_ - a_end_ >= min_n) {
+    at = a_end_;
+    room = cap_ - a_end_;
+  } else {
+    room = a_begin_;
+    in_b = true;
+  }
+  if (room < min_n) return reserve(min_n, limit);
+  const size_t n = std::min({room, std::max(min_n, max_n), limit - used});
+  res_at_ = at;
+  res_in_b_ = in_b;
+  res_open_ = true;
+  res_len_ = static_cast<uint32_t>(n);
+  return {buf_.get() + res_at_, n};
+}
+
 void bip_queue::commit(size_t used) noexcept {
   if (!res_open_) return;
   res_open_ = false;
@@ -466,14 +493,18 @@ void kernel_transport::notify_writable(conn_id c) {
   }
 }
 
-bool kernel_transport::send(conn_id c, bytes_view data) {
+// c when it may take octets: open (or on its way) and no reservation open.
+kernel_transport::connection* kernel_transport::writable(conn_id c) noexcept {
   connection* k = lookup(c);
-  if (k == nullptr ||
-      (k->state != conn_state::open && k->state != conn_state::connecting &&
-       k->state != conn_state::handshaking) ||
-      k->queue.reservation_open()) {
-    return false;
-  }
+  if (k == nullptr || k->queue.reservation_open()) return nullptr;
+  const bool ok = k->state == conn_state::open || k->state == conn_state::connecting ||
+                  k->state == conn_state::handshaking;
+  return ok ? k : nullptr;
+}
+
+bool kernel_transport::send(conn_id c, bytes_view data) {
+  connection* k = writable(c);
+  if (k == nullptr) return false;
   if (data.empty()) return true;
   const std::span<std::byte> room = k->queue.reserve(data.size(), limits_.max_send_queue_bytes);
   if (room.empty()) {
@@ -488,17 +519,24 @@ bool kernel_transport::send(conn_id c, bytes_view data) {
 }
 
 std::span<std::byte> kernel_transport::reserve(conn_id c, size_t n) {
-  connection* k = lookup(c);
-  if (k == nullptr ||
-      (k->state != conn_state::open && k->state != conn_state::connecting &&
-       k->state != conn_state::handshaking) ||
-      k->queue.reservation_open() || n == 0) {
-    return {};
-  }
+  connection* k = writable(c);
+  if (k == nullptr || n == 0) return {};
   const std::span<std::byte> room = k->queue.reserve(n, limits_.max_send_queue_bytes);
   if (room.empty()) {
     ++stats_.send_refused;
     k->want_writable = n <= limits_.max_send_queue_bytes;
+  }
+  return room;
+}
+
+std::span<std::byte> kernel_transport::reserve_run(conn_id c, size_t min_n, size_t max_n) {
+  connection* k = writable(c);
+  if (k == nullptr || min_n == 0) return {};
+  const std::span<std::byte> room =
+      k->queue.reserve_run(min_n, max_n, limits_.max_send_queue_bytes);
+  if (room.empty()) {
+    ++stats_.send_refused;
+    k->want_writable = min_n <= limits_.max_send_queue_bytes;
   }
   return room;
 }

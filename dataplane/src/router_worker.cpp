@@ -337,6 +337,7 @@ bool router_worker::done() const noexcept {
 }
 
 int router_worker::run_once(uint64_t now_ms, int timeout_us, uint64_t now_us) {
+  const settle_on_return settled{*this};
   now_ms_ = now_ms;
   if (now_us == 0) {
     now_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -358,6 +359,7 @@ int router_worker::run_once(uint64_t now_ms, int timeout_us, uint64_t now_us) {
     if (const int sent = run_gates(); sent > 0) {
       work += sent;
       // Out now, at the slot's edge, not at the end of the turn after whatever else it does.
+      settle_all();
       t_.flush();
     }
     // Sleep no longer than until the next slot with something to send.
@@ -369,6 +371,7 @@ int router_worker::run_once(uint64_t now_ms, int timeout_us, uint64_t now_us) {
       timeout_us = std::min(timeout_us, wait_us);
     }
   }
+  settle_all();
   work += t_.poll(timeout_us);
   if (!pending_notes_.empty()) flush_notes();
   if (!stalled_.empty() && now_ms != stall_retry_ms_) retry_stalled();
@@ -382,7 +385,7 @@ int router_worker::run_once(uint64_t now_ms, int timeout_us, uint64_t now_us) {
 
 bool router_worker::send_header_only(conn_id c, command_id id, command_status status,
                                      uint32_t seq) {
-  const std::span<std::byte> out = t_.reserve(c, codec::header_size);
+  const std::span<std::byte> out = tx(c).reserve(c, codec::header_size);
   if (out.size() < codec::header_size) return false;
   codec::write_header_only(out.first<codec::header_size>(), id, status, seq);
   t_.commit(c, codec::header_size);
@@ -393,16 +396,58 @@ bool router_worker::send_pdu(conn_id c, const pdu& p) {
   std::array<std::byte, 512> buf;
   const codec::encode_result r = codec::encode(p, buf);
   if (!r.ok(buf.size())) return false;
-  return t_.send(c, bytes_view(buf.data(), r.needed));
+  return tx(c).send(c, bytes_view(buf.data(), r.needed));
 }
 
 bool router_worker::relay(conn_id c, bytes_view frame, uint32_t seq) {
-  const std::span<std::byte> out = t_.reserve(c, frame.size());
-  if (out.size() < frame.size()) return false;
-  std::memcpy(out.data(), frame.data(), frame.size());
-  codec::store_be32(out.data() + 12, seq);  // the sequence number of the receiving side
-  t_.commit(c, frame.size());
+  const size_t n = frame.size();
+  out_run* r = nullptr;
+  for (uint32_t i = 0; i < open_runs_; ++i) {
+    if (runs_[i].c == c) {
+      r = &runs_[i];
+      break;
+    }
+  }
+  if (r == nullptr || static_cast<size_t>(r->end - r->at) < n) {
+    if (r != nullptr) {
+      t_.commit(c, static_cast<size_t>(r->at - r->begin));  // full: this one goes on in a new run
+    } else if (open_runs_ < kOpenRuns) {
+      r = &runs_[open_runs_++];
+    } else {
+      r = &runs_[next_evict_];
+      next_evict_ = (next_evict_ + 1) % kOpenRuns;
+      t_.commit(r->c, static_cast<size_t>(r->at - r->begin));
+    }
+    const std::span<std::byte> out = t_.reserve_run(c, n, kRunBytes);
+    if (out.size() < n) {
+      *r = runs_[--open_runs_];  // the queue refused: no run for c
+      runs_[open_runs_] = {};
+      return false;
+    }
+    *r = {c, out.data(), out.data(), out.data() + out.size()};
+  }
+  std::memcpy(r->at, frame.data(), n);
+  codec::store_be32(r->at + 12, seq);  // the sequence number of the receiving side
+  r->at += n;
   return true;
+}
+
+void router_worker::settle(conn_id c) noexcept {
+  for (uint32_t i = 0; i < open_runs_; ++i) {
+    if (runs_[i].c != c) continue;
+    t_.commit(c, static_cast<size_t>(runs_[i].at - runs_[i].begin));
+    runs_[i] = runs_[--open_runs_];
+    runs_[open_runs_] = {};
+    return;
+  }
+}
+
+void router_worker::settle_all() noexcept {
+  for (uint32_t i = 0; i < open_runs_; ++i) {
+    t_.commit(runs_[i].c, static_cast<size_t>(runs_[i].at - runs_[i].begin));
+    runs_[i] = {};
+  }
+  open_runs_ = 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -410,7 +455,7 @@ bool router_worker::relay(conn_id c, bytes_view frame, uint32_t seq) {
 
 void router_worker::on_accept(conn_id c, uint32_t, const peer_address& peer) {
   if (shutting_down_) {
-    t_.close(c, true);
+    tx(c).close(c, true);
     return;
   }
   const uint32_t i = slot_index(c);
@@ -427,6 +472,7 @@ void router_worker::on_accept(conn_id c, uint32_t, const peer_address& peer) {
 }
 
 void router_worker::on_connect(conn_id c, int err) {
+  const settle_on_return settled{*this};
   session_slot* slot = slot_of(c);
   if (slot == nullptr || slot->link == nullptr) return;
   upstream_link& u = *slot->link;
@@ -447,10 +493,11 @@ void router_worker::on_connect(conn_id c, int err) {
   b.interface_version = 0x34;
   u.state = link_state::binding;
   u.last_rx_ms = u.last_tx_ms = now_ms_;
-  if (!send_pdu(c, b)) t_.close(c, true);
+  if (!send_pdu(c, b)) tx(c).close(c, true);
 }
 
 void router_worker::on_data(conn_id c, bytes_view data) {
+  const settle_on_return settled{*this};
   session_slot* slot = slot_of(c);
   if (slot == nullptr) return;
   if (slot->esme) {
@@ -479,7 +526,7 @@ void router_worker::on_data(conn_id c, bytes_view data) {
       if (u.conn != c) return;
     } else if (r.st == codec::stream_framer::state::error) {
       (void)send_header_only(c, command_id::generic_nack, r.nack_status, r.sequence_number);
-      t_.close(c, false);
+      tx(c).close(c, false);
       return;
     }
   }
@@ -516,7 +563,7 @@ void router_worker::stall(esme_session& s, bytes_view frame, bytes_view rest) {
   // one stream, framed again when offered again.
   if (!s.stalled) {
     s.stalled = true;
-    t_.pause_read(s.conn, true);
+    tx(s.conn).pause_read(s.conn, true);
   }
   if (!s.listed) {
     s.listed = true;
@@ -549,7 +596,7 @@ void router_worker::retry_stalled() {
       }
       --stats_.stalled_sessions;
       s.listed = false;
-      t_.pause_read(c, false);
+      tx(c).pause_read(c, false);
       after_answer(s);
       continue;
     }
@@ -567,7 +614,7 @@ void router_worker::retry_stalled() {
     --stats_.stalled_sessions;
     if (!alive) continue;
     s.listed = false;
-    t_.pause_read(c, false);
+    tx(c).pause_read(c, false);
     after_answer(s);  // an unbind that waited for the held requests
   }
   stalled_.resize(keep);
@@ -589,6 +636,7 @@ void router_worker::handoff_bounce(const handoff_header& h, bytes_view frame) {
 void router_worker::on_writable(conn_id) {}
 
 void router_worker::on_close(conn_id c, int) {
+  const settle_on_return settled{*this};
   session_slot* slot = slot_of(c);
   if (slot == nullptr) return;
   if (slot->esme) {
@@ -610,7 +658,7 @@ void router_worker::on_close(conn_id c, int) {
 void router_worker::close_esme(esme_session& s, bool abort) {
   if (s.conn == invalid_conn) return;
   receiver_bound(s, false);  // nothing more is delivered to it; on_close settles the rest
-  t_.close(s.conn, abort);
+  tx(s.conn).close(s.conn, abort);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1030,7 +1078,7 @@ void router_worker::upstream_down(upstream_link& u) {
     const conn_id c = u.conn;
     slots_[slot_index(c)].reset();
     u.conn = invalid_conn;
-    t_.close(c, true);
+    tx(c).close(c, true);
   }
   if (u.idle_closing) {
     // Unbound for idleness: it sleeps until a request wants it again.
@@ -1187,10 +1235,10 @@ void router_worker::upstream_pdu(upstream_link& u, bytes_view frame) {
     case command_id::unbind:
       (void)send_header_only(u.conn, command_id::unbind_resp, S::ESME_ROK, h.sequence_number);
       u.state = link_state::unbinding;
-      t_.close(u.conn, false);
+      tx(u.conn).close(u.conn, false);
       return;
     case command_id::unbind_resp:
-      t_.close(u.conn, false);
+      tx(u.conn).close(u.conn, false);
       return;
     case command_id::deliver_sm:
     case command_id::data_sm:
@@ -1212,6 +1260,7 @@ void router_worker::upstream_pdu(upstream_link& u, bytes_view frame) {
 // Timers
 
 void router_worker::tick(uint64_t now_ms) {
+  const settle_on_return settled{*this};
   now_ms_ = now_ms;
   next_tick_ms_ = now_ms + kTickMs;
   // A snapshot published by the control plane is taken over first, before anything below holds
@@ -1354,6 +1403,7 @@ void router_worker::unbind_to_idle(upstream_link& u) {
 }
 
 void router_worker::begin_shutdown(uint64_t now_ms) {
+  const settle_on_return settled{*this};
   now_ms_ = now_ms;
   if (shutting_down_) return;
   shutting_down_ = true;

@@ -54,6 +54,29 @@ TEST(BipQueue, NeverExceedsTheLimit) {
   EXPECT_EQ(q.reserve(1, 100).size(), 1u);
 }
 
+TEST(BipQueue, ARunTakesTheFreePieceUpToItsMaximumWithoutGrowing) {
+  bip_queue q;
+  q.prepare(64);
+  auto room = q.reserve_run(10, 1000, 4096);
+  EXPECT_EQ(room.size(), 64u) << "the whole free piece, not more";
+  EXPECT_EQ(q.capacity(), 64u);
+  q.commit(20);
+  room = q.reserve_run(4, 16, 4096);
+  EXPECT_EQ(room.size(), 16u) << "at most max_n";
+  q.commit(16);
+  room = q.reserve_run(40, 100, 4096);  // 28 free after A, 0 before it: grows for 40 only
+  EXPECT_EQ(room.size(), 40u);
+  EXPECT_GT(q.capacity(), 64u);
+  q.commit(40);
+  EXPECT_EQ(q.size(), 76u);
+  EXPECT_TRUE(q.reserve_run(5, 100, 80).empty()) << "min_n beyond the limit";
+  room = q.reserve_run(2, 100, 80);
+  EXPECT_EQ(room.size(), 4u) << "the extra stops at the limit";
+  EXPECT_TRUE(q.reserve_run(1, 8, 4096).empty()) << "one reservation at a time";
+  q.commit(0);
+  EXPECT_EQ(q.size(), 76u);
+}
+
 TEST(BipQueue, ReleaseKeepsTheInitialBufferAndFreesAGrownOne) {
   bip_queue q;
   q.prepare(32);
@@ -81,16 +104,29 @@ TEST(BipQueue, MatchesAModelUnderRandomOperations) {
     std::span<std::byte> open;
     for (int step = 0; step < 20'000; ++step) {
       switch (rng() % 4) {
-        case 0: {  // reserve (and sometimes commit at once)
+        case 0: {  // reserve or reserve_run
           const size_t n = rng() % (limit / 2 + 2);
-          const std::span<std::byte> room = q.reserve(n, limit);
+          const bool run = rng() % 2 == 0;
+          const size_t max_n = n + rng() % 512;
+          const uint32_t cap_before = static_cast<uint32_t>(q.capacity());
+          const std::span<std::byte> room =
+              run ? q.reserve_run(n, max_n, limit) : q.reserve(n, limit);
           const bool may = open.empty() && n > 0 && model.size() + n <= limit;
           ASSERT_EQ(!room.empty(), may) << "seed " << seed << " step " << step;
           if (room.empty()) break;
-          ASSERT_EQ(room.size(), n);
+          if (run) {
+            ASSERT_GE(room.size(), n);
+            ASSERT_LE(room.size(), max_n);
+            ASSERT_LE(model.size() + room.size(), limit);
+            if (q.capacity() != cap_before) {
+              ASSERT_EQ(room.size(), n) << "grown for min_n only";
+            }
+          } else {
+            ASSERT_EQ(room.size(), n);
+          }
           open = room;
           for (std::byte& b : open) b = std::byte{next++};
-          next = static_cast<uint8_t>(next - n);  // rewound: only committed octets count
+          next = static_cast<uint8_t>(next - room.size());  // only committed octets count
           break;
         }
         case 1: {  // commit part of the reservation

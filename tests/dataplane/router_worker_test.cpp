@@ -428,6 +428,88 @@ TEST(Routing, UpstreamTimeoutAnswersOnceAndTheLateAnswerIsDropped) {
   EXPECT_EQ(r.w.stats().resp_orphaned, 1U);
 }
 
+// Output runs: answers relayed in one read share one reservation per ESME; more sessions than
+// runs held open at once, interleaved, still each get exactly their answers, in order.
+TEST(Routing, AnswersInOneReadReachEverySessionInOrderAcrossMoreSessionsThanOpenRuns) {
+  auto snap = make_snapshot(1, 4);
+  snap->tenants[0].max_binds = 16;
+  snap->upstreams[0].binds[0].window = 64;
+  Rig r(snap);
+  auto ups = r.bring_up_upstreams();
+  std::vector<fake_transport::conn_id> esmes;
+  for (int i = 0; i < 12; ++i) esmes.push_back(r.bound_esme());
+  for (auto c : esmes) {
+    r.t.deliver(c, submit_pdu("4477", 10));
+    r.t.deliver(c, submit_pdu("4477", 11));
+  }
+  auto fwd = r.t.take(ups[0]);
+  ASSERT_EQ(fwd.size(), 24U);
+  // The SMSC answers the first request of every session, then the second ones, in one read;
+  // message id "m<session>-<request>".
+  std::vector<std::byte> read;
+  for (uint32_t k = 0; k < 2; ++k) {
+    for (size_t i = 0; i < esmes.size(); ++i) {
+      pdu resp;
+      resp.id = command_id::submit_sm_resp;
+      resp.sequence_number = decoded(fwd[2 * i + k]).sequence_number;
+      const std::string id = "m" + std::to_string(i) + "-" + std::to_string(k);
+      resp.message_id = id;
+      const auto b = encode(resp);
+      read.insert(read.end(), b.begin(), b.end());
+    }
+  }
+  r.t.deliver(ups[0], read);
+  for (size_t i = 0; i < esmes.size(); ++i) {
+    auto back = r.t.take(esmes[i]);
+    ASSERT_EQ(back.size(), 2U) << "session " << i;
+    for (uint32_t k = 0; k < 2; ++k) {
+      const pdu b = decoded(back[k]);
+      EXPECT_EQ(b.id, command_id::submit_sm_resp);
+      EXPECT_EQ(b.status, S::ESME_ROK);
+      EXPECT_EQ(b.sequence_number, 10U + k);
+      EXPECT_EQ(b.message_id, "m" + std::to_string(i) + "-" + std::to_string(k));
+    }
+  }
+  EXPECT_EQ(r.w.stats().resp_relayed, 24U);
+  EXPECT_EQ(r.w.stats().sessions_closed_slow, 0U);
+}
+
+// An answer the router writes itself (here: the SMSC's generic_nack turned into the ESME's own
+// response) between relayed answers keeps its place in the ESME's stream.
+TEST(Routing, AnAnswerWrittenByTheRouterBetweenRelayedOnesKeepsItsPlace) {
+  Rig r;
+  auto ups = r.bring_up_upstreams();
+  auto c = r.bound_esme();
+  for (uint32_t i = 1; i <= 3; ++i) r.t.deliver(c, submit_pdu("4477", 100 + i));
+  auto fwd = r.t.take(ups[0]);
+  ASSERT_EQ(fwd.size(), 3U);
+  std::vector<std::byte> read;
+  for (uint32_t i = 0; i < 3; ++i) {
+    const uint32_t seq = decoded(fwd[i]).sequence_number;
+    std::vector<std::byte> b;
+    if (i == 1) {
+      b = header(command_id::generic_nack, S::ESME_RINVCMDLEN, seq);
+    } else {
+      pdu resp;
+      resp.id = command_id::submit_sm_resp;
+      resp.sequence_number = seq;
+      resp.message_id = "ok";
+      b = encode(resp);
+    }
+    read.insert(read.end(), b.begin(), b.end());
+  }
+  r.t.deliver(ups[0], read);
+  auto back = r.t.take(c);
+  ASSERT_EQ(back.size(), 3U);
+  for (uint32_t i = 0; i < 3; ++i) {
+    const pdu b = decoded(back[i]);
+    EXPECT_EQ(b.id, command_id::submit_sm_resp);
+    EXPECT_EQ(b.sequence_number, 101U + i);
+    EXPECT_EQ(b.status, i == 1 ? S::ESME_RINVCMDLEN : S::ESME_ROK);
+  }
+  EXPECT_FALSE(r.t.conns[c].closed);
+}
+
 TEST(Routing, UpstreamReconnectsAfterDrop) {
   Rig r;
   auto ups = r.bring_up_upstreams();

@@ -2,6 +2,8 @@
 // per connection and injects accepts, data, connects and closes.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <map>
 #include <vector>
 
@@ -21,7 +23,9 @@ class fake_transport final : public dataplane::transport {
     bool read_paused =
         false;  // pause_read(): the test must not inject data (the kernel would not read)
     dataplane::endpoint remote;
+    size_t reserved_at = no_reservation;  // an open reserve()/reserve_run(): where it starts
   };
+  static constexpr size_t no_reservation = SIZE_MAX;
 
   void set_handler(dataplane::transport_handler* h) noexcept override { h_ = h; }
   int listen(const dataplane::endpoint& ep) override {
@@ -42,19 +46,34 @@ class fake_transport final : public dataplane::transport {
   }
   bool send(conn_id c, codec::bytes_view data) override {
     auto it = conns.find(c);
-    if (it == conns.end() || it->second.closed) return false;
-    if (it->second.out.size() + data.size() > send_limit) return false;
+    if (it == conns.end() || it->second.closed || it->second.reserved_at != no_reservation ||
+        it->second.out.size() + data.size() > send_limit) {
+      return false;
+    }
     it->second.out.insert(it->second.out.end(), data.begin(), data.end());
     return true;
   }
-  std::span<std::byte> reserve(conn_id c, size_t n) override {
+  // As the real transports: one open reservation per connection, send() refused meanwhile.
+  std::span<std::byte> reserve(conn_id c, size_t n) override { return reserve_run(c, n, n); }
+  std::span<std::byte> reserve_run(conn_id c, size_t min_n, size_t max_n) override {
     auto it = conns.find(c);
-    if (it == conns.end() || it->second.closed || it->second.out.size() + n > send_limit) return {};
-    reserved_at_ = it->second.out.size();
-    it->second.out.resize(reserved_at_ + n);
-    return {it->second.out.data() + reserved_at_, n};
+    if (it == conns.end() || it->second.closed || it->second.reserved_at != no_reservation ||
+        min_n == 0 || it->second.out.size() + min_n > send_limit) {
+      return {};
+    }
+    conn& k = it->second;
+    const size_t n = std::min(std::max(min_n, max_n), send_limit - k.out.size());
+    k.reserved_at = k.out.size();
+    k.out.resize(k.reserved_at + n);
+    return {k.out.data() + k.reserved_at, n};
   }
-  void commit(conn_id c, size_t used) override { conns[c].out.resize(reserved_at_ + used); }
+  void commit(conn_id c, size_t used) override {
+    auto it = conns.find(c);
+    if (it == conns.end() || it->second.reserved_at == no_reservation) return;
+    conn& k = it->second;
+    k.out.resize(k.reserved_at + std::min(used, k.out.size() - k.reserved_at));
+    k.reserved_at = no_reservation;
+  }
   size_t queued(conn_id c) const override {
     auto it = conns.find(c);
     return it == conns.end() ? 0 : it->second.out.size();
@@ -135,7 +154,6 @@ class fake_transport final : public dataplane::transport {
   conn_id make_id() { return (static_cast<conn_id>(1) << 32) | next_slot_++; }
   dataplane::transport_handler* h_ = nullptr;
   uint32_t next_slot_ = 1;
-  size_t reserved_at_ = 0;
   std::vector<conn_id> to_close_;
 };
 

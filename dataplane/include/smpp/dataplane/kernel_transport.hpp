@@ -57,6 +57,9 @@ class bip_queue {
   // n contiguous writable octets at the tail; empty when n is 0, a reservation is open, or the
   // queue would exceed limit.
   [[nodiscard]] std::span<std::byte> reserve(size_t n, uint32_t limit);
+  // Like reserve(min_n, limit), but takes up to max_n octets when the free space where the
+  // next octets go holds more than min_n (never moves or grows the buffer for the extra).
+  [[nodiscard]] std::span<std::byte> reserve_run(size_t min_n, size_t max_n, uint32_t limit);
   // Queues the first `used` octets of the open reservation (at most its size) and closes it.
   void commit(size_t used) noexcept;
   void cancel_reservation() noexcept;
@@ -134,6 +137,7 @@ class alignas(64) kernel_transport final : public transport {
   // A send larger than max_send_queue_bytes can never succeed and does not arm on_writable.
   [[nodiscard]] bool send(conn_id c, bytes_view data) override;
   [[nodiscard]] std::span<std::byte> reserve(conn_id c, size_t n) override;
+  [[nodiscard]] std::span<std::byte> reserve_run(conn_id c, size_t min_n, size_t max_n) override;
   void commit(conn_id c, size_t used) override;
   [[nodiscard]] size_t queued(conn_id c) const override;
   // Graceful: later on_data is not delivered; the queue is flushed, FIN sent, the peer's FIN
@@ -162,6 +166,7 @@ class alignas(64) kernel_transport final : public transport {
 
   [[nodiscard]] connection* lookup(conn_id c) noexcept;
   [[nodiscard]] const connection* lookup(conn_id c) const noexcept;
+  [[nodiscard]] connection* writable(conn_id c) noexcept;
   [[nodiscard]] conn_id open_connection(int fd, bool connecting);
   void release(conn_id c);
   void mark_dirty(conn_id c, connection& k);

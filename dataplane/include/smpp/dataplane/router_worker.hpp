@@ -185,7 +185,24 @@ class alignas(64) router_worker final : public transport_handler {
   bool send_header_only(conn_id c, codec::command_id id, codec::command_status status,
                         uint32_t seq);
   bool send_pdu(conn_id c, const codec::pdu& p);
+  // Writes frame to c with its sequence number replaced; false when c's send queue refused it.
+  // Consecutive relays to one connection share one open reservation of its send queue (an
+  // output run), so a burst of PDUs costs one reserve/commit, not one per PDU.
   bool relay(conn_id c, bytes_view frame, uint32_t seq);
+  // Closes c's output run (its octets join the send queue). Every transport call for c other
+  // than relay() comes after it; settle_all() comes before poll()/flush() and at the end of
+  // every entry point, so no run stays open outside a call into the worker.
+  void settle(conn_id c) noexcept;
+  void settle_all() noexcept;
+  struct settle_on_return {  // at the top of every entry point
+    router_worker& w;
+    ~settle_on_return() { w.settle_all(); }
+  };
+  // The transport, for any call on connection c other than relay().
+  transport& tx(conn_id c) noexcept {
+    settle(c);
+    return t_;
+  }
   void close_esme(esme_session& s, bool abort);
   upstream_link* pick_local(uint32_t upstream, conn_id esme, bool& any_busy) noexcept;
   void set_bound(upstream_link& u, bool bound) noexcept;
@@ -251,6 +268,18 @@ class alignas(64) router_worker final : public transport_handler {
   uint32_t index_;
   uint32_t workers_;
   transport& t_;
+  struct out_run {
+    conn_id c = invalid_conn;
+    std::byte* begin = nullptr;
+    std::byte* at = nullptr;
+    std::byte* end = nullptr;
+  };
+  // A few runs stay open at once: answers from one upstream bind interleave over sessions.
+  static constexpr size_t kOpenRuns = 8;
+  static constexpr size_t kRunBytes = 16 * 1024;  // asked for per run, taken when free
+  std::array<out_run, kOpenRuns> runs_{};
+  uint32_t open_runs_ = 0;   // runs_[0, open_runs_) are open
+  uint32_t next_evict_ = 0;  // with every run open, the one closed for a new connection
   std::shared_ptr<const router_snapshot> snap_;
   shared_state* shared_;
   uint64_t now_ms_ = 0;

@@ -89,6 +89,15 @@ class transport {
   // the queue; only one reservation per connection may be open.
   [[nodiscard]] virtual std::span<std::byte> reserve(conn_id c, size_t n) = 0;
   virtual void commit(conn_id c, size_t used) = 0;
+  // reserve() for a run of writes to one connection: a writable span of at least min_n and at
+  // most max_n octets (whatever the queue has free in one piece, within its bound), closed by
+  // commit() as usual; empty under the same conditions as reserve(c, min_n). A writer that
+  // appends many small PDUs pays one reservation per run instead of one per PDU. The default
+  // reserves exactly min_n.
+  [[nodiscard]] virtual std::span<std::byte> reserve_run(conn_id c, size_t min_n, size_t max_n) {
+    (void)max_n;
+    return reserve(c, min_n);
+  }
   [[nodiscard]] virtual size_t queued(conn_id c) const = 0;
 
   // Stops (true) or resumes (false) reading from c: while paused no on_data arrives and the

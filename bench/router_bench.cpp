@@ -1,0 +1,258 @@
+// The router's own cost per message, without the kernel: one router_worker on an in-memory
+// transport, in the bulk shape of the end-to-end benchmark (4 ESME sessions, 4 upstream binds).
+// Each iteration every session delivers one read of `batch` submit_sm; the "SMSC" turns every
+// forwarded submit_sm into a submit_sm_resp with its sequence number and delivers them per bind;
+// the answers the ESMEs receive are counted and dropped.
+//
+// Baseline in the same binary: `SmscEchoOnly` does the SMSC's part (framing the forwarded
+// submit_sm and writing the answers) on the same octets without a router, so the router's own
+// cost per message is the difference of the two.
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "smpp/codec/codec.hpp"
+#include "smpp/dataplane/router_worker.hpp"
+#include "smpp/dataplane/snapshot.hpp"
+
+namespace {
+
+using namespace smpp;
+using dataplane::conn_id;
+
+constexpr uint32_t kSessions = 4;
+constexpr uint32_t kBinds = 4;
+constexpr size_t kBufBytes = 4 << 20;
+
+// Connections are slots 1..n (generation 1); each has an output buffer preallocated once.
+class memory_transport final : public dataplane::transport {
+ public:
+  struct conn {
+    std::unique_ptr<std::byte[]> out = std::make_unique<std::byte[]>(kBufBytes);
+    size_t used = 0;
+    size_t reserved_at = SIZE_MAX;
+  };
+
+  static conn_id id(size_t slot) { return (conn_id{1} << 32) | slot; }
+  static size_t slot(conn_id c) { return static_cast<size_t>(c & 0xffffffffu); }
+
+  void set_handler(dataplane::transport_handler* h) noexcept override { h_ = h; }
+  int listen(const dataplane::endpoint&) override { return 0; }
+  conn_id connect(const dataplane::endpoint&, int& err) override {
+    err = 0;
+    conns_.emplace_back();
+    const conn_id c = id(conns_.size());
+    connects.push_back(c);
+    return c;
+  }
+  conn_id accept() {
+    conns_.emplace_back();
+    const conn_id c = id(conns_.size());
+    h_->on_accept(c, 0, dataplane::peer_address{});
+    return c;
+  }
+  conn& at(conn_id c) { return conns_[slot(c) - 1]; }
+  bool send(conn_id c, dataplane::bytes_view data) override {
+    conn& k = at(c);
+    if (k.reserved_at != SIZE_MAX || k.used + data.size() > kBufBytes) return false;
+    std::memcpy(k.out.get() + k.used, data.data(), data.size());
+    k.used += data.size();
+    return true;
+  }
+  std::span<std::byte> reserve(conn_id c, size_t n) override { return reserve_run(c, n, n); }
+  std::span<std::byte> reserve_run(conn_id c, size_t min_n, size_t max_n) override {
+    conn& k = at(c);
+    if (k.reserved_at != SIZE_MAX || k.used + min_n > kBufBytes) return {};
+    const size_t n = std::min(std::max(min_n, max_n), kBufBytes - k.used);
+    k.reserved_at = k.used;
+    return {k.out.get() + k.used, n};
+  }
+  void commit(conn_id c, size_t used) override {
+    conn& k = at(c);
+    k.used = k.reserved_at + used;
+    k.reserved_at = SIZE_MAX;
+  }
+  size_t queued(conn_id c) const override { return conns_[slot(c) - 1].used; }
+  void pause_read(conn_id, bool) override {}
+  void close(conn_id, bool) override {}
+  int poll(int) override { return 0; }
+  void flush() override {}
+  uint32_t connections() const noexcept override { return static_cast<uint32_t>(conns_.size()); }
+
+  void deliver(conn_id c, dataplane::bytes_view data) { h_->on_data(c, data); }
+
+  std::vector<conn_id> connects;
+
+ private:
+  dataplane::transport_handler* h_ = nullptr;
+  std::vector<conn> conns_;
+};
+
+std::vector<std::byte> encode(const codec::pdu& p) {
+  std::vector<std::byte> b(1024);
+  const auto r = codec::encode(p, b);
+  b.resize(r.ok(b.size()) ? r.needed : 0);
+  return b;
+}
+
+bool plain_verify(const std::string& hash, std::string_view pw) {
+  return hash == pw;
+}
+
+std::shared_ptr<dataplane::router_snapshot> bulk_snapshot() {
+  auto s = std::make_shared<dataplane::router_snapshot>();
+  dataplane::tenant_def t;
+  t.name = t.system_id = "bench";
+  t.password_hash = "bench";
+  t.window = 65535;
+  t.max_binds = 128;
+  s->tenants.push_back(t);
+  s->tenant_by_system_id["bench"] = 0;
+  dataplane::upstream_def u;
+  u.name = "sim";
+  u.address = {"127.0.0.1", 1};
+  for (uint32_t b = 0; b < kBinds; ++b) {
+    dataplane::upstream_bind_def bd;
+    bd.system_id = "router";
+    bd.password = "router";
+    bd.window = 1024;  // as bench/e2e_bench.py: sessions x window
+    u.binds.push_back(bd);
+  }
+  s->upstreams.push_back(u);
+  dataplane::route_def r;
+  r.upstreams = {0};
+  s->routes = dataplane::route_table({r});
+  s->verify_password = plain_verify;
+  s->correlation.capacity = 1024;
+  s->correlation.note_all = false;  // ids noted for receipts only: esme-load asks for none
+  return s;
+}
+
+// One read's worth of submit_sm as esme-load sends them (GSM 7-bit text, 12-digit numbers).
+std::vector<std::byte> submit_burst(size_t batch) {
+  std::vector<std::byte> out;
+  for (size_t i = 0; i < batch; ++i) {
+    codec::pdu p;
+    p.id = codec::command_id::submit_sm;
+    p.sequence_number = static_cast<uint32_t>(i + 1);
+    p.source_addr = "12345";
+    const std::string destination = "4477009" + std::to_string(10000 + i);
+    p.destination_addr = destination;
+    p.short_message = codec::as_bytes("load test message number 0000000");
+    const auto b = encode(p);
+    if (b.empty()) std::abort();
+    out.insert(out.end(), b.begin(), b.end());
+  }
+  return out;
+}
+
+// The SMSC: one submit_sm_resp (message id "0123456789") per forwarded frame in [in, in+n).
+[[gnu::noinline]] size_t answer_all(const std::byte* in, size_t n, std::byte* out) {
+  static constexpr char id[] = "0123456789";
+  size_t at = 0;
+  size_t w = 0;
+  while (at + codec::header_size <= n) {
+    const uint32_t len = codec::load_be32(in + at);
+    const uint32_t seq = codec::load_be32(in + at + 12);
+    codec::write_header_only(std::span<std::byte, 16>(out + w, 16),
+                             codec::command_id::submit_sm_resp, codec::command_status::ESME_ROK,
+                             seq);
+    std::memcpy(out + w + 16, id, sizeof id);
+    codec::store_be32(out + w, static_cast<uint32_t>(16 + sizeof id));
+    w += 16 + sizeof id;
+    at += len;
+  }
+  return w;
+}
+
+void RouterBulk(benchmark::State& state) {
+  const auto batch = static_cast<size_t>(state.range(0));
+  auto snap = bulk_snapshot();
+  dataplane::shared_state shared(1, 1, 1);
+  memory_transport t;
+  dataplane::router_worker w(0, 1, t, snap, &shared);
+  if (w.start(1) != 0) {
+    state.SkipWithError("start failed");
+    return;
+  }
+  std::vector<conn_id> ups = t.connects;
+  for (conn_id c : ups) {
+    w.on_connect(c, 0);
+    auto& k = t.at(c);
+    codec::pdu r;
+    r.id = codec::command_id::bind_transceiver_resp;
+    r.sequence_number = codec::load_be32(k.out.get() + 12);
+    r.system_id = "sim";
+    k.used = 0;
+    t.deliver(c, encode(r));
+  }
+  std::vector<conn_id> esmes;
+  for (uint32_t i = 0; i < kSessions; ++i) {
+    const conn_id c = t.accept();
+    codec::pdu b;
+    b.id = codec::command_id::bind_transceiver;
+    b.sequence_number = 1;
+    b.system_id = "bench";
+    b.password = "bench";
+    t.deliver(c, encode(b));
+    if (t.at(c).used < codec::header_size || codec::load_be32(t.at(c).out.get() + 8) != 0) {
+      state.SkipWithError("an ESME bind failed");
+      return;
+    }
+    t.at(c).used = 0;
+    esmes.push_back(c);
+  }
+  const std::vector<std::byte> burst = submit_burst(batch);
+  std::vector<std::byte> answers(kBufBytes);
+  uint64_t relayed = 0;
+  for (auto _ : state) {
+    for (conn_id c : esmes) t.deliver(c, burst);
+    for (conn_id c : ups) {
+      auto& k = t.at(c);
+      const size_t n = answer_all(k.out.get(), k.used, answers.data());
+      k.used = 0;
+      t.deliver(c, dataplane::bytes_view(answers.data(), n));
+    }
+    for (conn_id c : esmes) {
+      relayed += t.at(c).used;
+      t.at(c).used = 0;
+    }
+  }
+  const uint64_t msgs = state.iterations() * batch * kSessions;
+  if (w.stats().resp_relayed != msgs) {
+    const std::string why = "answered " + std::to_string(w.stats().resp_relayed) + " of " +
+                            std::to_string(msgs) + ", throttled " +
+                            std::to_string(w.stats().throttled) + ", binds up " +
+                            std::to_string(w.upstream_binds_bound()) + ", sessions " +
+                            std::to_string(w.esme_sessions());
+    state.SkipWithError(why.c_str());
+  }
+  benchmark::DoNotOptimize(relayed);
+  state.SetItemsProcessed(static_cast<int64_t>(msgs));
+}
+BENCHMARK(RouterBulk)->Arg(64)->Arg(256);
+
+void SmscEchoOnly(benchmark::State& state) {
+  const auto batch = static_cast<size_t>(state.range(0));
+  const std::vector<std::byte> burst = submit_burst(batch);
+  std::vector<std::byte> answers(kBufBytes);
+  for (auto _ : state) {
+    for (uint32_t s = 0; s < kSessions; ++s) {
+      benchmark::DoNotOptimize(answers.data());
+      benchmark::DoNotOptimize(burst.data());
+      benchmark::DoNotOptimize(answer_all(burst.data(), burst.size(), answers.data()));
+      benchmark::ClobberMemory();
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * batch * kSessions));
+}
+BENCHMARK(SmscEchoOnly)->Arg(64)->Arg(256);
+
+}  // namespace
+
+BENCHMARK_MAIN();
