@@ -465,16 +465,20 @@ TEST(DpdkTransport, ReserveAndCommitQueueInPlaceInOrder) {
           uint64_t queued_total = 0;
           for (int i = 0; i < 400; ++i) {
             const size_t want = 1000 + static_cast<size_t>(i) * 37 % 9000;
-            std::span<std::byte> s = b.t->reserve(c, want);
+            // Every other one a run: at least `want`, at most 5000 more.
+            const bool run = i % 2 == 1;
+            std::span<std::byte> s =
+                run ? b.t->reserve_run(c, want, want + 5000) : b.t->reserve(c, want);
             if (s.empty()) {
               (void)a.t->poll(0);
               (void)b.t->poll(0);
               continue;
             }
-            CHILD_CHECK(s.size() == want);
-            CHILD_CHECK(b.t->reserve(c, 10).empty());   // one reservation at a time
+            CHILD_CHECK(run ? s.size() >= want && s.size() <= want + 5000 : s.size() == want);
+            CHILD_CHECK(b.t->reserve(c, 10).empty());  // one reservation at a time
+            CHILD_CHECK(b.t->reserve_run(c, 10, 20).empty());
             CHILD_CHECK(!b.t->send(c, bytes_of("x")));  // nor a send while it is open
-            const size_t used = want - static_cast<size_t>(i % 7);
+            const size_t used = s.size() - static_cast<size_t>(i % 7);
             fill_pattern(s.first(used), queued_total);
             b.t->commit(c, used);
             queued_total += used;

@@ -650,19 +650,23 @@ bool dpdk_transport::send(conn_id c, bytes_view data) {
 }
 
 std::span<std::byte> dpdk_transport::reserve(conn_id c, size_t n) {
+  return reserve_run(c, n, n);
+}
+
+std::span<std::byte> dpdk_transport::reserve_run(conn_id c, size_t min_n, size_t max_n) {
   impl& m = *impl_;
   impl::connection* k = m.lookup(c);
   if (k == nullptr || k->state == conn_state::closing) return {};
   const uint32_t max = m.config.limits.max_send_queue_bytes;
-  if (n == 0 || k->q.reservation_open() || n > max - k->q.size()) {
-    if (n != 0) {
+  if (min_n == 0 || k->q.reservation_open() || min_n > max - k->q.size()) {
+    if (min_n != 0) {
       ++m.stats.send_refused;
-      k->want_writable = n <= max;
+      k->want_writable = min_n <= max;
       if (k->want_writable) m.mark_backlog(c, *k);
     }
     return {};
   }
-  return k->q.reserve(n, max);
+  return k->q.reserve_run(min_n, max_n, max);
 }
 
 void dpdk_transport::commit(conn_id c, size_t used) {

@@ -141,6 +141,7 @@ class alignas(64) dpdk_transport final : public transport {
   // A connection may queue while its connect is in progress; the octets go out once connected.
   [[nodiscard]] bool send(conn_id c, bytes_view data) override;
   [[nodiscard]] std::span<std::byte> reserve(conn_id c, size_t n) override;
+  [[nodiscard]] std::span<std::byte> reserve_run(conn_id c, size_t min_n, size_t max_n) override;
   void commit(conn_id c, size_t used) override;
   [[nodiscard]] size_t queued(conn_id c) const override;
   void pause_read(conn_id c, bool paused) override;
