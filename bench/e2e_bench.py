@@ -8,7 +8,8 @@ needed, else reported as not available), in two load shapes:
   latency-bound  64 sessions x window 1
 
 Prints routed submit_sm/s, latency percentiles and CPU seconds per million messages for each
-scenario and the ratios router/relay; --json FILE writes them. Loopback only; every process is
+scenario and the ratios router/relay; --json FILE writes them. With --repeat N the scenarios
+run interleaved N times and each ratio is the median of the N paired ratios. Loopback only; every process is
 started and stopped by this script, each run bounded by --duration.
 """
 import argparse
@@ -364,22 +365,30 @@ def main():
     if not args.no_dpdk:
         kinds.append(("dpdk", "router_dpdk"))
     scenarios = {}
+    # Runs are interleaved (router, relay, dpdk, router, relay, ...) so that every repeat
+    # measures each scenario under the same conditions of a shared machine; each ratio is
+    # the median of the per-repeat ratios (paired), and is also given as the ratio of the
+    # medians.
+    runs_of = {}
     for suffix, (sessions, window) in shapes.items():
+        for _ in range(args.repeat):
+            for kind, name in kinds:
+                note = "all" if args.note_all else "receipts"
+                if kind == "dpdk":
+                    r = run_dpdk_scenario(args.bin, sessions, window, args.duration, cpus, note)
+                else:
+                    r = run_scenario(args.bin, kind, sessions, window, args.duration, cpus, note)
+                runs_of.setdefault(name + suffix, []).append(r)
         for kind, name in kinds:
-            note = "all" if args.note_all else "receipts"
-            if kind == "dpdk":
-                runs = [run_dpdk_scenario(args.bin, sessions, window, args.duration, cpus, note)
-                        for _ in range(args.repeat)]
-            else:
-                runs = [run_scenario(args.bin, kind, sessions, window, args.duration, cpus, note)
-                        for _ in range(args.repeat)]
+            runs = runs_of[name + suffix]
             unavailable = [r for r in runs if not r.get("available", True)]
             if unavailable:
                 scenarios[name + suffix] = unavailable[0]
                 print(f"{name + suffix:18s} not available: {unavailable[0]['reason']}", flush=True)
                 continue
-            runs.sort(key=lambda r: r["submit_per_s"])
-            best = runs[len(runs) // 2]
+            ordered = sorted(runs, key=lambda r: r["submit_per_s"])
+            best = dict(ordered[len(ordered) // 2])
+            best["runs_submit_per_s"] = [round(r["submit_per_s"]) for r in runs]
             scenarios[name + suffix] = best
             lat = best["latency_us"]
             print(f"{name + suffix:18s} {best['submit_per_s']:12.0f} submit_sm/s  "
@@ -388,12 +397,25 @@ def main():
                   f"machine {best['machine_cpu_s_per_million'] or 0:.3f} s/M  "
                   f"core share front {best['core_share']['front']:.2f} "
                   f"smsc-sim {best['core_share']['smsc_sim']:.2f} "
-                  f"esme-load {best['core_share']['esme_load']:.2f}", flush=True)
+                  f"esme-load {best['core_share']['esme_load']:.2f}  "
+                  f"runs {best['runs_submit_per_s']}", flush=True)
 
     def usable(name):
         return name in scenarios and scenarios[name].get("available", True)
 
+    def median(values):
+        values = sorted(values)
+        n = len(values)
+        return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+
     def ratio(a, b, key=lambda r: r["submit_per_s"]):
+        """The median of the per-repeat ratios a/b (runs of one repeat ran back to back)."""
+        if not (usable(a) and usable(b)):
+            return None
+        pairs = [key(x) / key(y) for x, y in zip(runs_of[a], runs_of[b]) if key(y)]
+        return median(pairs) if pairs else None
+
+    def ratio_of_medians(a, b, key=lambda r: r["submit_per_s"]):
         if not (usable(a) and usable(b)) or not key(scenarios[b]):
             return None
         return key(scenarios[a]) / key(scenarios[b])
@@ -407,10 +429,18 @@ def main():
         "ratio_dpdk_kernel_w1": ratio("router_dpdk_w1", "router_kernel_w1"),
         "ratio_dpdk_kernel_p99": ratio("router_dpdk", "router_kernel", p99),
         "ratio_dpdk_kernel_w1_p99": ratio("router_dpdk_w1", "router_kernel_w1", p99),
+        "ratio_of_medians": {
+            "router_relay": ratio_of_medians("router_kernel", "relay"),
+            "router_relay_w1": ratio_of_medians("router_kernel_w1", "relay_w1"),
+            "dpdk_kernel": ratio_of_medians("router_dpdk", "router_kernel"),
+            "dpdk_kernel_w1": ratio_of_medians("router_dpdk_w1", "router_kernel_w1"),
+        },
     }
     fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+    rom = out["ratio_of_medians"]
     print(f"router/relay bulk {fmt(out['ratio_router_relay'])}   "
-          f"latency-bound {fmt(out['ratio_router_relay_w1'])}")
+          f"latency-bound {fmt(out['ratio_router_relay_w1'])}   (median of paired runs; "
+          f"ratio of medians {fmt(rom['router_relay'])} / {fmt(rom['router_relay_w1'])})")
     if not args.no_dpdk:
         print(f"dpdk/kernel router: bulk rate {fmt(out['ratio_dpdk_kernel'])}  "
               f"p99 {fmt(out['ratio_dpdk_kernel_p99'])};  latency-bound rate "
