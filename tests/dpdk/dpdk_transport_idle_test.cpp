@@ -24,6 +24,7 @@
 #include "dpdk_child.hpp"
 #include "dpdk_transport_pair.hpp"
 #include "smpp/dataplane/dpdk/dpdk_transport.hpp"
+#include "thread_time.hpp"
 
 namespace dp = smpp::dataplane::dpdk;
 namespace net = smpp::dataplane::net;
@@ -43,22 +44,8 @@ constexpr net::ipv4_addr addr_a = 0x0a000001;  // 10.0.0.1
 constexpr net::ipv4_addr addr_b = 0x0a000002;  // 10.0.0.2
 constexpr uint16_t echo_port = 2775;
 
-// CPU time this thread has used, in microseconds.
-uint64_t thread_cpu_us() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
-}
-
-// Time this thread spent on a CPU or runnable and waiting for one (proc(5),
-// /proc/thread-self/schedstat), in microseconds; nullopt where the kernel does not say. A
-// spinning thread is runnable all the time, however busy the machine; a sleeping one is not.
-std::optional<uint64_t> thread_runnable_us() {
-  std::ifstream in("/proc/thread-self/schedstat");
-  uint64_t on_cpu_ns = 0, waiting_ns = 0;
-  if (!(in >> on_cpu_ns >> waiting_ns)) return std::nullopt;
-  return (on_cpu_ns + waiting_ns) / 1000;
-}
+using smpp::testing::thread_cpu_us;
+using smpp::testing::thread_runnable_us;
 
 uint64_t since_us(clock_type::time_point start) {
   return static_cast<uint64_t>(
