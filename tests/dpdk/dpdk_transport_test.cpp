@@ -33,6 +33,7 @@
 #include "dpdk_transport_pair.hpp"
 #include "smpp/dataplane/dpdk/port.hpp"
 #include "smpp/dataplane/tls.hpp"
+#include "transport_recorder.hpp"
 
 namespace dp = smpp::dataplane::dpdk;
 namespace net = smpp::dataplane::net;
@@ -47,6 +48,10 @@ using smpp::dataplane::peer_address;
 using smpp::dataplane::transport_handler;
 using smpp::dataplane::transport_limits;
 using namespace std::chrono_literals;
+using smpp::testing::fill_pattern;
+using smpp::testing::pattern_at;
+using smpp::testing::pattern_checker;
+using smpp::testing::recorder;
 
 namespace {
 
@@ -58,68 +63,6 @@ constexpr net::ipv4_addr addr_b = 0x0a000002;  // 10.0.0.2
 bytes_view bytes_of(std::string_view s) {
   return bytes_view(reinterpret_cast<const std::byte*>(s.data()), s.size());
 }
-
-// Records every callback; a test reacts inside a callback through the hooks.
-class recorder final : public transport_handler {
- public:
-  struct accept_event {
-    conn_id c;
-    uint32_t listener;
-    peer_address peer;
-  };
-  std::vector<accept_event> accepts;
-  std::vector<std::pair<conn_id, int>> connects;
-  std::vector<std::pair<conn_id, int>> closes;
-  std::vector<conn_id> writables;
-  std::map<conn_id, std::string> received;
-  std::function<void(conn_id, bytes_view)> data_hook;  // replaces `received` when set
-  std::function<void(conn_id)> writable_hook;
-  std::function<void(conn_id, int)> close_hook;
-  std::function<void(conn_id)> accept_hook;
-
-  void on_accept(conn_id c, uint32_t listener, const peer_address& peer) override {
-    accepts.push_back({c, listener, peer});
-    if (accept_hook) accept_hook(c);
-  }
-  void on_connect(conn_id c, int err) override { connects.emplace_back(c, err); }
-  void on_data(conn_id c, bytes_view data) override {
-    if (data_hook) {
-      data_hook(c, data);
-    } else {
-      received[c].append(data.as_chars());
-    }
-  }
-  void on_writable(conn_id c) override {
-    writables.push_back(c);
-    if (writable_hook) writable_hook(c);
-  }
-  void on_close(conn_id c, int err) override {
-    closes.emplace_back(c, err);
-    if (close_hook) close_hook(c, err);
-  }
-  [[nodiscard]] int closes_of(conn_id c) const {
-    return static_cast<int>(
-        std::count_if(closes.begin(), closes.end(), [c](const auto& e) { return e.first == c; }));
-  }
-};
-
-// Position-dependent content: a lost, duplicated or reordered octet shows as a mismatch.
-std::byte pattern_at(uint64_t i) {
-  return static_cast<std::byte>(((i * 0x9E3779B97F4A7C15ull) >> 13) ^ (i >> 21));
-}
-void fill_pattern(std::span<std::byte> out, uint64_t offset) {
-  for (size_t i = 0; i < out.size(); ++i) out[i] = pattern_at(offset + i);
-}
-struct pattern_checker {
-  uint64_t consumed = 0;
-  uint64_t first_bad = UINT64_MAX;
-  void take(bytes_view data) {
-    for (const std::byte b : data) {
-      if (b != pattern_at(consumed) && first_bad == UINT64_MAX) first_bad = consumed;
-      ++consumed;
-    }
-  }
-};
 
 // Test-sized limits: small tables, short TIME_WAIT, a LAN-like retransmission timer.
 dp::dpdk_transport_config test_config(net::ipv4_addr addr, transport_limits limits = {}) {
