@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config_text.hpp"
 #include "smpp/control/config.hpp"
 
 namespace smpp::control {
@@ -18,37 +19,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path source_dir() {
-  if (const char* dir = std::getenv("SMPP_SOURCE_DIR")) return dir;
-  return fs::path(__FILE__).parent_path().parent_path().parent_path();
-}
-
-std::string lines(std::initializer_list<std::string_view> ls) {
-  std::string s;
-  for (std::string_view l : ls) s.append(l).append("\n");
-  return s;
-}
-
-std::string all_errors(const config_result& r) {
-  std::string s;
-  for (const auto& e : r.errors) s += e.to_string() + "\n";
-  return s;
-}
+using smpp::testing::all_errors;
+using smpp::testing::lines;
+using smpp::testing::source_dir;
 
 // A tenant, an upstream on an IPv4 address and a route: lines 1..11.
-const std::string base = lines({
-    "[[tenants]]",                    // 1
-    "name = \"t\"",                   // 2
-    "system_id = \"t\"",              // 3
-    "password = \"t\"",               // 4
-    "[[upstreams]]",                  // 5
-    "name = \"sim\"",                 // 6
-    "address = \"192.0.2.1:2776\"",   // 7
-    "binds = [{system_id = \"r\"}]",  // 8
-    "[[routes]]",                     // 9
-    "tenant = \"*\"",                 // 10
-    "upstreams = [\"sim\"]",          // 11
-});
+const std::string base = smpp::testing::base_config("t", "192.0.2.1:2776");
 
 // [router] with transport = "dpdk" (lines 12..14) and a minimal [dpdk] (15..17).
 const std::string dpdk_head = lines({

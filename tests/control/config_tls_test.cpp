@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "config_text.hpp"
 #include "smpp/control/config.hpp"
 #include "smpp/control/snapshot_builder.hpp"
 #include "smpp/dataplane/tls.hpp"
@@ -19,36 +20,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path source_dir() {
-  if (const char* dir = std::getenv("SMPP_SOURCE_DIR")) return dir;
-  return fs::path(__FILE__).parent_path().parent_path().parent_path();
-}
+using smpp::testing::all_errors;
+using smpp::testing::lines;
+using smpp::testing::source_dir;
 
-std::string lines(std::initializer_list<std::string_view> ls) {
-  std::string s;
-  for (std::string_view l : ls) s.append(l).append("\n");
-  return s;
-}
-
-std::string all_errors(const config_result& r) {
-  std::string s;
-  for (const auto& e : r.errors) s += e.to_string() + "\n";
-  return s;
-}
-
-const std::string base = lines({
-    "[[tenants]]",                    // 1
-    "name = \"t\"",                   // 2
-    "system_id = \"t\"",              // 3
-    "password = \"pw\"",              // 4
-    "[[upstreams]]",                  // 5
-    "name = \"sim\"",                 // 6
-    "address = \"127.0.0.1:2776\"",   // 7
-    "binds = [{system_id = \"r\"}]",  // 8
-    "[[routes]]",                     // 9
-    "tenant = \"*\"",                 // 10
-    "upstreams = [\"sim\"]",          // 11
-});
+const std::string base = smpp::testing::base_config("pw", "127.0.0.1:2776");
 
 TEST(ConfigTls, ExampleHasATlsListenerBesideThePlainOneAndAVerifiedUpstream) {
   const fs::path file = source_dir() / "config" / "tls.toml";
