@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "dpdk_child.hpp"
+#include "dpdk_tap_child.hpp"
+#include "netns.hpp"
 #include "smpp/dataplane/dpdk/dpdk_transport.hpp"
 #include "smpp/dataplane/dpdk/port.hpp"
 
@@ -36,24 +38,7 @@ namespace {
 
 constexpr size_t total = 1024 * 1024;
 
-// The namespace lives as long as the test, removed even when the test fails.
-class netns {
- public:
-  netns() : name_("smpp_dtr_" + std::to_string(getpid())) {
-    ok_ = std::system(("ip netns add " + name_ + " 2>/dev/null").c_str()) == 0;
-  }
-  ~netns() {
-    if (ok_) (void)std::system(("ip netns del " + name_).c_str());
-  }
-  netns(const netns&) = delete;
-  netns& operator=(const netns&) = delete;
-  [[nodiscard]] bool ok() const noexcept { return ok_; }
-  [[nodiscard]] const std::string& name() const noexcept { return name_; }
-
- private:
-  std::string name_;
-  bool ok_ = false;
-};
+using smpp::testing::netns;
 
 std::byte pattern_at(uint64_t i) {
   return static_cast<std::byte>(((i * 0x9E3779B97F4A7C15ull) >> 13) ^ (i >> 21));
@@ -188,21 +173,9 @@ sockaddr_in sockaddr_of(const char* ip, uint16_t port) {
   return sa;
 }
 
-int in_namespace(const std::string& ns, const std::string& iface) {
-  const int nsfd = open(("/var/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
-  CHILD_CHECK(nsfd >= 0);
-  CHILD_CHECK(setns(nsfd, CLONE_NEWNET) == 0);
-  close(nsfd);
+// The test proper, in the namespace on the TAP port.
+int on_tap_port(dp::port& p, const std::string& iface) {
   std::string error;
-  auto e = dp::eal::init(test_eal_config({"net_tap0,iface=" + iface}), error);
-  if (!e) std::fprintf(stderr, "[child] %s\n", error.c_str());
-  CHILD_CHECK(e.has_value());
-  dp::port_config pc;
-  pc.device = "net_tap0";
-  pc.link_wait_ms = 2000;
-  auto p = dp::port::open(pc, error);
-  if (!p) std::fprintf(stderr, "[child] %s\n", error.c_str());
-  CHILD_CHECK(p.has_value());
   // 192.0.2.0/24 (RFC 5737 TEST-NET-1), only inside the test's own namespace: the kernel is .1.
   // The TAP PMD gives the kernel's interface the port's own MAC; ARP rightly refuses a sender
   // with our address (RFC 5227 conflict), so the kernel side gets a MAC of its own.
@@ -217,7 +190,7 @@ int in_namespace(const std::string& ns, const std::string& iface) {
   c.tcp.msl_us = 100'000;
   int rc = 1;
   {
-    auto t = dp::dpdk_transport::create(*p, 0, c, error);
+    auto t = dp::dpdk_transport::create(p, 0, c, error);
     if (!t) std::fprintf(stderr, "[child] %s\n", error.c_str());
     CHILD_CHECK(t != nullptr);
     handler h;
@@ -296,12 +269,16 @@ int in_namespace(const std::string& ns, const std::string& iface) {
   return rc;
 }
 
+int in_namespace(const std::string& ns, const std::string& iface) {
+  return dp::testing::with_tap_port(ns, iface, [&](dp::port& p) { return on_tap_port(p, iface); });
+}
+
 }  // namespace
 
 TEST(DpdkTransportTap, KernelTcpConnectsToUsAndWeToItWithExactBytes) {
   if (geteuid() != 0) GTEST_SKIP() << "SKIPPED LOUDLY: needs root for a network namespace";
   if (access("/dev/net/tun", R_OK | W_OK) != 0) GTEST_SKIP() << "SKIPPED LOUDLY: no /dev/net/tun";
-  netns ns;
+  netns ns("smpp_dtr_");
   if (!ns.ok()) {
     GTEST_SKIP() << "SKIPPED LOUDLY: 'ip netns add' refused (no iproute2 or no permission)";
   }

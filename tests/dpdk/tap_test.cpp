@@ -17,6 +17,8 @@
 #include <string>
 
 #include "dpdk_child.hpp"
+#include "dpdk_tap_child.hpp"
+#include "netns.hpp"
 #include "smpp/dataplane/dpdk/port.hpp"
 #include "smpp/dataplane/dpdk/port_link.hpp"
 
@@ -26,24 +28,7 @@ using dp::testing::test_eal_config;
 
 namespace {
 
-// The namespace lives as long as the test, removed even when the test fails.
-class netns {
- public:
-  netns() : name_("smpp_dpdk_tap_" + std::to_string(getpid())) {
-    ok_ = std::system(("ip netns add " + name_ + " 2>/dev/null").c_str()) == 0;
-  }
-  ~netns() {
-    if (ok_) (void)std::system(("ip netns del " + name_).c_str());
-  }
-  netns(const netns&) = delete;
-  netns& operator=(const netns&) = delete;
-  [[nodiscard]] bool ok() const noexcept { return ok_; }
-  [[nodiscard]] const std::string& name() const noexcept { return name_; }
-
- private:
-  std::string name_;
-  bool ok_ = false;
-};
+using smpp::testing::netns;
 
 // 192.0.2.0/24 (RFC 5737 TEST-NET-1), only inside the test's own namespace.
 constexpr uint8_t kernel_ip[4] = {192, 0, 2, 1};
@@ -147,31 +132,17 @@ bool is_rst_for_our_syn(std::span<const std::byte> f) {
          b[36] == 0x9c && b[37] == 0x40 && (b[47] & 0x04) != 0;
 }
 
-// What each TAP test shares: a child in the namespace, an EAL with the TAP, the port open, the
-// kernel side addressed and up, and the kernel's MAC learnt from an ARP exchange (which also
-// puts ours in the kernel's neighbour table). Then body(port, link, kernel_mac).
+// On the TAP port in the namespace: the kernel side addressed and up, and the kernel's MAC learnt
+// from an ARP exchange (which also puts ours in the kernel's neighbour table). Then
+// body(port, link, kernel_mac).
 template <class Body>
-int in_tap_namespace(const std::string& ns, const std::string& iface, Body body) {
-  const int fd = open(("/var/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
-  CHILD_CHECK(fd >= 0);
-  CHILD_CHECK(setns(fd, CLONE_NEWNET) == 0);
-  close(fd);
-  std::string error;
-  auto e = dp::eal::init(test_eal_config({"net_tap0,iface=" + iface}), error);
-  if (!e) std::fprintf(stderr, "[child] %s\n", error.c_str());
-  CHILD_CHECK(e.has_value());
-  dp::port_config pc;
-  pc.device = "net_tap0";
-  pc.link_wait_ms = 2000;
-  auto p = dp::port::open(pc, error);
-  if (!p) std::fprintf(stderr, "[child] %s\n", error.c_str());
-  CHILD_CHECK(p.has_value());
+int on_tap_port(dp::port& p, const std::string& iface, Body body) {
   // The kernel's side of the TAP: an address and the link up (we are in the namespace).
   CHILD_CHECK(
       std::system(
           ("ip addr add 192.0.2.1/24 dev " + iface + " && ip link set " + iface + " up").c_str()) ==
       0);
-  dp::port_link l(*p, 0);
+  dp::port_link l(p, 0);
   const auto mac = l.mac();
   int replies = 0;
   int requests = 0;
@@ -197,7 +168,15 @@ int in_tap_namespace(const std::string& ns, const std::string& iface, Body body)
   }
   std::fprintf(stderr, "[child] %d ARP requests, %d replies from the kernel\n", requests, replies);
   CHILD_CHECK(replies == requests);
-  return body(*p, l, kernel_mac);
+  return body(p, l, kernel_mac);
+}
+
+// What each TAP test shares: a child in the namespace, an EAL with the TAP, the port open, then
+// on_tap_port.
+template <class Body>
+int in_tap_namespace(const std::string& ns, const std::string& iface, Body body) {
+  return dp::testing::with_tap_port(ns, iface,
+                                    [&](dp::port& p) { return on_tap_port(p, iface, body); });
 }
 
 // Receives for `ms` milliseconds and counts frames matching `match`.
@@ -217,7 +196,7 @@ int count_for(dp::port_link& l, int ms, Match match) {
   if (access("/dev/net/tun", R_OK | W_OK) != 0) {                                           \
     GTEST_SKIP() << "SKIPPED LOUDLY: no /dev/net/tun";                                      \
   }                                                                                         \
-  netns ns;                                                                                 \
+  netns ns("smpp_dpdk_tap_");                                                               \
   if (!ns.ok()) {                                                                           \
     GTEST_SKIP() << "SKIPPED LOUDLY: 'ip netns add' refused (no iproute2 or no permission " \
                     "for network namespaces)";                                              \
