@@ -8,6 +8,7 @@
 
 #include "fake_transport.hpp"
 #include "router_fixture.hpp"
+#include "router_threads.hpp"
 #include "smpp/dataplane/router_worker.hpp"
 
 namespace smpp::dataplane {
@@ -15,15 +16,8 @@ namespace {
 
 using codec::command_id;
 using codec::pdu;
-using S = codec::command_status;
 using testing::one_upstream_snapshot;
 constexpr auto enc = testing::encode_pdu;
-
-std::vector<std::byte> header(command_id id, uint32_t seq) {
-  std::vector<std::byte> b(16);
-  codec::write_header_only(std::span<std::byte, 16>(b.data(), 16), id, S::ESME_ROK, seq);
-  return b;
-}
 
 TEST(HandoffThreads, EveryRequestIsAnsweredOnceAcrossTheRings) {
   constexpr uint32_t kMessages = 200000;
@@ -40,10 +34,7 @@ TEST(HandoffThreads, EveryRequestIsAnsweredOnceAcrossTheRings) {
     testing::fake_transport tr;
     router_worker w(0, 2, tr, snap, &shared, &mesh);
     ASSERT_EQ(w.start(0), 0);
-    const auto up = tr.pending_connects.at(0);
-    tr.complete_connect(up);
-    const auto bind = tr.take(up).at(0);
-    tr.deliver(up, header(command_id::bind_transceiver_resp, codec::load_be32(bind.data() + 12)));
+    const auto up = testing::answer_upstream_bind(tr);
     upstream_up.store(true);
     std::vector<std::byte> resp_bytes;
     while (!finished.load() && std::chrono::steady_clock::now() < deadline) {
@@ -64,18 +55,9 @@ TEST(HandoffThreads, EveryRequestIsAnsweredOnceAcrossTheRings) {
     router_worker w(1, 2, tr, snap, &shared, &mesh);
     ASSERT_EQ(w.start(0), 0);
     while (!upstream_up.load()) std::this_thread::yield();
-    const auto esme = tr.accept();
-    pdu b;
-    b.id = command_id::bind_transceiver;
-    b.sequence_number = 1;
-    b.system_id = "acme";
-    b.password = "pw";
-    tr.deliver(esme, enc(b));
-    ASSERT_EQ(tr.take(esme).size(), 1U);
-    pdu s;
-    s.id = command_id::submit_sm;
-    s.destination_addr = "4477";
-    s.short_message = codec::as_bytes("x");
+    conn_id esme = invalid_conn;
+    ASSERT_NO_FATAL_FAILURE(testing::bind_esme(tr, esme));
+    pdu s = testing::small_submit();
     std::vector<bool> answered(kMessages + 1, false);
     uint32_t sent = 0, answers = 0, duplicates = 0, errors = 0;
     while (answers < kMessages && std::chrono::steady_clock::now() < deadline) {

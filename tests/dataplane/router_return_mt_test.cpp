@@ -13,6 +13,7 @@
 
 #include "fake_transport.hpp"
 #include "router_fixture.hpp"
+#include "router_threads.hpp"
 #include "smpp/dataplane/router_worker.hpp"
 
 namespace smpp::dataplane {
@@ -23,12 +24,6 @@ using codec::pdu;
 using S = codec::command_status;
 using testing::one_upstream_snapshot;
 constexpr auto enc = testing::encode_pdu;
-
-std::vector<std::byte> header(command_id id, uint32_t seq) {
-  std::vector<std::byte> b(16);
-  codec::write_header_only(std::span<std::byte, 16>(b.data(), 16), id, S::ESME_ROK, seq);
-  return b;
-}
 
 uint64_t ms_since(std::chrono::steady_clock::time_point t0) {
   return 1 + static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -57,10 +52,7 @@ TEST(ReturnPathThreads, ReceiptsCrossTheRingsWhileCountersAreReadAndSnapshotsPub
     testing::fake_transport tr;
     router_worker w(0, 2, tr, snap, &shared, &mesh);
     ASSERT_EQ(w.start(0), 0);
-    const auto up = tr.pending_connects.at(0);
-    tr.complete_connect(up);
-    const auto bind = tr.take(up).at(0);
-    tr.deliver(up, header(command_id::bind_transceiver_resp, codec::load_be32(bind.data() + 12)));
+    const auto up = testing::answer_upstream_bind(tr);
     upstream_up.store(true);
     uint32_t receipt_seq = 1'000'000;
     uint32_t receipts_acked = 0;
@@ -99,18 +91,9 @@ TEST(ReturnPathThreads, ReceiptsCrossTheRingsWhileCountersAreReadAndSnapshotsPub
     router_worker w(1, 2, tr, snap, &shared, &mesh);
     ASSERT_EQ(w.start(0), 0);
     while (!upstream_up.load()) std::this_thread::yield();
-    const auto esme = tr.accept();
-    pdu b;
-    b.id = command_id::bind_transceiver;
-    b.sequence_number = 1;
-    b.system_id = "acme";
-    b.password = "pw";
-    tr.deliver(esme, enc(b));
-    ASSERT_EQ(tr.take(esme).size(), 1U);
-    pdu s;
-    s.id = command_id::submit_sm;
-    s.destination_addr = "4477";
-    s.short_message = codec::as_bytes("x");
+    conn_id esme = invalid_conn;
+    ASSERT_NO_FATAL_FAILURE(testing::bind_esme(tr, esme));
+    pdu s = testing::small_submit();
     uint32_t sent = 0, answers = 0, receipts = 0;
     while ((answers < kMessages || receipts < kMessages) &&
            std::chrono::steady_clock::now() < deadline) {
@@ -125,7 +108,8 @@ TEST(ReturnPathThreads, ReceiptsCrossTheRingsWhileCountersAreReadAndSnapshotsPub
           ++answers;
         } else if (id == command_id::deliver_sm) {
           ++receipts;
-          tr.deliver(esme, header(command_id::deliver_sm_resp, codec::load_be32(a.data() + 12)));
+          tr.deliver(esme, testing::header(command_id::deliver_sm_resp, S::ESME_ROK,
+                                           codec::load_be32(a.data() + 12)));
         }
       }
     }
