@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "../support/child_process.hpp"
+#include "../support/router_start.hpp"
 
 namespace {
 
@@ -37,6 +38,7 @@ using smpp::testing::flat_json;
 using smpp::testing::last_line;
 using smpp::testing::make_temp_dir;
 using smpp::testing::read_file;
+using smpp::testing::start_router_on_free_port;
 using smpp::testing::start_smsc_sim;
 using smpp::testing::unused_port;
 
@@ -201,12 +203,10 @@ class PeersTest : public ::testing::Test {
   // "secret") and one upstream on 127.0.0.1:upstream_port with `binds` transceiver binds.
   bool start_router(uint16_t upstream_port, uint32_t binds, const std::string& bind_system_id,
                     const std::string& bind_password) {
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      port_ = unused_port();
-      if (port_ == 0) continue;
+    port_ = start_router_on_free_port(router_, [&](uint16_t port, int /*attempt*/) {
       const std::string path = dir_ + "router" + std::to_string(++configs_) + ".toml";
       std::ofstream(path) << "[router]\n"
-                          << "listen = [\"127.0.0.1:" << port_ << "\"]\n"
+                          << "listen = [\"127.0.0.1:" << port << "\"]\n"
                           << "workers = [0]\n\n"
                           << "[timeouts]\n"
                           << "reconnect_min_ms = 100\n"
@@ -226,22 +226,9 @@ class PeersTest : public ::testing::Test {
                           << "[[routes]]\n"
                           << "tenant = \"*\"\n"
                           << "upstreams = [\"upstream\"]\n";
-      if (!router_.start("smpp-router", {"--config", path})) return false;
-      const std::string marker = "smpp-router: listening on 127.0.0.1:" + std::to_string(port_);
-      if (router_.wait_for_output(
-              [&](const std::string&, const std::string& err) {
-                return err.find(marker) != std::string::npos;
-              },
-              20s)) {
-        return true;
-      }
-      const exit_result r = router_.wait(5s);
-      if (r.err.find("cannot listen") == std::string::npos) {
-        ADD_FAILURE() << "smpp-router did not come up (exit " << r.code << "):\n" << r.err;
-        return false;
-      }
-    }
-    return false;
+      return path;
+    });
+    return port_ != 0;
   }
 
   // The router in front of `smsc`, its upstream binds up (the SMSC counted them).

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "../support/child_process.hpp"
+#include "../support/router_start.hpp"
 
 namespace {
 
@@ -34,6 +35,7 @@ using smpp::testing::flat_json;
 using smpp::testing::last_line;
 using smpp::testing::make_temp_dir;
 using smpp::testing::read_file;
+using smpp::testing::start_router_on_free_port;
 using smpp::testing::start_smsc_sim;
 using smpp::testing::unused_port;
 
@@ -116,12 +118,10 @@ class RouterFaultTest : public ::testing::Test {
   }
 
   bool start_router(const std::string& workers, uint32_t binds) {
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      port_ = unused_port();
-      if (port_ == 0) continue;
+    port_ = start_router_on_free_port(router_, [&](uint16_t port, int attempt) {
       const std::string path = dir_ + "router" + std::to_string(attempt) + ".toml";
       std::ofstream(path) << "[router]\n"
-                          << "listen = [\"127.0.0.1:" << port_ << "\"]\n"
+                          << "listen = [\"127.0.0.1:" << port << "\"]\n"
                           << "workers = " << workers << "\n\n"
                           << "[timeouts]\n"
                           << "reconnect_min_ms = 100\n"
@@ -142,22 +142,9 @@ class RouterFaultTest : public ::testing::Test {
                           << "tenant = \"*\"\n"
                           << "destination_prefix = \"\"\n"
                           << "upstreams = [\"smsc\"]\n";
-      if (!router_.start("smpp-router", {"--config", path})) return false;
-      const std::string marker = "smpp-router: listening on 127.0.0.1:" + std::to_string(port_);
-      if (router_.wait_for_output(
-              [&](const std::string&, const std::string& err) {
-                return err.find(marker) != std::string::npos;
-              },
-              20s)) {
-        return true;
-      }
-      const exit_result r = router_.wait(5s);
-      if (r.err.find("cannot listen") == std::string::npos) {
-        ADD_FAILURE() << "smpp-router did not come up (exit " << r.code << "):\n" << r.err;
-        return false;
-      }
-    }
-    return false;
+      return path;
+    });
+    return port_ != 0;
   }
 
   std::string start_load(child_process& p, const char* duration_s) {
