@@ -68,16 +68,15 @@ def stop(proc):
             proc.wait()
 
 
+# The router's config in both scenarios (kernel sockets and DPDK); what differs is passed in:
+# the listener, the upstream's address, lines before [correlation] and sections after it.
 ROUTER_CONFIG = """
 [router]
-listen = ["127.0.0.1:{port}"]
+listen = ["{listen}"]
 workers = {workers}
-# esme-load asks for no receipts here: message ids are noted only for receipts (the table
-# insert, a cache miss per message, is measured separately: correlation_bench, and
-# --note-all runs the router with note = "all").
-[correlation]
+{before_correlation}[correlation]
 note = "{note}"
-[[tenants]]
+{after_correlation}[[tenants]]
 name = "bench"
 system_id = "bench"
 password = "bench"
@@ -85,7 +84,7 @@ window = 65535
 max_binds = 128
 [[upstreams]]
 name = "sim"
-address = "127.0.0.1:{sim_port}"
+address = "{sim_address}"
 [[upstreams.binds]]
 system_id = "router"
 password = "router"
@@ -97,6 +96,21 @@ tenant = "*"
 destination_prefix = ""
 upstreams = ["sim"]
 """
+
+# Kernel scenario, before [correlation].
+KERNEL_NOTE_COMMENT = """\
+# esme-load asks for no receipts here: message ids are noted only for receipts (the table
+# insert, a cache miss per message, is measured separately: correlation_bench, and
+# --note-all runs the router with note = "all").
+"""
+
+
+def router_config(listen, workers, sim_address, note, up_window, up_binds, before_correlation="",
+                  after_correlation=""):
+    return ROUTER_CONFIG.format(listen=listen, workers=workers, sim_address=sim_address, note=note,
+                                up_window=up_window, up_binds=up_binds,
+                                before_correlation=before_correlation,
+                                after_correlation=after_correlation)
 
 
 def run_scenario(bindir, kind, sessions, window, duration, cpus, note="receipts"):
@@ -113,10 +127,10 @@ def run_scenario(bindir, kind, sessions, window, duration, cpus, note="receipts"
         cfg = os.path.join(tmp, "router.toml")
         with open(cfg, "w") as f:
             # Upstream binds: enough window for every session's window.
-            f.write(ROUTER_CONFIG.format(port=front_port, workers=f'[{cpus["front"]}]',
-                                         sim_port=sim_port,
-                                         up_window=min(65535, max(1024, sessions * window)),
-                                         up_binds=4, note=note))
+            f.write(router_config(listen=f"127.0.0.1:{front_port}", workers=f'[{cpus["front"]}]',
+                                  sim_address=f"127.0.0.1:{sim_port}", note=note,
+                                  up_window=min(65535, max(1024, sessions * window)), up_binds=4,
+                                  before_correlation=KERNEL_NOTE_COMMENT))
         front = subprocess.Popen([os.path.join(bindir, "smpp-router"), "--config", cfg],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     else:
@@ -169,15 +183,13 @@ def run_scenario(bindir, kind, sessions, window, duration, cpus, note="receipts"
     }
 
 
-DPDK_ROUTER_CONFIG = """
-[router]
-listen = ["0.0.0.0:2775"]
-workers = [{cpu}]
+# DPDK scenario: the [router] lines after workers, and the sections after [correlation].
+DPDK_ROUTER_LINES = """\
 transport = "dpdk"
 [admin]
 enabled = false
-[correlation]
-note = "{note}"
+"""
+DPDK_SECTIONS = """\
 # Two memif ports, one per peer (memif is point to point): ESMEs on 10.10.0.0/24, the SMSC on
 # 10.11.0.0/24. The router is the memif server of both.
 [dpdk]
@@ -192,25 +204,6 @@ tcp_connections = 256
 [[dpdk.extra_ports]]
 port = "net_memif1"
 ipv4 = "10.11.0.1/24"
-[[tenants]]
-name = "bench"
-system_id = "bench"
-password = "bench"
-window = 65535
-max_binds = 128
-[[upstreams]]
-name = "sim"
-address = "10.11.0.2:2776"
-[[upstreams.binds]]
-system_id = "router"
-password = "router"
-type = "transceiver"
-window = {up_window}
-count = {up_binds}
-[[routes]]
-tenant = "*"
-destination_prefix = ""
-upstreams = ["sim"]
 """
 
 
@@ -244,9 +237,11 @@ def run_dpdk_scenario(bindir, sessions, window, duration, cpus, note="receipts")
     up_binds = 4
     cfg = os.path.join(tmp, "router.toml")
     with open(cfg, "w") as f:
-        f.write(DPDK_ROUTER_CONFIG.format(cpu=cpus["front"], note=note, prefix=prefix, tmp=tmp,
-                                          up_window=min(65535, max(1024, sessions * window)),
-                                          up_binds=up_binds))
+        f.write(router_config(listen="0.0.0.0:2775", workers=f'[{cpus["front"]}]',
+                              sim_address="10.11.0.2:2776", note=note,
+                              up_window=min(65535, max(1024, sessions * window)), up_binds=up_binds,
+                              before_correlation=DPDK_ROUTER_LINES,
+                              after_correlation=DPDK_SECTIONS.format(prefix=prefix, tmp=tmp)))
     sim_json = os.path.join(tmp, "sim.json")
     load_json = os.path.join(tmp, "load.json")
     logs = {k: os.path.join(tmp, k + ".log") for k in ("router", "sim", "load")}
