@@ -33,10 +33,13 @@ constexpr size_t kBufBytes = 4 << 20;
 class memory_transport final : public dataplane::transport {
  public:
   struct conn {
-    std::unique_ptr<std::byte[]> out = std::make_unique<std::byte[]>(kBufBytes);
+    explicit conn(size_t bytes) : out(std::make_unique<std::byte[]>(bytes)), cap(bytes) {}
+    std::unique_ptr<std::byte[]> out;
+    size_t cap;
     size_t used = 0;
     size_t reserved_at = SIZE_MAX;
   };
+  explicit memory_transport(size_t buffer_bytes = kBufBytes) : buffer_bytes_(buffer_bytes) {}
 
   static conn_id id(size_t slot) { return (conn_id{1} << 32) | slot; }
   static size_t slot(conn_id c) { return static_cast<size_t>(c & 0xffffffffu); }
@@ -45,13 +48,13 @@ class memory_transport final : public dataplane::transport {
   int listen(const dataplane::endpoint&) override { return 0; }
   conn_id connect(const dataplane::endpoint&, int& err) override {
     err = 0;
-    conns_.emplace_back();
+    conns_.emplace_back(buffer_bytes_);
     const conn_id c = id(conns_.size());
     connects.push_back(c);
     return c;
   }
   conn_id accept() {
-    conns_.emplace_back();
+    conns_.emplace_back(buffer_bytes_);
     const conn_id c = id(conns_.size());
     h_->on_accept(c, 0, dataplane::peer_address{});
     return c;
@@ -59,7 +62,7 @@ class memory_transport final : public dataplane::transport {
   conn& at(conn_id c) { return conns_[slot(c) - 1]; }
   bool send(conn_id c, dataplane::bytes_view data) override {
     conn& k = at(c);
-    if (k.reserved_at != SIZE_MAX || k.used + data.size() > kBufBytes) return false;
+    if (k.reserved_at != SIZE_MAX || k.used + data.size() > k.cap) return false;
     std::memcpy(k.out.get() + k.used, data.data(), data.size());
     k.used += data.size();
     return true;
@@ -67,8 +70,8 @@ class memory_transport final : public dataplane::transport {
   std::span<std::byte> reserve(conn_id c, size_t n) override { return reserve_run(c, n, n); }
   std::span<std::byte> reserve_run(conn_id c, size_t min_n, size_t max_n) override {
     conn& k = at(c);
-    if (k.reserved_at != SIZE_MAX || k.used + min_n > kBufBytes) return {};
-    const size_t n = std::min(std::max(min_n, max_n), kBufBytes - k.used);
+    if (k.reserved_at != SIZE_MAX || k.used + min_n > k.cap) return {};
+    const size_t n = std::min(std::max(min_n, max_n), k.cap - k.used);
     k.reserved_at = k.used;
     return {k.out.get() + k.used, n};
   }
@@ -90,6 +93,7 @@ class memory_transport final : public dataplane::transport {
 
  private:
   dataplane::transport_handler* h_ = nullptr;
+  size_t buffer_bytes_;
   std::vector<conn> conns_;
 };
 
@@ -104,23 +108,24 @@ bool plain_verify(const std::string& hash, std::string_view pw) {
   return hash == pw;
 }
 
-std::shared_ptr<dataplane::router_snapshot> bulk_snapshot() {
+std::shared_ptr<dataplane::router_snapshot> bulk_snapshot(uint32_t binds = kBinds,
+                                                          uint32_t bind_window = 1024) {
   auto s = std::make_shared<dataplane::router_snapshot>();
   dataplane::tenant_def t;
   t.name = t.system_id = "bench";
   t.password_hash = "bench";
   t.window = 65535;
-  t.max_binds = 128;
+  t.max_binds = 4096;
   s->tenants.push_back(t);
   s->tenant_by_system_id["bench"] = 0;
   dataplane::upstream_def u;
   u.name = "sim";
   u.address = {"127.0.0.1", 1};
-  for (uint32_t b = 0; b < kBinds; ++b) {
+  for (uint32_t b = 0; b < binds; ++b) {
     dataplane::upstream_bind_def bd;
     bd.system_id = "router";
     bd.password = "router";
-    bd.window = 1024;  // as bench/e2e_bench.py: sessions x window
+    bd.window = bind_window;  // 1024 as bench/e2e_bench.py: sessions x window
     u.binds.push_back(bd);
   }
   s->upstreams.push_back(u);
@@ -170,18 +175,10 @@ std::vector<std::byte> submit_burst(size_t batch) {
   return w;
 }
 
-void RouterBulk(benchmark::State& state) {
-  const auto batch = static_cast<size_t>(state.range(0));
-  auto snap = bulk_snapshot();
-  dataplane::shared_state shared(1, 1, 1);
-  memory_transport t;
-  dataplane::router_worker w(0, 1, t, snap, &shared);
-  if (w.start(1) != 0) {
-    state.SkipWithError("start failed");
-    return;
-  }
-  std::vector<conn_id> ups = t.connects;
-  for (conn_id c : ups) {
+// Binds every upstream link the worker started and `sessions` ESMEs; false when one failed.
+bool bring_up(dataplane::router_worker& w, memory_transport& t, uint32_t sessions,
+              std::vector<conn_id>& esmes) {
+  for (conn_id c : t.connects) {
     w.on_connect(c, 0);
     auto& k = t.at(c);
     codec::pdu r;
@@ -191,22 +188,36 @@ void RouterBulk(benchmark::State& state) {
     k.used = 0;
     t.deliver(c, encode(r));
   }
-  std::vector<conn_id> esmes;
-  for (uint32_t i = 0; i < kSessions; ++i) {
+  codec::pdu b;
+  b.id = codec::command_id::bind_transceiver;
+  b.sequence_number = 1;
+  b.system_id = "bench";
+  b.password = "bench";
+  const std::vector<std::byte> bind = encode(b);
+  for (uint32_t i = 0; i < sessions; ++i) {
     const conn_id c = t.accept();
-    codec::pdu b;
-    b.id = codec::command_id::bind_transceiver;
-    b.sequence_number = 1;
-    b.system_id = "bench";
-    b.password = "bench";
-    t.deliver(c, encode(b));
+    t.deliver(c, bind);
     if (t.at(c).used < codec::header_size || codec::load_be32(t.at(c).out.get() + 8) != 0) {
-      state.SkipWithError("an ESME bind failed");
-      return;
+      return false;
     }
     t.at(c).used = 0;
     esmes.push_back(c);
   }
+  return true;
+}
+
+void RouterBulk(benchmark::State& state) {
+  const auto batch = static_cast<size_t>(state.range(0));
+  auto snap = bulk_snapshot();
+  dataplane::shared_state shared(1, 1, 1);
+  memory_transport t;
+  dataplane::router_worker w(0, 1, t, snap, &shared);
+  std::vector<conn_id> esmes;
+  if (w.start(1) != 0 || !bring_up(w, t, kSessions, esmes)) {
+    state.SkipWithError("start or bind failed");
+    return;
+  }
+  const std::vector<conn_id> ups = t.connects;
   const std::vector<std::byte> burst = submit_burst(batch);
   std::vector<std::byte> answers(kBufBytes);
   uint64_t relayed = 0;
@@ -236,6 +247,43 @@ void RouterBulk(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(msgs));
 }
 BENCHMARK(RouterBulk)->Arg(64)->Arg(256);
+
+// Back-pressure: N sessions of a tenant with queue_full = "backpressure" each hold one read of
+// 16 KiB whose first request finds the upstream's only bind busy (window 1, its one request
+// never answered). Each iteration is one millisecond of the worker: every stalled session is
+// offered its held octets again and stalls again. Reported per stalled session and retry.
+void BackpressureRetry(benchmark::State& state) {
+  const auto sessions = static_cast<uint32_t>(state.range(0));
+  auto snap = bulk_snapshot(1, 1);
+  snap->tenants[0].backpressure = true;
+  snap->timers.response_ms = snap->timers.enquire_link_interval_ms = 1'000'000'000;
+  snap->timers.dead_peer_ms = 1'000'000'000;
+  dataplane::shared_state shared(1, 1, 1);
+  memory_transport t(256 * 1024);
+  dataplane::router_worker w(0, 1, t, snap, &shared);
+  std::vector<conn_id> esmes;
+  uint64_t now_ms = 1;
+  if (w.start(now_ms) != 0 || !bring_up(w, t, sessions, esmes)) {
+    state.SkipWithError("start or bind failed");
+    return;
+  }
+  const std::vector<std::byte> burst = submit_burst(16 * 1024 / 60);
+  for (conn_id c : esmes) t.deliver(c, burst);
+  if (w.stats().stalled_sessions != sessions) {
+    state.SkipWithError("not every session stalled");
+    return;
+  }
+  for (auto _ : state) {
+    ++now_ms;
+    w.run_once(now_ms, 0, now_ms * 1000);
+  }
+  if (w.stats().stalled_sessions != sessions || w.stats().submit_forwarded != 1) {
+    state.SkipWithError("a held request moved");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * sessions));
+  state.counters["held_bytes_per_session"] = static_cast<double>(burst.size());
+}
+BENCHMARK(BackpressureRetry)->Arg(64)->Arg(1024);
 
 void SmscEchoOnly(benchmark::State& state) {
   const auto batch = static_cast<size_t>(state.range(0));

@@ -571,6 +571,15 @@ void router_worker::stall(esme_session& s, bytes_view frame, bytes_view rest) {
     ++stats_.stalled_sessions;
     stalled_.push_back(s.conn);
   }
+  const std::byte* const offered = stall_scratch_.data();
+  if (s.stall.empty() && !stall_scratch_.empty() && frame.data() == offered &&
+      frame.size() + rest.size() == stall_scratch_.size() &&
+      (rest.empty() || rest.data() == frame.data() + frame.size())) {
+    // A retry that stalled at its first request (the common case while a queue stays full):
+    // what it offered is held again as it was, without copying it.
+    s.stall.swap(stall_scratch_);
+    return;
+  }
   s.stall.insert(s.stall.begin(), rest.begin(), rest.end());
   s.stall.insert(s.stall.begin(), frame.begin(), frame.end());
 }

@@ -1399,6 +1399,66 @@ TEST(Backpressure, AFullTenantQueueStopsReadingTheSessionInsteadOfThrottling) {
   EXPECT_EQ(r.w.tenant_stats()[0].submitted.load(), 10U);
 }
 
+// Retries every millisecond while the queue stays full make no progress: each offers the held
+// octets again and keeps them whole (without a copy); nothing is counted twice, and once the
+// SMSC answers every request is answered once, in order.
+TEST(Backpressure, RetriesWhileTheQueueStaysFullKeepTheHeldReadWholeAndCountItOnce) {
+  auto snap = backpressure_snapshot(4);
+  snap->upstreams[0].binds[0].window = 2;  // two in flight, then the gate holds the queue
+  route_def primary_only;                  // no failover to the backup upstream
+  primary_only.destination_prefix = "44";
+  primary_only.upstreams = {0};
+  snap->routes = route_table({primary_only});
+  Rig r(snap);
+  auto ups = r.bring_up_upstreams();
+  auto esme = r.bound_esme();
+  r.t.deliver(esme, submit_burst(1, 12));
+  uint64_t us = 5'000'000;
+  std::vector<std::vector<std::byte>> unanswered;
+  uint64_t received_at_5 = 0;
+  for (int turn = 0; turn < 30; ++turn) {  // the SMSC is silent: the retries find no room
+    us += 1000;
+    ++r.now;
+    r.w.run_once(r.now, 0, us);
+    for (auto& f : r.t.take(ups[0])) unanswered.push_back(std::move(f));
+    if (turn == 5) received_at_5 = r.w.stats().submit_received;
+  }
+  EXPECT_EQ(unanswered.size(), 2U) << "the bind's window";
+  EXPECT_TRUE(r.t.take(esme).empty());
+  EXPECT_TRUE(r.t.conns[esme].read_paused);
+  EXPECT_EQ(r.w.stats().stalled_sessions, 1U);
+  EXPECT_EQ(r.w.stats().backpressure_stalls, 1U);
+  // In flight, queued, and the one held at the front: each counted once, however often offered.
+  EXPECT_EQ(r.w.stats().submit_received, 2U + r.w.tenant_stats()[0].queued.load() + 1U);
+  EXPECT_EQ(r.w.stats().submit_received, received_at_5) << "24 retries, nothing counted again";
+  std::vector<uint32_t> answered;
+  for (int turn = 0; turn < 400 && answered.size() < 12; ++turn) {
+    for (const auto& f : unanswered) {
+      pdu ok;
+      ok.id = command_id::submit_sm_resp;
+      ok.sequence_number = decoded(f).sequence_number;
+      ok.message_id = "m";
+      r.t.deliver(ups[0], encode(ok));
+    }
+    unanswered.clear();
+    us += 1000;
+    ++r.now;
+    r.w.run_once(r.now, 0, us);
+    for (auto& f : r.t.take(ups[0])) unanswered.push_back(std::move(f));
+    for (const auto& b : r.t.take(esme)) {
+      EXPECT_EQ(decoded(b).status, S::ESME_ROK);
+      answered.push_back(decoded(b).sequence_number);
+    }
+  }
+  std::vector<uint32_t> want(12);
+  std::iota(want.begin(), want.end(), 1U);
+  EXPECT_EQ(answered, want) << "every request answered once, in order";
+  EXPECT_FALSE(r.t.conns[esme].read_paused);
+  EXPECT_EQ(r.w.stats().stalled_sessions, 0U);
+  EXPECT_EQ(r.w.stats().throttled, 0U);
+  EXPECT_EQ(r.w.stats().submit_received, 12U);
+}
+
 TEST(Backpressure, ThrottleModeStillAnswersAtOnce) {
   auto snap = backpressure_snapshot(4);
   snap->tenants[0].backpressure = false;
