@@ -28,6 +28,7 @@
 
 #include "../support/child_process.hpp"
 #include "../support/tls_certs.hpp"
+#include "../support/router_start.hpp"
 
 namespace {
 
@@ -40,6 +41,7 @@ using smpp::testing::last_line;
 using smpp::testing::make_temp_dir;
 using smpp::testing::read_file;
 using smpp::testing::run_tool;
+using smpp::testing::start_router_on_free_port;
 using smpp::testing::start_smsc_sim;
 using smpp::testing::unused_port;
 
@@ -161,27 +163,12 @@ class RouterE2eTest : public ::testing::Test {
   // Writes the configuration with a listen port from the kernel and starts the router; another
   // port is tried when something took that one in between.
   bool start_router(const router_setup& setup) {
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      port_ = unused_port();
-      if (port_ == 0) continue;
+    port_ = start_router_on_free_port(router_, [&](uint16_t port, int) {
       const std::string path = dir_ + "router" + std::to_string(++configs_) + ".toml";
-      std::ofstream(path) << setup.toml(port_);
-      if (!router_.start("smpp-router", {"--config", path})) return false;
-      const std::string marker = "smpp-router: listening on 127.0.0.1:" + std::to_string(port_);
-      if (router_.wait_for_output(
-              [&](const std::string&, const std::string& err) {
-                return err.find(marker) != std::string::npos;
-              },
-              20s)) {
-        return true;
-      }
-      const exit_result r = router_.wait(5s);
-      if (r.err.find("cannot listen") == std::string::npos) {
-        ADD_FAILURE() << "smpp-router did not come up (exit " << r.code << "):\n" << r.err;
-        return false;
-      }
-    }
-    return false;
+      std::ofstream(path) << setup.toml(port);
+      return path;
+    });
+    return port_ != 0;
   }
 
   // smsc-sim on a port from the kernel, the router in front of it, and the router's upstream
