@@ -27,8 +27,8 @@
 #include <vector>
 
 #include "../support/child_process.hpp"
-#include "../support/tls_certs.hpp"
 #include "../support/router_start.hpp"
+#include "../support/tls_certs.hpp"
 
 namespace {
 
