@@ -88,6 +88,7 @@ class memory_transport final : public dataplane::transport {
   uint32_t connections() const noexcept override { return static_cast<uint32_t>(conns_.size()); }
 
   void deliver(conn_id c, dataplane::bytes_view data) { h_->on_data(c, data); }
+  void complete_connect(conn_id c) { h_->on_connect(c, 0); }
 
   std::vector<conn_id> connects;
 
@@ -176,10 +177,9 @@ std::vector<std::byte> submit_burst(size_t batch) {
 }
 
 // Binds every upstream link the worker started and `sessions` ESMEs; false when one failed.
-bool bring_up(dataplane::router_worker& w, memory_transport& t, uint32_t sessions,
-              std::vector<conn_id>& esmes) {
+bool bring_up(memory_transport& t, uint32_t sessions, std::vector<conn_id>& esmes) {
   for (conn_id c : t.connects) {
-    w.on_connect(c, 0);
+    t.complete_connect(c);
     auto& k = t.at(c);
     codec::pdu r;
     r.id = codec::command_id::bind_transceiver_resp;
@@ -213,7 +213,7 @@ void RouterBulk(benchmark::State& state) {
   memory_transport t;
   dataplane::router_worker w(0, 1, t, snap, &shared);
   std::vector<conn_id> esmes;
-  if (w.start(1) != 0 || !bring_up(w, t, kSessions, esmes)) {
+  if (w.start(1) != 0 || !bring_up(t, kSessions, esmes)) {
     state.SkipWithError("start or bind failed");
     return;
   }
@@ -263,7 +263,7 @@ void BackpressureRetry(benchmark::State& state) {
   dataplane::router_worker w(0, 1, t, snap, &shared);
   std::vector<conn_id> esmes;
   uint64_t now_ms = 1;
-  if (w.start(now_ms) != 0 || !bring_up(w, t, sessions, esmes)) {
+  if (w.start(now_ms) != 0 || !bring_up(t, sessions, esmes)) {
     state.SkipWithError("start or bind failed");
     return;
   }

@@ -1,6 +1,7 @@
 #include "smpp/codec/receipt.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 namespace smpp::codec {
@@ -653,6 +654,33 @@ message_id_key_result normalize_message_id(std::string_view id, id_radix radix) 
   text.remove_prefix(first_non_zero == std::string_view::npos ? text.size() - 1 : first_non_zero);
   message_id_key_builder::set_lowercase(result.key, text);
   return result;
+}
+
+std::string_view receipt_message_id(const pdu& p) noexcept {
+  receipt_tlvs t;
+  if (auto v = p.tlvs.find(tag::receipted_message_id)) {
+    const std::string_view id = v->as_cstring();
+    if (!id.empty()) t.receipted_message_id = id;
+  }
+  std::optional<receipt_text> text;
+  bytes_view body = p.short_message;
+  if (body.empty()) {
+    if (auto v = p.tlvs.find(tag::message_payload)) body = v->value;
+  }
+  if (!body.empty()) {
+    if (auto r = parse_receipt_text(body); r.ok()) text = r.receipt;
+  }
+  const effective_receipt_result r = combine_receipt(text, t);
+  return r.ok() ? r.receipt.message_id : std::string_view{};
+}
+
+std::string_view resp_message_id(bytes_view frame) noexcept {
+  if (frame.size() <= header_size) return {};
+  const auto* body = reinterpret_cast<const char*>(frame.data() + header_size);
+  const size_t n = std::min<size_t>(frame.size() - header_size, 65);
+  const void* nul = std::memchr(body, 0, n);
+  if (nul == nullptr) return {};
+  return {body, static_cast<size_t>(static_cast<const char*>(nul) - body)};
 }
 
 }  // namespace smpp::codec

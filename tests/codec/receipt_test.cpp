@@ -828,5 +828,33 @@ TEST(MessageIdNumber, ReadsInTheRequestedRadix) {
   EXPECT_EQ(parse_message_id_number("abc-1"), std::nullopt);
 }
 
+// The ids the router correlates by: a response's message_id, a receipt's quoted id.
+TEST(MessageIds, ResponseIdIsTheCStringOpeningTheBody) {
+  std::vector<std::byte> frame(header_size);
+  EXPECT_EQ(resp_message_id(frame), ""sv) << "no body";
+  for (char c : std::string_view("38601fa\0", 8)) frame.push_back(std::byte(c));
+  EXPECT_EQ(resp_message_id(frame), "38601fa"sv);
+  frame.pop_back();
+  EXPECT_EQ(resp_message_id(frame), ""sv) << "not terminated";
+}
+
+TEST(MessageIds, ReceiptTlvIdComesBeforeTheTextId) {
+  const std::string text =
+      "id:111 sub:001 dlvrd:001 submit date:2301011200 done date:2301011201 "
+      "stat:DELIVRD err:000 text:x";
+  pdu p;
+  p.short_message = as_bytes(std::span(text.data(), text.size()));
+  EXPECT_EQ(receipt_message_id(p), "111"sv);
+  std::array<std::byte, 16> area{};
+  tlv_writer w(area);
+  ASSERT_TRUE(w.add_cstring(tag::receipted_message_id, "222"));
+  p.tlvs = w.area();
+  EXPECT_EQ(receipt_message_id(p), "222"sv);
+  p.short_message = {};
+  EXPECT_EQ(receipt_message_id(p), "222"sv);
+  p.tlvs = {};
+  EXPECT_EQ(receipt_message_id(p), ""sv) << "neither";
+}
+
 }  // namespace
 }  // namespace smpp::codec

@@ -53,35 +53,6 @@ uint64_t id_hash(std::string_view id) noexcept {
   return h;
 }
 
-// The message_id that opens a submit_sm_resp body (SMPP 3.4 §4.4.2); empty when none.
-std::string_view resp_message_id(codec::bytes_view frame) {
-  if (frame.size() <= codec::header_size) return {};
-  const auto* body = reinterpret_cast<const char*>(frame.data() + codec::header_size);
-  const size_t n = std::min<size_t>(frame.size() - codec::header_size, 65);
-  const void* nul = std::memchr(body, 0, n);
-  if (nul == nullptr) return {};
-  return {body, static_cast<size_t>(static_cast<const char*>(nul) - body)};
-}
-
-// The id a receipt quotes: receipted_message_id (SMPP 3.4 §5.3.2.12) before the text's id:.
-std::string_view receipt_message_id(const codec::pdu& p) {
-  codec::receipt_tlvs t;
-  if (auto v = p.tlvs.find(codec::tag::receipted_message_id)) {
-    const std::string_view id = v->as_cstring();
-    if (!id.empty()) t.receipted_message_id = id;
-  }
-  std::optional<codec::receipt_text> text;
-  codec::bytes_view body = p.short_message;
-  if (body.empty()) {
-    if (auto v = p.tlvs.find(codec::tag::message_payload)) body = v->value;
-  }
-  if (!body.empty()) {
-    if (auto r = codec::parse_receipt_text(body); r.ok()) text = r.receipt;
-  }
-  const codec::effective_receipt_result r = codec::combine_receipt(text, t);
-  return r.ok() ? r.receipt.message_id : std::string_view{};
-}
-
 uint64_t clock_ns(clockid_t clock) noexcept {
   timespec ts{};
   clock_gettime(clock, &ts);
@@ -353,7 +324,7 @@ void load_generator::handle_frame(session& s, codec::bytes_view frame, uint64_t 
     case command_id::submit_sm_resp:
       // The message id matters only for matching receipts (--dlr).
       complete(s, h.sequence_number, h.command_status,
-               config_.dlr ? resp_message_id(frame) : std::string_view{}, now);
+               config_.dlr ? codec::resp_message_id(frame) : std::string_view{}, now);
       return;
     case command_id::generic_nack:
       if (h.sequence_number == bind_seq && s.state == session_state::binding) {
@@ -417,7 +388,7 @@ void load_generator::handle_frame(session& s, codec::bytes_view frame, uint64_t 
 }
 
 void load_generator::note_receipt(const codec::pdu& p) {
-  const std::string_view id = receipt_message_id(p);
+  const std::string_view id = codec::receipt_message_id(p);
   load_results& r = *results_;
   if (id.empty()) {
     ++r.receipts_unknown;

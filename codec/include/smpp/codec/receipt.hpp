@@ -13,6 +13,8 @@
 #include <span>
 #include <string_view>
 
+#include "smpp/codec/pdu.hpp"
+
 namespace smpp::codec {
 
 // SMPP 3.4 §5.2.28 message_state; SKIPPED (9) is SMPP 5.0 §4.7.15.
@@ -205,6 +207,15 @@ struct effective_receipt_result {
 // Fails with missing_id when neither the text nor the TLV supplies a message id.
 [[nodiscard]] effective_receipt_result combine_receipt(const std::optional<receipt_text>& text,
                                                        const receipt_tlvs& tlvs) noexcept;
+
+// The message id a receipt PDU (deliver_sm / data_sm) quotes: its receipted_message_id TLV
+// (SMPP 3.4 §5.3.2.12) before the id: of its text (short_message or message_payload), as
+// combine_receipt orders them. Empty when it has none.
+[[nodiscard]] std::string_view receipt_message_id(const pdu& p) noexcept;
+
+// The message_id a submit_sm_resp, data_sm_resp or submit_multi_resp carries: the C-octet
+// string that opens its body (SMPP 3.4 §4.4.2, §4.7.2, §4.5.2). Empty when there is none.
+[[nodiscard]] std::string_view resp_message_id(bytes_view frame) noexcept;
 
 // Fields for build_receipt_text.
 struct receipt_fields {

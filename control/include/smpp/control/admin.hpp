@@ -19,6 +19,7 @@
 #include "smpp/dataplane/counters.hpp"
 #include "smpp/dataplane/handoff.hpp"
 #include "smpp/dataplane/placement.hpp"
+#include "smpp/dataplane/shared_state.hpp"
 #include "smpp/dataplane/snapshot.hpp"
 
 namespace smpp::control {

@@ -4,10 +4,8 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -20,8 +18,6 @@
 #include "smpp/dataplane/transport.hpp"
 
 namespace smpp::dataplane {
-
-class router_worker;
 
 // An address block ("10.0.0.0/8", "::1/128").
 struct cidr {
@@ -177,69 +173,6 @@ struct router_snapshot {
   // Verified (and failed) for binds with an unknown system_id, to take as long as a known one.
   std::string dummy_password_hash;
   std::string system_id = "smpp-router";  // what bind_*_resp carries
-};
-
-// State shared by all workers that is not per message: live ESME bind counts per tenant, how
-// many binds of each upstream each worker has up (bound_links[upstream * workers + worker]), so
-// a worker without a bind of its own knows which worker to hand a request to, and where each
-// tenant's receivers are bound, so receipts and MO messages find them.
-struct shared_state {
-  // Tenants and upstreams a published snapshot may add to the running router.
-  static constexpr size_t tenant_headroom = 1024;
-  static constexpr size_t upstream_headroom = 256;
-
-  explicit shared_state(size_t tenants, size_t upstreams = 0, size_t worker_count = 1)
-      : binds_per_tenant(tenants + tenant_headroom),
-        bound_links((upstreams + upstream_headroom) * worker_count),
-        receivers((tenants + tenant_headroom) * worker_count),
-        failed_links(upstreams + upstream_headroom),
-        wanted_ms(upstreams + upstream_headroom),
-        queue_full((upstreams + upstream_headroom) * (tenants + tenant_headroom)),
-        workers(worker_count) {}
-
-  // RCU: the control plane stores a new snapshot and bumps the generation; every worker adopts
-  // it between two turns (within a tick, 5 ms) and the old one is freed when the last worker
-  // lets go of it. Tenants and upstreams must keep their indices (append only).
-  // Workers look at the generation on every tick and take the lock only when it moved.
-  void publish(std::shared_ptr<const router_snapshot> next) {
-    {
-      std::lock_guard lock(published_mu);
-      published = std::move(next);
-    }
-    generation.fetch_add(1, std::memory_order_release);
-  }
-  [[nodiscard]] std::shared_ptr<const router_snapshot> current() {
-    std::lock_guard lock(published_mu);
-    return published;
-  }
-  std::mutex published_mu;
-  std::shared_ptr<const router_snapshot> published;
-  std::atomic<uint64_t> generation{0};
-  std::vector<std::atomic<uint32_t>> binds_per_tenant;
-  std::vector<std::atomic<uint32_t>> bound_links;
-  // Bound receiver and transceiver sessions, receivers[tenant * workers + worker].
-  std::vector<std::atomic<uint32_t>> receivers;
-  // Per upstream: its binds that are down after a failure (not idle), on every worker; and when
-  // a request last waited for an on-demand upstream with no bind up (workers wake its binds).
-  std::vector<std::atomic<uint32_t>> failed_links;
-  std::vector<std::atomic<uint64_t>> wanted_ms;
-  // queue_full[upstream * (tenants + tenant_headroom) + tenant]: set by a worker that had to
-  // bounce a back-pressure tenant's request (its queue at the upstream's gated bind was full),
-  // cleared when that queue sends again. Other workers hold such requests at their own session
-  // meanwhile instead of handing them over only to get them back.
-  std::vector<std::atomic<uint8_t>> queue_full;
-  [[nodiscard]] std::atomic<uint8_t>* queue_full_flag(size_t upstream, size_t tenant) noexcept {
-    const size_t tenants = binds_per_tenant.size();
-    const size_t at = upstream * tenants + tenant;
-    return tenant < tenants && at < queue_full.size() ? &queue_full[at] : nullptr;
-  }
-  // Each worker while it exists, for readers of its counters (admin API, metrics); a reader
-  // must be done before the workers stop.
-  std::vector<std::atomic<const router_worker*>> workers;
-  // Bind failure throttling shared by every worker (nullptr: none).
-  std::unique_ptr<bind_guard> guard;
-  // The key of text message ids; every worker must use the same (set once before start).
-  correlation_secret secret;
 };
 
 }  // namespace smpp::dataplane

@@ -1,0 +1,51 @@
+// What every part of one router worker reads: who the worker is, the snapshot it runs on, the
+// clock of the current turn, and the three things every part writes through: the counters, the
+// output and the table of sessions by connection. Single-threaded, owned by the worker core.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "conn_table.hpp"
+#include "output.hpp"
+#include "smpp/dataplane/handoff.hpp"
+#include "smpp/dataplane/shared_state.hpp"
+#include "smpp/dataplane/snapshot.hpp"
+#include "worker_counters.hpp"
+
+namespace smpp::dataplane::router {
+
+struct worker_context {
+  worker_context(uint32_t worker_index, uint32_t worker_count, transport& transport,
+                 std::shared_ptr<const router_snapshot> snapshot, shared_state* shared_state,
+                 ring_mesh* ring_mesh, size_t tenant_capacity, size_t upstream_capacity)
+      : index(worker_index),
+        workers(worker_count),
+        t(transport),
+        snap(std::move(snapshot)),
+        shared(shared_state),
+        mesh(ring_mesh),
+        counters(tenant_capacity, upstream_capacity),
+        stats(counters.stats),
+        out(transport) {}
+
+  const uint32_t index;
+  const uint32_t workers;
+  transport& t;
+  std::shared_ptr<const router_snapshot> snap;  // replaced only between turns (RCU)
+  shared_state* const shared;                   // nullptr: a worker on its own (tests)
+  ring_mesh* const mesh;                        // nullptr: one worker
+  uint64_t now_ms = 0;
+  uint64_t now_us = 0;  // steady clock, read once per turn
+  bool shutting_down = false;
+  worker_counters counters;
+  worker_stats& stats;
+  output out;
+  conn_table conns;
+
+  [[nodiscard]] const router_snapshot& cfg() const noexcept { return *snap; }
+  // Other workers to hand work to.
+  [[nodiscard]] bool meshed() const noexcept { return mesh != nullptr; }
+};
+
+}  // namespace smpp::dataplane::router

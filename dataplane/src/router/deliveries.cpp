@@ -1,0 +1,212 @@
+#include "deliveries.hpp"
+
+#include <algorithm>
+
+#include "pdu_facts.hpp"
+
+namespace smpp::dataplane::router {
+
+using S = codec::command_status;
+
+deliveries::deliveries(worker_context& ctx, handoff_port& port, answers& back)
+    : ctx_(ctx), port_(port), back_(back) {
+  adopt();
+}
+
+void deliveries::adopt() {
+  const size_t tenants = ctx_.cfg().tenants.size();
+  receivers_.resize(tenants);
+  next_receiver_.resize(tenants);
+  holds_.resize(tenants);
+}
+
+void deliveries::to_tenant(uint32_t tenant, bytes_view frame, const return_to& ret,
+                           uint64_t hold_until_ms) {
+  if (ret.conn != invalid_conn && !holds_[tenant].empty()) {
+    // Behind the ones already waiting, for busy receivers or for the first receiver to bind.
+    const bool receivers = !receivers_[tenant].empty();
+    if (receivers) ++ctx_.stats.deliver_busy;
+    hold(tenant, frame, ret, hold_until_ms, receivers ? S::ESME_RTHROTTLED : S::ESME_RX_T_APPN);
+    return;
+  }
+  bool busy = false;
+  if (deliver_local(tenant, frame, ret, hold_until_ms, busy)) return;
+  if (ctx_.meshed() && ctx_.shared != nullptr) {
+    for (uint32_t k = 1; k < ctx_.workers; ++k) {
+      const uint32_t w = (ctx_.index + k) % ctx_.workers;
+      if (ctx_.shared->receivers[tenant * ctx_.workers + w].load(std::memory_order_relaxed) == 0)
+        continue;
+      handoff_header h = return_header(handoff_header::deliver, ret);
+      h.tenant = tenant;
+      h.hold_ms = static_cast<uint32_t>(std::min<uint64_t>(
+          hold_until_ms > ctx_.now_ms ? hold_until_ms - ctx_.now_ms : 0, UINT32_MAX));
+      if (port_.try_push(w, h, frame)) return;
+      busy = true;
+    }
+  }
+  if (busy) {
+    // Receivers are bound but their windows are full: the message waits in the hold queue,
+    // which they drain as they answer; when that is full too the SMSC slows down.
+    ++ctx_.stats.deliver_busy;
+    hold(tenant, frame, ret, hold_until_ms, S::ESME_RTHROTTLED);
+    return;
+  }
+  hold(tenant, frame, ret, hold_until_ms, S::ESME_RX_T_APPN);
+}
+
+void deliveries::from_worker(const handoff_header& h, bytes_view frame) {
+  bool busy = false;
+  const return_to ret = return_of(h);
+  const uint64_t until = ctx_.now_ms + h.hold_ms;
+  if (!deliver_local(h.tenant, frame, ret, until, busy)) {
+    // Its receivers went away or are full meanwhile.
+    hold(h.tenant, frame, ret, until, busy ? S::ESME_RTHROTTLED : S::ESME_RX_T_APPN);
+  }
+}
+
+bool deliveries::deliver_local(uint32_t tenant, bytes_view frame, const return_to& ret,
+                               uint64_t hold_until_ms, bool& busy) {
+  if (tenant >= receivers_.size()) return false;
+  auto& list = receivers_[tenant];
+  const size_t n = list.size();
+  for (size_t k = 0; k < n; ++k) {
+    // Spread over the tenant's receivers in turn.
+    const size_t i = (next_receiver_[tenant] + k) % n;
+    esme_session* s = ctx_.conns.esme(list[i]);
+    if (s == nullptr) continue;
+    if (s->out.count() >= ctx_.cfg().tenants[tenant].deliver_window) {
+      busy = true;  // its deliver window is full
+      continue;
+    }
+    const uint32_t seq = s->out.take_seq();
+    if (!ctx_.out.relay(s->conn, frame, seq)) {
+      busy = true;  // it stopped reading
+      continue;
+    }
+    auto& o = s->out.open(seq, ctx_.now_ms + ctx_.cfg().timers.response_ms);
+    o.ret = ret;
+    o.hold_until_ms = hold_until_ms;
+    if (ret.conn == invalid_conn) {
+      o.frame.assign(frame.begin(), frame.end());  // acknowledged upstream already: keep it
+    } else {
+      o.frame.clear();
+    }
+    s->last_traffic_ms = ctx_.now_ms;
+    next_receiver_[tenant] = static_cast<uint32_t>((i + 1) % n);
+    ++ctx_.stats.delivered;
+    return true;
+  }
+  return false;
+}
+
+void deliveries::hold(uint32_t tenant, bytes_view frame, const return_to& ret,
+                      uint64_t hold_until_ms, codec::command_status full_status) {
+  auto& q = holds_[tenant];
+  const tenant_def& t = ctx_.cfg().tenants[tenant];
+  const size_t cap = (t.hold_max + ctx_.workers - 1) / ctx_.workers;
+  if (ret.conn != invalid_conn) {
+    // A new message: taken into custody only within the bound.
+    if (q.size() >= cap || hold_until_ms <= ctx_.now_ms) {
+      ++ctx_.stats.hold_full;
+      back_.to_upstream(ret, full_status);  // the SMSC keeps it and retries later
+      return;
+    }
+    back_.to_upstream(ret, S::ESME_ROK);
+  }
+  // A message that came back (its delivery failed) was acknowledged upstream long ago and is
+  // kept even above the bound: the bound already counted it when it was first held.
+  q.push_back(held_message{hold_until_ms, std::vector<std::byte>(frame.begin(), frame.end())});
+  ++held_total_;
+  ++ctx_.counters.tenant(tenant).held;
+  ++ctx_.stats.held;
+}
+
+void deliveries::pop_held(uint32_t tenant) {
+  holds_[tenant].pop_front();
+  --held_total_;
+  --ctx_.counters.tenant(tenant).held;
+}
+
+void deliveries::on_answer(esme_session& s, const codec::pdu_header& h) {
+  esme_session::outbound* found = s.out.find(h.sequence_number);
+  if (found == nullptr) return;  // not ours, or answered after its timeout
+  esme_session::outbound& o = *found;
+  s.out.close(o);
+  const auto status = static_cast<S>(h.command_status);
+  ++(status == S::ESME_ROK ? ctx_.stats.deliver_acked : ctx_.stats.deliver_failed);
+  if (o.ret.conn != invalid_conn) {
+    back_.to_upstream(o.ret, status);  // the ESME's answer goes to the SMSC as it is
+  } else if (status != S::ESME_ROK && temporary(status)) {
+    hold(s.tenant, o.frame, {}, o.hold_until_ms, S::ESME_RX_T_APPN);
+  }
+  o.frame.clear();
+  // Its window has room again: messages waiting for the tenant go now, oldest first.
+  auto& q = holds_[s.tenant];
+  for (int budget = 4; budget > 0 && !q.empty(); --budget) {
+    bool busy = false;
+    if (q.front().until_ms <= ctx_.now_ms) {
+      ++ctx_.stats.hold_expired;
+    } else if (!deliver_local(s.tenant, q.front().frame, {}, q.front().until_ms, busy)) {
+      break;
+    }
+    pop_held(s.tenant);
+  }
+}
+
+void deliveries::fail(esme_session& s, bool all_of_them) {
+  s.out.sweep(ctx_.now_ms, all_of_them, [&](esme_session::outbound& o) {
+    ++ctx_.stats.deliver_failed;
+    if (o.ret.conn != invalid_conn) {
+      back_.to_upstream(o.ret, S::ESME_RX_T_APPN);
+    } else {
+      hold(s.tenant, o.frame, {}, o.hold_until_ms, S::ESME_RX_T_APPN);
+    }
+    o.frame.clear();
+  });
+}
+
+void deliveries::drain_holds() {
+  if (held_total_ == 0) return;
+  const shared_state* sh = ctx_.shared;
+  for (uint32_t t = 0; t < holds_.size(); ++t) {
+    auto& q = holds_[t];
+    while (!q.empty() && q.front().until_ms <= ctx_.now_ms) {
+      pop_held(t);
+      ++ctx_.stats.hold_expired;
+    }
+    if (q.empty()) continue;
+    bool anywhere = !receivers_[t].empty();
+    for (uint32_t w = 0; !anywhere && sh != nullptr && ctx_.meshed() && w < ctx_.workers; ++w)
+      anywhere = sh->receivers[t * ctx_.workers + w].load(std::memory_order_relaxed) > 0;
+    // A bounded batch per tick, oldest first; what cannot go now waits for the next tick.
+    for (int budget = 256; anywhere && budget > 0 && !q.empty(); --budget) {
+      held_message m = std::move(q.front());
+      pop_held(t);
+      const size_t before = held_total_;
+      to_tenant(t, m.frame, {}, m.until_ms);
+      if (held_total_ > before) break;  // it came straight back: nobody can take it now
+    }
+  }
+}
+
+void deliveries::receiver_bound(esme_session& s, bool bound) {
+  if (s.receiver == bound || s.tenant >= receivers_.size()) return;
+  s.receiver = bound;
+  auto& list = receivers_[s.tenant];
+  if (bound) {
+    list.push_back(s.conn);
+    if (!s.out.sized()) s.out.size_for(ctx_.cfg().tenants[s.tenant].deliver_window);
+  } else {
+    list.erase(std::remove(list.begin(), list.end(), s.conn), list.end());
+  }
+  if (ctx_.shared != nullptr && !ctx_.shared->receivers.empty()) {
+    auto& n = ctx_.shared->receivers[s.tenant * ctx_.workers + ctx_.index];
+    if (bound) {
+      n.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      n.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+}
+
+}  // namespace smpp::dataplane::router

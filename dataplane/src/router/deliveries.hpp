@@ -1,0 +1,68 @@
+// Receipts and MO messages on their way to a tenant's receivers (SMPP 3.4 §4.6 deliver_sm, §4.7
+// data_sm): spread over the tenant's bound receiver and transceiver sessions on this worker
+// (each within its deliver_window), handed to a worker that has one, or kept in this worker's
+// hold queue for the tenant (acknowledged upstream, bounded by hold_max, each until its
+// hold_ttl_ms) until a receiver can take it. The ESME's answer goes back to the SMSC as it is.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "answers.hpp"
+#include "context.hpp"
+#include "esme_session.hpp"
+#include "handoff_port.hpp"
+
+namespace smpp::dataplane::router {
+
+class deliveries {
+ public:
+  deliveries(worker_context& ctx, handoff_port& port, answers& back);
+
+  // A receipt or MO message for `tenant`; ret: where its answer goes (conn == invalid_conn: it
+  // was acknowledged already, it came from the hold queue).
+  void to_tenant(uint32_t tenant, bytes_view frame, const return_to& ret, uint64_t hold_until_ms);
+  // One handed over by another worker for a receiver bound here.
+  void from_worker(const handoff_header& h, bytes_view frame);
+
+  // A session of the tenant binds or unbinds as a receiver (or transceiver).
+  void receiver_bound(esme_session& s, bool bound);
+  // The ESME's deliver_sm_resp / data_sm_resp, or its generic_nack.
+  void on_answer(esme_session& s, const codec::pdu_header& h);
+  // Deliveries to s that are past their deadline (or every one: the session is gone) fail: the
+  // SMSC is told to try again, a held message goes back to the hold queue.
+  void fail(esme_session& s, bool all_of_them);
+  // Expired held messages are dropped; for tenants with a receiver bound anywhere, a bounded
+  // batch of held ones is offered again.
+  void drain_holds();
+  void adopt();  // a new snapshot: tenants may have been added
+
+ private:
+  // On one of this worker's receivers of the tenant; false when none could take it (busy set
+  // when one was bound but full or not reading).
+  bool deliver_local(uint32_t tenant, bytes_view frame, const return_to& ret,
+                     uint64_t hold_until_ms, bool& busy);
+  // Keeps a message for the tenant (acknowledging it upstream); full_status goes upstream
+  // instead when the hold queue is full.
+  void hold(uint32_t tenant, bytes_view frame, const return_to& ret, uint64_t hold_until_ms,
+            codec::command_status full_status);
+  // Drops the head of the tenant's hold queue.
+  void pop_held(uint32_t tenant);
+
+  struct held_message {
+    uint64_t until_ms = 0;
+    std::vector<std::byte> frame;
+  };
+
+  worker_context& ctx_;
+  handoff_port& port_;
+  answers& back_;
+  // Per tenant: this worker's bound receiver sessions, and the next one to use.
+  std::vector<std::vector<conn_id>> receivers_;
+  std::vector<uint32_t> next_receiver_;
+  std::vector<std::deque<held_message>> holds_;  // per tenant, oldest first
+  size_t held_total_ = 0;
+};
+
+}  // namespace smpp::dataplane::router

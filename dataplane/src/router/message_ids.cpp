@@ -1,0 +1,94 @@
+#include "message_ids.hpp"
+
+#include <algorithm>
+
+namespace smpp::dataplane::router {
+
+message_ids::message_ids(worker_context& ctx, handoff_port& port)
+    : ctx_(ctx),
+      port_(port),
+      secret_(ctx.shared != nullptr ? ctx.shared->secret : correlation_secret{}),
+      table_(correlation_shard_capacity(ctx.cfg().correlation.capacity, ctx.workers),
+             ctx.cfg().correlation.ttl_ms, 0x9E3779B97F4A7C15ULL ^ ctx.index) {
+  pending_.reserve(256);
+  set_radices();
+}
+
+void message_ids::set_radices() {
+  op_radices_.assign(1, codec::id_radix::auto_detect);
+  for (const upstream_def& u : ctx_.cfg().upstreams) {
+    if (std::find(op_radices_.begin(), op_radices_.end(), u.submit_id_radix) == op_radices_.end())
+      op_radices_.push_back(u.submit_id_radix);
+  }
+}
+
+void message_ids::adopt() {
+  set_radices();
+}
+
+uint32_t message_ids::owner(const correlation_key& key) const noexcept {
+  if (ctx_.workers == 1 || !ctx_.meshed()) return ctx_.index;
+  return static_cast<uint32_t>(correlation_owner(key, ctx_.workers));
+}
+
+void message_ids::note(uint32_t upstream, uint32_t tenant, std::string_view message_id) {
+  if (message_id.empty() || upstream >= ctx_.cfg().upstreams.size()) return;
+  const correlation_key_result k =
+      make_correlation_key(message_id, ctx_.cfg().upstreams[upstream].submit_id_radix, secret_);
+  if (!k.ok()) return;
+  if (const uint32_t to = owner(k.key); to != ctx_.index) {
+    handoff_header h;
+    h.kind = handoff_header::correlate;
+    h.upstream = upstream;
+    h.tenant = tenant;
+    port_.push(
+        to, h,
+        bytes_view(reinterpret_cast<const std::byte*>(message_id.data()), message_id.size()));
+    return;
+  }
+  const correlation_value v{static_cast<uint16_t>(upstream), static_cast<uint16_t>(tenant),
+                            static_cast<uint32_t>(ctx_.now_ms / 1000)};
+  table_.prefetch(k.key);
+  pending_.push_back({k.key, v});
+  if (pending_.size() == pending_.capacity()) flush();
+}
+
+void message_ids::flush() {
+  for (const auto& [key, value] : pending_) {
+    const correlation_insert r = table_.insert(key, value, ctx_.now_ms);
+    if (r == correlation_insert::inserted || r == correlation_insert::replaced) {
+      ++ctx_.stats.correlation_inserts;
+    } else {
+      ++ctx_.stats.correlation_refused;  // full: its receipts will be counted as unmatched
+    }
+  }
+  pending_.clear();
+}
+
+correlation_key_result message_ids::receipt_key(uint32_t upstream,
+                                                std::string_view message_id) const {
+  if (upstream >= ctx_.cfg().upstreams.size())
+    return correlation_key_result{codec::receipt_error::invalid_id, {}};
+  return make_correlation_key(message_id, ctx_.cfg().upstreams[upstream].receipt_id_radix, secret_);
+}
+
+correlation_key_result message_ids::op_key(std::string_view message_id, uint32_t attempt) const {
+  return make_correlation_key(message_id, op_radices_[attempt], secret_);
+}
+
+std::optional<correlation_value> message_ids::find(const correlation_key& key, uint32_t upstream) {
+  flush();  // a receipt may follow its answer within the same turn
+  return table_.find(key, static_cast<uint16_t>(upstream), ctx_.now_ms);
+}
+
+std::optional<correlation_value> message_ids::find_for_tenant(const correlation_key& key,
+                                                              uint32_t tenant) {
+  flush();
+  return table_.find_for_tenant(key, static_cast<uint16_t>(tenant), ctx_.now_ms);
+}
+
+void message_ids::expire() {
+  (void)table_.expire(ctx_.now_ms, 64);
+}
+
+}  // namespace smpp::dataplane::router

@@ -1,0 +1,60 @@
+// This worker's shard of the message-id correlation table (correlation.hpp): the ids upstreams
+// gave accepted messages, noted so that their receipts and the ESMEs' query_sm / cancel_sm /
+// replace_sm find the tenant and the upstream again. An id belongs to the shard that
+// correlation_owner() names; an id for another worker's shard is handed to it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "context.hpp"
+#include "handoff_port.hpp"
+#include "smpp/codec/receipt.hpp"
+#include "smpp/dataplane/correlation.hpp"
+
+namespace smpp::dataplane::router {
+
+class message_ids {
+ public:
+  message_ids(worker_context& ctx, handoff_port& port);
+
+  // An id `upstream` gave a message of `tenant` (empty: none, ignored): into this worker's
+  // shard at the end of the turn, or to the owning worker's.
+  void note(uint32_t upstream, uint32_t tenant, std::string_view message_id);
+  // The ids noted this turn, into the shard (inserted together: their index slots were
+  // prefetched one by one as the answers came in, and a 10 M entry table is far beyond caches).
+  void flush();
+  [[nodiscard]] bool pending() const noexcept { return !pending_.empty(); }
+
+  // The worker whose shard holds key (this one when there is no other worker to ask).
+  [[nodiscard]] uint32_t owner(const correlation_key& key) const noexcept;
+  [[nodiscard]] correlation_key_result receipt_key(uint32_t upstream,
+                                                   std::string_view message_id) const;
+  // A message operation quotes the id as the submit_sm_resp gave it; it is tried in every radix
+  // an upstream issues ids in, auto-detection first: attempt 0, 1, ... while attempt < radices().
+  [[nodiscard]] size_t radices() const noexcept { return op_radices_.size(); }
+  [[nodiscard]] correlation_key_result op_key(std::string_view message_id, uint32_t attempt) const;
+  // Lookups in this worker's shard (what was noted this turn included).
+  [[nodiscard]] std::optional<correlation_value> find(const correlation_key& key,
+                                                      uint32_t upstream);
+  [[nodiscard]] std::optional<correlation_value> find_for_tenant(const correlation_key& key,
+                                                                 uint32_t tenant);
+
+  void expire();  // a bounded step, each tick
+  void adopt();   // a new snapshot: upstreams and their radices may have changed
+
+ private:
+  void set_radices();
+
+  worker_context& ctx_;
+  handoff_port& port_;
+  correlation_secret secret_;  // the same for every worker (shared_state)
+  correlation_table table_;
+  std::vector<std::pair<correlation_key, correlation_value>> pending_;  // capacity fixed at 256
+  std::vector<codec::id_radix> op_radices_;
+};
+
+}  // namespace smpp::dataplane::router

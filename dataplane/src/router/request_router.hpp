@@ -1,0 +1,80 @@
+// Routing: where an ESME's request goes. A submit is routed by its destination (the route table
+// of the snapshot, failover order), onto a bind of this worker that takes it, else handed to a
+// worker with a bound bind of that upstream, else parked while an on-demand upstream wakes up.
+// A message operation (query_sm, cancel_sm, replace_sm) goes to the upstream that accepted the
+// message, found by its id. Requests from other workers for this worker's binds arrive here too.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "answers.hpp"
+#include "context.hpp"
+#include "esme_session.hpp"
+#include "handoff_port.hpp"
+#include "message_ids.hpp"
+#include "upstream_side.hpp"
+
+namespace smpp::dataplane::router {
+
+enum class submit_outcome : uint8_t {
+  taken,        // sent, queued at a gate, handed over or parked: an answer will come
+  no_route,     // no route for the destination
+  busy,         // every bind of the route is full (back-pressure applies)
+  throttled,    // the bind's send queue refused it
+  unavailable,  // no bind of any upstream of the route is up
+};
+
+class request_router {
+ public:
+  request_router(worker_context& ctx, upstream_side& upstreams, handoff_port& port,
+                 message_ids& ids, answers& back);
+
+  [[nodiscard]] submit_outcome submit(esme_session& s, bytes_view frame, const codec::pdu& p);
+  // query_sm / cancel_sm / replace_sm from s; answered through `answers`.
+  void message_op(const esme_session& s, bytes_view frame, const codec::pdu& p);
+
+  // From other workers: a request for one of this worker's binds; a message operation for this
+  // worker's correlation shard.
+  void request_from_worker(const handoff_header& h, bytes_view frame);
+  void message_op_from_worker(const handoff_header& h, bytes_view frame);
+
+  // Parked requests go as soon as a bind of their upstream is up, or fail at their deadline.
+  void flush_parked();
+  [[nodiscard]] bool has_parked() const noexcept { return !parked_.empty(); }
+  // Requests parked per upstream (their binds stay up).
+  [[nodiscard]] std::span<const uint32_t> parked_by_upstream() const noexcept {
+    return parked_by_upstream_;
+  }
+  void adopt();  // a new snapshot: upstreams may have been added
+
+ private:
+  void message_op(handoff_header h, std::string_view message_id, bytes_view frame);
+  // Sends a request on a bind of this worker; false when none took it.
+  bool forward_local(uint32_t upstream, const handoff_header& h, bytes_view frame, bool& any_busy);
+  // Hands a request to a worker with a bound bind of `upstream`; false when none took it.
+  bool hand_off(uint32_t upstream, const handoff_header& from, bytes_view frame, bool& any_busy);
+  bool park(uint32_t upstream, const handoff_header& h, bytes_view frame);
+  // A back-pressure tenant's queue at another worker's gated bind of upstream is full.
+  [[nodiscard]] bool tenant_queue_full(uint32_t upstream, uint32_t tenant) const noexcept;
+
+  worker_context& ctx_;
+  upstream_side& upstreams_;
+  handoff_port& port_;
+  message_ids& ids_;
+  answers& back_;
+  uint32_t rr_worker_ = 0;
+  // Requests waiting for an on-demand upstream's first bind, oldest first.
+  struct parked_request {
+    handoff_header h;
+    uint64_t deadline_ms = 0;
+    std::vector<std::byte> frame;
+  };
+  std::deque<parked_request> parked_;
+  std::vector<uint32_t> parked_by_upstream_;
+};
+
+}  // namespace smpp::dataplane::router

@@ -1,0 +1,40 @@
+// What upstreams deliver (SMPP 3.4 §4.6 deliver_sm, §4.7 data_sm): a delivery receipt goes to the
+// tenant that submitted the message it is about (found by its message id in the correlation
+// shard that owns the id, on whichever worker), an MO message to the tenant its MO route names.
+// Both go on to that tenant's receivers (deliveries); what cannot be given to anyone is
+// acknowledged and counted, or refused so the SMSC keeps it.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "answers.hpp"
+#include "context.hpp"
+#include "deliveries.hpp"
+#include "handoff_port.hpp"
+#include "message_ids.hpp"
+
+namespace smpp::dataplane::router {
+
+class return_path {
+ public:
+  return_path(worker_context& ctx, handoff_port& port, message_ids& ids, deliveries& out,
+              answers& back);
+
+  // A deliver_sm / data_sm that arrived on this worker's bind `conn` of `upstream`.
+  void from_upstream(uint32_t upstream, conn_id conn, bytes_view frame);
+  // A receipt handed over by the worker it arrived on, for this worker's correlation shard.
+  void receipt_from_worker(const handoff_header& h, bytes_view frame);
+
+ private:
+  void route_receipt(uint32_t upstream, std::string_view message_id, const return_to& ret,
+                     bytes_view frame);
+
+  worker_context& ctx_;
+  handoff_port& port_;
+  message_ids& ids_;
+  deliveries& deliveries_;
+  answers& back_;
+};
+
+}  // namespace smpp::dataplane::router
