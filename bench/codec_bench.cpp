@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "corpus.hpp"
+#include "display_reporter.hpp"
 #include "smpp/codec/codec.hpp"
 #include "smpp/codec/framer.hpp"
 
@@ -393,8 +394,7 @@ int main(int argc, char** argv) {
 
   summary_reporter reporter(isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_ColorTabular
                                                   : benchmark::ConsoleReporter::OO_Tabular);
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.print_summary();
+  if (smpp::bench::run_benchmarks(reporter)) reporter.print_summary();
   benchmark::Shutdown();
   return 0;
 }

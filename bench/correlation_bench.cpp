@@ -14,6 +14,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "display_reporter.hpp"
 #include "smpp/dataplane/correlation.hpp"
 
 namespace {
@@ -206,7 +207,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   ratio_reporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  smpp::bench::run_benchmarks(reporter);
   benchmark::Shutdown();
   return 0;
 }

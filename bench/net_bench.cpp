@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "display_reporter.hpp"
 #include "smpp/dataplane/net/tcp_reassembly.hpp"
 #include "smpp/dataplane/net/timer_wheel.hpp"
 
@@ -291,7 +292,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   ratio_reporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  smpp::bench::run_benchmarks(reporter);
   benchmark::Shutdown();
   return 0;
 }

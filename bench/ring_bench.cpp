@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "display_reporter.hpp"
 #include "smpp/dataplane/spsc_ring.hpp"
 
 #include <rte_ring.h>
@@ -404,8 +405,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(arg_count, args.data())) return 1;
 
   summary_reporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.print_summary();
+  if (smpp::bench::run_benchmarks(reporter)) reporter.print_summary();
   benchmark::Shutdown();
   return 0;
 }

@@ -1,4 +1,4 @@
-// The router's session and routing behaviour on both real transports (ARCHITECTURE.md: "Both
+// The router's session and routing behaviour on both real transports (docs/architecture.md: "Both
 // transports pass the same session and router test suite"). One typed suite, two backends:
 // - kernel: the router_worker on a kernel_transport listening on 127.0.0.1, the test's ESMEs and
 //   SMSCs on a second kernel_transport in the same thread;

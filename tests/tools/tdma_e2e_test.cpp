@@ -1,4 +1,4 @@
-// TDMA time-slot sharing end to end ("Tenants and time slots" in ARCHITECTURE.md): the built
+// TDMA time-slot sharing end to end ("Tenants and time slots" in docs/architecture.md): the built
 // smpp-router between several esme-load tenants and one smsc-sim that enforces the upstream's
 // contract (--tps), over loopback (SMPP_BIN_DIR). Each tenant is one esme-load process with its
 // own system_id; the rates are compared over the same wall-clock seconds (esme-load

@@ -2,7 +2,7 @@
 //
 // It accepts any chunking. A PDU that arrives whole inside one chunk is handed out in place
 // (zero-copy); one split across chunks is assembled in an internal buffer that holds at most
-// one PDU (max_command_length octets, allocated once at construction).
+// one PDU (see buf_).
 #pragma once
 
 #include <cstddef>
@@ -46,6 +46,8 @@ class stream_framer {
 
  private:
   uint32_t max_len_;
+  // max_command_length octets, allocated by the first next() whose input does not start with a
+  // whole PDU, and kept from then on: a stream read in whole PDUs never allocates it.
   std::unique_ptr<std::byte[]> buf_;
   size_t have_ = 0;
   uint32_t want_ = 0;  // command_length of the PDU being assembled (0 = header not yet known)

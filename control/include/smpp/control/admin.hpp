@@ -1,5 +1,5 @@
 // The control plane's HTTP admin API (JSON) and Prometheus /metrics ("Control plane" in
-// ARCHITECTURE.md). It runs on threads of its own, never on a worker core and never on the
+// docs/architecture.md). It runs on threads of its own, never on a worker core and never on the
 // per-message path: it reads the workers' counters (relaxed atomics, see counters.hpp) and the
 // shared_state, and it validates changes by building a complete configuration and snapshot,
 // which it hands to a publisher the daemon supplies.

@@ -1,4 +1,4 @@
-// The TDMA slot planner ("Tenants and time slots" in ARCHITECTURE.md): from an upstream's
+// The TDMA slot planner ("Tenants and time slots" in docs/architecture.md): from an upstream's
 // contracted rate and its tenants' shares, the slot_plan of each of its binds. Pure functions of
 // their inputs; they run on the control thread when the configuration or a weight changes, never
 // on the per-message path.

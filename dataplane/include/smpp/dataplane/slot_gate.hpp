@@ -1,4 +1,4 @@
-// The slot gate of one upstream bind: TDMA ("Tenants and time slots" in ARCHITECTURE.md).
+// The slot gate of one upstream bind: TDMA ("Tenants and time slots" in docs/architecture.md).
 //
 // Requests for a gated bind wait in one FIFO per tenant; time is cut into slots of the plan's
 // slot_ns, and each slot sends at most one request: the one at the head of the slot owner's

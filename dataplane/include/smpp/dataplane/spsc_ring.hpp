@@ -1,5 +1,5 @@
 // Bounded single-producer/single-consumer ring: the only way one worker hands work to another
-// (ARCHITECTURE.md, "Threads and cores"). One ring per ordered pair of workers, used in bursts.
+// ("Threads and cores", docs/architecture.md). One ring per ordered pair of workers, in bursts.
 //
 // Bound and overflow behaviour, in one place: the capacity is a power of two fixed at
 // construction (the only allocation); a push into a full ring is refused and reports how much it
