@@ -36,7 +36,7 @@
 #include "transport_recorder.hpp"
 
 namespace dp = smpp::dataplane::dpdk;
-namespace net = smpp::dataplane::net;
+namespace net = smpp::net;
 using dp::testing::ring_pair;
 using dp::testing::run_child;
 using dp::testing::test_eal_config;
