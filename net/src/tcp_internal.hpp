@@ -187,10 +187,14 @@ struct listener_entry {
   return v0 ^ v1 ^ v2 ^ v3;
 }
 
-[[nodiscard]] inline uint32_t conn_index(tcp_conn c) noexcept {
+// The one place that knows the tcp_conn layout (tcp.hpp).
+[[nodiscard]] constexpr tcp_conn make_conn(uint32_t index, uint32_t gen) noexcept {
+  return (uint64_t{gen} << 32) | index;
+}
+[[nodiscard]] constexpr uint32_t conn_index(tcp_conn c) noexcept {
   return static_cast<uint32_t>(c);
 }
-[[nodiscard]] inline uint32_t conn_gen(tcp_conn c) noexcept {
+[[nodiscard]] constexpr uint32_t conn_gen(tcp_conn c) noexcept {
   return static_cast<uint32_t>(c >> 32);
 }
 
@@ -281,7 +285,7 @@ struct tcp_stack::impl {
   }
 
   [[nodiscard]] tcp_conn handle(uint32_t idx) const noexcept {
-    return (uint64_t{conns[idx].gen} << 32) | idx;
+    return make_conn(idx, conns[idx].gen);
   }
 
   // The connection behind a handle the user holds, or nullptr when it is stale.
