@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "smpp/dataplane/kernel_transport.hpp"  // detail::bip_queue
+#include "smpp/dataplane/bip_queue.hpp"
 
 namespace smpp::dataplane::dpdk {
 
@@ -54,7 +54,7 @@ std::string ipv4_text(net::ipv4_addr a) {
 
 struct dpdk_transport::impl final : net::tcp_handler {
   struct connection {
-    detail::bip_queue q;  // the overflow queue above TCP's send ring
+    bip_queue q;  // the overflow queue above TCP's send ring
     net::tcp_conn tcp = net::invalid_tcp_conn;
     uint64_t linger_until_us = 0;
     uint32_t gen = 1;

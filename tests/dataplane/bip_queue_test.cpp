@@ -1,13 +1,13 @@
-// The kernel transport's per-connection send queue (a bip buffer) against a plain model.
+// The transports' per-connection send queue (a bip buffer) against a plain model.
 #include <gtest/gtest.h>
 
 #include <deque>
 #include <random>
 #include <vector>
 
-#include "smpp/dataplane/kernel_transport.hpp"
+#include "smpp/dataplane/bip_queue.hpp"
 
-namespace smpp::dataplane::detail {
+namespace smpp::dataplane {
 namespace {
 
 std::vector<std::byte> contents(const bip_queue& q) {
@@ -169,4 +169,4 @@ TEST(BipQueue, MatchesAModelUnderRandomOperations) {
 }
 
 }  // namespace
-}  // namespace smpp::dataplane::detail
+}  // namespace smpp::dataplane
