@@ -22,19 +22,6 @@
 namespace smpp::dataplane {
 namespace {
 
-// conn_id layout (transport.hpp): slot in the low 32 bits, generation (never 0) in the high.
-// epoll user data carries the conn_id of a connection, or the index of a listener with a zero
-// generation, so an event can never be mistaken for the other kind or for a later connection.
-constexpr uint32_t slot_of(conn_id c) noexcept {
-  return static_cast<uint32_t>(c);
-}
-constexpr uint32_t generation_of(conn_id c) noexcept {
-  return static_cast<uint32_t>(c >> 32);
-}
-constexpr conn_id make_id(uint32_t slot, uint32_t generation) noexcept {
-  return (uint64_t{generation} << 32) | slot;
-}
-
 constexpr uint32_t conn_events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 constexpr uint32_t input_events = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 
@@ -190,10 +177,10 @@ kernel_transport::~kernel_transport() {
 }
 
 kernel_transport::connection* kernel_transport::lookup(conn_id c) noexcept {
-  const uint32_t slot = slot_of(c);
+  const uint32_t slot = conn_slot(c);
   if (slot >= slots_.size()) return nullptr;
   connection& k = slots_[slot];
-  return k.generation == generation_of(c) && k.state != conn_state::free ? &k : nullptr;
+  return k.generation == conn_generation(c) && k.state != conn_state::free ? &k : nullptr;
 }
 
 const kernel_transport::connection* kernel_transport::lookup(conn_id c) const noexcept {
@@ -226,7 +213,7 @@ int kernel_transport::listen(const endpoint& ep) {
   const auto index = static_cast<uint32_t>(listeners_.size());
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLET;
-  ev.data.u64 = index;  // generation 0: a listener
+  ev.data.u64 = make_conn_id(index, 0);  // generation 0: a listener
   if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
     const int err = errno;
     ::close(fd);
@@ -256,7 +243,7 @@ conn_id kernel_transport::open_connection(int fd, bool connecting) {
     return invalid_conn;
   }
   connection& k = slots_[slot];
-  const conn_id id = make_id(slot, k.generation);
+  const conn_id id = make_conn_id(slot, k.generation);
   epoll_event ev{};
   ev.events = conn_events;
   ev.data.u64 = id;
@@ -272,7 +259,7 @@ conn_id kernel_transport::open_connection(int fd, bool connecting) {
 }
 
 void kernel_transport::release(conn_id c) {
-  connection& k = slots_[slot_of(c)];
+  connection& k = slots_[conn_slot(c)];
   assert(k.fd < 0);
   k.queue.release(tuning_.initial_send_queue_bytes);
   k.state = conn_state::free;
@@ -280,8 +267,8 @@ void kernel_transport::release(conn_id c) {
   k.peer_closed = k.zombie_connect = false;
   k.close_err = 0;
   k.tls.reset();
-  if (++k.generation == 0) k.generation = 1;  // 0 would make the slot's next id look invalid
-  free_slots_.push_back(slot_of(c));
+  k.generation = next_conn_generation(k.generation);
+  free_slots_.push_back(conn_slot(c));
   --live_;
 }
 
@@ -566,9 +553,11 @@ int kernel_transport::wait_events(int64_t timeout_us) {
 }
 
 void kernel_transport::dispatch(const epoll_event& ev) {
+  // epoll user data carries the conn_id of a connection, or the index of a listener with a zero
+  // generation, so an event can never be mistaken for the other kind or for a later connection.
   const conn_id tag = ev.data.u64;
-  if (generation_of(tag) == 0) {
-    accept_ready(slot_of(tag));
+  if (conn_generation(tag) == 0) {
+    accept_ready(conn_slot(tag));
     return;
   }
   connection* k = lookup(tag);
@@ -623,7 +612,7 @@ void kernel_transport::accept_ready(uint32_t index) {
     if (listeners_[index].tls != nullptr) {
       endpoint ep;
       ep.tls = listeners_[index].tls;
-      connection& k = slots_[slot_of(c)];
+      connection& k = slots_[conn_slot(c)];
       if (start_tls(c, k, ep, false)) {
         k.tls->listener = index;
         k.tls->peer = to_peer(sa);
@@ -675,7 +664,7 @@ conn_id kernel_transport::connect(const endpoint& ep, int& err) {
     ++stats_.connect_failures;
     return invalid_conn;
   }
-  if (ep.tls != nullptr && !start_tls(c, slots_[slot_of(c)], ep, true)) {
+  if (ep.tls != nullptr && !start_tls(c, slots_[conn_slot(c)], ep, true)) {
     err = ENOMEM;
     return invalid_conn;
   }
