@@ -87,11 +87,13 @@ class alignas(64) kernel_transport final : public transport {
   [[nodiscard]] std::span<std::byte> reserve_run(conn_id c, size_t min_n, size_t max_n) override;
   void commit(conn_id c, size_t used) override;
   [[nodiscard]] size_t queued(conn_id c) const override;
-  // Graceful: later on_data is not delivered; the queue is flushed, FIN sent, the peer's FIN
-  // awaited (input discarded), all within close_linger_ms, else the connection is reset and
-  // on_close reports ETIMEDOUT. Closing a connect still in progress reports
-  // on_connect(c, ECANCELED) instead of on_close.
+  // While paused the socket is not read: the kernel's receive buffer fills and its window holds
+  // the peer back. Octets that arrived meanwhile are read by the next poll() after resuming.
   void pause_read(conn_id c, bool paused) override;
+  // Without abort, graceful: later on_data is not delivered; the queue is flushed, FIN sent, the
+  // peer's FIN awaited (input discarded), all within close_linger_ms, else the connection is
+  // reset and on_close reports ETIMEDOUT. Closing a connect still in progress reports
+  // on_connect(c, ECANCELED) instead of on_close.
   void close(conn_id c, bool abort = false) override;
   // timeout_us < 0 waits without bound. Never waits while work is pending (notifications,
   // unwritten queues, connections or listeners with unread input left by a spent budget).
