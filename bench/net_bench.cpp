@@ -19,12 +19,12 @@
 #include <vector>
 
 #include "display_reporter.hpp"
-#include "smpp/dataplane/net/tcp_reassembly.hpp"
-#include "smpp/dataplane/net/timer_wheel.hpp"
+#include "smpp/net/tcp_reassembly.hpp"
+#include "smpp/net/timer_wheel.hpp"
 
 namespace {
 
-namespace net = smpp::dataplane::net;
+namespace net = smpp::net;
 
 constexpr uint32_t armed_timers = 10'000;
 constexpr uint32_t tick_us = 1000;

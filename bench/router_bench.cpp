@@ -41,8 +41,8 @@ class memory_transport final : public dataplane::transport {
   };
   explicit memory_transport(size_t buffer_bytes = kBufBytes) : buffer_bytes_(buffer_bytes) {}
 
-  static conn_id id(size_t slot) { return (conn_id{1} << 32) | slot; }
-  static size_t slot(conn_id c) { return static_cast<size_t>(c & 0xffffffffu); }
+  static conn_id id(size_t slot) { return dataplane::make_conn_id(static_cast<uint32_t>(slot), 1); }
+  static size_t slot(conn_id c) { return dataplane::conn_slot(c); }
 
   void set_handler(dataplane::transport_handler* h) noexcept override { h_ = h; }
   int listen(const dataplane::endpoint&) override { return 0; }

@@ -17,7 +17,7 @@ cd "$root"
 step() { printf '\n=== %s ===\n' "$*"; }
 
 step "clang-format check"
-mapfile -t sources < <(git ls-files '*.cpp' '*.hpp' '*.h' '*.c' 2>/dev/null || find codec dataplane control tools tests bench -name '*.[ch]pp')
+mapfile -t sources < <(git ls-files '*.cpp' '*.hpp' '*.h' '*.c' 2>/dev/null || find codec net dataplane control tools tests bench -name '*.[ch]pp')
 clang-format --dry-run --Werror "${sources[@]}"
 
 step "release build (warnings are errors) and tests"

@@ -143,7 +143,7 @@ std::unique_ptr<dataplane::transport> make_dpdk_transport(const control::router_
     tc.prefix_len = pc.prefix_length;
     tc.gateway = pc.gateway;
     for (const auto& a : pc.arp) {
-      dataplane::net::mac_addr mac{};
+      net::mac_addr mac{};
       for (size_t i = 0; i < mac.size(); ++i) mac[i] = std::byte{a.mac[i]};
       tc.static_arp.emplace_back(a.ipv4, mac);
     }

@@ -187,14 +187,15 @@ class port_fanout final : public dataplane::transport {
     return events;
   }
   [[nodiscard]] dataplane::conn_id wrap(dataplane::conn_id c, uint32_t port) const noexcept {
-    const uint64_t slot = (c & 0xFFFFFFFFu) * members_.size() + port;
-    return (c & ~uint64_t{0xFFFFFFFFu}) | slot;
+    const auto slot = static_cast<uint32_t>(dataplane::conn_slot(c) * members_.size() + port);
+    return dataplane::make_conn_id(slot, dataplane::conn_generation(c));
   }
   [[nodiscard]] uint32_t port_of(dataplane::conn_id c) const noexcept {
-    return static_cast<uint32_t>((c & 0xFFFFFFFFu) % members_.size());
+    return static_cast<uint32_t>(dataplane::conn_slot(c) % members_.size());
   }
   [[nodiscard]] dataplane::conn_id unwrap(dataplane::conn_id c) const noexcept {
-    return (c & ~uint64_t{0xFFFFFFFFu}) | ((c & 0xFFFFFFFFu) / members_.size());
+    const auto slot = static_cast<uint32_t>(dataplane::conn_slot(c) / members_.size());
+    return dataplane::make_conn_id(slot, dataplane::conn_generation(c));
   }
   dataplane::transport& of(dataplane::conn_id c) noexcept {
     return *members_[port_of(c)].transport;

@@ -1,5 +1,6 @@
 #include "smpp/dataplane/kernel_transport.hpp"
 
+#include "smpp/dataplane/bip_queue.hpp"
 #include "smpp/dataplane/tls.hpp"
 
 #include <arpa/inet.h>
@@ -20,19 +21,6 @@
 
 namespace smpp::dataplane {
 namespace {
-
-// conn_id layout (transport.hpp): slot in the low 32 bits, generation (never 0) in the high.
-// epoll user data carries the conn_id of a connection, or the index of a listener with a zero
-// generation, so an event can never be mistaken for the other kind or for a later connection.
-constexpr uint32_t slot_of(conn_id c) noexcept {
-  return static_cast<uint32_t>(c);
-}
-constexpr uint32_t generation_of(conn_id c) noexcept {
-  return static_cast<uint32_t>(c >> 32);
-}
-constexpr conn_id make_id(uint32_t slot, uint32_t generation) noexcept {
-  return (uint64_t{generation} << 32) | slot;
-}
 
 constexpr uint32_t conn_events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 constexpr uint32_t input_events = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
@@ -92,7 +80,7 @@ void close_abortive(int fd) noexcept {
 }
 
 // Everything queued in one gathering write: sendmsg() is writev() that cannot raise SIGPIPE.
-ssize_t write_gathered(int fd, const detail::bip_queue& q) noexcept {
+ssize_t write_gathered(int fd, const bip_queue& q) noexcept {
   std::span<const std::byte> parts[2];
   iovec iov[2];
   const int count = q.gather(parts);
@@ -117,170 +105,6 @@ enum class conn_state : uint8_t {
 
 }  // namespace
 
-namespace detail {
-
-void bip_queue::prepare(uint32_t initial_bytes) {
-  if (cap_ == 0 && initial_bytes > 0) relayout(initial_bytes);
-}
-
-void bip_queue::release(uint32_t initial_bytes) {
-  clear();
-  if (cap_ > initial_bytes) {
-    buf_.reset();
-    cap_ = 0;
-  }
-}
-
-void bip_queue::clear() noexcept {
-  a_begin_ = a_end_ = b_end_ = 0;
-  res_open_ = false;
-}
-
-std::span<std::byte> bip_queue::reserve(size_t n, uint32_t limit) {
-  const size_t used = size();
-  if (res_open_ || n == 0 || used > limit || n > limit - used) return {};
-  const auto need = static_cast<uint32_t>(n);
-  if (!place(need)) {
-    const uint32_t want = static_cast<uint32_t>(used) + need;
-    uint32_t cap = cap_;
-    if (cap < want) {
-      cap = static_cast<uint32_t>(
-          std::min<uint64_t>(limit, std::max<uint64_t>(uint64_t{cap} * 2, want)));
-    }
-    relayout(cap);  // grows, or defragments in place: then A alone holds everything
-    res_at_ = a_end_;
-    res_in_b_ = false;
-  }
-  res_open_ = true;
-  res_len_ = need;
-  return {buf_.get() + res_at_, n};
-}
-
-std::span<std::byte> bip_queue::reserve_run(size_t min_n, size_t max_n, uint32_t limit) {
-  const size_t used = size();
-  if (res_open_ || min_n == 0 || used > limit || min_n > limit - used) return {};
-  // The free piece place() would choose, taken whole when it holds min_n.
-  uint32_t at = 0;
-  size_t room = 0;
-  bool in_b = false;
-  if (b_end_ > 0) {
-    at = b_end_;
-    room = a_begin_ - b_end_;
-    in_b = true;
-  } else if (cap_ - a_end_ >= min_n) {
-    at = a_end_;
-    room = cap_ - a_end_;
-  } else {
-    room = a_begin_;
-    in_b = true;
-  }
-  if (room < min_n) return reserve(min_n, limit);
-  const size_t n = std::min({room, std::max(min_n, max_n), limit - used});
-  res_at_ = at;
-  res_in_b_ = in_b;
-  res_open_ = true;
-  res_len_ = static_cast<uint32_t>(n);
-  return {buf_.get() + res_at_, n};
-}
-
-void bip_queue::commit(size_t used) noexcept {
-  if (!res_open_) return;
-  res_open_ = false;
-  const auto n = static_cast<uint32_t>(std::min<size_t>(used, res_len_));
-  if (res_in_b_) {
-    assert(res_at_ == b_end_);
-    b_end_ += n;
-  } else {
-    assert(res_at_ == a_end_);
-    a_end_ += n;
-  }
-  normalize();
-}
-
-void bip_queue::cancel_reservation() noexcept {
-  res_open_ = false;
-  normalize();
-}
-
-int bip_queue::gather(std::span<const std::byte> (&out)[2]) const noexcept {
-  int count = 0;
-  if (a_end_ > a_begin_) out[count++] = {buf_.get() + a_begin_, size_t{a_end_ - a_begin_}};
-  if (b_end_ > 0) out[count++] = {buf_.get(), size_t{b_end_}};
-  return count;
-}
-
-void bip_queue::consume(size_t n) noexcept {
-  const uint32_t a_len = a_end_ - a_begin_;
-  if (n < a_len) {
-    a_begin_ += static_cast<uint32_t>(n);
-    return;
-  }
-  n -= a_len;
-  a_begin_ = a_end_;
-  if (b_end_ > 0) {  // B becomes A
-    assert(n <= b_end_);
-    a_begin_ = static_cast<uint32_t>(n);
-    a_end_ = b_end_;
-    b_end_ = 0;
-    res_in_b_ = false;  // an open reservation at B's end is now at A's end
-  }
-  normalize();
-}
-
-bool bip_queue::place(uint32_t n) noexcept {
-  if (b_end_ > 0) {
-    if (a_begin_ - b_end_ < n) return false;
-    res_at_ = b_end_;
-    res_in_b_ = true;
-    return true;
-  }
-  if (cap_ - a_end_ >= n) {
-    res_at_ = a_end_;
-    res_in_b_ = false;
-    return true;
-  }
-  if (a_begin_ >= n) {
-    res_at_ = 0;
-    res_in_b_ = true;
-    return true;
-  }
-  return false;
-}
-
-void bip_queue::relayout(uint32_t cap) {
-  const uint32_t a_len = a_end_ - a_begin_;
-  if (cap != cap_) {
-    auto fresh = std::make_unique_for_overwrite<std::byte[]>(cap);
-    if (a_len > 0) std::memcpy(fresh.get(), buf_.get() + a_begin_, a_len);
-    if (b_end_ > 0) std::memcpy(fresh.get() + a_len, buf_.get(), b_end_);
-    buf_ = std::move(fresh);
-    cap_ = cap;
-  } else if (b_end_ == 0) {
-    std::memmove(buf_.get(), buf_.get() + a_begin_, a_len);
-  } else {
-    // [B | gap | A] -> [A | B | gap]: only when both free ends are too small for a reservation
-    // the limit still allows, so rare.
-    std::rotate(buf_.get(), buf_.get() + a_begin_, buf_.get() + a_end_);
-  }
-  a_end_ = a_len + b_end_;
-  a_begin_ = 0;
-  b_end_ = 0;
-}
-
-void bip_queue::normalize() noexcept {
-  if (a_begin_ != a_end_) return;
-  if (b_end_ > 0) {
-    a_begin_ = 0;
-    a_end_ = b_end_;
-    b_end_ = 0;
-    res_in_b_ = false;
-  } else if (!res_open_) {
-    a_begin_ = a_end_ = 0;  // empty: start over at the front
-  }
-}
-
-}  // namespace detail
-
 struct kernel_transport::connection {
   int fd = -1;
   uint32_t generation = 1;
@@ -295,7 +119,7 @@ struct kernel_transport::connection {
   int close_err = 0;
   uint64_t read_epoch = 0;
   int64_t deadline_ms = 0;
-  detail::bip_queue queue;
+  bip_queue queue;
   std::unique_ptr<tls_state> tls;  // null: plain TCP
 };
 
@@ -353,10 +177,10 @@ kernel_transport::~kernel_transport() {
 }
 
 kernel_transport::connection* kernel_transport::lookup(conn_id c) noexcept {
-  const uint32_t slot = slot_of(c);
+  const uint32_t slot = conn_slot(c);
   if (slot >= slots_.size()) return nullptr;
   connection& k = slots_[slot];
-  return k.generation == generation_of(c) && k.state != conn_state::free ? &k : nullptr;
+  return k.generation == conn_generation(c) && k.state != conn_state::free ? &k : nullptr;
 }
 
 const kernel_transport::connection* kernel_transport::lookup(conn_id c) const noexcept {
@@ -389,7 +213,7 @@ int kernel_transport::listen(const endpoint& ep) {
   const auto index = static_cast<uint32_t>(listeners_.size());
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLET;
-  ev.data.u64 = index;  // generation 0: a listener
+  ev.data.u64 = make_conn_id(index, 0);  // generation 0: a listener
   if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
     const int err = errno;
     ::close(fd);
@@ -419,7 +243,7 @@ conn_id kernel_transport::open_connection(int fd, bool connecting) {
     return invalid_conn;
   }
   connection& k = slots_[slot];
-  const conn_id id = make_id(slot, k.generation);
+  const conn_id id = make_conn_id(slot, k.generation);
   epoll_event ev{};
   ev.events = conn_events;
   ev.data.u64 = id;
@@ -435,7 +259,7 @@ conn_id kernel_transport::open_connection(int fd, bool connecting) {
 }
 
 void kernel_transport::release(conn_id c) {
-  connection& k = slots_[slot_of(c)];
+  connection& k = slots_[conn_slot(c)];
   assert(k.fd < 0);
   k.queue.release(tuning_.initial_send_queue_bytes);
   k.state = conn_state::free;
@@ -443,8 +267,8 @@ void kernel_transport::release(conn_id c) {
   k.peer_closed = k.zombie_connect = false;
   k.close_err = 0;
   k.tls.reset();
-  if (++k.generation == 0) k.generation = 1;  // 0 would make the slot's next id look invalid
-  free_slots_.push_back(slot_of(c));
+  k.generation = next_conn_generation(k.generation);
+  free_slots_.push_back(conn_slot(c));
   --live_;
 }
 
@@ -729,9 +553,11 @@ int kernel_transport::wait_events(int64_t timeout_us) {
 }
 
 void kernel_transport::dispatch(const epoll_event& ev) {
+  // epoll user data carries the conn_id of a connection, or the index of a listener with a zero
+  // generation, so an event can never be mistaken for the other kind or for a later connection.
   const conn_id tag = ev.data.u64;
-  if (generation_of(tag) == 0) {
-    accept_ready(slot_of(tag));
+  if (conn_generation(tag) == 0) {
+    accept_ready(conn_slot(tag));
     return;
   }
   connection* k = lookup(tag);
@@ -786,7 +612,7 @@ void kernel_transport::accept_ready(uint32_t index) {
     if (listeners_[index].tls != nullptr) {
       endpoint ep;
       ep.tls = listeners_[index].tls;
-      connection& k = slots_[slot_of(c)];
+      connection& k = slots_[conn_slot(c)];
       if (start_tls(c, k, ep, false)) {
         k.tls->listener = index;
         k.tls->peer = to_peer(sa);
@@ -838,7 +664,7 @@ conn_id kernel_transport::connect(const endpoint& ep, int& err) {
     ++stats_.connect_failures;
     return invalid_conn;
   }
-  if (ep.tls != nullptr && !start_tls(c, slots_[slot_of(c)], ep, true)) {
+  if (ep.tls != nullptr && !start_tls(c, slots_[conn_slot(c)], ep, true)) {
     err = ENOMEM;
     return invalid_conn;
   }

@@ -71,10 +71,6 @@ struct two_ports {
   recorder events;
 };
 
-uint32_t slot_of(conn_id c) {
-  return static_cast<uint32_t>(c & 0xFFFFFFFFu);
-}
-
 TEST(PortFanout, ListenOnAnyAddressListensOnEveryPortOnAnAddressOnlyThere) {
   two_ports t;
   EXPECT_EQ(t.fanout->listen({"0.0.0.0", 2775}), 0);
@@ -99,7 +95,7 @@ TEST(PortFanout, AcceptedConnectionsGetDenseHandlesThatNeverCollideAcrossPorts) 
   }
   ASSERT_EQ(t.events.accepts.size(), 6u);
   std::set<uint32_t> slots;
-  for (const auto& a : t.events.accepts) slots.insert(slot_of(a.c));
+  for (const auto& a : t.events.accepts) slots.insert(dataplane::conn_slot(a.c));
   // The fakes hand out slots 1, 2, 3 each: interleaved, the fan-out's are 2..7.
   EXPECT_EQ(slots, (std::set<uint32_t>{2, 3, 4, 5, 6, 7}));
   // The fakes' listener 0 is the fan-out's listener 0 on both ports.
@@ -143,7 +139,7 @@ TEST(PortFanout, ConnectLeavesByTheSubnetThenTheGatewayThenTheFirstPort) {
   const conn_id via_gateway = t.fanout->connect({"192.0.2.1", 2776}, err);
   ASSERT_NE(via_gateway, dataplane::invalid_conn);
   ASSERT_EQ(t.port1->pending_connects.size(), 1u);
-  EXPECT_EQ(slot_of(via_gateway) % 2, 1u);
+  EXPECT_EQ(dataplane::conn_slot(via_gateway) % 2, 1u);
   t.port1->complete_connect(t.port1->pending_connects[0]);
   ASSERT_EQ(t.events.connects.size(), 1u);
   EXPECT_EQ(t.events.connects[0].first, via_gateway);

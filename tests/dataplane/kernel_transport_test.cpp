@@ -159,7 +159,7 @@ TEST(KernelTransport, AcceptsAndEchoesBetweenTwoInstancesOverIpv4) {
   const conn_id c = client.t.connect({"127.0.0.1", port}, err);
   ASSERT_NE(c, invalid_conn);
   EXPECT_EQ(err, 0);
-  EXPECT_NE(static_cast<uint32_t>(c >> 32), 0u) << "generation is never 0";
+  EXPECT_NE(conn_generation(c), 0u) << "generation is never 0";
   ASSERT_TRUE(pump({&server.t, &client.t},
                    [&] { return !server.rec.accepts.empty() && !client.rec.connects.empty(); }));
   EXPECT_EQ(client.rec.connects[0], std::make_pair(c, 0));
@@ -678,7 +678,7 @@ TEST(KernelTransport, StaleConnIdIsRejectedAfterClose) {
   EXPECT_TRUE(client.t.send(second.client, as_bytes("ok")));
   EXPECT_FALSE(client.t.send(invalid_conn, as_bytes("x")));
   EXPECT_FALSE(client.t.send(conn_id{0xffff'ffff}, as_bytes("x")));
-  EXPECT_FALSE(client.t.send((conn_id{1} << 32) | 12345, as_bytes("x")));
+  EXPECT_FALSE(client.t.send(make_conn_id(12345, 1), as_bytes("x")));
   ASSERT_TRUE(
       pump({&server.t, &client.t}, [&] { return server.rec.received[second.server].size() >= 2; }));
   EXPECT_EQ(server.rec.received[second.server], "ok");

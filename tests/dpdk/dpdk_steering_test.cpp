@@ -31,7 +31,7 @@
 #include "smpp/dataplane/dpdk/rss.hpp"
 
 namespace dp = smpp::dataplane::dpdk;
-namespace net = smpp::dataplane::net;
+namespace net = smpp::net;
 using dp::testing::run_child;
 using dp::testing::test_eal_config;
 using smpp::dataplane::bytes_view;

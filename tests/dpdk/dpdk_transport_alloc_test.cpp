@@ -52,7 +52,7 @@ class echo_handler final : public transport_handler {
   bool echo_;
 };
 
-dp::dpdk_transport_config config(smpp::dataplane::net::ipv4_addr a) {
+dp::dpdk_transport_config config(smpp::net::ipv4_addr a) {
   dp::dpdk_transport_config c;
   c.address = a;
   c.limits.max_connections = 8;

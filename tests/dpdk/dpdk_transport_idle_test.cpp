@@ -27,7 +27,7 @@
 #include "thread_time.hpp"
 
 namespace dp = smpp::dataplane::dpdk;
-namespace net = smpp::dataplane::net;
+namespace net = smpp::net;
 using smpp::dataplane::bytes_view;
 using smpp::dataplane::conn_id;
 using smpp::dataplane::invalid_conn;

@@ -36,7 +36,7 @@
 #include "transport_recorder.hpp"
 
 namespace dp = smpp::dataplane::dpdk;
-namespace net = smpp::dataplane::net;
+namespace net = smpp::net;
 using dp::testing::ring_pair;
 using dp::testing::run_child;
 using dp::testing::test_eal_config;
@@ -606,7 +606,7 @@ TEST(DpdkTransport, StaleConnIdsReachNothing) {
       CHILD_CHECK(b.t->send(second.client, bytes_of("ok")));
       CHILD_CHECK(!b.t->send(invalid_conn, bytes_of("x")));
       CHILD_CHECK(!b.t->send(conn_id{0xffff'ffff}, bytes_of("x")));
-      CHILD_CHECK(!b.t->send((conn_id{1} << 32) | 12345, bytes_of("x")));
+      CHILD_CHECK(!b.t->send(smpp::dataplane::make_conn_id(12345, 1), bytes_of("x")));
       CHILD_CHECK(
           pump({a.t.get(), b.t.get()}, [&] { return a.rec.received[second.server].size() >= 2; }));
       CHILD_CHECK(a.rec.received[second.server] == "ok");

@@ -6,7 +6,7 @@
 #include <vector>
 
 namespace dp = smpp::dataplane::dpdk;
-using smpp::dataplane::net::ipv4_addr;
+using smpp::net::ipv4_addr;
 
 namespace {
 

@@ -34,7 +34,7 @@ using smpp::testing::netns;
 constexpr uint8_t kernel_ip[4] = {192, 0, 2, 1};
 constexpr uint8_t our_ip[4] = {192, 0, 2, 2};
 
-void write_arp_request(std::span<std::byte> f, const smpp::dataplane::net::mac_addr& mac) {
+void write_arp_request(std::span<std::byte> f, const smpp::net::mac_addr& mac) {
   const uint8_t hdr[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
   std::memcpy(f.data(), hdr, 6);
   std::memcpy(f.data() + 6, mac.data(), 6);
@@ -48,8 +48,7 @@ void write_arp_request(std::span<std::byte> f, const smpp::dataplane::net::mac_a
   std::memset(f.data() + 42, 0, 18);  // pad to the 60-octet minimum
 }
 
-bool is_arp_reply_from_kernel(std::span<const std::byte> f,
-                              const smpp::dataplane::net::mac_addr& mac) {
+bool is_arp_reply_from_kernel(std::span<const std::byte> f, const smpp::net::mac_addr& mac) {
   if (f.size() < 42) return false;
   const auto* b = reinterpret_cast<const uint8_t*>(f.data());
   return b[12] == 0x08 && b[13] == 0x06 && b[20] == 0x00 && b[21] == 0x02 &&
@@ -69,8 +68,8 @@ uint16_t internet_checksum(const uint8_t* p, size_t n, uint32_t sum = 0) {
 // Ethernet + IPv4 + TCP SYN from us (192.0.2.2:40000) to the kernel (192.0.2.1:9, closed),
 // 54 octets. With `offload`, the checksum fields are as the device wants them (IPv4 zero, TCP
 // the pseudo-header sum); without, both are filled in correctly unless `corrupt_tcp`.
-void write_syn(std::span<std::byte> out, const smpp::dataplane::net::mac_addr& ours,
-               const uint8_t* kernel_mac, bool offload, bool corrupt_tcp = false) {
+void write_syn(std::span<std::byte> out, const smpp::net::mac_addr& ours, const uint8_t* kernel_mac,
+               bool offload, bool corrupt_tcp = false) {
   auto* f = reinterpret_cast<uint8_t*>(out.data());
   std::memcpy(f, kernel_mac, 6);
   std::memcpy(f + 6, ours.data(), 6);

@@ -16,7 +16,7 @@
 #include "test_wire.hpp"
 
 namespace fs = std::filesystem;
-namespace net = smpp::dataplane::net;
+namespace net = smpp::net;
 using smpp::test::segment_spec;
 using smpp::test::tcp_pair;
 using smpp::test::wire_segment;

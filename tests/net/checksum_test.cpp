@@ -4,9 +4,9 @@
 #include <random>
 #include <vector>
 
-#include "smpp/dataplane/net/ip.hpp"
+#include "smpp/net/ip.hpp"
 
-namespace net = smpp::dataplane::net;
+namespace net = smpp::net;
 
 namespace {
 

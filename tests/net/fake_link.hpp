@@ -11,12 +11,12 @@
 #include <span>
 #include <vector>
 
-#include "smpp/dataplane/net/arp.hpp"
-#include "smpp/dataplane/net/ethernet.hpp"
-#include "smpp/dataplane/net/ip.hpp"
-#include "smpp/dataplane/net/link.hpp"
+#include "smpp/net/arp.hpp"
+#include "smpp/net/ethernet.hpp"
+#include "smpp/net/ip.hpp"
+#include "smpp/net/link.hpp"
 
-namespace smpp::dataplane::net::testing {
+namespace smpp::net::testing {
 
 inline constexpr mac_addr make_mac(uint8_t last) {
   return mac_addr{std::byte{0x02}, std::byte{0x00}, std::byte{0x5e},
@@ -219,4 +219,4 @@ inline parsed_ipv4 parse_ipv4_frame(std::span<const std::byte> f) {
   return r;
 }
 
-}  // namespace smpp::dataplane::net::testing
+}  // namespace smpp::net::testing

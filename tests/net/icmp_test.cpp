@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "fake_link.hpp"
-#include "smpp/dataplane/net/stack.hpp"
+#include "smpp/net/stack.hpp"
 
-namespace net = smpp::dataplane::net;
+namespace net = smpp::net;
 using namespace net::testing;
 
 namespace {

@@ -6,9 +6,9 @@
 #include <functional>
 
 #include "fake_link.hpp"
-#include "smpp/dataplane/net/stack.hpp"
+#include "smpp/net/stack.hpp"
 
-namespace net = smpp::dataplane::net;
+namespace net = smpp::net;
 using namespace net::testing;
 
 namespace {

@@ -7,9 +7,9 @@
 
 #include "alloc_counter.hpp"
 #include "fake_link.hpp"
-#include "smpp/dataplane/net/stack.hpp"
+#include "smpp/net/stack.hpp"
 
-namespace net = smpp::dataplane::net;
+namespace net = smpp::net;
 using namespace net::testing;
 
 namespace {

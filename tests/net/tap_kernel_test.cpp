@@ -20,10 +20,10 @@
 #include <string>
 #include <thread>
 
-#include "smpp/dataplane/net/stack.hpp"
-#include "smpp/dataplane/net/tap_link.hpp"
+#include "smpp/net/stack.hpp"
+#include "smpp/net/tap_link.hpp"
 
-namespace net = smpp::dataplane::net;
+namespace net = smpp::net;
 
 namespace {
 

@@ -9,9 +9,9 @@
 #include <cstring>
 
 #include "alloc_counter.hpp"
-#include "smpp/dataplane/net/tcp.hpp"
+#include "smpp/net/tcp.hpp"
 
-namespace net = smpp::dataplane::net;
+namespace net = smpp::net;
 
 namespace {
 

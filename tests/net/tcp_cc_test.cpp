@@ -5,10 +5,10 @@
 #include <cmath>
 #include <random>
 
-#include "smpp/dataplane/net/tcp_cc.hpp"
-#include "smpp/dataplane/net/tcp_seq.hpp"
+#include "smpp/net/tcp_cc.hpp"
+#include "smpp/net/tcp_seq.hpp"
 
-namespace net = smpp::dataplane::net;
+namespace net = smpp::net;
 using net::ack_result;
 using net::dup_ack_action;
 

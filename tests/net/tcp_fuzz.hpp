@@ -22,7 +22,7 @@
 namespace smpp::test {
 
 inline void tcp_fuzz_one(const uint8_t* data, size_t size) {
-  namespace net = smpp::dataplane::net;
+  namespace net = smpp::net;
   net::tcp_config cfg;
   cfg.max_connections = 8;
   cfg.send_buffer_bytes = 8192;

@@ -9,7 +9,7 @@
 #include "tcp_fuzz.hpp"
 #include "test_wire.hpp"
 
-namespace net = smpp::dataplane::net;
+namespace net = smpp::net;
 namespace t = smpp::test;
 using t::segment_spec;
 using t::tcp_pair;

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "smpp/dataplane/net/tcp_reassembly.hpp"
+#include "smpp/net/tcp_reassembly.hpp"
 
-namespace net = smpp::dataplane::net;
+namespace net = smpp::net;
 
 namespace {
 

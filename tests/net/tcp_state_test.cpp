@@ -7,7 +7,7 @@
 
 #include "test_wire.hpp"
 
-namespace net = smpp::dataplane::net;
+namespace net = smpp::net;
 using smpp::test::tcp_pair;
 using smpp::test::wire_segment;
 

@@ -7,10 +7,10 @@
 #include <cstring>
 #include <random>
 
-#include "smpp/dataplane/net/tcp_seq.hpp"
+#include "smpp/net/tcp_seq.hpp"
 #include "test_wire.hpp"
 
-namespace net = smpp::dataplane::net;
+namespace net = smpp::net;
 using smpp::test::tcp_pair;
 using smpp::test::wire_segment;
 

@@ -13,12 +13,12 @@
 #include <span>
 #include <vector>
 
-#include "smpp/dataplane/net/ip.hpp"
-#include "smpp/dataplane/net/tcp.hpp"
+#include "smpp/net/ip.hpp"
+#include "smpp/net/tcp.hpp"
 
 namespace smpp::test {
 
-namespace net = smpp::dataplane::net;
+namespace net = smpp::net;
 
 // One TCP segment as it crossed the wire, decoded.
 struct wire_segment {

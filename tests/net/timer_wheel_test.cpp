@@ -9,9 +9,9 @@
 #include <random>
 #include <vector>
 
-#include "smpp/dataplane/net/timer_wheel.hpp"
+#include "smpp/net/timer_wheel.hpp"
 
-namespace net = smpp::dataplane::net;
+namespace net = smpp::net;
 
 namespace {
 

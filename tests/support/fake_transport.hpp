@@ -151,7 +151,7 @@ class fake_transport final : public dataplane::transport {
   bool refuse_connects = false;
 
  private:
-  conn_id make_id() { return (static_cast<conn_id>(1) << 32) | next_slot_++; }
+  conn_id make_id() { return dataplane::make_conn_id(next_slot_++, 1); }
   dataplane::transport_handler* h_ = nullptr;
   uint32_t next_slot_ = 1;
   std::vector<conn_id> to_close_;

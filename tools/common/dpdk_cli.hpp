@@ -59,7 +59,7 @@ struct dpdk_cli {
   uint32_t ipv4 = 0;  // host byte order
   uint8_t prefix_length = 24;
   uint32_t gateway = 0;
-  std::vector<std::pair<uint32_t, dataplane::net::mac_addr>> arp;
+  std::vector<std::pair<uint32_t, net::mac_addr>> arp;
   bool no_huge = false;
   unsigned memory_mb = 0;
   unsigned lcore_cpu = 0;
@@ -117,7 +117,7 @@ struct dpdk_cli {
     } else if (name == "--dpdk-arp") {
       const size_t eq = value.find('=');
       const auto a = parse_ipv4(value.substr(0, eq));
-      dataplane::net::mac_addr mac{};
+      net::mac_addr mac{};
       if (!a || eq == std::string_view::npos || !parse_mac(value.substr(eq + 1), mac)) {
         return bad + " (IP=MAC, e.g. 10.0.0.1=02:00:00:00:00:01)";
       }
@@ -184,7 +184,7 @@ struct dpdk_cli {
     }
     return ntohl(a.s_addr);
   }
-  static bool parse_mac(std::string_view s, dataplane::net::mac_addr& out) {
+  static bool parse_mac(std::string_view s, net::mac_addr& out) {
     if (s.size() != 17) return false;
     for (size_t i = 0; i < 6; ++i) {
       if (i < 5 && s[i * 3 + 2] != ':') return false;

@@ -135,7 +135,7 @@ load_generator::load_generator(dataplane::transport& t, const load_config& confi
 load_generator::~load_generator() = default;
 
 load_generator::session* load_generator::find(conn_id c) noexcept {
-  const size_t slot = c & 0xFFFFFFFFu;
+  const size_t slot = dataplane::conn_slot(c);
   if (slot >= session_of_slot_.size() || session_of_slot_[slot] == 0) return nullptr;
   session* s = sessions_[session_of_slot_[slot] - 1].get();
   return s->conn == c ? s : nullptr;

@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "smpp/dataplane/kernel_transport.hpp"  // detail::bip_queue
+#include "smpp/dataplane/bip_queue.hpp"
 
 namespace smpp::dataplane::dpdk {
 
@@ -26,16 +26,6 @@ enum class conn_state : uint8_t {
   closing,  // close() asked: overflow drained, then FIN, then TCP's on_close
   zombie,   // gone; on_close / on_connect owed from the next poll()
 };
-
-constexpr uint32_t slot_of(conn_id c) noexcept {
-  return static_cast<uint32_t>(c);
-}
-constexpr uint32_t gen_of(conn_id c) noexcept {
-  return static_cast<uint32_t>(c >> 32);
-}
-constexpr conn_id make_id(uint32_t gen, uint32_t slot) noexcept {
-  return (static_cast<conn_id>(gen) << 32) | slot;
-}
 
 // An IPv4 literal in host byte order; false for anything else (names are not resolved here).
 bool parse_ipv4(const std::string& host, net::ipv4_addr& out) {
@@ -54,7 +44,7 @@ std::string ipv4_text(net::ipv4_addr a) {
 
 struct dpdk_transport::impl final : net::tcp_handler {
   struct connection {
-    detail::bip_queue q;  // the overflow queue above TCP's send ring
+    bip_queue q;  // the overflow queue above TCP's send ring
     net::tcp_conn tcp = net::invalid_tcp_conn;
     uint64_t linger_until_us = 0;
     uint32_t gen = 1;
@@ -117,10 +107,11 @@ struct dpdk_transport::impl final : net::tcp_handler {
   }
 
   connection* lookup(conn_id c) noexcept {
-    const uint32_t s = slot_of(c);
+    const uint32_t s = conn_slot(c);
     if (c == invalid_conn || s >= slots.size()) return nullptr;
     connection& k = slots[s];
-    if (k.gen != gen_of(c) || k.state == conn_state::free || k.state == conn_state::zombie) {
+    if (k.gen != conn_generation(c) || k.state == conn_state::free ||
+        k.state == conn_state::zombie) {
       return nullptr;
     }
     return &k;
@@ -133,7 +124,7 @@ struct dpdk_transport::impl final : net::tcp_handler {
     const uint32_t s = tcp_to_slot[ti] - 1;
     const connection& k = slots[s];
     if (k.tcp != tc) return invalid_conn;
-    return make_id(k.gen, s);
+    return make_conn_id(s, k.gen);
   }
 
   conn_id open_slot(net::tcp_conn tc, conn_state state) {
@@ -148,7 +139,7 @@ struct dpdk_transport::impl final : net::tcp_handler {
     k.read_paused = k.in_resume = k.in_closing = false;
     tcp_to_slot[static_cast<uint32_t>(tc)] = s + 1;
     ++live;
-    return make_id(k.gen, s);
+    return make_conn_id(s, k.gen);
   }
   // Leaves the live set: the TCP handle is forgotten, the overflow dropped.
   void detach(connection& k) noexcept {
@@ -163,11 +154,11 @@ struct dpdk_transport::impl final : net::tcp_handler {
     --live;
   }
   void free_slot(conn_id c) {
-    connection& k = slots[slot_of(c)];
+    connection& k = slots[conn_slot(c)];
     k.q.release(config.initial_send_queue_bytes);
     k.state = conn_state::free;
-    if (++k.gen == 0) k.gen = 1;  // never 0: invalid_conn stays invalid
-    free_slots.push_back(slot_of(c));
+    k.gen = next_conn_generation(k.gen);
+    free_slots.push_back(conn_slot(c));
   }
   // The connection is gone; its notification comes from the next poll() (never from inside a
   // call the handler made).
@@ -254,8 +245,8 @@ struct dpdk_transport::impl final : net::tcp_handler {
     deferred_scratch.swap(deferred_list);
     int n = 0;
     for (const deferred& d : deferred_scratch) {
-      connection& k = slots[slot_of(d.c)];
-      if (k.state != conn_state::zombie || k.gen != gen_of(d.c)) continue;
+      connection& k = slots[conn_slot(d.c)];
+      if (k.state != conn_state::zombie || k.gen != conn_generation(d.c)) continue;
       ++n;
       if (k.owes_connect) {
         ++stats.connect_failures;

@@ -26,11 +26,11 @@
 #include <utility>
 #include <vector>
 
-#include "smpp/dataplane/net/stack.hpp"
-#include "smpp/dataplane/net/tap_link.hpp"
-#include "smpp/dataplane/net/tcp.hpp"
+#include "smpp/net/stack.hpp"
+#include "smpp/net/tap_link.hpp"
+#include "smpp/net/tcp.hpp"
 
-namespace net = smpp::dataplane::net;
+namespace net = smpp::net;
 
 namespace {
 

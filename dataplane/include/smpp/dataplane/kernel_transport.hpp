@@ -34,59 +34,6 @@ struct epoll_event;
 
 namespace smpp::dataplane {
 
-namespace detail {
-
-// One connection's send queue: a bip buffer, two regions in one allocation. A reservation is
-// always contiguous, appends never move queued octets, and everything queued is at most two
-// spans for one gathering write. Octets are queued A then B; B, when in use, grows from offset
-// 0 towards A's start. The buffer grows by doubling up to the limit, or is defragmented in place
-// when both free ends are too small for a reservation the limit still allows.
-class bip_queue {
- public:
-  [[nodiscard]] size_t size() const noexcept { return (a_end_ - a_begin_) + b_end_; }
-  [[nodiscard]] size_t capacity() const noexcept { return cap_; }
-  [[nodiscard]] bool reservation_open() const noexcept { return res_open_; }
-
-  // Connection setup: allocates initial_bytes unless the slot's previous connection left a
-  // buffer behind.
-  void prepare(uint32_t initial_bytes);
-  // Connection teardown: drops the octets and frees a buffer that grew beyond initial_bytes.
-  void release(uint32_t initial_bytes);
-  void clear() noexcept;
-
-  // n contiguous writable octets at the tail; empty when n is 0, a reservation is open, or the
-  // queue would exceed limit.
-  [[nodiscard]] std::span<std::byte> reserve(size_t n, uint32_t limit);
-  // Like reserve(min_n, limit), but takes up to max_n octets when the free space where the
-  // next octets go holds more than min_n (never moves or grows the buffer for the extra).
-  [[nodiscard]] std::span<std::byte> reserve_run(size_t min_n, size_t max_n, uint32_t limit);
-  // Queues the first `used` octets of the open reservation (at most its size) and closes it.
-  void commit(size_t used) noexcept;
-  void cancel_reservation() noexcept;
-
-  // The queued octets in order, as up to two spans; returns how many.
-  int gather(std::span<const std::byte> (&out)[2]) const noexcept;
-  // Drops n octets (at most size()) from the front: they were written.
-  void consume(size_t n) noexcept;
-
- private:
-  bool place(uint32_t n) noexcept;
-  void relayout(uint32_t cap);
-  void normalize() noexcept;
-
-  std::unique_ptr<std::byte[]> buf_;
-  uint32_t cap_ = 0;
-  uint32_t a_begin_ = 0;
-  uint32_t a_end_ = 0;
-  uint32_t b_end_ = 0;
-  uint32_t res_at_ = 0;
-  uint32_t res_len_ = 0;
-  bool res_open_ = false;
-  bool res_in_b_ = false;
-};
-
-}  // namespace detail
-
 // Knobs of the kernel transport beyond transport_limits. The defaults suit a worker poll loop.
 struct kernel_transport_tuning {
   uint32_t events_per_poll = 256;  // epoll_wait batch
@@ -140,11 +87,13 @@ class alignas(64) kernel_transport final : public transport {
   [[nodiscard]] std::span<std::byte> reserve_run(conn_id c, size_t min_n, size_t max_n) override;
   void commit(conn_id c, size_t used) override;
   [[nodiscard]] size_t queued(conn_id c) const override;
-  // Graceful: later on_data is not delivered; the queue is flushed, FIN sent, the peer's FIN
-  // awaited (input discarded), all within close_linger_ms, else the connection is reset and
-  // on_close reports ETIMEDOUT. Closing a connect still in progress reports
-  // on_connect(c, ECANCELED) instead of on_close.
+  // While paused the socket is not read: the kernel's receive buffer fills and its window holds
+  // the peer back. Octets that arrived meanwhile are read by the next poll() after resuming.
   void pause_read(conn_id c, bool paused) override;
+  // Without abort, graceful: later on_data is not delivered; the queue is flushed, FIN sent, the
+  // peer's FIN awaited (input discarded), all within close_linger_ms, else the connection is
+  // reset and on_close reports ETIMEDOUT. Closing a connect still in progress reports
+  // on_connect(c, ECANCELED) instead of on_close.
   void close(conn_id c, bool abort = false) override;
   // timeout_us < 0 waits without bound. Never waits while work is pending (notifications,
   // unwritten queues, connections or listeners with unread input left by a spent budget).

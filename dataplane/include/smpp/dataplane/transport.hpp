@@ -13,15 +13,11 @@
 #include <string_view>
 
 #include "smpp/codec/bytes.hpp"
+#include "smpp/dataplane/conn_id.hpp"
 
 namespace smpp::dataplane {
 
 using codec::bytes_view;
-
-// A connection handle: slot index in the low 32 bits, a generation in the high 32 bits, so a
-// stale handle of a closed connection never reaches a new one in the same slot.
-using conn_id = uint64_t;
-inline constexpr conn_id invalid_conn = 0;
 
 class tls_context;  // tls.hpp
 

@@ -36,13 +36,13 @@
 #include "smpp/dataplane/dpdk/port.hpp"
 #include "smpp/dataplane/dpdk/port_link.hpp"
 #include "smpp/dataplane/dpdk/steering.hpp"
-#include "smpp/dataplane/net/arp.hpp"
-#include "smpp/dataplane/net/icmp.hpp"
-#include "smpp/dataplane/net/ip.hpp"
-#include "smpp/dataplane/net/link.hpp"
-#include "smpp/dataplane/net/stack.hpp"
-#include "smpp/dataplane/net/tcp.hpp"
 #include "smpp/dataplane/transport.hpp"
+#include "smpp/net/arp.hpp"
+#include "smpp/net/icmp.hpp"
+#include "smpp/net/ip.hpp"
+#include "smpp/net/link.hpp"
+#include "smpp/net/stack.hpp"
+#include "smpp/net/tcp.hpp"
 
 namespace smpp::dataplane::dpdk {
 

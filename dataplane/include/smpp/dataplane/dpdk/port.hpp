@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "smpp/dataplane/dpdk/rss.hpp"
-#include "smpp/dataplane/net/link.hpp"
+#include "smpp/net/link.hpp"
 
 struct rte_mempool;
 

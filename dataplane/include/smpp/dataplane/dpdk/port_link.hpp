@@ -24,7 +24,7 @@
 
 #include "smpp/dataplane/dpdk/fault.hpp"
 #include "smpp/dataplane/dpdk/port.hpp"
-#include "smpp/dataplane/net/link.hpp"
+#include "smpp/net/link.hpp"
 
 namespace smpp::dataplane::dpdk {
 

@@ -14,7 +14,7 @@
 #include <span>
 #include <vector>
 
-#include "smpp/dataplane/net/ip.hpp"
+#include "smpp/net/ip.hpp"
 
 namespace smpp::dataplane::dpdk {
 
