@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "esme_session.hpp"
-#include "smpp/dataplane/transport.hpp"
+#include "smpp/dataplane/conn_id.hpp"
 #include "upstream_link.hpp"
 
 namespace smpp::dataplane::router {
@@ -57,7 +57,6 @@ class conn_table {
   }
 
  private:
-  static uint32_t conn_slot(conn_id c) noexcept { return static_cast<uint32_t>(c & 0xFFFFFFFFu); }
   entry& add(conn_id c) {
     const uint32_t i = conn_slot(c);
     if (i >= slots_.size()) slots_.resize(std::max<size_t>(i + 1, slots_.size() * 2));
