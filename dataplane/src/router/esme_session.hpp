@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "answers.hpp"
+#include "return_to.hpp"
 #include "seq_window.hpp"
 #include "smpp/codec/framer.hpp"
 #include "smpp/codec/pdu.hpp"

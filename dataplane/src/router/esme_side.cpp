@@ -48,7 +48,9 @@ void esme_side::on_data(esme_session& s, bytes_view data) {
   (void)input(s, data);
 }
 
-bool esme_side::input(esme_session& s, bytes_view data) {
+// One of the two entry points of the per-message path: everything it calls in the router's
+// parts is inlined into it (they are one translation unit, see dataplane/CMakeLists.txt).
+[[gnu::flatten]] bool esme_side::input(esme_session& s, bytes_view data) {
   const conn_id c = s.conn;
   while (!data.empty()) {
     const auto r = s.framer.next(data);

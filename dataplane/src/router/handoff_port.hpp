@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "answers.hpp"
 #include "context.hpp"
+#include "return_to.hpp"
 #include "smpp/codec/pdu.hpp"
 #include "smpp/dataplane/handoff.hpp"
 

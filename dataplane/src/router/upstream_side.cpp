@@ -237,7 +237,9 @@ bool upstream_side::enqueue_gated(upstream_link& u, const handoff_header& h, byt
   return true;
 }
 
-void upstream_side::on_data(upstream_link& u, conn_id c, bytes_view data) {
+// One of the two entry points of the per-message path: everything it calls in the router's
+// parts is inlined into it (they are one translation unit, see dataplane/CMakeLists.txt).
+[[gnu::flatten]] void upstream_side::on_data(upstream_link& u, conn_id c, bytes_view data) {
   u.last_rx_ms = ctx_.now_ms;
   while (!data.empty()) {
     const auto r = u.framer.next(data);
@@ -313,7 +315,7 @@ void upstream_side::on_response(upstream_link& u, const codec::pdu_header& h, by
     ++ctx_.stats.resp_orphaned;  // answered after its timeout, or never ours
     return;
   }
-  const upstream_link::inflight e = *found;
+  const upstream_link::inflight& e = *found;  // its fields stay valid until reused
   u.inflight_table.close(*found);
   const auto st = static_cast<S>(h.command_status);
   if (u.gate) {

@@ -27,12 +27,14 @@ worker_core::worker_core(uint32_t index, uint32_t workers, transport& t,
     : ctx_(index, workers == 0 ? 1 : workers, t, snapshot, shared, mesh,
            tenant_room(*snapshot, shared), upstream_room(*snapshot, shared)),
       port_(ctx_),
+      back_(ctx_, port_),
       ids_(ctx_, port_),
-      deliveries_(ctx_, port_, *this),
-      returns_(ctx_, port_, ids_, deliveries_, *this),
-      upstreams_(ctx_, *this, ids_, returns_),
-      routing_(ctx_, upstreams_, port_, ids_, *this),
+      deliveries_(ctx_, port_, back_),
+      returns_(ctx_, port_, ids_, deliveries_, back_),
+      upstreams_(ctx_, back_, ids_, returns_),
+      routing_(ctx_, upstreams_, port_, ids_, back_),
       esmes_(ctx_, routing_, deliveries_) {
+  back_.attach(esmes_, upstreams_);
   ctx_.counters.set_counts(ctx_.cfg().tenants.size(), ctx_.cfg().upstreams.size());
   t.set_handler(this);
   if (shared != nullptr) seen_generation_ = shared->generation.load(std::memory_order_acquire);
@@ -157,31 +159,6 @@ void worker_core::on_close(conn_id c, int) {
   } else {
     upstreams_.on_close(*e->link);
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Answers: on this worker, or to the worker holding the session
-
-bool worker_core::to_esme(const handoff_header& request, codec::command_status status,
-                          bytes_view frame) {
-  if (request.origin == ctx_.index) return esmes_.answer(request, status, frame);
-  handoff_header h =
-      request_header(handoff_header::answer, request.origin, request.esme, request.esme_seq,
-                     static_cast<codec::command_id>(request.command_id));
-  h.status = static_cast<uint32_t>(status);
-  port_.push(request.origin, h, frame);
-  return true;
-}
-
-void worker_core::to_upstream(const return_to& ret, codec::command_status status) {
-  if (ret.conn == invalid_conn) return;
-  if (ret.worker == ctx_.index) {
-    upstreams_.answer_deliver(ret, status);
-    return;
-  }
-  handoff_header h = return_header(handoff_header::deliver_answer, ret);
-  h.status = static_cast<uint32_t>(status);
-  port_.push(ret.worker, h, {});
 }
 
 // ---------------------------------------------------------------------------------------------

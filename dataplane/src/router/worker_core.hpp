@@ -7,7 +7,7 @@
 //   worker_core -> esme_side -> request_router -> upstream_side -> return_path -> deliveries
 //   request_router -> message_ids, handoff_port;  upstream_side -> message_ids
 //   return_path -> message_ids, deliveries;  deliveries -> handoff_port
-//   answers (worker_core) -> esme_side::answer, upstream_side::answer_deliver, handoff_port
+//   answers -> esme_side::answer, upstream_side::answer_deliver, handoff_port
 #pragma once
 
 #include <cstdint>
@@ -27,9 +27,7 @@
 
 namespace smpp::dataplane::router {
 
-class alignas(64) worker_core final : public transport_handler,
-                                      public answers,
-                                      private handoff_port::handler {
+class alignas(64) worker_core final : public transport_handler, private handoff_port::handler {
  public:
   worker_core(uint32_t index, uint32_t workers, transport& t,
               std::shared_ptr<const router_snapshot> snapshot, shared_state* shared,
@@ -58,11 +56,6 @@ class alignas(64) worker_core final : public transport_handler,
   void on_writable(conn_id c) override;
   void on_close(conn_id c, int err) override;
 
-  // answers
-  bool to_esme(const handoff_header& request, codec::command_status status,
-               bytes_view frame) override;
-  void to_upstream(const return_to& ret, codec::command_status status) override;
-
  private:
   void on_message(const handoff_header& h, bytes_view payload) override;
   void adopt_published();
@@ -74,6 +67,7 @@ class alignas(64) worker_core final : public transport_handler,
 
   worker_context ctx_;
   handoff_port port_;
+  answers back_;
   message_ids ids_;
   deliveries deliveries_;
   return_path returns_;
