@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "smpp/dataplane/address.hpp"
 #include "smpp/dataplane/kernel_transport.hpp"  // detail::bip_queue
 
 namespace smpp::dataplane::dpdk {
@@ -39,10 +40,9 @@ constexpr conn_id make_id(uint32_t gen, uint32_t slot) noexcept {
 
 // An IPv4 literal in host byte order; false for anything else (names are not resolved here).
 bool parse_ipv4(const std::string& host, net::ipv4_addr& out) {
-  in_addr a{};
-  if (inet_pton(AF_INET, host.c_str(), &a) != 1) return false;
-  out = ntohl(a.s_addr);
-  return true;
+  const auto a = dataplane::parse_ipv4(host);
+  if (a) out = *a;
+  return a.has_value();
 }
 
 std::string ipv4_text(net::ipv4_addr a) {
