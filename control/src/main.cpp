@@ -117,17 +117,8 @@ std::string fault_text_for(const std::string& text, uint32_t worker, uint32_t po
   dataplane::dpdk::fault_config parsed;
   std::string ignored;
   (void)dataplane::dpdk::fault_config::parse(text, parsed, ignored);  // checked at load time
-  std::string out;
-  size_t from = 0;
-  while (from <= text.size()) {
-    size_t comma = text.find(',', from);
-    if (comma == std::string::npos) comma = text.size();
-    const std::string item = text.substr(from, comma - from);
-    if (!item.empty() && !item.starts_with("seed=")) out += item + ",";
-    from = comma + 1;
-  }
   const uint64_t seed = parsed.seed * 1'000'003 + (uint64_t{worker} * 16 + port) * 2 + (tx ? 1 : 0);
-  return out + "seed=" + std::to_string(seed);
+  return dataplane::dpdk::fault_config::with_seed(text, seed);
 }
 
 // One worker's DPDK transport: on its queue of the port, or a fan-out over every port. nullptr

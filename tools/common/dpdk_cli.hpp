@@ -307,16 +307,7 @@ struct dpdk_runtime {
     dataplane::dpdk::fault_config f;
     std::string ignored;
     (void)dataplane::dpdk::fault_config::parse(fault, f, ignored);  // checked by parse()
-    std::string out;
-    size_t from = 0;
-    while (from <= fault.size()) {
-      size_t comma = fault.find(',', from);
-      if (comma == std::string::npos) comma = fault.size();
-      const std::string item = fault.substr(from, comma - from);
-      if (!item.empty() && !item.starts_with("seed=")) out += item + ",";
-      from = comma + 1;
-    }
-    return out + "seed=" + std::to_string(f.seed + offset);
+    return dataplane::dpdk::fault_config::with_seed(fault, f.seed + offset);
   }
 };
 
