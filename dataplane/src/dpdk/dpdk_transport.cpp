@@ -799,6 +799,21 @@ uint32_t dpdk_transport::connections() const noexcept {
 const std::string& dpdk_transport::last_error() const noexcept {
   return impl_->last_error;
 }
+void dpdk_transport::add_port_counters(port_counters& sum) const noexcept {
+  sum.accepted += stats().accepted;
+  sum.connects += stats().connects;
+  sum.rx_frames += link_counters().rx_frames;
+  sum.tx_frames += link_counters().tx_frames;
+  sum.retransmits += tcp_counters().retransmits;
+  sum.fast_retransmits += tcp_counters().fast_retransmits;
+  sum.out_of_order += tcp_counters().out_of_order;
+  sum.rx_lost += rx_faults().lost;
+  sum.rx_duplicated += rx_faults().duplicated;
+  sum.rx_reordered += rx_faults().reordered;
+  sum.tx_lost += tx_faults().lost;
+  sum.tx_duplicated += tx_faults().duplicated;
+  sum.tx_reordered += tx_faults().reordered;
+}
 const dpdk_transport_stats& dpdk_transport::stats() const noexcept {
   return impl_->stats;
 }
