@@ -1,5 +1,6 @@
 #include "smpp/dataplane/kernel_transport.hpp"
 
+#include "smpp/dataplane/address.hpp"
 #include "smpp/dataplane/bip_queue.hpp"
 #include "smpp/dataplane/tls.hpp"
 
@@ -26,23 +27,7 @@ constexpr uint32_t conn_events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 constexpr uint32_t input_events = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 
 bool resolve(const endpoint& ep, sockaddr_storage& out, socklen_t& len) noexcept {
-  std::memset(&out, 0, sizeof out);
-  const char* host = ep.host == "localhost" ? "127.0.0.1" : ep.host.c_str();
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&out);
-  if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(ep.port);
-    len = sizeof(sockaddr_in);
-    return true;
-  }
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out);
-  if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(ep.port);
-    len = sizeof(sockaddr_in6);
-    return true;
-  }
-  return false;
+  return parse_sockaddr(ep.host == "localhost" ? "127.0.0.1" : ep.host, ep.port, out, len);
 }
 
 peer_address to_peer(const sockaddr_storage& sa) noexcept {

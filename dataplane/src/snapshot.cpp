@@ -1,27 +1,23 @@
 #include "smpp/dataplane/snapshot.hpp"
 
-#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cstring>
 
+#include "smpp/dataplane/address.hpp"
+
 namespace smpp::dataplane {
 
 bool cidr::parse(std::string_view text, cidr& out) {
   const size_t slash = text.find('/');
-  const std::string addr(text.substr(0, slash));
+  const auto ip = parse_ip(text.substr(0, slash));
+  if (!ip) return false;
   cidr c;
-  if (inet_pton(AF_INET, addr.c_str(), c.addr.data()) == 1) {
-    c.family = AF_INET;
-    c.prefix_len = 32;
-  } else if (inet_pton(AF_INET6, addr.c_str(), c.addr.data()) == 1) {
-    c.family = AF_INET6;
-    c.prefix_len = 128;
-  } else {
-    return false;
-  }
+  c.family = ip->family;
+  c.addr = ip->bytes;
+  c.prefix_len = ip->family == AF_INET ? 32 : 128;
   if (slash != std::string_view::npos) {
     const std::string_view len = text.substr(slash + 1);
     unsigned v = 0;

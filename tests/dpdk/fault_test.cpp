@@ -70,6 +70,17 @@ TEST(FaultConfig, RejectsWithTheKeyNamed) {
   EXPECT_NE(error.find("accepted keys"), std::string::npos);
 }
 
+TEST(FaultConfig, WithSeedReplacesTheSeedAndKeepsTheRest) {
+  EXPECT_EQ(dp::fault_config::with_seed("loss=0.01,seed=7,dup=0.005", 42),
+            "loss=0.01,dup=0.005,seed=42");
+  EXPECT_EQ(dp::fault_config::with_seed("reorder=0.1", 3), "reorder=0.1,seed=3");
+  dp::fault_config c;
+  std::string error;
+  ASSERT_TRUE(dp::fault_config::parse(dp::fault_config::with_seed("seed=1,loss=0.2", 9), c, error));
+  EXPECT_EQ(c.seed, 9u);
+  EXPECT_DOUBLE_EQ(c.loss, 0.2);
+}
+
 TEST(FaultStage, OffPassesEverythingInOrder) {
   dp::fault_stage<int> st(dp::fault_config{});
   recording_ops ops;

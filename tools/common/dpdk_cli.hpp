@@ -4,7 +4,6 @@
 // thread is the EAL's main lcore, pinned to --dpdk-lcore.
 #pragma once
 
-#include <arpa/inet.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "smpp/dataplane/address.hpp"
 #include "smpp/dataplane/dpdk/dpdk_transport.hpp"
 #include "smpp/dataplane/dpdk/eal.hpp"
 #include "smpp/dataplane/dpdk/fault.hpp"
@@ -94,7 +94,7 @@ struct dpdk_cli {
       no_huge = true;
     } else if (name == "--dpdk-ip") {
       const size_t slash = value.find('/');
-      const auto a = parse_ipv4(value.substr(0, slash));
+      const auto a = dataplane::parse_ipv4(value.substr(0, slash));
       const auto p = slash == std::string_view::npos ? std::nullopt
                                                      : parse_uint(value.substr(slash + 1), 1, 32);
       if (!a || !p || *a == 0) return bad + " (A.B.C.D/N, N 1..32)";
@@ -111,12 +111,12 @@ struct dpdk_cli {
       if (value.empty()) return bad + " (a PCI address or a device name)";
       port = value;
     } else if (name == "--dpdk-gateway") {
-      const auto a = parse_ipv4(value);
+      const auto a = dataplane::parse_ipv4(value);
       if (!a || *a == 0) return bad + " (A.B.C.D)";
       gateway = *a;
     } else if (name == "--dpdk-arp") {
       const size_t eq = value.find('=');
-      const auto a = parse_ipv4(value.substr(0, eq));
+      const auto a = dataplane::parse_ipv4(value.substr(0, eq));
       net::mac_addr mac{};
       if (!a || eq == std::string_view::npos || !parse_mac(value.substr(eq + 1), mac)) {
         return bad + " (IP=MAC, e.g. 10.0.0.1=02:00:00:00:00:01)";
@@ -175,14 +175,6 @@ struct dpdk_cli {
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || v < lo || v > hi) return {};
     return v;
-  }
-  static std::optional<uint32_t> parse_ipv4(std::string_view s) {
-    const std::string copy(s);
-    in_addr a{};
-    if (copy.find('\0') != std::string::npos || inet_pton(AF_INET, copy.c_str(), &a) != 1) {
-      return {};
-    }
-    return ntohl(a.s_addr);
   }
   static bool parse_mac(std::string_view s, net::mac_addr& out) {
     if (s.size() != 17) return false;
@@ -315,16 +307,7 @@ struct dpdk_runtime {
     dataplane::dpdk::fault_config f;
     std::string ignored;
     (void)dataplane::dpdk::fault_config::parse(fault, f, ignored);  // checked by parse()
-    std::string out;
-    size_t from = 0;
-    while (from <= fault.size()) {
-      size_t comma = fault.find(',', from);
-      if (comma == std::string::npos) comma = fault.size();
-      const std::string item = fault.substr(from, comma - from);
-      if (!item.empty() && !item.starts_with("seed=")) out += item + ",";
-      from = comma + 1;
-    }
-    return out + "seed=" + std::to_string(f.seed + offset);
+    return dataplane::dpdk::fault_config::with_seed(fault, f.seed + offset);
   }
 };
 

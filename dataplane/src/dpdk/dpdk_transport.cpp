@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "smpp/dataplane/address.hpp"
 #include "smpp/dataplane/bip_queue.hpp"
 
 namespace smpp::dataplane::dpdk {
@@ -29,10 +30,9 @@ enum class conn_state : uint8_t {
 
 // An IPv4 literal in host byte order; false for anything else (names are not resolved here).
 bool parse_ipv4(const std::string& host, net::ipv4_addr& out) {
-  in_addr a{};
-  if (inet_pton(AF_INET, host.c_str(), &a) != 1) return false;
-  out = ntohl(a.s_addr);
-  return true;
+  const auto a = dataplane::parse_ipv4(host);
+  if (a) out = *a;
+  return a.has_value();
 }
 
 std::string ipv4_text(net::ipv4_addr a) {
@@ -789,6 +789,21 @@ uint32_t dpdk_transport::connections() const noexcept {
 }
 const std::string& dpdk_transport::last_error() const noexcept {
   return impl_->last_error;
+}
+void dpdk_transport::add_port_counters(port_counters& sum) const noexcept {
+  sum.accepted += stats().accepted;
+  sum.connects += stats().connects;
+  sum.rx_frames += link_counters().rx_frames;
+  sum.tx_frames += link_counters().tx_frames;
+  sum.retransmits += tcp_counters().retransmits;
+  sum.fast_retransmits += tcp_counters().fast_retransmits;
+  sum.out_of_order += tcp_counters().out_of_order;
+  sum.rx_lost += rx_faults().lost;
+  sum.rx_duplicated += rx_faults().duplicated;
+  sum.rx_reordered += rx_faults().reordered;
+  sum.tx_lost += tx_faults().lost;
+  sum.tx_duplicated += tx_faults().duplicated;
+  sum.tx_reordered += tx_faults().reordered;
 }
 const dpdk_transport_stats& dpdk_transport::stats() const noexcept {
   return impl_->stats;

@@ -107,4 +107,17 @@ bool fault_config::parse(std::string_view text, fault_config& out, std::string& 
   return true;
 }
 
+std::string fault_config::with_seed(std::string_view text, uint64_t seed) {
+  std::string out;
+  size_t from = 0;
+  while (from <= text.size()) {
+    size_t comma = text.find(',', from);
+    if (comma == std::string_view::npos) comma = text.size();
+    const std::string_view item = text.substr(from, comma - from);
+    if (!item.empty() && !item.starts_with("seed=")) out.append(item).append(",");
+    from = comma + 1;
+  }
+  return out + "seed=" + std::to_string(seed);
+}
+
 }  // namespace smpp::dataplane::dpdk

@@ -65,6 +65,20 @@ struct transport_limits {
   uint32_t recv_chunk_bytes = 64 * 1024;     // one read() at most
 };
 
+// What a transport on DPDK ports counted, every port together, for the router's exit report:
+// connections, frames, TCP's recoveries and the faults injected in the port path.
+struct port_counters {
+  uint64_t accepted = 0;
+  uint64_t connects = 0;
+  uint64_t rx_frames = 0;
+  uint64_t tx_frames = 0;
+  uint64_t retransmits = 0;
+  uint64_t fast_retransmits = 0;
+  uint64_t out_of_order = 0;
+  uint64_t rx_lost = 0, rx_duplicated = 0, rx_reordered = 0;
+  uint64_t tx_lost = 0, tx_duplicated = 0, tx_reordered = 0;
+};
+
 class transport {
  public:
   virtual ~transport() = default;
@@ -111,6 +125,15 @@ class transport {
   // Writes queued octets now (poll() does it too).
   virtual void flush() = 0;
   [[nodiscard]] virtual uint32_t connections() const noexcept = 0;
+
+  // The last error in words, for a transport that keeps one (a refused listen() or connect());
+  // empty otherwise.
+  [[nodiscard]] virtual const std::string& last_error() const noexcept {
+    static const std::string none;
+    return none;
+  }
+  // Adds what this transport counted on DPDK ports to `sum`; nothing on a transport without.
+  virtual void add_port_counters(port_counters& sum) const noexcept { (void)sum; }
 };
 
 }  // namespace smpp::dataplane

@@ -151,7 +151,8 @@ class alignas(64) dpdk_transport final : public transport {
   [[nodiscard]] uint32_t connections() const noexcept override;
 
   // The last error in words (set with every negative listen() / failed connect()).
-  [[nodiscard]] const std::string& last_error() const noexcept;
+  [[nodiscard]] const std::string& last_error() const noexcept override;
+  void add_port_counters(port_counters& sum) const noexcept override;
   [[nodiscard]] const dpdk_transport_stats& stats() const noexcept;
   [[nodiscard]] const net::tcp_counters& tcp_counters() const noexcept;
   [[nodiscard]] net::stack_counters stack_counters() const noexcept;

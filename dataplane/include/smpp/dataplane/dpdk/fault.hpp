@@ -42,6 +42,9 @@ struct fault_config {
   // keys in any order, each at most once; probabilities in [0, 1]. An empty text is "off".
   // On error returns false with `error` naming the key and the accepted values.
   [[nodiscard]] static bool parse(std::string_view text, fault_config& out, std::string& error);
+  // `text` (as parse() takes it) with its seed set to `seed`, so that each worker, port and
+  // direction draws a sequence of its own from the one seed configured.
+  [[nodiscard]] static std::string with_seed(std::string_view text, uint64_t seed);
 };
 
 struct fault_counters {

@@ -1,7 +1,7 @@
-// port_fanout (control/src/port_fanout.hpp): one worker's transports on several ports seen as
-// one. Handles stay dense and never collide across ports, every call reaches the transport that
-// owns the connection, listeners and outbound connections go to the right port.
-#include "../../control/src/port_fanout.hpp"
+// port_fanout (dataplane/dpdk/port_fanout.hpp): one worker's transports on several ports seen
+// as one. Handles stay dense and never collide across ports, every call reaches the transport
+// that owns the connection, listeners and outbound connections go to the right port.
+#include "smpp/dataplane/dpdk/port_fanout.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,7 +19,7 @@
 #include "../support/fake_transport.hpp"
 #include "thread_time.hpp"
 
-namespace smpp::control {
+namespace smpp::dataplane::dpdk {
 namespace {
 
 using dataplane::conn_id;
@@ -218,4 +218,4 @@ TEST(PortFanout, WithIdleSleepAnIdlePollSleepsAndWithoutItSpinsThroughItsTimeout
 }
 
 }  // namespace
-}  // namespace smpp::control
+}  // namespace smpp::dataplane::dpdk
