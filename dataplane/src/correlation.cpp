@@ -328,43 +328,38 @@ correlation_insert correlation_table::insert(const correlation_key& key,
   return correlation_insert::inserted;
 }
 
-std::optional<correlation_value> correlation_table::find(const correlation_key& key,
-                                                         std::uint16_t upstream,
-                                                         std::uint64_t now_ms) noexcept {
+std::size_t correlation_table::find_live(const correlation_key& key, std::uint16_t upstream,
+                                         std::uint64_t now_ms) noexcept {
   const std::size_t pos = find_slot(key, upstream);
   if (pos == npos) {
     ++stats_.misses;
-    return std::nullopt;
+    return npos;
   }
-  const entry& e = entries_[index_[pos].entry];
-  if (expired(e, now_ms)) {
+  if (expired(entries_[index_[pos].entry], now_ms)) {
     remove_at(pos);
     ++stats_.expired;
     ++stats_.expired_misses;
-    return std::nullopt;
+    return npos;
   }
   ++stats_.hits;
-  return e.value;
+  return pos;
+}
+
+std::optional<correlation_value> correlation_table::find(const correlation_key& key,
+                                                         std::uint16_t upstream,
+                                                         std::uint64_t now_ms) noexcept {
+  const std::size_t pos = find_live(key, upstream, now_ms);
+  if (pos == npos) return std::nullopt;
+  return entries_[index_[pos].entry].value;
 }
 
 std::optional<correlation_value> correlation_table::take(const correlation_key& key,
                                                          std::uint16_t upstream,
                                                          std::uint64_t now_ms) noexcept {
-  const std::size_t pos = find_slot(key, upstream);
-  if (pos == npos) {
-    ++stats_.misses;
-    return std::nullopt;
-  }
-  const entry& e = entries_[index_[pos].entry];
-  if (expired(e, now_ms)) {
-    remove_at(pos);
-    ++stats_.expired;
-    ++stats_.expired_misses;
-    return std::nullopt;
-  }
-  const correlation_value value = e.value;
+  const std::size_t pos = find_live(key, upstream, now_ms);
+  if (pos == npos) return std::nullopt;
+  const correlation_value value = entries_[index_[pos].entry].value;
   remove_at(pos);
-  ++stats_.hits;
   ++stats_.erased;
   return value;
 }

@@ -9,6 +9,7 @@
 #include <limits>
 #include <optional>
 
+#include "../common/out_chunk.hpp"
 #include "smpp/codec/codec.hpp"
 #include "smpp/codec/receipt.hpp"
 #include "smpp/codec/status.hpp"
@@ -22,7 +23,6 @@ namespace {
 
 constexpr uint64_t micro = 1'000'000;
 constexpr uint64_t nano_per_us = 1'000;
-constexpr size_t out_chunk_octets = 16 * 1024;
 constexpr size_t max_reserve_octets = 64 * 1024;  // submit_sm written per reservation
 constexpr size_t max_control_pdu_octets = 256;    // bind (strings <= 16 + 9 + 13 + 41) and friends
 constexpr uint32_t max_distinct_errors = 64;      // more distinct statuses are folded into one
@@ -85,9 +85,7 @@ struct load_generator::session {
   size_t schedule_at = 0;
   destination_counter destination;
   uint8_t ref = 0;
-  std::span<std::byte> out;  // open reservation in the transport's send queue
-  size_t out_used = 0;
-  bool out_open = false;
+  tools::out_chunk out;  // open reservation in the transport's send queue
 
   uint32_t take_seq() noexcept {
     const uint32_t slot = free_slots.back();
@@ -174,7 +172,7 @@ void load_generator::send_bind(session& s) {
   if (out.empty()) return;
   const codec::encode_result e = codec::encode(p, out);
   if (!e.ok(out.size())) return;
-  s.out_used += e.needed;
+  s.out.advance(e.needed);
   s.state = session_state::binding;
 }
 
@@ -183,7 +181,7 @@ void load_generator::send_unbind(session& s) {
   if (out.empty()) return;
   codec::write_header_only(out.first<codec::header_size>(), command_id::unbind,
                            command_status::ESME_ROK, unbind_seq);
-  s.out_used += codec::header_size;
+  s.out.advance(codec::header_size);
   s.state = session_state::unbinding;
 }
 
@@ -197,27 +195,15 @@ void load_generator::answer(session& s, command_id id, command_status status, ui
   codec::store_be32(out.data() + 8, static_cast<uint32_t>(status));
   codec::store_be32(out.data() + 12, seq);
   if (empty_message_id) out[codec::header_size] = std::byte{0};  // SMPP 3.4 §4.6.2: unused, NULL
-  s.out_used += n;
+  s.out.advance(n);
 }
 
 std::span<std::byte> load_generator::take(session& s, size_t n) {
-  if (s.out_open && s.out.size() - s.out_used >= n) return s.out.subspan(s.out_used);
-  finish(s);
-  std::span<std::byte> space = transport_.reserve(s.conn, std::max(n, out_chunk_octets));
-  if (space.empty() && n < out_chunk_octets) space = transport_.reserve(s.conn, n);
-  if (space.empty()) return {};
-  s.out = space;
-  s.out_used = 0;
-  s.out_open = true;
-  return space;
+  return s.out.take(transport_, s.conn, n);
 }
 
 void load_generator::finish(session& s) {
-  if (!s.out_open) return;
-  transport_.commit(s.conn, s.out_used);
-  s.out_open = false;
-  s.out = {};
-  s.out_used = 0;
+  (void)s.out.finish(transport_, s.conn);
 }
 
 void load_generator::on_writable(conn_id) {}
@@ -239,7 +225,7 @@ void load_generator::on_close(conn_id c, int) {
   s->outstanding = 0;
   std::fill(s->slot_seq.begin(), s->slot_seq.end(), 0);
   s->state = session_state::closed;
-  s->out_open = false;
+  s->out.drop();
   session_of_slot_[c & 0xFFFFFFFFu] = 0;
 }
 
@@ -471,7 +457,7 @@ void load_generator::refill(uint64_t now) {
         r.sent += parts;
         progress = true;
       }
-      s.out_used += used;
+      s.out.advance(used);
       finish(s);
     }
   }

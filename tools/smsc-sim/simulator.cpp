@@ -14,6 +14,7 @@
 #include <string_view>
 #include <tuple>
 
+#include "../common/out_chunk.hpp"
 #include "smpp/codec/tlv.hpp"
 
 namespace smpp::smsc_sim {
@@ -26,7 +27,6 @@ namespace {
 constexpr uint32_t no_system = std::numeric_limits<uint32_t>::max();
 constexpr uint64_t micro = 1'000'000;
 // Octets reserved at a time in a connection's send queue: many responses share one reservation.
-constexpr size_t out_chunk_octets = 16 * 1024;
 // Enough for any PDU this simulator writes (deliver_sm: short_message <= 254 plus small fields).
 constexpr size_t max_written_pdu_octets = 512;
 // Bound on the responses one session may hold back (latency or a full send queue); a client
@@ -158,9 +158,7 @@ struct simulator::session {
   uint32_t system = no_system;
   uint32_t next_seq = 1;
   std::deque<pending_response> responses;  // FIFO: the latency is the same for all
-  std::span<std::byte> out;                // open reservation in the transport's send queue
-  size_t out_used = 0;
-  bool out_open = false;
+  tools::out_chunk out;                    // open reservation in the transport's send queue
   // Journal: (deliver_sm sequence number, message id) of receipts awaiting their answer; empty
   // until the first one.
   std::vector<std::pair<uint32_t, uint64_t>> receipts_out;
@@ -583,30 +581,17 @@ void simulator::handle_deliver_sm_resp(session& s, const codec::pdu_header& h, u
 }
 
 std::span<std::byte> simulator::take(session& s, size_t n) {
-  if (s.out_open && s.out.size() - s.out_used >= n) return s.out.subspan(s.out_used);
-  finish(s);
-  std::span<std::byte> space = transport_.reserve(s.conn, std::max(n, out_chunk_octets));
-  if (space.empty() && n < out_chunk_octets) space = transport_.reserve(s.conn, n);
-  if (space.empty()) return {};
-  s.out = space;
-  s.out_used = 0;
-  s.out_open = true;
-  return space;
+  return s.out.take(transport_, s.conn, n);
 }
 
 void simulator::advance(session& s, size_t used) noexcept {
-  s.out_used += used;
+  s.out.advance(used);
 }
 
 void simulator::finish(session& s) {
   // What the journal promises is on file before any response that relies on it can leave.
   flush_journal();
-  if (!s.out_open) return;
-  transport_.commit(s.conn, s.out_used);
-  counters_.bytes_out += s.out_used;
-  s.out_open = false;
-  s.out = {};
-  s.out_used = 0;
+  counters_.bytes_out += s.out.finish(transport_, s.conn);
 }
 
 bool simulator::drain_responses(session& s, uint64_t now_us) {

@@ -235,6 +235,10 @@ class correlation_table {
   [[nodiscard]] bool expired(const entry& e, std::uint64_t now_ms) const noexcept {
     return now_ms >= e.expires_ms;
   }
+  // Position of the index slot of (key, upstream) when its entry is live (a hit), or npos (a
+  // miss; an expired entry is removed on the way).
+  [[nodiscard]] std::size_t find_live(const correlation_key& key, std::uint16_t upstream,
+                                      std::uint64_t now_ms) noexcept;
   // Position of the index slot of (key, upstream), or npos.
   [[nodiscard]] std::size_t find_slot(const correlation_key& key,
                                       std::uint16_t upstream) const noexcept;
