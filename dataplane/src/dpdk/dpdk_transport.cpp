@@ -15,6 +15,7 @@
 
 #include "smpp/dataplane/address.hpp"
 #include "smpp/dataplane/bip_queue.hpp"
+#include "smpp/dataplane/dpdk/mbuf_sync.hpp"
 
 namespace smpp::dataplane::dpdk {
 
@@ -390,7 +391,7 @@ struct dpdk_transport::impl final : net::tcp_handler {
     }
     config.software_steering->note_handled_here(self);
     stack.input(f, now);
-    rte_pktmbuf_free(mb);
+    mbuf_free(mb);
   }
   // Frames other workers handed to us: bursts of 32, at most rx_bursts_per_poll. Returns how
   // many.
@@ -403,7 +404,7 @@ struct dpdk_transport::impl final : net::tcp_handler {
         stack.input(
             std::span<const std::byte>(rte_pktmbuf_mtod(in[i], const std::byte*), in[i]->data_len),
             now);
-        rte_pktmbuf_free(in[i]);
+        mbuf_free(in[i]);
       }
       frames += static_cast<uint32_t>(got);
       if (got < in.size()) break;

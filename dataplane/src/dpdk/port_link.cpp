@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "smpp/dataplane/dpdk/mbuf_sync.hpp"
+
 namespace smpp::dataplane::dpdk {
 
 port_link::port_link(const port& p, uint16_t queue, const fault_config& rx_faults,
@@ -27,12 +29,12 @@ port_link::~port_link() {
   (void)send_burst();
   rx_ops<void (*)(std::span<const std::byte>)> rops{this, nullptr};
   rx_fault_.drop_held(rops);
-  if (pending_ != nullptr) rte_pktmbuf_free(pending_);
+  if (pending_ != nullptr) mbuf_free(pending_);
 }
 
 std::span<std::byte> port_link::alloc_frame(size_t length) {
   if (pending_ == nullptr) {
-    pending_ = rte_pktmbuf_alloc(pool_);
+    pending_ = mbuf_alloc(pool_);
     if (pending_ == nullptr) {
       ++n_.tx_no_buffer;
       return {};
@@ -82,8 +84,9 @@ void port_link::queue_tx(rte_mbuf* m) {
 
 uint16_t port_link::send_burst() {
   if (tx_count_ == 0) return 0;
+  for (uint16_t i = 0; i < tx_count_; ++i) mbuf_handed(tx_[i]);
   const uint16_t sent = rte_eth_tx_burst(port_id_, queue_, tx_.data(), tx_count_);
-  for (uint16_t i = sent; i < tx_count_; ++i) rte_pktmbuf_free(tx_[i]);
+  for (uint16_t i = sent; i < tx_count_; ++i) mbuf_free(tx_[i]);
   n_.tx_frames += sent;
   n_.tx_dropped += tx_count_ - sent;
   tx_count_ = 0;

@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "smpp/dataplane/dpdk/mbuf_sync.hpp"
+
 namespace smpp::dataplane::dpdk {
 
 namespace {
@@ -89,12 +91,12 @@ steering::steering(rss_steering rule, steering_config c)
 steering::~steering() {
   for (worker_state& w : per_worker_) {
     for (uint16_t to = 0; to < workers_; ++to) {
-      for (uint16_t i = 0; i < w.staged_count[to]; ++i) rte_pktmbuf_free(w.staged[to][i]);
+      for (uint16_t i = 0; i < w.staged_count[to]; ++i) mbuf_free(w.staged[to][i]);
     }
   }
   for (auto& r : rings_) {
     rte_mbuf* m = nullptr;
-    while (r && r->try_pop(m)) rte_pktmbuf_free(m);
+    while (r && r->try_pop(m)) mbuf_free(m);
   }
 }
 
@@ -121,7 +123,7 @@ void steering::push_staged(uint16_t from, uint16_t to) noexcept {
   const size_t pushed =
       ring(from, to).push_burst(std::span<rte_mbuf* const>(w.staged[to].data(), n));
   // Bound reached: the rest is freed and counted; TCP retransmits (RFC 9293 §3.8.1).
-  for (size_t i = pushed; i < n; ++i) rte_pktmbuf_free(w.staged[to][i]);
+  for (size_t i = pushed; i < n; ++i) mbuf_free(w.staged[to][i]);
   w.n.ring_full_drops += n - pushed;
   w.staged_count[to] = 0;
 }

@@ -23,6 +23,7 @@
 #include <type_traits>
 
 #include "smpp/dataplane/dpdk/fault.hpp"
+#include "smpp/dataplane/dpdk/mbuf_sync.hpp"
 #include "smpp/dataplane/dpdk/port.hpp"
 #include "smpp/net/link.hpp"
 
@@ -80,7 +81,7 @@ class port_link final : public net::link {
   struct tx_ops {
     port_link* l;
     void emit(rte_mbuf* m) { l->queue_tx(m); }
-    void drop(rte_mbuf* m) { rte_pktmbuf_free(m); }
+    void drop(rte_mbuf* m) { mbuf_free(m); }
     std::optional<rte_mbuf*> duplicate(rte_mbuf* m) { return l->copy(m); }
   };
   template <class F>
@@ -92,7 +93,7 @@ class port_link final : public net::link {
       ++handed;
       l->deliver(m, *each);
     }
-    void drop(rte_mbuf* m) { rte_pktmbuf_free(m); }
+    void drop(rte_mbuf* m) { mbuf_free(m); }
     std::optional<rte_mbuf*> duplicate(rte_mbuf* m) { return l->copy(m); }
   };
 
@@ -112,7 +113,7 @@ class port_link final : public net::link {
       each_frame(m);  // the callback owns the mbuf (software steering hands it on)
     } else {
       each_frame(std::span<const std::byte>(rte_pktmbuf_mtod(m, const std::byte*), m->data_len));
-      rte_pktmbuf_free(m);
+      mbuf_free(m);
     }
   }
   // False (and counted) for a frame the stack must not see.
@@ -136,6 +137,7 @@ template <class F>
 uint16_t port_link::rx(F&& each_frame) {
   std::array<rte_mbuf*, burst> in;
   const uint16_t got = rte_eth_rx_burst(port_id_, queue_, in.data(), burst);
+  for (uint16_t i = 0; i < got; ++i) mbuf_taken(in[i]);
   if (!rx_fault_.enabled()) {
     uint16_t handed = 0;
     for (uint16_t i = 0; i < got; ++i) {
@@ -143,7 +145,7 @@ uint16_t port_link::rx(F&& each_frame) {
         deliver(in[i], each_frame);
         ++handed;
       } else {
-        rte_pktmbuf_free(in[i]);
+        mbuf_free(in[i]);
       }
     }
     return handed;
@@ -155,7 +157,7 @@ uint16_t port_link::rx(F&& each_frame) {
     if (rx_acceptable(in[i])) {
       rx_fault_.push(in[i], now, ops);
     } else {
-      rte_pktmbuf_free(in[i]);
+      mbuf_free(in[i]);
     }
   }
   return ops.handed;
