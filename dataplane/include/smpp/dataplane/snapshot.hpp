@@ -53,8 +53,8 @@ struct tenant_def {
 
 inline constexpr uint32_t any_tenant = UINT32_MAX;
 
-// The TDMA plan of one upstream bind ("Tenants and time slots" in docs/architecture.md): time is cut
-// into slots of slot_ns, one transmission opportunity each, grouped in frames of owner.size()
+// The TDMA plan of one upstream bind ("Tenants and time slots" in docs/architecture.md): time is
+// cut into slots of slot_ns, one transmission opportunity each, grouped in frames of owner.size()
 // slots; slot k of every frame belongs to tenant owner[k]. Built by the control plane's slot
 // planner; rate_per_s == 0 means no gate (the bind sends as fast as its window allows).
 struct slot_plan {
