@@ -43,6 +43,7 @@ TEST(ReturnPathThreads, ReceiptsCrossTheRingsWhileCountersAreReadAndSnapshotsPub
   shared.secret = correlation_secret::random();
   ring_mesh mesh(2, 1024);
   std::atomic<bool> upstream_up{false};
+  // Set by the owner once the last answer to a receipt reached its upstream: the end of the run.
   std::atomic<bool> finished{false};
   std::atomic<bool> reader_done{false};  // workers outlive their readers (as in main.cpp)
   const auto t0 = std::chrono::steady_clock::now();
@@ -56,7 +57,7 @@ TEST(ReturnPathThreads, ReceiptsCrossTheRingsWhileCountersAreReadAndSnapshotsPub
     upstream_up.store(true);
     uint32_t receipt_seq = 1'000'000;
     uint32_t receipts_acked = 0;
-    while (!finished.load() && std::chrono::steady_clock::now() < deadline) {
+    while (receipts_acked < kMessages && std::chrono::steady_clock::now() < deadline) {
       w.run_once(ms_since(t0), 0);
       for (const auto& f : tr.take(up)) {
         const auto id = static_cast<command_id>(codec::load_be32(f.data() + 4));
@@ -81,6 +82,7 @@ TEST(ReturnPathThreads, ReceiptsCrossTheRingsWhileCountersAreReadAndSnapshotsPub
         tr.deliver(up, enc(r));
       }
     }
+    finished.store(true);
     EXPECT_EQ(receipts_acked, kMessages);
     EXPECT_GE(w.stats().snapshots_adopted, 1U);
     while (!reader_done.load()) std::this_thread::yield();
@@ -113,10 +115,10 @@ TEST(ReturnPathThreads, ReceiptsCrossTheRingsWhileCountersAreReadAndSnapshotsPub
         }
       }
     }
-    // Let the last answers to the receipts cross to the owner.
-    for (int i = 0; i < 100; ++i) w.run_once(ms_since(t0), 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    finished.store(true);
+    // The last answers to the receipts still have to cross to the owner: run until it has them.
+    while (!finished.load() && std::chrono::steady_clock::now() < deadline) {
+      w.run_once(ms_since(t0), 0);
+    }
     EXPECT_EQ(answers, kMessages);
     EXPECT_EQ(receipts, kMessages);
     while (!reader_done.load()) std::this_thread::yield();
@@ -125,7 +127,7 @@ TEST(ReturnPathThreads, ReceiptsCrossTheRingsWhileCountersAreReadAndSnapshotsPub
   // The admin API's reads: every counter of every worker, while they run.
   std::thread reader([&] {
     uint64_t seen = 0;
-    while (!finished.load()) {
+    while (!finished.load() && std::chrono::steady_clock::now() < deadline) {
       for (auto& slot : shared.workers) {
         const router_worker* w = slot.load(std::memory_order_acquire);
         if (w == nullptr) continue;

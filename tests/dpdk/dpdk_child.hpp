@@ -4,11 +4,14 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <new>
 #include <string>
 #include <thread>
 #include <vector>
@@ -89,6 +92,38 @@ template <class Body>
 int run_child(Body body, std::chrono::milliseconds deadline = std::chrono::seconds(60)) {
   return wait_child(start_child(std::move(body)), deadline);
 }
+
+// A counter in memory shared with the children forked after it was made (MAP_SHARED): how the
+// children of one test wait for each other without guessing at durations.
+class shared_counter {
+ public:
+  shared_counter()
+      : mem_(mmap(nullptr, sizeof(std::atomic<int>), PROT_READ | PROT_WRITE,
+                  MAP_SHARED | MAP_ANONYMOUS, -1, 0)) {
+    if (mem_ != MAP_FAILED) value_ = new (mem_) std::atomic<int>(0);
+  }
+  ~shared_counter() {
+    if (mem_ != MAP_FAILED) munmap(mem_, sizeof(std::atomic<int>));
+  }
+  shared_counter(const shared_counter&) = delete;
+  shared_counter& operator=(const shared_counter&) = delete;
+
+  [[nodiscard]] bool ok() const { return value_ != nullptr; }
+  void add() { value_->fetch_add(1); }
+  // Waits until the counter reaches n; false when `limit` passed first.
+  [[nodiscard]] bool wait_for(int n, std::chrono::milliseconds limit) const {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (value_->load() < n) {
+      if (std::chrono::steady_clock::now() > until) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+  }
+
+ private:
+  void* mem_;
+  std::atomic<int>* value_ = nullptr;
+};
 
 // A development EAL for tests: no hugepages, no PCI, private memory, a file prefix unique to
 // this process and call, so tests can run in parallel.

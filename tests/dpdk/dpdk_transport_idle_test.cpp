@@ -2,10 +2,13 @@
 // back to back: an idle poll sleeps instead of spinning (the thread's CPU time stays far below
 // the wall time) while a pure poll-mode one (idle_sleep_us = 0) still spins; data sent to a
 // sleeping transport is answered within the sleep bound, not at the end of its poll timeout;
-// and a TCP timer (the delayed ACK) fires on time while the transport sleeps.
+// and a TCP timer (the delayed ACK) fires on time while the transport sleeps. The first is a
+// wall-clock proof only (the _perf entry, Release); the others check their latency bounds where
+// rate_bounds_checked() and everything else everywhere.
 #include <gtest/gtest.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +26,7 @@
 
 #include "dpdk_child.hpp"
 #include "dpdk_transport_pair.hpp"
+#include "rate_bounds.hpp"
 #include "smpp/dataplane/dpdk/dpdk_transport.hpp"
 #include "thread_time.hpp"
 
@@ -44,6 +48,7 @@ constexpr net::ipv4_addr addr_a = 0x0a000001;  // 10.0.0.1
 constexpr net::ipv4_addr addr_b = 0x0a000002;  // 10.0.0.2
 constexpr uint16_t echo_port = 2775;
 
+using smpp::testing::rate_bounds_checked;
 using smpp::testing::thread_cpu_us;
 using smpp::testing::thread_runnable_us;
 
@@ -118,7 +123,8 @@ int with_wire(Body body) {
 }
 
 // A transport served by a thread of its own, which polls it with `poll_timeout_us` until
-// stopped and reports the CPU time it used against the wall time it ran.
+// stopped and reports the CPU time it used against the wall time it ran. The test waits for it
+// to fall asleep in its idle back-off before sending.
 class served_transport {
  public:
   served_transport(dp::dpdk_transport& t, int poll_timeout_us)
@@ -129,6 +135,7 @@ class served_transport {
 
   void start() {
     thread_ = std::thread([this] {
+      tid_.store(gettid());
       run_anywhere();
       const auto wall_start = clock_type::now();
       const uint64_t cpu_start = thread_cpu_us();
@@ -144,6 +151,16 @@ class served_transport {
     stop_.store(true, std::memory_order_relaxed);
     if (thread_.joinable()) thread_.join();
   }
+  // Waits until the serving thread sleeps (idle past idle_spin_us, in its back-off); bounded.
+  [[nodiscard]] bool wait_asleep(std::chrono::milliseconds limit) const {
+    const auto until = clock_type::now() + limit;
+    while (clock_type::now() < until) {
+      const pid_t tid = tid_.load();
+      if (tid != 0 && smpp::testing::thread_sleeping(tid)) return true;
+      std::this_thread::sleep_for(100us);
+    }
+    return false;
+  }
   // Valid after stop().
   [[nodiscard]] uint64_t cpu_us() const { return cpu_us_; }
   [[nodiscard]] uint64_t wall_us() const { return wall_us_; }
@@ -152,6 +169,7 @@ class served_transport {
   dp::dpdk_transport& t_;
   int poll_timeout_us_;
   std::atomic<bool> stop_{false};
+  std::atomic<pid_t> tid_{0};
   std::thread thread_;
   uint64_t cpu_us_ = 0;
   uint64_t wall_us_ = 0;
@@ -171,6 +189,7 @@ bool spin_until(dp::dpdk_transport& t, Done done, std::chrono::microseconds limi
 
 }  // namespace
 
+// Wall-clock bounds only: dpdk_dpdk_transport_idle_test_perf (tests/CMakeLists.txt).
 TEST(DpdkTransportIdle, IdlePollSleepsOnLittleCpuWhileAPurePollSpinsThroughItsTimeout) {
   EXPECT_CHILD_OK(dp::testing::run_child([] {
     return with_wire([](dp::testing::ring_pair& wire) {
@@ -256,18 +275,24 @@ TEST(DpdkTransportIdle, DataSentWhileThePeerSleepsIsAnsweredWithinTheSleepBound)
       CHILD_CHECK(client_h.connect_err == 0);
 
       constexpr int rounds = 20;
+      // Where the bounds are not checked, only a lost echo fails (a 200 ms poll timeout is the
+      // bound a back-off that slept through it would miss).
+      const auto echo_limit = rate_bounds_checked() ? 200ms : 10'000ms;
       std::vector<uint64_t> rtt_us;
       for (int r = 0; r < rounds; ++r) {
-        // Long enough for the server to have gone idle (idle_spin_us 200) and asleep.
-        std::this_thread::sleep_for(10ms);
+        // The server has gone idle (idle_spin_us 200) and asleep.
+        CHILD_CHECK(served.wait_asleep(5s));
         const std::string ping = "ping " + std::to_string(r) + ";";
         const size_t want = client_h.received.size() + ping.size();
         const auto sent_at = clock_type::now();
         CHILD_CHECK(client->send(c, bytes_of(ping)));
         const bool back = spin_until(
-            *client, [&] { return client_h.received.size() >= want; }, 200ms);
+            *client, [&] { return client_h.received.size() >= want; }, echo_limit);
         rtt_us.push_back(since_us(sent_at));
-        if (!back) std::fprintf(stderr, "[child] round %d: no echo within 200 ms\n", r);
+        if (!back) {
+          std::fprintf(stderr, "[child] round %d: no echo within %lld ms\n", r,
+                       static_cast<long long>(echo_limit.count()));
+        }
         CHILD_CHECK(back);
         CHILD_CHECK(client_h.received.ends_with(ping));
       }
@@ -282,10 +307,12 @@ TEST(DpdkTransportIdle, DataSentWhileThePeerSleepsIsAnsweredWithinTheSleepBound)
                    static_cast<unsigned long long>(served.wall_us()));
       // The bound is 1 ms plus wake-up; the checks leave room for a loaded machine and still
       // fail a back-off that waits for its 200 ms timeout (about 190 ms each round then).
-      CHILD_CHECK(rtt_us[rounds / 2] < 50'000);
-      CHILD_CHECK(rtt_us.back() < 150'000);
-      CHILD_CHECK(server->stats().idle_sleeps > 0);
-      CHILD_CHECK(served.cpu_us() * 10 < served.wall_us() * 3);  // < 30%: it slept
+      if (rate_bounds_checked()) {
+        CHILD_CHECK(rtt_us[rounds / 2] < 50'000);
+        CHILD_CHECK(rtt_us.back() < 150'000);
+      }
+      // Asleep before every round: each ping woke it from a sleep of the back-off.
+      CHILD_CHECK(server->stats().idle_sleeps >= rounds);
       CHILD_CHECK(server_h.refused == 0 && server_h.closes == 0 && client_h.closes == 0);
       return 0;
     });
@@ -318,7 +345,7 @@ TEST(DpdkTransportIdle, DelayedAckFiresOnTimeWhileTheReceiverSleeps) {
       CHILD_CHECK(spin_until(
           *sender, [&] { return sender_h.connect_err != -1; }, 5s));
       CHILD_CHECK(sender_h.connect_err == 0);
-      std::this_thread::sleep_for(20ms);  // the receiver goes idle and asleep
+      CHILD_CHECK(served.wait_asleep(5s));  // the receiver has gone idle and asleep
 
       const auto sent_at = clock_type::now();
       CHILD_CHECK(sender->send(c, bytes_of("one small segment")));
@@ -342,7 +369,7 @@ TEST(DpdkTransportIdle, DelayedAckFiresOnTimeWhileTheReceiverSleeps) {
       // Due at 40 ms, at most 2 ms late by the back-off (about 44 ms on a quiet machine);
       // 150 ms leaves room for a loaded one, far from the ~500 ms a back-off that slept
       // through its timeout takes.
-      CHILD_CHECK(took_us < 150'000);
+      if (rate_bounds_checked()) CHILD_CHECK(took_us < 150'000);
       return 0;
     });
   }));

@@ -31,6 +31,7 @@
 
 #include "dpdk_child.hpp"
 #include "dpdk_transport_pair.hpp"
+#include "rate_bounds.hpp"
 #include "smpp/dataplane/dpdk/port.hpp"
 #include "smpp/dataplane/tls.hpp"
 #include "transport_recorder.hpp"
@@ -535,7 +536,8 @@ TEST(DpdkTransport, GracefulCloseIsResetAfterTheLingerBoundWhenThePeerNeverReads
           CHILD_CHECK(pump({a.t.get(), b.t.get()}, [&] { return !b.rec.closes.empty(); }));
           const auto took = std::chrono::steady_clock::now() - start;
           CHILD_CHECK(b.rec.closes[0] == std::make_pair(ids.client, ETIMEDOUT));
-          CHILD_CHECK(took >= 300ms && took < 2s);
+          CHILD_CHECK(took >= 300ms);  // the linger bound held
+          if (smpp::testing::rate_bounds_checked()) CHILD_CHECK(took < 2s);
           // B's RST may carry a sequence number A's closed window does not accept (RFC 5961
           // §3.2: only SEG.SEQ = RCV.NXT then). Once A reads again its window update reaches a
           // B that no longer knows the connection, whose reset then matches (RFC 9293 §3.10.7.1).
@@ -936,6 +938,7 @@ TEST(DpdkTransport, OutboundSourcePortsLandOnTheWorkersQueueUnderRss) {
   }));
 }
 
+// Wall-clock bounds only: dpdk_dpdk_transport_test_perf (tests/CMakeLists.txt), Release, alone.
 TEST(DpdkTransport, PollWaitsUpToItsTimeoutAndNoLonger) {
   EXPECT_CHILD_OK(run_child([] {
     return with_pair([](node& a, node&) {

@@ -148,13 +148,16 @@ TEST(Eal, InvalidConfigFailsBeforeTheEal) {
 }
 
 TEST(Eal, SeveralProcessesRunAtOnceWithDistinctPrefixes) {
-  auto body = [] {
+  // Each child holds its EAL until all three have one: they overlap for certain.
+  dp::testing::shared_counter up;
+  ASSERT_TRUE(up.ok());
+  auto body = [&up] {
     std::string error;
     auto e = dp::eal::init(test_eal_config({"net_null0"}), error);
     if (!e) std::fprintf(stderr, "[child] %s\n", error.c_str());
     CHILD_CHECK(e.has_value());
-    // Hold the EAL long enough that the three overlap.
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    up.add();
+    CHILD_CHECK(up.wait_for(3, std::chrono::seconds(30)));
     return 0;
   };
   const pid_t a = start_child(body);

@@ -68,6 +68,9 @@ TEST(Memif, TwoProcessesExchangeEveryFrameExactlyOnce) {
   const char* dir = mkdtemp(dir_template);
   ASSERT_NE(dir, nullptr);
   const std::string socket = std::string(dir) + "/memif.sock";
+  // The client says when it has read every echo; till then the server keeps its interface up.
+  dp::testing::shared_counter client_done;
+  ASSERT_TRUE(client_done.ok());
 
   const pid_t server = start_child([&]() -> int {
     std::optional<dp::eal> e;
@@ -86,11 +89,11 @@ TEST(Memif, TwoProcessesExchangeEveryFrameExactlyOnce) {
       });
       (void)l.flush();
     }
-    // Linger so the last echoes are read before the interface goes away.
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
     std::fprintf(stderr, "[server] echoed %u, device took %lu\n", echoed,
                  (unsigned long)l.counters().tx_frames);
     CHILD_CHECK(echoed == frames);
+    // The interface stays up until the client has read the last echoes.
+    CHILD_CHECK(client_done.wait_for(1, std::chrono::seconds(20)));
     CHILD_CHECK(l.counters().tx_frames == frames);
     return 0;
   });
@@ -120,6 +123,7 @@ TEST(Memif, TwoProcessesExchangeEveryFrameExactlyOnce) {
         ++back;
       });
     }
+    client_done.add();
     std::fprintf(stderr, "[client] sent %u, back %u, refused %lu\n", sent, back,
                  (unsigned long)l.counters().tx_dropped);
     CHILD_CHECK(back == frames);

@@ -185,6 +185,7 @@ poll_cost measure_poll(port_fanout& f, int timeout_us) {
   return c;
 }
 
+// Wall-clock bounds only: dpdk_port_fanout_test_perf (tests/CMakeLists.txt), Release, alone.
 TEST(PortFanout, WithIdleSleepAnIdlePollSleepsAndWithoutItSpinsThroughItsTimeout) {
   constexpr int timeout_us = 50'000;
   two_ports sleeping(true, 1000);

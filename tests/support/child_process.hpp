@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace smpp::testing {
@@ -409,6 +410,36 @@ inline uint16_t start_smsc_sim(child_process& sim, uint16_t port,
   if (!up) return 0;
   const size_t at = sim.err().find(marker) + marker.size();
   return static_cast<uint16_t>(std::strtoul(sim.err().c_str() + at, nullptr, 10));
+}
+
+// smsc-sim's counters: SIGUSR1 makes it print them as one JSON line; nullopt when none came
+// within 10 s.
+inline std::optional<flat_json> smsc_sim_counters(child_process& sim) {
+  const auto lines = [](const std::string& out) {
+    return std::count(out.begin(), out.end(), '\n');
+  };
+  const auto before = lines(sim.out());
+  sim.signal(SIGUSR1);
+  if (!sim.wait_for_output(
+          [&](const std::string& out, const std::string&) { return lines(out) > before; },
+          std::chrono::seconds{10})) {
+    return std::nullopt;
+  }
+  return flat_json::parse(last_line(sim.out()));
+}
+
+// Asks smsc-sim for its counters until `done(counters)` holds or `limit` passes; returns the
+// last counters read (check them: the limit may have passed).
+template <typename Done>
+std::optional<flat_json> wait_for_smsc_sim(child_process& sim, Done done,
+                                           std::chrono::milliseconds limit) {
+  std::optional<flat_json> last;
+  for (const auto until = clock_type::now() + limit; clock_type::now() < until;) {
+    last = smsc_sim_counters(sim);
+    if (last && done(*last)) return last;
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  return last;
 }
 
 // A port nothing listens on: bound by the kernel, then released.

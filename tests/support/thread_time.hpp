@@ -1,12 +1,14 @@
-// This thread's CPU time and runnable time, for tests that tell a sleeping poll from a spinning
-// one.
+// This thread's CPU time and runnable time, and whether another thread sleeps, for tests that
+// tell a sleeping poll from a spinning one.
 #pragma once
 
+#include <sys/types.h>
 #include <time.h>
 
 #include <cstdint>
 #include <fstream>
 #include <optional>
+#include <string>
 
 namespace smpp::testing {
 
@@ -25,6 +27,16 @@ inline std::optional<uint64_t> thread_runnable_us() {
   uint64_t on_cpu_ns = 0, waiting_ns = 0;
   if (!(in >> on_cpu_ns >> waiting_ns)) return std::nullopt;
   return (on_cpu_ns + waiting_ns) / 1000;
+}
+
+// Whether thread `tid` of this process is asleep: state S in /proc/self/task/<tid>/stat (proc(5)),
+// as a thread is inside nanosleep() or a blocking wait, and never while it spins.
+inline bool thread_sleeping(pid_t tid) {
+  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  const size_t paren = stat.rfind(')');  // the name in parentheses may hold spaces
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'S';
 }
 
 }  // namespace smpp::testing

@@ -500,18 +500,24 @@ TEST_F(RouterDpdkE2eTest, AnIdleRouterWithIdleSleepLeavesItsCpuToOthers) {
     }
     return utime + stime;
   };
-  std::this_thread::sleep_for(200ms);  // the binds' last exchanges are over
-  const auto before = cpu_ticks();
-  const auto start = smpp::testing::clock_type::now();
-  std::this_thread::sleep_for(2s);
-  const auto after = cpu_ticks();
-  const double wall_s =
-      std::chrono::duration<double>(smpp::testing::clock_type::now() - start).count();
-  ASSERT_TRUE(before.has_value() && after.has_value());
-  const double cpu_s =
-      static_cast<double>(*after - *before) / static_cast<double>(sysconf(_SC_CLK_TCK));
-  std::printf("idle router (idle_sleep_us 100): %.3f s CPU in %.3f s\n", cpu_s, wall_s);
-  EXPECT_LT(cpu_s, 0.3 * wall_s) << "an idle worker with idle_sleep_us still spins";
+  // Idle once the binds' last exchanges are over: the CPU it used over windows of 2 s, until one
+  // shows it below 30% of the wall time (a worker in pure poll mode never gets there).
+  double cpu_s = 0, wall_s = 0;
+  bool idle = false;
+  for (const auto until = smpp::testing::clock_type::now() + 20s;
+       !idle && smpp::testing::clock_type::now() < until;) {
+    const auto before = cpu_ticks();
+    const auto start = smpp::testing::clock_type::now();
+    std::this_thread::sleep_for(2s);  // the window measured
+    const auto after = cpu_ticks();
+    wall_s = std::chrono::duration<double>(smpp::testing::clock_type::now() - start).count();
+    ASSERT_TRUE(before.has_value() && after.has_value());
+    cpu_s = static_cast<double>(*after - *before) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    std::printf("idle router (idle_sleep_us 100): %.3f s CPU in %.3f s\n", cpu_s, wall_s);
+    idle = cpu_s < 0.3 * wall_s;
+  }
+  EXPECT_TRUE(idle) << "an idle worker with idle_sleep_us still spins: " << cpu_s << " s CPU in "
+                    << wall_s << " s";
   const exit_result r = stop_router();
   EXPECT_EQ(r.code, 0) << r.err;
 }

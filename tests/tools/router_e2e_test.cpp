@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "../support/child_process.hpp"
+#include "../support/rate_bounds.hpp"
 #include "../support/router_start.hpp"
 #include "../support/tls_certs.hpp"
 
@@ -554,8 +555,10 @@ TEST_F(RouterE2eTest, TenThousandConnectionsThatNeverBindAreClosedAndBoundEsmesK
   std::printf("bound ESMEs: %.0f submit_sm/s alone, %.0f with %zu silent connections (%.2f)\n",
               before, during, silent, during / before);
   // A shared 2-core machine is noisy; the bound sessions must not collapse (half is the
-  // floor; the figure printed above is the measurement).
-  EXPECT_GT(during, 0.5 * before);
+  // floor; the figure printed above is the measurement). A rate bound: Release only.
+  if (smpp::testing::rate_bounds_checked()) {
+    EXPECT_GT(during, 0.5 * before);
+  }
 
   // Every silent connection is closed bind_ms after it was accepted; the last ones were
   // accepted by now, so bind_ms plus the tick and a margin for the machine bounds the wait.

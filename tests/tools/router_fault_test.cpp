@@ -9,7 +9,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -23,6 +22,7 @@
 #include <vector>
 
 #include "../support/child_process.hpp"
+#include "../support/rate_bounds.hpp"
 #include "../support/router_start.hpp"
 
 namespace {
@@ -32,7 +32,6 @@ using smpp::testing::child_process;
 using smpp::testing::clock_type;
 using smpp::testing::exit_result;
 using smpp::testing::flat_json;
-using smpp::testing::last_line;
 using smpp::testing::make_temp_dir;
 using smpp::testing::read_file;
 using smpp::testing::start_router_on_free_port;
@@ -64,8 +63,6 @@ constexpr const char* fault_duration_s = "12";
 constexpr auto first_kill = 600ms;
 constexpr auto kill_period = 1000ms;
 constexpr uint64_t min_accepted_before_kill = 100;
-// How long the router is left alone before its memory is read again.
-constexpr auto settle = 2s;
 
 void expect_no_sanitizer_report(std::string_view who, const std::string& err) {
   EXPECT_EQ(err.find("Sanitizer"), std::string::npos) << who << ":\n" << err;
@@ -82,6 +79,19 @@ uint64_t rss_kib(pid_t pid) {
   return 0;
 }
 
+// VmRSS once it has stopped moving (the router is done with what a load left behind): the same
+// in two reads a quarter of a second apart, or the last read after 10 s.
+uint64_t settled_rss_kib(pid_t pid) {
+  uint64_t last = rss_kib(pid);
+  for (const auto until = clock_type::now() + 10s; clock_type::now() < until;) {
+    std::this_thread::sleep_for(250ms);
+    const uint64_t now = rss_kib(pid);
+    if (now == last) return now;
+    last = now;
+  }
+  return last;
+}
+
 class RouterFaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -93,28 +103,10 @@ class RouterFaultTest : public ::testing::Test {
     return {"--journal", journal_, "--dlr-delay-ms", "50"};
   }
 
-  // The simulator's counters, asked for with SIGUSR1.
-  std::optional<flat_json> sim_counters() {
-    auto lines = [](const std::string& out) { return std::count(out.begin(), out.end(), '\n'); };
-    const auto before = lines(sim_.out());
-    sim_.signal(SIGUSR1);
-    if (!sim_.wait_for_output(
-            [&](const std::string& out, const std::string&) { return lines(out) > before; }, 10s)) {
-      return std::nullopt;
-    }
-    return flat_json::parse(last_line(sim_.out()));
-  }
-
   // Polls the simulator until `pred(counters)` holds or `limit` passes; the last counters read.
   template <typename Pred>
   std::optional<flat_json> wait_for_sim(Pred pred, std::chrono::milliseconds limit) {
-    std::optional<flat_json> last;
-    for (const auto until = clock_type::now() + limit; clock_type::now() < until;) {
-      last = sim_counters();
-      if (last && pred(*last)) return last;
-      std::this_thread::sleep_for(20ms);
-    }
-    return last;
+    return smpp::testing::wait_for_smsc_sim(sim_, pred, limit);
   }
 
   bool start_router(const std::string& workers, uint32_t binds) {
@@ -222,8 +214,7 @@ void RouterFaultTest::run_kills_during_load(const std::string& workers, uint32_t
     const std::string json = start_load(load, warmup_duration_s);
     expect_every_answer_and_receipt(finish_load(load, json));
   }
-  std::this_thread::sleep_for(settle);
-  const uint64_t steady_kib = rss_kib(router_.pid());
+  const uint64_t steady_kib = settled_rss_kib(router_.pid());
   ASSERT_GT(steady_kib, 0u);
 
   // The load, and ten kills in its middle.
@@ -232,6 +223,7 @@ void RouterFaultTest::run_kills_during_load(const std::string& workers, uint32_t
   const auto load_started = clock_type::now();
   uint64_t replayed_seen = 0;  // receipts the restarted instances replayed, as far as read
   for (int k = 0; k < kills; ++k) {
+    // The kill schedule (the scenario's clock, not a wait for an event).
     std::this_thread::sleep_until(load_started + first_kill + k * kill_period);
     // Traffic flows through this instance (after the router reconnected to it).
     const auto c = wait_for_sim(
@@ -242,6 +234,7 @@ void RouterFaultTest::run_kills_during_load(const std::string& workers, uint32_t
     replayed_seen += c->count("receipts_replayed");
     sim_.signal(SIGKILL);
     (void)sim_.wait(10s);
+    // An outage of 200, 300 or 400 ms: the scenario, not a wait for an event.
     std::this_thread::sleep_for(std::chrono::milliseconds(200 + 100 * (k % 3)));
     ASSERT_EQ(start_smsc_sim(sim_, sim_port_, sim_args()), sim_port_) << "restart " << k << ":\n"
                                                                       << sim_.err();
@@ -271,8 +264,7 @@ void RouterFaultTest::run_kills_during_load(const std::string& workers, uint32_t
   // returned to the kernel, per worker thread) and the high-water mark of the hold queues, a
   // few MiB at most at this load. It catches a leak of some 350 octets per message (about
   // 24 000 here) or 800 KiB per kill.
-  std::this_thread::sleep_for(settle);
-  const uint64_t after_kib = rss_kib(router_.pid());
+  const uint64_t after_kib = settled_rss_kib(router_.pid());
   constexpr uint64_t margin_kib = 8 * 1024;
   std::printf(
       "[   rss    ] router VmRSS at start %llu KiB, steady %llu KiB, after %d kills %llu "
@@ -297,7 +289,9 @@ void RouterFaultTest::run_kills_during_load(const std::string& workers, uint32_t
   expect_no_sanitizer_report("smsc-sim", s.err);
   const auto took = std::chrono::duration<double>(clock_type::now() - test_started).count();
   std::printf("[   time   ] %.1f s\n", took);
-  EXPECT_LT(took, 60.0);
+  if (smpp::testing::rate_bounds_checked()) {
+    EXPECT_LT(took, 60.0);
+  }
 }
 
 TEST_F(RouterFaultTest, UpstreamKilledTenTimesMidLoadThroughOneWorker) {

@@ -6,10 +6,12 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -18,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "../support/child_process.hpp"
@@ -95,6 +98,111 @@ std::vector<header> headers_in(const std::string& bytes) {
   return out;
 }
 
+// A TCP relay on loopback in front of the simulator that counts the connections it relays: the
+// router's attempts to reach its upstream, which the refusal cases wait for (the router reports
+// its refused handshakes only when it stops).
+class counting_relay {
+ public:
+  explicit counting_relay(uint16_t to_port) : to_port_(to_port) {}
+  ~counting_relay() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+    for (const auto& [a, b] : pairs_) {
+      close(a);
+      close(b);
+    }
+    if (listen_fd_ >= 0) close(listen_fd_);
+  }
+  counting_relay(const counting_relay&) = delete;
+  counting_relay& operator=(const counting_relay&) = delete;
+
+  // Listens on 127.0.0.1 (a port from the kernel) and relays from a thread of its own.
+  bool start() {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a = loopback(0);
+    socklen_t len = sizeof a;
+    if (listen_fd_ < 0 || bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        listen(listen_fd_, 16) != 0 ||
+        getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      return false;
+    }
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { run(); });
+    return true;
+  }
+  [[nodiscard]] uint16_t port() const { return port_; }
+  [[nodiscard]] int connections() const { return connections_.load(); }
+  // Waits until `n` connections came; false when `limit` passed first.
+  [[nodiscard]] bool wait_for_connections(int n, std::chrono::milliseconds limit) const {
+    const auto until = clock_type::now() + limit;
+    while (connections() < n) {
+      if (clock_type::now() >= until) return false;
+      std::this_thread::sleep_for(10ms);
+    }
+    return true;
+  }
+
+ private:
+  static sockaddr_in loopback(uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+  }
+  // Copies what `from` has to `to`; false at its end or on an error.
+  static bool forward(int from, int to) {
+    char buf[16384];
+    const ssize_t n = recv(from, buf, sizeof buf, 0);
+    if (n <= 0) return false;
+    for (ssize_t sent = 0; sent < n;) {
+      const ssize_t k = send(to, buf + sent, static_cast<size_t>(n - sent), MSG_NOSIGNAL);
+      if (k <= 0) return false;
+      sent += k;
+    }
+    return true;
+  }
+  void run() {
+    while (!stop_.load()) {
+      std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}};
+      for (const auto& [a, b] : pairs_) {
+        fds.push_back({a, POLLIN, 0});
+        fds.push_back({b, POLLIN, 0});
+      }
+      if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
+      for (size_t i = pairs_.size(); i-- > 0;) {
+        auto [a, b] = pairs_[i];
+        const short ra = fds[1 + 2 * i].revents, rb = fds[2 + 2 * i].revents;
+        const bool open = (ra == 0 || forward(a, b)) && (rb == 0 || forward(b, a));
+        if (open) continue;
+        close(a);
+        close(b);
+        pairs_.erase(pairs_.begin() + static_cast<std::ptrdiff_t>(i));
+      }
+      if ((fds[0].revents & POLLIN) == 0) continue;
+      const int in = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (in < 0) continue;
+      connections_.fetch_add(1);
+      const int out = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in to = loopback(to_port_);
+      if (out < 0 || connect(out, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+        close(in);
+        if (out >= 0) close(out);
+        continue;
+      }
+      pairs_.emplace_back(in, out);
+    }
+  }
+
+  uint16_t to_port_;
+  uint16_t port_ = 0;
+  int listen_fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
+  std::vector<std::pair<int, int>> pairs_;  // (from the router, to the simulator)
+  std::thread thread_;
+};
+
 class RouterTlsE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -110,11 +218,14 @@ class RouterTlsE2eTest : public ::testing::Test {
     }
   }
 
-  // smsc-sim over TLS with `cert` (signed by the test CA unless the test says otherwise).
+  // smsc-sim over TLS with `cert` (signed by the test CA unless the test says otherwise); the
+  // router's upstream unless relayed_through() says otherwise.
   bool start_sim(const std::string& cert) {
     sim_port_ = start_smsc_sim(sim_, 0, {"--tls-cert", cert, "--tls-key", certs_.server_key});
+    upstream_port_ = sim_port_;
     return sim_port_ != 0;
   }
+  void relayed_through(const counting_relay& relay) { upstream_port_ = relay.port(); }
 
   std::string config() const {
     return "[router]\nlisten = [\"127.0.0.1:" + std::to_string(plain_port_) +
@@ -128,7 +239,7 @@ class RouterTlsE2eTest : public ::testing::Test {
            std::string(tenant_password) +
            "\"\nallowed_networks = [\"127.0.0.0/8\"]\n\n"
            "[[upstreams]]\nname = \"sim\"\naddress = \"127.0.0.1:" +
-           std::to_string(sim_port_) +
+           std::to_string(upstream_port_) +
            "\"\n\n"
            "[upstreams.tls]\nca_file = \"" +
            certs_.ca_cert + "\"\nserver_name = \"smsc.test\"\npin_sha256 = \"" + pin_ +
@@ -244,6 +355,7 @@ class RouterTlsE2eTest : public ::testing::Test {
   child_process sim_;
   child_process router_;
   uint16_t sim_port_ = 0;
+  uint16_t upstream_port_ = 0;  // where the router's upstream bind connects
   uint16_t plain_port_ = 0;
   uint16_t tls_port_ = 0;
 };
@@ -351,12 +463,18 @@ class RouterTlsUpstreamRefusal : public RouterTlsE2eTest,
 TEST_P(RouterTlsUpstreamRefusal, TheBindNeverComesUpAndIsRetriedWithBackOff) {
   const bad_upstream& p = GetParam();
   ASSERT_TRUE(start_sim(certs_.*p.cert)) << sim_.err();
+  counting_relay relay(sim_port_);
+  ASSERT_TRUE(relay.start());
+  relayed_through(relay);
   if (p.wrong_pin) pin_ = std::string(64, '0');
   ASSERT_TRUE(start_router());
-  std::this_thread::sleep_for(1500ms);  // reconnects every 100..400 ms meanwhile
+  // Three attempts, the first two refused: it reconnects after 50..400 ms each time.
+  ASSERT_TRUE(relay.wait_for_connections(3, 30s)) << relay.connections() << " connections\n"
+                                                  << router_.err();
   EXPECT_EQ(sim_binds(), 0);
   const exit_result stopped = stop_router();
-  // Counted as refused certificates, several times over: back-off, not a busy loop, no crash.
+  // Counted as refused certificates, several times over: back-off, not a busy loop (a few
+  // attempts in the time three took), no crash.
   const size_t at = stopped.err.find("tls: 0 handshakes, ");
   ASSERT_NE(at, std::string::npos) << stopped.err;
   unsigned long long failed = 0, refused = 0;

@@ -11,7 +11,6 @@
 #include <fstream>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -21,7 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using smpp::testing::child_process;
-using smpp::testing::clock_type;
 using smpp::testing::exit_result;
 using smpp::testing::flat_json;
 using smpp::testing::last_line;
@@ -45,28 +43,13 @@ class SimJournalTest : public ::testing::Test {
   }
 
   // The simulator's counters, asked for with SIGUSR1.
-  std::optional<flat_json> counters() {
-    auto lines = [](const std::string& out) { return std::count(out.begin(), out.end(), '\n'); };
-    const auto before = lines(sim_.out());
-    sim_.signal(SIGUSR1);
-    if (!sim_.wait_for_output(
-            [&](const std::string& out, const std::string&) { return lines(out) > before; }, 10s)) {
-      return std::nullopt;
-    }
-    return flat_json::parse(last_line(sim_.out()));
-  }
+  std::optional<flat_json> counters() { return smpp::testing::smsc_sim_counters(sim_); }
 
   // Polls the counters until `key` reaches `value` (or 10 s pass); returns the last ones read.
   flat_json wait_for(const std::string& key, uint64_t value) {
-    flat_json last;
-    for (const auto until = clock_type::now() + 10s; clock_type::now() < until;) {
-      if (const auto c = counters()) {
-        last = *c;
-        if (c->count(key) == value) break;
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    return last;
+    return smpp::testing::wait_for_smsc_sim(
+               sim_, [&](const flat_json& c) { return c.count(key) == value; }, 10s)
+        .value_or(flat_json{});
   }
 
   void kill_sim() {
@@ -155,9 +138,15 @@ TEST_F(SimJournalTest, ReceiptWithoutABoundReceiverWaitsForOneInsteadOfBeingDrop
   const load_run first = run_load("alpha", {"--count", "200", "--dlr", "--dlr-wait", "0.05"});
   EXPECT_EQ(first.report.count("accepted"), 200u);
   EXPECT_EQ(first.report.count("receipts"), 0u);
-  std::this_thread::sleep_for(500ms);
-  const auto waiting = counters();
+  // Every receipt is due 300 ms after its message by the simulator's clock (uptime_s): wait
+  // until that clock is past the last one's, plus a tick to act on it.
+  const auto done = counters();
+  ASSERT_TRUE(done.has_value());
+  const double due_s = done->num("uptime_s") + 0.3;
+  const auto waiting = smpp::testing::wait_for_smsc_sim(
+      sim_, [&](const flat_json& c) { return c.num("uptime_s") >= due_s + 0.1; }, 10s);
   ASSERT_TRUE(waiting.has_value());
+  ASSERT_GE(waiting->num("uptime_s"), due_s + 0.1);
   EXPECT_EQ(waiting->count("receipts_dropped"), 0u);
   EXPECT_EQ(waiting->count("journal_pending"), 200u);
 

@@ -272,7 +272,11 @@ TEST_F(SimLoadTest, LostConnectionLeavesMessagesUnansweredAndExitsOne) {
   child_process load;
   ASSERT_TRUE(load.start("esme-load", {"--connect", sim_address(), "--system-id", "x", "--password",
                                        "y", "--count", "100", "--window", "128", "--json", json}));
-  std::this_thread::sleep_for(500ms);
+  // Killed with every request in flight: the simulator has read all 100 and answered none.
+  const auto in_flight = smpp::testing::wait_for_smsc_sim(
+      sim_, [](const flat_json& c) { return c.count("submit_sm") >= 100; }, 15s);
+  ASSERT_TRUE(in_flight.has_value());
+  ASSERT_EQ(in_flight->count("submit_sm"), 100u);
   sim_.signal(SIGKILL);
   const exit_result r = load.wait(30s);
   EXPECT_EQ(r.code, 1) << r.err;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "../support/child_process.hpp"
+#include "../support/rate_bounds.hpp"
 
 namespace {
 
@@ -670,6 +671,8 @@ TEST_F(TdmaE2eTest, AWeightChangeTakesEffectWithinOneFrameAndLosesNothing) {
     json[i] =
         start_tenant(p[i], name, {"--window", "64", "--duration", "6", "--source-addr", name});
   }
+  // The change comes halfway through the tenants' 6 s: the schedule of the run, not a wait for
+  // an event (the windows compared below are placed by the arrival times the SMSC logged).
   std::this_thread::sleep_for(3s);
   auto now_us = [] {
     return static_cast<uint64_t>(
@@ -714,6 +717,8 @@ TEST_F(TdmaE2eTest, AWeightChangeTakesEffectWithinOneFrameAndLosesNothing) {
     first[i] = std::min(first[i], a.us[k]);
     last[i] = std::max(last[i], a.us[k]);
   }
+  // A share within 3% in every window is a timing bound: not checked under a sanitizer.
+  if (!smpp::testing::rate_bounds_checked()) return;
   const uint64_t begin = std::max(first[0], first[1]) + 500'000;  // past the start
   const uint64_t end = std::min(last[0], last[1]);
   const uint64_t window_us = frame_ms * 1000;

@@ -106,6 +106,9 @@ class Peer:
                 self.kill()
                 raise CaseFailure(f"{TAP} did not come up after net-peer attached ({_operstate()})")
             time.sleep(0.01)
+        # The kernel sets operstate before it attaches the transmit queues' qdiscs
+        # (linkwatch_do_dev: rfc2863_policy, then dev_activate), and nothing outside the kernel
+        # shows the second step: a margin, not a wait for an event.
         time.sleep(0.02)
 
     def _stderr_now(self):
