@@ -71,7 +71,7 @@ if [ "$quick" -eq 0 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     SMPP_NO_RATE_BOUNDS=1 run_ctest build/asan -LE perf -j"$jobs" --timeout 900
 
-  step "TSan build and the concurrent tests (rings, cross-worker hand-off)"
+  step "TSan build and the concurrent tests (rings, hand-off, the real router with its admin API, DPDK steering)"
   cmake --preset tsan -DSMPP_WERROR=ON -DSMPP_REQUIRE_TEST_TOOLS="$require_tools"
   mapfile -t mt_targets < <(cd tests && ls */*_mt_test.cpp | sed -E 's#^([a-z]+)/(.*)\.cpp$#\1_\2#')
   cmake --build build/tsan -j"$jobs" --target "${mt_targets[@]}"
