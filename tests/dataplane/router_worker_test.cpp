@@ -340,6 +340,10 @@ TEST(Routing, SubmitIsForwardedWithNewSequenceAndAnswerRestoresIt) {
   EXPECT_EQ(b.sequence_number, 4242U);
   EXPECT_EQ(b.message_id, "msg-1");
   EXPECT_EQ(r.w.stats().resp_relayed, 1U);
+  // Answered once: nothing more comes when its response timeout (response_ms) has passed.
+  r.advance(r.snap->timers.response_ms + 100);
+  EXPECT_TRUE(r.t.take(c).empty());
+  EXPECT_EQ(r.w.stats().upstream_timeouts, 0U);
 }
 
 TEST(Routing, LongestPrefixChoosesTheUpstream) {
