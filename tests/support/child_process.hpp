@@ -411,6 +411,20 @@ inline uint16_t start_smsc_sim(child_process& sim, uint16_t port,
   return static_cast<uint16_t>(std::strtoul(sim.err().c_str() + at, nullptr, 10));
 }
 
+// smsc-sim's counters now: on SIGUSR1 it prints them as one JSON line on stdout. nullopt when no
+// line came within 10 s (or it does not parse).
+inline std::optional<flat_json> sim_counters(child_process& sim) {
+  auto lines = [](const std::string& out) { return std::count(out.begin(), out.end(), '\n'); };
+  const auto before = lines(sim.out());
+  sim.signal(SIGUSR1);
+  if (!sim.wait_for_output(
+          [&](const std::string& out, const std::string&) { return lines(out) > before; },
+          std::chrono::seconds{10})) {
+    return std::nullopt;
+  }
+  return flat_json::parse(last_line(sim.out()));
+}
+
 // A port nothing listens on: bound by the kernel, then released.
 inline uint16_t unused_port() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -281,16 +281,7 @@ class RouterDpdkE2eTest : public ::testing::Test {
   }
 
   // The simulator's counters, asked for with SIGUSR1 (one JSON line on stdout per signal).
-  std::optional<flat_json> sim_counters() {
-    auto lines = [](const std::string& out) { return std::count(out.begin(), out.end(), '\n'); };
-    const auto before = lines(sim_.out());
-    sim_.signal(SIGUSR1);
-    if (!sim_.wait_for_output(
-            [&](const std::string& out, const std::string&) { return lines(out) > before; }, 10s)) {
-      return std::nullopt;
-    }
-    return flat_json::parse(last_line(sim_.out()));
-  }
+  std::optional<flat_json> sim_counters() { return smpp::testing::sim_counters(sim_); }
 
   // esme-load through the router on kernel sockets in the namespace.
   std::optional<flat_json> run_load(uint64_t count, uint32_t sessions, uint32_t window) {

@@ -50,6 +50,7 @@ using smpp::testing::request_counts;
 using smpp::testing::router_counts;
 using smpp::testing::router_ports;
 using smpp::testing::run_tool;
+using smpp::testing::sim_counters;
 using smpp::testing::sim_counts;
 using smpp::testing::start_router_on_free_ports;
 using smpp::testing::start_smsc_sim;
@@ -141,17 +142,6 @@ class RouterE2eTest : public ::testing::Test {
   void SetUp() override { dir_ = make_temp_dir(::testing::TempDir(), "router_e2e_"); }
   void TearDown() override {
     if (router_.pid() > 0) stop_router();
-  }
-
-  // The simulator's counters, asked for with SIGUSR1 (one JSON line on stdout per signal).
-  static std::optional<flat_json> sim_counters(child_process& sim) {
-    auto lines = [](const std::string& out) { return std::count(out.begin(), out.end(), '\n'); };
-    const auto before = lines(sim.out());
-    sim.signal(SIGUSR1);
-    const bool answered = sim.wait_for_output(
-        [&](const std::string& out, const std::string&) { return lines(out) > before; }, 10s);
-    if (!answered) return std::nullopt;
-    return flat_json::parse(last_line(sim.out()));
   }
 
   // Asks the simulator for its counters until `pred(counters)` holds or `limit` passes; the last

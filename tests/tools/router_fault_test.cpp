@@ -100,16 +100,7 @@ class RouterFaultTest : public ::testing::Test {
   }
 
   // The simulator's counters, asked for with SIGUSR1.
-  std::optional<flat_json> sim_counters() {
-    auto lines = [](const std::string& out) { return std::count(out.begin(), out.end(), '\n'); };
-    const auto before = lines(sim_.out());
-    sim_.signal(SIGUSR1);
-    if (!sim_.wait_for_output(
-            [&](const std::string& out, const std::string&) { return lines(out) > before; }, 10s)) {
-      return std::nullopt;
-    }
-    return flat_json::parse(last_line(sim_.out()));
-  }
+  std::optional<flat_json> sim_counters() { return smpp::testing::sim_counters(sim_); }
 
   // Polls the simulator until `pred(counters)` holds or `limit` passes; the last counters read.
   template <typename Pred>

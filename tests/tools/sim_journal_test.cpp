@@ -45,16 +45,7 @@ class SimJournalTest : public ::testing::Test {
   }
 
   // The simulator's counters, asked for with SIGUSR1.
-  std::optional<flat_json> counters() {
-    auto lines = [](const std::string& out) { return std::count(out.begin(), out.end(), '\n'); };
-    const auto before = lines(sim_.out());
-    sim_.signal(SIGUSR1);
-    if (!sim_.wait_for_output(
-            [&](const std::string& out, const std::string&) { return lines(out) > before; }, 10s)) {
-      return std::nullopt;
-    }
-    return flat_json::parse(last_line(sim_.out()));
-  }
+  std::optional<flat_json> counters() { return smpp::testing::sim_counters(sim_); }
 
   // Polls the counters until `key` reaches `value` (or 10 s pass); returns the last ones read.
   flat_json wait_for(const std::string& key, uint64_t value) {

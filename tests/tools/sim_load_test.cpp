@@ -77,16 +77,7 @@ class SimLoadTest : public ::testing::Test {
   }
 
   // The simulator's counters now (SIGUSR1: one JSON line on stdout per signal).
-  std::optional<flat_json> counters() {
-    auto lines = [](const std::string& out) { return std::count(out.begin(), out.end(), '\n'); };
-    const auto before = lines(sim_.out());
-    sim_.signal(SIGUSR1);
-    if (!sim_.wait_for_output(
-            [&](const std::string& out, const std::string&) { return lines(out) > before; }, 10s)) {
-      return std::nullopt;
-    }
-    return flat_json::parse(last_line(sim_.out()));
-  }
+  std::optional<flat_json> counters() { return smpp::testing::sim_counters(sim_); }
 
   [[nodiscard]] std::string sim_address() const { return "127.0.0.1:" + std::to_string(port_); }
 

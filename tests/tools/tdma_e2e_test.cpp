@@ -304,16 +304,7 @@ class TdmaE2eTest : public ::testing::Test {
     return ::testing::AssertionSuccess();
   }
 
-  std::optional<flat_json> sim_counters() {
-    auto lines = [](const std::string& out) { return std::count(out.begin(), out.end(), '\n'); };
-    const auto before = lines(sim_.out());
-    sim_.signal(SIGUSR1);
-    if (!sim_.wait_for_output(
-            [&](const std::string& out, const std::string&) { return lines(out) > before; }, 10s)) {
-      return std::nullopt;
-    }
-    return flat_json::parse(last_line(sim_.out()));
-  }
+  std::optional<flat_json> sim_counters() { return smpp::testing::sim_counters(sim_); }
 
   bool wait_for_binds(uint32_t binds) {
     const auto until = clock_type::now() + 15s;
