@@ -3,27 +3,26 @@
 // the kernel reading a real router_worker (fake transport) through shared_state: JSON shapes,
 // the token rules, validation errors with file, line and key, the publisher, the body bounds,
 // and promtool on the real output.
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include <httplib.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "fake_transport.hpp"
+#include "metrics_text.hpp"
 #include "smpp/codec/codec.hpp"
 #include "smpp/control/admin.hpp"
 #include "smpp/control/config.hpp"
@@ -327,6 +326,8 @@ class AdminServerTest : public ::testing::Test {
     EXPECT_EQ(transport_.take(c).size(), routed + unrouted);
   }
 
+  // The answer's JSON. The tests read it with at(): a missing key throws, and the test fails
+  // (operator[] on a const json is undefined for a missing key, and on a mutable one inserts null).
   json get_json(const std::string& path) {
     auto res = client_->Get(path);
     EXPECT_TRUE(res) << path;
@@ -370,56 +371,56 @@ TEST_F(AdminServerTest, ReadEndpointsAnswerJsonFromTheWorkersCounters) {
   traffic(7, 3);
 
   const json status = get_json("/api/status");
-  EXPECT_EQ(status["version"], "0.1.0");
-  EXPECT_EQ(status["config_file"], path_);
-  ASSERT_EQ(status["workers"].size(), 1u);
-  EXPECT_EQ(status["workers"][0]["cpu"], 3);
-  EXPECT_EQ(status["workers"][0]["core"], 2);
-  EXPECT_EQ(status["workers"][0]["numa"], 1);
-  EXPECT_EQ(status["workers"][0]["running"], true);
-  EXPECT_EQ(status["workers"][0]["submit_received"], 10);
-  EXPECT_EQ(status["placement"]["reason"], "one worker for the test");
-  EXPECT_EQ(status["totals"]["submitted"], 10);
-  EXPECT_EQ(status["totals"]["accepted"], 7);
-  EXPECT_EQ(status["totals"]["rejected"], 3);
-  EXPECT_EQ(status["totals"]["sessions"], 1);
-  EXPECT_EQ(status["totals"]["upstream_binds_up"], 1);
+  EXPECT_EQ(status.at("version"), "0.1.0");
+  EXPECT_EQ(status.at("config_file"), path_);
+  ASSERT_EQ(status.at("workers").size(), 1u);
+  EXPECT_EQ(status.at("workers").at(0).at("cpu"), 3);
+  EXPECT_EQ(status.at("workers").at(0).at("core"), 2);
+  EXPECT_EQ(status.at("workers").at(0).at("numa"), 1);
+  EXPECT_EQ(status.at("workers").at(0).at("running"), true);
+  EXPECT_EQ(status.at("workers").at(0).at("submit_received"), 10);
+  EXPECT_EQ(status.at("placement").at("reason"), "one worker for the test");
+  EXPECT_EQ(status.at("totals").at("submitted"), 10);
+  EXPECT_EQ(status.at("totals").at("accepted"), 7);
+  EXPECT_EQ(status.at("totals").at("rejected"), 3);
+  EXPECT_EQ(status.at("totals").at("sessions"), 1);
+  EXPECT_EQ(status.at("totals").at("upstream_binds_up"), 1);
 
   const json tenants = get_json("/api/tenants");
   ASSERT_EQ(tenants.size(), 1u);
-  EXPECT_EQ(tenants[0]["name"], "acme");
-  EXPECT_EQ(tenants[0]["window"], 16);
-  EXPECT_EQ(tenants[0]["sessions"], 1);
-  EXPECT_EQ(tenants[0]["submitted"], 10);
-  EXPECT_EQ(tenants[0]["accepted"], 7);
-  EXPECT_EQ(tenants[0]["rejected_by_status"]["ESME_RINVDSTADR"], 3);
+  EXPECT_EQ(tenants.at(0).at("name"), "acme");
+  EXPECT_EQ(tenants.at(0).at("window"), 16);
+  EXPECT_EQ(tenants.at(0).at("sessions"), 1);
+  EXPECT_EQ(tenants.at(0).at("submitted"), 10);
+  EXPECT_EQ(tenants.at(0).at("accepted"), 7);
+  EXPECT_EQ(tenants.at(0).at("rejected_by_status").at("ESME_RINVDSTADR"), 3);
 
   const json upstreams = get_json("/api/upstreams");
   ASSERT_EQ(upstreams.size(), 1u);
-  EXPECT_EQ(upstreams[0]["name"], "sim");
-  EXPECT_EQ(upstreams[0]["address"], "127.0.0.1:1");
-  EXPECT_EQ(upstreams[0]["binds_up_per_worker"], json::array({1}));
-  EXPECT_EQ(upstreams[0]["submitted"], 7);
-  EXPECT_EQ(upstreams[0]["accepted"], 7);
-  ASSERT_EQ(upstreams[0]["binds"].size(), 1u);
-  EXPECT_TRUE(upstreams[0]["binds"][0]["plan"].contains("slots_per_frame"));
-  EXPECT_TRUE(upstreams[0]["binds"][0]["plan"].contains("owners"));
+  EXPECT_EQ(upstreams.at(0).at("name"), "sim");
+  EXPECT_EQ(upstreams.at(0).at("address"), "127.0.0.1:1");
+  EXPECT_EQ(upstreams.at(0).at("binds_up_per_worker"), json::array({1}));
+  EXPECT_EQ(upstreams.at(0).at("submitted"), 7);
+  EXPECT_EQ(upstreams.at(0).at("accepted"), 7);
+  ASSERT_EQ(upstreams.at(0).at("binds").size(), 1u);
+  EXPECT_TRUE(upstreams.at(0).at("binds").at(0).at("plan").contains("slots_per_frame"));
+  EXPECT_TRUE(upstreams.at(0).at("binds").at(0).at("plan").contains("owners"));
 
   const json sessions = get_json("/api/sessions");
   ASSERT_EQ(sessions.size(), 1u);
-  EXPECT_EQ(sessions[0]["tenant"], "acme");
-  EXPECT_EQ(sessions[0]["bound"], 1);
-  EXPECT_EQ(sessions[0]["receivers"], 1);  // a transceiver receives too
+  EXPECT_EQ(sessions.at(0).at("tenant"), "acme");
+  EXPECT_EQ(sessions.at(0).at("bound"), 1);
+  EXPECT_EQ(sessions.at(0).at("receivers"), 1);  // a transceiver receives too
 
   const json routes = get_json("/api/routes");
-  ASSERT_EQ(routes["routes"].size(), 1u);
-  EXPECT_EQ(routes["routes"][0]["destination_prefix"], "44");
-  EXPECT_EQ(routes["routes"][0]["upstreams"], json::array({"sim"}));
+  ASSERT_EQ(routes.at("routes").size(), 1u);
+  EXPECT_EQ(routes.at("routes").at(0).at("destination_prefix"), "44");
+  EXPECT_EQ(routes.at("routes").at(0).at("upstreams"), json::array({"sim"}));
 
   const json slots = get_json("/api/slots/sim");
-  EXPECT_EQ(slots["upstream"], "sim");
-  ASSERT_EQ(slots["binds"].size(), 1u);
-  EXPECT_TRUE(slots["binds"][0]["frame"].is_array());
+  EXPECT_EQ(slots.at("upstream"), "sim");
+  ASSERT_EQ(slots.at("binds").size(), 1u);
+  EXPECT_TRUE(slots.at("binds").at(0).at("frame").is_array());
   auto missing = client_->Get("/api/slots/nope");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
@@ -436,41 +437,38 @@ TEST_F(AdminServerTest, MetricsAreTheWorkersCountersInTextFormat) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(res->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
-  // Every sample line: name{labels} value; every family announced by HELP and TYPE first.
-  std::istringstream in(res->body);
-  std::map<std::string, double> samples;
-  std::set<std::string> typed;
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with("# TYPE ")) {
-      typed.insert(line.substr(7, line.find(' ', 7) - 7));
-      continue;
-    }
-    if (line.starts_with("#")) continue;
-    const size_t space = line.rfind(' ');
-    ASSERT_NE(space, std::string::npos) << line;
-    const std::string key = line.substr(0, space);
-    std::string family = key.substr(0, key.find('{'));
-    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
-      if (family.ends_with(suffix) &&
-          typed.count(family.substr(0, family.size() - std::strlen(suffix))) != 0) {
-        family = family.substr(0, family.size() - std::strlen(suffix));
-      }
-    }
-    EXPECT_EQ(typed.count(family), 1u) << "no TYPE before " << line;
-    samples[key] = std::strtod(line.c_str() + space + 1, nullptr);
-  }
-  EXPECT_EQ(samples["smpp_tenant_submitted_total{tenant=\"acme\"}"], 7);
-  EXPECT_EQ(samples["smpp_tenant_accepted_total{tenant=\"acme\"}"], 5);
-  EXPECT_EQ(samples["smpp_tenant_rejected_total{tenant=\"acme\",status=\"ESME_RINVDSTADR\"}"], 2);
-  EXPECT_EQ(samples["smpp_tenant_latency_seconds_count{tenant=\"acme\"}"], 5);
-  EXPECT_EQ(samples["smpp_tenant_latency_seconds_bucket{tenant=\"acme\",le=\"+Inf\"}"], 5);
-  EXPECT_EQ(samples["smpp_upstream_submitted_total{upstream=\"sim\"}"], 5);
-  EXPECT_EQ(samples["smpp_upstream_binds_up{upstream=\"sim\",worker=\"0\"}"], 1);
-  EXPECT_EQ(samples["smpp_tenant_sessions{tenant=\"acme\"}"], 1);
-  EXPECT_EQ(samples["smpp_tenant_queue_depth{tenant=\"acme\",queue=\"held\"}"], 0);
-  EXPECT_EQ(samples.count("smpp_tenant_queue_depth{tenant=\"acme\",queue=\"slot\"}"), 1u);
-  EXPECT_EQ(samples["smpp_worker_info{worker=\"0\",cpu=\"3\",core=\"2\",numa=\"1\"}"], 1);
-  EXPECT_EQ(samples.count("smpp_bind_lockouts_total"), 0u);  // no bind guard in this rig
+  // Every sample line: name{labels} value; every family announced by HELP and TYPE first. A
+  // series read below that is missing fails the test (metric_samples::value).
+  const smpp::testing::metric_samples m = smpp::testing::metric_samples::parse(res->body);
+  EXPECT_EQ(m.problems(), std::vector<std::string>{});
+  EXPECT_EQ(m.value(R"(smpp_tenant_submitted_total{tenant="acme"})"), 7);
+  EXPECT_EQ(m.value(R"(smpp_tenant_accepted_total{tenant="acme"})"), 5);
+  EXPECT_EQ(m.value(R"(smpp_tenant_rejected_total{tenant="acme",status="ESME_RINVDSTADR"})"), 2);
+  EXPECT_EQ(m.starting_with(R"(smpp_tenant_rejected_total{tenant="acme")").size(), 1u);
+  EXPECT_EQ(m.value(R"(smpp_tenant_latency_seconds_count{tenant="acme"})"), 5);
+  EXPECT_EQ(m.value(R"(smpp_tenant_latency_seconds_bucket{tenant="acme",le="+Inf"})"), 5);
+  EXPECT_EQ(m.value(R"(smpp_upstream_submitted_total{upstream="sim"})"), 5);
+  EXPECT_EQ(m.value(R"(smpp_upstream_accepted_total{upstream="sim"})"), 5);
+  EXPECT_EQ(m.value(R"(smpp_upstream_binds_up{upstream="sim",worker="0"})"), 1);
+  EXPECT_EQ(m.value(R"(smpp_tenant_sessions{tenant="acme"})"), 1);
+  EXPECT_EQ(m.value(R"(smpp_tenant_queue_depth{tenant="acme",queue="held"})"), 0);
+  EXPECT_EQ(m.value(R"(smpp_tenant_queue_depth{tenant="acme",queue="slot"})"), 0);
+  EXPECT_EQ(m.value(R"(smpp_worker_info{worker="0",cpu="3",core="2",numa="1"})"), 1);
+  EXPECT_FALSE(m.has("smpp_bind_lockouts_total"));  // no bind guard in this rig
+}
+
+TEST(MetricSamples, AReadOfAMissingSeriesFailsTheTest) {
+  const auto m = smpp::testing::metric_samples::parse(
+      "# TYPE smpp_x_total counter\nsmpp_x_total{tenant=\"a\"} 3\nsmpp_y 1\n");
+  EXPECT_EQ(m.problems(), std::vector<std::string>{"no TYPE before smpp_y 1"});
+  EXPECT_EQ(m.value(R"(smpp_x_total{tenant="a"})"), 3);
+  double missing = 0;
+  EXPECT_NONFATAL_FAILURE(missing = m.value(R"(smpp_x_total{tenant="b"})"),
+                          R"(/metrics has no series smpp_x_total{tenant="b"})");
+  EXPECT_TRUE(std::isnan(missing));  // equal to nothing, so the comparison that reads it fails
+  uint64_t count = 0;
+  EXPECT_NONFATAL_FAILURE(count = m.count("smpp_z_total"), "no series smpp_z_total");
+  EXPECT_EQ(count, ~uint64_t{0});
 }
 
 TEST_F(AdminServerTest, PromtoolAcceptsTheMetrics) {
@@ -530,11 +528,12 @@ TEST_F(AdminServerTest, InvalidChangesAnswerTheLoadersErrorsAndChangeNothing) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
   const json j = json::parse(r->body);
-  ASSERT_EQ(j["errors"].size(), 1u);
-  EXPECT_EQ(j["errors"][0]["key"], "tenants[0].window");
-  EXPECT_GT(j["errors"][0]["line"].get<int>(), 0);
-  EXPECT_EQ(j["errors"][0]["source_line"], "window = 0");
-  EXPECT_NE(j["errors"][0]["message"].get<std::string>().find("1..65535"), std::string::npos);
+  ASSERT_EQ(j.at("errors").size(), 1u);
+  EXPECT_EQ(j.at("errors").at(0).at("key"), "tenants[0].window");
+  EXPECT_GT(j.at("errors").at(0).at("line").get<int>(), 0);
+  EXPECT_EQ(j.at("errors").at(0).at("source_line"), "window = 0");
+  EXPECT_NE(j.at("errors").at(0).at("message").get<std::string>().find("1..65535"),
+            std::string::npos);
 
   // An upstream the routes still use cannot go.
   auto del = send("DELETE", "/api/upstreams/sim", "");
@@ -563,7 +562,7 @@ TEST_F(AdminServerTest, InvalidChangesAnswerTheLoadersErrorsAndChangeNothing) {
   ASSERT_TRUE(large);
   EXPECT_EQ(large->status, 413);
   EXPECT_EQ(published(), 0u);
-  EXPECT_EQ(get_json("/api/tenants")[0]["window"], 16);
+  EXPECT_EQ(get_json("/api/tenants").at(0).at("window"), 16);
 }
 
 TEST_F(AdminServerTest, ValidChangesReachThePublisherWhichMayRefuseThem) {
@@ -572,12 +571,12 @@ TEST_F(AdminServerTest, ValidChangesReachThePublisherWhichMayRefuseThem) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 501);
   const json j = json::parse(r->body);
-  EXPECT_EQ(j["error"], "not yet");
-  EXPECT_EQ(j["validated"], true);
-  EXPECT_EQ(j["applied"], false);
+  EXPECT_EQ(j.at("error"), "not yet");
+  EXPECT_EQ(j.at("validated"), true);
+  EXPECT_EQ(j.at("applied"), false);
   ASSERT_EQ(published(), 1u);
   EXPECT_EQ(published_[0].tenants.at(0).window, 32u);
-  EXPECT_EQ(get_json("/api/tenants")[0]["window"], 16);  // not applied: still the old one
+  EXPECT_EQ(get_json("/api/tenants").at(0).at("window"), 16);  // not applied: still the old one
 
   auto reload = send("POST", "/api/reload", "");
   ASSERT_TRUE(reload);
@@ -590,8 +589,8 @@ TEST_F(AdminServerTest, AppliedChangesBecomeTheCurrentConfiguration) {
   auto r = send("PUT", "/api/tenants/acme", R"({"window": 32, "max_binds": 2})");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
-  EXPECT_EQ(get_json("/api/tenants")[0]["window"], 32);
-  EXPECT_EQ(get_json("/api/tenants")[0]["max_binds"], 2);
+  EXPECT_EQ(get_json("/api/tenants").at(0).at("window"), 32);
+  EXPECT_EQ(get_json("/api/tenants").at(0).at("max_binds"), 2);
   // A new tenant, then a route for it: each change starts from the last applied one.
   r = send("POST", "/api/tenants/beta",
            R"({"system_id": "beta", "password": "pw", "allowed_networks": ["10.0.0.0/8"]})");
@@ -603,9 +602,9 @@ TEST_F(AdminServerTest, AppliedChangesBecomeTheCurrentConfiguration) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
   const json routes = get_json("/api/routes");
-  ASSERT_EQ(routes["routes"].size(), 2u);
-  EXPECT_EQ(routes["routes"][1]["tenant"], "beta");
-  EXPECT_EQ(get_json("/api/tenants")[1]["allowed_networks"], json::array({"10.0.0.0/8"}));
+  ASSERT_EQ(routes.at("routes").size(), 2u);
+  EXPECT_EQ(routes.at("routes").at(1).at("tenant"), "beta");
+  EXPECT_EQ(get_json("/api/tenants").at(1).at("allowed_networks"), json::array({"10.0.0.0/8"}));
   EXPECT_EQ(published(), 3u);
 }
 
@@ -617,10 +616,10 @@ TEST_F(AdminServerTest, ReloadReportsTheFilesErrorsWithItsPathAndLine) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
   const json j = json::parse(r->body);
-  ASSERT_EQ(j["errors"].size(), 1u);
-  EXPECT_EQ(j["errors"][0]["file"], path_);
-  EXPECT_EQ(j["errors"][0]["line"], 12);
-  EXPECT_EQ(j["errors"][0]["key"], "tenants[0].window");
+  ASSERT_EQ(j.at("errors").size(), 1u);
+  EXPECT_EQ(j.at("errors").at(0).at("file"), path_);
+  EXPECT_EQ(j.at("errors").at(0).at("line"), 12);
+  EXPECT_EQ(j.at("errors").at(0).at("key"), "tenants[0].window");
   EXPECT_EQ(published(), 0u);
   std::filesystem::remove(path_);
   r = send("POST", "/api/reload", "");
@@ -668,10 +667,10 @@ TEST_F(AdminServerTest, WeightsSetTheTenantsShareOfTheUpstream) {
   r = send("PUT", "/api/weights/acme/sim", R"({"weight": 5, "queue_max": 100})");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
-  const json shares = get_json("/api/upstreams")[0]["shares"];
+  const json shares = get_json("/api/upstreams").at(0).at("shares");
   ASSERT_EQ(shares.size(), 1u) << shares;
-  EXPECT_EQ(shares[0]["weight"], 5);
-  EXPECT_EQ(shares[0]["queue_max"], 100);
+  EXPECT_EQ(shares.at(0).at("weight"), 5);
+  EXPECT_EQ(shares.at(0).at("queue_max"), 100);
 }
 
 TEST(AdminServer, ListeningOnAPortInUseIsAnError) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <map>
+#include <string>
 
 #include "fake_transport.hpp"
 #include "pdu_gen.hpp"
@@ -339,6 +340,10 @@ TEST(Routing, SubmitIsForwardedWithNewSequenceAndAnswerRestoresIt) {
   EXPECT_EQ(b.sequence_number, 4242U);
   EXPECT_EQ(b.message_id, "msg-1");
   EXPECT_EQ(r.w.stats().resp_relayed, 1U);
+  // Answered once: nothing more comes when its response timeout (response_ms) has passed.
+  r.advance(r.snap->timers.response_ms + 100);
+  EXPECT_TRUE(r.t.take(c).empty());
+  EXPECT_EQ(r.w.stats().upstream_timeouts, 0U);
 }
 
 TEST(Routing, LongestPrefixChoosesTheUpstream) {
@@ -762,13 +767,19 @@ std::string submit_and_accept(Rig& r, fake_transport::conn_id esme, fake_transpo
   return std::string(b.message_id);
 }
 
+// An MO deliver_sm to `dest` whose text names the SMSC's sequence number ("MO 62"), so a test
+// can tell which message the router delivered.
+std::string mo_text(uint32_t seq) {
+  return "MO " + std::to_string(seq);
+}
 std::vector<std::byte> mo_pdu(std::string_view dest, uint32_t seq) {
+  const std::string text = mo_text(seq);
   pdu p;
   p.id = command_id::deliver_sm;
   p.sequence_number = seq;
   p.source_addr = "447700900123";
   p.destination_addr = dest;
-  p.short_message = codec::as_bytes("STOP");
+  p.short_message = codec::as_bytes(text);
   return encode(p);
 }
 
@@ -997,7 +1008,9 @@ TEST(ReturnPath, FullDeliverWindowHoldsThenThrottlesAndAnswersDrainTheHold) {
   auto rx = bind_as(r, command_id::bind_receiver);
   for (uint32_t i = 0; i < 4; ++i) r.t.deliver(ups[0], mo_pdu("1", 60 + i));
   auto got = r.t.take(rx);
-  ASSERT_EQ(got.size(), 2U);  // the window
+  ASSERT_EQ(got.size(), 2U);  // the window: the first two, in order
+  EXPECT_EQ(decoded(got[0]).short_message.as_chars(), mo_text(60));
+  EXPECT_EQ(decoded(got[1]).short_message.as_chars(), mo_text(61));
   auto ack = r.t.take(ups[0]);
   ASSERT_EQ(ack.size(), 2U);
   EXPECT_EQ(decoded(ack[0]).sequence_number, 62U);  // held: taken into custody
@@ -1009,7 +1022,7 @@ TEST(ReturnPath, FullDeliverWindowHoldsThenThrottlesAndAnswersDrainTheHold) {
               header(command_id::deliver_sm_resp, S::ESME_ROK, decoded(got[0]).sequence_number));
   auto next = r.t.take(rx);
   ASSERT_EQ(next.size(), 1U);
-  EXPECT_EQ(decoded(next[0]).short_message, decoded(got[0]).short_message);
+  EXPECT_EQ(decoded(next[0]).short_message.as_chars(), mo_text(62));
   EXPECT_EQ(r.w.stats().deliver_busy, 2U);
   EXPECT_EQ(r.w.stats().hold_full, 1U);
 }
@@ -1295,7 +1308,10 @@ TEST(SlotGateInRouter, GatedBindSendsOneRequestPerSlotAndThrottledOnesAreSentAga
   Rig r(snap);
   auto ups = r.bring_up_upstreams();
   auto esme = r.bound_esme();
-  for (uint32_t i = 1; i <= 10; ++i) r.t.deliver(esme, submit_pdu("441234", i));
+  // Each text names its sequence number, so the test can tell which request went out.
+  std::vector<std::string> texts;
+  for (uint32_t i = 1; i <= 10; ++i) texts.push_back("m" + std::to_string(i));
+  for (uint32_t i = 1; i <= 10; ++i) r.t.deliver(esme, submit_pdu("441234", i, texts[i - 1]));
   // Two beyond the tenant's queue of 8 are refused at once.
   auto early = r.t.take(esme);
   ASSERT_EQ(early.size(), 2U);
@@ -1305,6 +1321,7 @@ TEST(SlotGateInRouter, GatedBindSendsOneRequestPerSlotAndThrottledOnesAreSentAga
   r.w.run_once(r.now, 0, us);
   auto first = r.t.take(ups[0]);
   ASSERT_EQ(first.size(), 1U);
+  EXPECT_EQ(decoded(first[0]).short_message.as_chars(), "m1");  // the queue's head
   r.w.run_once(r.now, 0, us + 999);
   EXPECT_TRUE(r.t.take(ups[0]).empty());
   // The SMSC throttles it anyway: it is queued again, first, and the ESME hears nothing.
@@ -1316,7 +1333,7 @@ TEST(SlotGateInRouter, GatedBindSendsOneRequestPerSlotAndThrottledOnesAreSentAga
   r.w.run_once(r.now, 0, us + 3000);
   auto again = r.t.take(ups[0]);
   ASSERT_EQ(again.size(), 1U);
-  EXPECT_EQ(decoded(again[0]).short_message, decoded(first[0]).short_message);
+  EXPECT_EQ(decoded(again[0]).short_message.as_chars(), "m1");  // the same request, first again
   pdu ok;
   ok.id = command_id::submit_sm_resp;
   ok.sequence_number = decoded(again[0]).sequence_number;

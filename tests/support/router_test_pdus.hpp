@@ -101,13 +101,14 @@ inline std::vector<std::byte> bind_pdu(codec::command_id id, std::string_view sy
   return encode(p);
 }
 
-inline std::vector<std::byte> submit_pdu(std::string_view dest, uint32_t seq) {
+inline std::vector<std::byte> submit_pdu(std::string_view dest, uint32_t seq,
+                                         std::string_view text = "hello") {
   codec::pdu p;
   p.id = codec::command_id::submit_sm;
   p.sequence_number = seq;
   p.source_addr = "1234";
   p.destination_addr = dest;
-  p.short_message = codec::as_bytes("hello");
+  p.short_message = codec::as_bytes(text);
   return encode(p);
 }
 

@@ -26,17 +26,21 @@
 #include <vector>
 
 #include "../support/child_process.hpp"
+#include "../support/request_counts.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using smpp::testing::bin_dir;
 using smpp::testing::child_process;
+using smpp::testing::esme_counts;
 using smpp::testing::exit_result;
 using smpp::testing::flat_json;
 using smpp::testing::last_line;
 using smpp::testing::make_temp_dir;
+using smpp::testing::request_counts;
 using smpp::testing::run_tool;
+using smpp::testing::sim_counts;
 
 constexpr const char* ip_tool = "/usr/sbin/ip";
 // The router's addresses and the kernel's, one subnet per TAP (RFC 5737 documentation ranges).
@@ -171,6 +175,23 @@ void expect_no_sanitizer_report(std::string_view who, const std::string& err) {
   EXPECT_EQ(err.find("runtime error:"), std::string::npos) << who << ":\n" << err;
 }
 
+// Every one of `count` messages went out once, reached the SMSC once and was accepted, and each
+// answer came back once: esme-load's report, smsc-sim's counters and the router's exit report
+// ("stopped; N requests forwarded, N answers relayed", over all its workers) agree.
+void expect_exactly_once(const std::optional<flat_json>& load, const std::optional<flat_json>& sim,
+                         const exit_result& router, uint64_t count) {
+  ASSERT_TRUE(load.has_value());
+  ASSERT_TRUE(sim.has_value());
+  EXPECT_EQ(esme_counts(*load), (request_counts{count, count, {}}));
+  EXPECT_EQ(load->count("unanswered"), 0u);
+  EXPECT_EQ(load->count("responses_stray"), 0u);
+  EXPECT_EQ(sim_counts(*sim), (request_counts{count, count, {}}));
+  const std::string n = std::to_string(count);
+  EXPECT_NE(router.err.find("stopped; " + n + " requests forwarded, " + n + " answers relayed"),
+            std::string::npos)
+      << router.err;
+}
+
 class RouterDpdkE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -260,16 +281,7 @@ class RouterDpdkE2eTest : public ::testing::Test {
   }
 
   // The simulator's counters, asked for with SIGUSR1 (one JSON line on stdout per signal).
-  std::optional<flat_json> sim_counters() {
-    auto lines = [](const std::string& out) { return std::count(out.begin(), out.end(), '\n'); };
-    const auto before = lines(sim_.out());
-    sim_.signal(SIGUSR1);
-    if (!sim_.wait_for_output(
-            [&](const std::string& out, const std::string&) { return lines(out) > before; }, 10s)) {
-      return std::nullopt;
-    }
-    return flat_json::parse(last_line(sim_.out()));
-  }
+  std::optional<flat_json> sim_counters() { return smpp::testing::smsc_sim_counters(sim_); }
 
   // esme-load through the router on kernel sockets in the namespace.
   std::optional<flat_json> run_load(uint64_t count, uint32_t sessions, uint32_t window) {
@@ -308,17 +320,10 @@ class RouterDpdkE2eTest : public ::testing::Test {
     start_sim(kernel_ip_a);
     if (HasFatalFailure()) return;
     const auto load = run_load(count, 4, 32);
-    ASSERT_TRUE(load.has_value());
-    EXPECT_EQ(load->count("sent"), count);
-    EXPECT_EQ(load->count("accepted"), count);
-    EXPECT_EQ(load->count("unanswered"), 0u);
-    EXPECT_TRUE(load->keys_under("errors").empty());
     const auto sim = sim_counters();
-    ASSERT_TRUE(sim.has_value());
-    EXPECT_EQ(sim->count("submit_sm"), count) << "each message reaches the SMSC exactly once";
-    EXPECT_EQ(sim->count("accepted"), count);
     const exit_result r = stop_router();
     EXPECT_EQ(r.code, 0) << r.err;
+    expect_exactly_once(load, sim, r, count);
     const std::string n = std::to_string(count);
     EXPECT_NE(r.err.find("worker 0: " + n + " received, " + n + " forwarded, " + n + " relayed"),
               std::string::npos)
@@ -382,18 +387,14 @@ TEST_F(RouterDpdkE2eTest, TwoPortsEsmesOnOneSmscOnTheOther) {
   start_sim(kernel_ip_b);
   if (HasFatalFailure()) return;
   const auto load = run_load(5000, 4, 32);
-  ASSERT_TRUE(load.has_value());
-  EXPECT_EQ(load->count("accepted"), 5000u);
-  EXPECT_EQ(load->count("unanswered"), 0u);
   const auto sim = sim_counters();
-  ASSERT_TRUE(sim.has_value());
-  EXPECT_EQ(sim->count("submit_sm"), 5000u);
   // The binds came through the second port: its TAP carried them, the first did not.
   EXPECT_TRUE(ns_->sh("ss -tn state established | grep -q '" + std::string(kernel_ip_b) + ":" +
                       std::to_string(sim_port) + " *" + router_ip_b + ":'"))
       << "no bind from " << router_ip_b;
   const exit_result r = stop_router();
   EXPECT_EQ(r.code, 0) << r.err;
+  expect_exactly_once(load, sim, r, 5000);
 }
 
 // No kernel on the path: the router with one memif port per peer, esme-load and smsc-sim each on
@@ -463,18 +464,15 @@ TEST_F(RouterDpdkE2eTest, MemifBetweenDpdkToolsNoKernelOnThePath) {
   EXPECT_EQ(load.code, 0) << load.err << router_.err();
   expect_no_sanitizer_report("esme-load", load.err);
   const auto r = flat_json::parse(last_line(load.out));
-  ASSERT_TRUE(r.has_value()) << load.out;
-  EXPECT_EQ(r->count("accepted"), 20000u);
-  EXPECT_EQ(r->count("unanswered"), 0u);
+  EXPECT_TRUE(r.has_value()) << load.out;
   const auto sim = sim_counters();
-  ASSERT_TRUE(sim.has_value());
-  EXPECT_EQ(sim->count("submit_sm"), 20000u);
   const exit_result stopped = stop_router();
   EXPECT_EQ(stopped.code, 0) << "timed out " << stopped.timed_out << ", signal " << stopped.signal
                              << "\n"
                              << stopped.err;
   EXPECT_NE(stopped.err.find("20000 received, 20000 forwarded, 20000 relayed"), std::string::npos)
       << stopped.err;
+  expect_exactly_once(r, sim, stopped, 20000);
 }
 
 // [dpdk] idle_sleep_us = 100 reaches the workers: the router with its upstream binds up and
@@ -546,15 +544,10 @@ TEST_F(RouterDpdkE2eTest, TwoWorkersOnAPortWithoutRssShareTheSessionsBySoftwareS
   constexpr uint64_t count = 20000;
   // 16 sessions: all on one worker by chance has probability 2^-15.
   const auto load = run_load(count, 16, 16);
-  ASSERT_TRUE(load.has_value());
-  EXPECT_EQ(load->count("accepted"), count);
-  EXPECT_EQ(load->count("unanswered"), 0u);
-  EXPECT_TRUE(load->keys_under("errors").empty());
   const auto sim = sim_counters();
-  ASSERT_TRUE(sim.has_value());
-  EXPECT_EQ(sim->count("submit_sm"), count);
   const exit_result r = stop_router();
   EXPECT_EQ(r.code, 0) << r.err;
+  expect_exactly_once(load, sim, r, count);
   EXPECT_NE(r.err.find("software steering"), std::string::npos) << r.err;
   // Each worker took ESME requests of its own ("worker N: R received, ...").
   uint64_t received[2] = {0, 0};

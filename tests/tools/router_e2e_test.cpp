@@ -1,7 +1,9 @@
 // The built smpp-router between esme-load and smsc-sim over loopback (SMPP_BIN_DIR): exact
 // counts through one and two workers, the answers the router gives on its own (tenant window,
-// no route, upstream down or lost mid-run), reconnecting to a restarted upstream, a refused
-// bind, SIGTERM, and the command line (--check, --help).
+// no route, upstream down or lost mid-run), receipts and MO messages each delivered exactly once,
+// reconnecting to a restarted upstream, a refused bind, SIGTERM, and the command line (--check,
+// --help). Every run that moves messages compares the counts of all three parties: esme-load's
+// report, smsc-sim's counters and the router's own /metrics.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -27,7 +29,9 @@
 #include <vector>
 
 #include "../support/child_process.hpp"
+#include "../support/metrics_text.hpp"
 #include "../support/rate_bounds.hpp"
+#include "../support/request_counts.hpp"
 #include "../support/router_start.hpp"
 #include "../support/tls_certs.hpp"
 
@@ -36,13 +40,20 @@ namespace {
 using namespace std::chrono_literals;
 using smpp::testing::child_process;
 using smpp::testing::clock_type;
+using smpp::testing::esme_counts;
 using smpp::testing::exit_result;
 using smpp::testing::flat_json;
 using smpp::testing::last_line;
 using smpp::testing::make_temp_dir;
+using smpp::testing::metric_samples;
 using smpp::testing::read_file;
+using smpp::testing::request_counts;
+using smpp::testing::router_counts;
+using smpp::testing::router_ports;
 using smpp::testing::run_tool;
-using smpp::testing::start_router_on_free_port;
+using smpp::testing::sim_counters;
+using smpp::testing::sim_counts;
+using smpp::testing::start_router_on_free_ports;
 using smpp::testing::start_smsc_sim;
 using smpp::testing::unused_port;
 
@@ -75,12 +86,14 @@ struct router_setup {
   uint16_t upstream_port = 0;
   uint32_t upstream_binds = 2;
   std::string destination_prefix;  // of the only route; "" routes everything
+  std::string tenant_keys;         // more keys of the [[tenants]] table
   std::string upstream_keys;       // more keys of the [[upstreams]] table
   std::string extra;               // more tables, at the end
   std::vector<std::string> sim_args;
   uint32_t bind_ms = 0;  // [timeouts] bind_ms; 0: the default
 
-  [[nodiscard]] std::string toml(uint16_t listen_port) const {
+  // admin_port: where the admin API and /metrics listen (0: no admin API).
+  [[nodiscard]] std::string toml(uint16_t listen_port, uint16_t admin_port = 0) const {
     return "[router]\n"
            "listen = [\"127.0.0.1:" +
            std::to_string(listen_port) +
@@ -88,6 +101,10 @@ struct router_setup {
            "workers = " +
            workers +
            "\n\n"
+           "[admin]\n" +
+           (admin_port != 0 ? "listen = \"127.0.0.1:" + std::to_string(admin_port) + "\"\n"
+                            : std::string("enabled = false\n")) +
+           "\n"
            "[timeouts]\n"
            "reconnect_min_ms = 100\n"
            "reconnect_max_ms = 1000\n" +
@@ -98,8 +115,8 @@ struct router_setup {
            "system_id = \"loadtest\"\n"
            "password = \"secret\"\n"
            "window = " +
-           std::to_string(tenant_window) +
-           "\n\n"
+           std::to_string(tenant_window) + "\n" + tenant_keys +
+           "\n"
            "[[upstreams]]\n"
            "name = \"sim\"\n"
            "address = \"127.0.0.1:" +
@@ -128,26 +145,25 @@ class RouterE2eTest : public ::testing::Test {
     if (router_.pid() > 0) stop_router();
   }
 
-  // The simulator's counters, asked for with SIGUSR1 (one JSON line on stdout per signal).
-  static std::optional<flat_json> sim_counters(child_process& sim) {
-    auto lines = [](const std::string& out) { return std::count(out.begin(), out.end(), '\n'); };
-    const auto before = lines(sim.out());
-    sim.signal(SIGUSR1);
-    const bool answered = sim.wait_for_output(
-        [&](const std::string& out, const std::string&) { return lines(out) > before; }, 10s);
-    if (!answered) return std::nullopt;
-    return flat_json::parse(last_line(sim.out()));
+  // Asks the simulator for its counters until `pred(counters)` holds or `limit` passes; the last
+  // counters read.
+  template <typename Pred>
+  static std::optional<flat_json> wait_for_sim(child_process& sim, Pred pred,
+                                               std::chrono::milliseconds limit) {
+    std::optional<flat_json> last;
+    for (const auto until = clock_type::now() + limit; clock_type::now() < until;) {
+      last = sim_counters(sim);
+      if (last && pred(*last)) return last;
+      std::this_thread::sleep_for(50ms);
+    }
+    return last;
   }
 
   // Waits until the router's upstream binds are up: the simulator has counted `binds` binds.
   static bool wait_for_binds(child_process& sim, uint64_t binds) {
-    const auto until = clock_type::now() + 15s;
-    while (clock_type::now() < until) {
-      const auto j = sim_counters(sim);
-      if (j && j->num("binds") >= static_cast<double>(binds)) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return false;
+    const auto j = wait_for_sim(
+        sim, [&](const flat_json& c) { return c.count("binds") >= binds; }, 15s);
+    return j && j->count("binds") >= binds;
   }
 
   // SIGTERM, then the counters it prints on exit.
@@ -161,15 +177,30 @@ class RouterE2eTest : public ::testing::Test {
     return j.value_or(flat_json{});
   }
 
-  // Writes the configuration with a listen port from the kernel and starts the router; another
-  // port is tried when something took that one in between.
+  // Writes the configuration with a listen port and an admin port from the kernel and starts
+  // the router; other ports are tried when something took one of them in between.
   bool start_router(const router_setup& setup) {
-    port_ = start_router_on_free_port(router_, [&](uint16_t port, int) {
-      const std::string path = dir_ + "router" + std::to_string(++configs_) + ".toml";
-      std::ofstream(path) << setup.toml(port);
-      return path;
-    });
+    const router_ports ports =
+        start_router_on_free_ports(router_, true, [&](const router_ports& p, int) {
+          const std::string path = dir_ + "router" + std::to_string(++configs_) + ".toml";
+          std::ofstream(path) << setup.toml(p.smpp, p.admin);
+          return path;
+        });
+    port_ = ports.smpp;
+    admin_port_ = ports.admin;
     return port_ != 0;
+  }
+
+  // The router's /metrics now (a failed read fails the test).
+  [[nodiscard]] metric_samples metrics() const {
+    return smpp::testing::scrape_metrics(admin_port_);
+  }
+  // What the router counted for tenant "load" and for upstream "sim".
+  static request_counts tenant_load(const metric_samples& m) {
+    return router_counts(m, "tenant", "load");
+  }
+  static request_counts upstream_sim(const metric_samples& m) {
+    return router_counts(m, "upstream", "sim");
   }
 
   // smsc-sim on a port from the kernel, the router in front of it, and the router's upstream
@@ -263,43 +294,74 @@ class RouterE2eTest : public ::testing::Test {
     return r;
   }
 
-  // Every request got exactly one answer: accepted or one of the error statuses.
+  // Every request got exactly one answer: accepted or one of the error statuses, and no answer
+  // came for a request answered already.
   static void expect_one_answer_each(const flat_json& report) {
     uint64_t errors = 0;
     for (const std::string& status : report.keys_under("errors")) {
       errors += report.count("errors." + status);
     }
     EXPECT_EQ(report.count("unanswered"), 0u);
+    EXPECT_EQ(report.count("responses_stray"), 0u);
     EXPECT_EQ(report.count("sent"), report.count("accepted") + errors);
   }
 
   // esme-load sent `n` and the router answered every one itself, with `status`.
   static void expect_all_answered_with(const load_run& r, uint64_t n, const std::string& status) {
     EXPECT_EQ(r.process.code, 0) << r.process.err;
-    EXPECT_EQ(r.report.count("sent"), n);
-    EXPECT_EQ(r.report.count("accepted"), 0u);
+    EXPECT_EQ(esme_counts(r.report), (request_counts{n, 0, {{status, n}}}));
     EXPECT_EQ(r.report.count("unanswered"), 0u);
-    EXPECT_EQ(r.report.keys_under("errors"), std::vector<std::string>{status});
-    EXPECT_EQ(r.report.count("errors." + status), n);
+    EXPECT_EQ(r.report.count("responses_stray"), 0u);
   }
 
-  // esme-load sent `n` and every one was accepted, by the router and by the simulator.
+  // esme-load sent `n` and every one was accepted, by the router and by the simulator, each
+  // answered once.
   static void expect_all_accepted(const load_run& r, uint64_t n, child_process& sim) {
     EXPECT_EQ(r.process.code, 0) << r.process.err;
-    EXPECT_EQ(r.report.count("sent"), n);
-    EXPECT_EQ(r.report.count("accepted"), n);
+    EXPECT_EQ(esme_counts(r.report), (request_counts{n, n, {}}));
     EXPECT_EQ(r.report.count("unanswered"), 0u);
-    EXPECT_TRUE(r.report.keys_under("errors").empty());
+    EXPECT_EQ(r.report.count("responses_stray"), 0u);
     const auto counters = sim_counters(sim);
     ASSERT_TRUE(counters.has_value()) << sim.out();
     EXPECT_EQ(counters->count("submit_sm"), n);
-    EXPECT_EQ(counters->count("accepted"), n);
+    EXPECT_EQ(sim_counts(*counters), (request_counts{n, n, {}}));
+  }
+
+  // With --dlr: every accepted message got exactly one receipt, matched by its message id (a
+  // lost receipt and a duplicate of another would leave the total right).
+  static void expect_one_receipt_each(const flat_json& report) {
+    const uint64_t accepted = report.count("accepted");
+    EXPECT_EQ(report.count("receipt_ids_untracked"), 0u);
+    EXPECT_EQ(report.count("receipts_matched"), accepted);
+    EXPECT_EQ(report.count("receipts_duplicate"), 0u);
+    EXPECT_EQ(report.count("receipts_unknown"), 0u);
+    EXPECT_EQ(report.count("receipts"), accepted);
+  }
+
+  // The router matched every receipt to the tenant once (its tenant's and its upstream's counts
+  // are the ESME's) and holds none back.
+  static void expect_router_relayed_receipts(const metric_samples& m, const flat_json& report,
+                                             uint64_t n) {
+    EXPECT_EQ(tenant_load(m), esme_counts(report));
+    EXPECT_EQ(m.count(R"(smpp_upstream_receipts_total{upstream="sim"})"), n);
+    EXPECT_EQ(m.count(R"(smpp_tenant_receipts_total{tenant="load"})"), n);
+    EXPECT_EQ(m.count(R"(smpp_tenant_queue_depth{tenant="load",queue="held"})"), 0u);
+  }
+
+  // The simulator, stopped after the router: it sent one receipt per accepted message and each
+  // was acknowledged once, by the ESME through the router.
+  static void expect_receipts_acked(const flat_json& sim, uint64_t n) {
+    EXPECT_EQ(sim.count("receipts_sent"), n);
+    EXPECT_EQ(sim.count("receipts_acked"), n);
+    EXPECT_EQ(sim.count("receipts_nacked"), 0u);
+    EXPECT_EQ(sim.count("receipts_dropped"), 0u);
   }
 
   child_process sim_;
   uint16_t sim_port_ = 0;
   child_process router_;
   uint16_t port_ = 0;
+  uint16_t admin_port_ = 0;
   std::string dir_;
   int runs_ = 0;
   int configs_ = 0;
@@ -313,9 +375,13 @@ TEST_F(RouterE2eTest, OneWorkerRelaysEveryMessageExactlyAndExitsZeroOnSigterm) {
   const load_run r = run_load({"--count", "20000", "--sessions", "2", "--window", "64"});
   expect_all_accepted(r, 20000, sim_);
   EXPECT_EQ(r.report.count("sessions_bound"), 2u);
+  const metric_samples m = metrics();
+  EXPECT_EQ(tenant_load(m), esme_counts(r.report));
+  EXPECT_EQ(m.count(R"(smpp_tenant_latency_seconds_count{tenant="load"})"), 20000u);
 
   EXPECT_EQ(totals_of(stop_router()), (router_totals{20000, 20000}));
   const flat_json last = stop_sim(sim_);
+  EXPECT_EQ(upstream_sim(m), sim_counts(last));
   EXPECT_EQ(last.count("binds"), 2u);    // no reconnects along the way
   EXPECT_EQ(last.count("unbinds"), 2u);  // SIGTERM unbound both upstream binds
 }
@@ -331,9 +397,13 @@ TEST_F(RouterE2eTest, TwoWorkersSharingOneUpstreamBindRelayEveryMessageExactly) 
   const load_run r = run_load({"--count", "20000", "--sessions", "8", "--window", "16"});
   expect_all_accepted(r, 20000, sim_);
   EXPECT_EQ(r.report.count("sessions_bound"), 8u);
+  const metric_samples m = metrics();
+  EXPECT_EQ(tenant_load(m), esme_counts(r.report));
 
   EXPECT_EQ(totals_of(stop_router()), (router_totals{20000, 20000}));
-  EXPECT_EQ(stop_sim(sim_).count("binds"), 1u);
+  const flat_json last = stop_sim(sim_);
+  EXPECT_EQ(upstream_sim(m), sim_counts(last));
+  EXPECT_EQ(last.count("binds"), 1u);
 }
 
 TEST_F(RouterE2eTest, TenantWindowAnswersTheOverflowThrottledAndEveryRequestOnce) {
@@ -345,12 +415,17 @@ TEST_F(RouterE2eTest, TenantWindowAnswersTheOverflowThrottledAndEveryRequestOnce
   EXPECT_EQ(r.process.code, 0) << r.process.err;
   EXPECT_EQ(r.report.count("sent"), 5000u);
   EXPECT_GT(r.report.count("errors.ESME_RTHROTTLED"), 0u);
-  EXPECT_GT(r.report.count("accepted"), 0u);
+  const uint64_t accepted = r.report.count("accepted");
+  EXPECT_GT(accepted, 0u);
   EXPECT_EQ(r.report.keys_under("errors"), std::vector<std::string>{"ESME_RTHROTTLED"});
   expect_one_answer_each(r.report);
+  // The router counted each refusal as the ESME saw it, and forwarded only the rest.
+  const metric_samples m = metrics();
+  EXPECT_EQ(tenant_load(m), esme_counts(r.report));
+  EXPECT_EQ(upstream_sim(m), (request_counts{accepted, accepted, {}}));
 
   stop_router();
-  EXPECT_EQ(stop_sim(sim_).count("submit_sm"), r.report.count("accepted"));  // throttled: not sent
+  EXPECT_EQ(sim_counts(stop_sim(sim_)), (request_counts{accepted, accepted, {}}));
 }
 
 TEST_F(RouterE2eTest, NoRouteAnswersEveryMessageInvalidDestination) {
@@ -359,9 +434,12 @@ TEST_F(RouterE2eTest, NoRouteAnswersEveryMessageInvalidDestination) {
   ASSERT_TRUE(start_sim_and_router(setup));
 
   expect_all_answered_with(run_load({"--count", "1000"}), 1000, "ESME_RINVDSTADR");
+  const metric_samples m = metrics();
+  EXPECT_EQ(tenant_load(m), (request_counts{1000, 0, {{"ESME_RINVDSTADR", 1000}}}));
+  EXPECT_EQ(upstream_sim(m), request_counts{});
 
   EXPECT_EQ(totals_of(stop_router()).forwarded, 0u);
-  EXPECT_EQ(stop_sim(sim_).count("submit_sm"), 0u);
+  EXPECT_EQ(sim_counts(stop_sim(sim_)), request_counts{});
 }
 
 TEST_F(RouterE2eTest, UpstreamDownAnswersEveryMessageQueueFull) {
@@ -371,6 +449,9 @@ TEST_F(RouterE2eTest, UpstreamDownAnswersEveryMessageQueueFull) {
   ASSERT_TRUE(start_router(setup));
 
   expect_all_answered_with(run_load({"--count", "2000", "--window", "64"}), 2000, "ESME_RMSGQFUL");
+  const metric_samples m = metrics();
+  EXPECT_EQ(tenant_load(m), (request_counts{2000, 0, {{"ESME_RMSGQFUL", 2000}}}));
+  EXPECT_EQ(upstream_sim(m), request_counts{});
 
   EXPECT_EQ(totals_of(stop_router()).forwarded, 0u);
 }
@@ -397,14 +478,29 @@ TEST_F(RouterE2eTest, UpstreamKilledMidRunAnswersEverythingThenReconnectsToItsRe
   EXPECT_GT(r.report.count("errors.ESME_RMSGQFUL"), 0u);
   EXPECT_EQ(r.report.keys_under("errors"), std::vector<std::string>{"ESME_RMSGQFUL"});
   expect_one_answer_each(r.report);
+  // The router's count is the ESME's. Upstream, every request it wrote was accepted or failed
+  // with the bind (ESME_RMSGQFUL): the others were refused before reaching a bind.
+  const metric_samples killed = metrics();
+  EXPECT_EQ(tenant_load(killed), esme_counts(r.report));
+  const request_counts up = upstream_sim(killed);
+  EXPECT_EQ(up.accepted, r.report.count("accepted"));
+  const auto failed = up.errors.find("ESME_RMSGQFUL");
+  const uint64_t lost_inflight = failed == up.errors.end() ? 0 : failed->second;
+  EXPECT_EQ(up, (request_counts{up.accepted + lost_inflight, up.accepted, up.errors}));
+  EXPECT_LE(up.errors.size(), 1u) << up;
 
   // reconnect_min_ms = 100, reconnect_max_ms = 1000: the binds come back within seconds.
   child_process restarted;
   ASSERT_EQ(start_smsc_sim(restarted, sim_port_), sim_port_) << restarted.err();
   ASSERT_TRUE(wait_for_binds(restarted, 2)) << router_.err();
-  expect_all_accepted(run_load({"--count", "2000"}), 2000, restarted);
+  const load_run again = run_load({"--count", "2000"});
+  expect_all_accepted(again, 2000, restarted);
+  const metric_samples after = metrics();
+  EXPECT_EQ(tenant_load(after).since(tenant_load(killed)), esme_counts(again.report));
   stop_router();
-  EXPECT_EQ(stop_sim(restarted).count("unbinds"), 2u);
+  const flat_json last = stop_sim(restarted);
+  EXPECT_EQ(upstream_sim(after).since(up), sim_counts(last));
+  EXPECT_EQ(last.count("unbinds"), 2u);
 }
 
 TEST_F(RouterE2eTest, EveryAcceptedMessagesReceiptReachesTheEsmeThroughOneWorker) {
@@ -413,9 +509,10 @@ TEST_F(RouterE2eTest, EveryAcceptedMessagesReceiptReachesTheEsmeThroughOneWorker
   ASSERT_TRUE(start_sim_and_router(setup));
   const load_run r = run_load({"--count", "5000", "--window", "64", "--dlr"});
   expect_all_accepted(r, 5000, sim_);
-  EXPECT_EQ(r.report.count("receipts"), 5000u);
+  expect_one_receipt_each(r.report);
+  expect_router_relayed_receipts(metrics(), r.report, 5000);
   stop_router();
-  EXPECT_EQ(stop_sim(sim_).count("receipts_acked"), 5000u);
+  expect_receipts_acked(stop_sim(sim_), 5000);
 }
 
 TEST_F(RouterE2eTest, ReceiptsCrossWorkersToTheirShardAndTheirEsme) {
@@ -427,21 +524,53 @@ TEST_F(RouterE2eTest, ReceiptsCrossWorkersToTheirShardAndTheirEsme) {
   ASSERT_TRUE(start_sim_and_router(setup));
   const load_run r = run_load({"--count", "6000", "--sessions", "4", "--window", "16", "--dlr"});
   expect_all_accepted(r, 6000, sim_);
-  EXPECT_EQ(r.report.count("receipts"), 6000u);
+  expect_one_receipt_each(r.report);
+  expect_router_relayed_receipts(metrics(), r.report, 6000);
   stop_router();
-  stop_sim(sim_);
+  expect_receipts_acked(stop_sim(sim_), 6000);
 }
 
-TEST_F(RouterE2eTest, MoMessagesReachTheTenantOfTheirMoRoute) {
+TEST_F(RouterE2eTest, EveryMoMessageReachesTheTenantOfItsMoRouteExactlyOnce) {
   router_setup setup;
-  setup.sim_args = {"--mo-rate", "200"};
+  // 300 MO messages from the router's binds coming up: those that come before the ESME binds
+  // wait in the tenant's hold queue (acknowledged to the SMSC at once) and go to the ESME when it
+  // binds, the others go to it directly.
+  constexpr uint64_t mo = 300;
+  setup.sim_args = {"--mo-rate", "300", "--mo-count", std::to_string(mo)};
   setup.extra = "\n[[mo_routes]]\ntenant = \"load\"\n";
   ASSERT_TRUE(start_sim_and_router(setup));
-  const load_run r = run_load({"--duration", "2", "--rate", "50"});
+  child_process load;
+  const std::string json = start_load(load, {"--duration", "60", "--rate", "50"});
+  // The ESME stays bound until the SMSC has had every MO message acknowledged and the router
+  // holds none back: then each has reached the ESME (SIGINT: it stops sending and unbinds).
+  const auto acked = wait_for_sim(
+      sim_, [&](const flat_json& c) { return c.count("mo_acked") >= mo; }, 30s);
+  EXPECT_TRUE(acked && acked->count("mo_acked") >= mo) << sim_.out();
+  for (const auto until = clock_type::now() + 10s; clock_type::now() < until;) {
+    const auto held = smpp::testing::get_metrics_text(admin_port_);
+    if (held && metric_samples::parse(*held).count(
+                    R"(smpp_tenant_queue_depth{tenant="load",queue="held"})") == 0) {
+      break;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  load.signal(SIGINT);
+  const load_run r = finish_load(load, json);
   EXPECT_EQ(r.process.code, 0) << r.process.err;
-  EXPECT_GT(r.report.count("mo"), 50u);
+  expect_one_answer_each(r.report);
+  EXPECT_EQ(r.report.count("mo"), mo);
+  EXPECT_EQ(r.report.count("receipts"), 0u);
+  const metric_samples m = metrics();
+  EXPECT_EQ(tenant_load(m), esme_counts(r.report));
+  EXPECT_EQ(m.count(R"(smpp_upstream_mo_total{upstream="sim"})"), mo);
+  EXPECT_EQ(m.count(R"(smpp_tenant_mo_total{tenant="load"})"), mo);
+  EXPECT_EQ(m.count(R"(smpp_tenant_queue_depth{tenant="load",queue="held"})"), 0u);
   stop_router();
-  stop_sim(sim_);
+  const flat_json sim = stop_sim(sim_);
+  EXPECT_EQ(upstream_sim(m), sim_counts(sim));
+  EXPECT_EQ(sim.count("mo_sent"), mo);
+  EXPECT_EQ(sim.count("mo_acked"), mo);
+  EXPECT_EQ(sim.count("mo_nacked"), 0u);
 }
 
 TEST_F(RouterE2eTest, OnDemandUpstreamBindsWithTrafficAndUnbindsWhenIdle) {
@@ -463,12 +592,13 @@ TEST_F(RouterE2eTest, OnDemandUpstreamBindsWithTrafficAndUnbindsWhenIdle) {
   EXPECT_TRUE(unbound) << "the idle bind unbinds after idle_unbind_s";
   // The next traffic binds again.
   const load_run again = run_load({"--count", "1000"});
-  EXPECT_EQ(again.report.count("accepted"), 1000u) << again.process.err;
-  const auto after = sim_counters(sim_);
-  ASSERT_TRUE(after.has_value());
-  EXPECT_EQ(after->count("submit_sm"), 3000u);
+  EXPECT_EQ(again.process.code, 0) << again.process.err;
+  EXPECT_EQ(esme_counts(again.report), (request_counts{1000, 1000, {}}));
+  EXPECT_EQ(tenant_load(metrics()), (request_counts{3000, 3000, {}}));
   stop_router();
-  EXPECT_EQ(stop_sim(sim_).count("binds"), 2u);
+  const flat_json last = stop_sim(sim_);
+  EXPECT_EQ(sim_counts(last), (request_counts{3000, 3000, {}}));
+  EXPECT_EQ(last.count("binds"), 2u);
 }
 
 // Opens n TCP connections to 127.0.0.1:port that never send a byte; returns their descriptors.
@@ -572,7 +702,17 @@ TEST_F(RouterE2eTest, TenThousandConnectionsThatNeverBindAreClosedAndBoundEsmesK
   // The router still serves after the flood.
   const load_run after = run_load({"--count", "1000"});
   EXPECT_EQ(after.report.count("accepted"), 1000u) << after.process.err;
+  expect_one_answer_each(after.report);
+  // Through the flood, every request of the bound ESMEs was counted and forwarded once.
+  request_counts all = esme_counts(quiet.report);
+  all += esme_counts(crowded.report);
+  all += esme_counts(after.report);
+  const metric_samples m = metrics();
+  EXPECT_EQ(tenant_load(m), all);
   stop_router();
+  const flat_json sim = stop_sim(sim_);
+  EXPECT_EQ(upstream_sim(m), sim_counts(sim));
+  EXPECT_EQ(sim_counts(sim), (request_counts{all.accepted, all.accepted, {}}));
 }
 
 TEST_F(RouterE2eTest, WrongPasswordFailsTheBind) {
@@ -587,11 +727,13 @@ TEST_F(RouterE2eTest, WrongPasswordFailsTheBind) {
   EXPECT_EQ(wrong.report.count("bind_failures"), 1u);
   EXPECT_EQ(wrong.report.count("sent"), 0u);
 
-  // The same run with the right password binds (and is answered, though not accepted).
+  // The same run with the right password binds (and is answered, though not accepted: no
+  // upstream is up).
   const load_run right = run_load({"--count", "10"});
-  EXPECT_EQ(right.process.code, 0) << right.process.err;
+  expect_all_answered_with(right, 10, "ESME_RMSGQFUL");
   EXPECT_EQ(right.report.count("sessions_bound"), 1u);
   EXPECT_EQ(right.report.count("bind_failures"), 0u);
+  EXPECT_EQ(tenant_load(metrics()), esme_counts(right.report));  // the refused bind sent nothing
 }
 
 // ---- the command line -------------------------------------------------------------------------

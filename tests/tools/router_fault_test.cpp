@@ -1,9 +1,9 @@
 // Fault tests with the built binaries (SMPP_BIN_DIR) over loopback: the upstream SMSC
 // (smsc-sim --journal) is killed with SIGKILL ten times in the middle of a load through
 // smpp-router and restarted on the same port with the same journal. Every submit_sm gets
-// exactly one response, every message the ESME saw accepted gets its receipt (some only after
-// the router reconnected to a restarted upstream), and the router's memory returns to its
-// steady level.
+// exactly one response (the router's /metrics count the same), every message the ESME saw
+// accepted gets its receipt (some only after the router reconnected to a restarted upstream),
+// and the router's memory returns to its steady level.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -22,7 +22,9 @@
 #include <vector>
 
 #include "../support/child_process.hpp"
+#include "../support/metrics_text.hpp"
 #include "../support/rate_bounds.hpp"
+#include "../support/request_counts.hpp"
 #include "../support/router_start.hpp"
 
 namespace {
@@ -30,11 +32,15 @@ namespace {
 using namespace std::chrono_literals;
 using smpp::testing::child_process;
 using smpp::testing::clock_type;
+using smpp::testing::esme_counts;
 using smpp::testing::exit_result;
 using smpp::testing::flat_json;
 using smpp::testing::make_temp_dir;
 using smpp::testing::read_file;
-using smpp::testing::start_router_on_free_port;
+using smpp::testing::request_counts;
+using smpp::testing::router_counts;
+using smpp::testing::router_ports;
+using smpp::testing::start_router_on_free_ports;
 using smpp::testing::start_smsc_sim;
 using smpp::testing::unused_port;
 
@@ -103,6 +109,9 @@ class RouterFaultTest : public ::testing::Test {
     return {"--journal", journal_, "--dlr-delay-ms", "50"};
   }
 
+  // The simulator's counters, asked for with SIGUSR1.
+  std::optional<flat_json> sim_counters() { return smpp::testing::smsc_sim_counters(sim_); }
+
   // Polls the simulator until `pred(counters)` holds or `limit` passes; the last counters read.
   template <typename Pred>
   std::optional<flat_json> wait_for_sim(Pred pred, std::chrono::milliseconds limit) {
@@ -110,32 +119,37 @@ class RouterFaultTest : public ::testing::Test {
   }
 
   bool start_router(const std::string& workers, uint32_t binds) {
-    port_ = start_router_on_free_port(router_, [&](uint16_t port, int attempt) {
-      const std::string path = dir_ + "router" + std::to_string(attempt) + ".toml";
-      std::ofstream(path) << "[router]\n"
-                          << "listen = [\"127.0.0.1:" << port << "\"]\n"
-                          << "workers = " << workers << "\n\n"
-                          << "[timeouts]\n"
-                          << "reconnect_min_ms = 100\n"
-                          << "reconnect_max_ms = 1000\n\n"
-                          << "[[tenants]]\n"
-                          << "name = \"load\"\n"
-                          << "system_id = \"loadtest\"\n"
-                          << "password = \"secret\"\n"
-                          << "window = 256\n\n"
-                          << "[[upstreams]]\n"
-                          << "name = \"smsc\"\n"
-                          << "address = \"127.0.0.1:" << sim_port_ << "\"\n\n"
-                          << "[[upstreams.binds]]\n"
-                          << "system_id = \"router\"\n"
-                          << "password = \"router\"\n"
-                          << "count = " << binds << "\n\n"
-                          << "[[routes]]\n"
-                          << "tenant = \"*\"\n"
-                          << "destination_prefix = \"\"\n"
-                          << "upstreams = [\"smsc\"]\n";
-      return path;
-    });
+    const router_ports ports =
+        start_router_on_free_ports(router_, true, [&](const router_ports& p, int attempt) {
+          const std::string path = dir_ + "router" + std::to_string(attempt) + ".toml";
+          std::ofstream(path) << "[router]\n"
+                              << "listen = [\"127.0.0.1:" << p.smpp << "\"]\n"
+                              << "workers = " << workers << "\n\n"
+                              << "[admin]\n"
+                              << "listen = \"127.0.0.1:" << p.admin << "\"\n\n"
+                              << "[timeouts]\n"
+                              << "reconnect_min_ms = 100\n"
+                              << "reconnect_max_ms = 1000\n\n"
+                              << "[[tenants]]\n"
+                              << "name = \"load\"\n"
+                              << "system_id = \"loadtest\"\n"
+                              << "password = \"secret\"\n"
+                              << "window = 256\n\n"
+                              << "[[upstreams]]\n"
+                              << "name = \"smsc\"\n"
+                              << "address = \"127.0.0.1:" << sim_port_ << "\"\n\n"
+                              << "[[upstreams.binds]]\n"
+                              << "system_id = \"router\"\n"
+                              << "password = \"router\"\n"
+                              << "count = " << binds << "\n\n"
+                              << "[[routes]]\n"
+                              << "tenant = \"*\"\n"
+                              << "destination_prefix = \"\"\n"
+                              << "upstreams = [\"smsc\"]\n";
+          return path;
+        });
+    port_ = ports.smpp;
+    admin_port_ = ports.admin;
     return port_ != 0;
   }
 
@@ -185,6 +199,21 @@ class RouterFaultTest : public ::testing::Test {
     // Duplicates are allowed (at least once: a receipt whose deliver_sm_resp was lost in a kill
     // is sent again by the restarted upstream), and every receipt is one of the three kinds.
     EXPECT_EQ(r.count("receipts"), r.count("receipts_matched") + r.count("receipts_duplicate"));
+    EXPECT_EQ(r.count("responses_stray"), 0u);  // no request answered twice
+  }
+
+  // The router's own count (/metrics) of the requests of every run so far: the ESME's, each
+  // answered once. Upstream, each request it wrote was accepted (and that answer relayed) or
+  // lost with a killed upstream (ESME_RMSGQFUL).
+  void expect_router_counted(const request_counts& esme) const {
+    const smpp::testing::metric_samples m = smpp::testing::scrape_metrics(admin_port_);
+    EXPECT_EQ(router_counts(m, "tenant", "load"), esme);
+    const request_counts up = router_counts(m, "upstream", "smsc");
+    EXPECT_EQ(up.accepted, esme.accepted);
+    const auto failed = up.errors.find("ESME_RMSGQFUL");
+    const uint64_t lost_inflight = failed == up.errors.end() ? 0 : failed->second;
+    EXPECT_EQ(up, (request_counts{up.accepted + lost_inflight, up.accepted, up.errors}));
+    EXPECT_LE(up.errors.size(), 1u) << up;
   }
 
   void run_kills_during_load(const std::string& workers, uint32_t binds);
@@ -193,6 +222,7 @@ class RouterFaultTest : public ::testing::Test {
   uint16_t sim_port_ = 0;
   child_process router_;
   uint16_t port_ = 0;
+  uint16_t admin_port_ = 0;
   std::string dir_;
   std::string journal_;
   int runs_ = 0;
@@ -209,10 +239,13 @@ void RouterFaultTest::run_kills_during_load(const std::string& workers, uint32_t
   const uint64_t started_kib = rss_kib(router_.pid());
   // Warm-up: the same load without faults; afterwards the router's memory is at its steady
   // level (tables, pools and send queues touched at this rate).
+  request_counts esme;
   {
     child_process load;
     const std::string json = start_load(load, warmup_duration_s);
-    expect_every_answer_and_receipt(finish_load(load, json));
+    const flat_json warmup = finish_load(load, json);
+    expect_every_answer_and_receipt(warmup);
+    esme += esme_counts(warmup);
   }
   const uint64_t steady_kib = settled_rss_kib(router_.pid());
   ASSERT_GT(steady_kib, 0u);
@@ -242,6 +275,8 @@ void RouterFaultTest::run_kills_during_load(const std::string& workers, uint32_t
   const flat_json report = finish_load(load, json);
   expect_every_answer_and_receipt(report);
   EXPECT_GT(report.count("errors.ESME_RMSGQFUL"), 0u) << "the kills cost nothing: not a test";
+  esme += esme_counts(report);
+  expect_router_counted(esme);
 
   // Every receipt the journal owed was delivered and acknowledged, by the ESME or (for the
   // messages it saw refused) by the router, so the last instance owes nothing; the receipts

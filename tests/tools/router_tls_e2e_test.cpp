@@ -405,7 +405,9 @@ TEST_F(RouterTlsE2eTest, HandshakesWithTls12And13AndSmppOverTlsBothWays) {
   EXPECT_EQ(node.code, 0) << node.out << node.err;
   const auto summary = flat_json::parse(last_line(node.out));
   ASSERT_TRUE(summary.has_value()) << node.out << node.err;
+  EXPECT_EQ(summary->num("sent"), 20) << node.out;
   EXPECT_EQ(summary->num("resp_ok"), 20) << node.out;
+  EXPECT_TRUE(summary->keys_under("resp_errors").empty()) << node.out;
   EXPECT_NE(node.out.find("\"ok\":true"), std::string::npos) << node.out;
   // The same client trusting another CA stops at the handshake and says so.
   const exit_result refused = run_node_esme(dir_ + "other-ca.pem");
@@ -449,6 +451,14 @@ TEST_F(RouterTlsE2eTest, HandshakesWithTls12And13AndSmppOverTlsBothWays) {
   EXPECT_NE(stopped.err.find("21 requests forwarded, 21 answers relayed"), std::string::npos)
       << stopped.err;
   expect_no_secrets(stopped.err);
+  // The SMSC's side of the same 21: each received over TLS once and accepted.
+  sim_.signal(SIGTERM);
+  const exit_result sim = sim_.wait(10s);
+  EXPECT_EQ(sim.code, 0) << sim.err;
+  const auto counters = flat_json::parse(last_line(sim.out));
+  ASSERT_TRUE(counters.has_value()) << sim.out;
+  EXPECT_EQ(counters->count("submits"), 21u);
+  EXPECT_EQ(counters->count("accepted"), 21u);
 }
 
 struct bad_upstream {

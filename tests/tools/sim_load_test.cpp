@@ -1,27 +1,38 @@
 // Runs the built smsc-sim and esme-load binaries (SMPP_BIN_DIR) against each other over
 // loopback: exact counts, the simulator's throughput limit, receipts, MO messages, SIGUSR1
-// counters, the command lines, and a printed (not asserted) bulk-throughput figure.
+// counters, the command lines, and a printed (not asserted) bulk-throughput figure. esme-load
+// also meets a scripted SMSC that answers a request twice and sends one receipt twice and
+// another never: its report must show each.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "../support/child_process.hpp"
+#include "smpp/codec/codec.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using smpp::testing::child_process;
+using smpp::testing::clock_type;
 using smpp::testing::exit_result;
 using smpp::testing::flat_json;
 using smpp::testing::last_line;
@@ -65,6 +76,9 @@ class SimLoadTest : public ::testing::Test {
     return j.value_or(flat_json{});
   }
 
+  // The simulator's counters now (SIGUSR1: one JSON line on stdout per signal).
+  std::optional<flat_json> counters() { return smpp::testing::sim_counters(sim_); }
+
   [[nodiscard]] std::string sim_address() const { return "127.0.0.1:" + std::to_string(port_); }
 
   struct load_run {
@@ -73,13 +87,24 @@ class SimLoadTest : public ::testing::Test {
   };
   // Runs esme-load against the simulator with the common arguments plus `args`.
   load_run run_load(const std::vector<std::string>& args, std::chrono::milliseconds limit = 60s) {
+    child_process p;
+    const std::string json = start_load(p, args);
+    return finish_load(p, json, limit);
+  }
+  // Starts esme-load as run_load() does; its report goes to the returned path.
+  std::string start_load(child_process& p, const std::vector<std::string>& args) {
     const std::string json = dir_ + "load" + std::to_string(++runs_) + ".json";
     std::vector<std::string> all = {"--connect", sim_address(), "--system-id",
                                     "loadtest",  "--password",  "secret",
                                     "--json",    json,          "--no-progress"};
     all.insert(all.end(), args.begin(), args.end());
+    EXPECT_TRUE(p.start("esme-load", all));
+    return json;
+  }
+  static load_run finish_load(child_process& p, const std::string& json,
+                              std::chrono::milliseconds limit = 60s) {
     load_run r;
-    r.process = run_tool("esme-load", all, limit);
+    r.process = p.wait(limit);
     const std::string text = read_file(json);
     const auto j = flat_json::parse(text);
     EXPECT_TRUE(j.has_value()) << "esme-load wrote: " << text << "\nstderr: " << r.process.err;
@@ -193,16 +218,28 @@ TEST_F(SimLoadTest, ErrorRateAnswersSomeMessagesWithErrors) {
   EXPECT_EQ(sim.count("errors.ESME_RSUBMITFAIL"), submitfail);
 }
 
-TEST_F(SimLoadTest, MoMessagesReachBoundTransceivers) {
-  ASSERT_TRUE(start_sim({"--mo-rate", "200"})) << sim_.err();
-  const load_run r = run_load({"--duration", "1", "--rate", "100"});
+TEST_F(SimLoadTest, EveryMoMessageReachesTheBoundTransceiverOnceAndIsAcknowledged) {
+  // 200 MO messages at 400/s; the ESME stays bound until all are acknowledged (SIGINT: it stops
+  // sending and unbinds).
+  ASSERT_TRUE(start_sim({"--mo-rate", "400", "--mo-count", "200"})) << sim_.err();
+  child_process load;
+  const std::string json = start_load(load, {"--duration", "60", "--rate", "100"});
+  bool acked = false;
+  for (const auto until = clock_type::now() + 30s; !acked && clock_type::now() < until;) {
+    const auto c = counters();
+    acked = c && c->count("mo_acked") >= 200;
+    if (!acked) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(acked) << sim_.out();
+  load.signal(SIGINT);
+  const load_run r = finish_load(load, json);
   EXPECT_EQ(r.process.code, 0) << r.process.err;
-  EXPECT_GT(r.report.count("mo"), 0u);
-  EXPECT_LT(r.report.count("mo"), 1000u);
+  EXPECT_EQ(r.report.count("mo"), 200u);
+  EXPECT_EQ(r.report.count("receipts"), 0u);
   const flat_json sim = stop_sim();
-  EXPECT_GE(sim.count("mo_sent"), r.report.count("mo"));
-  EXPECT_LE(sim.count("mo_acked"), r.report.count("mo"));
-  EXPECT_GT(sim.count("mo_acked"), 0u);
+  EXPECT_EQ(sim.count("mo_sent"), 200u);
+  EXPECT_EQ(sim.count("mo_acked"), 200u);
+  EXPECT_EQ(sim.count("mo_nacked"), 0u);
 }
 
 TEST_F(SimLoadTest, Sigusr1PrintsCountersAndKeepsRunning) {
@@ -354,6 +391,135 @@ TEST(SimLoadCli, BadArgumentsExitTwo) {
     for (const auto& a : args) joined += a + " ";
     EXPECT_EQ(r.code, 2) << "esme-load " << joined;
   }
+}
+
+// ---- esme-load against a scripted SMSC ---------------------------------------------------------
+
+namespace codec = smpp::codec;
+
+// A PDU read whole from a blocking socket (false: closed, or nothing within its receive
+// time-out); `p` views into `buf`.
+bool read_pdu(int fd, std::vector<std::byte>& buf, codec::pdu& p) {
+  auto read_exactly = [fd](std::byte* at, size_t n) {
+    for (size_t got = 0; got < n;) {
+      const ssize_t k = recv(fd, at + got, n - got, 0);
+      if (k <= 0) return false;
+      got += static_cast<size_t>(k);
+    }
+    return true;
+  };
+  buf.resize(codec::header_size);
+  if (!read_exactly(buf.data(), codec::header_size)) return false;
+  const uint32_t length = codec::peek_header(buf.data()).command_length;
+  if (length < codec::header_size || length > 4096) return false;
+  buf.resize(length);
+  return read_exactly(buf.data() + codec::header_size, length - codec::header_size) &&
+         !codec::decode(buf, p);
+}
+
+bool write_pdu(int fd, const codec::pdu& p) {
+  std::array<std::byte, 512> out;
+  const codec::encode_result e = codec::encode(p, out);
+  return e.ok(out.size()) &&
+         send(fd, out.data(), e.needed, MSG_NOSIGNAL) == static_cast<ssize_t>(e.needed);
+}
+
+// A delivery receipt (SMPP 3.4 §4.6.1: esm_class receipt, receipted_message_id TLV) for `id`.
+bool write_receipt(int fd, std::string_view id, uint32_t seq) {
+  std::array<std::byte, 80> tlv_buf;
+  codec::tlv_writer w(tlv_buf);
+  if (!w.add_cstring(codec::tag::receipted_message_id, id)) return false;
+  const std::string text = "id:" + std::string(id) + " stat:DELIVRD err:000";
+  codec::pdu r;
+  r.id = codec::command_id::deliver_sm;
+  r.sequence_number = seq;
+  r.source_addr = "447700900123";
+  r.destination_addr = "esme-load";
+  r.esm_class = codec::esm_class_delivery_receipt;
+  r.short_message = codec::as_bytes(text);
+  r.tlvs = w.area();
+  return write_pdu(fd, r);
+}
+
+// Serves one ESME session on `listener`: binds it, answers the first submit_sm twice (message
+// id "A") and the second once ("B"), then sends the receipt for A twice and none for B; answers
+// enquire_link and unbind. Returns what went wrong, or "".
+std::string serve_twice_answering_smsc(int listener) {
+  const int fd = accept(listener, nullptr, nullptr);
+  if (fd < 0) return "no connection";
+  timeval tv{20, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::vector<std::byte> buf;
+  codec::pdu p;
+  uint32_t submits = 0;
+  std::string why = "closed before unbind";
+  while (read_pdu(fd, buf, p)) {
+    codec::pdu r;
+    r.id = codec::response_of(p.id);
+    r.sequence_number = p.sequence_number;
+    if (p.id == codec::command_id::bind_transceiver) {
+      r.system_id = "script";
+      if (!write_pdu(fd, r)) break;
+    } else if (p.id == codec::command_id::submit_sm) {
+      ++submits;
+      r.message_id = submits == 1 ? "A" : "B";
+      if (!write_pdu(fd, r)) break;
+      if (submits == 1 && !write_pdu(fd, r)) break;  // the same answer again: a stray one
+      if (submits == 2 && !(write_receipt(fd, "A", 1) && write_receipt(fd, "A", 2))) break;
+    } else if (p.id == codec::command_id::enquire_link) {
+      r.body_absent = true;
+      if (!write_pdu(fd, r)) break;
+    } else if (p.id == codec::command_id::unbind) {
+      r.body_absent = true;
+      why = write_pdu(fd, r) ? "" : "cannot answer the unbind";
+      break;
+    } else if (p.id != codec::command_id::deliver_sm_resp) {
+      why = "unexpected command " + std::to_string(static_cast<uint32_t>(p.id));
+      break;
+    }
+  }
+  close(fd);
+  return submits == 2 ? why : "expected 2 submit_sm, got " + std::to_string(submits);
+}
+
+// The counts that tell a lost receipt and a duplicate apart from one receipt each: receipts
+// equals accepted here, yet one message has two receipts and the other none; and the answer
+// that came twice is reported, not counted as a second answer.
+TEST(EsmeLoadReport, ShowsAnAnswerThatCameTwiceAndAReceiptThatCameTwiceWhileAnotherNeverCame) {
+  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(listener, 1), 0);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  std::string smsc_error = "not run";
+  std::thread smsc([&] { smsc_error = serve_twice_answering_smsc(listener); });
+
+  const std::string json = make_temp_dir(::testing::TempDir(), "esme_load_report_") + "r.json";
+  const exit_result r =
+      run_tool("esme-load",
+               {"--connect", "127.0.0.1:" + std::to_string(ntohs(a.sin_port)), "--system-id",
+                "loadtest", "--password", "secret", "--count", "2", "--window", "1", "--dlr",
+                "--dlr-wait", "0.5", "--json", json, "--no-progress"},
+               30s);
+  shutdown(listener, SHUT_RDWR);  // an accept() still waiting (esme-load never came) returns
+  smsc.join();
+  close(listener);
+  EXPECT_EQ(smsc_error, "");
+  EXPECT_EQ(r.code, 0) << r.err;  // every submit_sm was answered
+  const auto j = flat_json::parse(read_file(json));
+  ASSERT_TRUE(j.has_value()) << read_file(json);
+  EXPECT_EQ(j->count("sent"), 2u);
+  EXPECT_EQ(j->count("accepted"), 2u);
+  EXPECT_EQ(j->count("unanswered"), 0u);
+  EXPECT_EQ(j->count("responses_stray"), 1u);
+  EXPECT_EQ(j->count("receipts"), 2u);
+  EXPECT_EQ(j->count("receipts_matched"), 1u);
+  EXPECT_EQ(j->count("receipts_duplicate"), 1u);
+  EXPECT_EQ(j->count("receipts_unknown"), 0u);
 }
 
 // Not a pass/fail criterion: the figure the benchmark needs, printed for the record (the

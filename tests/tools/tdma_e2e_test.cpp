@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -23,7 +24,9 @@
 #include <vector>
 
 #include "../support/child_process.hpp"
+#include "../support/metrics_text.hpp"
 #include "../support/rate_bounds.hpp"
+#include "../support/request_counts.hpp"
 
 namespace {
 
@@ -302,16 +305,7 @@ class TdmaE2eTest : public ::testing::Test {
     return ::testing::AssertionSuccess();
   }
 
-  std::optional<flat_json> sim_counters() {
-    auto lines = [](const std::string& out) { return std::count(out.begin(), out.end(), '\n'); };
-    const auto before = lines(sim_.out());
-    sim_.signal(SIGUSR1);
-    if (!sim_.wait_for_output(
-            [&](const std::string& out, const std::string&) { return lines(out) > before; }, 10s)) {
-      return std::nullopt;
-    }
-    return flat_json::parse(last_line(sim_.out()));
-  }
+  std::optional<flat_json> sim_counters() { return smpp::testing::smsc_sim_counters(sim_); }
 
   bool wait_for_binds(uint32_t binds) {
     const auto until = clock_type::now() + 15s;
@@ -356,9 +350,13 @@ class TdmaE2eTest : public ::testing::Test {
     // Every request answered once: accepted, or refused by the router at the tenant's queue
     // bound (never by the SMSC, which the gate keeps within its contract).
     EXPECT_EQ(r.report.count("unanswered"), 0u) << text;
+    EXPECT_EQ(r.report.count("responses_stray"), 0u) << text;
     for (const std::string& status : r.report.keys_under("errors")) {
       EXPECT_EQ(status, "ESME_RTHROTTLED") << text;
     }
+    const uint64_t refused =
+        r.report.has("errors.ESME_RTHROTTLED") ? r.report.count("errors.ESME_RTHROTTLED") : 0;
+    EXPECT_EQ(r.report.count("sent"), r.report.count("accepted") + refused) << text;
     EXPECT_EQ(r.report.count("accepted_by_second_dropped"), 0u) << text;
     return r;
   }
@@ -387,6 +385,20 @@ class TdmaE2eTest : public ::testing::Test {
     EXPECT_TRUE(j.has_value()) << "smsc-sim printed: " << r.out;
     arrivals_ = read_arrivals(arrivals_path_);
     return j.value_or(flat_json{});
+  }
+
+  // What reached the SMSC, counted three ways: the tenants' accepted requests, the requests the
+  // router's gate sent, and the SMSC's own count; equal when nothing was lost, sent twice or
+  // refused by the SMSC.
+  static void expect_smsc_saw(const flat_json& sim, const gate_line& gate, uint64_t accepted) {
+    EXPECT_EQ(sim.count("submits"), accepted);
+    EXPECT_EQ(sim.count("accepted"), accepted);
+    EXPECT_EQ(gate.sent, accepted);
+  }
+  static uint64_t accepted_by(std::initializer_list<const tenant_run*> runs) {
+    uint64_t n = 0;
+    for (const tenant_run* r : runs) n += r->report.count("accepted");
+    return n;
   }
 
   // A tenant's accepted rate against its share: never above it by more than 1%, and below it by
@@ -531,7 +543,9 @@ TEST_F(TdmaE2eTest, ThreeOverloadedTenantsGetTheirWeightedSharesWithinOnePercent
     // Far above its share: the router refused the rest at the tenant's queue bound.
     EXPECT_GT(r[i].report.count("errors.ESME_RTHROTTLED"), 0u);
   }
-  expect_within_contract(stop_sim());
+  const flat_json sim = stop_sim();
+  expect_smsc_saw(sim, gate, accepted_by({&r[0], &r[1], &r[2]}));
+  expect_within_contract(sim);
 }
 
 // The third tenant stops sending: work-conserving lends its slots to the others in proportion
@@ -582,7 +596,9 @@ TEST_P(TdmaIdleTenantTest, IdleTenantsSlotsAreLentInProportionOrLeftUnused) {
   } else {
     EXPECT_GT(gate.lent, idle_slots * 95 / 100);
   }
-  expect_within_contract(stop_sim());
+  const flat_json sim = stop_sim();
+  expect_smsc_saw(sim, gate, accepted_by({&r1, &r6, &r3}));
+  expect_within_contract(sim);
 }
 
 std::string mode_name(const ::testing::TestParamInfo<const char*>& mode) {
@@ -607,6 +623,7 @@ TEST_F(TdmaE2eTest, AFloodingTenantRaisesTheOthersP99ByLessThanTenPercent) {
   const std::vector<std::string> calm3 = {"--rate", "300", "--window", "64", "--duration", "5"};
   const std::vector<std::string> flood = {
       "--rate", std::to_string(10 * (contract_per_s / 10)), "--window", "256", "--duration", "5"};
+  uint64_t accepted = 0;  // over every run
   auto run = [&](bool with_flood, double& p99_6, double& p99_3) {
     child_process p[3];
     const std::string j6 = start_tenant(p[0], "t6", calm6, measurer_prefix());
@@ -619,7 +636,9 @@ TEST_F(TdmaE2eTest, AFloodingTenantRaisesTheOthersP99ByLessThanTenPercent) {
       const tenant_run r1 = finish_tenant(p[2], j1);
       // It did flood: beyond its queue bound the router refused it.
       EXPECT_GT(r1.report.count("errors.ESME_RTHROTTLED"), 0u);
+      accepted += r1.report.count("accepted");
     }
+    accepted += accepted_by({&r6, &r3});
     // The calm tenants lost nothing.
     EXPECT_EQ(r6.report.count("accepted"), r6.report.count("sent"));
     EXPECT_EQ(r3.report.count("accepted"), r3.report.count("sent"));
@@ -649,7 +668,9 @@ TEST_F(TdmaE2eTest, AFloodingTenantRaisesTheOthersP99ByLessThanTenPercent) {
 
   const gate_line gate = stop_router();
   EXPECT_EQ(gate.throttled, 0u);
-  expect_within_contract(stop_sim());
+  const flat_json sim = stop_sim();
+  expect_smsc_saw(sim, gate, accepted);
+  expect_within_contract(sim);
 }
 
 // A weight changed through the admin API while two tenants keep the upstream busy: the new
@@ -689,6 +710,12 @@ TEST_F(TdmaE2eTest, AWeightChangeTakesEffectWithinOneFrameAndLosesNothing) {
   ASSERT_EQ(ctl.code, 0) << ctl.err << ctl.out;
   tenant_run r[2];
   for (int i = 0; i < 2; ++i) r[i] = finish_tenant(p[i], json[i]);
+  // The router's own count of each tenant's requests is the tenant's.
+  const smpp::testing::metric_samples m = smpp::testing::scrape_metrics(admin_port_);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(smpp::testing::router_counts(m, "tenant", setup.tenants[i].name),
+              smpp::testing::esme_counts(r[i].report));
+  }
 
   const gate_line gate = stop_router();
   EXPECT_EQ(gate.throttled, 0u);
@@ -702,8 +729,7 @@ TEST_F(TdmaE2eTest, AWeightChangeTakesEffectWithinOneFrameAndLosesNothing) {
     EXPECT_TRUE(r[i].report.keys_under("errors").empty());
     accepted += r[i].report.count("accepted");
   }
-  EXPECT_EQ(sim.count("submits"), accepted);
-  EXPECT_EQ(sim.count("accepted"), accepted);
+  expect_smsc_saw(sim, gate, accepted);
   expect_within_contract(sim);
 
   // ta's part of each 100 ms window of arrivals: a half before the change, three quarters from
@@ -777,7 +803,7 @@ TEST_F(TdmaE2eTest, ABackPressureTenantIsHeldBackInsteadOfRefused) {
     EXPECT_EQ(r[i].report.count("accepted"), 3000u);
     EXPECT_TRUE(r[i].report.keys_under("errors").empty());
   }
-  EXPECT_EQ(sim.count("submits"), 6000u);
+  expect_smsc_saw(sim, gate, 6000);
   expect_within_contract(sim);
   // The router says it held sessions back (2 x 256 outstanding against a queue of 16).
   const std::string err = router_.err();

@@ -252,7 +252,10 @@ void load_generator::on_data(conn_id c, codec::bytes_view data) {
 void load_generator::complete(session& s, uint32_t seq, uint32_t status,
                               std::string_view message_id, uint64_t now) {
   const uint32_t slot = seq & ((uint32_t{1} << s.slot_bits) - 1);
-  if (slot >= s.window || s.slot_seq[slot] != seq || seq == 0) return;  // stray or stale
+  if (slot >= s.window || s.slot_seq[slot] != seq || seq == 0) {
+    ++results_->responses_stray;  // answered already, or never asked
+    return;
+  }
   s.slot_seq[slot] = 0;
   s.free_slots.push_back(slot);
   --s.outstanding;
@@ -686,6 +689,7 @@ std::string to_json(const load_results& r) {
     out += '"' + name + "\":" + std::to_string(n);
   }
   out += '}';
+  num("responses_stray", r.responses_stray);
   num("receipts", r.receipts);
   num("receipts_matched", r.receipts_matched);
   num("receipts_duplicate", r.receipts_duplicate);

@@ -54,6 +54,9 @@ struct load_results {
   uint64_t sent = 0;      // submit_sm PDUs (each part of a concatenated message counts)
   uint64_t accepted = 0;  // submit_sm_resp ESME_ROK
   uint64_t rejected = 0;  // responses with any other status (generic_nack included)
+  // Responses to no outstanding submit_sm: a second answer to one request, or an answer to a
+  // sequence number never sent. Not counted in accepted or rejected.
+  uint64_t responses_stray = 0;
   std::vector<std::pair<uint32_t, uint64_t>> errors;  // command_status -> count
   uint64_t receipts = 0;
   // --dlr, receipts matched to accepted messages by message id:

@@ -47,6 +47,8 @@ constexpr std::string_view usage_text =
     "  --error-rate P        answer a share P (0..1) of messages with ESME_RSYSERR or\n"
     "                        ESME_RSUBMITFAIL (default 0)\n"
     "  --mo-rate N           originate N MO deliver_sm per second to bound receivers\n"
+    "  --mo-count N          with --mo-rate: originate N MO deliver_sm in all, then no more\n"
+    "                        (default 0: no limit)\n"
     "  --system-id ID        accept only this system_id (default: any)\n"
     "  --password PW         accept only this password (default: any)\n"
     "  --json FILE           write the counters to FILE instead of stdout\n"
@@ -183,10 +185,10 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
     };
     const std::string name(a);
     if (a == "--listen" || a == "--tps" || a == "--latency-ms" || a == "--dlr-delay-ms" ||
-        a == "--error-rate" || a == "--mo-rate" || a == "--system-id" || a == "--password" ||
-        a == "--json" || a == "--duration" || a == "--seed" || a == "--tls-cert" ||
-        a == "--tls-key" || a == "--journal" || a == "--journal-max" || a == "--arrivals" ||
-        a == "--arrivals-max" || tools::dpdk_cli::takes_value(a)) {
+        a == "--error-rate" || a == "--mo-rate" || a == "--mo-count" || a == "--system-id" ||
+        a == "--password" || a == "--json" || a == "--duration" || a == "--seed" ||
+        a == "--tls-cert" || a == "--tls-key" || a == "--journal" || a == "--journal-max" ||
+        a == "--arrivals" || a == "--arrivals-max" || tools::dpdk_cli::takes_value(a)) {
       if (!need_value()) return usage_error(name + " needs a value");
     } else {
       return usage_error("unknown option " + std::string(argv[i]));
@@ -213,6 +215,10 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
       const auto v = parse_uint(value, 10'000'000);
       if (!v) return usage_error(bad + " (0..10000000)");
       opt.sim.mo_rate_per_s = *v;
+    } else if (a == "--mo-count") {
+      const auto v = parse_uint(value, UINT64_MAX);
+      if (!v) return usage_error(bad + " (a count; 0: no limit)");
+      opt.sim.mo_count = *v;
     } else if (a == "--system-id") {
       // SMPP 3.4 §4.1.1: system_id is at most 15 characters.
       if (value.empty() || value.size() > 15) return usage_error(bad + " (1..15 characters)");

@@ -981,6 +981,11 @@ bool simulator::send_mo() {
   return true;
 }
 
+bool simulator::mo_due() const noexcept {
+  return config_.mo_rate_per_s > 0 &&
+         (config_.mo_count == 0 || counters_.mo_sent < config_.mo_count);
+}
+
 bool simulator::run_timers(uint64_t now_us) {
   bool wrote = false;
   for (const conn_id c : live_) {
@@ -993,13 +998,13 @@ bool simulator::run_timers(uint64_t now_us) {
     wrote = true;
   }
   wrote |= send_owed_receipts(now_us);
-  if (config_.mo_rate_per_s > 0) {
+  if (mo_due()) {
     if (mo_refilled_us_ == 0) mo_refilled_us_ = now_us;
     const uint64_t cap = std::max<uint64_t>(1, config_.mo_rate_per_s / 100) * micro;
     const uint64_t elapsed = std::min<uint64_t>(now_us - mo_refilled_us_, 10 * micro);
     mo_micro_credit_ = std::min(cap, mo_micro_credit_ + elapsed * config_.mo_rate_per_s);
     mo_refilled_us_ = now_us;
-    for (uint64_t i = 0; i < max_mo_per_run && mo_micro_credit_ >= micro; ++i) {
+    for (uint64_t i = 0; i < max_mo_per_run && mo_micro_credit_ >= micro && mo_due(); ++i) {
       if (!send_mo()) break;
       mo_micro_credit_ -= micro;
       wrote = true;
@@ -1020,7 +1025,7 @@ uint64_t simulator::next_timer_in_us(uint64_t now_us, uint64_t max_wait_us) cons
   }
   if (!receipts_.empty()) due = std::min(due, receipts_.front().due_us);
   if (!owed_due_.empty()) due = std::min(due, owed_due_.top().first);
-  if (config_.mo_rate_per_s > 0) {
+  if (mo_due()) {
     due = std::min(due, now_us + std::max<uint64_t>(1, micro / config_.mo_rate_per_s));
   }
   return due > now_us ? due - now_us : 0;

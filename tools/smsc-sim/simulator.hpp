@@ -33,6 +33,7 @@ struct sim_config {
   uint64_t dlr_delay_us = 0;     // response -> delivery receipt
   double error_rate = 0;         // share of messages answered ESME_RSYSERR or ESME_RSUBMITFAIL
   uint64_t mo_rate_per_s = 0;    // mobile-originated deliver_sm per second over all receivers
+  uint64_t mo_count = 0;         // mobile-originated deliver_sm in all; 0 = no limit
   bool check_system_id = false;  // else any system_id binds
   bool check_password = false;   // else any password binds
   std::string system_id;
@@ -157,6 +158,7 @@ class simulator final : public dataplane::transport_handler {
   void journal_done(uint64_t message_id);
   void flush_journal();
   bool send_mo();
+  [[nodiscard]] bool mo_due() const noexcept;  // --mo-rate, and --mo-count not reached
   session* receiver_for(uint32_t system, conn_id preferred) noexcept;
   [[nodiscard]] codec::command_status admit(uint64_t now_us) noexcept;
   // The writable tail of s's current reservation, at least n octets (a new reservation when
