@@ -51,8 +51,8 @@ using smpp::testing::request_counts;
 using smpp::testing::router_counts;
 using smpp::testing::router_ports;
 using smpp::testing::run_tool;
-using smpp::testing::sim_counters;
 using smpp::testing::sim_counts;
+using smpp::testing::smsc_sim_counters;
 using smpp::testing::start_router_on_free_ports;
 using smpp::testing::start_smsc_sim;
 using smpp::testing::unused_port;
@@ -152,7 +152,7 @@ class RouterE2eTest : public ::testing::Test {
                                                std::chrono::milliseconds limit) {
     std::optional<flat_json> last;
     for (const auto until = clock_type::now() + limit; clock_type::now() < until;) {
-      last = sim_counters(sim);
+      last = smsc_sim_counters(sim);
       if (last && pred(*last)) return last;
       std::this_thread::sleep_for(50ms);
     }
@@ -321,7 +321,7 @@ class RouterE2eTest : public ::testing::Test {
     EXPECT_EQ(esme_counts(r.report), (request_counts{n, n, {}}));
     EXPECT_EQ(r.report.count("unanswered"), 0u);
     EXPECT_EQ(r.report.count("responses_stray"), 0u);
-    const auto counters = sim_counters(sim);
+    const auto counters = smsc_sim_counters(sim);
     ASSERT_TRUE(counters.has_value()) << sim.out();
     EXPECT_EQ(counters->count("submit_sm"), n);
     EXPECT_EQ(sim_counts(*counters), (request_counts{n, n, {}}));
@@ -464,7 +464,7 @@ TEST_F(RouterE2eTest, UpstreamKilledMidRunAnswersEverythingThenReconnectsToItsRe
   // Kill the simulator once traffic flows through it, with requests in flight.
   bool flowing = false;
   for (auto until = clock_type::now() + 15s; !flowing && clock_type::now() < until;) {
-    const auto counters = sim_counters(sim_);
+    const auto counters = smsc_sim_counters(sim_);
     flowing = counters && counters->num("submit_sm") > 0;
     if (!flowing) std::this_thread::sleep_for(20ms);
   }
@@ -579,13 +579,13 @@ TEST_F(RouterE2eTest, OnDemandUpstreamBindsWithTrafficAndUnbindsWhenIdle) {
   setup.upstream_keys = "on_demand = true\nidle_unbind_s = 1\n";
   ASSERT_TRUE(start_sim_and_router(setup));
   std::this_thread::sleep_for(300ms);
-  auto before = sim_counters(sim_);
+  auto before = smsc_sim_counters(sim_);
   ASSERT_TRUE(before.has_value());
   EXPECT_EQ(before->count("binds"), 0u) << "no traffic, no bind";
   expect_all_accepted(run_load({"--count", "2000", "--window", "64"}), 2000, sim_);
   bool unbound = false;
   for (auto until = clock_type::now() + 10s; !unbound && clock_type::now() < until;) {
-    const auto c = sim_counters(sim_);
+    const auto c = smsc_sim_counters(sim_);
     unbound = c && c->count("unbinds") >= 1;
     if (!unbound) std::this_thread::sleep_for(100ms);
   }

@@ -77,7 +77,7 @@ class SimLoadTest : public ::testing::Test {
   }
 
   // The simulator's counters now (SIGUSR1: one JSON line on stdout per signal).
-  std::optional<flat_json> counters() { return smpp::testing::sim_counters(sim_); }
+  std::optional<flat_json> counters() { return smpp::testing::smsc_sim_counters(sim_); }
 
   [[nodiscard]] std::string sim_address() const { return "127.0.0.1:" + std::to_string(port_); }
 
