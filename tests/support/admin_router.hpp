@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "child_process.hpp"
+#include "request_counts.hpp"
 
 namespace smpp::testing {
 
@@ -84,7 +85,8 @@ class admin_router {
     return false;
   }
 
-  // esme-load sends `count` messages through the router; its exit code.
+  // esme-load sends `count` messages through the router; its exit code. Each must be accepted
+  // and answered once (its report is checked: a failed expectation otherwise).
   int load(const std::string& dir, uint32_t count) {
     const exit_result r =
         run_tool("esme-load",
@@ -93,10 +95,18 @@ class admin_router {
                   "--json", dir + "load.json", "--no-progress"},
                  std::chrono::seconds(60));
     last_load_err_ = r.err;
+    const auto report = flat_json::parse(read_file(dir + "load.json"));
+    EXPECT_TRUE(report.has_value()) << read_file(dir + "load.json") << r.err;
+    if (report) {
+      EXPECT_EQ(esme_counts(*report), (request_counts{count, count, {}})) << r.err;
+      EXPECT_EQ(report->count("responses_stray"), 0u);
+    }
+    loaded_ += count;
     return r.code;
   }
 
-  // SIGTERM to both; the router's exit.
+  // SIGTERM to both; the router's exit. smsc-sim must have received and accepted each message
+  // load() sent, once.
   exit_result stop() {
     exit_result r;
     if (router_.pid() > 0) {
@@ -105,7 +115,12 @@ class admin_router {
     }
     if (sim_.pid() > 0) {
       sim_.signal(SIGTERM);
-      (void)sim_.wait(std::chrono::seconds(10));
+      const exit_result s = sim_.wait(std::chrono::seconds(10));
+      const auto counters = flat_json::parse(last_line(s.out));
+      EXPECT_TRUE(counters.has_value()) << "smsc-sim printed: " << s.out;
+      if (counters) {
+        EXPECT_EQ(sim_counts(*counters), (request_counts{loaded_, loaded_, {}}));
+      }
     }
     return r;
   }
@@ -125,6 +140,7 @@ class admin_router {
   uint16_t admin_port_ = 0;
   std::string config_path_;
   std::string last_load_err_;
+  uint64_t loaded_ = 0;  // messages load() sent
 };
 
 }  // namespace smpp::testing
