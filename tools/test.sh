@@ -78,14 +78,36 @@ if [ "$quick" -eq 0 ]; then
   TSAN_OPTIONS=halt_on_error=1 SMPP_NO_RATE_BOUNDS=1 \
     run_ctest build/tsan -L concurrent -LE perf --timeout 600
 
-  step "libFuzzer smoke run (clang, ASan+UBSan), 20 s per target"
+  step "libFuzzer smoke run (clang, ASan+UBSan, stops at the first report), 20 s per target"
   cmake --preset fuzz >/dev/null
-  cmake --build build/fuzz -j"$jobs" --target fuzz_decode fuzz_framer fuzz_receipt fuzz_tcp_segment
-  for t in decode framer receipt tcp_segment; do
-    work="$(mktemp -d)"
-    build/fuzz/bin/fuzz_$t -max_total_time=20 -dict=tests/fuzz/smpp.dict \
-      -artifact_prefix="$work/" "$work" "tests/fuzz/corpus/$t" 2>&1 | tail -n 2
-    rm -rf "$work"
+  fuzz_targets=(decode framer receipt text tcp_segment router_session config admin_body)
+  cmake --build build/fuzz -j"$jobs" --target "${fuzz_targets[@]/#/fuzz_}"
+  # The first report ends the run with its stack, and libFuzzer keeps the input that caused it.
+  export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_stacktrace=1
+  export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
+  for t in "${fuzz_targets[@]}"; do
+    # New inputs that reach new code go to build/fuzz-corpus/$t (kept between runs; merge them
+    # into tests/fuzz/corpus with tools/fuzz-merge.sh $t); this run's log and crashes to
+    # build/fuzz-artifacts/$t/<time>.
+    corpus="build/fuzz-corpus/$t" artifacts="build/fuzz-artifacts/$t/$(date +%Y%m%d-%H%M%S)"
+    mkdir -p "$corpus" "$artifacts"
+    dict="tests/fuzz/$t.dict"
+    [ -f "$dict" ] || dict=tests/fuzz/smpp.dict
+    if ! build/fuzz/bin/fuzz_$t -max_total_time=20 -timeout=25 -dict="$dict" \
+        -artifact_prefix="$artifacts/" "$corpus" "tests/fuzz/corpus/$t" \
+        "tests/fuzz/regressions/$t" >"$artifacts/smoke.log" 2>&1; then
+      tail -n 80 "$artifacts/smoke.log"
+      echo "fuzz_$t failed; the whole log: $artifacts/smoke.log"
+      for a in "$artifacts"/crash-* "$artifacts"/leak-* "$artifacts"/timeout-* "$artifacts"/oom-*; do
+        [ -f "$a" ] || continue
+        echo "reproducer: $a"
+        echo "  rerun:     build/fuzz/bin/fuzz_$t $a"
+        echo "  keep it:   cp $a tests/fuzz/regressions/$t/NAME (replayed by ctest fuzz_${t}_corpus)"
+      done
+      exit 1
+    fi
+    grep -E '^(#[0-9]+[[:space:]]+DONE|Done [0-9]+ runs)' "$artifacts/smoke.log" | sed "s/^/fuzz_$t: /" || true
   done
+  echo "new inputs are in build/fuzz-corpus/<target>; tools/fuzz-merge.sh TARGET adds them to tests/fuzz/corpus"
 fi
 step "all tests passed"
