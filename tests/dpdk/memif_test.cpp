@@ -1,6 +1,7 @@
 // Two processes, each with its own EAL, joined by a memif (shared-memory packet interface):
 // one echoes what the other sends, and every frame comes back exactly once.
 #include <gtest/gtest.h>
+#include <rte_ethdev.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dpdk_child.hpp"
@@ -95,6 +97,14 @@ TEST(Memif, TwoProcessesExchangeEveryFrameExactlyOnce) {
     // The interface stays up until the client has read the last echoes.
     CHILD_CHECK(client_done.wait_for(1, std::chrono::seconds(20)));
     CHILD_CHECK(l.counters().tx_frames == frames);
+    // Then until memif has taken the client's disconnect (the link goes down): tearing the port
+    // down while memif's interrupt thread handles it crashed the server now and then.
+    const auto down_by = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (rte_eth_link link{}; std::chrono::steady_clock::now() < down_by;
+         std::this_thread::sleep_for(std::chrono::milliseconds(10))) {
+      if (rte_eth_link_get_nowait(p->id(), &link) == 0 && link.link_status == RTE_ETH_LINK_DOWN)
+        break;
+    }
     return 0;
   });
   // The client connects to the server's socket; give the server a moment to create it. (A file
