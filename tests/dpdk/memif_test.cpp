@@ -97,15 +97,10 @@ TEST(Memif, TwoProcessesExchangeEveryFrameExactlyOnce) {
     // The interface stays up until the client has read the last echoes.
     CHILD_CHECK(client_done.wait_for(1, std::chrono::seconds(20)));
     CHILD_CHECK(l.counters().tx_frames == frames);
-    // Then until memif has taken the client's disconnect (the link goes down): tearing the port
-    // down while memif's interrupt thread handles it crashed the server now and then.
-    const auto down_by = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    for (rte_eth_link link{}; std::chrono::steady_clock::now() < down_by;
-         std::this_thread::sleep_for(std::chrono::milliseconds(10))) {
-      if (rte_eth_link_get_nowait(p->id(), &link) == 0 && link.link_status == RTE_ETH_LINK_DOWN)
-        break;
-    }
-    return 0;
+    // Done: leave as the router does after its clean stop. The 22.11 memif driver's stop and close
+    // race its own control thread over a peer that is leaving (either side faulted now and then,
+    // after every frame had been checked); the kernel takes the memory and the socket back.
+    e->exit_without_teardown(0);
   });
   // The client connects to the server's socket; give the server a moment to create it. (A file
   // socket: memif's default in DPDK 22.11 is the abstract namespace, where no file appears.)
@@ -139,7 +134,7 @@ TEST(Memif, TwoProcessesExchangeEveryFrameExactlyOnce) {
     CHILD_CHECK(back == frames);
     CHILD_CHECK(l.counters().tx_dropped == 0);
     for (uint32_t i = 0; i < frames; ++i) CHILD_CHECK(seen[i] == 1);
-    return 0;
+    e->exit_without_teardown(0);
   });
   EXPECT_EQ(wait_child(client, std::chrono::seconds(40)), 0);
   EXPECT_EQ(wait_child(server, std::chrono::seconds(40)), 0);
