@@ -656,11 +656,21 @@ message_id_key_result normalize_message_id(std::string_view id, id_radix radix) 
   return result;
 }
 
-std::string_view receipt_message_id(const pdu& p) noexcept {
+receipt_summary summarize_receipt(const pdu& p) noexcept {
   receipt_tlvs t;
   if (auto v = p.tlvs.find(tag::receipted_message_id)) {
-    const std::string_view id = v->as_cstring();
+    const std::string_view id = up_to_nul(v->as_cstring());
     if (!id.empty()) t.receipted_message_id = id;
+  }
+  if (auto v = p.tlvs.find(tag::message_state); v && v->value.size() == 1) {
+    t.message_state = std::to_integer<std::uint8_t>(v->value[0]);
+  }
+  receipt_summary r;
+  const bool state_from_tlv = t.message_state && *t.message_state >= 1 && *t.message_state <= 9;
+  if (t.receipted_message_id && state_from_tlv) {
+    r.message_id = *t.receipted_message_id;
+    r.state = static_cast<message_state>(*t.message_state);
+    return r;
   }
   std::optional<receipt_text> text;
   bytes_view body = p.short_message;
@@ -668,10 +678,34 @@ std::string_view receipt_message_id(const pdu& p) noexcept {
     if (auto v = p.tlvs.find(tag::message_payload)) body = v->value;
   }
   if (!body.empty()) {
-    if (auto r = parse_receipt_text(body); r.ok()) text = r.receipt;
+    if (auto parsed = parse_receipt_text(body); parsed.ok()) text = parsed.receipt;
   }
-  const effective_receipt_result r = combine_receipt(text, t);
-  return r.ok() ? r.receipt.message_id : std::string_view{};
+  const effective_receipt_result e = combine_receipt(text, t);
+  if (!e.ok()) return r;
+  r.message_id = e.receipt.message_id;
+  r.state = e.receipt.state;
+  return r;
+}
+
+std::string_view receipt_message_id(const pdu& p) noexcept {
+  return summarize_receipt(p).message_id;
+}
+
+bool is_final(message_state state) noexcept {
+  switch (state) {
+    case message_state::delivered:
+    case message_state::expired:
+    case message_state::deleted:
+    case message_state::undeliverable:
+    case message_state::rejected:
+    case message_state::skipped:
+      return true;
+    case message_state::enroute:
+    case message_state::accepted:
+    case message_state::unknown:
+      return false;
+  }
+  return false;
 }
 
 std::string_view resp_message_id(bytes_view frame) noexcept {

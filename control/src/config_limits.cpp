@@ -12,6 +12,8 @@ constexpr int_range idle_ms_range{0, max_timeout_ms};
 constexpr int_range lockout_failures_range{0, 1'000'000};
 constexpr int_range correlation_capacity_range{1, 1'000'000'000};
 constexpr int_range correlation_ttl_range{1, 30 * 86'400};
+constexpr int_range keep_final_range{0, 30 * 86'400};
+constexpr int_range final_capacity_range{0, 1'000'000'000};
 
 }  // namespace
 
@@ -65,7 +67,7 @@ void load_correlation(config_reader& r, const toml::table& root, correlation_con
   const toml::table* t = r.table_of(root, "correlation", "");
   if (t == nullptr) return;
   const std::string path = "correlation";
-  r.check_keys(*t, path, {"capacity", "ttl_s", "note"});
+  r.check_keys(*t, path, {"capacity", "ttl_s", "note", "keep_final_s", "final_capacity"});
   if (const toml::node* n = t->get("capacity")) {
     const auto* v = n->as_integer();
     if (v == nullptr || v->get() < correlation_capacity_range.min ||
@@ -77,6 +79,8 @@ void load_correlation(config_reader& r, const toml::table& root, correlation_con
     }
   }
   r.read_int(*t, "ttl_s", path, correlation_ttl_range, c.ttl_s);
+  r.read_int(*t, "keep_final_s", path, keep_final_range, c.keep_final_s);
+  r.read_int(*t, "final_capacity", path, final_capacity_range, c.final_capacity);
   constexpr std::string_view note_accepted = "\"all\" or \"receipts\"";
   if (const auto* s = r.read_string(*t, "note", path, note_accepted)) {
     if (s->get() == "all") {

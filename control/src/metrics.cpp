@@ -191,9 +191,9 @@ router_totals collect_totals(const dataplane::router_snapshot& snap, const admin
       x.accepted += ts[i].accepted;
       x.rejected += ts[i].rejected;
       add_statuses(ts[i].rejected_by_status, x);
-      x.receipts += ts[i].receipts;
-      x.mo += ts[i].mo;
-      x.held += ts[i].held;
+      x.receipts += ts[i].receipts.delivered;
+      x.mo += ts[i].mo.delivered;
+      x.held += ts[i].receipts.held + ts[i].mo.held;
       x.queued += ts[i].queued;
       add_histogram(ts[i].latency, x.latency);
     }
@@ -204,8 +204,8 @@ router_totals collect_totals(const dataplane::router_snapshot& snap, const admin
       x.accepted += us[i].accepted;
       x.rejected += us[i].rejected;
       add_statuses(us[i].rejected_by_status, x);
-      x.receipts += us[i].receipts;
-      x.mo += us[i].mo;
+      x.receipts += us[i].receipts.received;
+      x.mo += us[i].mo.received;
       add_histogram(us[i].latency, x.latency);
     }
   }

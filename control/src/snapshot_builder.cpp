@@ -265,6 +265,8 @@ std::shared_ptr<const dataplane::router_snapshot> build_snapshot(
   s->correlation.capacity = config.correlation.capacity;
   s->correlation.ttl_ms = uint64_t{config.correlation.ttl_s} * 1000;
   s->correlation.note_all = config.correlation.note_all;
+  s->correlation.keep_final_ms = uint64_t{config.correlation.keep_final_s} * 1000;
+  s->correlation.final_capacity = config.correlation.final_capacity;
   s->bind_guard.delay_ms = config.security.bind_fail_delay_ms;
   s->bind_guard.max_delay_ms = config.security.bind_fail_delay_max_ms;
   s->bind_guard.lockout_failures = config.security.bind_lockout_failures;

@@ -139,8 +139,6 @@ std::string_view to_string(correlation_insert result) noexcept {
       return "inserted";
     case correlation_insert::replaced:
       return "replaced";
-    case correlation_insert::full:
-      return "correlation table full (oldest entry not yet expired)";
     case correlation_insert::probe_limit:
       return "correlation table probe distance limit reached";
   }
@@ -256,23 +254,42 @@ void correlation_table::remove_at(std::size_t pos) noexcept {
   index_[pos] = {};
 }
 
+std::size_t correlation_table::slot_of(std::uint32_t index) const noexcept {
+  const placement p = place(entries_[index].key);
+  for (std::uint32_t d = 0; d <= max_probe_distance; ++d) {
+    const slot s = index_[p.home + d];
+    if (s.entry == index && occupied(s.meta)) return p.home + d;
+  }
+  return npos;  // unreachable while check_invariants() holds
+}
+
 bool correlation_table::expire_head(std::uint64_t now_ms) noexcept {
   if (oldest_ == no_entry || !expired(entries_[oldest_], now_ms)) return false;
+  const std::size_t pos = slot_of(oldest_);
+  if (pos == npos) return false;
+  remove_at(pos);
+  ++stats_.expired;
+  return true;
+}
+
+correlation_value correlation_table::evict_head(std::uint64_t now_ms) noexcept {
   const entry& e = entries_[oldest_];
-  const placement p = place(e.key);
-  for (std::uint32_t d = 0; d <= max_probe_distance; ++d) {
-    if (index_[p.home + d].entry == oldest_ && occupied(index_[p.home + d].meta)) {
-      remove_at(p.home + d);
-      ++stats_.expired;
-      return true;
-    }
-  }
-  return false;  // unreachable while check_invariants() holds
+  const correlation_value value = e.value;
+  // Inserted at expires_ms - ttl_ms (or later, when the expiry saturated).
+  const std::uint64_t inserted_ms = e.expires_ms == UINT64_MAX ? now_ms : e.expires_ms - ttl_ms_;
+  const std::uint64_t age_ms = now_ms > inserted_ms ? now_ms - inserted_ms : 0;
+  const std::size_t pos = slot_of(oldest_);
+  if (pos == npos) return value;
+  remove_at(pos);
+  ++stats_.evicted;
+  stats_.evicted_age_ms_sum += age_ms;
+  stats_.last_evicted_age_ms = age_ms;
+  return value;
 }
 
 correlation_insert correlation_table::insert(const correlation_key& key,
-                                             const correlation_value& value,
-                                             std::uint64_t now_ms) noexcept {
+                                             const correlation_value& value, std::uint64_t now_ms,
+                                             std::optional<correlation_value>* evicted) noexcept {
   // Amortised cleaning: each insert retires up to two expired entries, more than it adds.
   if (expire_head(now_ms)) (void)expire_head(now_ms);
 
@@ -288,9 +305,11 @@ correlation_insert correlation_table::insert(const correlation_key& key,
     return correlation_insert::replaced;
   }
 
+  // Full: the oldest entry makes room, so the table always holds the newest ids (the ones whose
+  // receipts are still to come); its receipt, should it come, is counted as unmatched.
   if (stats_.live == capacity_) {
-    ++stats_.full_drops;
-    return correlation_insert::full;
+    const correlation_value gone = evict_head(now_ms);
+    if (evicted != nullptr) *evicted = gone;
   }
 
   // Insertion point: where the lookup of this key would stop.

@@ -30,7 +30,9 @@ std::string snapshot_incompatibility(const router_snapshot& current, const route
   if (next.max_command_length != current.max_command_length)
     return "router.max_command_length changed";
   if (next.correlation.capacity != current.correlation.capacity ||
-      next.correlation.ttl_ms != current.correlation.ttl_ms)
+      next.correlation.ttl_ms != current.correlation.ttl_ms ||
+      next.correlation.keep_final_ms != current.correlation.keep_final_ms ||
+      next.correlation.final_capacity != current.correlation.final_capacity)
     return "[correlation] changed";
   return {};
 }

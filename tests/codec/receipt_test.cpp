@@ -856,5 +856,60 @@ TEST(MessageIds, ReceiptTlvIdComesBeforeTheTextId) {
   EXPECT_EQ(receipt_message_id(p), ""sv) << "neither";
 }
 
+// What the router acts on: the id and the state, each from its TLV when there is one.
+TEST(MessageIds, SummaryTakesIdAndStateFromTlvsBeforeTheText) {
+  const std::string text =
+      "id:111 sub:001 dlvrd:001 submit date:2301011200 done date:2301011201 "
+      "stat:UNDELIV err:000 text:x";
+  pdu p;
+  p.short_message = as_bytes(std::span(text.data(), text.size()));
+  receipt_summary r = summarize_receipt(p);
+  EXPECT_EQ(r.message_id, "111"sv);
+  EXPECT_EQ(r.state, message_state::undeliverable);
+
+  std::array<std::byte, 32> area{};
+  tlv_writer w(area);
+  ASSERT_TRUE(w.add_cstring(tag::receipted_message_id, "222"));
+  p.tlvs = w.area();
+  r = summarize_receipt(p);
+  EXPECT_EQ(r.message_id, "222"sv) << "the TLV id, the text's state";
+  EXPECT_EQ(r.state, message_state::undeliverable);
+
+  ASSERT_TRUE(w.add_uint(tag::message_state, 2, 1));
+  p.tlvs = w.area();
+  r = summarize_receipt(p);
+  EXPECT_EQ(r.message_id, "222"sv);
+  EXPECT_EQ(r.state, message_state::delivered) << "both TLVs: the text is not read";
+  p.short_message = {};
+  EXPECT_EQ(summarize_receipt(p).state, message_state::delivered) << "no text at all";
+
+  // A message_state TLV out of 1..9 counts as absent: the text's stat.
+  std::array<std::byte, 32> area2{};
+  tlv_writer w2(area2);
+  ASSERT_TRUE(w2.add_cstring(tag::receipted_message_id, "333"));
+  ASSERT_TRUE(w2.add_uint(tag::message_state, 0, 1));
+  p.tlvs = w2.area();
+  p.short_message = as_bytes(std::span(text.data(), text.size()));
+  r = summarize_receipt(p);
+  EXPECT_EQ(r.message_id, "333"sv);
+  EXPECT_EQ(r.state, message_state::undeliverable);
+  p.short_message = {};
+  r = summarize_receipt(p);
+  EXPECT_EQ(r.message_id, "333"sv);
+  EXPECT_FALSE(r.state.has_value());
+}
+
+TEST(MessageIds, FinalStatesAreTheOnesNoReceiptFollows) {
+  EXPECT_TRUE(is_final(message_state::delivered));
+  EXPECT_TRUE(is_final(message_state::expired));
+  EXPECT_TRUE(is_final(message_state::deleted));
+  EXPECT_TRUE(is_final(message_state::undeliverable));
+  EXPECT_TRUE(is_final(message_state::rejected));
+  EXPECT_TRUE(is_final(message_state::skipped));
+  EXPECT_FALSE(is_final(message_state::enroute));
+  EXPECT_FALSE(is_final(message_state::accepted));
+  EXPECT_FALSE(is_final(message_state::unknown));
+}
+
 }  // namespace
 }  // namespace smpp::codec

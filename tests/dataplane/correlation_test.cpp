@@ -278,25 +278,42 @@ TEST(correlation_table, expiry_saturates_at_the_end_of_the_clock) {
   EXPECT_EQ(table.stats().expired_misses, 1u);
 }
 
-TEST(correlation_table, full_table_refuses_and_counts_then_accepts_after_expiry) {
+TEST(correlation_table, full_table_evicts_the_oldest_and_counts_its_age_then_reclaims_expired) {
   constexpr std::size_t cap = 4;
   correlation_table table(cap, 1000);
   for (std::uint64_t i = 0; i < cap; ++i) {
-    ASSERT_EQ(table.insert(number_key(i), {0, 0, 0}, i), correlation_insert::inserted);
+    ASSERT_EQ(table.insert(number_key(i), {0, 0, static_cast<std::uint32_t>(i)}, i * 10),
+              correlation_insert::inserted);
   }
-  const correlation_insert refused = table.insert(number_key(99), {0, 0, 0}, 500);
-  EXPECT_EQ(refused, correlation_insert::full);
-  EXPECT_FALSE(to_string(refused).empty());
-  EXPECT_EQ(table.insert(number_key(100), {0, 0, 0}, 999), correlation_insert::full);
-  EXPECT_EQ(table.stats().full_drops, 2u);
+  // The newest id is kept; the oldest (0, inserted at 0) makes room, and its value is told.
+  std::optional<correlation_value> gone;
+  EXPECT_EQ(table.insert(number_key(99), {0, 0, 0}, 500, &gone), correlation_insert::inserted);
+  EXPECT_EQ(gone, (correlation_value{0, 0, 0}));
+  gone.reset();
+  EXPECT_EQ(table.stats().evicted, 1u);
+  EXPECT_EQ(table.stats().last_evicted_age_ms, 500u);
+  EXPECT_FALSE(table.find(number_key(0), 0, 500).has_value());
+  EXPECT_TRUE(table.find(number_key(99), 0, 500).has_value());
+  // Then 1 (inserted at 10).
+  EXPECT_EQ(table.insert(number_key(100), {0, 0, 0}, 990, &gone), correlation_insert::inserted);
+  EXPECT_EQ(gone, (correlation_value{0, 0, 1}));
+  EXPECT_EQ(table.stats().evicted, 2u);
+  EXPECT_EQ(table.stats().last_evicted_age_ms, 980u);
+  EXPECT_EQ(table.stats().evicted_age_ms_sum, 1480u);
   EXPECT_EQ(table.size(), cap);
-  EXPECT_FALSE(table.find(number_key(99), 0, 999).has_value());
+  EXPECT_FALSE(table.find(number_key(1), 0, 990).has_value());
   // A replacement needs no room.
   EXPECT_EQ(table.insert(number_key(3), {0, 1, 1}, 999), correlation_insert::replaced);
-  // Entry 0 expires at 1000: the insert reclaims it (and entry 1, expired at 1001, too).
-  EXPECT_EQ(table.insert(number_key(99), {0, 0, 0}, 1001), correlation_insert::inserted);
-  EXPECT_EQ(table.stats().expired, 2u);
-  EXPECT_EQ(table.size(), 3u);
+  EXPECT_EQ(table.stats().evicted, 2u);
+  // Entry 2 (inserted at 20) expires at 1020: reclaimed as expired, not evicted.
+  EXPECT_EQ(table.insert(number_key(101), {0, 0, 0}, 1020), correlation_insert::inserted);
+  EXPECT_EQ(table.stats().expired, 1u);
+  EXPECT_EQ(table.stats().evicted, 2u);
+  EXPECT_EQ(table.size(), cap);
+  // A final receipt frees its slot: the next insert evicts nothing.
+  EXPECT_TRUE(table.take(number_key(99), 0, 1021).has_value());
+  EXPECT_EQ(table.insert(number_key(102), {0, 0, 0}, 1021), correlation_insert::inserted);
+  EXPECT_EQ(table.stats().evicted, 2u);
   EXPECT_TRUE(table.check_invariants());
 }
 
@@ -382,7 +399,12 @@ TEST(correlation_table, probe_lengths_stay_short_in_a_full_table_with_churn) {
     const correlation_key k = number_key(rng());
     if (table.insert(k, {0, 0, 0}, 0) == correlation_insert::inserted) live.push_back(k);
   }
-  EXPECT_EQ(table.insert(number_key(rng()), {0, 0, 0}, 0), correlation_insert::full);
+  // Full: one more evicts the oldest, and the newest stays.
+  const correlation_key newest = number_key(rng());
+  EXPECT_EQ(table.insert(newest, {0, 0, 0}, 0), correlation_insert::inserted);
+  EXPECT_EQ(table.stats().evicted, 1u);
+  ASSERT_FALSE(table.find(live.front(), 0, 0).has_value());
+  live.front() = newest;
   // Ten times the capacity of erase + insert at full load.
   for (std::size_t i = 0; i < 10 * cap; ++i) {
     const std::size_t victim = rng() % live.size();
@@ -431,8 +453,12 @@ class model {
       return correlation_insert::replaced;
     }
     if (entries_.size() == capacity_) {
-      ++stats.full_drops;
-      return correlation_insert::full;
+      auto oldest = entries_.find(order_.begin()->second);
+      const std::uint64_t age = now - (oldest->second.expires - ttl_ms_);
+      ++stats.evicted;
+      stats.evicted_age_ms_sum += age;
+      stats.last_evicted_age_ms = age;
+      remove(oldest);
     }
     ++seq_;
     entries_[id] = {v, now + ttl_ms_, seq_, seq_};
@@ -538,7 +564,9 @@ void expect_same_stats(const correlation_stats& a, const correlation_stats& b) {
   EXPECT_EQ(a.hits, b.hits);
   EXPECT_EQ(a.misses, b.misses);
   EXPECT_EQ(a.expired_misses, b.expired_misses);
-  EXPECT_EQ(a.full_drops, b.full_drops);
+  EXPECT_EQ(a.evicted, b.evicted);
+  EXPECT_EQ(a.evicted_age_ms_sum, b.evicted_age_ms_sum);
+  EXPECT_EQ(a.last_evicted_age_ms, b.last_evicted_age_ms);
   EXPECT_EQ(a.expired, b.expired);
   EXPECT_EQ(a.erased, b.erased);
 }
@@ -588,7 +616,7 @@ TEST(correlation_table, behaves_like_a_simple_model_over_200k_random_operations)
   expect_same_stats(table.stats(), m.stats);
   EXPECT_TRUE(table.check_invariants());
   // The run went through every path.
-  EXPECT_GT(table.stats().full_drops, 1000u);
+  EXPECT_GT(table.stats().evicted, 1000u);
   EXPECT_GT(table.stats().expired, 1000u);
   EXPECT_GT(table.stats().expired_misses, 100u);
   EXPECT_GT(table.stats().replaced, 1000u);
@@ -625,9 +653,7 @@ TEST(correlation_key, random_ids_are_keyed_by_their_normalised_text) {
       const auto v = static_cast<std::uint16_t>(radix);
       const correlation_insert ins = table.insert(r.key, {v, 0, 0}, 0);
       ASSERT_NE(ins, correlation_insert::probe_limit);
-      if (ins != correlation_insert::full) {
-        ASSERT_TRUE(table.find(r.key, v, 0).has_value());
-      }
+      ASSERT_TRUE(table.find(r.key, v, 0).has_value());
     }
   }
   EXPECT_TRUE(table.check_invariants());
@@ -645,7 +671,8 @@ TEST(correlation_table, nothing_is_allocated_after_construction) {
   std::uint64_t now = 0;
   std::size_t found = 0;
   for (int op = 0; op < 100'000; ++op) {
-    now += rng() % 3;
+    // Now and then a quiet second: the entries expire instead of being evicted.
+    now += rng() % 3 + (op % 10'000 == 0 ? 2000 : 0);
     const correlation_key_result r =
         make_correlation_key(ids[rng() % ids.size()], id_radix::auto_detect, s);
     const auto up = static_cast<std::uint16_t>(rng() % 3);
@@ -670,7 +697,7 @@ TEST(correlation_table, nothing_is_allocated_after_construction) {
   EXPECT_TRUE(table.check_invariants());
   EXPECT_EQ(smpp::testing::allocations(), before);
   EXPECT_GT(found, 0u);
-  EXPECT_GT(table.stats().full_drops, 0u);
+  EXPECT_GT(table.stats().evicted, 0u);
   EXPECT_GT(table.stats().expired, 0u);
 }
 

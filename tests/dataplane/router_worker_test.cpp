@@ -811,6 +811,74 @@ TEST(ReturnPath, ReceiptQuotingTheIdInDecimalReachesTheSubmittingTenantAndItsAns
   EXPECT_EQ(r.w.stats().correlation_inserts, 1U);
 }
 
+// The receipt the ESME answers with `status`; the router's answer to the SMSC.
+pdu receipt_round_trip(Rig& r, fake_transport::conn_id esme, fake_transport::conn_id up,
+                       std::string_view text, uint32_t smsc_seq, S esme_status) {
+  r.t.deliver(up, receipt_pdu(text, smsc_seq));
+  auto got = r.t.take(esme);
+  EXPECT_EQ(got.size(), 1U) << text;
+  if (got.empty()) return {};
+  r.t.deliver(esme,
+              header(command_id::deliver_sm_resp, esme_status, decoded(got[0]).sequence_number));
+  auto ack = r.t.take(up);
+  EXPECT_EQ(ack.size(), 1U);
+  return ack.empty() ? pdu{} : decoded(ack[0]);
+}
+
+TEST(ReturnPath, FinalReceiptFreesItsIdOnceAnsweredOkAndARefusedOneKeepsItForTheRetry) {
+  for (const bool keep_final : {false, true}) {
+    auto snap = make_snapshot();
+    if (!keep_final) snap->correlation.keep_final_ms = 0;
+    Rig r(snap);
+    auto ups = r.bring_up_upstreams();
+    auto esme = bind_as(r, command_id::bind_transceiver);
+    submit_and_accept(r, esme, ups[0], "500", 2);
+    // An intermediate state ends nothing.
+    EXPECT_EQ(receipt_round_trip(r, esme, ups[0], "id:500 stat:ENROUTE", 10, S::ESME_ROK).status,
+              S::ESME_ROK);
+    EXPECT_EQ(r.w.stats().correlation_final, 0U);
+    // The final one, refused by the ESME for now: the SMSC keeps it, the id stays.
+    EXPECT_EQ(
+        receipt_round_trip(r, esme, ups[0], "id:500 stat:DELIVRD", 11, S::ESME_RX_T_APPN).status,
+        S::ESME_RX_T_APPN);
+    EXPECT_EQ(r.w.stats().correlation_final, 0U);
+    // The SMSC's retry still matches; answered ESME_ROK, the id goes.
+    EXPECT_EQ(receipt_round_trip(r, esme, ups[0], "id:500 stat:DELIVRD", 12, S::ESME_ROK).status,
+              S::ESME_ROK);
+    EXPECT_EQ(r.w.stats().correlation_final, 1U);
+    // A copy of it now matches nothing: acknowledged, counted.
+    r.t.deliver(ups[0], receipt_pdu("id:500 stat:DELIVRD", 13));
+    EXPECT_TRUE(r.t.take(esme).empty());
+    ASSERT_EQ(r.t.take(ups[0]).size(), 1U);
+    EXPECT_EQ(r.w.stats().receipts_unmatched, 1U);
+    // Each receipt counted once, by what became of it, for the tenant and the upstream.
+    const auto& t = r.w.tenant_stats()[0].receipts;
+    EXPECT_EQ(t.received, 3U);
+    EXPECT_EQ(t.delivered, 2U);
+    EXPECT_EQ(t.refused, 1U);
+    EXPECT_EQ(t.held, 0U);
+    const auto& u = r.w.upstream_stats()[0];
+    EXPECT_EQ(u.receipts.received, 4U);
+    EXPECT_EQ(u.receipts.delivered, 2U);
+    EXPECT_EQ(u.receipts.refused, 1U);
+    EXPECT_EQ(u.receipts_unmatched, 1U);
+    EXPECT_EQ(r.w.stats().deliver_refused, 1U);
+    // A query after the final receipt reaches the SMSC only while the id is kept for it.
+    pdu q;
+    q.id = command_id::query_sm;
+    q.sequence_number = 20;
+    q.message_id = "500";
+    r.t.deliver(esme, encode(q));
+    if (keep_final) {
+      EXPECT_EQ(r.t.take(ups[0]).size(), 1U);
+    } else {
+      auto a = r.t.take(esme);
+      ASSERT_EQ(a.size(), 1U);
+      EXPECT_EQ(decoded(a[0]).status, S::ESME_RINVMSGID);
+    }
+  }
+}
+
 TEST(ReturnPath, ReceiptsSpreadOverTheTenantsReceiversAndTheTlvIdWins) {
   Rig r;
   auto ups = r.bring_up_upstreams();

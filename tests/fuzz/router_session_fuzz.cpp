@@ -449,7 +449,7 @@ class session_run {
       const auto& c = w_.tenant_stats()[t];
       // Held messages that went out to a receiver and came back may exceed hold_max by what
       // the receivers' windows held.
-      if (c.held > d.hold_max + uint64_t{d.deliver_window} * d.max_binds)
+      if (c.receipts.held + c.mo.held > d.hold_max + uint64_t{d.deliver_window} * d.max_binds)
         violated("a hold queue beyond its bound", 0, static_cast<uint32_t>(t));
       // Requests the SMSC throttled go back to the head of their queue even when it is full
       // (slot_gate::requeue_front): at most the bind's window more.

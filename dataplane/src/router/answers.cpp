@@ -18,6 +18,11 @@ bool answers::to_esme(const handoff_header& request, codec::command_status statu
 
 void answers::to_upstream(const return_to& ret, codec::command_status status) {
   if (ret.conn == invalid_conn) return;
+  if (status != codec::command_status::ESME_ROK) {
+    // Refused here, wherever the answer is written: counted once, by the worker that decided.
+    ++ctx_.stats.deliver_refused;
+    ctx_.counters.count_return_refused(ret, status);
+  }
   if (ret.worker == ctx_.index) {
     upstreams_->answer_deliver(ret, status);
     return;

@@ -115,16 +115,29 @@ void deliveries::hold(uint32_t tenant, bytes_view frame, const return_to& ret,
   }
   // A message that came back (its delivery failed) was acknowledged upstream long ago and is
   // kept even above the bound: the bound already counted it when it was first held.
-  q.push_back(held_message{hold_until_ms, std::vector<std::byte>(frame.begin(), frame.end())});
+  q.push_back(held_message{hold_until_ms, ret.acknowledged(),
+                           std::vector<std::byte>(frame.begin(), frame.end())});
   ++held_total_;
-  ++ctx_.counters.tenant(tenant).held;
+  ctx_.counters.count_return(ret, &return_counters::held);
   ++ctx_.stats.held;
 }
 
 void deliveries::pop_held(uint32_t tenant) {
+  const return_to ret = holds_[tenant].front().ret;
   holds_[tenant].pop_front();
   --held_total_;
-  --ctx_.counters.tenant(tenant).held;
+  count_unheld(ret);
+}
+
+void deliveries::count_unheld(const return_to& ret) noexcept {
+  if (ret.tenant < ctx_.counters.tenants().size()) {
+    auto& t = ctx_.counters.tenant(ret.tenant);
+    --(ret.mo ? t.mo : t.receipts).held;
+  }
+  if (ret.upstream < ctx_.counters.upstreams().size()) {
+    auto& u = ctx_.counters.upstream(ret.upstream);
+    --(ret.mo ? u.mo : u.receipts).held;
+  }
 }
 
 void deliveries::on_answer(esme_session& s, const codec::pdu_header& h) {
@@ -134,10 +147,13 @@ void deliveries::on_answer(esme_session& s, const codec::pdu_header& h) {
   s.out.close(o);
   const auto status = static_cast<S>(h.command_status);
   ++(status == S::ESME_ROK ? ctx_.stats.deliver_acked : ctx_.stats.deliver_failed);
+  if (status == S::ESME_ROK) ctx_.counters.count_return(o.ret, &return_counters::delivered);
   if (o.ret.conn != invalid_conn) {
     back_.to_upstream(o.ret, status);  // the ESME's answer goes to the SMSC as it is
   } else if (status != S::ESME_ROK && temporary(status)) {
-    hold(s.tenant, o.frame, {}, o.hold_until_ms, S::ESME_RX_T_APPN);
+    hold(s.tenant, o.frame, o.ret, o.hold_until_ms, S::ESME_RX_T_APPN);
+  } else if (status != S::ESME_ROK) {
+    ctx_.counters.count_return(o.ret, &return_counters::failed);  // acknowledged, refused for good
   }
   o.frame.clear();
   // Its window has room again: messages waiting for the tenant go now, oldest first.
@@ -146,7 +162,8 @@ void deliveries::on_answer(esme_session& s, const codec::pdu_header& h) {
     bool busy = false;
     if (q.front().until_ms <= ctx_.now_ms) {
       ++ctx_.stats.hold_expired;
-    } else if (!deliver_local(s.tenant, q.front().frame, {}, q.front().until_ms, busy)) {
+      ctx_.counters.count_return(q.front().ret, &return_counters::expired);
+    } else if (!deliver_local(s.tenant, q.front().frame, q.front().ret, q.front().until_ms, busy)) {
       break;
     }
     pop_held(s.tenant);
@@ -159,7 +176,7 @@ void deliveries::fail(esme_session& s, bool all_of_them) {
     if (o.ret.conn != invalid_conn) {
       back_.to_upstream(o.ret, S::ESME_RX_T_APPN);
     } else {
-      hold(s.tenant, o.frame, {}, o.hold_until_ms, S::ESME_RX_T_APPN);
+      hold(s.tenant, o.frame, o.ret, o.hold_until_ms, S::ESME_RX_T_APPN);
     }
     o.frame.clear();
   });
@@ -171,8 +188,9 @@ void deliveries::drain_holds() {
   for (uint32_t t = 0; t < holds_.size(); ++t) {
     auto& q = holds_[t];
     while (!q.empty() && q.front().until_ms <= ctx_.now_ms) {
-      pop_held(t);
       ++ctx_.stats.hold_expired;
+      ctx_.counters.count_return(q.front().ret, &return_counters::expired);
+      pop_held(t);
     }
     if (q.empty()) continue;
     bool anywhere = !receivers_[t].empty();
@@ -183,7 +201,7 @@ void deliveries::drain_holds() {
       held_message m = std::move(q.front());
       pop_held(t);
       const size_t before = held_total_;
-      to_tenant(t, m.frame, {}, m.until_ms);
+      to_tenant(t, m.frame, m.ret, m.until_ms);
       if (held_total_ > before) break;  // it came straight back: nobody can take it now
     }
   }

@@ -49,9 +49,11 @@ class deliveries {
             codec::command_status full_status);
   // Drops the head of the tenant's hold queue.
   void pop_held(uint32_t tenant);
+  void count_unheld(const return_to& ret) noexcept;  // the held gauges
 
   struct held_message {
     uint64_t until_ms = 0;
+    return_to ret;  // acknowledged: what it is, for the counters
     std::vector<std::byte> frame;
   };
 

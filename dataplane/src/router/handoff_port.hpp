@@ -31,12 +31,28 @@ namespace smpp::dataplane::router {
 }
 // A header about a deliver_sm / data_sm from an upstream bind (receipt, deliver,
 // deliver_answer): origin, esme and esme_seq name that bind and the PDU's sequence number.
+// The return_to travels in the header: upstream and tenant in theirs, mo in `note`, the
+// correlation key in key_lo/key_hi.
 [[nodiscard]] inline handoff_header return_header(handoff_header::kind_t kind,
                                                   const return_to& ret) noexcept {
-  return request_header(kind, ret.worker, ret.conn, ret.seq, ret.id);
+  handoff_header h = request_header(kind, ret.worker, ret.conn, ret.seq, ret.id, ret.tenant);
+  h.upstream = ret.upstream;
+  h.note = ret.mo ? 1 : 0;
+  h.forget_id = ret.forget_id ? 1 : 0;
+  h.key_lo = ret.key.lo;
+  h.key_hi = ret.key.hi;
+  return h;
 }
 [[nodiscard]] inline return_to return_of(const handoff_header& h) noexcept {
-  return {h.origin, h.esme, h.esme_seq, static_cast<codec::command_id>(h.command_id)};
+  return {h.origin,
+          h.esme,
+          h.esme_seq,
+          static_cast<codec::command_id>(h.command_id),
+          static_cast<uint16_t>(h.upstream),
+          static_cast<uint16_t>(h.tenant),
+          h.note != 0,
+          h.forget_id != 0,
+          {h.key_lo, h.key_hi}};
 }
 
 class handoff_port {

@@ -12,6 +12,11 @@ message_ids::message_ids(worker_context& ctx, handoff_port& port)
              ctx.cfg().correlation.ttl_ms, 0x9E3779B97F4A7C15ULL ^ ctx.index) {
   pending_.reserve(256);
   set_radices();
+  const correlation_def& c = ctx.cfg().correlation;
+  if (c.keep_final_ms > 0 && c.final_capacity > 0) {
+    finals_.emplace(correlation_shard_capacity(c.final_capacity, ctx.workers), c.keep_final_ms,
+                    0x7F4A7C159E3779B9ULL ^ ctx.index);
+  }
 }
 
 void message_ids::set_radices() {
@@ -55,14 +60,35 @@ void message_ids::note(uint32_t upstream, uint32_t tenant, std::string_view mess
 
 void message_ids::flush() {
   for (const auto& [key, value] : pending_) {
-    const correlation_insert r = table_.insert(key, value, ctx_.now_ms);
-    if (r == correlation_insert::inserted || r == correlation_insert::replaced) {
-      ++ctx_.stats.correlation_inserts;
-    } else {
-      ++ctx_.stats.correlation_refused;  // full: its receipts will be counted as unmatched
+    std::optional<correlation_value> evicted;
+    const correlation_insert r = table_.insert(key, value, ctx_.now_ms, &evicted);
+    if (r != correlation_insert::probe_limit) ++ctx_.stats.correlation_inserts;
+    if (evicted) {
+      // The oldest made room: should its receipt still come, it is counted as unmatched.
+      ++ctx_.stats.correlation_evicted;
+      ++ctx_.counters.tenant(evicted->tenant).ids_evicted;
+      ++ctx_.counters.upstream(evicted->upstream).ids_evicted;
     }
   }
   pending_.clear();
+}
+
+void message_ids::forget(const correlation_key& key, uint32_t upstream) {
+  if (const uint32_t to = owner(key); to != ctx_.index) {
+    handoff_header h;
+    h.kind = handoff_header::forget;
+    h.upstream = upstream;
+    h.key_lo = key.lo;
+    h.key_hi = key.hi;
+    port_.push(to, h, {});
+    return;
+  }
+  flush();
+  const auto up = static_cast<uint16_t>(upstream);
+  const std::optional<correlation_value> v = table_.take(key, up, ctx_.now_ms);
+  if (!v) return;
+  ++ctx_.stats.correlation_final;
+  if (finals_) (void)finals_->insert(key, *v, ctx_.now_ms);  // evicts the oldest when full
 }
 
 correlation_key_result message_ids::receipt_key(uint32_t upstream,
@@ -84,11 +110,15 @@ std::optional<correlation_value> message_ids::find(const correlation_key& key, u
 std::optional<correlation_value> message_ids::find_for_tenant(const correlation_key& key,
                                                               uint32_t tenant) {
   flush();
-  return table_.find_for_tenant(key, static_cast<uint16_t>(tenant), ctx_.now_ms);
+  const auto t = static_cast<uint16_t>(tenant);
+  if (auto v = table_.find_for_tenant(key, t, ctx_.now_ms)) return v;
+  if (finals_) return finals_->find_for_tenant(key, t, ctx_.now_ms);
+  return std::nullopt;
 }
 
 void message_ids::expire() {
   (void)table_.expire(ctx_.now_ms, 64);
+  if (finals_) (void)finals_->expire(ctx_.now_ms, 64);
 }
 
 }  // namespace smpp::dataplane::router

@@ -43,6 +43,10 @@ class message_ids {
   [[nodiscard]] std::optional<correlation_value> find_for_tenant(const correlation_key& key,
                                                                  uint32_t tenant);
 
+  // A final receipt of `upstream` was answered: its entry goes (from this shard, or the owning
+  // worker's).
+  void forget(const correlation_key& key, uint32_t upstream);
+
   void expire();  // a bounded step, each tick
   void adopt();   // a new snapshot: upstreams and their radices may have changed
 
@@ -53,6 +57,9 @@ class message_ids {
   handoff_port& port_;
   correlation_secret secret_;  // the same for every worker (shared_state)
   correlation_table table_;
+  // Ids whose final receipt was answered, for message operations only ([correlation]
+  // keep_final_s); none when that is 0.
+  std::optional<correlation_table> finals_;
   std::vector<std::pair<correlation_key, correlation_value>> pending_;  // capacity fixed at 256
   std::vector<codec::id_radix> op_radices_;
 };

@@ -10,10 +10,33 @@ return_path::return_path(worker_context& ctx, handoff_port& port, message_ids& i
                          answers& back)
     : ctx_(ctx), port_(port), ids_(ids), deliveries_(out), back_(back) {}
 
+namespace {
+
+// The id a receipt quotes, and whether it is the message's final receipt (an SMSC delivery
+// receipt in a final state: SMPP 3.4 §5.2.12, §5.2.28); intermediate notifications and SME
+// acknowledgements never end a message.
+struct quoted_id {
+  std::string_view id;
+  bool final = false;
+};
+
+quoted_id quoted_id_of(const codec::pdu& p) noexcept {
+  const codec::receipt_summary r = codec::summarize_receipt(p);
+  const bool smsc_receipt =
+      codec::receipt_kind_from_esm_class(p.esm_class) == codec::receipt_kind::smsc_delivery_receipt;
+  return {r.message_id, smsc_receipt && r.state && codec::is_final(*r.state)};
+}
+
+}  // namespace
+
 void return_path::from_upstream(uint32_t upstream, conn_id conn, bytes_view frame) {
   const codec::pdu_header ph = codec::peek_header(frame.data());
-  const return_to ret{ctx_.index, conn, ph.sequence_number,
-                      static_cast<codec::command_id>(ph.command_id)};
+  return_to ret;
+  ret.worker = ctx_.index;
+  ret.conn = conn;
+  ret.seq = ph.sequence_number;
+  ret.id = static_cast<codec::command_id>(ph.command_id);
+  ret.upstream = static_cast<uint16_t>(upstream);
   codec::pdu p;
   if (const codec::decode_error e = codec::decode(frame, p)) {
     ++ctx_.stats.decode_errors;
@@ -24,62 +47,70 @@ void return_path::from_upstream(uint32_t upstream, conn_id conn, bytes_view fram
     // SMPP 3.4 §5.2.12: a delivery receipt, an SME acknowledgement or an intermediate
     // notification, all about a message an ESME submitted: it goes to that ESME's tenant.
     ++ctx_.stats.receipts_received;
-    ++ctx_.counters.upstream(upstream).receipts;
-    const std::string_view id = codec::receipt_message_id(p);
-    if (id.empty()) {
+    ++ctx_.counters.upstream(upstream).receipts.received;
+    const quoted_id q = quoted_id_of(p);
+    if (q.id.empty()) {
       // Nobody to give it to; refusing it would only make the SMSC send it again.
       ++ctx_.stats.receipts_invalid;
+      ++ctx_.counters.upstream(upstream).receipts_invalid;
       back_.to_upstream(ret, S::ESME_ROK);
       return;
     }
-    route_receipt(upstream, id, ret, frame);
+    route_receipt(q.id, q.final, ret, frame);
     return;
   }
   // A mobile-originated message: its MO route names the tenant.
+  ret.mo = true;
   ++ctx_.stats.mo_received;
+  ++ctx_.counters.upstream(upstream).mo.received;
   const route_def* r = ctx_.cfg().mo_routes.lookup(upstream, p.destination_addr, {}, {});
   if (r == nullptr || r->upstreams.empty()) {
     ++ctx_.stats.mo_unrouted;
     back_.to_upstream(ret, S::ESME_RINVDSTADR);
     return;
   }
-  const uint32_t tenant = r->upstreams[0];
-  ++ctx_.counters.tenant(tenant).mo;
-  ++ctx_.counters.upstream(upstream).mo;
-  deliveries_.to_tenant(tenant, frame, ret, ctx_.now_ms + ctx_.cfg().tenants[tenant].hold_ttl_ms);
+  ret.tenant = static_cast<uint16_t>(r->upstreams[0]);
+  ++ctx_.counters.tenant(ret.tenant).mo.received;
+  deliveries_.to_tenant(ret.tenant, frame, ret,
+                        ctx_.now_ms + ctx_.cfg().tenants[ret.tenant].hold_ttl_ms);
 }
 
 void return_path::receipt_from_worker(const handoff_header& h, bytes_view frame) {
   codec::pdu p;
-  if (!codec::decode(frame, p))
-    route_receipt(h.upstream, codec::receipt_message_id(p), return_of(h), frame);
+  if (codec::decode(frame, p)) return;
+  const quoted_id q = quoted_id_of(p);
+  route_receipt(q.id, q.final, return_of(h), frame);
 }
 
-void return_path::route_receipt(uint32_t upstream, std::string_view message_id,
-                                const return_to& ret, bytes_view frame) {
+void return_path::route_receipt(std::string_view message_id, bool final, return_to ret,
+                                bytes_view frame) {
+  const uint32_t upstream = ret.upstream;
   const correlation_key_result k = ids_.receipt_key(upstream, message_id);
   if (!k.ok()) {
     ++ctx_.stats.receipts_invalid;
+    ++ctx_.counters.upstream(upstream).receipts_invalid;
     back_.to_upstream(ret, S::ESME_ROK);
     return;
   }
   if (const uint32_t owner = ids_.owner(k.key); owner != ctx_.index) {
-    handoff_header h = return_header(handoff_header::receipt, ret);
-    h.upstream = upstream;
-    port_.push(owner, h, frame);
+    port_.push(owner, return_header(handoff_header::receipt, ret), frame);
     return;
   }
   const std::optional<correlation_value> v = ids_.find(k.key, upstream);
   if (!v || v->tenant >= ctx_.cfg().tenants.size()) {
-    // Submitted before the router started, expired, or never noted (table full): counted,
+    // Submitted before the router started, expired, or evicted from a full table: counted,
     // acknowledged, not relayed.
     ++ctx_.stats.receipts_unmatched;
+    ++ctx_.counters.upstream(upstream).receipts_unmatched;
     back_.to_upstream(ret, S::ESME_ROK);
     return;
   }
-  ++ctx_.counters.tenant(v->tenant).receipts;
-  deliveries_.to_tenant(v->tenant, frame, ret,
-                        ctx_.now_ms + ctx_.cfg().tenants[v->tenant].hold_ttl_ms);
+  ret.tenant = v->tenant;
+  ret.forget_id = final;
+  ret.key = k.key;
+  ++ctx_.counters.tenant(ret.tenant).receipts.received;
+  deliveries_.to_tenant(ret.tenant, frame, ret,
+                        ctx_.now_ms + ctx_.cfg().tenants[ret.tenant].hold_ttl_ms);
 }
 
 }  // namespace smpp::dataplane::router

@@ -27,8 +27,8 @@ class return_path {
   void receipt_from_worker(const handoff_header& h, bytes_view frame);
 
  private:
-  void route_receipt(uint32_t upstream, std::string_view message_id, const return_to& ret,
-                     bytes_view frame);
+  // ret.upstream: the upstream it came from. final: its entry is freed once answered ESME_ROK.
+  void route_receipt(std::string_view message_id, bool final, return_to ret, bytes_view frame);
 
   worker_context& ctx_;
   handoff_port& port_;

@@ -380,7 +380,9 @@ void upstream_side::answer_deliver(const return_to& ret, codec::command_status s
   r.status = status;
   r.sequence_number = ret.seq;
   r.body_absent = status != S::ESME_ROK;
-  (void)ctx_.out.pdu(ret.conn, r);
+  if (!ctx_.out.pdu(ret.conn, r)) return;
+  // The SMSC has its ESME_ROK for a final receipt: no further receipt will quote the id.
+  if (status == S::ESME_ROK && ret.forget_id) ids_.forget(ret.key, ret.upstream);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -186,9 +186,10 @@ void worker_core::on_message(const handoff_header& h, bytes_view payload) {
       esmes_.bounced(h, payload);
       break;
     case handoff_header::deliver_answer:
-      upstreams_.answer_deliver(
-          {ctx_.index, h.esme, h.esme_seq, static_cast<codec::command_id>(h.command_id)},
-          static_cast<codec::command_status>(h.status));
+      upstreams_.answer_deliver(return_of(h), static_cast<codec::command_status>(h.status));
+      break;
+    case handoff_header::forget:
+      ids_.forget({h.key_lo, h.key_hi}, h.upstream);
       break;
     case handoff_header::message_op:
       routing_.message_op_from_worker(h, payload);

@@ -35,18 +35,45 @@ void worker_counters::count_reject(uint32_t tenant, codec::command_status status
   t.rejected_by_status.add(static_cast<uint32_t>(status));
 }
 
+void worker_counters::count_return(const return_to& ret, counter return_counters::*what) noexcept {
+  if (ret.tenant < tenant_count_.load(std::memory_order_relaxed)) {
+    auto& t = tenants_[ret.tenant];
+    ++((ret.mo ? t.mo : t.receipts).*what);
+  }
+  if (ret.upstream < upstream_count_.load(std::memory_order_relaxed)) {
+    auto& u = upstreams_[ret.upstream];
+    ++((ret.mo ? u.mo : u.receipts).*what);
+  }
+}
+
+void worker_counters::count_return_refused(const return_to& ret,
+                                           codec::command_status status) noexcept {
+  count_return(ret, &return_counters::refused);
+  const auto st = static_cast<uint32_t>(status);
+  if (ret.tenant < tenant_count_.load(std::memory_order_relaxed)) {
+    auto& t = tenants_[ret.tenant];
+    (ret.mo ? t.mo : t.receipts).refused_by_status.add(st);
+  }
+  if (ret.upstream < upstream_count_.load(std::memory_order_relaxed)) {
+    auto& u = upstreams_[ret.upstream];
+    (ret.mo ? u.mo : u.receipts).refused_by_status.add(st);
+  }
+}
+
 void worker_counters::log_losses(uint32_t worker, uint64_t now_ms) {
   constexpr uint64_t interval_ms = 10'000;
-  const uint64_t now[] = {stats.receipts_unmatched,  stats.receipts_invalid,
-                          stats.correlation_refused, stats.hold_full,
-                          stats.hold_expired,        stats.mo_unrouted};
+  const uint64_t now[] = {
+      stats.receipts_unmatched, stats.receipts_invalid, stats.correlation_evicted, stats.hold_full,
+      stats.hold_expired,       stats.mo_unrouted,      stats.deliver_refused};
   static constexpr const char* what[] = {
-      "receipts matched no message id (unknown, expired or not noted)",
+      "receipts matched no message id (unknown, expired or evicted)",
       "receipts without a usable message id",
-      "message ids not noted: correlation table full",
+      "message ids evicted from the full correlation table before their TTL (too small for "
+      "the rate times the time receipts take: see [correlation] capacity)",
       "receipts/MO refused: hold queue full",
       "held receipts/MO expired undelivered",
-      "MO messages without an MO route"};
+      "MO messages without an MO route",
+      "receipts/MO answered to the SMSC with an error"};
   static_assert(std::size(what) == std::tuple_size_v<decltype(logged_losses_)>);
   if (now_ms < next_loss_log_ms_) return;
   bool changed = false;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <span>
 
+#include "return_to.hpp"
 #include "smpp/codec/status.hpp"
 #include "smpp/dataplane/counters.hpp"
 #include "smpp/dataplane/worker_stats.hpp"
@@ -44,6 +45,12 @@ class worker_counters {
   // A request the router answered itself with an error.
   void count_reject(uint32_t tenant, codec::command_status status) noexcept;
 
+  // A receipt or MO message (ret says which, its upstream and its tenant) reached `what`
+  // (return_counters::delivered, ...): counted for its tenant and its upstream.
+  void count_return(const return_to& ret, counter return_counters::*what) noexcept;
+  // ... was answered to the SMSC with an error.
+  void count_return_refused(const return_to& ret, codec::command_status status) noexcept;
+
   // Counted losses are also logged: at most one line per worker every 10 s, with what changed.
   void log_losses(uint32_t worker, uint64_t now_ms);
 
@@ -54,7 +61,7 @@ class worker_counters {
   size_t upstream_capacity_;
   std::atomic<size_t> tenant_count_{0};
   std::atomic<size_t> upstream_count_{0};
-  std::array<uint64_t, 6> logged_losses_{};  // the loss counters as last logged
+  std::array<uint64_t, 7> logged_losses_{};  // the loss counters as last logged
   uint64_t next_loss_log_ms_ = 0;
 };
 

@@ -213,6 +213,20 @@ struct effective_receipt_result {
 // combine_receipt orders them. Empty when it has none.
 [[nodiscard]] std::string_view receipt_message_id(const pdu& p) noexcept;
 
+// What the router acts on in a receipt: the message id it quotes and its state, taken as
+// combine_receipt takes them (the TLVs before the text). The text (Appendix B) is parsed only
+// when a TLV is missing: SMSCs that send receipted_message_id and message_state cost no parse.
+struct receipt_summary {
+  std::string_view message_id;  // empty: none
+  std::optional<message_state> state;
+};
+[[nodiscard]] receipt_summary summarize_receipt(const pdu& p) noexcept;
+
+// A state after which no further receipt comes for the message (SMPP 3.4 §5.2.28 and
+// Appendix B): DELIVRD, EXPIRED, DELETED, UNDELIV, REJECTD, and SKIPPED of SMPP 5.0. ENROUTE,
+// ACCEPTD and UNKNOWN are not final: SMSCs send them as intermediate states.
+[[nodiscard]] bool is_final(message_state state) noexcept;
+
 // The message_id a submit_sm_resp, data_sm_resp or submit_multi_resp carries: the C-octet
 // string that opens its body (SMPP 3.4 §4.4.2, §4.7.2, §4.5.2). Empty when there is none.
 [[nodiscard]] std::string_view resp_message_id(bytes_view frame) noexcept;

@@ -19,9 +19,11 @@
 // Bound and overflow behaviour, in one place: capacity (live entries) and the time-to-live are
 // fixed at construction, which is also the only allocation. An entry expires ttl_ms after its
 // last insert. Inserting into a full table first reclaims the oldest entry when it has expired;
-// otherwise the insert is refused (correlation_insert::full, counted in full_drops). A lookup
-// that finds its entry expired removes it and reports a miss (counted in expired_misses). No
-// operation ever grows the table.
+// otherwise it evicts the oldest entry (counted in evicted, with its age): the newest id is never
+// refused, since its receipt is the one still to come. A lookup that finds its entry expired
+// removes it and reports a miss (counted in expired_misses). No operation ever grows the table.
+// An entry whose final receipt arrived is taken out (take()), so a table sized for the rate
+// times the time receipts take holds every message still waiting for one.
 //
 // Layout: entries live in a fixed array, threaded on a doubly linked list in insertion order.
 // Every entry has the same time-to-live, so that order is also expiry order: expiry only ever
@@ -110,7 +112,6 @@ struct correlation_key_result {
 enum class correlation_insert : std::uint8_t {
   inserted,     // a new entry
   replaced,     // (key, upstream) was present: value and expiry overwritten
-  full,         // capacity live entries, the oldest not yet expired: refused
   probe_limit,  // the index neighbourhood of this key is saturated: refused
 };
 
@@ -118,16 +119,18 @@ enum class correlation_insert : std::uint8_t {
 
 // Monotonic counters (live is a level).
 struct correlation_stats {
-  std::uint64_t inserts = 0;         // insert() calls that stored a new entry
-  std::uint64_t replaced = 0;        // insert() calls that overwrote (key, upstream)
-  std::uint64_t hits = 0;            // lookups that found a live entry
-  std::uint64_t misses = 0;          // lookups that found nothing
-  std::uint64_t expired_misses = 0;  // lookups that found only an expired entry (removed)
-  std::uint64_t full_drops = 0;      // inserts refused: table full
-  std::uint64_t probe_drops = 0;     // inserts refused: probe distance bound
-  std::uint64_t expired = 0;         // entries removed because their TTL passed
-  std::uint64_t erased = 0;          // entries removed by erase() / take()
-  std::uint64_t live = 0;            // entries held now (some may be expired, not yet removed)
+  std::uint64_t inserts = 0;              // insert() calls that stored a new entry
+  std::uint64_t replaced = 0;             // insert() calls that overwrote (key, upstream)
+  std::uint64_t hits = 0;                 // lookups that found a live entry
+  std::uint64_t misses = 0;               // lookups that found nothing
+  std::uint64_t expired_misses = 0;       // lookups that found only an expired entry (removed)
+  std::uint64_t evicted = 0;              // live entries removed to make room (the oldest)
+  std::uint64_t evicted_age_ms_sum = 0;   // their ages at eviction, summed
+  std::uint64_t last_evicted_age_ms = 0;  // the age of the last one
+  std::uint64_t probe_drops = 0;          // inserts refused: probe distance bound
+  std::uint64_t expired = 0;              // entries removed because their TTL passed
+  std::uint64_t erased = 0;               // entries removed by erase() / take()
+  std::uint64_t live = 0;                 // entries held now (some may be expired, not yet removed)
 };
 
 // One shard. Single-threaded: only its owning worker calls it. Move-only. now_ms comes from a
@@ -154,10 +157,11 @@ class correlation_table {
 
   // Stores value under (key, value.upstream), expiring at now_ms + ttl_ms (saturating at the
   // clock's end). Also removes up to two expired entries from the head, so the table keeps
-  // itself clean without expire().
-  [[nodiscard]] correlation_insert insert(const correlation_key& key,
-                                          const correlation_value& value,
-                                          std::uint64_t now_ms) noexcept;
+  // itself clean without expire(); in a full table the oldest entry is evicted (its value
+  // written to *evicted when given, for the caller's counters).
+  [[nodiscard]] correlation_insert insert(
+      const correlation_key& key, const correlation_value& value, std::uint64_t now_ms,
+      std::optional<correlation_value>* evicted = nullptr) noexcept;
 
   // A receipt: the entry of (key, upstream). An expired entry is removed and reported as a
   // miss.
@@ -244,8 +248,12 @@ class correlation_table {
                                       std::uint16_t upstream) const noexcept;
   // Removes the entry at index position pos (unlink, free, backward shift).
   void remove_at(std::size_t pos) noexcept;
+  // Index position of entry number `index` (a live entry), or npos.
+  [[nodiscard]] std::size_t slot_of(std::uint32_t index) const noexcept;
   // Removes the oldest entry if it has expired at now_ms; true when it did.
   bool expire_head(std::uint64_t now_ms) noexcept;
+  // Removes the oldest entry, live or not (the table is full), counting it as evicted.
+  [[nodiscard]] correlation_value evict_head(std::uint64_t now_ms) noexcept;
   void append_to_list(std::uint32_t index) noexcept;
   void unlink(std::uint32_t index) noexcept;
 

@@ -80,15 +80,28 @@ struct status_counts {
   }
 };
 
+// What became of the receipts (or the MO messages) an SMSC delivered, for one tenant or one
+// upstream, per worker. Each message ends in exactly one of delivered, refused, failed, expired
+// (or, for an upstream, unmatched or invalid), or is still held or on its way to a receiver.
+struct return_counters {
+  counter received;   // from the SMSC (a tenant's: matched to it, or routed to it as MO)
+  counter delivered;  // acknowledged ESME_ROK by one of the tenant's receivers
+  counter refused;    // answered to the SMSC with an error (the SMSC keeps it and retries)
+  status_counts refused_by_status;
+  counter failed;   // acknowledged to the SMSC, then refused for good by the tenant's receiver
+  counter expired;  // acknowledged to the SMSC, held, and dropped undelivered after hold_ttl
+  counter held;     // gauge: acknowledged to the SMSC, waiting in the hold queue
+};
+
 // Per tenant, per worker.
 struct tenant_counters {
   counter submitted;  // submit_sm, data_sm, submit_multi from the tenant's ESMEs
   counter accepted;   // answered ESME_ROK
   counter rejected;   // answered with an error, by the router or the SMSC
   status_counts rejected_by_status;
-  counter receipts;           // receipts its receivers acknowledged
-  counter mo;                 // MO messages its receivers acknowledged
-  counter held;               // gauge: receipts and MO waiting in this worker's hold queue
+  return_counters receipts;
+  return_counters mo;
+  counter ids_evicted;        // its message ids evicted from a full correlation table
   counter queued;             // gauge: requests waiting for a slot at this worker's gated binds
   latency_histogram latency;  // submit_sm in -> answer out, for answers from upstream
 };
@@ -99,10 +112,13 @@ struct upstream_counters {
   counter accepted;   // answered ESME_ROK
   counter rejected;   // answered with an error, timed out or lost with a bind
   status_counts rejected_by_status;
-  counter receipts;           // receipts from it
-  counter mo;                 // MO from it
-  counter binds_up;           // gauge: this worker's binds of it that are bound
-  latency_histogram latency;  // request out -> answer in
+  return_counters receipts;
+  return_counters mo;
+  counter receipts_unmatched;  // no correlation entry: acknowledged, not relayed
+  counter receipts_invalid;    // no usable message id: acknowledged, not relayed
+  counter ids_evicted;         // its message ids evicted from a full correlation table
+  counter binds_up;            // gauge: this worker's binds of it that are bound
+  latency_histogram latency;   // request out -> answer in
 };
 
 }  // namespace smpp::dataplane

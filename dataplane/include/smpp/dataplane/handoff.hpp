@@ -45,6 +45,9 @@ struct handoff_header {
     // full) for a tenant with back-pressure: back to the ESME's worker (origin, esme), which
     // stops reading that session and offers the request again when there is room.
     bounce = 8,
+    // A final receipt the SMSC was answered ESME_ROK for, for the worker owning its correlation
+    // shard: its entry (key_lo/key_hi, upstream) is freed.
+    forget = 9,
   };
   uint32_t kind = request;
   uint32_t pdu_len = 0;   // octets of PDU after the header (0: an answer without a PDU)
@@ -58,6 +61,11 @@ struct handoff_header {
   uint32_t attempt = 0;
   uint32_t hold_ms = 0;  // deliver: how much longer a held message may be kept
   uint32_t note = 1;     // request: note its message id for receipts and message operations
+  // receipt, deliver, deliver_answer: a final receipt's correlation key (forget_id != 0), freed
+  // once the SMSC has its ESME_ROK; forget: the key to free.
+  uint32_t forget_id = 0;
+  uint64_t key_lo = 0;
+  uint64_t key_hi = 0;
 };
 static_assert(sizeof(handoff_header) <= sizeof(handoff_cell), "header must fit one cell");
 

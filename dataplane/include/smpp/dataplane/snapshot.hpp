@@ -152,6 +152,10 @@ struct correlation_def {
   // every message), or only those that asked for a receipt (registered_delivery), which saves
   // the table insert (a cache miss) on every other message.
   bool note_all = true;
+  // A message's id after its final receipt: kept keep_final_ms for query_sm, cancel_sm and
+  // replace_sm, in a table of final_capacity ids (oldest evicted first); 0 / 0: freed at once.
+  uint64_t keep_final_ms = 600'000;
+  uint64_t final_capacity = 1'000'000;
 };
 
 using password_verifier = bool (*)(const std::string& hash, std::string_view password);

@@ -40,8 +40,10 @@ struct worker_stats {
   counter held;                 // taken into the hold queue (no receiver bound)
   counter hold_expired;         // dropped from the hold queue after hold_ttl_ms
   counter hold_full;            // hold queue full: ESME_RX_T_APPN up (the SMSC retries)
+  counter deliver_refused;      // receipts/MO answered to the SMSC with an error, any reason
   counter correlation_inserts;  // message ids noted for receipts and message operations
-  counter correlation_refused;  // not noted: the shard was full (see correlation.hpp)
+  counter correlation_evicted;  // noted ids evicted to make room, before their TTL
+  counter correlation_final;    // entries freed by a final receipt (see correlation.hpp)
   counter message_ops;          // query_sm / cancel_sm / replace_sm sent upstream
   counter message_ops_unknown;  // no entry for the message id: ESME_RINVMSGID
   // Idle behaviour.
