@@ -177,7 +177,9 @@ void load_tenants(config_reader& r, const toml::table& root, std::vector<tenant_
     if (const auto* q = r.read_string(*t, "queue_full", path, queue_full_accepted)) {
       if (q->get() == "backpressure") {
         c.backpressure = true;
-      } else if (q->get() != "throttle") {
+      } else if (q->get() == "throttle") {
+        c.backpressure = false;
+      } else {
         r.wrong(*q, join(path, "queue_full"), queue_full_accepted);
       }
     }

@@ -188,7 +188,7 @@ correlation_table::correlation_table(std::size_t capacity, std::uint64_t ttl_ms,
 
 std::uint64_t correlation_table::expiry_for(std::uint64_t now_ms) const noexcept {
   // Saturates: an entry inserted within ttl_ms of the clock's end never expires.
-  return now_ms > UINT64_MAX - ttl_ms_ ? UINT64_MAX : now_ms + ttl_ms_;
+  return now_ms >= never - ttl_ms_ ? never : now_ms + ttl_ms_;
 }
 
 correlation_table::placement correlation_table::place(const correlation_key& key) const noexcept {
@@ -276,7 +276,7 @@ correlation_value correlation_table::evict_head(std::uint64_t now_ms) noexcept {
   const entry& e = entries_[oldest_];
   const correlation_value value = e.value;
   // Inserted at expires_ms - ttl_ms (or later, when the expiry saturated).
-  const std::uint64_t inserted_ms = e.expires_ms == UINT64_MAX ? now_ms : e.expires_ms - ttl_ms_;
+  const std::uint64_t inserted_ms = e.expires_ms == never ? now_ms : e.expires_ms - ttl_ms_;
   const std::uint64_t age_ms = now_ms > inserted_ms ? now_ms - inserted_ms : 0;
   const std::size_t pos = slot_of(oldest_);
   if (pos == npos) return value;
@@ -298,7 +298,8 @@ correlation_insert correlation_table::insert(const correlation_key& key,
     const std::uint32_t index = index_[existing].entry;
     entry& e = entries_[index];
     e.value = value;
-    e.expires_ms = expiry_for(now_ms);
+    e.expires_ms = expiry_for(now_ms) & never;  // within 48 bits: expiry_for saturates there
+    if (e.refs < 0xFFFF) ++e.refs;
     unlink(index);
     append_to_list(index);  // it now expires last
     ++stats_.replaced;
@@ -339,7 +340,8 @@ correlation_insert correlation_table::insert(const correlation_key& key,
   free_ = e.next;
   e.key = key;
   e.value = value;
-  e.expires_ms = expiry_for(now_ms);
+  e.expires_ms = expiry_for(now_ms) & never;
+  e.refs = 1;
   append_to_list(index);
   index_[p.home + d] = {index, make_meta(p.fingerprint, d)};
   ++stats_.live;
@@ -380,6 +382,25 @@ std::optional<correlation_value> correlation_table::take(const correlation_key& 
   const correlation_value value = entries_[index_[pos].entry].value;
   remove_at(pos);
   ++stats_.erased;
+  return value;
+}
+
+std::optional<correlation_value> correlation_table::release(const correlation_key& key,
+                                                            std::uint16_t upstream,
+                                                            std::uint64_t now_ms,
+                                                            bool& removed) noexcept {
+  removed = false;
+  const std::size_t pos = find_live(key, upstream, now_ms);
+  if (pos == npos) return std::nullopt;
+  entry& e = entries_[index_[pos].entry];
+  const correlation_value value = e.value;
+  if (e.refs > 1) {
+    --e.refs;
+    return value;
+  }
+  remove_at(pos);
+  ++stats_.erased;
+  removed = true;
   return value;
 }
 

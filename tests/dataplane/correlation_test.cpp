@@ -269,13 +269,31 @@ TEST(correlation_table, expired_entry_is_a_counted_miss_and_its_slot_is_reused) 
   EXPECT_TRUE(table.check_invariants());
 }
 
-TEST(correlation_table, expiry_saturates_at_the_end_of_the_clock) {
+TEST(correlation_table, an_expiry_past_48_bits_of_milliseconds_never_comes) {
   correlation_table table(2, 1000);
-  const std::uint64_t late = UINT64_MAX - 10;
+  const std::uint64_t late = (std::uint64_t{1} << 48) - 500;
   ASSERT_EQ(table.insert(number_key(1), {0, 0, 0}, late), correlation_insert::inserted);
-  EXPECT_TRUE(table.find(number_key(1), 0, UINT64_MAX - 1).has_value());
-  EXPECT_FALSE(table.find(number_key(1), 0, UINT64_MAX).has_value());
+  EXPECT_TRUE(table.find(number_key(1), 0, UINT64_MAX).has_value());
+  ASSERT_EQ(table.insert(number_key(2), {0, 0, 0}, late - 1000), correlation_insert::inserted);
+  EXPECT_FALSE(table.find(number_key(2), 0, late).has_value());
   EXPECT_EQ(table.stats().expired_misses, 1u);
+}
+
+TEST(correlation_table, an_id_noted_twice_goes_with_its_second_release) {
+  correlation_table table(8, 1000);
+  ASSERT_EQ(table.insert(number_key(10), {0, 1, 1}, 0), correlation_insert::inserted);
+  ASSERT_EQ(table.insert(number_key(10), {0, 1, 2}, 1), correlation_insert::replaced);
+  bool removed = true;
+  EXPECT_EQ(table.release(number_key(10), 0, 2, removed), (correlation_value{0, 1, 2}));
+  EXPECT_FALSE(removed);
+  EXPECT_TRUE(table.find(number_key(10), 0, 2).has_value());
+  EXPECT_EQ(table.release(number_key(10), 0, 3, removed), (correlation_value{0, 1, 2}));
+  EXPECT_TRUE(removed);
+  EXPECT_FALSE(table.find(number_key(10), 0, 3).has_value());
+  EXPECT_FALSE(table.release(number_key(10), 0, 3, removed).has_value());
+  EXPECT_FALSE(removed);
+  EXPECT_EQ(table.size(), 0u);
+  EXPECT_TRUE(table.check_invariants());
 }
 
 TEST(correlation_table, full_table_evicts_the_oldest_and_counts_its_age_then_reclaims_expired) {
@@ -449,6 +467,7 @@ class model {
       it->second.expires = now + ttl_ms_;
       it->second.seq = ++seq_;
       order_[it->second.seq] = id;
+      ++it->second.refs;
       ++stats.replaced;
       return correlation_insert::replaced;
     }
@@ -461,7 +480,7 @@ class model {
       remove(oldest);
     }
     ++seq_;
-    entries_[id] = {v, now + ttl_ms_, seq_, seq_};
+    entries_[id] = {v, now + ttl_ms_, seq_, seq_, 1};
     order_[seq_] = id;
     ++stats.inserts;
     return correlation_insert::inserted;
@@ -511,6 +530,20 @@ class model {
     return std::nullopt;
   }
 
+  std::optional<correlation_value> release(const correlation_key& k, std::uint16_t up,
+                                           std::uint64_t now, bool& removed) {
+    removed = false;
+    auto it = entries_.find({k, up});
+    if (it != entries_.end() && now < it->second.expires && it->second.refs > 1) {
+      ++stats.hits;
+      --it->second.refs;
+      return it->second.value;
+    }
+    const auto v = find(k, up, now, true);
+    removed = v.has_value();
+    return v;
+  }
+
   bool erase(const correlation_key& k, std::uint16_t up) {
     auto it = entries_.find({k, up});
     if (it == entries_.end()) return false;
@@ -534,6 +567,7 @@ class model {
     std::uint64_t expires = 0;
     std::uint64_t seq = 0;        // last insert or replace: expiry order
     std::uint64_t first_seq = 0;  // first insert: order among one id's entries
+    std::uint32_t refs = 0;       // inserts and replacements not yet released
   };
   using map =
       std::unordered_map<std::pair<correlation_key, std::uint16_t>, entry, key_hash_for_model>;
@@ -600,8 +634,14 @@ TEST(correlation_table, behaves_like_a_simple_model_over_200k_random_operations)
     } else if (what < 80) {
       ASSERT_EQ(table.find_for_tenant(k, tenant, now), m.find_for_tenant(k, tenant, now))
           << "op " << op;
-    } else if (what < 88) {
+    } else if (what < 84) {
       ASSERT_EQ(table.take(k, up, now), m.find(k, up, now, true)) << "op " << op;
+    } else if (what < 88) {
+      bool removed = false;
+      bool model_removed = false;
+      ASSERT_EQ(table.release(k, up, now, removed), m.release(k, up, now, model_removed))
+          << "op " << op;
+      ASSERT_EQ(removed, model_removed) << "op " << op;
     } else if (what < 96) {
       ASSERT_EQ(table.erase(k, up), m.erase(k, up)) << "op " << op;
     } else {

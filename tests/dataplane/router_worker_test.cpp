@@ -714,6 +714,7 @@ TEST(Handoff, RequestsReachTheWorkerThatOwnsTheBindAndAnswersComeBack) {
 
 TEST(Handoff, AFullRingIsBackPressureNotALoss) {
   auto snap = make_snapshot(1, 64);
+  snap->tenants[0].backpressure = false;  // queue_full = "throttle": answered at once
   shared_state shared(snap->tenants.size(), snap->upstreams.size(), 2);
   ring_mesh mesh(2, 4);  // room for 4 single-cell messages
   fake_transport t0, t1;
@@ -1367,6 +1368,7 @@ TEST(Counters, LatencyBucketsArePowersOfTwoAndStatusSlotsAreBounded) {
 
 TEST(SlotGateInRouter, GatedBindSendsOneRequestPerSlotAndThrottledOnesAreSentAgain) {
   auto snap = make_snapshot(1, 64);
+  snap->tenants[0].backpressure = false;  // queue_full = "throttle": answered at once
   slot_plan& plan = snap->upstreams[0].binds[0].plan;
   plan.rate_per_s = 1000;
   plan.slot_ns = 1'000'000;

@@ -260,7 +260,7 @@ void RouterFaultTest::run_kills_during_load(const std::string& workers, uint32_t
     std::this_thread::sleep_until(load_started + first_kill + k * kill_period);
     // Traffic flows through this instance (after the router reconnected to it).
     const auto c = wait_for_sim(
-        [](const flat_json& j) { return j.count("accepted") >= min_accepted_before_kill; }, 5s);
+        [](const flat_json& j) { return j.count("accepted") >= min_accepted_before_kill; }, 15s);
     ASSERT_TRUE(c && c->count("accepted") >= min_accepted_before_kill)
         << "kill " << k << ": no traffic through the restarted smsc-sim\n"
         << router_.err();

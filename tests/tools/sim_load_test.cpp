@@ -135,6 +135,9 @@ TEST_F(SimLoadTest, CountRunIsAnsweredExactlyOnBothSides) {
   EXPECT_NE(r.process.out.find("esme-load: sent 20000 accepted 20000"), std::string::npos)
       << r.process.out;
 
+  // esme-load has exited; the simulator reads both connections' ends on its next turns.
+  (void)smpp::testing::wait_for_smsc_sim(
+      sim_, [](const flat_json& j) { return j.count("disconnects") >= 2; }, 10s);
   const flat_json sim = stop_sim();
   EXPECT_EQ(sim.count("submit_sm"), 20000u);
   EXPECT_EQ(sim.count("accepted"), 20000u);

@@ -38,6 +38,9 @@ struct worker_context {
   uint64_t now_ms = 0;
   uint64_t now_us = 0;  // steady clock, read once per turn
   bool shutting_down = false;
+  // A bind's window got room this turn (an answer came): sessions held back by back-pressure
+  // are offered again at once, not a millisecond later.
+  bool room_freed = false;
   worker_counters counters;
   worker_stats& stats;
   output out;

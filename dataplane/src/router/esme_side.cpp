@@ -1,6 +1,7 @@
 #include "esme_side.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace smpp::dataplane::router {
 
@@ -425,7 +426,8 @@ void esme_side::bounced(const handoff_header& h, bytes_view frame) {
 }
 
 void esme_side::retry_stalled() {
-  if (stalled_.empty() || ctx_.now_ms == stall_retry_ms_) return;
+  const bool room = std::exchange(ctx_.room_freed, false);
+  if (stalled_.empty() || (ctx_.now_ms == stall_retry_ms_ && !room)) return;
   stall_retry_ms_ = ctx_.now_ms;
   size_t keep = 0;
   for (size_t i = 0; i < stalled_.size(); ++i) {

@@ -85,8 +85,10 @@ void message_ids::forget(const correlation_key& key, uint32_t upstream) {
   }
   flush();
   const auto up = static_cast<uint16_t>(upstream);
-  const std::optional<correlation_value> v = table_.take(key, up, ctx_.now_ms);
-  if (!v) return;
+  // An id two messages share (an SMSC whose ids two radices read alike) stays for the other.
+  bool removed = false;
+  const std::optional<correlation_value> v = table_.release(key, up, ctx_.now_ms, removed);
+  if (!v || !removed) return;
   ++ctx_.stats.correlation_final;
   if (finals_) (void)finals_->insert(key, *v, ctx_.now_ms);  // evicts the oldest when full
 }

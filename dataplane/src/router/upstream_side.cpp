@@ -317,6 +317,7 @@ void upstream_side::on_response(upstream_link& u, const codec::pdu_header& h, by
   }
   const upstream_link::inflight& e = *found;  // its fields stay valid until reused
   u.inflight_table.close(*found);
+  ctx_.room_freed = true;
   const auto st = static_cast<S>(h.command_status);
   if (u.gate) {
     slot_gate::item& it = u.gate_items[u.inflight_table.index_of(h.sequence_number)];

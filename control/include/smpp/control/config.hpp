@@ -54,10 +54,10 @@ struct tenant_config {
   // Receipts and MO messages kept while no receiver of the tenant is bound.
   uint32_t hold_max = 10000;
   uint32_t hold_ttl_s = 3600;
-  uint32_t deliver_window = 64;  // deliver_sm outstanding per receiver session
+  uint32_t deliver_window = 256;  // deliver_sm outstanding per receiver session
   // queue_full = "backpressure": a full tenant queue at a gated bind stops reading the ESME's
   // session until there is room again, instead of answering ESME_RTHROTTLED ("throttle").
-  bool backpressure = false;
+  bool backpressure = true;
   // Share of every upstream that has no [[upstreams.shares]] entry for this tenant (TDMA slots).
   uint32_t weight = 1;
 };

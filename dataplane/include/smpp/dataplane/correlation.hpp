@@ -155,10 +155,10 @@ class correlation_table {
   correlation_table& operator=(const correlation_table&) = delete;
   ~correlation_table() = default;
 
-  // Stores value under (key, value.upstream), expiring at now_ms + ttl_ms (saturating at the
-  // clock's end). Also removes up to two expired entries from the head, so the table keeps
-  // itself clean without expire(); in a full table the oldest entry is evicted (its value
-  // written to *evicted when given, for the caller's counters).
+  // Stores value under (key, value.upstream), expiring at now_ms + ttl_ms (never, past 2^48 ms).
+  // A replacement adds a reference (release()). Also removes up to two expired entries from the
+  // head, so the table keeps itself clean without expire(); in a full table the oldest entry is
+  // evicted (its value written to *evicted when given, for the caller's counters).
   [[nodiscard]] correlation_insert insert(
       const correlation_key& key, const correlation_value& value, std::uint64_t now_ms,
       std::optional<correlation_value>* evicted = nullptr) noexcept;
@@ -180,6 +180,14 @@ class correlation_table {
   [[nodiscard]] std::optional<correlation_value> take(const correlation_key& key,
                                                       std::uint16_t upstream,
                                                       std::uint64_t now_ms) noexcept;
+
+  // A final receipt for one of the messages noted under (key, upstream): the entry loses one
+  // reference (one insert or replacement) and goes with its last. Its value when it was live
+  // (removed is set when the entry went).
+  [[nodiscard]] std::optional<correlation_value> release(const correlation_key& key,
+                                                         std::uint16_t upstream,
+                                                         std::uint64_t now_ms,
+                                                         bool& removed) noexcept;
 
   // Starts loading the index slot of key into the cache: a caller that inserts many keys
   // prefetches each as it learns it and inserts them later (memory-level parallelism instead of
@@ -213,10 +221,16 @@ class correlation_table {
  private:
   static constexpr std::uint32_t no_entry = 0xFFFF'FFFF;
 
+  // An expiry past the 48 bits an entry keeps (8,900 years of a steady clock) never comes.
+  static constexpr std::uint64_t never = (std::uint64_t{1} << 48) - 1;
+
   struct entry {
     correlation_key key;
     correlation_value value;
-    std::uint64_t expires_ms = 0;
+    // How many inserts of (key, upstream) are live: an SMSC whose ids two forms share (auto
+    // radix: "a" and "10") notes one entry twice, and it stays until both are released.
+    std::uint64_t expires_ms : 48 = 0;
+    std::uint64_t refs : 16 = 0;
     std::uint32_t prev = no_entry;  // towards the oldest
     std::uint32_t next = no_entry;  // towards the newest; the free list's link when free
   };
@@ -237,7 +251,7 @@ class correlation_table {
   [[nodiscard]] placement place(const correlation_key& key) const noexcept;
   [[nodiscard]] std::uint64_t expiry_for(std::uint64_t now_ms) const noexcept;
   [[nodiscard]] bool expired(const entry& e, std::uint64_t now_ms) const noexcept {
-    return now_ms >= e.expires_ms;
+    return e.expires_ms != never && now_ms >= e.expires_ms;
   }
   // Position of the index slot of (key, upstream) when its entry is live (a hit), or npos (a
   // miss; an expired entry is removed on the way).

@@ -42,10 +42,10 @@ struct tenant_def {
   uint32_t hold_max = 10000;
   uint32_t hold_ttl_ms = 3600 * 1000;
   // deliver_sm / data_sm the router may have outstanding on one receiver session.
-  uint32_t deliver_window = 64;
+  uint32_t deliver_window = 256;
   // A full queue of this tenant at a gated bind: false answers ESME_RTHROTTLED; true keeps the
   // request and stops reading the session until the queue has room (TCP back-pressure).
-  bool backpressure = false;
+  bool backpressure = true;
   // Removed at run time: binds are refused (unknown system_id), its sessions are answered what
   // they are owed, then unbound by the router. Indices never move, so the entry stays.
   bool retired = false;
