@@ -208,7 +208,8 @@ void print_return_path(const json& j, const char* who, bool upstream) {
         row.push_back(receipts ? get(r, "invalid") : "-");
       }
       t.add(std::move(row));
-      for (const auto& [status, count] : r.value("refused_by_status", json::object()).items()) {
+      const json statuses = r.value("refused_by_status", json::object());
+      for (const auto& [status, count] : statuses.items()) {
         refusals.push_back(get(x, "name") + " " + kind + ": " + status + " " + text(count));
       }
     }
