@@ -25,20 +25,28 @@ json rate_or_null(const rate_window::rates& r, const std::vector<double>& of, si
   return r.span_s > 0 && i < of.size() ? json(of[i]) : json(nullptr);
 }
 
-json statuses_json(const traffic_totals& t) {
+json statuses_json(const status_totals& t) {
   json j = json::object();
-  for (const auto& [status, count] : t.rejected_by_status) j[status_label(status)] = count;
-  if (t.rejected_other != 0) j["other"] = t.rejected_other;
+  for (const auto& [status, count] : t.by_status) j[status_label(status)] = count;
+  if (t.other != 0) j["other"] = t.other;
   return j;
+}
+
+// What became of the receipts or the MO messages (return_totals).
+json return_json(const return_totals& r) {
+  return {{"received", r.received}, {"delivered", r.delivered},
+          {"refused", r.refused},   {"refused_by_status", statuses_json(r.refused_by_status)},
+          {"failed", r.failed},     {"expired", r.expired},
+          {"held", r.held}};
 }
 
 void traffic_json(json& j, const traffic_totals& t) {
   j["submitted"] = t.submitted;
   j["accepted"] = t.accepted;
   j["rejected"] = t.rejected;
-  j["rejected_by_status"] = statuses_json(t);
-  j["receipts"] = t.receipts;
-  j["mo"] = t.mo;
+  j["rejected_by_status"] = statuses_json(t.rejected_by_status);
+  j["return_path"] = {{"receipts", return_json(t.receipts)}, {"mo", return_json(t.mo)}};
+  j["ids_evicted"] = t.ids_evicted;
 }
 
 std::string tenant_name(const dataplane::router_snapshot& s, uint32_t index) {
@@ -119,6 +127,9 @@ json status_json(const view_input& in) {
       x["handoff_received"] = wt.handoff_received;
       x["backpressure_stalls"] = wt.backpressure_stalls;
       x["stalled_sessions"] = wt.stalled_sessions;
+      x["receipts_received"] = wt.receipts_received;
+      x["mo_received"] = wt.mo_received;
+      x["deliver_refused"] = wt.deliver_refused;
     }
     workers.push_back(std::move(x));
   }
@@ -131,8 +142,8 @@ json status_json(const view_input& in) {
     sum.submitted += x.submitted;
     sum.accepted += x.accepted;
     sum.rejected += x.rejected;
-    sum.receipts += x.receipts;
-    sum.mo += x.mo;
+    sum.receipts.delivered += x.receipts.delivered;
+    sum.mo.delivered += x.mo.delivered;
     sessions += x.binds;
   }
   for (const auto& x : t.upstreams) {
@@ -148,8 +159,12 @@ json status_json(const view_input& in) {
                  {"submitted", sum.submitted},
                  {"accepted", sum.accepted},
                  {"rejected", sum.rejected},
-                 {"receipts", sum.receipts},
-                 {"mo", sum.mo}};
+                 {"receipts", sum.receipts.delivered},
+                 {"mo", sum.mo.delivered},
+                 {"correlation",
+                  {{"noted", t.correlation.noted},
+                   {"evicted", t.correlation.evicted},
+                   {"final", t.correlation.final}}}};
   return j;
 }
 
@@ -175,7 +190,10 @@ json tenants_json(const view_input& in) {
     }
     j["sessions"] = x.binds;
     traffic_json(j, x);
-    j["held"] = x.held;
+    // Kept from before return_path: what its receivers acknowledged ESME_ROK, and held now.
+    j["receipts"] = x.receipts.delivered;
+    j["mo"] = x.mo.delivered;
+    j["held"] = x.held();
     j["queued"] = x.queued;
     j["accepted_per_s"] = rate_or_null(r, r.tenant_accepted, i);
     out.push_back(std::move(j));
@@ -231,6 +249,11 @@ json upstreams_json(const view_input& in) {
       j["shares"] = shares;
     }
     traffic_json(j, x);
+    j["return_path"]["receipts"]["unmatched"] = x.receipts_unmatched;
+    j["return_path"]["receipts"]["invalid"] = x.receipts_invalid;
+    // Kept from before return_path: every receipt and MO message received from it.
+    j["receipts"] = x.receipts.received;
+    j["mo"] = x.mo.received;
     j["submitted_per_s"] = rate_or_null(r, r.upstream_submitted, i);
     out.push_back(std::move(j));
   }

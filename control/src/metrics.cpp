@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string_view>
+#include <type_traits>
 
 #include "smpp/codec/status.hpp"
 #include "smpp/control/admin.hpp"
@@ -13,19 +14,40 @@
 namespace smpp::control {
 namespace {
 
-void add_statuses(const dataplane::status_counts& from, traffic_totals& to) {
+void add_histogram(const dataplane::latency_histogram& from, histogram_totals& to) {
+  for (size_t i = 0; i < from.counts.size(); ++i) to.counts[i] += from.counts[i].load();
+  to.sum_us += from.sum_us.load();
+}
+
+void add_statuses(const dataplane::status_counts& from, status_totals& to) {
   for (size_t i = 0; i < dataplane::status_counts::slots; ++i) {
     // The writer stores the count before the key (release): a key read here has its count.
     const uint32_t st = from.status[i].load(std::memory_order_acquire);
     if (st == 0) break;  // slots fill in order
-    to.rejected_by_status[st] += from.count[i].load();
+    to.by_status[st] += from.count[i].load();
   }
-  to.rejected_other += from.other.load();
+  to.other += from.other.load();
 }
 
-void add_histogram(const dataplane::latency_histogram& from, histogram_totals& to) {
-  for (size_t i = 0; i < from.counts.size(); ++i) to.counts[i] += from.counts[i].load();
-  to.sum_us += from.sum_us.load();
+void add_returns(const dataplane::return_counters& from, return_totals& to) {
+  to.received += from.received;
+  to.delivered += from.delivered;
+  to.refused += from.refused;
+  add_statuses(from.refused_by_status, to.refused_by_status);
+  to.failed += from.failed;
+  to.expired += from.expired;
+  to.held += from.held;
+}
+
+void add_traffic(const dataplane::status_counts& rejected_by_status,
+                 const dataplane::return_counters& receipts, const dataplane::return_counters& mo,
+                 uint64_t ids_evicted, const dataplane::latency_histogram& latency,
+                 traffic_totals& to) {
+  add_statuses(rejected_by_status, to.rejected_by_status);
+  add_returns(receipts, to.receipts);
+  add_returns(mo, to.mo);
+  to.ids_evicted += ids_evicted;
+  add_histogram(latency, to.latency);
 }
 
 uint64_t delta(uint64_t newer, uint64_t older) {
@@ -134,19 +156,125 @@ void traffic_family(exposition& e, std::string_view name, std::string_view type,
   }
 }
 
+// Samples of one family by command_status (dataplane::status_counts): `ls` and status="NAME".
+void status_samples(exposition& e, std::string_view name, labels ls, const status_totals& s) {
+  ls.emplace_back("status", "");
+  for (const auto& [status, count] : s.by_status) {
+    ls.back().second = status_label(status);
+    e.sample(name, ls, count);
+  }
+  if (s.other != 0) {
+    ls.back().second = "other";
+    e.sample(name, ls, s.other);
+  }
+}
+
 template <typename T>
 void rejected_family(exposition& e, std::string_view name, std::string_view help,
                      std::string_view label, const std::vector<std::string>& names,
                      const std::vector<T>& rows) {
   e.family(name, "counter", help);
   for (size_t i = 0; i < rows.size() && i < names.size(); ++i) {
-    for (const auto& [status, count] : rows[i].rejected_by_status) {
-      e.sample(name, {{label, names[i]}, {"status", status_label(status)}}, count);
-    }
-    if (rows[i].rejected_other != 0) {
-      e.sample(name, {{label, names[i]}, {"status", "other"}}, rows[i].rejected_other);
+    status_samples(e, name, {{label, names[i]}}, rows[i].rejected_by_status);
+  }
+}
+
+// The return path of each tenant or upstream (`label`): receipts and MO messages received, by
+// outcome, refused by status, held now, and the message ids evicted. `prefix` is
+// "smpp_tenant" or "smpp_upstream"; an upstream also has its unmatched and invalid receipts.
+// `whose` ends the help texts' subject ("of the tenant"), `received` says what its received
+// count holds.
+template <typename T>
+void return_families(exposition& e, std::string_view prefix, std::string_view whose,
+                     std::string_view received, std::string_view label,
+                     const std::vector<std::string>& names, const std::vector<T>& rows) {
+  const std::string p(prefix);
+  const std::string w(whose);
+  constexpr std::pair<std::string_view, return_totals traffic_totals::*> kinds[] = {
+      {"receipt", &traffic_totals::receipts}, {"mo", &traffic_totals::mo}};
+  const size_t n = std::min(rows.size(), names.size());
+
+  std::string name = p + "_return_received_total";
+  e.family(name, "counter",
+           "Delivery receipts (kind=\"receipt\") and mobile-originated messages (kind=\"mo\") " +
+               std::string(received) +
+               ", each time the SMSC sent one (one it sends again after a refusal counts again). "
+               "Each ends in one outcome of " +
+               p + "_return_total or is still held or on its way to a receiver.");
+  for (size_t i = 0; i < n; ++i) {
+    for (const auto& [kind, of] : kinds) {
+      e.sample(name, {{label, names[i]}, {"kind", std::string(kind)}}, (rows[i].*of).received);
     }
   }
+
+  name = p + "_return_total";
+  e.family(name, "counter",
+           "What became of the receipts and MO messages " + w +
+               ", by outcome: delivered (acknowledged ESME_ROK by one of the tenant's "
+               "receivers), refused (answered to the SMSC with an error: it keeps the message "
+               "and retries), failed (acknowledged to the SMSC, then refused for good by the "
+               "receiver), expired (acknowledged to the SMSC, held, dropped undelivered after "
+               "hold_ttl_s)" +
+               (std::is_same_v<T, upstream_totals>
+                    ? std::string(", unmatched (a receipt whose message id has no correlation "
+                                  "entry: unknown, expired or evicted) and invalid (a receipt "
+                                  "without a usable message id), both acknowledged to the SMSC "
+                                  "and not relayed")
+                    : std::string()) +
+               ".");
+  for (size_t i = 0; i < n; ++i) {
+    for (const auto& [kind, of] : kinds) {
+      const return_totals& r = rows[i].*of;
+      labels ls{{label, names[i]}, {"kind", std::string(kind)}, {"outcome", ""}};
+      for (const auto& [outcome, v] : {std::pair<const char*, uint64_t>{"delivered", r.delivered},
+                                       {"refused", r.refused},
+                                       {"failed", r.failed},
+                                       {"expired", r.expired}}) {
+        ls.back().second = outcome;
+        e.sample(name, ls, v);
+      }
+      if constexpr (std::is_same_v<T, upstream_totals>) {
+        if (of == &traffic_totals::receipts) {
+          ls.back().second = "unmatched";
+          e.sample(name, ls, rows[i].receipts_unmatched);
+          ls.back().second = "invalid";
+          e.sample(name, ls, rows[i].receipts_invalid);
+        }
+      }
+    }
+  }
+
+  name = p + "_return_refused_total";
+  e.family(name, "counter",
+           "Receipts and MO messages " + w +
+               " answered to the SMSC with an error, by command_status (ESME_RX_T_APPN: no "
+               "receiver and the hold queue full; ESME_RTHROTTLED: the receivers' windows and "
+               "the hold queue full; ESME_RINVDSTADR: an MO message without an MO route; or the "
+               "receiver's own answer).");
+  for (size_t i = 0; i < n; ++i) {
+    for (const auto& [kind, of] : kinds) {
+      status_samples(e, name, {{label, names[i]}, {"kind", std::string(kind)}},
+                     (rows[i].*of).refused_by_status);
+    }
+  }
+
+  name = p + "_return_held";
+  e.family(name, "gauge",
+           "Receipts and MO messages " + w +
+               " acknowledged to the SMSC and waiting in a hold queue for a receiver now.");
+  for (size_t i = 0; i < n; ++i) {
+    for (const auto& [kind, of] : kinds) {
+      e.sample(name, {{label, names[i]}, {"kind", std::string(kind)}}, (rows[i].*of).held);
+    }
+  }
+
+  name = p + "_ids_evicted_total";
+  e.family(name, "counter",
+           "Message ids " + w +
+               " evicted from a full correlation table before their TTL: a receipt for one "
+               "comes back unmatched ([correlation] capacity is below the rate times the time "
+               "receipts take).");
+  for (size_t i = 0; i < n; ++i) e.sample(name, {{label, names[i]}}, rows[i].ids_evicted);
 }
 
 }  // namespace
@@ -183,6 +311,14 @@ router_totals collect_totals(const dataplane::router_snapshot& snap, const admin
     wt.handoff_received = st.handoff_received;
     wt.backpressure_stalls = st.backpressure_stalls;
     wt.stalled_sessions = st.stalled_sessions;
+    wt.receipts_received = st.receipts_received;
+    wt.mo_received = st.mo_received;
+    wt.deliver_refused = st.deliver_refused;
+    t.correlation.noted += st.correlation_inserts;
+    t.correlation.evicted += st.correlation_evicted;
+    t.correlation.final += st.correlation_final;
+    t.correlation.message_ops += st.message_ops;
+    t.correlation.message_ops_unknown += st.message_ops_unknown;
     // The worker's own snapshot may list fewer or more (once snapshots change at run time).
     const auto ts = worker->tenant_stats();
     for (size_t i = 0; i < ts.size() && i < t.tenants.size(); ++i) {
@@ -190,12 +326,9 @@ router_totals collect_totals(const dataplane::router_snapshot& snap, const admin
       x.submitted += ts[i].submitted;
       x.accepted += ts[i].accepted;
       x.rejected += ts[i].rejected;
-      add_statuses(ts[i].rejected_by_status, x);
-      x.receipts += ts[i].receipts.delivered;
-      x.mo += ts[i].mo.delivered;
-      x.held += ts[i].receipts.held + ts[i].mo.held;
+      add_traffic(ts[i].rejected_by_status, ts[i].receipts, ts[i].mo, ts[i].ids_evicted,
+                  ts[i].latency, x);
       x.queued += ts[i].queued;
-      add_histogram(ts[i].latency, x.latency);
     }
     const auto us = worker->upstream_stats();
     for (size_t i = 0; i < us.size() && i < t.upstreams.size(); ++i) {
@@ -203,10 +336,10 @@ router_totals collect_totals(const dataplane::router_snapshot& snap, const admin
       x.submitted += us[i].forwarded;
       x.accepted += us[i].accepted;
       x.rejected += us[i].rejected;
-      add_statuses(us[i].rejected_by_status, x);
-      x.receipts += us[i].receipts.received;
-      x.mo += us[i].mo.received;
-      add_histogram(us[i].latency, x.latency);
+      add_traffic(us[i].rejected_by_status, us[i].receipts, us[i].mo, us[i].ids_evicted,
+                  us[i].latency, x);
+      x.receipts_unmatched += us[i].receipts_unmatched;
+      x.receipts_invalid += us[i].receipts_invalid;
     }
   }
   if (shared != nullptr) {
@@ -315,17 +448,22 @@ std::string render_metrics(const metrics_input& in) {
                   "command_status.",
                   "tenant", tenants, t.tenants);
   traffic_family(e, "smpp_tenant_receipts_total", "counter",
-                 "Delivery receipts the tenant's receivers acknowledged.", "tenant", tenants,
-                 t.tenants, [](const tt& x) { return x.receipts; });
+                 "Delivery receipts the tenant's receivers acknowledged ESME_ROK (the other "
+                 "outcomes: smpp_tenant_return_total).",
+                 "tenant", tenants, t.tenants, [](const tt& x) { return x.receipts.delivered; });
   traffic_family(e, "smpp_tenant_mo_total", "counter",
-                 "Mobile-originated messages the tenant's receivers acknowledged.", "tenant",
-                 tenants, t.tenants, [](const tt& x) { return x.mo; });
+                 "Mobile-originated messages the tenant's receivers acknowledged ESME_ROK (the "
+                 "other outcomes: smpp_tenant_return_total).",
+                 "tenant", tenants, t.tenants, [](const tt& x) { return x.mo.delivered; });
+  return_families(e, "smpp_tenant", "of the tenant",
+                  "for the tenant (receipts matched to its messages, MO routed to it)", "tenant",
+                  tenants, t.tenants);
   e.family("smpp_tenant_queue_depth", "gauge",
            "Messages waiting for the tenant, by queue (held: receipts and MO waiting for a "
            "receiver; slot: requests waiting for a time slot at a gated upstream bind).");
   for (size_t i = 0; i < t.tenants.size() && i < tenants.size(); ++i) {
     e.sample("smpp_tenant_queue_depth", {{"tenant", tenants[i]}, {"queue", "held"}},
-             t.tenants[i].held);
+             t.tenants[i].held());
     e.sample("smpp_tenant_queue_depth", {{"tenant", tenants[i]}, {"queue", "slot"}},
              t.tenants[i].queued);
   }
@@ -358,11 +496,16 @@ std::string render_metrics(const metrics_input& in) {
                   "a bind, by command_status.",
                   "upstream", upstreams, t.upstreams);
   traffic_family(e, "smpp_upstream_receipts_total", "counter",
-                 "Delivery receipts received from the upstream.", "upstream", upstreams,
-                 t.upstreams, [](const ut& x) { return x.receipts; });
+                 "Delivery receipts received from the upstream, whatever became of them "
+                 "(smpp_upstream_return_total).",
+                 "upstream", upstreams, t.upstreams,
+                 [](const ut& x) { return x.receipts.received; });
   traffic_family(e, "smpp_upstream_mo_total", "counter",
-                 "Mobile-originated messages received from the upstream.", "upstream", upstreams,
-                 t.upstreams, [](const ut& x) { return x.mo; });
+                 "Mobile-originated messages received from the upstream, whatever became of them "
+                 "(smpp_upstream_return_total).",
+                 "upstream", upstreams, t.upstreams, [](const ut& x) { return x.mo.received; });
+  return_families(e, "smpp_upstream", "from the upstream", "received from the upstream", "upstream",
+                  upstreams, t.upstreams);
   e.family("smpp_upstream_binds_up", "gauge", "The upstream's binds that are bound, per worker.");
   for (size_t i = 0; i < t.upstreams.size() && i < upstreams.size(); ++i) {
     for (size_t w = 0; w < t.upstreams[i].binds_up_per_worker.size(); ++w) {
@@ -462,6 +605,29 @@ std::string render_metrics(const metrics_input& in) {
              {{"from", std::to_string(r.from)}, {"to", std::to_string(r.to)}},
              uint64_t{r.capacity_cells});
   }
+
+  // The message-id correlation.
+  e.family("smpp_correlation_noted_total", "counter",
+           "Message ids the upstreams issued that the router noted, for their receipts and for "
+           "query_sm, cancel_sm and replace_sm.");
+  e.sample("smpp_correlation_noted_total", {}, t.correlation.noted);
+  e.family("smpp_correlation_evicted_total", "counter",
+           "Noted message ids evicted from a full correlation table before their TTL (oldest "
+           "first): a receipt for one comes back unmatched. Above 0, [correlation] capacity is "
+           "below the message rate times the time receipts take.");
+  e.sample("smpp_correlation_evicted_total", {}, t.correlation.evicted);
+  e.family("smpp_correlation_final_total", "counter",
+           "Noted message ids freed by their final receipt once the SMSC had its ESME_ROK "
+           "(kept [correlation] keep_final_s more for query_sm).");
+  e.sample("smpp_correlation_final_total", {}, t.correlation.final);
+  e.family("smpp_message_ops_total", "counter",
+           "query_sm, cancel_sm and replace_sm from ESMEs, by outcome: forwarded (to the "
+           "upstream that issued the message id) or unknown_id (no correlation entry: answered "
+           "ESME_RINVMSGID); the others were answered ESME_RTHROTTLED or the upstream failure "
+           "status.");
+  e.sample("smpp_message_ops_total", {{"outcome", "forwarded"}}, t.correlation.message_ops);
+  e.sample("smpp_message_ops_total", {{"outcome", "unknown_id"}},
+           t.correlation.message_ops_unknown);
 
   // Binds refused.
   e.family("smpp_bind_failures_total", "counter",

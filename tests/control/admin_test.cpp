@@ -23,6 +23,7 @@
 
 #include "fake_transport.hpp"
 #include "metrics_text.hpp"
+#include "router_test_pdus.hpp"
 #include "smpp/codec/codec.hpp"
 #include "smpp/control/admin.hpp"
 #include "smpp/control/config.hpp"
@@ -166,9 +167,11 @@ TEST(Metrics, PowerOfTwoMicrosecondBucketsBecomeACumulativeHistogramInSeconds) {
   h.counts.back() = 4;  // beyond 2^25 us
   h.sum_us = 2'000'000;
   t.tenants[0].submitted = 10;
-  t.tenants[0].rejected_by_status[0x58] = 5;
-  t.tenants[0].rejected_by_status[0x401] = 1;
-  t.tenants[0].rejected_other = 2;
+  t.tenants[0].rejected_by_status.by_status[0x58] = 5;
+  t.tenants[0].rejected_by_status.by_status[0x401] = 1;
+  t.tenants[0].rejected_by_status.other = 2;
+  t.tenants[0].mo.refused_by_status.by_status[0x64] = 7;
+  t.tenants[0].mo.refused_by_status.other = 1;
   control::rate_window::rates rates;
   control::metrics_input in;
   in.snapshot = &snap;
@@ -192,6 +195,12 @@ TEST(Metrics, PowerOfTwoMicrosecondBucketsBecomeACumulativeHistogramInSeconds) {
   EXPECT_TRUE(has("smpp_tenant_rejected_total{tenant=\"acme\",status=\"ESME_RTHROTTLED\"} 5"));
   EXPECT_TRUE(has("smpp_tenant_rejected_total{tenant=\"acme\",status=\"0x00000401\"} 1"));
   EXPECT_TRUE(has("smpp_tenant_rejected_total{tenant=\"acme\",status=\"other\"} 2"));
+  EXPECT_TRUE(
+      has("smpp_tenant_return_refused_total{tenant=\"acme\",kind=\"mo\",status=\"ESME_"
+          "RX_T_APPN\"} 7"))
+      << text;
+  EXPECT_TRUE(
+      has("smpp_tenant_return_refused_total{tenant=\"acme\",kind=\"mo\",status=\"other\"} 1"));
   EXPECT_TRUE(has("smpp_build_info{version=\"9.9.9\"} 1"));
   // No rate before two samples: the gauge's family is there, its samples are not.
   EXPECT_TRUE(has("# TYPE smpp_tenant_accepted_per_second gauge"));
@@ -319,11 +328,40 @@ class AdminServerTest : public ::testing::Test {
       pdu resp;
       resp.id = command_id::submit_sm_resp;
       resp.sequence_number = decoded(fwd).sequence_number;
-      const std::string id = "m" + std::to_string(resp.sequence_number);
-      resp.message_id = id;  // a view: `id` outlives the encode below
+      message_ids_.push_back(std::to_string(1000 + resp.sequence_number));
+      resp.message_id = message_ids_.back();  // a view: the string outlives the encode below
       transport_.deliver(ups[0], encode(resp));
     }
     EXPECT_EQ(transport_.take(c).size(), routed + unrouted);
+    upstream_ = ups[0];
+    esme_ = c;
+  }
+
+  // After traffic(): the SMSC sends a receipt for each of the first `answers.size()` messages,
+  // which the ESME answers with answers[i] (the router passes the answer on to the SMSC), then
+  // one receipt for an id nobody submitted and one without any id (both acknowledged there).
+  void receipts(const std::vector<S>& answers) {
+    ASSERT_LE(answers.size(), message_ids_.size());
+    uint32_t seq = 500;
+    for (size_t i = 0; i < answers.size(); ++i) {
+      const std::string& id = message_ids_[i];
+      transport_.deliver(upstream_,
+                         smpp::testing::receipt_pdu("id:" + id + " stat:DELIVRD", ++seq, id));
+      const auto relayed = transport_.take(esme_);
+      ASSERT_EQ(relayed.size(), 1u) << id;
+      transport_.deliver(esme_, header(command_id::deliver_sm_resp, answers[i],
+                                       decoded(relayed[0]).sequence_number));
+      const auto answered = transport_.take(upstream_);
+      ASSERT_EQ(answered.size(), 1u) << id;
+      EXPECT_EQ(decoded(answered[0]).status, answers[i]) << id;
+    }
+    for (const std::string& text : {std::string("id:99999999 stat:DELIVRD"), std::string()}) {
+      transport_.deliver(upstream_, smpp::testing::receipt_pdu(text, ++seq));
+      EXPECT_TRUE(transport_.take(esme_).empty()) << text;
+      const auto answered = transport_.take(upstream_);
+      ASSERT_EQ(answered.size(), 1u) << text;
+      EXPECT_EQ(decoded(answered[0]).status, S::ESME_ROK) << text;
+    }
   }
 
   // The answer's JSON. The tests read it with at(): a missing key throws, and the test fails
@@ -359,6 +397,9 @@ class AdminServerTest : public ::testing::Test {
   std::unique_ptr<dataplane::shared_state> shared_;
   smpp::testing::fake_transport transport_;
   std::unique_ptr<dataplane::router_worker> worker_;
+  dataplane::conn_id upstream_ = dataplane::invalid_conn;
+  dataplane::conn_id esme_ = dataplane::invalid_conn;
+  std::vector<std::string> message_ids_;  // the SMSC's, of the messages it accepted, in order
   std::unique_ptr<control::admin_server> server_;
   std::unique_ptr<httplib::Client> client_;
   std::mutex mu_;
@@ -457,6 +498,86 @@ TEST_F(AdminServerTest, MetricsAreTheWorkersCountersInTextFormat) {
   EXPECT_FALSE(m.has("smpp_bind_lockouts_total"));  // no bind guard in this rig
 }
 
+// Three receipts reach the tenant's ESME: two acknowledged, one refused (its answer goes to the
+// SMSC); one matches no message id and one has none. /api/tenants, /api/upstreams and /metrics
+// count each by what became of it, and the old keys keep their meaning.
+TEST_F(AdminServerTest, ReceiptsAreCountedByWhatBecameOfThem) {
+  start("");
+  traffic(5, 0);
+  receipts({S::ESME_ROK, S::ESME_RX_T_APPN, S::ESME_ROK});
+
+  const json tenant = get_json("/api/tenants").at(0);
+  EXPECT_EQ(tenant.at("receipts"), 2);  // acknowledged ESME_ROK by its receivers
+  EXPECT_EQ(tenant.at("mo"), 0);
+  EXPECT_EQ(tenant.at("held"), 0);
+  EXPECT_EQ(tenant.at("ids_evicted"), 0);
+  const json& tr = tenant.at("return_path").at("receipts");
+  EXPECT_EQ(tr.at("received"), 3);
+  EXPECT_EQ(tr.at("delivered"), 2);
+  EXPECT_EQ(tr.at("refused"), 1);
+  EXPECT_EQ(tr.at("refused_by_status"), json({{"ESME_RX_T_APPN", 1}}));
+  EXPECT_EQ(tr.at("failed"), 0);
+  EXPECT_EQ(tr.at("expired"), 0);
+  EXPECT_EQ(tr.at("held"), 0);
+  EXPECT_EQ(tenant.at("return_path").at("mo").at("received"), 0);
+
+  const json upstream = get_json("/api/upstreams").at(0);
+  EXPECT_EQ(upstream.at("receipts"), 5);  // every receipt received from it
+  const json& ur = upstream.at("return_path").at("receipts");
+  EXPECT_EQ(ur.at("received"), 5);
+  EXPECT_EQ(ur.at("delivered"), 2);
+  EXPECT_EQ(ur.at("refused"), 1);
+  EXPECT_EQ(ur.at("refused_by_status"), json({{"ESME_RX_T_APPN", 1}}));
+  EXPECT_EQ(ur.at("unmatched"), 1);
+  EXPECT_EQ(ur.at("invalid"), 1);
+  EXPECT_FALSE(upstream.at("return_path").at("mo").contains("unmatched"));
+
+  const json status = get_json("/api/status");
+  EXPECT_EQ(status.at("totals").at("receipts"), 2);
+  EXPECT_EQ(status.at("totals").at("correlation").at("noted"), 5);
+  EXPECT_EQ(status.at("totals").at("correlation").at("final"), 2);  // the refused one stays
+  EXPECT_EQ(status.at("workers").at(0).at("receipts_received"), 5);
+  EXPECT_EQ(status.at("workers").at(0).at("deliver_refused"), 1);
+
+  auto res = client_->Get("/metrics");
+  ASSERT_TRUE(res);
+  const auto m = smpp::testing::metric_samples::parse(res->body);
+  EXPECT_EQ(m.problems(), std::vector<std::string>{});
+  EXPECT_EQ(m.value(R"(smpp_tenant_receipts_total{tenant="acme"})"), 2);
+  EXPECT_EQ(m.value(R"(smpp_tenant_return_received_total{tenant="acme",kind="receipt"})"), 3);
+  const std::string t = R"(smpp_tenant_return_total{tenant="acme",kind="receipt",outcome=)";
+  EXPECT_EQ(m.value(t + R"("delivered"})"), 2);
+  EXPECT_EQ(m.value(t + R"("refused"})"), 1);
+  EXPECT_EQ(m.value(t + R"("failed"})"), 0);
+  EXPECT_EQ(m.value(t + R"("expired"})"), 0);
+  EXPECT_FALSE(m.has(t + R"("unmatched"})"));
+  EXPECT_EQ(
+      m.starting_with(R"(smpp_tenant_return_refused_total{tenant="acme")"),
+      (std::map<std::string, double>{
+          {R"(smpp_tenant_return_refused_total{tenant="acme",kind="receipt",status="ESME_RX_T_APPN"})",
+           1}}));
+  EXPECT_EQ(m.value(R"(smpp_tenant_return_held{tenant="acme",kind="receipt"})"), 0);
+  EXPECT_EQ(m.value(R"(smpp_tenant_return_held{tenant="acme",kind="mo"})"), 0);
+  EXPECT_EQ(m.value(R"(smpp_tenant_ids_evicted_total{tenant="acme"})"), 0);
+  EXPECT_EQ(m.value(R"(smpp_upstream_receipts_total{upstream="sim"})"), 5);
+  const std::string u = R"(smpp_upstream_return_total{upstream="sim",kind="receipt",outcome=)";
+  EXPECT_EQ(m.value(u + R"("delivered"})"), 2);
+  EXPECT_EQ(m.value(u + R"("refused"})"), 1);
+  EXPECT_EQ(m.value(u + R"("unmatched"})"), 1);
+  EXPECT_EQ(m.value(u + R"("invalid"})"), 1);
+  EXPECT_FALSE(
+      m.has(R"(smpp_upstream_return_total{upstream="sim",kind="mo",outcome="unmatched"})"));
+  EXPECT_EQ(
+      m.value(
+          R"(smpp_upstream_return_refused_total{upstream="sim",kind="receipt",status="ESME_RX_T_APPN"})"),
+      1);
+  EXPECT_EQ(m.value(R"(smpp_upstream_ids_evicted_total{upstream="sim"})"), 0);
+  EXPECT_EQ(m.value("smpp_correlation_noted_total"), 5);
+  EXPECT_EQ(m.value("smpp_correlation_final_total"), 2);
+  EXPECT_EQ(m.value("smpp_correlation_evicted_total"), 0);
+  EXPECT_EQ(m.value(R"(smpp_message_ops_total{outcome="forwarded"})"), 0);
+}
+
 TEST(MetricSamples, AReadOfAMissingSeriesFailsTheTest) {
   const auto m = smpp::testing::metric_samples::parse(
       "# TYPE smpp_x_total counter\nsmpp_x_total{tenant=\"a\"} 3\nsmpp_y 1\n");
@@ -474,6 +595,7 @@ TEST(MetricSamples, AReadOfAMissingSeriesFailsTheTest) {
 TEST_F(AdminServerTest, PromtoolAcceptsTheMetrics) {
   start("");
   traffic(3, 1);
+  receipts({S::ESME_ROK, S::ESME_RX_T_APPN});  // every family has samples, with status labels
   auto res = client_->Get("/metrics");
   ASSERT_TRUE(res);
   if (std::system("command -v promtool > /dev/null 2>&1") != 0) {

@@ -104,12 +104,31 @@ TEST_F(SmppctlTest, ReadCommandsPrintAlignedTablesOfTheRunningRouter) {
   EXPECT_EQ(cell_under(header, row, "SUBMITTED"), "3000") << tenants.out;
   EXPECT_EQ(cell_under(header, row, "ACCEPTED"), "3000") << tenants.out;
   EXPECT_EQ(cell_under(header, row, "REJECTED"), "0") << tenants.out;
+  EXPECT_EQ(cell_under(header, row, "RECEIPTS"), "0") << tenants.out;
+  // The return path: a row per kind, every outcome counted (nothing came back in this run).
+  const std::string rheader = line_starting(tenants.out, "TENANT  KIND");
+  ASSERT_FALSE(rheader.empty()) << tenants.out;
+  for (const char* kind : {"load    receipt ", "load    mo "}) {
+    const std::string r = line_starting(tenants.out, kind);
+    for (const char* h : {"RECEIVED", "DELIVERED", "REFUSED", "FAILED", "EXPIRED", "HELD"}) {
+      EXPECT_EQ(cell_under(rheader, r, h), "0") << kind << h << "\n" << tenants.out;
+    }
+  }
 
   const exit_result upstreams = ctl({"upstreams"});
   ASSERT_EQ(upstreams.code, 0) << upstreams.err;
   const std::string uheader = line_starting(upstreams.out, "UPSTREAM  ADDRESS");
   EXPECT_EQ(cell_under(uheader, line_starting(upstreams.out, "sim "), "BINDS UP"), "2/2")
       << upstreams.out;
+  const std::string urheader = line_starting(upstreams.out, "UPSTREAM  KIND");
+  ASSERT_FALSE(urheader.empty()) << upstreams.out;
+  const std::string receipts = line_starting(upstreams.out, "sim       receipt ");
+  EXPECT_EQ(cell_under(urheader, receipts, "RECEIVED"), "0") << upstreams.out;
+  EXPECT_EQ(cell_under(urheader, receipts, "UNMATCHED"), "0") << upstreams.out;
+  EXPECT_EQ(cell_under(urheader, receipts, "INVALID"), "0") << upstreams.out;
+  // MO messages have no message id to match: no such outcome.
+  const std::string mo = line_starting(upstreams.out, "sim       mo ");
+  EXPECT_EQ(cell_under(urheader, mo, "UNMATCHED"), "-") << upstreams.out;
 
   const exit_result sessions = ctl({"sessions"});
   ASSERT_EQ(sessions.code, 0) << sessions.err;

@@ -8,6 +8,8 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <httplib.h>
@@ -34,8 +36,11 @@ void usage(std::FILE* f) {
       "commands:\n"
       "  status                          version, uptime, workers (cpu, core, NUMA node, busy\n"
       "                                  ratio) and totals\n"
-      "  tenants                         tenants with sessions, traffic and achieved rate\n"
-      "  upstreams                       upstreams with binds up per worker and slot plans\n"
+      "  tenants                         tenants with sessions, traffic and achieved rate;\n"
+      "                                  receipts and MO by outcome (RECEIPTS, MO: those its\n"
+      "                                  receivers acknowledged)\n"
+      "  upstreams                       upstreams with binds up per worker and slot plans;\n"
+      "                                  receipts and MO by outcome (RECEIPTS: all received)\n"
       "  sessions                        bound ESME sessions and receivers per tenant\n"
       "  routes                          routes and MO routes\n"
       "  slots UPSTREAM                  the slot plan of each bind of UPSTREAM\n"
@@ -179,6 +184,42 @@ void print_status(const json& j) {
   totals.print();
 }
 
+// The return path of each tenant or upstream (`who`: "TENANT", "UPSTREAM"): per kind (receipt,
+// MO), what the SMSC delivered and what became of it; then the refusals by status. An
+// upstream's receipts also end unmatched or invalid.
+void print_return_path(const json& j, const char* who, bool upstream) {
+  std::vector<std::string> header = {who,       "KIND",   "RECEIVED", "DELIVERED",
+                                     "REFUSED", "FAILED", "EXPIRED",  "HELD"};
+  if (upstream) header.insert(header.end(), {"UNMATCHED", "INVALID"});
+  table t(header);
+  std::vector<std::string> refusals;
+  for (const auto& x : j) {
+    const json& path = x.value("return_path", json::object());
+    for (const auto& [key, kind] :
+         {std::pair<const char*, const char*>{"receipts", "receipt"}, {"mo", "mo"}}) {
+      const json& r = path.value(key, json::object());
+      std::vector<std::string> row = {get(x, "name"),     kind,
+                                      get(r, "received"), get(r, "delivered"),
+                                      get(r, "refused"),  get(r, "failed"),
+                                      get(r, "expired"),  get(r, "held")};
+      if (upstream) {
+        const bool receipts = std::string_view(key) == "receipts";
+        row.push_back(receipts ? get(r, "unmatched") : "-");
+        row.push_back(receipts ? get(r, "invalid") : "-");
+      }
+      t.add(std::move(row));
+      const json statuses = r.value("refused_by_status", json::object());
+      for (const auto& [status, count] : statuses.items()) {
+        refusals.push_back(get(x, "name") + " " + kind + ": " + status + " " + text(count));
+      }
+    }
+  }
+  std::printf("\nreceipts and MO from the SMSCs, by outcome:\n");
+  t.print();
+  if (!refusals.empty()) std::printf("\nrefused to the SMSC by status:\n");
+  for (const auto& r : refusals) std::printf("  %s\n", r.c_str());
+}
+
 void print_tenants(const json& j) {
   table t({"TENANT", "SYSTEM_ID", "SESSIONS", "SUBMITTED", "ACCEPTED", "REJECTED", "RECEIPTS", "MO",
            "HELD", "ACCEPTED/S"});
@@ -195,6 +236,7 @@ void print_tenants(const json& j) {
   t.print();
   if (!rejects.empty()) std::printf("\nrejected by status:\n");
   for (const auto& r : rejects) std::printf("  %s\n", r.c_str());
+  print_return_path(j, "TENANT", false);
 }
 
 void print_upstreams(const json& j) {
@@ -216,6 +258,7 @@ void print_upstreams(const json& j) {
   t.print();
   std::printf("\n");
   plans.print();
+  print_return_path(j, "UPSTREAM", true);
 }
 
 void print_sessions(const json& j) {

@@ -23,6 +23,30 @@ void print_exit_report(const std::vector<worker_result>& results,
                  static_cast<unsigned long long>(st.throttled),
                  static_cast<unsigned long long>(st.upstream_unavailable + st.upstream_timeouts +
                                                  st.upstream_failed_inflight));
+    if (st.receipts_received + st.mo_received + st.deliver_acked + st.deliver_refused +
+            st.correlation_evicted >
+        0) {
+      // The totals of what worker_counters::log_losses reports as it changes (at most every
+      // 10 s): the last changes before the stop are here, so the log adds up.
+      std::fprintf(
+          stderr,
+          "smpp-router: worker %u: return path: %llu receipts and %llu MO received, %llu "
+          "delivered, %llu answered to the SMSC with an error (%llu hold queue full), %llu held "
+          "expired undelivered, %llu receipts unmatched, %llu without a usable message id, %llu "
+          "MO without an MO route; %llu message ids evicted before their TTL, %llu freed by "
+          "their final receipt\n",
+          i, static_cast<unsigned long long>(st.receipts_received),
+          static_cast<unsigned long long>(st.mo_received),
+          static_cast<unsigned long long>(st.deliver_acked),
+          static_cast<unsigned long long>(st.deliver_refused),
+          static_cast<unsigned long long>(st.hold_full),
+          static_cast<unsigned long long>(st.hold_expired),
+          static_cast<unsigned long long>(st.receipts_unmatched),
+          static_cast<unsigned long long>(st.receipts_invalid),
+          static_cast<unsigned long long>(st.mo_unrouted),
+          static_cast<unsigned long long>(st.correlation_evicted),
+          static_cast<unsigned long long>(st.correlation_final));
+    }
     if (st.backpressure_stalls > 0) {
       std::fprintf(stderr,
                    "smpp-router: worker %u: back-pressure: %llu sessions held back, %llu requests "

@@ -1,5 +1,6 @@
-// What the router prints at exit: per worker its traffic, back-pressure, DPDK and TLS counters
-// and each TDMA gate's slots and timing, then the totals.
+// What the router prints at exit: per worker its traffic, return path (receipts and MO, and
+// what became of them), back-pressure, DPDK and TLS counters and each TDMA gate's slots and
+// timing, then the totals.
 #pragma once
 
 #include <vector>

@@ -31,27 +31,58 @@ struct histogram_totals {
   uint64_t sum_us = 0;
 };
 
+// Answers by command_status, summed over the workers (dataplane::status_counts).
+struct status_totals {
+  std::map<uint32_t, uint64_t> by_status;  // command_status -> count
+  uint64_t other = 0;                      // statuses beyond a worker's status_counts::slots
+};
+
+// What became of the receipts or the MO messages an SMSC delivered (dataplane::return_counters
+// summed): each received one is delivered, refused, failed or expired (an upstream's receipts
+// also unmatched or invalid: upstream_totals), or still held or on its way to a receiver.
+struct return_totals {
+  uint64_t received = 0;
+  uint64_t delivered = 0;  // acknowledged ESME_ROK by one of the tenant's receivers
+  uint64_t refused = 0;    // answered to the SMSC with an error (it keeps them and retries)
+  status_totals refused_by_status;
+  uint64_t failed = 0;   // acknowledged to the SMSC, then refused for good by the receiver
+  uint64_t expired = 0;  // acknowledged to the SMSC, held, dropped undelivered after hold_ttl
+  uint64_t held = 0;     // gauge: acknowledged to the SMSC, waiting in a hold queue
+};
+
 struct traffic_totals {
   uint64_t submitted = 0;  // tenant: from its ESMEs; upstream: written to its binds
   uint64_t accepted = 0;
   uint64_t rejected = 0;
-  std::map<uint32_t, uint64_t> rejected_by_status;  // command_status -> count
-  uint64_t rejected_other = 0;  // statuses beyond a worker's status_counts::slots
-  uint64_t receipts = 0;
-  uint64_t mo = 0;
+  status_totals rejected_by_status;
+  return_totals receipts;
+  return_totals mo;
+  uint64_t ids_evicted = 0;  // its message ids evicted from a full correlation table
   histogram_totals latency;
 };
 
 struct tenant_totals : traffic_totals {
-  uint64_t held = 0;    // receipts and MO in the hold queues (gauge)
   uint64_t queued = 0;  // requests waiting for a slot at the gated binds (gauge)
   uint32_t binds = 0;   // bound ESME sessions, all workers
   std::vector<uint32_t> receivers_per_worker;  // bound receiver and transceiver sessions
+  // Receipts and MO in the hold queues (gauge).
+  [[nodiscard]] uint64_t held() const noexcept { return receipts.held + mo.held; }
 };
 
 struct upstream_totals : traffic_totals {
+  uint64_t receipts_unmatched = 0;  // no correlation entry: acknowledged, not relayed
+  uint64_t receipts_invalid = 0;    // no usable message id: acknowledged, not relayed
   std::vector<uint32_t> binds_up_per_worker;
   uint32_t failed_links = 0;  // binds down after a failure
+};
+
+// The router's message-id correlation (worker_stats summed over the workers).
+struct correlation_totals {
+  uint64_t noted = 0;                // message ids noted for receipts and message operations
+  uint64_t evicted = 0;              // noted ids evicted from a full table before their TTL
+  uint64_t final = 0;                // entries freed by a final receipt the SMSC had ESME_ROK for
+  uint64_t message_ops = 0;          // query_sm / cancel_sm / replace_sm sent upstream
+  uint64_t message_ops_unknown = 0;  // ... for an id without an entry: ESME_RINVMSGID
 };
 
 struct worker_totals {
@@ -67,6 +98,9 @@ struct worker_totals {
   uint64_t handoff_received = 0;
   uint64_t backpressure_stalls = 0;  // sessions stopped because their tenant's queue was full
   uint64_t stalled_sessions = 0;     // gauge: sessions not read right now (back-pressure)
+  uint64_t receipts_received = 0;    // receipts from its upstream binds
+  uint64_t mo_received = 0;          // MO messages from its upstream binds
+  uint64_t deliver_refused = 0;      // receipts/MO it answered to the SMSC with an error
 };
 
 struct ring_totals {
@@ -80,6 +114,7 @@ struct router_totals {
   std::vector<tenant_totals> tenants;      // in snapshot order
   std::vector<upstream_totals> upstreams;  // in snapshot order
   std::vector<worker_totals> workers;
+  correlation_totals correlation;
   std::vector<ring_totals> rings;
   bool guard_present = false;
   dataplane::bind_guard_stats guard;
