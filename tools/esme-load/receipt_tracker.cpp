@@ -3,7 +3,6 @@
 #include <sys/mman.h>
 
 #include <algorithm>
-#include <bit>
 #include <new>
 
 namespace smpp::esme_load {
@@ -25,6 +24,9 @@ uint64_t id_hash(std::string_view id) noexcept {
   return h == 0 ? 1 : h;  // 0 marks a free slot
 }
 
+constexpr size_t page_octets = 4096;
+__extension__ using uint128 = unsigned __int128;  // GCC and Clang on 64-bit targets
+
 // The time field keeps 62 bits: CLOCK_MONOTONIC nanoseconds reach 2^62 after 146 years.
 constexpr uint64_t pack(uint64_t ns, uint64_t seen) noexcept {
   return (ns << 2) | seen;
@@ -35,16 +37,19 @@ constexpr uint64_t time_of(uint64_t value) noexcept {
 
 }  // namespace
 
-receipt_tracker::receipt_tracker(size_t max_ids) : max_ids_(max_ids) {
-  // At most half full: linear probes stay short.
-  const size_t capacity = std::bit_ceil(std::max<size_t>(2 * max_ids, 16));
-  mapped_octets_ = capacity * sizeof(slot);
+receipt_tracker::receipt_tracker(size_t max_ids)
+    : capacity_(2 * std::max<size_t>(max_ids, 8)),  // at most half full: probes stay short
+      max_ids_(max_ids) {
+  mapped_octets_ = capacity_ * sizeof(slot);
   void* p =
       mmap(nullptr, mapped_octets_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   (void)madvise(p, mapped_octets_, MADV_HUGEPAGE);  // advice only: small pages work too
+  // Every page taken now, before the load starts: a fresh page's first touch (in a VM, the
+  // host's too) stalled the poll loop for up to a second when left to the first ids.
+  auto* bytes = static_cast<volatile char*>(p);
+  for (size_t at = 0; at < mapped_octets_; at += page_octets) bytes[at] = 0;
   slots_ = static_cast<slot*>(p);
-  mask_ = capacity - 1;
 }
 
 receipt_tracker::~receipt_tracker() {
@@ -54,7 +59,9 @@ receipt_tracker::~receipt_tracker() {
 receipt_tracker::slot& receipt_tracker::find(std::string_view id) noexcept {
   const uint64_t key = id_hash(id);
   slot* table = slots_;
-  for (size_t i = key & mask_;; i = (i + 1) & mask_) {
+  // The slot from the hash's high bits (multiply-shift: any capacity, not a power of two).
+  size_t i = static_cast<size_t>((static_cast<uint128>(key) * capacity_) >> 64);
+  for (;; i = i + 1 == capacity_ ? 0 : i + 1) {
     slot& s = table[i];
     if (s.key == key) return s;
     if (s.key == 0) {

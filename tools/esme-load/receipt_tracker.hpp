@@ -1,9 +1,9 @@
 // esme-load --dlr: matches delivery receipts to accepted messages by message id and times each
-// matched receipt from its submit_sm. The table is one open-addressing array mapped at start for
-// the tracking bound (its pages are taken as ids arrive, huge pages where the kernel gives them:
-// each id lands on a random slot, and a TLB miss per message would cap the load), so it never
-// rehashes while the load runs: a rehash of millions of ids would stall the poll loop and show
-// in every latency figure.
+// matched receipt from its submit_sm. The table is one open-addressing array mapped and touched
+// at start for the tracking bound (huge pages where the kernel gives them: each id lands on a
+// random slot, and a TLB miss per message would cap the load), so it never grows while the load
+// runs: a rehash of millions of ids, or fresh pages faulted in, would stall the poll loop and
+// show in every latency figure.
 #pragma once
 
 #include <cstddef>
@@ -51,9 +51,9 @@ class receipt_tracker {
   // The slot of `id`: its own, or the free one it would take.
   slot& find(std::string_view id) noexcept;
 
-  slot* slots_ = nullptr;  // mmap: zero pages, mapped only when touched
+  slot* slots_ = nullptr;  // mmap: zero pages
   size_t mapped_octets_ = 0;
-  size_t mask_ = 0;
+  size_t capacity_ = 0;
   size_t max_ids_ = 0;
   size_t size_ = 0;
   uint64_t receipted_only_ = 0;
