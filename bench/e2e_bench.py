@@ -649,6 +649,15 @@ def describe(name, best):
                  f"(smsc-sim: sent {rc['smsc_sim'].get('sent')}, unanswered "
                  f"{rc['smsc_sim'].get('unanswered')})  receipt p50 {rl['p50']} us  "
                  f"p99 {rl['p99']} us  max {rl['max']} us")
+        m = best.get("router_metrics") or {}
+        if "error" not in m:
+            counted = {k: sum(v for n, v in m.items() if n.startswith(k + "{"))
+                       for k in ("smpp_tenant_receipts_total", "smpp_upstream_receipts_total")}
+            if any(n.startswith("smpp_") for n in m):
+                line += (f"\n{'':28s} router's own counts: smpp_tenant_receipts_total "
+                         f"{counted['smpp_tenant_receipts_total']:.0f}, "
+                         f"smpp_upstream_receipts_total "
+                         f"{counted['smpp_upstream_receipts_total']:.0f}")
     if "throttled" in best:
         share = best["throttled_share"]
         line += (f"\n{'':28s} ESME_RTHROTTLED {best['throttled']} of {best['sent']} sent "
