@@ -78,7 +78,7 @@ def check_smoke(bindir, work):
     report = os.path.join(work, "report")
     t0 = time.monotonic()
     p = subprocess.run([RUN, "--smoke", "--bin", bindir, "--json", json_path, "--report", report,
-                        "--no-progress"], capture_output=True, text=True, timeout=110)
+                        "--no-progress"], capture_output=True, text=True, timeout=170)
     print(f"bench/run --smoke: exit {p.returncode} in {time.monotonic() - t0:.1f} s")
     print(p.stdout)
     check(p.returncode == 0, f"bench/run --smoke exited {p.returncode}:\n{p.stderr[-3000:]}")
@@ -127,10 +127,13 @@ def check_smoke(bindir, work):
     e2e = phases.get("e2e_kernel", {})
     check(e2e.get("figures", {}).get("bulk_submit_per_s", {}).get("baseline", {}).get("name")
           == "byte-relay", "e2e_kernel bulk baseline is not byte-relay")
-    for scenario in ("router_kernel", "relay", "router_kernel_w1", "relay_w1"):
+    for scenario in ("router_kernel", "relay", "router_kernel_w1", "relay_w1", "router_kernel_dlr",
+                     "relay_dlr", "router_kernel_dlr_receipt", "relay_dlr_receipt",
+                     "router_kernel_dlr100_receipt", "router_kernel_default"):
         lat = e2e.get("latency_us", {}).get(scenario, {})
         check(all(positive_number(lat.get(k)) for k in ("p50", "p99", "p999", "max")),
               f"e2e_kernel latency of {scenario}: {lat}")
+    check_e2e_shapes(e2e)
     tdma = phases.get("tdma", {})
     check(tdma.get("status") in ("ok", "not_available"), f"tdma: {tdma}")
     if tdma.get("status") == "ok":
@@ -161,6 +164,39 @@ def check_smoke(bindir, work):
                   f"report.md does not say that {name} is {ph.get('status')}")
 
 
+def check_e2e_shapes(e2e):
+    """The receipt shapes and the default configuration: their figures against the relay, the
+    receipts the relay carried all matched once (esme-load and smsc-sim count right), the
+    router's receipts counted (any number: the router refuses some today), the throttled
+    requests of the default configuration counted."""
+    figures = e2e.get("figures", {})
+    for key in ("bulk_note_all_submit_per_s", "bulk_dlr_submit_per_s", "bulk_dlr_receipts_per_s",
+                "bulk_dlr_receipt_p99_latency", "bulk_dlr_note_all_receipts_per_s",
+                "bulk_dlr_100ms_receipts_per_s", "bulk_dlr_100ms_receipt_p99_latency",
+                "default_config_submit_per_s"):
+        check(figures.get(key, {}).get("baseline", {}).get("name") == "byte-relay",
+              f"e2e_kernel.{key}: {figures.get(key)}")
+    scenarios = e2e.get("scenarios", {})
+    for name in ("relay_dlr", "relay_dlr100"):
+        r = scenarios.get(name, {})
+        rc = r.get("receipts", {})
+        check(r.get("accepted", 0) > 0 and rc.get("matched") == r.get("accepted")
+              and rc.get("duplicate") == 0 and rc.get("unknown") == 0 and rc.get("refused") == 0,
+              f"{name}: the relay's receipts are not all matched once: accepted "
+              f"{r.get('accepted')}, receipts {rc}")
+    for name in ("router_kernel_dlr", "router_kernel_note_all_dlr", "router_kernel_dlr100"):
+        rc = scenarios.get(name, {}).get("receipts", {})
+        check(all(isinstance(rc.get(k), int) for k in ("matched", "duplicate", "unknown",
+                                                       "refused")),
+              f"{name}: receipt counts {rc}")
+    # 100 ms after the response: no receipt can come sooner after its submit_sm.
+    p50 = scenarios.get("relay_dlr100", {}).get("receipts", {}).get("latency_us", {}).get("p50")
+    check(isinstance(p50, (int, float)) and p50 >= 100_000, f"relay_dlr100 receipt p50 {p50} us")
+    default = scenarios.get("router_kernel_default", {})
+    check(isinstance(default.get("throttled"), int) and default.get("sent", 0) > 0,
+          f"router_kernel_default: throttled {default.get('throttled')!r}, sent {default.get('sent')}")
+
+
 def check_dpdk(ph):
     """As root e2e_bench runs the router on DPDK (net_memif, no hugepages), so the phase must run
     and give its figures against the kernel router; without root it is not available, saying so."""
@@ -172,10 +208,12 @@ def check_dpdk(ph):
                  f"e2e_dpdk as root: {ph.get('status')}: {ph.get('error') or ph.get('reason')}"):
         return
     figures = ph.get("figures", {})
-    for key in ("bulk_submit_per_s", "latency_bound_submit_per_s", "bulk_p99_latency"):
+    for key in ("bulk_submit_per_s", "latency_bound_submit_per_s", "bulk_p99_latency",
+                "bulk_dlr_submit_per_s", "bulk_dlr_receipts_per_s"):
         check(figures.get(key, {}).get("baseline", {}).get("name")
               == "smpp-router, kernel transport", f"e2e_dpdk.{key}: {figures.get(key)}")
-    check(set(ph.get("latency_us", {})) == {"router_dpdk", "router_dpdk_w1"},
+    check(set(ph.get("latency_us", {})) == {"router_dpdk", "router_dpdk_w1", "router_dpdk_dlr",
+                                            "router_dpdk_dlr_receipt"},
           f"e2e_dpdk latency curves {sorted(ph.get('latency_us', {}))}")
 
 
@@ -198,6 +236,9 @@ def check_selection():
     check(picked == ["e2e_dpdk", "tdma"], f"--phases tdma,e2e_dpdk selects {picked}")
     for mode in ("full", "quick", "smoke"):
         check(set(run.MODES[mode]["estimate_s"]) == set(PHASES), f"{mode}: estimates per phase")
+        # Every end-to-end shape runs in every mode, the smoke test's included.
+        check(run.MODES[mode]["e2e_shapes"] == [s.name for s in run.e2e_bench.SHAPES],
+              f"{mode}: e2e shapes {run.MODES[mode]['e2e_shapes']}")
 
 
 def check_usage(bindir, work):

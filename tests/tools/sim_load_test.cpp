@@ -27,6 +27,7 @@
 
 #include "../support/child_process.hpp"
 #include "smpp/codec/codec.hpp"
+#include "smpp/codec/receipt.hpp"
 
 namespace {
 
@@ -184,15 +185,57 @@ TEST_F(SimLoadTest, TpsLimitAnswersThrottledBeyondIt) {
 
 TEST_F(SimLoadTest, DlrRunGetsOneReceiptPerAcceptedMessage) {
   ASSERT_TRUE(start_sim({"--dlr-delay-ms", "50"})) << sim_.err();
-  const load_run r = run_load({"--count", "2000", "--sessions", "2", "--dlr"});
+  const load_run r = run_load({"--count", "2000", "--sessions", "2", "--dlr", "--rate", "10000"});
   EXPECT_EQ(r.process.code, 0) << r.process.err;
   EXPECT_EQ(r.report.count("accepted"), 2000u);
   EXPECT_EQ(r.report.count("receipts"), r.report.count("accepted"));
+  EXPECT_EQ(r.report.count("receipts_matched"), 2000u);
+  EXPECT_EQ(r.report.count("receipts_duplicate"), 0u);
+  EXPECT_EQ(r.report.count("receipts_unknown"), 0u);
   EXPECT_EQ(r.report.count("mo"), 0u);
+  // Each receipt leaves smsc-sim 50 ms after its response: no receipt can come sooner after
+  // its submit_sm, and none waits for seconds on an idle loopback.
+  EXPECT_GE(r.report.num("receipt_latency_us.p50"), 50'000);
+  EXPECT_GE(r.report.num("receipt_latency_us.p50"), r.report.num("latency_us.p50"));
+  EXPECT_LE(r.report.num("receipt_latency_us.p50"), r.report.num("receipt_latency_us.p99"));
+  EXPECT_LE(r.report.num("receipt_latency_us.p99"), r.report.num("receipt_latency_us.p999"));
+  EXPECT_LE(r.report.num("receipt_latency_us.p999"), r.report.num("receipt_latency_us.max"));
+  EXPECT_LT(r.report.num("receipt_latency_us.max"), 10e6);
+  // receipts_per_s is the matched over the span in which they were matched (paced: about
+  // 0.2 s; the JSON gives the span to the millisecond).
+  const double span = r.report.num("receipt_duration_s");
+  ASSERT_GT(span, 0.1);
+  EXPECT_GE(r.report.num("receipts_per_s"), 2000 / (span + 0.0005));
+  EXPECT_LE(r.report.num("receipts_per_s"), 2000 / (span - 0.0005));
   const flat_json sim = stop_sim();
   EXPECT_EQ(sim.count("receipts_sent"), 2000u);
   EXPECT_EQ(sim.count("receipts_acked"), 2000u);
+  EXPECT_EQ(sim.count("receipts_nacked"), 0u);
   EXPECT_EQ(sim.count("receipts_dropped"), 0u);
+}
+
+TEST_F(SimLoadTest, ReceiptsBeyondTheTrackingBoundAreCountedNotMatched) {
+  // One session: every response reaches esme-load before its receipt, so the first 100
+  // accepted ids are the tracked ones and every later receipt finds its id untracked.
+  ASSERT_TRUE(start_sim({})) << sim_.err();
+  const load_run r = run_load({"--count", "500", "--window", "16", "--dlr", "--dlr-track", "100"});
+  EXPECT_EQ(r.process.code, 0) << r.process.err;
+  EXPECT_EQ(r.report.count("accepted"), 500u);
+  EXPECT_EQ(r.report.count("receipts"), 500u);
+  EXPECT_EQ(r.report.count("receipts_matched"), 100u);
+  EXPECT_EQ(r.report.count("receipt_ids_untracked"), 400u);
+  EXPECT_EQ(r.report.count("receipts_unknown"), 400u);
+  EXPECT_EQ(r.report.count("receipts_duplicate"), 0u);
+  stop_sim();
+}
+
+TEST_F(SimLoadTest, RunWithoutDlrReportsNoReceiptFigures) {
+  ASSERT_TRUE(start_sim({})) << sim_.err();
+  const load_run r = run_load({"--count", "100"});
+  EXPECT_EQ(r.process.code, 0) << r.process.err;
+  EXPECT_FALSE(r.report.has("receipt_latency_us.p99"));
+  EXPECT_FALSE(r.report.has("receipts_per_s"));
+  stop_sim();
 }
 
 TEST_F(SimLoadTest, TransmitterRunTakesReceiptsOnAReceiverSession) {
@@ -384,6 +427,8 @@ TEST(SimLoadCli, BadArgumentsExitTwo) {
       with({"--count", "10", "--mix", "gsm:0"}),
       with({"--count", "10", "--bind-type", "rx"}),
       with({"--count", "10", "--rate"}),
+      with({"--count", "10", "--dlr", "--dlr-track", "0"}),
+      with({"--count", "10", "--dlr", "--dlr-track", "50000001"}),
       with({"--duration", "-1"}),
       {"--connect", "127.0.0.1:2775", "--system-id", "a", "--password", "b", "--count", "1"},
       with({"--count", "10", "--connect", "no-port"}),
@@ -523,6 +568,71 @@ TEST(EsmeLoadReport, ShowsAnAnswerThatCameTwiceAndAReceiptThatCameTwiceWhileAnot
   EXPECT_EQ(j->count("receipts_matched"), 1u);
   EXPECT_EQ(j->count("receipts_duplicate"), 1u);
   EXPECT_EQ(j->count("receipts_unknown"), 0u);
+  EXPECT_GT(j->num("receipt_latency_us.max"), 0);  // the one matched receipt, timed
+}
+
+// smsc-sim builds a receipt's text once per dates and message text and puts each receipt's id
+// in front of the rest: every receipt of a burst within one second still reads as its own,
+// in full (SMPP 3.4 Appendix B), its id the same as its receipted_message_id TLV.
+TEST_F(SimLoadTest, EveryReceiptTextCarriesItsOwnIdAndTheFullAppendixBForm) {
+  ASSERT_TRUE(start_sim({})) << sim_.err();
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port_);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  codec::pdu bind;
+  bind.id = codec::command_id::bind_transceiver;
+  bind.sequence_number = 1;
+  bind.system_id = "loadtest";
+  bind.password = "secret";
+  bind.interface_version = 0x34;
+  ASSERT_TRUE(write_pdu(fd, bind));
+  constexpr uint32_t messages = 5;
+  const std::string short_message = "receipt text check";
+  for (uint32_t i = 0; i < messages; ++i) {
+    codec::pdu m;
+    m.id = codec::command_id::submit_sm;
+    m.sequence_number = 2 + i;
+    m.source_addr = "esme";
+    m.destination_addr = "4477009" + std::to_string(i);
+    m.registered_delivery = 1;
+    m.short_message = codec::as_bytes(short_message);
+    ASSERT_TRUE(write_pdu(fd, m));
+  }
+  std::vector<std::string> accepted_ids;
+  std::vector<std::string> receipt_ids;
+  std::vector<std::byte> buf;
+  codec::pdu p;
+  while (receipt_ids.size() < messages && read_pdu(fd, buf, p)) {
+    if (p.id == codec::command_id::submit_sm_resp) {
+      accepted_ids.emplace_back(p.message_id);
+    } else if (p.id == codec::command_id::deliver_sm) {
+      const auto tlv = p.tlvs.find(codec::tag::receipted_message_id);
+      ASSERT_TRUE(tlv.has_value());
+      const std::string id(tlv->as_cstring());
+      const codec::receipt_parse_result text = codec::parse_receipt_text(p.short_message);
+      ASSERT_TRUE(text.ok()) << std::string_view(
+          reinterpret_cast<const char*>(p.short_message.data()), p.short_message.size());
+      EXPECT_EQ(text.receipt.id, id);
+      EXPECT_TRUE(text.receipt.submit_date.present && text.receipt.done_date.present);
+      EXPECT_EQ(text.receipt.stat.value, codec::message_state::delivered);
+      EXPECT_EQ(text.receipt.text, short_message.substr(0, codec::max_receipt_text_size));
+      receipt_ids.push_back(id);
+      codec::pdu r;
+      r.id = codec::command_id::deliver_sm_resp;
+      r.sequence_number = p.sequence_number;
+      ASSERT_TRUE(write_pdu(fd, r));
+    }
+  }
+  close(fd);
+  EXPECT_EQ(receipt_ids, accepted_ids);
+  EXPECT_EQ(receipt_ids.size(), messages);
+  stop_sim();
 }
 
 // Not a pass/fail criterion: the figure the benchmark needs, printed for the record (the

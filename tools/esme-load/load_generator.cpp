@@ -33,25 +33,8 @@ constexpr uint32_t unbind_seq = 2;
 constexpr unsigned min_slot_bits = 4;
 constexpr uint64_t progress_interval_ns = 250'000'000;
 constexpr int max_wait_us = 10'000;
-// --dlr: accepted message ids tracked for matching receipts (about 40 octets each); the
-// accepted beyond it are counted receipt_ids_untracked and the receipts phase falls back to
-// counting receipts.
-constexpr size_t max_tracked_receipt_ids = 4'000'000;
-constexpr uint8_t id_accepted = 1;
-constexpr uint8_t id_receipted = 2;
 // SMPP 3.4 §5.2.4 interface_version of the binds.
 constexpr uint8_t interface_version_34 = 0x34;
-
-// FNV-1a 64: message ids are matched by hash (a collision among a few million ids is
-// vanishingly unlikely, and would only count one receipt twice or as a duplicate).
-uint64_t id_hash(std::string_view id) noexcept {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (const char c : id) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 
 uint64_t clock_ns(clockid_t clock) noexcept {
   timespec ts{};
@@ -110,6 +93,16 @@ double load_results::submit_per_s() const noexcept {
   return d > 0 ? static_cast<double>(sent) / d : 0.0;
 }
 
+double load_results::receipt_duration_s() const noexcept {
+  return last_match_ns > first_match_ns ? static_cast<double>(last_match_ns - first_match_ns) / 1e9
+                                        : 0.0;
+}
+
+double load_results::receipts_per_s() const noexcept {
+  const double d = receipt_duration_s();
+  return d > 0 ? static_cast<double>(receipts_matched) / d : 0.0;
+}
+
 load_generator::load_generator(dataplane::transport& t, const load_config& config)
     : transport_(t),
       config_(config),
@@ -123,6 +116,8 @@ load_generator::load_generator(dataplane::transport& t, const load_config& confi
   }
   results_->errors.reserve(max_distinct_errors + 1);
   results_->by_second = config_.per_second_max > 0;
+  results_->dlr = config_.dlr;
+  if (config_.dlr) receipt_ids_ = std::make_unique<receipt_tracker>(config_.dlr_track_max);
   if (config_.rate_per_s > 0) {
     // 1/100 s of credit, and at least two whole concatenated messages, so a message that needs
     // several parts of credit does not wait for a full bucket and lose what overflows it.
@@ -267,14 +262,7 @@ void load_generator::complete(session& s, uint32_t seq, uint32_t status,
   if (status == 0) {
     ++r.accepted;
     if (r.by_second) count_accepted_second(now);
-    if (!config_.dlr) return;
-    if (receipt_ids_.size() >= max_tracked_receipt_ids) {
-      ++r.receipt_ids_untracked;
-      return;
-    }
-    uint8_t& seen = receipt_ids_[id_hash(message_id)];
-    if ((seen & id_accepted) == 0 && (seen & id_receipted) != 0) ++r.receipts_matched;
-    seen |= id_accepted;
+    if (config_.dlr) note_accepted(message_id, sent, now);
     return;
   }
   ++r.rejected;
@@ -346,7 +334,7 @@ void load_generator::handle_frame(session& s, codec::bytes_view frame, uint64_t 
       last_activity_ns_ = now;
       if (codec::receipt_kind_from_esm_class(p.esm_class) != codec::receipt_kind::not_a_receipt) {
         ++results_->receipts;
-        note_receipt(p);
+        note_receipt(p, now);
       } else {
         ++results_->mo;
       }
@@ -376,29 +364,55 @@ void load_generator::handle_frame(session& s, codec::bytes_view frame, uint64_t 
   }
 }
 
-void load_generator::note_receipt(const codec::pdu& p) {
-  const std::string_view id = codec::receipt_message_id(p);
+void load_generator::note_accepted(std::string_view message_id, uint64_t sent_ns, uint64_t now_ns) {
+  uint64_t latency = 0;
+  switch (receipt_ids_->accepted(message_id, sent_ns, latency)) {
+    case receipt_tracker::outcome::matched:
+      count_match(latency, now_ns);
+      return;
+    case receipt_tracker::outcome::untracked:
+      ++results_->receipt_ids_untracked;
+      return;
+    case receipt_tracker::outcome::waiting:
+    case receipt_tracker::outcome::duplicate:
+      return;
+  }
+}
+
+void load_generator::note_receipt(const codec::pdu& p, uint64_t now_ns) {
+  // SMPP 3.4 §5.3.2.12: receipted_message_id carries the id normatively; the text (Appendix B,
+  // informative) is read only without it, since parsing it would cost more than the rest of a
+  // receipt's handling together and cap the rate this load generator can offer.
+  std::string_view id;
+  if (const auto v = p.tlvs.find(codec::tag::receipted_message_id)) id = v->as_cstring();
+  if (id.empty()) id = codec::receipt_message_id(p);
   load_results& r = *results_;
   if (id.empty()) {
     ++r.receipts_unknown;
     return;
   }
-  const uint64_t key = id_hash(id);
-  auto it = receipt_ids_.find(key);
-  if (it == receipt_ids_.end()) {
-    // Not (yet) seen accepted: a receipt may overtake its submit_sm_resp on another session.
-    if (receipt_ids_.size() >= max_tracked_receipt_ids) {
+  uint64_t latency = 0;
+  switch (receipt_ids_->receipt(id, now_ns, latency)) {
+    case receipt_tracker::outcome::matched:
+      count_match(latency, now_ns);
+      return;
+    case receipt_tracker::outcome::duplicate:
+      ++r.receipts_duplicate;
+      return;
+    case receipt_tracker::outcome::untracked:
       ++r.receipts_unknown;
       return;
-    }
-    it = receipt_ids_.emplace(key, 0).first;
+    case receipt_tracker::outcome::waiting:
+      return;
   }
-  if ((it->second & id_receipted) != 0) {
-    ++r.receipts_duplicate;
-    return;
-  }
-  it->second |= id_receipted;
-  if ((it->second & id_accepted) != 0) ++r.receipts_matched;
+}
+
+void load_generator::count_match(uint64_t latency_ns, uint64_t now_ns) {
+  load_results& r = *results_;
+  ++r.receipts_matched;
+  r.receipt_latency_ns.record(latency_ns);
+  if (r.first_match_ns == 0) r.first_match_ns = now_ns;
+  r.last_match_ns = now_ns;
 }
 
 bool load_generator::receipts_complete() const noexcept {
@@ -649,9 +663,7 @@ void load_generator::run(const volatile std::sig_atomic_t& interrupts) {
     transport_.poll(poll_timeout_us());
   }
   transport_.poll(0);  // let the aborted connections go
-  for (const auto& [key, seen] : receipt_ids_) {
-    if (seen == id_receipted) ++results_->receipts_unknown;  // never seen accepted
-  }
+  if (receipt_ids_) results_->receipts_unknown += receipt_ids_->receipted_only();
   if (progress_printed_) print_progress(now_ns(), true);
 }
 
@@ -672,6 +684,17 @@ std::string to_json(const load_results& r) {
     out += key;
     out += "\":";
     out += buf;
+  };
+  // Nanoseconds recorded, microseconds reported.
+  auto percentiles = [&out, &real](std::string_view key, const latency_histogram& h) {
+    out += ",\"";
+    out += key;
+    out += "\":{";
+    real("p50", static_cast<double>(h.percentile(0.50)) / 1e3);
+    real("p99", static_cast<double>(h.percentile(0.99)) / 1e3);
+    real("p999", static_cast<double>(h.percentile(0.999)) / 1e3);
+    real("max", static_cast<double>(h.max()) / 1e3);
+    out += '}';
   };
   num("sent", r.sent);
   num("accepted", r.accepted);
@@ -698,12 +721,12 @@ std::string to_json(const load_results& r) {
   num("mo", r.mo);
   real("duration_s", r.duration_s());
   real("submit_per_s", r.submit_per_s());
-  out += ",\"latency_us\":{";
-  real("p50", static_cast<double>(r.latency_ns.percentile(0.50)) / 1e3);
-  real("p99", static_cast<double>(r.latency_ns.percentile(0.99)) / 1e3);
-  real("p999", static_cast<double>(r.latency_ns.percentile(0.999)) / 1e3);
-  real("max", static_cast<double>(r.latency_ns.max()) / 1e3);
-  out += '}';
+  percentiles("latency_us", r.latency_ns);
+  if (r.dlr) {
+    real("receipt_duration_s", r.receipt_duration_s());
+    real("receipts_per_s", r.receipts_per_s());
+    percentiles("receipt_latency_us", r.receipt_latency_ns);
+  }
   num("unanswered", r.unanswered());
   num("sessions", r.sessions);
   num("sessions_bound", r.sessions_bound);
@@ -727,14 +750,23 @@ std::string summary_line(const load_results& r) {
   std::snprintf(
       buf, sizeof buf,
       "esme-load: sent %llu accepted %llu errors %llu unanswered %llu receipts %llu "
-      "mo %llu in %.2f s: %.0f submit_sm/s, latency p50 %.0f us p99 %.0f us max %.0f us\n",
+      "mo %llu in %.2f s: %.0f submit_sm/s, latency p50 %.0f us p99 %.0f us max %.0f us",
       static_cast<unsigned long long>(r.sent), static_cast<unsigned long long>(r.accepted),
       static_cast<unsigned long long>(r.rejected), static_cast<unsigned long long>(r.unanswered()),
       static_cast<unsigned long long>(r.receipts), static_cast<unsigned long long>(r.mo),
       r.duration_s(), r.submit_per_s(), static_cast<double>(r.latency_ns.percentile(0.50)) / 1e3,
       static_cast<double>(r.latency_ns.percentile(0.99)) / 1e3,
       static_cast<double>(r.latency_ns.max()) / 1e3);
-  return buf;
+  std::string line = buf;
+  if (r.dlr) {
+    std::snprintf(buf, sizeof buf,
+                  "; receipts matched %llu (%.0f/s), receipt latency p50 %.0f us p99 %.0f us",
+                  static_cast<unsigned long long>(r.receipts_matched), r.receipts_per_s(),
+                  static_cast<double>(r.receipt_latency_ns.percentile(0.50)) / 1e3,
+                  static_cast<double>(r.receipt_latency_ns.percentile(0.99)) / 1e3);
+    line += buf;
+  }
+  return line + "\n";
 }
 
 }  // namespace smpp::esme_load

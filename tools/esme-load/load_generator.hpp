@@ -12,12 +12,12 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "latency_histogram.hpp"
 #include "message_templates.hpp"
+#include "receipt_tracker.hpp"
 #include "smpp/codec/framer.hpp"
 #include "smpp/codec/pdu.hpp"
 #include "smpp/dataplane/transport.hpp"
@@ -47,6 +47,7 @@ struct load_config {
   uint64_t bind_timeout_us = 10'000'000;
   uint64_t response_timeout_us = 10'000'000;  // after the last submit, for the responses
   uint64_t dlr_wait_us = 5'000'000;           // after the last response or receipt
+  size_t dlr_track_max = 4'000'000;           // --dlr-track: accepted message ids matched at most
   uint64_t unbind_timeout_us = 2'000'000;
 };
 
@@ -64,6 +65,10 @@ struct load_results {
   uint64_t receipts_duplicate = 0;     // further receipts for one of them
   uint64_t receipts_unknown = 0;       // receipts for no message seen accepted (or no id)
   uint64_t receipt_ids_untracked = 0;  // accepted beyond the tracking bound: not matched
+  // When the first and the last match happened (the later of a message's response and
+  // receipt): the span over which matched receipts arrived.
+  uint64_t first_match_ns = 0;
+  uint64_t last_match_ns = 0;
   uint64_t mo = 0;
   uint32_t sessions = 0;
   uint32_t sessions_bound = 0;
@@ -71,6 +76,8 @@ struct load_results {
   uint64_t first_submit_ns = 0;
   uint64_t last_response_ns = 0;
   latency_histogram latency_ns;
+  bool dlr = false;
+  latency_histogram receipt_latency_ns;  // --dlr: submit_sm sent -> its receipt, matched ones
   // --per-second: (unix second, accepted in it), in time order. Seconds are CLOCK_REALTIME as
   // it stood when the run started plus CLOCK_MONOTONIC since, so separate esme-load processes
   // line up and a clock step during the run moves nothing. At most per_second_max entries; the
@@ -80,6 +87,8 @@ struct load_results {
   uint64_t accepted_by_second_dropped = 0;
   [[nodiscard]] double duration_s() const noexcept;
   [[nodiscard]] double submit_per_s() const noexcept;
+  [[nodiscard]] double receipt_duration_s() const noexcept;
+  [[nodiscard]] double receipts_per_s() const noexcept;  // matched over receipt_duration_s
   // Sent and never answered: timed out, or the connection was lost.
   [[nodiscard]] uint64_t unanswered() const noexcept {
     return sent - std::min(sent, accepted + rejected);
@@ -120,7 +129,9 @@ class load_generator final : public dataplane::transport_handler {
   void handle_frame(session& s, codec::bytes_view frame, uint64_t now_ns);
   void complete(session& s, uint32_t seq, uint32_t status, std::string_view message_id,
                 uint64_t now_ns);
-  void note_receipt(const codec::pdu& p);
+  void note_accepted(std::string_view message_id, uint64_t sent_ns, uint64_t now_ns);
+  void note_receipt(const codec::pdu& p, uint64_t now_ns);
+  void count_match(uint64_t latency_ns, uint64_t now_ns);
   void count_accepted_second(uint64_t now_ns);
   [[nodiscard]] bool receipts_complete() const noexcept;
   void close_session(session& s);
@@ -162,8 +173,7 @@ class load_generator final : public dataplane::transport_handler {
   uint64_t progress_at_ns_ = 0;
   uint64_t progress_sent_ = 0;
   bool progress_printed_ = false;
-  // --dlr: message id (its 64-bit hash) -> seen accepted (1) | seen in a receipt (2).
-  std::unordered_map<uint64_t, uint8_t> receipt_ids_;
+  std::unique_ptr<receipt_tracker> receipt_ids_;  // --dlr only
 };
 
 }  // namespace smpp::esme_load

@@ -47,8 +47,12 @@ constexpr std::string_view usage_text =
     "  --dlr                 ask for delivery receipts (registered_delivery 1) and wait for\n"
     "                        one per accepted message, up to --dlr-wait after the last\n"
     "                        response or receipt; each receipt is matched to an accepted\n"
-    "                        message by its id (the first 4000000 accepted ids are tracked)\n"
+    "                        message by its id (the first --dlr-track ids are tracked)\n"
     "  --dlr-wait S          with --dlr: how long to wait for receipts (default 5)\n"
+    "  --dlr-track N         with --dlr: message ids tracked for matching, 1..50000000\n"
+    "                        (default 4000000); the table takes 32 octets per id, all of\n"
+    "                        them at start; the accepted beyond it are counted\n"
+    "                        receipt_ids_untracked\n"
     "  --mix SPEC            message mix as KIND:WEIGHT,... with kinds gsm (GSM 7-bit), ucs2\n"
     "                        (UCS-2) and concat (3-part GSM with UDH); default gsm:100\n"
     "  --bind-type trx|tx    bind_transceiver (default) or bind_transmitter; with tx and\n"
@@ -71,14 +75,18 @@ constexpr std::string_view usage_text =
     "JSON: {\"sent\",\"accepted\",\"errors\":{STATUS_NAME:n},\"responses_stray\",\"receipts\",\n"
     "\"receipts_matched\",\"receipts_duplicate\",\"receipts_unknown\",\"receipt_ids_untracked\",\n"
     "\"mo\",\"duration_s\",\"submit_per_s\",\"latency_us\":{\"p50\",\"p99\",\"p999\",\"max\"},\n"
-    "\"unanswered\",\"sessions\",\"sessions_bound\",\"bind_failures\"}; responses_stray counts\n"
-    "responses to no outstanding submit_sm (a second answer to one, or an answer to a sequence\n"
-    "number never sent), in neither accepted nor errors; receipts counts every receipt,\n"
-    "receipts_matched the accepted messages that got one, receipts_duplicate the further ones\n"
-    "for the same message, receipts_unknown those for no message seen accepted; duration_s\n"
-    "runs from the first submit_sm to the last\n"
-    "response, latency is submit_sm to submit_sm_resp. SIGINT stops sending (twice: unbind at\n"
-    "once).\n"
+    "with --dlr \"receipt_duration_s\",\"receipts_per_s\",\"receipt_latency_us\":{\"p50\",\n"
+    "\"p99\",\"p999\",\"max\"}, then \"unanswered\",\"sessions\",\"sessions_bound\",\n"
+    "\"bind_failures\"}.\n"
+    "responses_stray counts responses to no outstanding submit_sm (a second answer to one, or\n"
+    "an answer to a sequence number never sent), in neither accepted nor errors; receipts\n"
+    "counts every receipt, receipts_matched the accepted messages that got one,\n"
+    "receipts_duplicate the further ones for the same message, receipts_unknown those for no\n"
+    "message seen accepted; duration_s runs from the first submit_sm to the last response,\n"
+    "latency is submit_sm to submit_sm_resp; receipt_latency is submit_sm to its receipt\n"
+    "(matched receipts), receipt_duration_s runs from the first match to the last (a match:\n"
+    "the later of a message's response and receipt), receipts_per_s is receipts_matched over\n"
+    "it. SIGINT stops sending (twice: unbind at once).\n"
     "Exit status: 0 every submit_sm got a response, 1 some did not (timeout, connection lost,\n"
     "bind failed), 2 usage error.\n";
 
@@ -156,8 +164,8 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
     const std::string name(a);
     if (a == "--connect" || a == "--system-id" || a == "--password" || a == "--sessions" ||
         a == "--window" || a == "--rate" || a == "--count" || a == "--duration" || a == "--mix" ||
-        a == "--bind-type" || a == "--json" || a == "--dlr-wait" || a == "--per-second" ||
-        a == "--source-addr" || tools::dpdk_cli::takes_value(a)) {
+        a == "--bind-type" || a == "--json" || a == "--dlr-wait" || a == "--dlr-track" ||
+        a == "--per-second" || a == "--source-addr" || tools::dpdk_cli::takes_value(a)) {
       if (!inline_value) {
         if (i + 1 >= argc) return usage_error(name + " needs a value");
         value = argv[++i];
@@ -221,6 +229,10 @@ std::optional<int> parse_options(int argc, char** argv, options& opt) {
       const auto v = parse_seconds(value);
       if (!v) return usage_error(bad + " (seconds > 0)");
       opt.load.dlr_wait_us = static_cast<uint64_t>(*v * 1e6);
+    } else if (a == "--dlr-track") {
+      const auto v = parse_uint(value, 1, 50'000'000);
+      if (!v) return usage_error(bad + " (1..50000000)");
+      opt.load.dlr_track_max = static_cast<size_t>(*v);
     } else if (a == "--mix") {
       const std::string why = parse_mix(value, opt.load.mix);
       if (!why.empty()) return usage_error("--mix: " + why);

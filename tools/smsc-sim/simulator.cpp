@@ -655,20 +655,14 @@ bool simulator::write_receipt(session& session_to, const receipt_job& j, uint32_
 
   char id[17];
   const size_t id_len = put_hex(id, j.message_id);
-  codec::receipt_fields f;
-  f.id = std::string_view(id, id_len);
-  f.submit_date = wall_date(j.submit_unix_s);
-  f.done_date = wall_date(static_cast<uint64_t>(std::time(nullptr)));
-  f.stat = codec::message_state::delivered;
-  f.text = std::string_view(j.text, j.text_len);
-  char text[200];
-  const codec::receipt_build_result built = codec::build_receipt_text(f, text);
+  char text[max_receipt_text_octets];
+  const size_t text_size = receipt_text(j, std::string_view(id, id_len), text);
 
   // SMPP 3.4 §5.3.2.12 receipted_message_id and §5.3.2.35 message_state carry the outcome
   // normatively; the text is Appendix B's informative form.
   std::byte tlv_buf[32];
   codec::tlv_writer tlvs(tlv_buf);
-  tlvs.add_cstring(codec::tag::receipted_message_id, f.id);
+  tlvs.add_cstring(codec::tag::receipted_message_id, std::string_view(id, id_len));
   tlvs.add_uint(codec::tag::message_state, static_cast<uint8_t>(codec::message_state::delivered),
                 1);
 
@@ -685,8 +679,7 @@ bool simulator::write_receipt(session& session_to, const receipt_job& j, uint32_
   p.dest_addr_npi = j.source_npi;
   p.destination_addr = std::string_view(j.source, j.source_len);
   p.esm_class = codec::esm_class_delivery_receipt;
-  p.short_message =
-      codec::bytes_view(reinterpret_cast<const std::byte*>(text), built.ok() ? built.size : 0);
+  p.short_message = codec::bytes_view(reinterpret_cast<const std::byte*>(text), text_size);
   p.tlvs = tlvs.area();
   const codec::encode_result e = codec::encode(p, out);
   if (!e.ok(out.size())) {
@@ -697,6 +690,42 @@ bool simulator::write_receipt(session& session_to, const receipt_job& j, uint32_
   ++counters_.receipts_sent;
   seq = p.sequence_number;
   return true;
+}
+
+size_t simulator::receipt_text(const receipt_job& j, std::string_view id,
+                               std::span<char, max_receipt_text_octets> out) {
+  const auto done_unix_s = static_cast<uint64_t>(std::time(nullptr));
+  const std::string_view text(j.text, j.text_len);
+  text_tail& t = text_tail_;
+  // SMPP 3.4 Appendix B: the text starts "id:" and the id; what follows depends only on the
+  // dates and the message's first octets, which bulk receipts share.
+  constexpr std::string_view id_key = "id:";
+  if (!(t.valid && t.submit_unix_s == j.submit_unix_s && t.done_unix_s == done_unix_s &&
+        std::string_view(t.text, t.text_len) == text)) {
+    codec::receipt_fields f;
+    f.id = id;
+    f.submit_date = wall_date(j.submit_unix_s);
+    f.done_date = wall_date(done_unix_s);
+    f.stat = codec::message_state::delivered;
+    f.text = text;
+    const codec::receipt_build_result built = codec::build_receipt_text(f, out);
+    t.valid = built.ok();
+    if (!t.valid) return 0;
+    t.submit_unix_s = j.submit_unix_s;
+    t.done_unix_s = done_unix_s;
+    t.text_len = j.text_len;
+    std::memcpy(t.text, j.text, j.text_len);
+    t.tail_len = built.size - id_key.size() - id.size();
+    std::memcpy(t.tail, out.data() + id_key.size() + id.size(), t.tail_len);
+    return built.size;
+  }
+  const size_t size = id_key.size() + id.size() + t.tail_len;
+  if (size > out.size()) return 0;
+  char* at = out.data();
+  at = std::copy(id_key.begin(), id_key.end(), at);
+  at = std::copy(id.begin(), id.end(), at);
+  std::memcpy(at, t.tail, t.tail_len);
+  return size;
 }
 
 bool simulator::send_owed_receipts(uint64_t now_us) {
