@@ -320,10 +320,10 @@ constexpr int volume_window = 256;
 constexpr int volume_idle_ms = 10'000;
 // Kannel's delivery reports asked for: 1 delivered, 2 not delivered, 16 refused by the SMSC.
 // Each report is one HTTP request from smsbox; adding 8 (delivered to the SMSC) doubles them
-// and took the run from about 40 s to 65 s.
+// and took the run from 35-37 s to 49-64 s.
 constexpr int kannel_dlr_mask = 1 | 2 | 16;
 // Bounds of the two runs. Measured on a 2-core machine shared with other work: esme.js 12 s,
-// Kannel about 40 s (sendsms about 3,000/s). Both stay under child_deadline (120 s), after which
+// Kannel 35-37 s (sendsms 2,700-3,250/s). Both stay under child_deadline (120 s), after which
 // child_process kills the router and smsc-sim that were started before them.
 constexpr int node_volume_timeout_ms = 60'000;
 constexpr int kannel_volume_timeout_ms = 95'000;

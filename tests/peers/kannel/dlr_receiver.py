@@ -1,6 +1,7 @@
 """The HTTP end of Kannel's dlr-url: GET /dlr?id=N&type=T&fid=F, answered 200 at once over
 keep-alive connections, counted per message N (1..count) and DLR type T; F, the SMSC's message
-id, must be the same in every report of one message and differ between messages."""
+id (empty when the SMSC refused the message), must be the same in every report of one message
+and differ between messages."""
 
 import asyncio
 import urllib.parse
@@ -41,6 +42,8 @@ class DlrReceiver:
             if self.final == self.count:
                 self.all_final.set()
         fid = q.get("fid", [""])[0]
+        if not fid:
+            return  # a refused submit_sm has no SMSC message id
         if self.fid[n] is None:
             self.fid[n] = fid
             owner = self.fid_owner.setdefault(fid, n)
