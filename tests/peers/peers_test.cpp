@@ -309,7 +309,7 @@ void expect_refused_bind(const esme_run& r, std::string_view status) {
   EXPECT_EQ(r.report.count("sent"), 0u);
 }
 
-// ---- real peers through smpp-router at volume ------------------------------------------------
+// ---- the volume runs' sizes, bounds and checks ----------------------------------------------
 
 // 100,000 messages with a receipt each, smsc-sim sending every receipt right after its response.
 constexpr uint64_t volume_messages = 100'000;
