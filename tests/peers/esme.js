@@ -25,6 +25,8 @@ matches the delivery receipts to the responses' message_ids.
   --expect-id-prefix P
                       every message_id must start with P (the upstream's ids, relayed)
   --timeout-ms N      hard bound on the whole run (default 30000)
+  --receipt-idle-ms N once every response is in, give up when no receipt arrived for N ms
+                      (default 0: wait until --timeout-ms)
   --tls-ca FILE       connect over TLS, verifying the server against this PEM CA file
   --tls-servername N  the name or IP the certificate must carry (default: --host)
   --help              print this help
@@ -46,6 +48,7 @@ const spec = {
   '--no-receipts': 'flag',
   '--expect-id-prefix': 'string',
   '--timeout-ms': 'uint',
+  '--receipt-idle-ms': 'uint',
   '--tls-ca': 'string',
   '--tls-servername': 'string',
 };
@@ -56,6 +59,7 @@ const count = opt['--count'] ?? 200;
 const window = Math.max(1, opt['--window'] ?? 10);
 const wantReceipts = !opt['--no-receipts'];
 const timeoutMs = opt['--timeout-ms'] ?? 30000;
+const receiptIdleMs = opt['--receipt-idle-ms'] ?? 0;
 const idPrefix = opt['--expect-id-prefix'];
 if (port === undefined) common.usageError(usage, 'esme.js', '--port is required');
 
@@ -83,6 +87,7 @@ const summary = {
 const ids = new Map();  // message_id -> 'open' | 'receipted'
 let outstanding = 0;
 let finished = false;
+let idleTimer = null;
 
 const tlsCa = opt['--tls-ca'];
 // node-smpp hands these options to tls.connect(); the certificate is always verified.
@@ -99,6 +104,7 @@ function finish() {
   if (finished) return;
   finished = true;
   clearTimeout(hardTimer);
+  clearTimeout(idleTimer);
   if (summary.sent !== count) fail(`sent ${summary.sent} of ${count}`);
   if (summary.resp_ok !== count) fail(`${summary.resp_ok} of ${count} submit_sm_resp ESME_ROK`);
   if (summary.message_ids !== summary.resp_ok) fail('message_ids missing or repeated');
@@ -172,9 +178,19 @@ session.on('deliver_sm', (pdu) => {
   maybeDone();
 });
 
+// Receipts that stop coming (refused or lost on their way) end the run early, not at the timeout.
+function armIdleTimer() {
+  if (receiptIdleMs === 0 || finished) return;
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => {
+    fail(`no receipt for ${receiptIdleMs} ms`);
+    finish();
+  }, receiptIdleMs);
+}
+
 function maybeDone() {
   if (summary.sent < count || outstanding > 0) return;
-  if (wantReceipts && summary.receipts_matched < summary.message_ids) return;
+  if (wantReceipts && summary.receipts_matched < summary.message_ids) return armIdleTimer();
   if (summary.failures.length > 0) return finish();
   session.unbind((resp) => {
     summary.unbound = resp.command_status === 0;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "../support/child_process.hpp"
+#include "../support/metrics_text.hpp"
 #include "../support/router_start.hpp"
 
 namespace {
@@ -38,7 +39,8 @@ using smpp::testing::flat_json;
 using smpp::testing::last_line;
 using smpp::testing::make_temp_dir;
 using smpp::testing::read_file;
-using smpp::testing::start_router_on_free_port;
+using smpp::testing::router_ports;
+using smpp::testing::start_router_on_free_ports;
 using smpp::testing::start_smsc_sim;
 using smpp::testing::unused_port;
 
@@ -152,9 +154,10 @@ class PeersTest : public ::testing::Test {
     return static_cast<uint16_t>(std::strtoul(smsc.err().c_str() + at, nullptr, 10));
   }
 
-  static esme_run finish_esme(child_process& p, std::string_view who) {
+  static esme_run finish_esme(child_process& p, std::string_view who,
+                              std::chrono::milliseconds wait = peer_wait) {
     esme_run r;
-    r.process = p.wait(peer_wait);
+    r.process = p.wait(wait);
     r.line = last_line(r.process.out);
     const auto j = flat_json::parse(r.line);
     EXPECT_TRUE(j.has_value()) << who << " printed: " << r.process.out << "\n" << r.process.err;
@@ -200,43 +203,52 @@ class PeersTest : public ::testing::Test {
   }
 
   // smpp-router on a port from the kernel with one tenant (system_id "peers", password
-  // "secret") and one upstream on 127.0.0.1:upstream_port with `binds` transceiver binds.
+  // "secret", then `tenant_keys`) and one upstream on 127.0.0.1:upstream_port with `binds`
+  // transceiver binds; with `admin`, its admin API on a port of its own (admin_port_).
   bool start_router(uint16_t upstream_port, uint32_t binds, const std::string& bind_system_id,
-                    const std::string& bind_password) {
-    port_ = start_router_on_free_port(router_, [&](uint16_t port, int /*attempt*/) {
-      const std::string path = dir_ + "router" + std::to_string(++configs_) + ".toml";
-      std::ofstream(path) << "[router]\n"
-                          << "listen = [\"127.0.0.1:" << port << "\"]\n"
-                          << "workers = [0]\n\n"
-                          << "[timeouts]\n"
-                          << "reconnect_min_ms = 100\n"
-                          << "reconnect_max_ms = 1000\n\n"
-                          << "[[tenants]]\n"
-                          << "name = \"peers\"\n"
-                          << "system_id = \"peers\"\n"
-                          << "password = \"secret\"\n"
-                          << "window = 64\n\n"
-                          << "[[upstreams]]\n"
-                          << "name = \"upstream\"\n"
-                          << "address = \"127.0.0.1:" << upstream_port << "\"\n\n"
-                          << "[[upstreams.binds]]\n"
-                          << "system_id = \"" << bind_system_id << "\"\n"
-                          << "password = \"" << bind_password << "\"\n"
-                          << "count = " << binds << "\n\n"
-                          << "[[routes]]\n"
-                          << "tenant = \"*\"\n"
-                          << "upstreams = [\"upstream\"]\n";
-      return path;
-    });
+                    const std::string& bind_password,
+                    const std::string& tenant_keys = "window = 64\n", bool admin = false) {
+    const router_ports ports =
+        start_router_on_free_ports(router_, admin, [&](const router_ports& p, int /*attempt*/) {
+          const std::string path = dir_ + "router" + std::to_string(++configs_) + ".toml";
+          std::ofstream out(path);
+          out << "[router]\n"
+              << "listen = [\"127.0.0.1:" << p.smpp << "\"]\n"
+              << "workers = [0]\n\n";
+          if (admin) out << "[admin]\nlisten = \"127.0.0.1:" << p.admin << "\"\n\n";
+          out << "[timeouts]\n"
+              << "reconnect_min_ms = 100\n"
+              << "reconnect_max_ms = 1000\n\n"
+              << "[[tenants]]\n"
+              << "name = \"peers\"\n"
+              << "system_id = \"peers\"\n"
+              << "password = \"secret\"\n"
+              << tenant_keys << "\n"
+              << "[[upstreams]]\n"
+              << "name = \"upstream\"\n"
+              << "address = \"127.0.0.1:" << upstream_port << "\"\n\n"
+              << "[[upstreams.binds]]\n"
+              << "system_id = \"" << bind_system_id << "\"\n"
+              << "password = \"" << bind_password << "\"\n"
+              << "count = " << binds << "\n\n"
+              << "[[routes]]\n"
+              << "tenant = \"*\"\n"
+              << "upstreams = [\"upstream\"]\n";
+          return path;
+        });
+    port_ = ports.smpp;
+    admin_port_ = ports.admin;
     return port_ != 0;
   }
 
   // The router in front of `smsc`, its upstream binds up (the SMSC counted them).
   ::testing::AssertionResult start_router_before(child_process& smsc, uint16_t smsc_port,
                                                  uint32_t binds, const std::string& system_id,
-                                                 const std::string& password) {
+                                                 const std::string& password,
+                                                 const std::string& tenant_keys = "window = 64\n",
+                                                 bool admin = false) {
     if (smsc_port == 0) return ::testing::AssertionFailure() << "no SMSC:\n" << smsc.err();
-    if (!start_router(smsc_port, binds, system_id, password)) {
+    if (!start_router(smsc_port, binds, system_id, password, tenant_keys, admin)) {
       return ::testing::AssertionFailure() << "no smpp-router";
     }
     if (!wait_for_counter(smsc, "binds", binds)) {
@@ -266,6 +278,7 @@ class PeersTest : public ::testing::Test {
 
   child_process router_;
   uint16_t port_ = 0;
+  uint16_t admin_port_ = 0;  // 0: the router runs without its admin API
   std::string dir_;
   int runs_ = 0;
   int configs_ = 0;
@@ -294,6 +307,80 @@ void expect_refused_bind(const esme_run& r, std::string_view status) {
   EXPECT_NE(r.line.find("\"bind_status\":\"" + std::string(status) + "\""), std::string::npos)
       << r.line;
   EXPECT_EQ(r.report.count("sent"), 0u);
+}
+
+// ---- the volume runs' sizes, bounds and checks ----------------------------------------------
+
+// 100,000 messages with a receipt each, smsc-sim sending every receipt right after its response.
+constexpr uint64_t volume_messages = 100'000;
+// The bulk ESME's window: the tenant's default window of the router (config/README.md).
+constexpr int volume_window = 256;
+// Peers give up this long after the last receipt (or delivery report) when some are missing,
+// instead of waiting for their timeout.
+constexpr int volume_idle_ms = 10'000;
+// Kannel's delivery reports asked for: 1 delivered, 2 not delivered, 16 refused by the SMSC.
+// Each report is one HTTP request from smsbox; adding 8 (delivered to the SMSC) doubles them
+// and took the run from 35-37 s to 49-64 s.
+constexpr int kannel_dlr_mask = 1 | 2 | 16;
+// Bounds of the two runs. Measured on a 2-core machine shared with other work: esme.js 12 s,
+// Kannel 35-37 s (sendsms 2,700-3,250/s). Both stay under child_deadline (120 s), after which
+// child_process kills the router and smsc-sim that were started before them.
+constexpr int node_volume_timeout_ms = 60'000;
+constexpr int kannel_volume_timeout_ms = 95'000;
+
+// Processes whose command line names `needle` (bearerbox and smsbox run with their
+// configuration file's path).
+std::vector<pid_t> processes_naming(const std::string& needle) {
+  std::vector<pid_t> found;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (read_file(entry.path() / "cmdline").find(needle) != std::string::npos) {
+      found.push_back(static_cast<pid_t>(std::stol(name)));
+    }
+  }
+  return found;
+}
+
+// The router's receipt counters against the peers' own counts: every counter of tenant "peers"
+// or upstream "upstream" whose name speaks of receipts is read by what its name says, not by an
+// exact name, since those counters are being reworked: refused, rejected, expired, evicted,
+// dropped and unmatched ones are 0, delivered or acknowledged ones (and
+// smpp_tenant_receipts_total, documented as "receipts the tenant's receivers acknowledged")
+// equal what the peer matched, received ones (and smpp_upstream_receipts_total) what the SMSC
+// sent; held receipts are 0 at the end. A counter whose name says none of this is printed, not
+// checked. Returns how many series were checked.
+int expect_receipt_metrics(uint16_t admin_port, uint64_t sent_by_smsc, uint64_t matched) {
+  const smpp::testing::metric_samples m = smpp::testing::scrape_metrics(admin_port);
+  int checked = 0;
+  for (const auto& [series, value] : m.starting_with("smpp_")) {
+    const std::string name = series.substr(0, series.find('{'));
+    const bool ours = series.find("tenant=\"peers\"") != std::string::npos ||
+                      series.find("upstream=\"upstream\"") != std::string::npos;
+    if (!ours) continue;
+    const auto says = [&](std::string_view word) { return name.find(word) != std::string::npos; };
+    std::optional<uint64_t> want;
+    if (series.find("queue=\"held\"") != std::string::npos) {
+      want = 0;
+    } else if (says("receipt") && name.ends_with("_total")) {
+      if (says("refus") || says("reject") || says("nack") || says("expired") || says("evict") ||
+          says("dropped") || says("unmatched")) {
+        want = 0;
+      } else if (says("deliver") || says("acked") || says("acknowledged") ||
+                 name == "smpp_tenant_receipts_total") {
+        want = matched;
+      } else if (says("received") || name == "smpp_upstream_receipts_total") {
+        want = sent_by_smsc;
+      } else {
+        std::printf("receipt counter not checked: %s %.0f\n", series.c_str(), value);
+      }
+    }
+    if (!want) continue;
+    ++checked;
+    EXPECT_EQ(value, static_cast<double>(*want)) << series;
+  }
+  return checked;
 }
 
 using PeersDirect = PeersTest;
@@ -568,6 +655,142 @@ TEST_F(PeersThroughRouterReceipts, EsmeLoadGetsEveryReceiptFromNodeSmscThroughRo
   const flat_json c = stop_smsc(smsc, "node-smsc");
   EXPECT_EQ(c.count("receipts_acked"), messages);
   EXPECT_EQ(c.count("receipts_nacked"), 0u);
+}
+
+// ---- real peers through smpp-router at volume: 100,000 receipts ------------------------------
+
+// The router's defaults for the tenant (window 256, deliver_window 64, hold_max 10000) and two
+// upstream binds, as config/router.toml has; its admin API for the counters.
+class PeersAtVolume : public PeersTest {
+ protected:
+  // Each test checks the tools it needs itself (and is skipped without them).
+  void SetUp() override { dir_ = make_temp_dir(::testing::TempDir(), "peers_volume_"); }
+
+  ::testing::AssertionResult start_sim_and_router(child_process& sim) {
+    const uint16_t sim_port = start_smsc_sim(sim, 0, {"--system-id", "router"});
+    return start_router_before(sim, sim_port, 2, "router", "rpw", "", true);
+  }
+
+  // smsc-sim's own account: every message accepted, every receipt sent and acknowledged
+  // ESME_ROK by the router, none refused.
+  static void expect_every_receipt_acknowledged(child_process& sim) {
+    const flat_json c = stop_smsc(sim, "smsc-sim");
+    EXPECT_EQ(c.count("submit_sm"), volume_messages);
+    EXPECT_EQ(c.count("accepted"), volume_messages);
+    EXPECT_EQ(c.count("receipts_sent"), volume_messages);
+    EXPECT_EQ(c.count("receipts_acked"), volume_messages);
+    EXPECT_EQ(c.count("receipts_nacked"), 0u);
+    EXPECT_EQ(c.count("receipts_dropped"), 0u);
+    EXPECT_EQ(c.count("rejected") + c.count("generic_nacks") + c.count("throttled"), 0u);
+  }
+};
+
+TEST_F(PeersAtVolume, NodeEsmeGetsEveryReceiptOf100000ThroughRouter) {
+  const std::string node = SMPP_NODE_EXECUTABLE;
+  if (node.empty() || access(node.c_str(), X_OK) != 0 ||
+      !std::filesystem::exists(peers_dir() + "/node_modules/smpp/package.json")) {
+    GTEST_SKIP() << "node or tests/peers/node_modules/smpp missing: run tools/install-deps.sh "
+                    "(Debian nodejs, npm ci in tests/peers)";
+  }
+  child_process sim;
+  ASSERT_TRUE(start_sim_and_router(sim));
+
+  child_process p;
+  ASSERT_TRUE(p.start(
+      node, {peers_dir() + "/esme.js", "--port", std::to_string(port_), "--system-id", "peers",
+             "--count", std::to_string(volume_messages), "--window", std::to_string(volume_window),
+             "--timeout-ms", std::to_string(node_volume_timeout_ms), "--receipt-idle-ms",
+             std::to_string(volume_idle_ms)}));
+  const auto started = clock_type::now();
+  const esme_run r =
+      finish_esme(p, "esme.js", std::chrono::milliseconds{node_volume_timeout_ms} + 10s);
+  std::printf("esme.js: %llu sent, %llu receipts matched in %.1f s\n",
+              static_cast<unsigned long long>(r.report.count("sent")),
+              static_cast<unsigned long long>(r.report.count("receipts_matched")),
+              std::chrono::duration<double>(clock_type::now() - started).count());
+  EXPECT_EQ(r.process.code, 0) << r.line << "\n" << r.process.err;
+  EXPECT_TRUE(json_true(r.line, "ok")) << r.line;
+  EXPECT_TRUE(json_true(r.line, "unbound")) << r.line;
+  EXPECT_EQ(r.report.count("sent"), volume_messages);
+  EXPECT_EQ(r.report.count("resp_ok"), volume_messages);
+  EXPECT_TRUE(r.report.keys_under("resp_errors").empty()) << r.line;
+  EXPECT_EQ(r.report.count("message_ids"), volume_messages);
+  EXPECT_EQ(r.report.count("receipts"), volume_messages);
+  EXPECT_EQ(r.report.count("receipts_matched"), volume_messages);
+  EXPECT_EQ(r.report.count("receipts_unmatched"), 0u);
+  EXPECT_EQ(r.report.count("receipts_duplicate"), 0u);
+  EXPECT_EQ(r.report.count("receipts_text_mismatch"), 0u);
+
+  std::printf(
+      "%d receipt counters of the router checked\n",
+      expect_receipt_metrics(admin_port_, volume_messages, r.report.count("receipts_matched")));
+  EXPECT_EQ(stop_router(), std::make_pair(volume_messages, volume_messages));
+  expect_every_receipt_acknowledged(sim);
+}
+
+// Kannel (bearerbox with an SMPP transceiver to the router, smsbox's HTTP sendsms) as the ESME;
+// tests/peers/kannel/kannel_esme.py runs both boxes and counts their delivery reports.
+TEST_F(PeersAtVolume, KannelGetsEveryDeliveryReportOf100000ThroughRouter) {
+  const std::string python = SMPP_PYTHON3_EXECUTABLE;
+  const std::string bearerbox = SMPP_BEARERBOX_EXECUTABLE;
+  const std::string smsbox = SMPP_SMSBOX_EXECUTABLE;
+  for (const std::string& tool : {python, bearerbox, smsbox}) {
+    if (tool.empty() || access(tool.c_str(), X_OK) != 0) {
+      GTEST_SKIP() << "python3, bearerbox or smsbox missing: run tools/install-deps.sh "
+                      "(Debian python3, kannel)";
+    }
+  }
+  child_process sim;
+  ASSERT_TRUE(start_sim_and_router(sim));
+
+  const std::string kannel_dir = dir_ + "kannel";
+  ASSERT_TRUE(std::filesystem::create_directory(kannel_dir));
+  std::vector<std::string> args = {peers_dir() + "/kannel/kannel_esme.py"};
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--port", std::to_string(port_)},
+           {"--system-id", "peers"},
+           {"--password", "secret"},
+           {"--count", std::to_string(volume_messages)},
+           {"--window", std::to_string(volume_window)},
+           {"--timeout-ms", std::to_string(kannel_volume_timeout_ms)},
+           {"--dlr-mask", std::to_string(kannel_dlr_mask)},
+           {"--dlr-idle-ms", std::to_string(volume_idle_ms)},
+           {"--bearerbox", bearerbox},
+           {"--smsbox", smsbox},
+           {"--dir", kannel_dir}}) {
+    args.insert(args.end(), {name, value});
+  }
+  child_process p;
+  ASSERT_TRUE(p.start(python, args));
+  const esme_run r =
+      finish_esme(p, "kannel_esme.py", std::chrono::milliseconds{kannel_volume_timeout_ms} + 20s);
+  std::printf("kannel_esme.py: %s\n", r.line.c_str());
+  // The script stops both boxes before it exits (and they die with it if it is killed, which
+  // takes the kernel a moment): none may be left.
+  std::vector<pid_t> left = processes_naming(kannel_dir + "/kannel.conf");
+  for (const auto until = clock_type::now() + 3s; !left.empty() && clock_type::now() < until;) {
+    std::this_thread::sleep_for(100ms);
+    left = processes_naming(kannel_dir + "/kannel.conf");
+  }
+  EXPECT_TRUE(left.empty()) << left.size() << " Kannel processes left running";
+  for (const pid_t pid : left) kill(pid, SIGKILL);
+
+  EXPECT_EQ(r.process.code, 0) << r.line << "\n" << r.process.err;
+  EXPECT_TRUE(json_true(r.line, "ok")) << r.line;
+  EXPECT_EQ(r.report.count("sent"), volume_messages);
+  EXPECT_EQ(r.report.count("accepted"), volume_messages);
+  EXPECT_TRUE(r.report.keys_under("sendsms_errors").empty()) << r.line;
+  EXPECT_EQ(r.report.count("delivered"), volume_messages);
+  for (const char* none :
+       {"final_missing", "final_duplicate", "failed", "smsc_rejected", "buffered", "other_types",
+        "dlr_unknown", "foreign_id_mismatch", "foreign_ids_repeated"}) {
+    EXPECT_EQ(r.report.count(none), 0u) << none;
+  }
+
+  std::printf("%d receipt counters of the router checked\n",
+              expect_receipt_metrics(admin_port_, volume_messages, r.report.count("delivered")));
+  EXPECT_EQ(stop_router(), std::make_pair(volume_messages, volume_messages));
+  expect_every_receipt_acknowledged(sim);
 }
 
 }  // namespace
