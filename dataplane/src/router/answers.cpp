@@ -16,6 +16,17 @@ bool answers::to_esme(const handoff_header& request, codec::command_status statu
   return true;
 }
 
+void answers::hold_back_upstream(const return_to& ret, bool hold) {
+  if (ret.conn == invalid_conn) return;
+  if (ret.worker == ctx_.index) {
+    upstreams_->hold_back(ret.conn, hold);
+    return;
+  }
+  handoff_header h = return_header(handoff_header::hold_back, ret);
+  h.status = hold ? 1 : 0;
+  port_.push(ret.worker, h, {});
+}
+
 void answers::to_upstream(const return_to& ret, codec::command_status status) {
   if (ret.conn == invalid_conn) return;
   if (status != codec::command_status::ESME_ROK) {

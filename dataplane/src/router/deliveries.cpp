@@ -18,6 +18,7 @@ void deliveries::adopt() {
   receivers_.resize(tenants);
   next_receiver_.resize(tenants);
   holds_.resize(tenants);
+  last_ack_ms_.resize(tenants);
 }
 
 void deliveries::to_tenant(uint32_t tenant, bytes_view frame, const return_to& ret,
@@ -102,11 +103,12 @@ bool deliveries::deliver_local(uint32_t tenant, bytes_view frame, const return_t
 void deliveries::hold(uint32_t tenant, bytes_view frame, const return_to& ret,
                       uint64_t hold_until_ms, codec::command_status full_status) {
   auto& q = holds_[tenant];
-  const tenant_def& t = ctx_.cfg().tenants[tenant];
-  const size_t cap = (t.hold_max + ctx_.workers - 1) / ctx_.workers;
+  const size_t cap = hold_cap(tenant);
   if (ret.conn != invalid_conn) {
     // A new message: taken into custody only within the bound.
-    if (q.size() >= cap || hold_until_ms <= ctx_.now_ms) {
+    const bool full = q.size() >= cap;
+    if (hold_until_ms <= ctx_.now_ms ||
+        (full && !(full_status == S::ESME_RTHROTTLED && hold_back(tenant, ret, cap)))) {
       ++ctx_.stats.hold_full;
       back_.to_upstream(ret, full_status);  // the SMSC keeps it and retries later
       return;
@@ -120,6 +122,41 @@ void deliveries::hold(uint32_t tenant, bytes_view frame, const return_to& ret,
   ++held_total_;
   ctx_.counters.count_return(ret, &return_counters::held);
   ++ctx_.stats.held;
+}
+
+size_t deliveries::hold_cap(uint32_t tenant) const noexcept {
+  return (ctx_.cfg().tenants[tenant].hold_max + ctx_.workers - 1) / ctx_.workers;
+}
+
+bool deliveries::hold_back(uint32_t tenant, const return_to& ret, size_t cap) {
+  // Receivers that answered within the last second are draining the queue; ones that did not
+  // must not stall a bind other tenants share: the SMSC is refused instead.
+  constexpr uint64_t answering_ms = 1000;
+  if (holds_[tenant].size() >= 2 * cap || ctx_.now_ms > last_ack_ms_[tenant] + answering_ms)
+    return false;
+  const bool listed = std::any_of(held_back_.begin(), held_back_.end(), [&](const auto& b) {
+    return b.tenant == tenant && b.bind.worker == ret.worker && b.bind.conn == ret.conn;
+  });
+  if (!listed) {
+    held_back_.push_back({tenant, ret});
+    back_.hold_back_upstream(ret, true);
+  }
+  return true;
+}
+
+void deliveries::release_held_back() {
+  constexpr uint64_t answering_ms = 1000;
+  for (size_t i = 0; i < held_back_.size();) {
+    const held_back_bind& b = held_back_[i];
+    if (holds_[b.tenant].size() > hold_cap(b.tenant) / 2 &&
+        ctx_.now_ms <= last_ack_ms_[b.tenant] + answering_ms) {
+      ++i;
+      continue;
+    }
+    back_.hold_back_upstream(b.bind, false);
+    held_back_[i] = held_back_.back();
+    held_back_.pop_back();
+  }
 }
 
 void deliveries::pop_held(uint32_t tenant) {
@@ -147,7 +184,10 @@ void deliveries::on_answer(esme_session& s, const codec::pdu_header& h) {
   s.out.close(o);
   const auto status = static_cast<S>(h.command_status);
   ++(status == S::ESME_ROK ? ctx_.stats.deliver_acked : ctx_.stats.deliver_failed);
-  if (status == S::ESME_ROK) ctx_.counters.count_return(o.ret, &return_counters::delivered);
+  if (status == S::ESME_ROK) {
+    ctx_.counters.count_return(o.ret, &return_counters::delivered);
+    last_ack_ms_[s.tenant] = ctx_.now_ms;
+  }
   if (o.ret.conn != invalid_conn) {
     back_.to_upstream(o.ret, status);  // the ESME's answer goes to the SMSC as it is
   } else if (status != S::ESME_ROK && temporary(status)) {
@@ -168,6 +208,7 @@ void deliveries::on_answer(esme_session& s, const codec::pdu_header& h) {
     }
     pop_held(s.tenant);
   }
+  if (!held_back_.empty() && q.size() <= hold_cap(s.tenant) / 2) release_held_back();
 }
 
 void deliveries::fail(esme_session& s, bool all_of_them) {
@@ -183,6 +224,7 @@ void deliveries::fail(esme_session& s, bool all_of_them) {
 }
 
 void deliveries::drain_holds() {
+  if (!held_back_.empty()) release_held_back();
   if (held_total_ == 0) return;
   const shared_state* sh = ctx_.shared;
   for (uint32_t t = 0; t < holds_.size(); ++t) {

@@ -50,6 +50,16 @@ class deliveries {
   // Drops the head of the tenant's hold queue.
   void pop_held(uint32_t tenant);
   void count_unheld(const return_to& ret) noexcept;  // the held gauges
+  // This worker's share of the tenant's hold_max.
+  [[nodiscard]] size_t hold_cap(uint32_t tenant) const noexcept;
+  // The tenant's hold queue is at its bound (cap) and a new message came from a bind: while
+  // the tenant's receivers keep answering, the message is kept (up to twice the bound) and
+  // that bind is not read until the queue has drained to half, so the SMSC slows down instead
+  // of being refused (TCP flow control, as a byte relay would apply). True when kept.
+  bool hold_back(uint32_t tenant, const return_to& ret, size_t cap);
+  // Binds held back whose tenant's queue drained (or whose receivers stopped answering) are
+  // read again.
+  void release_held_back();
 
   struct held_message {
     uint64_t until_ms = 0;
@@ -65,6 +75,12 @@ class deliveries {
   std::vector<uint32_t> next_receiver_;
   std::vector<std::deque<held_message>> holds_;  // per tenant, oldest first
   size_t held_total_ = 0;
+  std::vector<uint64_t> last_ack_ms_;  // per tenant: when one of its receivers last said ESME_ROK
+  struct held_back_bind {
+    uint32_t tenant = 0;
+    return_to bind;  // worker and connection of the bind
+  };
+  std::vector<held_back_bind> held_back_;
 };
 
 }  // namespace smpp::dataplane::router

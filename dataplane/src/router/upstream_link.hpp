@@ -50,6 +50,7 @@ struct upstream_link {
   bool counted_bound = false;
   bool counted_failed = false;  // in shared failed_links
   bool idle_closing = false;    // unbinding because it was idle: goes idle, not down
+  uint32_t held_back = 0;       // tenants whose full hold queue stops reading it (see deliveries)
   uint64_t idle_since_ms = 0;
 
   [[nodiscard]] uint32_t outstanding() const noexcept { return inflight_table.count(); }

@@ -111,6 +111,7 @@ void upstream_side::down(upstream_link& u) {
   set_bound(u, false);
   u.state = link_state::down;
   u.enquire_pending = false;
+  u.held_back = 0;  // its connection goes; the holds on it are released as stale
   if (u.conn != invalid_conn) {
     // Forget the connection first, so its on_close finds no session and changes nothing.
     const conn_id c = u.conn;
@@ -371,6 +372,20 @@ void upstream_side::fail_inflight(upstream_link& u, codec::command_status status
   });
 }
 
+void upstream_side::hold_back(conn_id c, bool hold) {
+  const conn_table::entry* e = ctx_.conns.find(c);
+  if (e == nullptr || e->link == nullptr || e->link->conn != c) return;  // gone
+  upstream_link& u = *e->link;
+  if (hold) {
+    if (u.held_back++ == 0) {
+      ctx_.out.tx(c).pause_read(c, true);
+      ++ctx_.stats.binds_held_back;
+    }
+  } else if (u.held_back > 0 && --u.held_back == 0) {
+    ctx_.out.tx(c).pause_read(c, false);
+  }
+}
+
 void upstream_side::answer_deliver(const return_to& ret, codec::command_status status) {
   const conn_table::entry* e = ctx_.conns.find(ret.conn);
   if (e == nullptr || e->link == nullptr || e->link->conn != ret.conn) return;  // gone
@@ -501,6 +516,7 @@ void upstream_side::tick(upstream_link& u, std::span<const uint32_t> parked) {
       break;
     case link_state::bound: {
       fail_inflight(u, upstream_failure_status, false);
+      if (u.held_back > 0) u.last_rx_ms = now_ms;  // not read by our choice: not a dead peer
       if (now_ms - u.last_rx_ms >= tm.dead_peer_ms) {
         down(u);
         break;

@@ -52,6 +52,10 @@ class upstream_side {
     return up;
   }
 
+  // Stops (hold) or resumes reading this worker's bind connection c, counted per caller: read
+  // again once every hold is released. A stale c is ignored.
+  void hold_back(conn_id c, bool hold);
+
   // The deliver_sm_resp / data_sm_resp for a PDU that arrived on one of this worker's binds.
   void answer_deliver(const return_to& ret, codec::command_status status);
 

@@ -188,6 +188,9 @@ void worker_core::on_message(const handoff_header& h, bytes_view payload) {
     case handoff_header::deliver_answer:
       upstreams_.answer_deliver(return_of(h), static_cast<codec::command_status>(h.status));
       break;
+    case handoff_header::hold_back:
+      upstreams_.hold_back(h.esme, h.status != 0);
+      break;
     case handoff_header::forget:
       ids_.forget({h.key_lo, h.key_hi}, h.upstream);
       break;

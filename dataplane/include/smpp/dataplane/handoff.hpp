@@ -48,6 +48,9 @@ struct handoff_header {
     // A final receipt the SMSC was answered ESME_ROK for, for the worker owning its correlation
     // shard: its entry (key_lo/key_hi, upstream) is freed.
     forget = 9,
+    // A tenant's hold queue on another worker is over its bound while its receivers answer:
+    // stop (status 1) or resume (status 0) reading this worker's bind connection `esme`.
+    hold_back = 10,
   };
   uint32_t kind = request;
   uint32_t pdu_len = 0;   // octets of PDU after the header (0: an answer without a PDU)

@@ -41,6 +41,8 @@ struct worker_stats {
   counter hold_expired;         // dropped from the hold queue after hold_ttl_ms
   counter hold_full;            // hold queue full: ESME_RX_T_APPN up (the SMSC retries)
   counter deliver_refused;      // receipts/MO answered to the SMSC with an error, any reason
+  counter binds_held_back;      // upstream binds not read for a while: a tenant's hold queue was
+                                // over its bound while its receivers were answering
   counter correlation_inserts;  // message ids noted for receipts and message operations
   counter correlation_evicted;  // noted ids evicted to make room, before their TTL
   counter correlation_final;    // entries freed by a final receipt (see correlation.hpp)
