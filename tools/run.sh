@@ -9,8 +9,8 @@ if [ "${1:-}" = "--help" ]; then
 usage: tools/run.sh [--demo-seconds N] [--no-wait]
   Builds everything (release preset), starts smsc-sim on 127.0.0.1:2776 and smpp-router on
   127.0.0.1:2775 (config/router.toml: system_id demo, password demo), runs esme-load for
-  N seconds (default 5), then keeps the router running until Ctrl-C (or stops at once with
-  --no-wait).
+  N seconds (default 5) with a delivery receipt asked for every message, prints how many were
+  matched, then keeps the router running until Ctrl-C (or stops at once with --no-wait).
 USAGE
   exit 0
 fi
@@ -51,10 +51,22 @@ for _ in $(seq 1 100); do port_open 2775 && break; sleep 0.05; done
 port_open 2775 || { cat "$logs/smpp-router.log" >&2; echo "run.sh: smpp-router did not start" >&2; exit 1; }
 sleep 0.3  # the upstream binds come up
 
-echo "== esme-load demo: 4 sessions, window 64, ${demo_seconds} s through smpp-router to smsc-sim"
+echo "== esme-load demo: 4 sessions, window 64, ${demo_seconds} s through smpp-router to smsc-sim,"
+echo "   a delivery receipt asked for every message (smsc-sim sends it 100 ms after the response)"
 "$bin/esme-load" --connect 127.0.0.1:2775 --system-id demo --password demo --sessions 4 \
-  --window 64 --duration "$demo_seconds" --progress --json "$logs/esme-load.json" || true
+  --window 64 --duration "$demo_seconds" --dlr --dlr-wait 5 --progress \
+  --json "$logs/esme-load.json" || true
 echo "   results: $logs/esme-load.json"
+python3 - "$logs/esme-load.json" <<'PY' || true
+import json, sys
+r = json.load(open(sys.argv[1]))
+untracked = r.get("receipt_ids_untracked", 0)
+print(f"   {r['accepted']} accepted ({sum(r['errors'].values())} refused), {r['receipts']} receipts; "
+      f"of the first {r['accepted'] - untracked} accepted (the ids esme-load tracks), "
+      f"{r['receipts_matched']} matched their receipt, {r['receipts_duplicate']} twice")
+PY
+# The router logs what it could not deliver or note (at most one line per worker every 10 s).
+grep -E "unmatched|evicted|refused|expired" "$logs/smpp-router.log" | sed 's/^/   /' || true
 echo
 echo "smpp-router is running: connect your ESMEs to 127.0.0.1:2775 (system_id demo, password demo);"
 echo "traffic goes to smsc-sim on 127.0.0.1:2776. Logs: $logs. Stop both with Ctrl-C."

@@ -78,6 +78,31 @@ void raise_open_file_limit(const control::router_config& cfg, uint32_t n) {
   }
 }
 
+// The correlation table holds capacity ids; a message waits in it from its answer to its final
+// receipt. When every upstream has a contracted rate, their sum over the TTL may exceed the
+// capacity: at that rate, receipts slower than capacity / rate seconds find their ids evicted.
+void warn_correlation_sizing(const control::router_config& cfg) {
+  uint64_t rate = 0;
+  for (const auto& u : cfg.upstreams) {
+    uint64_t binds = 0;
+    for (const auto& b : u.binds) {
+      if (b.rate_per_s == 0) return;  // unlimited: nothing to reckon with at start
+      binds += uint64_t{b.rate_per_s} * b.count;
+    }
+    rate += u.rate_per_s != 0 ? u.rate_per_s : binds;
+  }
+  const control::correlation_config& c = cfg.correlation;
+  if (rate == 0 || rate * c.ttl_s <= c.capacity) return;
+  std::fprintf(stderr,
+               "smpp-router: warning: [correlation] capacity %llu holds the ids of %.0f s of "
+               "traffic at the upstreams' contracted %llu messages/s, less than ttl_s %u: "
+               "receipts slower than that will not be matched (capacity >= rate x the time "
+               "receipts take; see [correlation] in config/README.md)\n",
+               static_cast<unsigned long long>(c.capacity),
+               static_cast<double>(c.capacity) / static_cast<double>(rate),
+               static_cast<unsigned long long>(rate), c.ttl_s);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -151,6 +176,7 @@ int main(int argc, char** argv) {
   }
 
   raise_open_file_limit(cfg, n);
+  warn_correlation_sizing(cfg);
 
   dataplane::shared_state shared(snap->tenants.size(), snap->upstreams.size(), n);
   shared.secret = dataplane::correlation_secret::random();  // one key for every worker

@@ -1096,6 +1096,50 @@ TEST(ReturnPath, FullDeliverWindowHoldsThenThrottlesAndAnswersDrainTheHold) {
   EXPECT_EQ(r.w.stats().hold_full, 1U);
 }
 
+TEST(ReturnPath, AFullHoldQueueWhileReceiversAnswerHoldsTheBindBackInsteadOfRefusing) {
+  auto snap = make_snapshot();
+  snap->tenants[0].deliver_window = 1;
+  snap->tenants[0].hold_max = 2;
+  route_def mo;
+  mo.upstreams = {0};
+  snap->mo_routes = route_table({mo});
+  Rig r(snap);
+  auto ups = r.bring_up_upstreams();
+  auto rx = bind_as(r, command_id::bind_receiver);
+  auto answer_one = [&] {
+    auto got = r.t.take(rx);
+    ASSERT_EQ(got.size(), 1U);
+    r.t.deliver(rx,
+                header(command_id::deliver_sm_resp, S::ESME_ROK, decoded(got[0]).sequence_number));
+  };
+  // The receiver has answered once: it is draining.
+  r.t.deliver(ups[0], mo_pdu("1", 10));
+  answer_one();
+  EXPECT_EQ(r.t.take(ups[0]).size(), 1U);
+  // One in its window, two held (the bound), then two more: kept, and the bind is not read.
+  for (uint32_t i = 0; i < 5; ++i) r.t.deliver(ups[0], mo_pdu("1", 20 + i));
+  auto acks = r.t.take(ups[0]);
+  ASSERT_EQ(acks.size(), 4U);  // the four held; the one in the window waits for the ESME
+  for (const auto& a : acks) EXPECT_EQ(decoded(a).status, S::ESME_ROK);
+  EXPECT_TRUE(r.t.conns.at(ups[0]).read_paused);
+  EXPECT_EQ(r.w.stats().binds_held_back, 1U);
+  EXPECT_EQ(r.w.stats().deliver_refused, 0U);
+  // What was read before the pause took effect is kept up to twice the bound; beyond, refused.
+  r.t.deliver(ups[0], mo_pdu("1", 30));
+  acks = r.t.take(ups[0]);
+  ASSERT_EQ(acks.size(), 1U);
+  EXPECT_EQ(decoded(acks[0]).status, S::ESME_RTHROTTLED);
+  // The receiver drains the queue to half its bound: the bind is read again.
+  answer_one();
+  answer_one();
+  answer_one();
+  EXPECT_FALSE(r.t.conns.at(ups[0]).read_paused);
+  answer_one();
+  answer_one();
+  EXPECT_EQ(r.w.tenant_stats()[0].mo.delivered, 6U);
+  EXPECT_EQ(r.w.tenant_stats()[0].mo.refused, 1U);
+}
+
 TEST(ReturnPath, QueryCancelReplaceGoToTheUpstreamThatAcceptedTheMessage) {
   Rig r;
   auto ups = r.bring_up_upstreams();

@@ -124,6 +124,16 @@ void deliveries::hold(uint32_t tenant, bytes_view frame, const return_to& ret,
   ++ctx_.stats.held;
 }
 
+bool deliveries::answering(uint32_t tenant) const noexcept {
+  // Receivers that answered within the last second (on this worker or another) are draining
+  // the queue; ones that did not must not stall a bind other tenants share.
+  constexpr uint64_t answering_ms = 1000;
+  uint64_t last = last_ack_ms_[tenant];
+  if (ctx_.shared != nullptr && tenant < ctx_.shared->receiver_ack_ms.size())
+    last = std::max(last, ctx_.shared->receiver_ack_ms[tenant].load(std::memory_order_relaxed));
+  return last != 0 && ctx_.now_ms <= last + answering_ms;  // 0: never answered
+}
+
 size_t deliveries::hold_cap(uint32_t tenant) const noexcept {
   return (ctx_.cfg().tenants[tenant].hold_max + ctx_.workers - 1) / ctx_.workers;
 }
@@ -131,9 +141,7 @@ size_t deliveries::hold_cap(uint32_t tenant) const noexcept {
 bool deliveries::hold_back(uint32_t tenant, const return_to& ret, size_t cap) {
   // Receivers that answered within the last second are draining the queue; ones that did not
   // must not stall a bind other tenants share: the SMSC is refused instead.
-  constexpr uint64_t answering_ms = 1000;
-  if (holds_[tenant].size() >= 2 * cap || ctx_.now_ms > last_ack_ms_[tenant] + answering_ms)
-    return false;
+  if (holds_[tenant].size() >= 2 * cap || !answering(tenant)) return false;
   const bool listed = std::any_of(held_back_.begin(), held_back_.end(), [&](const auto& b) {
     return b.tenant == tenant && b.bind.worker == ret.worker && b.bind.conn == ret.conn;
   });
@@ -145,11 +153,9 @@ bool deliveries::hold_back(uint32_t tenant, const return_to& ret, size_t cap) {
 }
 
 void deliveries::release_held_back() {
-  constexpr uint64_t answering_ms = 1000;
   for (size_t i = 0; i < held_back_.size();) {
     const held_back_bind& b = held_back_[i];
-    if (holds_[b.tenant].size() > hold_cap(b.tenant) / 2 &&
-        ctx_.now_ms <= last_ack_ms_[b.tenant] + answering_ms) {
+    if (holds_[b.tenant].size() > hold_cap(b.tenant) / 2 && answering(b.tenant)) {
       ++i;
       continue;
     }
@@ -186,7 +192,11 @@ void deliveries::on_answer(esme_session& s, const codec::pdu_header& h) {
   ++(status == S::ESME_ROK ? ctx_.stats.deliver_acked : ctx_.stats.deliver_failed);
   if (status == S::ESME_ROK) {
     ctx_.counters.count_return(o.ret, &return_counters::delivered);
-    last_ack_ms_[s.tenant] = ctx_.now_ms;
+    if (last_ack_ms_[s.tenant] != ctx_.now_ms) {
+      last_ack_ms_[s.tenant] = ctx_.now_ms;
+      if (ctx_.shared != nullptr && s.tenant < ctx_.shared->receiver_ack_ms.size())
+        ctx_.shared->receiver_ack_ms[s.tenant].store(ctx_.now_ms, std::memory_order_relaxed);
+    }
   }
   if (o.ret.conn != invalid_conn) {
     back_.to_upstream(o.ret, status);  // the ESME's answer goes to the SMSC as it is

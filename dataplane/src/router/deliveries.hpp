@@ -52,6 +52,8 @@ class deliveries {
   void count_unheld(const return_to& ret) noexcept;  // the held gauges
   // This worker's share of the tenant's hold_max.
   [[nodiscard]] size_t hold_cap(uint32_t tenant) const noexcept;
+  // One of the tenant's receivers, anywhere, answered ESME_ROK within the last second.
+  [[nodiscard]] bool answering(uint32_t tenant) const noexcept;
   // The tenant's hold queue is at its bound (cap) and a new message came from a bind: while
   // the tenant's receivers keep answering, the message is kept (up to twice the bound) and
   // that bind is not read until the queue has drained to half, so the SMSC slows down instead

@@ -31,6 +31,7 @@ struct shared_state {
       : binds_per_tenant(tenants + tenant_headroom),
         bound_links((upstreams + upstream_headroom) * worker_count),
         receivers((tenants + tenant_headroom) * worker_count),
+        receiver_ack_ms(tenants + tenant_headroom),
         failed_links(upstreams + upstream_headroom),
         wanted_ms(upstreams + upstream_headroom),
         queue_full((upstreams + upstream_headroom) * (tenants + tenant_headroom)),
@@ -58,6 +59,10 @@ struct shared_state {
   std::vector<std::atomic<uint32_t>> bound_links;
   // Bound receiver and transceiver sessions, receivers[tenant * workers + worker].
   std::vector<std::atomic<uint32_t>> receivers;
+  // Per tenant: when one of its receivers, on any worker, last answered ESME_ROK (a worker's
+  // milliseconds, written at most once per millisecond by each): a worker whose hold queue for
+  // the tenant is full holds the SMSC back only while they are answering.
+  std::vector<std::atomic<uint64_t>> receiver_ack_ms;
   // Per upstream: its binds that are down after a failure (not idle), on every worker; and when
   // a request last waited for an on-demand upstream with no bind up (workers wake its binds).
   std::vector<std::atomic<uint32_t>> failed_links;
