@@ -106,6 +106,15 @@ correlation_secret correlation_secret::random() {
 correlation_key_result make_correlation_key(std::string_view message_id, codec::id_radix radix,
                                             const correlation_secret& secret) noexcept {
   correlation_key_result result;
+  // An id that reads as a number is keyed by the number (rule 2 of normalize_message_id),
+  // without the round trip through its decimal text. Longer input goes the full way (it may be
+  // too long once its blanks are gone).
+  if (message_id.size() <= codec::max_message_id_size) {
+    if (const std::optional<std::uint64_t> n = codec::parse_message_id_number(message_id, radix)) {
+      result.key = {*n, 0};
+      return result;
+    }
+  }
   const codec::message_id_key_result normalised = codec::normalize_message_id(message_id, radix);
   if (!normalised.ok()) {
     result.error = normalised.error;

@@ -36,6 +36,10 @@ class deliveries {
   // Expired held messages are dropped; for tenants with a receiver bound anywhere, a bounded
   // batch of held ones is offered again.
   void drain_holds();
+  // Held messages for a tenant whose receivers are on other workers leave only by the rings:
+  // offered again every turn, not only on the tick, or the hold queue would drain at 256 per
+  // tick whatever the receivers could take.
+  [[nodiscard]] bool holding() const noexcept { return held_total_ != 0; }
   void adopt();  // a new snapshot: tenants may have been added
 
  private:

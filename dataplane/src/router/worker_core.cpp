@@ -87,6 +87,7 @@ int worker_core::run_once(uint64_t now_ms, int timeout_us, uint64_t now_us) {
   work += ctx_.out.settled().poll(timeout_us);
   if (ids_.pending()) ids_.flush();
   esmes_.retry_stalled();
+  if (deliveries_.holding()) deliveries_.drain_holds();
   if (now_ms >= next_tick_ms_) tick(now_ms);
   last_turn_busy_ = work > 0;
   return work;
