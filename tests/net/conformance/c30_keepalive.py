@@ -1,8 +1,5 @@
-""
-    "Keepalive probes when enabled (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6): after 300 ms idle the
-    stack sends<SEQ = SND.UNA - 1>
-    <ACK = RCV.NXT> with no data;
-an answer restarts the idle time; three
+"""Keepalive probes when enabled (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6): after 300 ms idle the
+stack sends <SEQ=SND.UNA-1><ACK=RCV.NXT> with no data; an answer restarts the idle time; three
 unanswered probes 200 ms apart end the connection with a RST and on_close(ETIMEDOUT)."""
 from drill import *
 
@@ -21,7 +18,7 @@ def body(peer, wire):
                      what=f"unanswered probe {i + 1}")
         times.append(p.at)
     check(0.25 <= times[0] - t1 <= 0.45, f"probe after the answer at {times[0] - t1:.3f}s")
-#Never early; a late wake - up of a busy machine may stretch one interval, not the timer.
+    # Never early; a late wake-up of a busy machine may stretch one interval, not the timer.
     intervals = [b - a for a, b in zip(times, times[1:])]
     text = ", ".join(f"{x:.3f}" for x in intervals)
     check(all(0.15 <= x <= 0.6 for x in intervals), f"probe intervals {text}s, expected 0.2 s")
