@@ -599,7 +599,8 @@ TEST_F(SimLoadTest, EveryReceiptTextCarriesItsOwnIdAndTheFullAppendixBForm) {
     m.id = codec::command_id::submit_sm;
     m.sequence_number = 2 + i;
     m.source_addr = "esme";
-    m.destination_addr = "4477009" + std::to_string(i);
+    const std::string destination = "4477009" + std::to_string(i);  // outlives the encode
+    m.destination_addr = destination;
     m.registered_delivery = 1;
     m.short_message = codec::as_bytes(short_message);
     ASSERT_TRUE(write_pdu(fd, m));
