@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -161,8 +162,82 @@ void BM_MakeKey(benchmark::State& state, const char* id) {
   }
 }
 
+// Bulk with a receipt per message, as one router worker with the default [correlation] sees it:
+// the 10 M table holds only the messages in flight (noted at their answer, released at their
+// final receipt's answer, a round trip later), and each released id goes to the finals table
+// (1 M, kept 600 s), full and evicting its oldest. Per message: note, receipt lookup, release,
+// finals insert. state.range(0): 1 = the releases prefetched and done together per batch (as the
+// worker does), 0 = each release done as its answer comes. Ids spread over the index as real
+// ones do (a multiplicative hash of a counter), so no lookup is helped by its neighbour's line.
+struct receipt_cycle_state {
+  static constexpr std::size_t finals_capacity = 1'000'000;
+  static constexpr std::uint64_t keep_final_ms = 600'000;
+  correlation_table table{live_entries, 72ull * 3600 * 1000, 0x5EED};
+  correlation_table finals{finals_capacity, keep_final_ms, 0xF1A1};
+  std::uint64_t next = 0;  // the next message's number
+
+  static correlation_key key(std::uint64_t n) noexcept {
+    return key_of((n + 1) * 0x9E3779B97F4A7C15ull >> 1);
+  }
+  static std::uint64_t now(std::uint64_t n) noexcept { return 1'000 + n / 2'000; }  // 2 M/s
+  receipt_cycle_state() {
+    // Finals of earlier messages, so that every insert evicts as in a long run.
+    for (std::uint64_t n = 0; n < finals_capacity; ++n) {
+      (void)finals.insert(key(~n), {upstream, 1, 0}, now(0));
+    }
+  }
+};
+
+void BM_ReceiptCycle(benchmark::State& state) {
+  constexpr std::size_t batch = 256;
+  constexpr std::uint64_t in_flight = 8192;  // messages between an answer and its receipt's answer
+  static auto* st = new receipt_cycle_state;
+  const bool batched = state.range(0) != 0;
+  std::array<correlation_key, batch> keys{};
+  std::uint64_t lookups = 0;
+  std::uint64_t matched = 0;
+  for (auto _ : state) {
+    const std::uint64_t first = st->next;
+    const std::uint64_t t = receipt_cycle_state::now(first);
+    for (std::size_t i = 0; i < batch; ++i) {  // answers: noted
+      keys[i] = receipt_cycle_state::key(first + i);
+      st->table.prefetch(keys[i]);
+    }
+    for (const correlation_key& k : keys) (void)st->table.insert(k, {upstream, 1, 0}, t);
+    if (first >= in_flight / 2) {  // receipts of earlier messages: looked up
+      for (std::size_t i = 0; i < batch; ++i) {
+        ++lookups;
+        matched += st->table.find(receipt_cycle_state::key(first + i - in_flight / 2), upstream, t)
+                       .has_value();
+      }
+    }
+    if (first >= in_flight) {  // their answers: released, kept among the finals
+      for (std::size_t i = 0; i < batch; ++i)
+        keys[i] = receipt_cycle_state::key(first + i - in_flight);
+      if (batched) {
+        for (const correlation_key& k : keys) {
+          st->table.prefetch(k);
+          st->finals.prefetch(k);
+        }
+        st->finals.prefetch_evictions(batch);
+      }
+      for (const correlation_key& k : keys) {
+        bool removed = false;
+        if (const auto v = st->table.release(k, upstream, t, removed); v && removed) {
+          (void)st->finals.insert(k, *v, t);
+        }
+      }
+    }
+    st->next += batch;
+  }
+  if (matched != lookups || st->table.size() > in_flight)
+    state.SkipWithError("lookup or release missed");
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
+}
+
 BENCHMARK(BM_InsertFind_correlation_table);
 BENCHMARK(BM_InsertFind_unordered_map);
+BENCHMARK(BM_ReceiptCycle)->Arg(0)->Arg(1);
 BENCHMARK(BM_FindHit_correlation_table);
 BENCHMARK(BM_FindHit_unordered_map);
 BENCHMARK_CAPTURE(BM_MakeKey, decimal_padded, "0059113978");

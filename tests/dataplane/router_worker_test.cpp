@@ -821,6 +821,7 @@ pdu receipt_round_trip(Rig& r, fake_transport::conn_id esme, fake_transport::con
   if (got.empty()) return {};
   r.t.deliver(esme,
               header(command_id::deliver_sm_resp, esme_status, decoded(got[0]).sequence_number));
+  r.w.run_once(r.now, 0);  // the turn ends: ids of final receipts answered in it go then
   auto ack = r.t.take(up);
   EXPECT_EQ(ack.size(), 1U);
   return ack.empty() ? pdu{} : decoded(ack[0]);

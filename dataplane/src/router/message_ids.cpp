@@ -11,6 +11,7 @@ message_ids::message_ids(worker_context& ctx, handoff_port& port)
       table_(correlation_shard_capacity(ctx.cfg().correlation.capacity, ctx.workers),
              ctx.cfg().correlation.ttl_ms, 0x9E3779B97F4A7C15ULL ^ ctx.index) {
   pending_.reserve(256);
+  forgotten_.reserve(256);
   set_radices();
   const correlation_def& c = ctx.cfg().correlation;
   if (c.keep_final_ms > 0 && c.final_capacity > 0) {
@@ -55,10 +56,16 @@ void message_ids::note(uint32_t upstream, uint32_t tenant, std::string_view mess
                             static_cast<uint32_t>(ctx_.now_ms / 1000)};
   table_.prefetch(k.key);
   pending_.push_back({k.key, v});
-  if (pending_.size() == pending_.capacity()) flush();
+  if (pending_.size() == pending_.capacity()) flush_notes();
 }
 
 void message_ids::flush() {
+  flush_notes();  // an id noted and forgotten within one turn goes after its note
+  flush_forgotten();
+}
+
+void message_ids::flush_notes() {
+  table_.prefetch_evictions(pending_.size());
   for (const auto& [key, value] : pending_) {
     std::optional<correlation_value> evicted;
     const correlation_insert r = table_.insert(key, value, ctx_.now_ms, &evicted);
@@ -83,14 +90,25 @@ void message_ids::forget(const correlation_key& key, uint32_t upstream) {
     port_.push(to, h, {});
     return;
   }
-  flush();
-  const auto up = static_cast<uint16_t>(upstream);
-  // An id two messages share (an SMSC whose ids two radices read alike) stays for the other.
-  bool removed = false;
-  const std::optional<correlation_value> v = table_.release(key, up, ctx_.now_ms, removed);
-  if (!v || !removed) return;
-  ++ctx_.stats.correlation_final;
-  if (finals_) (void)finals_->insert(key, *v, ctx_.now_ms);  // evicts the oldest when full
+  // The answer to a receipt comes a round trip after the receipt's lookup: its index slot has
+  // left the caches by then, as has the slot it takes among the finals.
+  table_.prefetch(key);
+  if (finals_) finals_->prefetch(key);
+  forgotten_.push_back({key, static_cast<uint16_t>(upstream)});
+  if (forgotten_.size() == forgotten_.capacity()) flush();
+}
+
+void message_ids::flush_forgotten() {
+  if (finals_) finals_->prefetch_evictions(forgotten_.size());
+  for (const auto& [key, up] : forgotten_) {
+    // An id two messages share (an SMSC whose ids two radices read alike) stays for the other.
+    bool removed = false;
+    const std::optional<correlation_value> v = table_.release(key, up, ctx_.now_ms, removed);
+    if (!v || !removed) continue;
+    ++ctx_.stats.correlation_final;
+    if (finals_) (void)finals_->insert(key, *v, ctx_.now_ms);  // evicts the oldest when full
+  }
+  forgotten_.clear();
 }
 
 correlation_key_result message_ids::receipt_key(uint32_t upstream,
@@ -105,7 +123,7 @@ correlation_key_result message_ids::op_key(std::string_view message_id, uint32_t
 }
 
 std::optional<correlation_value> message_ids::find(const correlation_key& key, uint32_t upstream) {
-  flush();  // a receipt may follow its answer within the same turn
+  flush_notes();  // a receipt may follow its answer within the same turn
   return table_.find(key, static_cast<uint16_t>(upstream), ctx_.now_ms);
 }
 

@@ -24,10 +24,10 @@ class message_ids {
   // An id `upstream` gave a message of `tenant` (empty: none, ignored): into this worker's
   // shard at the end of the turn, or to the owning worker's.
   void note(uint32_t upstream, uint32_t tenant, std::string_view message_id);
-  // The ids noted this turn, into the shard (inserted together: their index slots were
+  // The ids noted and forgotten this turn, into the shard (together: their index slots were
   // prefetched one by one as the answers came in, and a 10 M entry table is far beyond caches).
   void flush();
-  [[nodiscard]] bool pending() const noexcept { return !pending_.empty(); }
+  [[nodiscard]] bool pending() const noexcept { return !pending_.empty() || !forgotten_.empty(); }
 
   // The worker whose shard holds key (this one when there is no other worker to ask).
   [[nodiscard]] uint32_t owner(const correlation_key& key) const noexcept;
@@ -43,8 +43,8 @@ class message_ids {
   [[nodiscard]] std::optional<correlation_value> find_for_tenant(const correlation_key& key,
                                                                  uint32_t tenant);
 
-  // A final receipt of `upstream` was answered: its entry goes (from this shard, or the owning
-  // worker's).
+  // A final receipt of `upstream` was answered: its entry goes (from this shard at the end of
+  // the turn, or the owning worker's). Until then a receipt quoting it still finds it.
   void forget(const correlation_key& key, uint32_t upstream);
 
   void expire();  // a bounded step, each tick
@@ -52,6 +52,8 @@ class message_ids {
 
  private:
   void set_radices();
+  void flush_notes();
+  void flush_forgotten();
 
   worker_context& ctx_;
   handoff_port& port_;
@@ -61,6 +63,7 @@ class message_ids {
   // keep_final_s); none when that is 0.
   std::optional<correlation_table> finals_;
   std::vector<std::pair<correlation_key, correlation_value>> pending_;  // capacity fixed at 256
+  std::vector<std::pair<correlation_key, uint16_t>> forgotten_;         // capacity fixed at 256
   std::vector<codec::id_radix> op_radices_;
 };
 

@@ -196,6 +196,10 @@ class correlation_table {
     __builtin_prefetch(&index_[place(key).home], 1, 1);
   }
 
+  // When the table is full, starts loading the index slots of the n oldest entries (the next n
+  // inserts evict them and must find their slots). No effect on the table's contents.
+  void prefetch_evictions(std::size_t n) const noexcept;
+
   // Removes the entry of (key, upstream), expired or not. True when there was one.
   bool erase(const correlation_key& key, std::uint16_t upstream) noexcept;
 
@@ -220,6 +224,8 @@ class correlation_table {
 
  private:
   static constexpr std::uint32_t no_entry = 0xFFFF'FFFF;
+  // Numeric ids that differ only in their last two bits have neighbouring index homes.
+  static constexpr std::uint64_t ids_per_line = 4;
 
   // An expiry past the 48 bits an entry keeps (8,900 years of a steady clock) never comes.
   static constexpr std::uint64_t never = (std::uint64_t{1} << 48) - 1;
