@@ -4,9 +4,10 @@
 #include <sodium.h>
 
 #include <toml++/toml.h>
-#include <limits>
+#include <algorithm>
 #include <set>
 #include <stdexcept>
+#include <utility>
 
 namespace smpp::http {
 namespace {
@@ -17,11 +18,21 @@ class reader {
 
   void error(const toml::node* at, const std::string& key, const std::string& message) {
     std::string where = file_;
+    std::pair<unsigned, unsigned> position{~0u, 0};  // errors without a place come last
     if (at != nullptr) {
-      where += ":" + std::to_string(at->source().begin.line) + ":" +
-               std::to_string(at->source().begin.column);
+      position = {at->source().begin.line, at->source().begin.column};
+      where += ":" + std::to_string(position.first) + ":" + std::to_string(position.second);
     }
-    errors_.push_back(where + ": " + key + ": " + message);
+    errors_.push_back({position, where + ": " + key + ": " + message});
+  }
+
+  // Every error, in file order.
+  [[nodiscard]] std::vector<std::string> errors() {
+    std::stable_sort(errors_.begin(), errors_.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<std::string> out;
+    for (auto& e : errors_) out.push_back(std::move(e.second));
+    return out;
   }
 
   // Refuses keys outside `known`.
@@ -71,7 +82,7 @@ class reader {
     return n->as_table();
   }
 
-  std::vector<std::string> errors_;
+  std::vector<std::pair<std::pair<unsigned, unsigned>, std::string>> errors_;
 
  private:
   std::string file_;
@@ -205,7 +216,7 @@ std::variant<http_config, std::vector<std::string>> load_http_config(const std::
     }
   }
   if (c.clients.empty()) r.error(nullptr, "clients", "at least one [[clients]] is required");
-  if (!r.errors_.empty()) return r.errors_;
+  if (!r.errors_.empty()) return r.errors();
   return c;
 }
 
