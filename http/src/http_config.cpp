@@ -109,6 +109,24 @@ void read_listen(reader& r, const toml::table& t, http_config& c) {
   c.listen_port = static_cast<std::uint16_t>(port);
 }
 
+void read_radix(reader& r, const toml::table& t, const char* key, codec::id_radix& out) {
+  std::string v;
+  r.string(t, "smsc.", key, v);
+  if (v.empty() && t.get(key) == nullptr) return;
+  if (v == "text") {
+    out = codec::id_radix::text;
+  } else if (v == "hex") {
+    out = codec::id_radix::hex;
+  } else if (v == "decimal") {
+    out = codec::id_radix::decimal;
+  } else if (v == "auto") {
+    out = codec::id_radix::auto_detect;
+  } else {
+    r.error(t.get(key), std::string("smsc.") + key,
+            "must be \"text\", \"hex\", \"decimal\" or \"auto\"");
+  }
+}
+
 void read_client(reader& r, const toml::table& t, std::size_t i, http_config& c) {
   const std::string path = "clients[" + std::to_string(i) + "].";
   r.only(t, path, {"name", "key_hash", "from", "allowed_from", "max_recipients", "rate_per_s"});
@@ -185,7 +203,10 @@ std::variant<http_config, std::vector<std::string>> load_http_config(const std::
   if (const toml::table* t = r.table(root, "smsc")) {
     r.only(*t, "smsc.",
            {"host", "port", "system_id", "password", "system_type", "sessions", "window",
-            "enquire_link_s", "reconnect_ms", "response_timeout_ms"});
+            "enquire_link_s", "reconnect_ms", "response_timeout_ms", "message_id_radix",
+            "receipt_id_radix"});
+    read_radix(r, *t, "message_id_radix", c.limits.message_id_radix);
+    read_radix(r, *t, "receipt_id_radix", c.limits.receipt_id_radix);
     r.string(*t, "smsc.", "host", c.smsc.host, true);
     r.integer(*t, "smsc.", "port", c.smsc.port, 1, 65535);
     r.string(*t, "smsc.", "system_id", c.smsc.system_id, true);

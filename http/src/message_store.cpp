@@ -6,8 +6,8 @@
 namespace smpp::http {
 namespace {
 
-std::string receipt_key(std::string_view smsc_message_id) {
-  const auto k = codec::normalize_message_id(smsc_message_id);
+std::string receipt_key(std::string_view smsc_message_id, codec::id_radix radix) {
+  const auto k = codec::normalize_message_id(smsc_message_id, radix);
   return k.ok() ? std::string(k.key.view()) : std::string(smsc_message_id);
 }
 
@@ -49,7 +49,7 @@ bool is_final(message_state s, bool dlr) noexcept {
   }
 }
 
-message_store::message_store(const store_limits& limits, std::uint64_t first_id)
+message_store::message_store(const store_config& limits, std::uint64_t first_id)
     : limits_(limits), base_id_(first_id) {}
 
 void message_store::set_wakeup(std::function<void()> wakeup) {
@@ -183,7 +183,7 @@ void message_store::on_response(const submit_job& job, codec::command_status sta
         if (!r->content->dlr) r->done_ms = now_ms;
       }
       if (r->content->dlr && r->state != message_state::rejected) {
-        std::string key = receipt_key(smsc_message_id);
+        std::string key = receipt_key(smsc_message_id, limits_.message_id_radix);
         const auto early = early_.find(key);
         if (early != early_.end()) {
           const codec::message_state state = early->second;
@@ -228,7 +228,7 @@ bool message_store::on_receipt(std::string_view smsc_message_id, codec::message_
                                std::int64_t now_ms) {
   // ENROUTE, ACCEPTD and UNKNOWN are intermediate (SMPP 3.4 Appendix B): wait for the final one.
   if (!codec::is_final(state)) return true;
-  std::string key = receipt_key(smsc_message_id);
+  std::string key = receipt_key(smsc_message_id, limits_.receipt_id_radix);
   const std::lock_guard lock(mutex_);
   const auto it = awaiting_.find(key);
   if (it == awaiting_.end()) {

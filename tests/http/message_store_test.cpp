@@ -84,7 +84,7 @@ TEST(MessageStore, AnErrorAnswerRejectsWithTheStatusAndUndeliverableFails) {
 }
 
 TEST(MessageStore, ThrottledPartsAreSubmittedAgainUntilMaxAttempts) {
-  store_limits limits;
+  store_config limits;
   limits.max_attempts = 2;
   message_store s(limits, 1);
   (void)s.accept(content(1), recipients(1), 0);
@@ -114,7 +114,7 @@ TEST(MessageStore, PartsInFlightOnALostSessionAreQueuedAgainFirst) {
 }
 
 TEST(MessageStore, AFullQueueRefusesTheWholeRequestAndKeepsEveryAcceptedOne) {
-  store_limits limits;
+  store_config limits;
   limits.max_queued_parts = 5;
   message_store s(limits, 1);
   EXPECT_EQ(s.accept(content(2), recipients(2), 0).status, message_store::accept_status::ok);
@@ -130,7 +130,7 @@ TEST(MessageStore, AFullQueueRefusesTheWholeRequestAndKeepsEveryAcceptedOne) {
 }
 
 TEST(MessageStore, AFullTableEvictsFinalMessagesOnlyAndOldAcceptedOnesAfterTheWait) {
-  store_limits limits;
+  store_config limits;
   limits.max_messages = 2;
   limits.receipt_wait_s = 10;
   message_store s(limits, 1);

@@ -31,7 +31,7 @@ struct http_config {
   std::size_t max_body_bytes = 4 * 1024 * 1024;
   std::size_t max_parts = 10;
   smsc_config smsc;
-  store_limits limits;
+  store_config limits;
   std::vector<client_config> clients;
 };
 

@@ -72,11 +72,17 @@ struct message_view {
   std::int64_t done_ms = 0;
 };
 
-struct store_limits {
+struct store_config {
   std::size_t max_messages = 1'000'000;    // records kept, final ones evicted oldest first
   std::size_t max_queued_parts = 200'000;  // parts accepted and not yet handed to a session
   std::uint32_t receipt_wait_s = 3600;     // an accepted message older than this is evictable
   std::uint32_t max_attempts = 10;         // submits of one part refused as throttled / full
+  // How the SMSC writes message ids in submit_sm_resp and in receipts
+  // (codec::normalize_message_id). text: the same string (case and leading zeros aside) in both,
+  // which no id of another message can equal; auto would read "a" and "10" of an SMSC issuing hex
+  // ids as one number.
+  codec::id_radix message_id_radix = codec::id_radix::text;
+  codec::id_radix receipt_id_radix = codec::id_radix::text;
 };
 
 struct store_counters {
@@ -103,7 +109,7 @@ class message_store {
   };
 
   // Ids start at `first_id` (smpp-http uses the start time, so ids stay unique over restarts).
-  message_store(const store_limits& limits, std::uint64_t first_id);
+  message_store(const store_config& limits, std::uint64_t first_id);
 
   // Called after parts were queued, outside the lock: the sessions wake up.
   void set_wakeup(std::function<void()> wakeup);
@@ -161,7 +167,7 @@ class message_store {
   void apply_receipt(record& r, const std::string& key, codec::message_state state,
                      std::int64_t now_ms);
 
-  store_limits limits_;
+  store_config limits_;
   std::function<void()> wakeup_;
   mutable std::mutex mutex_;
   std::deque<record> records_;
