@@ -1,6 +1,8 @@
 // Checks every field of a POST /v1/messages body; the first fault found is the answer.
 #include "smpp/http/send_request.hpp"
 
+#include "smpp/http/wap_push.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <array>
@@ -16,8 +18,7 @@ constexpr std::uint32_t max_validity_s = 99u * 86400u;  // DD of the relative ti
 constexpr std::size_t max_text_octets = 64 * 1024;
 
 // Fields of the contract not built yet are refused by name rather than ignored.
-constexpr std::array<std::string_view, 4> not_yet_supported = {"wap_push", "mms_notification",
-                                                               "dlr_url", "schedule_at"};
+constexpr std::array<std::string_view, 2> not_yet_supported = {"dlr_url", "schedule_at"};
 
 request_error fault(std::string field, std::string reason) {
   return {std::move(field), std::move(reason)};
@@ -77,6 +78,111 @@ std::optional<request_error> read_binary(const json& b, const request_limits& li
   return std::nullopt;
 }
 
+// The object's string fields named in `keys` into `out` (in order); the first fault.
+std::optional<request_error> read_strings(
+    const json& obj, const std::string& name,
+    std::initializer_list<std::pair<const char*, std::string*>> keys,
+    std::initializer_list<const char*> other_keys) {
+  for (const auto& [key, value] : obj.items()) {
+    bool known = false;
+    for (const auto& [k, out] : keys) {
+      if (key != k) continue;
+      known = true;
+      if (!value.is_string()) return fault(name + "." + key, "must be a string");
+      *out = value.get<std::string>();
+    }
+    for (const char* k : other_keys) known |= key == k;
+    if (!known) {
+      std::string list;
+      for (const auto& [k, out] : keys) list += (list.empty() ? "" : ", ") + std::string(k);
+      for (const char* k : other_keys) list += ", " + std::string(k);
+      return fault(name + "." + key, "unknown field (accepted: " + list + ")");
+    }
+  }
+  return std::nullopt;
+}
+
+// "field: reason" from an encoder, as a fault of `name`.field.
+request_error push_fault(const std::string& name, const std::string& what) {
+  const std::size_t colon = what.find(": ");
+  if (colon == std::string::npos) return fault(name, what);
+  return fault(name + "." + what.substr(0, colon), what.substr(colon + 2));
+}
+
+std::optional<request_error> use_push(const push_result& pdu, const std::string& name,
+                                      const request_limits& limits, std::uint8_t ref,
+                                      send_request& out) {
+  if (const auto* e = std::get_if<std::string>(&pdu)) return push_fault(name, *e);
+  build_result built =
+      build_binary(std::get<std::vector<std::byte>>(pdu), wap_push_ports, ref, limits.max_parts);
+  if (built.error != build_error::none) return fault(name, std::string(to_string(built.error)));
+  out.parts = std::move(built.parts);
+  return std::nullopt;
+}
+
+// A Service Indication when it has a text, else a Service Loading (href and action only).
+std::optional<request_error> read_wap_push(const json& w, const request_limits& limits,
+                                           std::uint8_t ref, send_request& out) {
+  if (!w.is_object()) return fault("wap_push", "must be an object with href");
+  if (!w.contains("text")) {
+    service_loading sl;
+    if (auto e = read_strings(w, "wap_push", {{"href", &sl.href}, {"action", &sl.action}}, {})) {
+      return e;
+    }
+    return use_push(encode_service_loading(sl, ref), "wap_push", limits, ref, out);
+  }
+  service_indication si;
+  if (auto e = read_strings(w, "wap_push",
+                            {{"href", &si.href},
+                             {"text", &si.text},
+                             {"action", &si.action},
+                             {"si_id", &si.si_id},
+                             {"created", &si.created},
+                             {"expires", &si.expires}},
+                            {})) {
+    return e;
+  }
+  return use_push(encode_service_indication(si, ref), "wap_push", limits, ref, out);
+}
+
+std::optional<request_error> read_mms(const json& m, const request_limits& limits, std::uint8_t ref,
+                                      send_request& out) {
+  if (!m.is_object()) return fault("mms_notification", "must be an object with location and size");
+  mms_notification n;
+  std::string message_class;
+  if (auto e = read_strings(m, "mms_notification",
+                            {{"location", &n.location},
+                             {"from", &n.from},
+                             {"subject", &n.subject},
+                             {"class", &message_class},
+                             {"transaction_id", &n.transaction_id}},
+                            {"size", "expiry_s"})) {
+    return e;
+  }
+  for (const char* key : {"size", "expiry_s"}) {
+    if (!m.contains(key)) continue;
+    const json& v = m[key];
+    if (!v.is_number_unsigned() || v.get<std::uint64_t>() > 0xFFFFFFFFu) {
+      return fault(std::string("mms_notification.") + key, "must be an integer 0..4294967295");
+    }
+    (std::string_view(key) == "size" ? n.size : n.expiry_s) = v.get<std::uint32_t>();
+  }
+  if (message_class.empty() || message_class == "personal") {
+    n.message_class = mms_class::personal;
+  } else if (message_class == "advertisement") {
+    n.message_class = mms_class::advertisement;
+  } else if (message_class == "informational") {
+    n.message_class = mms_class::informational;
+  } else if (message_class == "auto") {
+    n.message_class = mms_class::automatic;
+  } else {
+    return fault("mms_notification.class",
+                 "must be personal, advertisement, informational or auto");
+  }
+  if (n.transaction_id.empty()) n.transaction_id = "smpp-http-" + std::to_string(ref);
+  return use_push(encode_mms_notification(n, ref), "mms_notification", limits, ref, out);
+}
+
 }  // namespace
 
 std::optional<sme_address> parse_msisdn(std::string_view text) {
@@ -119,7 +225,8 @@ std::variant<send_request, request_error> parse_send_request(std::string_view bo
 
   send_request req;
   const json* text = nullptr;
-  const json* binary = nullptr;
+  const json* binary = nullptr;  // or wap_push or mms_notification: octets for a port
+  std::string binary_kind;
   bool flash = false;
   for (const auto& [key, value] : doc.items()) {
     if (key == "to") {
@@ -155,8 +262,12 @@ std::variant<send_request, request_error> parse_send_request(std::string_view bo
     } else if (key == "text") {
       if (!value.is_string()) return fault("text", "must be a string");
       text = &value;
-    } else if (key == "binary") {
+    } else if (key == "binary" || key == "wap_push" || key == "mms_notification") {
+      if (binary != nullptr) {
+        return fault(key, "only one of text, binary, wap_push and mms_notification is allowed");
+      }
       binary = &value;
+      binary_kind = key;
     } else if (key == "flash") {
       if (!value.is_boolean()) return fault("flash", "must be true or false");
       flash = value.get<bool>();
@@ -179,13 +290,13 @@ std::variant<send_request, request_error> parse_send_request(std::string_view bo
       return fault(key, "is not supported by this version yet");
     } else {
       return fault(key,
-                   "unknown field (accepted: to, from, text, binary, flash, dlr, client_ref, "
-                   "validity_s)");
+                   "unknown field (accepted: to, from, text, binary, wap_push, mms_notification, "
+                   "flash, dlr, client_ref, validity_s)");
     }
   }
   if (req.to.empty()) return fault("to", "is required");
   if ((text == nullptr) == (binary == nullptr)) {
-    return fault("text", "exactly one of text and binary is required");
+    return fault("text", "exactly one of text, binary, wap_push and mms_notification is required");
   }
   if (text != nullptr) {
     const auto& s = text->get_ref<const std::string&>();
@@ -201,7 +312,15 @@ std::variant<send_request, request_error> parse_send_request(std::string_view bo
     req.parts = std::move(built.parts);
   } else {
     if (flash) return fault("flash", "applies to text only");
-    if (auto e = read_binary(*binary, limits, ref, req)) return *e;
+    std::optional<request_error> e;
+    if (binary_kind == "binary") {
+      e = read_binary(*binary, limits, ref, req);
+    } else if (binary_kind == "wap_push") {
+      e = read_wap_push(*binary, limits, ref, req);
+    } else {
+      e = read_mms(*binary, limits, ref, req);
+    }
+    if (e) return *e;
   }
   return req;
 }

@@ -59,8 +59,43 @@ TEST(SendRequest, NamesTheFieldAtFault) {
   EXPECT_EQ(error_of(R"({"to":"1","text":"a","from":"far too long name"})").field, "from");
   EXPECT_EQ(error_of(R"({"to":"1","text":"a","validity_s":0})").field, "validity_s");
   EXPECT_EQ(error_of(R"({"to":"1","text":"a","dlr":"yes"})").field, "dlr");
-  EXPECT_EQ(error_of(R"({"to":"1","text":"a","wap_push":{}})").reason,
+  EXPECT_EQ(error_of(R"({"to":"1","text":"a","dlr_url":"http://x"})").reason,
             "is not supported by this version yet");
+  EXPECT_EQ(error_of(R"({"to":"1","text":"a","wap_push":{"href":"http://a"}})").field, "text");
+  EXPECT_EQ(error_of(R"({"to":"1","wap_push":{"href":""}})").field, "wap_push.href");
+  EXPECT_EQ(error_of(R"({"to":"1","wap_push":{"href":"http://a","text":"t","action":"x"}})").field,
+            "wap_push.action");
+  EXPECT_EQ(error_of(R"({"to":"1","wap_push":{"href":"http://a","colour":"x"}})").field,
+            "wap_push.colour");
+  EXPECT_EQ(error_of(R"({"to":"1","mms_notification":{"location":"http://a","size":-1}})").field,
+            "mms_notification.size");
+  EXPECT_EQ(error_of(R"({"to":"1","mms_notification":{"location":"http://a","size":1,)"
+                     R"("class":"loud"}})")
+                .field,
+            "mms_notification.class");
+}
+
+TEST(SendRequest, WapPushWithTextIsAnSiWithoutAnSlAndMmsGoesToPort2948) {
+  auto si = parse_send_request(
+      R"({"to":"1","wap_push":{"href":"http://a.example/","text":"hi","action":"signal-low"}})", {},
+      0);
+  ASSERT_TRUE(std::holds_alternative<send_request>(si)) << std::get<request_error>(si).field;
+  const auto& si_sm = std::get<send_request>(si).parts.at(0).short_message;
+  // UDH port 2948 from 9200, then the Push PDU: TID, 0x06, headers, content type SIC (0xAE).
+  ASSERT_GE(si_sm.size(), 11u);
+  EXPECT_EQ(si_sm[3], std::byte{0x0B});
+  EXPECT_EQ(si_sm[4], std::byte{0x84});
+  EXPECT_EQ(si_sm[8], std::byte{0x06});
+  EXPECT_EQ(si_sm[10], std::byte{0xAE});
+  auto sl = parse_send_request(R"({"to":"1","wap_push":{"href":"http://a.example/"}})", {}, 0);
+  ASSERT_TRUE(std::holds_alternative<send_request>(sl));
+  EXPECT_EQ(std::get<send_request>(sl).parts.at(0).short_message.at(10), std::byte{0xB0});
+  auto mms = parse_send_request(
+      R"({"to":"1","mms_notification":{"location":"http://m.example/1","size":1000,)"
+      R"("subject":"Hi","from":"+4471","expiry_s":3600,"class":"informational"}})",
+      {}, 0);
+  ASSERT_TRUE(std::holds_alternative<send_request>(mms)) << std::get<request_error>(mms).field;
+  EXPECT_EQ(std::get<send_request>(mms).parts.at(0).short_message.at(10), std::byte{0xBE});
 }
 
 TEST(SendRequest, OverLongTextAndTooManyRecipientsAreRefused) {

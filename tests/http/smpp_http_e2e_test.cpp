@@ -138,7 +138,7 @@ struct fixture {
   child_process http;
 };
 
-TEST(SmppHttpE2e, BatchesLongTextsAndFlashAreSubmittedOnceAndDeliveredFromReceipts) {
+TEST(SmppHttpE2e, BatchesLongTextsFlashAndWapPushAreSubmittedOnceAndDeliveredFromReceipts) {
   fixture f;
   const std::uint16_t sim_port = start_smsc_sim(f.sim, 0);
   ASSERT_NE(sim_port, 0) << f.sim.err();
@@ -163,7 +163,14 @@ TEST(SmppHttpE2e, BatchesLongTextsAndFlashAreSubmittedOnceAndDeliveredFromReceip
   for (int i = 0; i < 80; ++i) cyrillic += "\xD0\x96";
   send(R"({"to":)" + recipients_json(50, 0) + R"(,"text":")" + cyrillic + "\"}", 50, 2);
   send(R"({"to":"+447900000001","text":"Flash!","flash":true,"client_ref":"f1"})", 1, 1);
-  ASSERT_EQ(parts, 5000u + 300u + 100u + 1u);
+  send(R"({"to":)" + recipients_json(10, 0) +
+           R"(,"wap_push":{"href":"https://example.com/o","text":"Offer"}})",
+       10, 1);
+  send(R"({"to":)" + recipients_json(10, 0) +
+           R"(,"mms_notification":{"location":"http://mmsc.example/m/)" + std::string(150, 'q') +
+           R"(","size":5000,"subject":"Photo"}})",
+       10, 2);
+  ASSERT_EQ(parts, 5000u + 300u + 100u + 1u + 10u + 20u);
 
   const json status =
       a.wait_status([&](const json& s) { return s["receipts_matched"] == parts; }, 30s);
@@ -181,7 +188,7 @@ TEST(SmppHttpE2e, BatchesLongTextsAndFlashAreSubmittedOnceAndDeliveredFromReceip
 
   const auto by_state = states_of(a, ids);
   EXPECT_EQ(by_state, (std::map<std::string, std::size_t>{{"delivered", ids.size()}}));
-  const json flash = a.get("/v1/messages/" + ids.back());
+  const json flash = a.get("/v1/messages/" + ids[5000 + 100 + 50]);
   EXPECT_EQ(flash["client_ref"], "f1");
   EXPECT_EQ(flash["receipt_stat"], "DELIVRD");
   EXPECT_EQ(flash["parts_delivered"], 1);
