@@ -19,6 +19,9 @@
 namespace smpp::http {
 namespace {
 
+// Scheduled parts count against the queue's bound; a horizon keeps them from filling it for long.
+constexpr std::uint32_t max_schedule_ahead_s = 30 * 86400;
+
 std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -150,6 +153,13 @@ struct api_server::impl {
     content->client_ref = std::move(r.client_ref);
     if (r.validity_s != 0) content->validity_period = relative_time(r.validity_s);
     const std::int64_t now = wall_ms();
+    if (r.schedule_ms != 0) {
+      if (r.schedule_ms > now + std::int64_t{max_schedule_ahead_s} * 1000) {
+        json_error(res, 400, "schedule_at", "is more than 30 days ahead");
+        return;
+      }
+      content->schedule_ms = r.schedule_ms;  // a time already past means at once
+    }
     if (cc.rate_per_s != 0 && !buckets[*client]->take(r.to.size(), cc.rate_per_s, now)) {
       res.set_header("Retry-After", "1");
       json_error(
@@ -222,6 +232,7 @@ struct api_server::impl {
             ",\"parts_accepted\":" + std::to_string(v->parts_accepted) +
             ",\"parts_delivered\":" + std::to_string(v->parts_delivered);
     body += ",\"created_at\":\"" + iso_time(v->created_ms) + "\"";
+    if (v->scheduled_ms != 0) body += ",\"scheduled_at\":\"" + iso_time(v->scheduled_ms) + "\"";
     const std::pair<const char*, std::int64_t> times[] = {{"submitted_at", v->submitted_ms},
                                                           {"accepted_at", v->accepted_ms},
                                                           {"done_at", v->done_ms}};
@@ -248,6 +259,7 @@ struct api_server::impl {
         {"messages_evicted", c.messages_evicted},
         {"requests_refused_full", c.requests_refused_full},
         {"queued_parts", c.queued_parts},
+        {"scheduled_parts", c.scheduled_parts},
         {"records", c.records},
         {"binds", s.binds},
         {"bind_failures", s.bind_failures},

@@ -76,7 +76,7 @@ message_store::accept_result message_store::accept(std::shared_ptr<const message
   std::function<void()> wakeup;
   {
     const std::lock_guard lock(mutex_);
-    if (queue_.size() + to.size() * parts > limits_.max_queued_parts) {
+    if (queue_.size() + scheduled_.size() + to.size() * parts > limits_.max_queued_parts) {
       ++counters_.requests_refused_full;
       result.status = accept_status::queue_full;
       return result;
@@ -100,7 +100,12 @@ message_store::accept_result message_store::accept(std::shared_ptr<const message
       r.to = to[i].digits;
       r.created_ms = now_ms;
       for (std::size_t p = 0; p < parts; ++p) {
-        queue_.push_back({result.first_id + i, static_cast<std::uint8_t>(p)});
+        const queued_part q{result.first_id + i, static_cast<std::uint8_t>(p)};
+        if (content->schedule_ms > now_ms) {
+          scheduled_.emplace_hint(scheduled_.end(), content->schedule_ms, q);
+        } else {
+          queue_.push_back(q);
+        }
       }
     }
     counters_.messages_accepted += to.size();
@@ -119,6 +124,10 @@ message_store::record* message_store::lookup(std::uint64_t id) {
 std::size_t message_store::take(std::size_t max, std::vector<submit_job>& out,
                                 std::int64_t now_ms) {
   const std::lock_guard lock(mutex_);
+  while (!scheduled_.empty() && scheduled_.begin()->first <= now_ms) {
+    queue_.push_back(scheduled_.begin()->second);
+    scheduled_.erase(scheduled_.begin());
+  }
   std::size_t n = 0;
   while (n < max && !queue_.empty()) {
     const queued_part q = queue_.front();
@@ -267,6 +276,7 @@ std::optional<message_view> message_store::find(std::uint64_t id, std::uint32_t 
   v.parts_accepted = r.parts_accepted;
   v.parts_delivered = r.parts_delivered;
   v.created_ms = r.created_ms;
+  v.scheduled_ms = r.content->schedule_ms;
   v.submitted_ms = r.submitted_ms;
   v.accepted_ms = r.accepted_ms;
   v.done_ms = r.done_ms;
@@ -277,6 +287,7 @@ store_counters message_store::counters() const {
   const std::lock_guard lock(mutex_);
   store_counters c = counters_;
   c.queued_parts = queue_.size();
+  c.scheduled_parts = scheduled_.size();
   c.records = records_.size();
   return c;
 }

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdio>
+#include <ctime>
 
 namespace smpp::http {
 namespace {
@@ -18,7 +19,7 @@ constexpr std::uint32_t max_validity_s = 99u * 86400u;  // DD of the relative ti
 constexpr std::size_t max_text_octets = 64 * 1024;
 
 // Fields of the contract not built yet are refused by name rather than ignored.
-constexpr std::array<std::string_view, 2> not_yet_supported = {"dlr_url", "schedule_at"};
+constexpr std::array<std::string_view, 1> not_yet_supported = {"dlr_url"};
 
 request_error fault(std::string field, std::string reason) {
   return {std::move(field), std::move(reason)};
@@ -206,6 +207,36 @@ std::optional<sme_address> parse_sender(std::string_view text) {
   return sme_address{5, 0, std::string(text)};
 }
 
+std::optional<std::int64_t> parse_utc_time(std::string_view text) {
+  if (text.size() != 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+      text[16] != ':' || text[19] != 'Z') {
+    return std::nullopt;
+  }
+  auto number = [&](std::size_t at, std::size_t n) {
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') return -1;
+      v = v * 10 + (text[i] - '0');
+    }
+    return v;
+  };
+  std::tm tm{};
+  tm.tm_year = number(0, 4) - 1900;
+  tm.tm_mon = number(5, 2) - 1;
+  tm.tm_mday = number(8, 2);
+  tm.tm_hour = number(11, 2);
+  tm.tm_min = number(14, 2);
+  tm.tm_sec = number(17, 2);
+  if (tm.tm_year < 70 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_hour < 0 ||
+      tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 59) {
+    return std::nullopt;
+  }
+  const std::tm asked = tm;
+  const std::time_t t = timegm(&tm);
+  if (tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon) return std::nullopt;  // Feb 30
+  return static_cast<std::int64_t>(t) * 1000;
+}
+
 std::string relative_time(std::uint32_t seconds) {
   const std::uint32_t days = seconds / 86400;
   const std::uint32_t hours = seconds / 3600 % 24;
@@ -285,13 +316,18 @@ std::variant<send_request, request_error> parse_send_request(std::string_view bo
         return fault("validity_s", "must be an integer 1..8553600 (99 days)");
       }
       req.validity_s = value.get<std::uint32_t>();
+    } else if (key == "schedule_at") {
+      const auto ms =
+          value.is_string() ? parse_utc_time(value.get_ref<const std::string&>()) : std::nullopt;
+      if (!ms) return fault("schedule_at", "must be a UTC time \"YYYY-MM-DDThh:mm:ssZ\"");
+      req.schedule_ms = *ms;
     } else if (std::find(not_yet_supported.begin(), not_yet_supported.end(), key) !=
                not_yet_supported.end()) {
       return fault(key, "is not supported by this version yet");
     } else {
       return fault(key,
                    "unknown field (accepted: to, from, text, binary, wap_push, mms_notification, "
-                   "flash, dlr, client_ref, validity_s)");
+                   "flash, dlr, client_ref, validity_s, schedule_at)");
     }
   }
   if (req.to.empty()) return fault("to", "is required");

@@ -151,5 +151,26 @@ TEST(MessageStore, AFullTableEvictsFinalMessagesOnlyAndOldAcceptedOnesAfterTheWa
   EXPECT_EQ(s.counters().messages_evicted, 2u);
 }
 
+TEST(MessageStore, ScheduledPartsWaitForTheirTimeAndCountAgainstTheQueue) {
+  store_config limits;
+  limits.max_queued_parts = 3;
+  message_store s(limits, 1);
+  auto later = content(2);
+  later->schedule_ms = 5000;
+  ASSERT_EQ(s.accept(later, recipients(1), 1000).status, message_store::accept_status::ok);
+  ASSERT_EQ(s.accept(content(1), recipients(1), 1000).status, message_store::accept_status::ok);
+  EXPECT_EQ(s.accept(content(1), recipients(1), 1000).status,
+            message_store::accept_status::queue_full);
+  EXPECT_EQ(s.counters().scheduled_parts, 2u);
+  std::vector<submit_job> jobs;
+  ASSERT_EQ(s.take(10, jobs, 4999), 1u);
+  EXPECT_EQ(jobs[0].id, 2u) << "the unscheduled one only";
+  EXPECT_EQ(state_of(s, 1), message_state::queued);
+  ASSERT_EQ(s.take(10, jobs, 5000), 2u);
+  EXPECT_EQ(jobs[1].id, 1u);
+  EXPECT_EQ(s.find(1, 3)->scheduled_ms, 5000);
+  EXPECT_EQ(s.counters().scheduled_parts, 0u);
+}
+
 }  // namespace
 }  // namespace smpp::http

@@ -114,6 +114,15 @@ TEST(SendRequest, RelativeValidityIsSmppRelativeTime) {
   EXPECT_EQ(relative_time(86400 * 2 + 59), "000002000059000R");
 }
 
+TEST(SendRequest, ScheduleAtIsAUtcTime) {
+  EXPECT_EQ(parse_utc_time("1970-01-02T00:00:01Z"), 86401000);
+  EXPECT_EQ(parse_utc_time("2026-12-07T12:00:00Z"), 1796644800000);  // date -u -d ... +%s
+  EXPECT_FALSE(parse_utc_time("2026-02-30T00:00:00Z").has_value());
+  EXPECT_FALSE(parse_utc_time("2026-12-07 12:00:00Z").has_value());
+  EXPECT_FALSE(parse_utc_time("2026-12-07T12:00:00+01:00").has_value());
+  EXPECT_EQ(error_of(R"({"to":"1","text":"a","schedule_at":"tomorrow"})").field, "schedule_at");
+}
+
 TEST(SendRequest, SendersAreNumbersOrShortAlphanumerics) {
   EXPECT_EQ(parse_sender("+4412")->ton, 1);
   EXPECT_EQ(parse_sender("Shop-1")->ton, 5);

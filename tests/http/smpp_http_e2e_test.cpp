@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -259,6 +260,42 @@ TEST(SmppHttpE2e, AFullQueueAnswers503AndEveryAcceptedMessageIsSentOnceTheSmscCo
   ASSERT_TRUE(sim.has_value());
   EXPECT_EQ(sim->count("submit_sm"), 1500u) << "none of the refused request, all the accepted";
   EXPECT_EQ(states_of(a, first), (std::map<std::string, std::size_t>{{"delivered", 1500}}));
+}
+
+std::string utc_in(std::chrono::seconds ahead) {
+  const std::time_t t =
+      std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + ahead);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+TEST(SmppHttpE2e, AScheduledMessageIsHeldUntilItsTime) {
+  fixture f;
+  const std::uint16_t sim_port = start_smsc_sim(f.sim, 0);
+  ASSERT_NE(sim_port, 0) << f.sim.err();
+  const int port = start_smpp_http(f.http, f.dir, sim_port);
+  ASSERT_GT(port, 0) << f.http.err();
+  api a(port);
+  const std::string at = utc_in(2s);
+  const auto ids =
+      ids_of(a.post(R"({"to":["1","2"],"text":"later","schedule_at":")" + at + "\"}"), 2, 1);
+  ASSERT_EQ(ids.size(), 2u);
+  const json held = a.get("/v1/messages/" + ids[0]);
+  EXPECT_EQ(held["state"], "queued");
+  EXPECT_EQ(held["scheduled_at"], at.substr(0, 19) + ".000Z");
+  EXPECT_EQ(a.get("/v1/status")["scheduled_parts"], 2);
+  const json status = a.wait_status([](const json& s) { return s["receipts_matched"] == 2; }, 10s);
+  EXPECT_EQ(status["receipts_matched"], 2) << status.dump();
+  const json sent = a.get("/v1/messages/" + ids[0]);
+  EXPECT_EQ(sent["state"], "delivered");
+  EXPECT_GE(sent["submitted_at"].get<std::string>(), sent["scheduled_at"].get<std::string>());
+  auto far = a.post(R"({"to":"1","text":"x","schedule_at":")" +
+                    utc_in(std::chrono::hours(24 * 31)) + "\"}");
+  ASSERT_TRUE(far);
+  EXPECT_EQ(far->status, 400);
 }
 
 TEST(SmppHttpE2e, BadRequestsAreAnsweredWithTheirStatusAndField) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,6 +44,7 @@ struct message_content {
   bool dlr = true;
   std::string validity_period;  // SMPP relative time, empty for the SMSC default
   std::string client_ref;
+  std::int64_t schedule_ms = 0;  // held until this wall-clock time; 0: at once
 };
 
 // One part handed to a session to submit.
@@ -67,6 +69,7 @@ struct message_view {
   std::size_t parts_accepted = 0;
   std::size_t parts_delivered = 0;
   std::int64_t created_ms = 0;
+  std::int64_t scheduled_ms = 0;  // 0: not scheduled
   std::int64_t submitted_ms = 0;  // 0: not yet
   std::int64_t accepted_ms = 0;
   std::int64_t done_ms = 0;
@@ -96,7 +99,8 @@ struct store_counters {
   std::uint64_t receipts_unmatched = 0;
   std::uint64_t messages_evicted = 0;
   std::uint64_t requests_refused_full = 0;
-  std::size_t queued_parts = 0;
+  std::size_t queued_parts = 0;     // due, waiting for a session
+  std::size_t scheduled_parts = 0;  // held until their schedule_at
   std::size_t records = 0;
 };
 
@@ -114,11 +118,13 @@ class message_store {
   // Called after parts were queued, outside the lock: the sessions wake up.
   void set_wakeup(std::function<void()> wakeup);
 
-  // All recipients or none: a request that does not fit is refused whole.
+  // All recipients or none: a request that does not fit is refused whole. Parts of a content
+  // with schedule_ms after now_ms are held until then.
   [[nodiscard]] accept_result accept(std::shared_ptr<const message_content> content,
                                      const std::vector<sme_address>& to, std::int64_t now_ms);
 
-  // Moves up to `max` queued parts into `out` (appended), marking them submitted.
+  // Moves up to `max` queued parts into `out` (appended), marking them submitted; scheduled
+  // parts become due at their time.
   std::size_t take(std::size_t max, std::vector<submit_job>& out, std::int64_t now_ms);
 
   // The submit_sm_resp of a job. A temporary refusal (ESME_RTHROTTLED, ESME_RMSGQFUL) queues
@@ -173,6 +179,7 @@ class message_store {
   std::deque<record> records_;
   std::uint64_t base_id_;  // id of records_.front()
   std::deque<queued_part> queue_;
+  std::multimap<std::int64_t, queued_part> scheduled_;  // by due time; counts against the queue
   std::unordered_map<std::string, target> awaiting_;
   // Receipts that came before their submit_sm_resp (another session of the same bind may pass
   // them on first): matched when the answer arrives, oldest dropped beyond early_capacity.

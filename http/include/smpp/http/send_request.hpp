@@ -28,6 +28,7 @@ struct send_request {
   bool dlr = true;
   std::string client_ref;
   std::uint32_t validity_s = 0;  // 0: the SMSC's default
+  std::int64_t schedule_ms = 0;  // schedule_at as Unix milliseconds; 0: at once
 };
 
 struct request_error {
@@ -49,6 +50,9 @@ struct request_limits {
 // A sender: a number as above, or 1..11 characters of GSM text (TS 23.040 §9.1.2.5
 // alphanumeric: TON 5, NPI 0).
 [[nodiscard]] std::optional<sme_address> parse_sender(std::string_view text);
+
+// "YYYY-MM-DDThh:mm:ssZ" (RFC 3339, UTC, whole seconds) as Unix milliseconds.
+[[nodiscard]] std::optional<std::int64_t> parse_utc_time(std::string_view text);
 
 // SMPP 3.4 §7.1.2 relative time "YYMMDDhhmmss000R" for a validity of `seconds`.
 [[nodiscard]] std::string relative_time(std::uint32_t seconds);
