@@ -13,8 +13,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "smpp/codec/receipt.hpp"
-#include "smpp/codec/status.hpp"
+#include "smpp/http/message_json.hpp"
 
 namespace smpp::http {
 namespace {
@@ -26,36 +25,6 @@ std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// RFC 3339 UTC with milliseconds.
-std::string iso_time(std::int64_t ms) {
-  const std::time_t s = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
-}
-
-// A JSON string literal of text that is already UTF-8.
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
 }
 
 void json_error(httplib::Response& res, int status, std::string_view field,
@@ -92,13 +61,14 @@ struct api_server::impl {
   const http_config& config;
   message_store& store;
   const smsc_sessions& sessions;
+  const callback_sender& callbacks;
   httplib::Server server;
   std::unordered_map<std::string, std::uint32_t> clients;  // key hash -> index
   std::vector<std::unique_ptr<token_bucket>> buckets;
   std::atomic<std::uint32_t> next_ref{0};
 
-  impl(const http_config& c, message_store& s, const smsc_sessions& ss)
-      : config(c), store(s), sessions(ss) {
+  impl(const http_config& c, message_store& s, const smsc_sessions& ss, const callback_sender& cb)
+      : config(c), store(s), sessions(ss), callbacks(cb) {
     for (std::uint32_t i = 0; i < c.clients.size(); ++i) {
       clients.emplace(c.clients[i].key_hash, i);
       buckets.push_back(std::make_unique<token_bucket>());
@@ -151,6 +121,7 @@ struct api_server::impl {
     content->parts = std::move(r.parts);
     content->dlr = r.dlr;
     content->client_ref = std::move(r.client_ref);
+    content->dlr_url = std::move(r.dlr_url);
     if (r.validity_s != 0) content->validity_period = relative_time(r.validity_s);
     const std::int64_t now = wall_ms();
     if (r.schedule_ms != 0) {
@@ -206,47 +177,14 @@ struct api_server::impl {
       json_error(res, 404, "id", "no such message");
       return;
     }
-    std::string body =
-        "{\"id\":\"" + std::to_string(v->id) + "\",\"to\":\"" + v->to + "\",\"from\":";
-    append_json_string(body, v->from);
-    body += ",\"state\":\"" + std::string(to_string(v->state)) + "\"";
-    if (v->state == message_state::rejected) {
-      const auto status = static_cast<codec::command_status>(v->smpp_status);
-      char hex[16];
-      std::snprintf(hex, sizeof hex, "0x%08x", v->smpp_status);
-      body += ",\"smpp_status\":\"" + std::string(hex) + "\",\"smpp_status_name\":\"" +
-              std::string(codec::status_name(status)) + "\"";
-    }
-    if (v->receipt_stat != 0) {
-      body += ",\"receipt_stat\":\"" +
-              std::string(
-                  codec::stat_abbreviation(static_cast<codec::message_state>(v->receipt_stat))) +
-              "\"";
-    }
-    if (!v->client_ref.empty()) {
-      body += ",\"client_ref\":";
-      append_json_string(body, v->client_ref);
-    }
-    body += ",\"parts\":" + std::to_string(v->parts) +
-            ",\"parts_submitted\":" + std::to_string(v->parts_submitted) +
-            ",\"parts_accepted\":" + std::to_string(v->parts_accepted) +
-            ",\"parts_delivered\":" + std::to_string(v->parts_delivered);
-    body += ",\"created_at\":\"" + iso_time(v->created_ms) + "\"";
-    if (v->scheduled_ms != 0) body += ",\"scheduled_at\":\"" + iso_time(v->scheduled_ms) + "\"";
-    const std::pair<const char*, std::int64_t> times[] = {{"submitted_at", v->submitted_ms},
-                                                          {"accepted_at", v->accepted_ms},
-                                                          {"done_at", v->done_ms}};
-    for (const auto& [name, ms] : times) {
-      if (ms != 0) body += ",\"" + std::string(name) + "\":\"" + iso_time(ms) + "\"";
-    }
-    body += "}\n";
-    res.set_content(body, "application/json");
+    res.set_content(message_json(*v), "application/json");
   }
 
   void get_status(const httplib::Request& req, httplib::Response& res) const {
     if (!authenticate(req, res)) return;
     const store_counters c = store.counters();
     const session_counters s = sessions.counters();
+    const callback_counters cb = callbacks.counters();
     const std::pair<const char*, std::uint64_t> fields[] = {
         {"messages_accepted", c.messages_accepted},
         {"parts_accepted", c.parts_accepted},
@@ -267,6 +205,12 @@ struct api_server::impl {
         {"receipts_received", s.receipts},
         {"mo_received", s.mo_messages},
         {"sessions_bound", s.bound_now},
+        {"callbacks_queued", cb.queued},
+        {"callbacks_delivered", cb.delivered},
+        {"callbacks_failed", cb.failed},
+        {"callbacks_dropped", cb.dropped},
+        {"callback_attempts", cb.attempts},
+        {"callbacks_pending", cb.pending},
     };
     std::string body = "{";
     for (const auto& [name, value] : fields) {
@@ -279,8 +223,8 @@ struct api_server::impl {
 };
 
 api_server::api_server(const http_config& config, message_store& store,
-                       const smsc_sessions& sessions)
-    : impl_(std::make_unique<impl>(config, store, sessions)) {
+                       const smsc_sessions& sessions, const callback_sender& callbacks)
+    : impl_(std::make_unique<impl>(config, store, sessions, callbacks)) {
   httplib::Server& s = impl_->server;
   const unsigned threads = config.threads;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };

@@ -129,11 +129,14 @@ void read_radix(reader& r, const toml::table& t, const char* key, codec::id_radi
 
 void read_client(reader& r, const toml::table& t, std::size_t i, http_config& c) {
   const std::string path = "clients[" + std::to_string(i) + "].";
-  r.only(t, path, {"name", "key_hash", "from", "allowed_from", "max_recipients", "rate_per_s"});
+  r.only(t, path,
+         {"name", "key_hash", "from", "allowed_from", "max_recipients", "rate_per_s",
+          "webhook_secret"});
   client_config cl;
   r.string(t, path, "name", cl.name, true);
   r.string(t, path, "key_hash", cl.key_hash, true);
   r.string(t, path, "from", cl.from, true);
+  r.string(t, path, "webhook_secret", cl.webhook_secret);
   if (cl.name.empty()) r.error(&t, path + "name", "is required");
   if (cl.key_hash.rfind("blake2b256:", 0) != 0 || cl.key_hash.size() != 11 + 64) {
     r.error(t.get("key_hash") != nullptr ? t.get("key_hash") : &t, path + "key_hash",
@@ -192,7 +195,7 @@ std::variant<http_config, std::vector<std::string>> load_http_config(const std::
                                     std::string(e.description())};
   }
   http_config c;
-  r.only(root, "", {"http", "smsc", "limits", "clients"});
+  r.only(root, "", {"http", "smsc", "limits", "callbacks", "clients"});
   if (const toml::table* t = r.table(root, "http")) {
     r.only(*t, "http.", {"listen", "threads", "max_body_bytes", "max_parts"});
     read_listen(r, *t, c);
@@ -227,6 +230,13 @@ std::variant<http_config, std::vector<std::string>> load_http_config(const std::
     r.integer(*t, "limits.", "max_queued_parts", c.limits.max_queued_parts, 1, 100'000'000);
     r.integer(*t, "limits.", "receipt_wait_s", c.limits.receipt_wait_s, 0, 30 * 86400);
     r.integer(*t, "limits.", "max_attempts", c.limits.max_attempts, 1, 1000);
+  }
+  if (const toml::table* t = r.table(root, "callbacks")) {
+    r.only(*t, "callbacks.", {"threads", "max_pending", "retry_for_s", "timeout_ms"});
+    r.integer(*t, "callbacks.", "threads", c.callbacks.threads, 1, 64);
+    r.integer(*t, "callbacks.", "max_pending", c.callbacks.max_pending, 1, 10'000'000);
+    r.integer(*t, "callbacks.", "retry_for_s", c.callbacks.retry_for_s, 0, 7 * 86400);
+    r.integer(*t, "callbacks.", "timeout_ms", c.callbacks.timeout_ms, 100, 600000);
   }
   if (const toml::node* n = root.get("clients")) {
     const toml::array* a = n->as_array();

@@ -8,7 +8,9 @@
 #include <thread>
 
 #include "smpp/http/api_server.hpp"
+#include "smpp/http/callbacks.hpp"
 #include "smpp/http/http_config.hpp"
+#include "smpp/http/message_json.hpp"
 #include "smpp/http/message_store.hpp"
 #include "smpp/http/smsc_sessions.hpp"
 
@@ -105,13 +107,20 @@ int main(int argc, char** argv) {
 
   smpp::http::message_store store(config.limits, first_message_id());
   smpp::http::smsc_sessions sessions(config.smsc, store);
-  smpp::http::api_server server(config, store, sessions);
+  smpp::http::callback_sender callbacks(config.callbacks);
+  store.set_final_hook(
+      [&](const smpp::http::message_view& v, const smpp::http::message_content& c) {
+        (void)callbacks.post(c.dlr_url, smpp::http::message_json(v),
+                             config.clients[c.client].webhook_secret);
+      });
+  smpp::http::api_server server(config, store, sessions, callbacks);
   const int port = server.bind();
   if (port < 0) {
     std::fprintf(stderr, "smpp-http: cannot listen on %s:%u\n", config.listen_host.c_str(),
                  config.listen_port);
     return 1;
   }
+  callbacks.start();
   sessions.start();
   std::thread waiter([&] {
     int sig = 0;
@@ -126,6 +135,8 @@ int main(int argc, char** argv) {
   }
   waiter.join();
   sessions.stop();
+  store.set_final_hook({});
+  callbacks.stop();
   const auto c = store.counters();
   std::printf(
       "{\"messages_accepted\":%llu,\"parts_accepted\":%llu,\"parts_submitted\":%llu,"

@@ -177,11 +177,12 @@ void message_store::on_response(const submit_job& job, codec::command_status sta
         queue_.push_back({job.id, job.part});
         ++counters_.parts_retried;
         wakeup = wakeup_;
-      } else if (r->state != message_state::rejected) {
+      } else if (!is_final(r->state, r->content->dlr)) {
         r->state = message_state::rejected;
         r->smpp_status = static_cast<std::uint32_t>(status);
         r->done_ms = now_ms;
         forget_awaiting(*r);
+        finished(*r, job.id);
       }
     } else {
       ++counters_.responses_ok;
@@ -189,7 +190,10 @@ void message_store::on_response(const submit_job& job, codec::command_status sta
       if (r->state == message_state::submitted && r->parts_accepted == r->content->parts.size()) {
         r->state = message_state::accepted;
         r->accepted_ms = now_ms;
-        if (!r->content->dlr) r->done_ms = now_ms;
+        if (!r->content->dlr) {
+          r->done_ms = now_ms;
+          finished(*r, job.id);
+        }
       }
       if (r->content->dlr && r->state != message_state::rejected) {
         std::string key = receipt_key(smsc_message_id, limits_.message_id_radix);
@@ -198,7 +202,7 @@ void message_store::on_response(const submit_job& job, codec::command_status sta
           const codec::message_state state = early->second;
           early_.erase(early);
           ++counters_.receipts_matched;
-          apply_receipt(*r, key, state, now_ms);
+          apply_receipt(*r, job.id, key, state, now_ms);
         } else {
           awaiting_[key] = {job.id, job.part};
           r->awaiting.push_back(std::move(key));
@@ -209,14 +213,15 @@ void message_store::on_response(const submit_job& job, codec::command_status sta
           r->parts_delivered == r->content->parts.size()) {
         r->state = message_state::delivered;
         r->done_ms = now_ms;
+        finished(*r, job.id);
       }
     }
   }
   if (wakeup) wakeup();
 }
 
-void message_store::apply_receipt(record& r, const std::string& key, codec::message_state state,
-                                  std::int64_t now_ms) {
+void message_store::apply_receipt(record& r, std::uint64_t id, const std::string& key,
+                                  codec::message_state state, std::int64_t now_ms) {
   std::erase(r.awaiting, key);
   if (is_final(r.state, r.content->dlr) && r.state != message_state::accepted) return;
   r.receipt_stat = static_cast<std::uint8_t>(state);
@@ -225,12 +230,14 @@ void message_store::apply_receipt(record& r, const std::string& key, codec::mess
     if (r.parts_delivered == r.content->parts.size() && r.state == message_state::accepted) {
       r.state = message_state::delivered;
       r.done_ms = now_ms;
+      finished(r, id);
     }
     return;
   }
   r.state = state == codec::message_state::expired ? message_state::expired : message_state::failed;
   r.done_ms = now_ms;
   forget_awaiting(r);
+  finished(r, id);
 }
 
 bool message_store::on_receipt(std::string_view smsc_message_id, codec::message_state state,
@@ -254,15 +261,11 @@ bool message_store::on_receipt(std::string_view smsc_message_id, codec::message_
   const target t = it->second;
   awaiting_.erase(it);
   ++counters_.receipts_matched;
-  if (record* r = lookup(t.id)) apply_receipt(*r, key, state, now_ms);
+  if (record* r = lookup(t.id)) apply_receipt(*r, t.id, key, state, now_ms);
   return true;
 }
 
-std::optional<message_view> message_store::find(std::uint64_t id, std::uint32_t client) const {
-  const std::lock_guard lock(mutex_);
-  if (id < base_id_ || id - base_id_ >= records_.size()) return std::nullopt;
-  const record& r = records_[id - base_id_];
-  if (r.content->client != client) return std::nullopt;
+message_view message_store::view_of(const record& r, std::uint64_t id) {
   message_view v;
   v.id = id;
   v.to = r.to;
@@ -281,6 +284,23 @@ std::optional<message_view> message_store::find(std::uint64_t id, std::uint32_t 
   v.accepted_ms = r.accepted_ms;
   v.done_ms = r.done_ms;
   return v;
+}
+
+std::optional<message_view> message_store::find(std::uint64_t id, std::uint32_t client) const {
+  const std::lock_guard lock(mutex_);
+  if (id < base_id_ || id - base_id_ >= records_.size()) return std::nullopt;
+  const record& r = records_[id - base_id_];
+  if (r.content->client != client) return std::nullopt;
+  return view_of(r, id);
+}
+
+void message_store::finished(const record& r, std::uint64_t id) {
+  if (final_hook_ && !r.content->dlr_url.empty()) final_hook_(view_of(r, id), *r.content);
+}
+
+void message_store::set_final_hook(final_hook hook) {
+  const std::lock_guard lock(mutex_);
+  final_hook_ = std::move(hook);
 }
 
 store_counters message_store::counters() const {

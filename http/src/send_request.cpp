@@ -1,6 +1,7 @@
 // Checks every field of a POST /v1/messages body; the first fault found is the answer.
 #include "smpp/http/send_request.hpp"
 
+#include "smpp/http/callbacks.hpp"
 #include "smpp/http/wap_push.hpp"
 
 #include <nlohmann/json.hpp>
@@ -17,9 +18,6 @@ using json = nlohmann::json;
 constexpr std::size_t max_client_ref = 64;
 constexpr std::uint32_t max_validity_s = 99u * 86400u;  // DD of the relative time is 2 digits
 constexpr std::size_t max_text_octets = 64 * 1024;
-
-// Fields of the contract not built yet are refused by name rather than ignored.
-constexpr std::array<std::string_view, 1> not_yet_supported = {"dlr_url"};
 
 request_error fault(std::string field, std::string reason) {
   return {std::move(field), std::move(reason)};
@@ -321,13 +319,15 @@ std::variant<send_request, request_error> parse_send_request(std::string_view bo
           value.is_string() ? parse_utc_time(value.get_ref<const std::string&>()) : std::nullopt;
       if (!ms) return fault("schedule_at", "must be a UTC time \"YYYY-MM-DDThh:mm:ssZ\"");
       req.schedule_ms = *ms;
-    } else if (std::find(not_yet_supported.begin(), not_yet_supported.end(), key) !=
-               not_yet_supported.end()) {
-      return fault(key, "is not supported by this version yet");
+    } else if (key == "dlr_url") {
+      if (!value.is_string() || !parse_callback_url(value.get_ref<const std::string&>())) {
+        return fault("dlr_url", "must be an http:// or https:// URL of at most 2048 octets");
+      }
+      req.dlr_url = value.get<std::string>();
     } else {
       return fault(key,
                    "unknown field (accepted: to, from, text, binary, wap_push, mms_notification, "
-                   "flash, dlr, client_ref, validity_s, schedule_at)");
+                   "flash, dlr, dlr_url, client_ref, validity_s, schedule_at)");
     }
   }
   if (req.to.empty()) return fault("to", "is required");

@@ -59,8 +59,7 @@ TEST(SendRequest, NamesTheFieldAtFault) {
   EXPECT_EQ(error_of(R"({"to":"1","text":"a","from":"far too long name"})").field, "from");
   EXPECT_EQ(error_of(R"({"to":"1","text":"a","validity_s":0})").field, "validity_s");
   EXPECT_EQ(error_of(R"({"to":"1","text":"a","dlr":"yes"})").field, "dlr");
-  EXPECT_EQ(error_of(R"({"to":"1","text":"a","dlr_url":"http://x"})").reason,
-            "is not supported by this version yet");
+  EXPECT_EQ(error_of(R"({"to":"1","text":"a","dlr_url":"ftp://x/"})").field, "dlr_url");
   EXPECT_EQ(error_of(R"({"to":"1","text":"a","wap_push":{"href":"http://a"}})").field, "text");
   EXPECT_EQ(error_of(R"({"to":"1","wap_push":{"href":""}})").field, "wap_push.href");
   EXPECT_EQ(error_of(R"({"to":"1","wap_push":{"href":"http://a","text":"t","action":"x"}})").field,

@@ -11,13 +11,16 @@
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "../support/child_process.hpp"
 #include "../support/rate_bounds.hpp"
+#include "smpp/http/callbacks.hpp"
 
 namespace {
 
@@ -36,7 +39,10 @@ constexpr const char* key_header = "Bearer demo-key";
 struct limits {
   std::size_t max_queued_parts = 200000;
   std::size_t max_body_bytes = 1 << 20;
+  std::uint32_t callback_retry_for_s = 3600;
 };
+
+constexpr const char* webhook_secret = "s3cret";
 
 // smpp-http with its own config in `dir`, bound to smsc_port; its HTTP port once it is up.
 int start_smpp_http(child_process& p, const std::string& dir, std::uint16_t smsc_port,
@@ -46,8 +52,9 @@ int start_smpp_http(child_process& p, const std::string& dir, std::uint16_t smsc
       << "\n[smsc]\nhost = \"127.0.0.1\"\nport = " << smsc_port
       << "\nsessions = 2\nwindow = 64\nreconnect_ms = 100\n"
          "[limits]\nmax_queued_parts = "
-      << l.max_queued_parts
-      << "\n[[clients]]\nname = \"demo\"\n"
+      << l.max_queued_parts << "\n[callbacks]\nretry_for_s = " << l.callback_retry_for_s
+      << "\ntimeout_ms = 1000\n[[clients]]\nname = \"demo\"\nwebhook_secret = \"" << webhook_secret
+      << "\"\n"
          "key_hash = "
          "\"blake2b256:e229ec1be2faa7a5dec6aad7aff1591e1e9b1683ed3f08cce11be9bd06dd2c67\"\n"
          "from = \"DEMO\"\n";
@@ -296,6 +303,88 @@ TEST(SmppHttpE2e, AScheduledMessageIsHeldUntilItsTime) {
                     utc_in(std::chrono::hours(24 * 31)) + "\"}");
   ASSERT_TRUE(far);
   EXPECT_EQ(far->status, 400);
+}
+
+// A receiver of dlr_url callbacks in the test process: every body and its signature.
+class webhook_receiver {
+ public:
+  webhook_receiver() {
+    server_.Post("/dlr", [this](const httplib::Request& req, httplib::Response& res) {
+      const std::lock_guard lock(mutex_);
+      received_.emplace_back(req.body, req.get_header_value("X-Smpp-Http-Signature"));
+      res.status = 204;
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~webhook_receiver() {
+    server_.stop();
+    thread_.join();
+  }
+  [[nodiscard]] int port() const { return port_; }
+  std::vector<std::pair<std::string, std::string>> received() {
+    const std::lock_guard lock(mutex_);
+    return received_;
+  }
+
+ private:
+  httplib::Server server_;
+  int port_ = -1;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::vector<std::pair<std::string, std::string>> received_;
+};
+
+TEST(SmppHttpE2e, EachFinalStateIsPostedOnceToTheDlrUrlAndSigned) {
+  webhook_receiver hook;
+  ASSERT_GT(hook.port(), 0);
+  fixture f;
+  const std::uint16_t sim_port = start_smsc_sim(f.sim, 0, {"--error-rate", "0.2", "--seed", "3"});
+  ASSERT_NE(sim_port, 0) << f.sim.err();
+  const int port = start_smpp_http(f.http, f.dir, sim_port);
+  ASSERT_GT(port, 0) << f.http.err();
+  api a(port);
+  const std::string url = "http://127.0.0.1:" + std::to_string(hook.port()) + "/dlr";
+  const auto ids = ids_of(a.post(R"({"to":)" + recipients_json(200, 0) +
+                                 R"(,"text":"x","client_ref":"batch-9","dlr_url":")" + url + "\"}"),
+                          200, 1);
+  const json status =
+      a.wait_status([](const json& s) { return s["callbacks_delivered"] == 200; }, 20s);
+  EXPECT_EQ(status["callbacks_delivered"], 200) << status.dump();
+  EXPECT_EQ(status["callbacks_queued"], 200);
+  EXPECT_EQ(status["callbacks_failed"], 0);
+  std::map<std::string, std::size_t> by_state;
+  std::set<std::string> seen;
+  for (const auto& [body, signature] : hook.received()) {
+    EXPECT_EQ(signature, smpp::http::sign_body(webhook_secret, body));
+    const json j = json::parse(body);
+    EXPECT_TRUE(seen.insert(j["id"].get<std::string>()).second) << "twice: " << body;
+    EXPECT_EQ(j["client_ref"], "batch-9");
+    ++by_state[j["state"].get<std::string>()];
+  }
+  EXPECT_EQ(seen, std::set<std::string>(ids.begin(), ids.end()));
+  EXPECT_EQ(by_state, states_of(a, ids)) << "the callbacks say what GET says";
+  EXPECT_GT(by_state["rejected"], 0u);
+  EXPECT_GT(by_state["delivered"], 0u);
+}
+
+TEST(SmppHttpE2e, ADlrUrlThatNeverAnswersIsRetriedForItsTimeThenCountedFailed) {
+  fixture f;
+  const std::uint16_t sim_port = start_smsc_sim(f.sim, 0);
+  ASSERT_NE(sim_port, 0) << f.sim.err();
+  const int port = start_smpp_http(f.http, f.dir, sim_port, limits{200000, 1 << 20, 2});
+  ASSERT_GT(port, 0) << f.http.err();
+  api a(port);
+  const std::string url = "http://127.0.0.1:" + std::to_string(unused_port()) + "/dlr";
+  (void)ids_of(
+      a.post(R"({"to":)" + recipients_json(5, 0) + R"(,"text":"x","dlr_url":")" + url + "\"}"), 5,
+      1);
+  // Attempts at 0 s, 1 s, then 3 s is past the 2 s: two attempts each, then failed.
+  const json status = a.wait_status([](const json& s) { return s["callbacks_failed"] == 5; }, 15s);
+  EXPECT_EQ(status["callbacks_failed"], 5) << status.dump();
+  EXPECT_EQ(status["callback_attempts"], 10);
+  EXPECT_EQ(status["callbacks_delivered"], 0);
+  EXPECT_EQ(status["callbacks_pending"], 0);
 }
 
 TEST(SmppHttpE2e, BadRequestsAreAnsweredWithTheirStatusAndField) {

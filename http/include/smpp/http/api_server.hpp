@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "smpp/http/callbacks.hpp"
 #include "smpp/http/http_config.hpp"
 #include "smpp/http/message_store.hpp"
 #include "smpp/http/smsc_sessions.hpp"
@@ -13,7 +14,8 @@ namespace smpp::http {
 
 class api_server {
  public:
-  api_server(const http_config& config, message_store& store, const smsc_sessions& sessions);
+  api_server(const http_config& config, message_store& store, const smsc_sessions& sessions,
+             const callback_sender& callbacks);
   ~api_server();
   api_server(const api_server&) = delete;
   api_server& operator=(const api_server&) = delete;

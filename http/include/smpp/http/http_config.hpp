@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "smpp/http/callbacks.hpp"
 #include "smpp/http/message_store.hpp"
 #include "smpp/http/send_request.hpp"
 #include "smpp/http/smsc_sessions.hpp"
@@ -22,6 +23,7 @@ struct client_config {
   std::vector<std::string> allowed_from;  // senders a request may name; empty: only `from`
   std::size_t max_recipients = 10000;
   std::uint32_t rate_per_s = 0;  // messages accepted per second; 0: no limit
+  std::string webhook_secret;    // signs dlr_url callbacks; empty: unsigned
 };
 
 struct http_config {
@@ -32,6 +34,7 @@ struct http_config {
   std::size_t max_parts = 10;
   smsc_config smsc;
   store_config limits;
+  callback_config callbacks;
   std::vector<client_config> clients;
 };
 

@@ -45,6 +45,7 @@ struct message_content {
   std::string validity_period;  // SMPP relative time, empty for the SMSC default
   std::string client_ref;
   std::int64_t schedule_ms = 0;  // held until this wall-clock time; 0: at once
+  std::string dlr_url;           // the final state is POSTed here; empty: not
 };
 
 // One part handed to a session to submit.
@@ -117,6 +118,9 @@ class message_store {
 
   // Called after parts were queued, outside the lock: the sessions wake up.
   void set_wakeup(std::function<void()> wakeup);
+  // Called, under the store's lock, when a message with a dlr_url reaches its final state.
+  using final_hook = std::function<void(const message_view&, const message_content&)>;
+  void set_final_hook(final_hook hook);
 
   // All recipients or none: a request that does not fit is refused whole. Parts of a content
   // with schedule_ms after now_ms are held until then.
@@ -170,11 +174,14 @@ class message_store {
   record* lookup(std::uint64_t id);
   [[nodiscard]] bool evictable(const record& r, std::int64_t now_ms) const;
   void forget_awaiting(record& r);
-  void apply_receipt(record& r, const std::string& key, codec::message_state state,
-                     std::int64_t now_ms);
+  void apply_receipt(record& r, std::uint64_t id, const std::string& key,
+                     codec::message_state state, std::int64_t now_ms);
+  [[nodiscard]] static message_view view_of(const record& r, std::uint64_t id);
+  void finished(const record& r, std::uint64_t id);
 
   store_config limits_;
   std::function<void()> wakeup_;
+  final_hook final_hook_;
   mutable std::mutex mutex_;
   std::deque<record> records_;
   std::uint64_t base_id_;  // id of records_.front()

@@ -29,6 +29,7 @@ struct send_request {
   std::string client_ref;
   std::uint32_t validity_s = 0;  // 0: the SMSC's default
   std::int64_t schedule_ms = 0;  // schedule_at as Unix milliseconds; 0: at once
+  std::string dlr_url;           // empty: no callback
 };
 
 struct request_error {
