@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -13,6 +12,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "clock.hpp"
 #include "smpp/http/message_json.hpp"
 
 namespace smpp::http {
@@ -20,12 +20,6 @@ namespace {
 
 // Scheduled parts count against the queue's bound; a horizon keeps them from filling it for long.
 constexpr std::uint32_t max_schedule_ahead_s = 30 * 86400;
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void json_error(httplib::Response& res, int status, std::string_view field,
                 std::string_view reason) {

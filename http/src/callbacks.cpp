@@ -7,17 +7,13 @@
 #include <algorithm>
 #include <chrono>
 
+#include "clock.hpp"
+
 namespace smpp::http {
 namespace {
 
 constexpr std::int64_t first_backoff_ms = 1000;
 constexpr std::int64_t max_backoff_ms = 60000;
-
-std::int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 

@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <unordered_map>
 
+#include "clock.hpp"
 #include "smpp/codec/codec.hpp"
 #include "smpp/codec/framer.hpp"
 #include "smpp/codec/receipt.hpp"
@@ -28,17 +28,6 @@ constexpr int poll_ms = 100;
 constexpr std::int64_t bind_timeout_ms = 10000;
 constexpr std::int64_t throttle_pause_ms = 100;
 constexpr std::int64_t stop_drain_ms = 2000;
-
-std::int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A non-blocking TCP connection to host:port within `timeout_ms`, or -1.
 int connect_to(const std::string& host, std::uint16_t port, int timeout_ms) {

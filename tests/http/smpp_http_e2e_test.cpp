@@ -144,14 +144,24 @@ struct fixture {
   std::string dir = make_temp_dir(::testing::TempDir(), "smpp_http_");
   child_process sim;
   child_process http;
+
+  // smsc-sim with `sim_args`, then smpp-http bound to it: smpp-http's port, or -1.
+  int start(std::vector<std::string> sim_args = {}, const limits& l = {}) {
+    const std::uint16_t sim_port = start_smsc_sim(sim, 0, std::move(sim_args));
+    if (sim_port == 0) {
+      ADD_FAILURE() << "smsc-sim did not start: " << sim.err();
+      return -1;
+    }
+    const int port = start_smpp_http(http, dir, sim_port, l);
+    if (port <= 0) ADD_FAILURE() << "smpp-http did not start: " << http.err();
+    return port;
+  }
 };
 
 TEST(SmppHttpE2e, BatchesLongTextsFlashAndWapPushAreSubmittedOnceAndDeliveredFromReceipts) {
   fixture f;
-  const std::uint16_t sim_port = start_smsc_sim(f.sim, 0);
-  ASSERT_NE(sim_port, 0) << f.sim.err();
-  const int port = start_smpp_http(f.http, f.dir, sim_port);
-  ASSERT_GT(port, 0) << f.http.err();
+  const int port = f.start();
+  ASSERT_GT(port, 0);
   api a(port);
 
   std::vector<std::string> ids;
@@ -205,10 +215,8 @@ TEST(SmppHttpE2e, BatchesLongTextsFlashAndWapPushAreSubmittedOnceAndDeliveredFro
 
 TEST(SmppHttpE2e, RefusedSubmitsAreRejectedWithTheirStatusAndTheRestDelivered) {
   fixture f;
-  const std::uint16_t sim_port = start_smsc_sim(f.sim, 0, {"--error-rate", "0.2", "--seed", "7"});
-  ASSERT_NE(sim_port, 0) << f.sim.err();
-  const int port = start_smpp_http(f.http, f.dir, sim_port);
-  ASSERT_GT(port, 0) << f.http.err();
+  const int port = f.start({"--error-rate", "0.2", "--seed", "7"});
+  ASSERT_GT(port, 0);
   api a(port);
   const auto ids =
       ids_of(a.post(R"({"to":)" + recipients_json(1000, 0) + R"(,"text":"x"})"), 1000, 1);
@@ -281,10 +289,8 @@ std::string utc_in(std::chrono::seconds ahead) {
 
 TEST(SmppHttpE2e, AScheduledMessageIsHeldUntilItsTime) {
   fixture f;
-  const std::uint16_t sim_port = start_smsc_sim(f.sim, 0);
-  ASSERT_NE(sim_port, 0) << f.sim.err();
-  const int port = start_smpp_http(f.http, f.dir, sim_port);
-  ASSERT_GT(port, 0) << f.http.err();
+  const int port = f.start();
+  ASSERT_GT(port, 0);
   api a(port);
   const std::string at = utc_in(2s);
   const auto ids =
@@ -339,10 +345,8 @@ TEST(SmppHttpE2e, EachFinalStateIsPostedOnceToTheDlrUrlAndSigned) {
   webhook_receiver hook;
   ASSERT_GT(hook.port(), 0);
   fixture f;
-  const std::uint16_t sim_port = start_smsc_sim(f.sim, 0, {"--error-rate", "0.2", "--seed", "3"});
-  ASSERT_NE(sim_port, 0) << f.sim.err();
-  const int port = start_smpp_http(f.http, f.dir, sim_port);
-  ASSERT_GT(port, 0) << f.http.err();
+  const int port = f.start({"--error-rate", "0.2", "--seed", "3"});
+  ASSERT_GT(port, 0);
   api a(port);
   const std::string url = "http://127.0.0.1:" + std::to_string(hook.port()) + "/dlr";
   const auto ids = ids_of(a.post(R"({"to":)" + recipients_json(200, 0) +
@@ -370,10 +374,8 @@ TEST(SmppHttpE2e, EachFinalStateIsPostedOnceToTheDlrUrlAndSigned) {
 
 TEST(SmppHttpE2e, ADlrUrlThatNeverAnswersIsRetriedForItsTimeThenCountedFailed) {
   fixture f;
-  const std::uint16_t sim_port = start_smsc_sim(f.sim, 0);
-  ASSERT_NE(sim_port, 0) << f.sim.err();
-  const int port = start_smpp_http(f.http, f.dir, sim_port, limits{200000, 1 << 20, 2});
-  ASSERT_GT(port, 0) << f.http.err();
+  const int port = f.start({}, limits{200000, 1 << 20, 2});
+  ASSERT_GT(port, 0);
   api a(port);
   const std::string url = "http://127.0.0.1:" + std::to_string(unused_port()) + "/dlr";
   (void)ids_of(
@@ -389,10 +391,8 @@ TEST(SmppHttpE2e, ADlrUrlThatNeverAnswersIsRetriedForItsTimeThenCountedFailed) {
 
 TEST(SmppHttpE2e, BadRequestsAreAnsweredWithTheirStatusAndField) {
   fixture f;
-  const std::uint16_t sim_port = start_smsc_sim(f.sim, 0);
-  ASSERT_NE(sim_port, 0) << f.sim.err();
-  const int port = start_smpp_http(f.http, f.dir, sim_port, limits{200000, 4096});
-  ASSERT_GT(port, 0) << f.http.err();
+  const int port = f.start({}, limits{200000, 4096});
+  ASSERT_GT(port, 0);
   api a(port);
   auto wrong_key = a.post(R"({"to":"1","text":"a"})", "Bearer nope");
   ASSERT_TRUE(wrong_key);
@@ -432,11 +432,9 @@ TEST(SmppHttpE2ePerf, BatchPostsOfAThousandRecipients) {
   constexpr std::size_t per_batch = 1000;
   constexpr std::size_t total = batches * per_batch;
   fixture f;
-  const std::uint16_t sim_port = start_smsc_sim(f.sim, 0);
-  ASSERT_NE(sim_port, 0) << f.sim.err();
   // Room for every message: the rate of 202s is not cut by 503s when accepting outruns the SMSC.
-  const int port = start_smpp_http(f.http, f.dir, sim_port, limits{total, 1 << 20});
-  ASSERT_GT(port, 0) << f.http.err();
+  const int port = f.start({}, limits{total, 1 << 20});
+  ASSERT_GT(port, 0);
   std::vector<std::string> bodies;
   for (std::size_t b = 0; b < batches; ++b) {
     bodies.push_back(R"({"to":)" + recipients_json(per_batch, b * per_batch) +
