@@ -211,6 +211,20 @@ TEST(SmppHttpE2e, BatchesLongTextsFlashAndWapPushAreSubmittedOnceAndDeliveredFro
   EXPECT_EQ(flash["receipt_stat"], "DELIVRD");
   EXPECT_EQ(flash["parts_delivered"], 1);
   EXPECT_TRUE(flash.contains("done_at"));
+
+  // SIGTERM: it unbinds, exits 0 and reports the same counts.
+  f.http.signal(SIGTERM);
+  const auto exit = f.http.wait(10s);
+  EXPECT_EQ(exit.code, 0) << exit.err;
+  const auto report = flat_json::parse(smpp::testing::last_line(exit.out));
+  ASSERT_TRUE(report.has_value()) << exit.out;
+  EXPECT_EQ(report->count("messages_accepted"), ids.size());
+  EXPECT_EQ(report->count("parts_submitted"), parts);
+  EXPECT_EQ(report->count("receipts_matched"), parts);
+  const auto sim_after = wait_for_smsc_sim(
+      f.sim, [](const flat_json& c) { return c.count("unbinds") == 2; }, 10s);
+  ASSERT_TRUE(sim_after.has_value());
+  EXPECT_EQ(sim_after->count("unbinds"), 2u);
 }
 
 TEST(SmppHttpE2e, RefusedSubmitsAreRejectedWithTheirStatusAndTheRestDelivered) {
@@ -292,7 +306,7 @@ TEST(SmppHttpE2e, AScheduledMessageIsHeldUntilItsTime) {
   const int port = f.start();
   ASSERT_GT(port, 0);
   api a(port);
-  const std::string at = utc_in(2s);
+  const std::string at = utc_in(3s);  // whole seconds: 2..3 s ahead
   const auto ids =
       ids_of(a.post(R"({"to":["1","2"],"text":"later","schedule_at":")" + at + "\"}"), 2, 1);
   ASSERT_EQ(ids.size(), 2u);
@@ -422,6 +436,25 @@ TEST(SmppHttpE2e, BadRequestsAreAnsweredWithTheirStatusAndField) {
   const auto sim = smpp::testing::smsc_sim_counters(f.sim);
   ASSERT_TRUE(sim.has_value());
   EXPECT_EQ(sim->count("submits"), 0u);
+}
+
+TEST(SmppHttpE2e, HelpHashKeyAndConfigErrorsFromTheCommandLine) {
+  const auto help = smpp::testing::run_tool("smpp-http", {"--help"}, 10s);
+  EXPECT_EQ(help.code, 0);
+  EXPECT_NE(help.out.find("usage: smpp-http"), std::string::npos);
+  const auto hash = smpp::testing::run_tool("smpp-http", {"--hash-key", "demo-key"}, 10s);
+  EXPECT_EQ(hash.code, 0);
+  EXPECT_EQ(hash.out,
+            "key_hash = "
+            "\"blake2b256:e229ec1be2faa7a5dec6aad7aff1591e1e9b1683ed3f08cce11be9bd06dd2c67\"\n");
+  const std::string dir = make_temp_dir(::testing::TempDir(), "smpp_http_cli_");
+  std::ofstream(dir + "bad.toml") << "[smsc]\nsessions = 0\n";
+  const auto bad = smpp::testing::run_tool("smpp-http", {"--config", dir + "bad.toml"}, 10s);
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("bad.toml:2:12: smsc.sessions: must be an integer 1..64"),
+            std::string::npos)
+      << bad.err;
+  EXPECT_EQ(smpp::testing::run_tool("smpp-http", {"--nope"}, 10s).code, 2);
 }
 
 // Batch POSTs of 1,000 recipients from 4 keep-alive connections: the rate of 202s, and of
