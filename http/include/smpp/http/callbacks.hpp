@@ -1,0 +1,81 @@
+// dlr_url callbacks: each final message state POSTed as JSON to the URL its request named,
+// signed with the client's secret (HMAC-SHA256 over the body), retried with doubling back-off
+// (1 s up to 60 s) for retry_for_s, then counted failed. Held in memory: a bounded queue, lost
+// on a restart (counted as pending until then).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace smpp::http {
+
+struct callback_config {
+  unsigned threads = 2;
+  std::size_t max_pending = 100000;
+  std::uint32_t retry_for_s = 3600;
+  std::uint32_t timeout_ms = 5000;
+};
+
+struct callback_counters {
+  std::uint64_t queued = 0;
+  std::uint64_t delivered = 0;  // answered 2xx
+  std::uint64_t failed = 0;     // no 2xx within retry_for_s
+  std::uint64_t dropped = 0;    // the queue was full
+  std::uint64_t attempts = 0;
+  std::size_t pending = 0;  // waiting for an attempt or in one
+};
+
+// The header a callback carries when its client has a webhook_secret:
+//   X-Smpp-Http-Signature: sha256=<64 hex digits of HMAC-SHA256(secret, body)>
+inline constexpr const char* signature_header = "X-Smpp-Http-Signature";
+[[nodiscard]] std::string sign_body(std::string_view secret, std::string_view body);
+
+// "http://host[:port]/path" or https: the scheme-host-port part and the path ("/" when none).
+struct split_url {
+  std::string origin;
+  std::string path;
+};
+[[nodiscard]] std::optional<split_url> parse_callback_url(std::string_view url);
+
+class callback_sender {
+ public:
+  explicit callback_sender(const callback_config& config);
+  ~callback_sender();
+  callback_sender(const callback_sender&) = delete;
+  callback_sender& operator=(const callback_sender&) = delete;
+
+  void start();
+  void stop();
+  // False (counted dropped) when max_pending callbacks wait already.
+  bool post(const std::string& url, std::string body, const std::string& secret);
+  [[nodiscard]] callback_counters counters() const;
+
+ private:
+  struct delivery {
+    split_url url;
+    std::string body;
+    std::string signature;  // empty: none
+    std::int64_t deadline_ms = 0;
+    unsigned attempts = 0;
+  };
+  void run();
+  [[nodiscard]] bool attempt(const delivery& d) const;
+
+  callback_config config_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::multimap<std::int64_t, delivery> due_;  // by the time of the next attempt
+  std::size_t in_attempt_ = 0;
+  bool stopping_ = false;
+  callback_counters counters_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace smpp::http

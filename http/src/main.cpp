@@ -1,0 +1,152 @@
+// smpp-http: the HTTP API for businesses in front of an SMSC or the router.
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "smpp/http/api_server.hpp"
+#include "smpp/http/callbacks.hpp"
+#include "smpp/http/http_config.hpp"
+#include "smpp/http/message_json.hpp"
+#include "smpp/http/message_store.hpp"
+#include "smpp/http/smsc_sessions.hpp"
+
+namespace {
+
+constexpr const char* usage =
+    "usage: smpp-http [--config FILE] [--listen HOST:PORT] [--smsc HOST:PORT]\n"
+    "       smpp-http --hash-key KEY\n"
+    "\n"
+    "An HTTP API that sends SMS through an SMSC or smpp-router over SMPP transceiver binds.\n"
+    "\n"
+    "  --config FILE      the configuration (default config/http.toml; see http/README.md)\n"
+    "  --listen HOST:PORT the HTTP listener instead of [http] listen (port 0: any free port)\n"
+    "  --smsc HOST:PORT   the SMSC instead of [smsc] host and port\n"
+    "  --hash-key KEY     print the key_hash line of a [[clients]] entry for KEY and exit\n"
+    "  -h, --help         print this help\n"
+    "\n"
+    "Prints \"smpp-http: listening on HOST:PORT\" on stderr once the API is up, and its\n"
+    "counters as one JSON line on stdout when it stops (SIGINT, SIGTERM).\n"
+    "Exit status: 0 normal stop, 1 cannot listen, 2 usage or configuration error.\n";
+
+bool split_host_port(const std::string& text, std::string& host, std::uint16_t& port) {
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  char* end = nullptr;
+  const unsigned long p = std::strtoul(text.c_str() + colon + 1, &end, 10);
+  if (end == text.c_str() + colon + 1 || *end != '\0' || p > 65535) return false;
+  host = text.substr(0, colon);
+  port = static_cast<std::uint16_t>(p);
+  return true;
+}
+
+std::uint64_t first_message_id() {
+  // Ids stay unique across restarts while fewer than a million messages a second are accepted
+  // on average since the start.
+  const auto s = std::chrono::duration_cast<std::chrono::seconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  return static_cast<std::uint64_t>(s) * 1'000'000;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path = "config/http.toml";
+  std::string listen_override;
+  std::string smsc_override;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (a == "-h" || a == "--help") {
+      std::fputs(usage, stdout);
+      return 0;
+    }
+    if (a == "--hash-key" && has_value) {
+      std::printf("key_hash = \"%s\"\n", smpp::http::hash_api_key(argv[++i]).c_str());
+      return 0;
+    }
+    if (a == "--config" && has_value) {
+      config_path = argv[++i];
+    } else if (a == "--listen" && has_value) {
+      listen_override = argv[++i];
+    } else if (a == "--smsc" && has_value) {
+      smsc_override = argv[++i];
+    } else {
+      std::fprintf(stderr, "smpp-http: %s: unknown option or missing value\n%s", a.c_str(), usage);
+      return 2;
+    }
+  }
+  auto loaded = smpp::http::load_http_config(config_path);
+  if (auto* errors = std::get_if<std::vector<std::string>>(&loaded)) {
+    for (const std::string& e : *errors) std::fprintf(stderr, "smpp-http: %s\n", e.c_str());
+    return 2;
+  }
+  auto& config = std::get<smpp::http::http_config>(loaded);
+  if (!listen_override.empty() &&
+      !split_host_port(listen_override, config.listen_host, config.listen_port)) {
+    std::fprintf(stderr, "smpp-http: --listen %s: must be HOST:PORT\n", listen_override.c_str());
+    return 2;
+  }
+  if (!smsc_override.empty() &&
+      (!split_host_port(smsc_override, config.smsc.host, config.smsc.port) ||
+       config.smsc.port == 0)) {
+    std::fprintf(stderr, "smpp-http: --smsc %s: must be HOST:PORT\n", smsc_override.c_str());
+    return 2;
+  }
+
+  // Signals are taken by one thread with sigwait; every other thread has them blocked.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  smpp::http::message_store store(config.limits, first_message_id());
+  smpp::http::smsc_sessions sessions(config.smsc, store);
+  smpp::http::callback_sender callbacks(config.callbacks);
+  store.set_final_hook(
+      [&](const smpp::http::message_view& v, const smpp::http::message_content& c) {
+        (void)callbacks.post(c.dlr_url, smpp::http::message_json(v),
+                             config.clients[c.client].webhook_secret);
+      });
+  smpp::http::api_server server(config, store, sessions, callbacks);
+  const int port = server.bind();
+  if (port < 0) {
+    std::fprintf(stderr, "smpp-http: cannot listen on %s:%u\n", config.listen_host.c_str(),
+                 config.listen_port);
+    return 1;
+  }
+  callbacks.start();
+  sessions.start();
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    server.stop();
+  });
+  std::fprintf(stderr, "smpp-http: listening on %s:%d\n", config.listen_host.c_str(), port);
+  const bool served = server.serve();
+  if (!served) {
+    // listen_after_bind returned without stop(): end the waiter the same way a signal would.
+    pthread_kill(waiter.native_handle(), SIGTERM);
+  }
+  waiter.join();
+  sessions.stop();
+  store.set_final_hook({});
+  callbacks.stop();
+  const auto c = store.counters();
+  std::printf(
+      "{\"messages_accepted\":%llu,\"parts_accepted\":%llu,\"parts_submitted\":%llu,"
+      "\"responses_ok\":%llu,\"responses_error\":%llu,\"receipts_matched\":%llu,"
+      "\"queued_parts\":%zu}\n",
+      static_cast<unsigned long long>(c.messages_accepted),
+      static_cast<unsigned long long>(c.parts_accepted),
+      static_cast<unsigned long long>(c.parts_submitted),
+      static_cast<unsigned long long>(c.responses_ok),
+      static_cast<unsigned long long>(c.responses_error),
+      static_cast<unsigned long long>(c.receipts_matched), c.queued_parts);
+  return 0;
+}

@@ -1,0 +1,70 @@
+// config/http.toml loads; each bad key is reported with file, line, key and what is accepted.
+#include "smpp/http/http_config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+namespace smpp::http {
+namespace {
+
+std::string source_dir() {
+  const char* env = std::getenv("SMPP_SOURCE_DIR");
+  return env != nullptr && *env != '\0' ? env : SMPP_SOURCE_DIR_DEFAULT;
+}
+
+std::vector<std::string> errors_of(const std::string& text) {
+  const std::string path = ::testing::TempDir() + "http_config_test.toml";
+  std::ofstream(path) << text;
+  auto r = load_http_config(path);
+  const auto* e = std::get_if<std::vector<std::string>>(&r);
+  return e != nullptr ? *e : std::vector<std::string>{};
+}
+
+constexpr const char* client =
+    "[[clients]]\nname = \"a\"\nkey_hash = "
+    "\"blake2b256:e229ec1be2faa7a5dec6aad7aff1591e1e9b1683ed3f08cce11be9bd06dd2c67\"\n"
+    "from = \"A\"\n";
+
+TEST(HttpConfig, TheDefaultFileLoadsWithTheDocumentedValues) {
+  auto r = load_http_config(source_dir() + "/config/http.toml");
+  ASSERT_TRUE(std::holds_alternative<http_config>(r))
+      << std::get<std::vector<std::string>>(r).front();
+  const http_config& c = std::get<http_config>(r);
+  EXPECT_EQ(c.listen_host, "127.0.0.1");
+  EXPECT_EQ(c.listen_port, 8780);
+  EXPECT_EQ(c.smsc.port, 2775);
+  EXPECT_EQ(c.smsc.system_id, "demo");
+  EXPECT_EQ(c.smsc.password, "demo");
+  ASSERT_EQ(c.clients.size(), 1u);
+  EXPECT_EQ(c.clients[0].key_hash, hash_api_key("demo-key"));
+}
+
+TEST(HttpConfig, KeysAreHashedWithBlake2b256) {
+  // b2sum -l 256 of the 8 octets "demo-key".
+  EXPECT_EQ(hash_api_key("demo-key"),
+            "blake2b256:e229ec1be2faa7a5dec6aad7aff1591e1e9b1683ed3f08cce11be9bd06dd2c67");
+}
+
+TEST(HttpConfig, EveryErrorNamesLineKeyAndTheAcceptedValues) {
+  const auto e =
+      errors_of(std::string("[smsc]\nwindow = 0\nwindw = 3\n") + client + "key_hash2 = 1\n");
+  ASSERT_EQ(e.size(), 3u);
+  EXPECT_NE(e[0].find(":2:10: smsc.window: must be an integer 1..65535"), std::string::npos)
+      << e[0];
+  EXPECT_NE(e[1].find(":3:9: smsc.windw: unknown key"), std::string::npos) << e[1];
+  EXPECT_NE(e[2].find("clients[0].key_hash2: unknown key"), std::string::npos) << e[2];
+  EXPECT_NE(
+      errors_of("[http]\nlisten = \"nohost\"\n" + std::string(client)).at(0).find("http.listen"),
+      std::string::npos);
+  EXPECT_NE(errors_of("").at(0).find("at least one [[clients]]"), std::string::npos);
+  EXPECT_NE(errors_of("[[clients]]\nname = \"a\"\nkey_hash = \"plain\"\nfrom = \"A\"\n")
+                .at(0)
+                .find("smpp-http --hash-key"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace smpp::http
