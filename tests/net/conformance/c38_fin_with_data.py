@@ -25,6 +25,11 @@ def body(peer, wire):
     c.send("A")
     ev = peer.wait_event(lambda e: e.get("event") == "close", 1.0)
     check(ev is not None and ev["err"] == 0, f"on_close {ev}")
+    # on_close came with the FIN (LAST-ACK); the slot goes when our last ACK is taken, which a
+    # busy machine may not have done yet: asked until it has, within the deadline.
+    deadline = time.monotonic() + 5.0
+    while peer.counters()["connections"] != 0:
+        check(time.monotonic() < deadline, "the connection did not end on the last ACK")
 
 
 def counters(f):
