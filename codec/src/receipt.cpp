@@ -601,9 +601,35 @@ receipt_build_result build_receipt_text(const receipt_fields& fields, std::span<
 }
 
 std::optional<std::uint64_t> parse_message_id_number(std::string_view id, id_radix radix) noexcept {
-  const id_digits d = classify_id(clean_id(id), radix);
-  if (d.base == 0) return std::nullopt;
-  return accumulate(d.digits, d.base);
+  // classify_id then accumulate, in one pass: the router reads two ids per message with a
+  // receipt (the answer's and the receipt's), and the digit checks and a division per digit
+  // were a few percent of its core. Both readings are kept until the id says which it is.
+  std::string_view digits = clean_id(id);
+  if (radix == id_radix::text || digits.empty()) return std::nullopt;
+  const bool hex_prefixed = digits.size() > 2 && digits[0] == '0' && (digits[1] | 0x20) == 'x';
+  if (radix == id_radix::hex || (radix == id_radix::auto_detect && hex_prefixed)) {
+    digits = strip_hex_prefix(digits);  // "0x..." never reads as a decimal id
+  }
+  std::uint64_t dec = 0;
+  std::uint64_t hex = 0;
+  bool all_decimal =
+      radix == id_radix::decimal || (radix == id_radix::auto_detect && !hex_prefixed);
+  bool dec_overflow = false;
+  bool hex_overflow = false;
+  for (const char c : digits) {
+    const int v = hex_value(c);
+    if (v < 0) return std::nullopt;
+    const auto d = static_cast<std::uint64_t>(v);
+    if (all_decimal && v < 10) {
+      dec_overflow |= __builtin_mul_overflow(dec, 10u, &dec) | __builtin_add_overflow(dec, d, &dec);
+    } else {
+      all_decimal = false;
+    }
+    hex_overflow |= __builtin_mul_overflow(hex, 16u, &hex) | __builtin_add_overflow(hex, d, &hex);
+  }
+  if (all_decimal) return dec_overflow ? std::nullopt : std::optional<std::uint64_t>(dec);
+  if (radix == id_radix::decimal) return std::nullopt;
+  return hex_overflow ? std::nullopt : std::optional<std::uint64_t>(hex);
 }
 
 // Writes into message_id_key's private storage; the only code that does.

@@ -828,6 +828,67 @@ TEST(MessageIdNumber, ReadsInTheRequestedRadix) {
   EXPECT_EQ(parse_message_id_number("abc-1"), std::nullopt);
 }
 
+// The reading parse_message_id_number must agree with, written the plain way: the blanks and
+// what follows a NUL go, a 0x prefix marks hex (in the hex radix, and in auto when the rest is
+// not all decimal digits), auto reads all-decimal ids as decimal, else as hex; a value past 64
+// bits is no number.
+std::optional<std::uint64_t> plain_id_number(std::string_view id, id_radix radix) {
+  id = id.substr(0, id.find('\0'));
+  while (!id.empty() && (id.front() == ' ' || id.front() == '\t')) id.remove_prefix(1);
+  while (!id.empty() && (id.back() == ' ' || id.back() == '\t')) id.remove_suffix(1);
+  const auto value = [](std::string_view digits, unsigned base) -> std::optional<std::uint64_t> {
+    if (digits.empty()) return std::nullopt;
+    std::uint64_t v = 0;
+    for (const char c : digits) {
+      const std::string_view all = "0123456789abcdef";
+      const std::size_t d = all.find(static_cast<char>(c | 0x20));
+      if (d == std::string_view::npos || d >= base) return std::nullopt;
+      if (v > (UINT64_MAX - d) / base) return std::nullopt;  // past 64 bits
+      v = v * base + d;
+    }
+    return v;
+  };
+  const auto all_decimal = [](std::string_view d) {
+    return !d.empty() && d.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  const auto unprefixed = [](std::string_view d) {
+    return d.size() > 2 && d[0] == '0' && (d[1] == 'x' || d[1] == 'X') ? d.substr(2) : d;
+  };
+  switch (radix) {
+    case id_radix::decimal:
+      return all_decimal(id) ? value(id, 10) : std::nullopt;
+    case id_radix::hex:
+      return value(unprefixed(id), 16);
+    case id_radix::auto_detect:
+      return all_decimal(id) ? value(id, 10) : value(unprefixed(id), 16);
+    case id_radix::text:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+TEST(MessageIdNumber, AgreesWithThePlainReadingOnRandomIds) {
+  std::mt19937_64 rng(20261207);
+  const std::string_view alphabet = "0123456789abcdefABCDEFxXg- \t";
+  std::uniform_int_distribution<std::size_t> length(0, 24);
+  std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
+  std::size_t numbers = 0;
+  for (int i = 0; i < 200'000; ++i) {
+    std::string id(length(rng), ' ');
+    for (char& c : id) c = alphabet[pick(rng)];
+    if (i % 7 == 0 && id.size() > 2) id.replace(0, 2, i % 2 ? "0x" : "0X");
+    if (i % 11 == 0 && !id.empty()) id[rng() % id.size()] = '\0';
+    for (const id_radix r :
+         {id_radix::auto_detect, id_radix::hex, id_radix::decimal, id_radix::text}) {
+      const std::optional<std::uint64_t> want = plain_id_number(id, r);
+      ASSERT_EQ(parse_message_id_number(id, r), want)
+          << '"' << id << "\" radix " << static_cast<int>(r);
+      numbers += want.has_value();
+    }
+  }
+  EXPECT_GT(numbers, 10'000u);  // the random ids include many numbers, not only refusals
+}
+
 // The ids the router correlates by: a response's message_id, a receipt's quoted id.
 TEST(MessageIds, ResponseIdIsTheCStringOpeningTheBody) {
   std::vector<std::byte> frame(header_size);
