@@ -123,7 +123,16 @@ correlation_key_result message_ids::op_key(std::string_view message_id, uint32_t
 }
 
 std::optional<correlation_value> message_ids::find(const correlation_key& key, uint32_t upstream) {
-  flush_notes();  // a receipt may follow its answer within the same turn
+  // A receipt may follow its answer within the same read, as most do when the SMSC sends it at
+  // once: a short batch of notes is looked through instead of being inserted now, when the
+  // prefetch of its slots has only just been issued. A long batch has had time; it goes in.
+  if (pending_.size() <= pending_scan_max) {
+    for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
+      if (it->first == key && it->second.upstream == upstream) return it->second;
+    }
+  } else {
+    flush_notes();
+  }
   return table_.find(key, static_cast<uint16_t>(upstream), ctx_.now_ms);
 }
 

@@ -62,6 +62,8 @@ class message_ids {
   // Ids whose final receipt was answered, for message operations only ([correlation]
   // keep_final_s); none when that is 0.
   std::optional<correlation_table> finals_;
+  // Notes a receipt looks through rather than inserting them first (find()).
+  static constexpr size_t pending_scan_max = 32;
   std::vector<std::pair<correlation_key, correlation_value>> pending_;  // capacity fixed at 256
   std::vector<std::pair<correlation_key, uint16_t>> forgotten_;         // capacity fixed at 256
   std::vector<codec::id_radix> op_radices_;
