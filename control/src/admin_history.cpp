@@ -1,9 +1,11 @@
-#include "admin_history.hpp"
+#include "smpp/control/admin_history.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <string>
 
-namespace smpp::control::detail {
+namespace smpp::control {
 namespace {
 
 using json = nlohmann::json;
@@ -67,8 +69,8 @@ void history_ring::add(uint64_t unix_ms, uint64_t steady_ms, const router_totals
   while (recent_.size() > latency_span + 1) recent_.pop_front();
 }
 
-json history_ring::to_json(const dataplane::router_snapshot& snapshot,
-                           uint64_t since_unix_ms) const {
+std::string history_ring::to_json(const dataplane::router_snapshot& snapshot,
+                                  uint64_t since_unix_ms) const {
   json names = json::array();
   for (const auto& t : snapshot.tenants) names.push_back(t.name);
   json points = json::array();
@@ -91,11 +93,12 @@ json history_ring::to_json(const dataplane::router_snapshot& snapshot,
     }
     p99.push_back(us < 0 ? json(nullptr) : json(static_cast<double>(us) / 1000.0));
   }
-  return {{"capacity", capacity_},
-          {"interval_s", 1},
-          {"tenants", names},
-          {"points", points},
-          {"p99_ms", p99}};
+  const json j = {{"capacity", capacity_},
+                  {"interval_s", 1},
+                  {"tenants", names},
+                  {"points", points},
+                  {"p99_ms", p99}};
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-}  // namespace smpp::control::detail
+}  // namespace smpp::control

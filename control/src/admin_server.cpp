@@ -24,9 +24,9 @@
 #include <nlohmann/json.hpp>
 
 #include "admin_changes.hpp"
-#include "admin_history.hpp"
 #include "admin_views.hpp"
 #include "console_page.hpp"
+#include "smpp/control/admin_history.hpp"
 #include "smpp/control/plan_svg.hpp"
 
 #ifndef SMPP_VERSION
@@ -138,7 +138,7 @@ struct admin_server::impl {
 
   std::mutex rates_mu;
   rate_window rates;
-  detail::history_ring history;  // the console's charts
+  history_ring history;  // the console's charts
   std::condition_variable sampler_cv;
   bool stopping = false;
   std::thread sampler;
@@ -229,7 +229,7 @@ struct admin_server::impl {
                    {"answer", a.body}};
   }
 
-  json history_json(const httplib::Request& req) {
+  std::string history_json(const httplib::Request& req) {
     const std::string since = req.get_param_value("since");
     const uint64_t since_ms = std::strtoull(since.c_str(), nullptr, 10);
     const auto s = state.get();
@@ -326,9 +326,7 @@ struct admin_server::impl {
       reply(res, 200, j);
     });
     server.Get("/api/history", [this](const httplib::Request& req, httplib::Response& res) {
-      // Compact: the console asks for it every second.
-      res.set_content(history_json(req).dump(-1, ' ', false, json::error_handler_t::replace),
-                      "application/json");
+      res.set_content(history_json(req), "application/json");
     });
     server.Get("/api/placement.svg", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(plan_svg(view.placement, "smpp-router: workers on this machine"),

@@ -8,12 +8,12 @@
 #include <deque>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include <string>
 
 #include "smpp/control/admin.hpp"
 #include "smpp/dataplane/snapshot.hpp"
 
-namespace smpp::control::detail {
+namespace smpp::control {
 
 // At most `capacity` points, one per add() (the admin server's sampler calls it once a second);
 // a full ring drops its oldest point. A point holds four floats per tenant, so the memory is
@@ -28,12 +28,13 @@ class history_ring {
   // Counters of now: the rates since the previous add() become one point (none for the first).
   void add(uint64_t unix_ms, uint64_t steady_ms, const router_totals& totals);
 
-  // {"capacity", "interval_s", "tenants": [names], "points": [{"t": unix_ms, "accepted": [..],
-  // "rejected": [..], "receipts_delivered": [..], "receipts_refused": [..]}] (oldest first, only
-  // those newer than since_unix_ms), "p99_ms": [per tenant, null without answers]}. Per-tenant
-  // arrays are in snapshot order; a tenant added later has no entry in older points.
-  [[nodiscard]] nlohmann::json to_json(const dataplane::router_snapshot& snapshot,
-                                       uint64_t since_unix_ms) const;
+  // Compact JSON text: {"capacity", "interval_s", "tenants": [names], "points": [{"t": unix_ms,
+  // "accepted": [..], "rejected": [..], "receipts_delivered": [..], "receipts_refused": [..]}]
+  // (oldest first, only those newer than since_unix_ms), "p99_ms": [per tenant, null without
+  // answers]}. Per-tenant arrays are in snapshot order; a tenant added later has no entry in older
+  // points.
+  [[nodiscard]] std::string to_json(const dataplane::router_snapshot& snapshot,
+                                    uint64_t since_unix_ms) const;
 
   [[nodiscard]] size_t size() const noexcept { return points_.size(); }
   [[nodiscard]] size_t capacity() const noexcept { return capacity_; }
@@ -59,4 +60,4 @@ class history_ring {
 [[nodiscard]] int64_t latency_quantile_us(const histogram_totals& newer,
                                           const histogram_totals& older, double share);
 
-}  // namespace smpp::control::detail
+}  // namespace smpp::control
