@@ -468,6 +468,9 @@ bool admin_server::start(std::string& error) {
     int yes = 1;
     (void)setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
+  // Answers are written as header then body: without TCP_NODELAY each answer on a kept-alive
+  // connection waits for the client's delayed ACK (40 ms).
+  m.server.set_tcp_nodelay(true);
   m.server.set_payload_max_length(max_body_bytes);
   m.server.set_read_timeout(io_timeout_s, 0);
   m.server.set_write_timeout(io_timeout_s, 0);

@@ -38,18 +38,18 @@ class headless_chromium {
       error = "pipe2 failed";
       return false;
     }
-    std::vector<std::string> args = {program,
-                                     "--headless",
-                                     "--no-sandbox",  // tests run as root in containers
-                                     "--disable-gpu",
-                                     "--no-first-run",
-                                     "--disable-extensions",
-                                     "--disable-dev-shm-usage",
-                                     "--remote-debugging-pipe",
-                                     "--user-data-dir=" + profile_dir,
-                                     "--window-size=" + std::to_string(width) + "," +
-                                         std::to_string(height),
-                                     "about:blank"};
+    std::vector<std::string> args = {
+        program,
+        "--headless",
+        "--no-sandbox",  // tests run as root in containers
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-extensions",
+        "--disable-dev-shm-usage",
+        "--remote-debugging-pipe",
+        "--user-data-dir=" + profile_dir,
+        "--window-size=" + std::to_string(width) + "," + std::to_string(height),
+        "about:blank"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -9,12 +9,12 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <sodium.h>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sodium.h>
 #include <string>
 #include <vector>
 
@@ -39,9 +39,10 @@ constexpr const char* chromium_path = "/usr/bin/chromium";
 
 // Two tenants sharing upstream "sim" 3:1 in a frame of 100 slots (1000/s, 100 ms).
 std::string router_toml(const router_ports& ports, uint16_t sim_port) {
-  std::string t = "[router]\nlisten = [\"127.0.0.1:" + std::to_string(ports.smpp) +
-                  "\"]\nworkers = [0, 1]\n\n[admin]\nlisten = \"127.0.0.1:" +
-                  std::to_string(ports.admin) + "\"\ntoken = \"" + token + "\"\n\n";
+  std::string t =
+      "[router]\nlisten = [\"127.0.0.1:" + std::to_string(ports.smpp) +
+      "\"]\nworkers = [0, 1]\n\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(ports.admin) +
+      "\"\ntoken = \"" + token + "\"\n\n";
   for (const char* name : {"acme", "beta"}) {
     t += "[[tenants]]\nname = \"" + std::string(name) + "\"\nsystem_id = \"" + name +
          "\"\npassword = \"secret\"\nwindow = 256\n\n";
@@ -113,8 +114,8 @@ TEST(ConsoleBrowser, ShowsLiveTenantsAppliesAndRefusesWeightChangesAndLoadsNothi
       return rows.length === 2 && rows.every((r) => rate(r) > 0) &&
         rows.map((r) => r.dataset.tenant).join() === 'acme,beta'; })())",
                                        deadline);
-  EXPECT_EQ(live, json(true)) << browser.evaluate(
-      "document.getElementById('tenants').outerHTML", deadline);
+  EXPECT_EQ(live, json(true)) << browser.evaluate("document.getElementById('tenants').outerHTML",
+                                                  deadline);
   httplib::Client api("127.0.0.1", ports.admin);
   api.set_read_timeout(5, 0);
   auto tenants = api.Get("/api/tenants");
@@ -138,15 +139,14 @@ TEST(ConsoleBrowser, ShowsLiveTenantsAppliesAndRefusesWeightChangesAndLoadsNothi
   // beta's weight to 3 through the page's form: applied, then 50:50 in the API and, within two
   // polls of the page, in the drawn frame.
   const auto submit_weight = [&](int weight) {
-    return browser.evaluate(
-        "document.getElementById('token').value = '" + std::string(token) +
-            "'; document.getElementById('w-tenant').value = 'beta';"
-            "document.getElementById('w-upstream').value = 'sim';"
-            "document.getElementById('w-weight').value = '" +
-            std::to_string(weight) +
-            "'; document.getElementById('action-result').textContent = '';"
-            "document.getElementById('w-apply').click(); true",
-        deadline);
+    return browser.evaluate("document.getElementById('token').value = '" + std::string(token) +
+                                "'; document.getElementById('w-tenant').value = 'beta';"
+                                "document.getElementById('w-upstream').value = 'sim';"
+                                "document.getElementById('w-weight').value = '" +
+                                std::to_string(weight) +
+                                "'; document.getElementById('action-result').textContent = '';"
+                                "document.getElementById('w-apply').click(); true",
+                            deadline);
   };
   ASSERT_EQ(submit_weight(3), json(true));
   const std::string result_js = "document.getElementById('action-result').textContent";
@@ -170,11 +170,23 @@ TEST(ConsoleBrowser, ShowsLiveTenantsAppliesAndRefusesWeightChangesAndLoadsNothi
   EXPECT_NE(shown.find("weight = 0"), std::string::npos) << shown;  // the offending line
   EXPECT_EQ(api_owners(api), json({{"acme", 50}, {"beta", 50}}));
   // The refusal is also the page's "last change".
-  EXPECT_EQ(browser.wait_until(
-                "document.getElementById('last-change').textContent.includes("
-                "'PUT /api/weights/beta/sim → 400 refused')",
-                deadline),
+  EXPECT_EQ(browser.wait_until("document.getElementById('last-change').textContent.includes("
+                               "'PUT /api/weights/beta/sim → 400 refused')",
+                               deadline),
             json(true));
+
+  // Reload through the page: the file again, beta back to weight 1, in the API and the drawing.
+  ASSERT_EQ(browser.evaluate("document.getElementById('reload').click(); true", deadline),
+            json(true));
+  EXPECT_EQ(browser.wait_until(result_js + " === 'POST /api/reload: applied'", deadline),
+            json(true))
+      << browser.evaluate(result_js, deadline);
+  EXPECT_EQ(api_owners(api), json({{"acme", 75}, {"beta", 25}}));
+  EXPECT_EQ(browser.wait_until(std::string("JSON.stringify(") + drawn_owners_js +
+                                   ") === '{\"acme\":75,\"beta\":25}'",
+                               deadline),
+            json(true))
+      << browser.evaluate(drawn_owners_js, deadline);
 
   // Workers on the topology drawing, and the history charts drawn.
   EXPECT_EQ(browser.evaluate("document.querySelectorAll('#topology svg g[id^=cpu-]').length > 0 && "
@@ -187,10 +199,10 @@ TEST(ConsoleBrowser, ShowsLiveTenantsAppliesAndRefusesWeightChangesAndLoadsNothi
   const std::string b64 = shot["data"].get<std::string>();
   std::string png(b64.size(), '\0');
   size_t png_len = 0;
-  ASSERT_EQ(sodium_base642bin(reinterpret_cast<unsigned char*>(png.data()), png.size(), b64.data(),
-                              b64.size(), nullptr, &png_len, nullptr,
-                              sodium_base64_VARIANT_ORIGINAL),
-            0);
+  ASSERT_EQ(
+      sodium_base642bin(reinterpret_cast<unsigned char*>(png.data()), png.size(), b64.data(),
+                        b64.size(), nullptr, &png_len, nullptr, sodium_base64_VARIANT_ORIGINAL),
+      0);
   png.resize(png_len);
   EXPECT_EQ(png.substr(1, 3), "PNG");
   const std::filesystem::path artifacts =
