@@ -71,6 +71,20 @@ constexpr const char* drawn_owners_js = R"(
     if (r.dataset.tenant) out[r.dataset.tenant] = (out[r.dataset.tenant] || 0) + 1;
   return out; })())";
 
+// The drawn frame must show acme and beta with these slot counts before `until` (the page
+// redraws once a second); a failure prints the counts drawn.
+void frame_drawn(headless_chromium& browser, int acme, int beta,
+                 headless_chromium::clock::time_point until) {
+  const std::string want =
+      R"({"acme":)" + std::to_string(acme) + R"(,"beta":)" + std::to_string(beta) + "}";
+  const bool ok =
+      browser.wait_until(std::string("JSON.stringify(") + drawn_owners_js + ") === '" + want + "'",
+                         until) == json(true);
+  if (!ok) {
+    ADD_FAILURE() << "drawn: " << browser.evaluate(drawn_owners_js, until) << ", want " << want;
+  }
+}
+
 TEST(ConsoleBrowser, ShowsLiveTenantsAppliesAndRefusesWeightChangesAndLoadsNothingElse) {
   ASSERT_EQ(access(chromium_path, X_OK), 0)
       << "chromium is missing: install the Debian package chromium (tools/install-deps.sh)";
@@ -130,11 +144,7 @@ TEST(ConsoleBrowser, ShowsLiveTenantsAppliesAndRefusesWeightChangesAndLoadsNothi
 
   // The frame as drawn equals the API's plan: acme 75 slots, beta 25.
   EXPECT_EQ(api_owners(api), json({{"acme", 75}, {"beta", 25}}));
-  EXPECT_EQ(browser.wait_until(std::string("JSON.stringify(") + drawn_owners_js +
-                                   ") === '{\"acme\":75,\"beta\":25}'",
-                               deadline),
-            json(true))
-      << browser.evaluate(drawn_owners_js, deadline);
+  frame_drawn(browser, 75, 25, deadline);
 
   // beta's weight to 3 through the page's form: applied, then 50:50 in the API and, within two
   // polls of the page, in the drawn frame.
@@ -154,11 +164,7 @@ TEST(ConsoleBrowser, ShowsLiveTenantsAppliesAndRefusesWeightChangesAndLoadsNothi
       << browser.evaluate(result_js, deadline);
   EXPECT_EQ(api_owners(api), json({{"acme", 50}, {"beta", 50}}));
   const auto changed = clock_type::now();
-  EXPECT_EQ(browser.wait_until(std::string("JSON.stringify(") + drawn_owners_js +
-                                   ") === '{\"acme\":50,\"beta\":50}'",
-                               std::min(deadline, changed + 2500ms)),
-            json(true))
-      << browser.evaluate(drawn_owners_js, deadline);
+  frame_drawn(browser, 50, 50, std::min(deadline, changed + 2500ms));
 
   // Weight 0 is outside 1..65535: refused with the loader's file, line and key, nothing changed.
   ASSERT_EQ(submit_weight(0), json(true));
@@ -182,11 +188,7 @@ TEST(ConsoleBrowser, ShowsLiveTenantsAppliesAndRefusesWeightChangesAndLoadsNothi
             json(true))
       << browser.evaluate(result_js, deadline);
   EXPECT_EQ(api_owners(api), json({{"acme", 75}, {"beta", 25}}));
-  EXPECT_EQ(browser.wait_until(std::string("JSON.stringify(") + drawn_owners_js +
-                                   ") === '{\"acme\":75,\"beta\":25}'",
-                               deadline),
-            json(true))
-      << browser.evaluate(drawn_owners_js, deadline);
+  frame_drawn(browser, 75, 25, deadline);
 
   // Workers on the topology drawing, and the history charts drawn.
   EXPECT_EQ(browser.evaluate("document.querySelectorAll('#topology svg g[id^=cpu-]').length > 0 && "
