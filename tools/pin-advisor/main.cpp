@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "smpp/control/plan_svg.hpp"
 #include "smpp/control/config.hpp"
+#include "smpp/control/plan_svg.hpp"
 #include "smpp/dataplane/placement.hpp"
 
 namespace {
