@@ -14,7 +14,8 @@ runs a console client beside the load:
            rendering competes with the router for CPU, so this measures the machine, not only
            the router
 
-Prints the page's weight (octets of GET /, and per poll of the JSON it reads), each run's
+Prints the page's weight (octets of GET /, and per poll of the JSON it reads), the router's CPU
+per poll (5 s without load, alone and with 20 polls a second), each run's
 submit_sm/s, the router's CPU seconds per million accepted, and the median of the paired ratios
 with/without. Exits 1 when that median is below --min-ratio (default 0.97).
 
@@ -193,6 +194,23 @@ def main():
         probe.join(10)
         probe.octets //= max(probe.polls, 1)  # one poll's weight
         print(f"page: {len(page)} octets (GET /, once); one poll: {probe.octets} octets of JSON")
+        # What one poll costs the router, without load: its CPU over 5 s alone and with 20 polls
+        # a second (the difference is the admin server's work; far less noisy than throughput).
+        idle = {}
+        for kind in ("without", "with"):
+            client = Poller(admin_port, 20.0) if kind == "with" else None
+            if client:
+                client.start()
+            cpu0 = cpu_seconds(router.pid)
+            time.sleep(5.0)
+            idle[kind] = cpu_seconds(router.pid) - cpu0
+            if client:
+                client.stop.set()
+                client.join(10)
+                idle["polls"] = client.polls
+        per_poll_ms = (idle["with"] - idle["without"]) / max(idle["polls"], 1) * 1e3
+        print(f"router CPU over 5 s without load: {idle['without']:.3f} s alone, "
+              f"{idle['with']:.3f} s with {idle['polls']} polls: {per_poll_ms:.2f} ms per poll")
 
         runs = {"without": [], "with": []}
         for i in range(args.repeat):
