@@ -114,7 +114,8 @@ class headless_chromium {
         "Runtime.evaluate",
         {{"expression", expression}, {"returnByValue", true}, {"awaitPromise", true}}, deadline);
     if (r.contains("exceptionDetails") || r.contains("error") || !r.contains("result")) {
-      if (exception != nullptr) *exception = r.dump();
+      last_error_ = r.dump();
+      if (exception != nullptr) *exception = last_error_;
       return nullptr;
     }
     return r["result"].value("value", nlohmann::json());
@@ -131,6 +132,9 @@ class headless_chromium {
     }
     return v;
   }
+
+  // Why the last evaluate() that failed did (the protocol's answer), for a test's message.
+  [[nodiscard]] const std::string& last_error() const { return last_error_; }
 
   // Events the browser sent so far (method and params), oldest first; at most max_events kept.
   [[nodiscard]] const std::vector<nlohmann::json>& events() const { return events_; }
@@ -202,6 +206,7 @@ class headless_chromium {
   uint64_t next_id_ = 0;
   std::string session_;
   std::string in_;
+  std::string last_error_;
   std::vector<nlohmann::json> answers_;
   std::vector<nlohmann::json> events_;
 };

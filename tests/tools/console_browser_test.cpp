@@ -4,6 +4,10 @@
 // from elsewhere and throws no script error; a weight changed through its form is in
 // /api/slots/sim and in the drawn frame; a refused change shows the loader's file, line and key;
 // a screenshot is kept under the build directory (test-artifacts/console.png).
+// Known: on a loaded 2-core machine about one run in seven fails because the browser stops
+// sending anything (answers, the page's requests) right after the weight change is clicked, before
+// its PUT leaves, until the deadline; the cause is not found yet. The failure message carries the
+// browser's event trace and the router's log.
 #include <gtest/gtest.h>
 
 #include <httplib.h>
@@ -85,6 +89,25 @@ void frame_drawn(headless_chromium& browser, int acme, int beta,
   }
 }
 
+// What the browser reported besides the page's requests' details: its page and runtime events,
+// and each request with when it was sent and finished, for a failure's message.
+std::string browser_trace(const headless_chromium& browser) {
+  std::string out = "events:";
+  for (const json& e : browser.events()) {
+    const std::string m = e["method"];
+    if (m == "Network.requestWillBeSent") {
+      out += "\n  " + e["params"]["request"]["method"].get<std::string>() + " " +
+             e["params"]["request"]["url"].get<std::string>() + " at " +
+             e["params"]["timestamp"].dump();
+    } else if (m == "Network.loadingFinished" || m == "Network.loadingFailed") {
+      out += "\n  " + m + " at " + e["params"]["timestamp"].dump();
+    } else if (!m.starts_with("Network.")) {
+      out += "\n  " + m;
+    }
+  }
+  return out + "\n";
+}
+
 TEST(ConsoleBrowser, ShowsLiveTenantsAppliesAndRefusesWeightChangesAndLoadsNothingElse) {
   ASSERT_EQ(access(chromium_path, X_OK), 0)
       << "chromium is missing: install the Debian package chromium (tools/install-deps.sh)";
@@ -161,7 +184,9 @@ TEST(ConsoleBrowser, ShowsLiveTenantsAppliesAndRefusesWeightChangesAndLoadsNothi
   ASSERT_EQ(submit_weight(3), json(true));
   const std::string result_js = "document.getElementById('action-result').textContent";
   EXPECT_EQ(browser.wait_until(result_js + ".endsWith(': applied')", deadline), json(true))
-      << browser.evaluate(result_js, deadline);
+      << browser.evaluate(result_js, deadline) << " " << browser.last_error() << "\n"
+      << browser_trace(browser) << "router:\n"
+      << (router.pump(0ms), router.err());
   EXPECT_EQ(api_owners(api), json({{"acme", 50}, {"beta", 50}}));
   const auto changed = clock_type::now();
   frame_drawn(browser, 50, 50, std::min(deadline, changed + 2500ms));
