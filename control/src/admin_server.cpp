@@ -1,6 +1,6 @@
 // The admin server: cpp-httplib listens on threads of its own, the token rule guards changes,
 // and the endpoints hand reads to the views (admin_views.hpp) and changes to the change
-// pipeline (admin_changes.hpp).
+// pipeline (admin_changes.hpp); "/" serves the console page (console_page.hpp).
 #include "smpp/control/admin.hpp"
 
 #include <sodium.h>
@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <fstream>
@@ -24,6 +25,9 @@
 
 #include "admin_changes.hpp"
 #include "admin_views.hpp"
+#include "console_page.hpp"
+#include "smpp/control/admin_history.hpp"
+#include "smpp/control/plan_svg.hpp"
 
 #ifndef SMPP_VERSION
 #define SMPP_VERSION "unknown"
@@ -33,6 +37,12 @@ namespace smpp::control {
 namespace {
 
 using json = nlohmann::json;
+
+uint64_t unix_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
 
 uint64_t steady_ms() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -128,9 +138,14 @@ struct admin_server::impl {
 
   std::mutex rates_mu;
   rate_window rates;
+  history_ring history;  // the console's charts
   std::condition_variable sampler_cv;
   bool stopping = false;
   std::thread sampler;
+
+  // The last change that reached the change pipeline, as /api/status shows it (null: none yet).
+  std::mutex last_change_mu;
+  json last_change;
 
   httplib::Server server;
   std::thread listener;
@@ -156,7 +171,9 @@ struct admin_server::impl {
     while (!stopping) {
       const auto s = state.get();
       const router_totals t = totals(*s);
-      rates.add(steady_ms(), t);
+      const uint64_t now = steady_ms();
+      rates.add(now, t);
+      history.add(unix_ms(), now, t);
       sampler_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; });
     }
   }
@@ -201,10 +218,23 @@ struct admin_server::impl {
     std::fprintf(stderr, "smpp-router: admin: %s %s from %s: %d %s\n", req.method.c_str(),
                  req.path.c_str(), req.remote_addr.c_str(), status, what.c_str());
   }
-  static void answer(const httplib::Request& req, httplib::Response& res,
-                     const detail::change_answer& a) {
+  void answer(const httplib::Request& req, httplib::Response& res, const detail::change_answer& a) {
     reply(res, a.status, a.body);
     log(req, a.status, a.log);
+    std::lock_guard lock(last_change_mu);
+    last_change = {{"at_unix_ms", unix_ms()},
+                   {"request", req.method + " " + req.path},
+                   {"status", a.status},
+                   {"applied", a.status == 200},
+                   {"answer", a.body}};
+  }
+
+  std::string history_json(const httplib::Request& req) {
+    const std::string since = req.get_param_value("since");
+    const uint64_t since_ms = std::strtoull(since.c_str(), nullptr, 10);
+    const auto s = state.get();
+    std::lock_guard lock(rates_mu);
+    return history.to_json(*s->snapshot, since_ms);
   }
 
   // Changes need "Authorization: Bearer <token>"; compared through a hash so that neither the
@@ -278,8 +308,29 @@ struct admin_server::impl {
 
   // The HTTP endpoints: reads, changes, and the answers to errors.
   void register_endpoints() {
+    server.Get("/", [](const httplib::Request&, httplib::Response& res) {
+      // The page's own inline script and style only; it talks to this server alone.
+      res.set_header("Content-Security-Policy",
+                     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                     "connect-src 'self'; img-src 'self' data:; form-action 'none'; "
+                     "frame-ancestors 'none'");
+      res.set_header("X-Content-Type-Options", "nosniff");
+      res.set_header("Cache-Control", "no-cache");
+      const std::string_view page = detail::console_html();
+      res.set_content(page.data(), page.size(), "text/html; charset=utf-8");
+    });
     server.Get("/api/status", [this](const httplib::Request&, httplib::Response& res) {
-      reply(res, 200, with_totals(detail::status_json));
+      json j = with_totals(detail::status_json);
+      std::lock_guard lock(last_change_mu);
+      j["last_change"] = last_change;
+      reply(res, 200, j);
+    });
+    server.Get("/api/history", [this](const httplib::Request& req, httplib::Response& res) {
+      res.set_content(history_json(req), "application/json");
+    });
+    server.Get("/api/placement.svg", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(plan_svg(view.placement, "smpp-router: workers on this machine"),
+                      "image/svg+xml; charset=utf-8");
     });
     server.Get("/api/tenants", [this](const httplib::Request&, httplib::Response& res) {
       reply(res, 200, with_totals(detail::tenants_json));
@@ -417,6 +468,9 @@ bool admin_server::start(std::string& error) {
     int yes = 1;
     (void)setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
+  // Answers are written as header then body: without TCP_NODELAY each answer on a kept-alive
+  // connection waits for the client's delayed ACK (40 ms).
+  m.server.set_tcp_nodelay(true);
   m.server.set_payload_max_length(max_body_bytes);
   m.server.set_read_timeout(io_timeout_s, 0);
   m.server.set_write_timeout(io_timeout_s, 0);

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fake_transport.hpp"
@@ -26,6 +27,7 @@
 #include "router_test_pdus.hpp"
 #include "smpp/codec/codec.hpp"
 #include "smpp/control/admin.hpp"
+#include "smpp/control/admin_history.hpp"
 #include "smpp/control/config.hpp"
 #include "smpp/control/snapshot_builder.hpp"
 #include "smpp/dataplane/router_worker.hpp"
@@ -686,6 +688,66 @@ TEST_F(AdminServerTest, InvalidChangesAnswerTheLoadersErrorsAndChangeNothing) {
   EXPECT_EQ(large->status, 413);
   EXPECT_EQ(published(), 0u);
   EXPECT_EQ(get_json("/api/tenants").at(0).at("window"), 16);
+}
+
+TEST_F(AdminServerTest, TheConsoleIsOnePageThatLoadsNothingFromElsewhere) {
+  start("");
+  auto page = client_->Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  const std::string csp = page->get_header_value("Content-Security-Policy");
+  EXPECT_NE(csp.find("default-src 'none'"), std::string::npos) << csp;
+  EXPECT_NE(csp.find("connect-src 'self'"), std::string::npos) << csp;
+  EXPECT_NE(page->body.find("<title>smpp-router console</title>"), std::string::npos);
+  EXPECT_TRUE(page->body.ends_with("</html>\n"));
+  // No external script, style or image: the only absolute URL is the SVG namespace.
+  for (const char* outside : {"<script src", "<link", "@import", "https://", "//cdn"}) {
+    EXPECT_EQ(page->body.find(outside), std::string::npos) << outside;
+  }
+  std::string rest = page->body;
+  for (size_t at; (at = rest.find("http://")) != std::string::npos;) {
+    EXPECT_TRUE(rest.compare(at, 26, "http://www.w3.org/2000/svg") == 0) << rest.substr(at, 40);
+    rest.erase(0, at + 7);
+  }
+  EXPECT_LT(page->body.size(), 32u * 1024) << "the console page grew: keep it small";
+
+  auto svg = client_->Get("/api/placement.svg");
+  ASSERT_TRUE(svg);
+  EXPECT_EQ(svg->status, 200);
+  EXPECT_EQ(svg->get_header_value("Content-Type"), "image/svg+xml; charset=utf-8");
+  EXPECT_TRUE(svg->body.starts_with("<?xml")) << svg->body.substr(0, 80);
+  EXPECT_NE(svg->body.find("</svg>"), std::string::npos);
+}
+
+TEST_F(AdminServerTest, HistoryHasAPointPerSecondAndStatusTheLastChange) {
+  start("token = \"" + std::string(kToken) + "\"\n");
+  EXPECT_TRUE(get_json("/api/status").at("last_change").is_null());
+  // The sampler adds a point a second: wait (bounded) for the first.
+  json h;
+  for (int i = 0; i < 50; ++i) {
+    h = get_json("/api/history");
+    if (!h.at("points").empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(h.at("tenants"), json({"acme"}));
+  EXPECT_EQ(h.at("capacity"), control::history_ring::default_capacity);
+  ASSERT_FALSE(h.at("points").empty());
+  const json& p = h.at("points").back();
+  EXPECT_EQ(p.at("accepted").size(), 1u);
+  EXPECT_EQ(h.at("p99_ms"), json({nullptr}));
+  const uint64_t newest = p.at("t");
+  EXPECT_TRUE(get_json("/api/history?since=" + std::to_string(newest)).at("points").empty());
+
+  auto r = send("PUT", "/api/tenants/acme", R"({"window": 0})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  const json last = get_json("/api/status").at("last_change");
+  EXPECT_EQ(last.at("request"), "PUT /api/tenants/acme");
+  EXPECT_EQ(last.at("status"), 400);
+  EXPECT_EQ(last.at("applied"), false);
+  EXPECT_EQ(last.at("answer").at("errors").at(0).at("key"), "tenants[0].window");
+  EXPECT_GT(last.at("at_unix_ms").get<uint64_t>(), newest - 60'000);
 }
 
 TEST_F(AdminServerTest, ValidChangesReachThePublisherWhichMayRefuseThem) {

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "plan_svg.hpp"
 #include "smpp/control/config.hpp"
+#include "smpp/control/plan_svg.hpp"
 #include "smpp/dataplane/placement.hpp"
 
 namespace {
@@ -217,7 +217,7 @@ int main(int argc, char** argv) {
   print_snippet(plan, live, req.automatic);
 
   if (!svg_path.empty()) {
-    const std::string svg = tools::plan_svg(
+    const std::string svg = control::plan_svg(
         plan, "smpp-router core plan: " + machine_name + ", " + plan.machine_summary);
     std::ofstream f(svg_path, std::ios::binary | std::ios::trunc);
     f << svg;

@@ -191,12 +191,14 @@ using snapshot_publisher = std::function<publish_result(
     const router_config&, const std::shared_ptr<const dataplane::router_snapshot>&)>;
 
 // HTTP on config.admin.host:port (port 0: one from the kernel, for tests). Reads answer JSON
-// (/api/status, /api/tenants, /api/upstreams, /api/sessions, /api/routes, /api/slots/NAME) and
-// /metrics. Changes (POST /api/reload; PUT/POST/DELETE /api/tenants/NAME, /api/upstreams/NAME;
-// PUT/POST /api/routes, /api/weights/TENANT/UPSTREAM) need the token; each builds a complete
-// configuration, runs the loader's validation and the snapshot builder on it (400 with the
-// loader's errors when either refuses), then calls `publish`: only when that answers 200 does
-// the change become the server's current configuration.
+// (/api/status, /api/tenants, /api/upstreams, /api/sessions, /api/routes, /api/slots/NAME,
+// /api/history: admin_history.hpp) and /metrics; /api/placement.svg draws the placement and "/"
+// is the operator's console (one page that reads these endpoints). Changes (POST /api/reload;
+// PUT/POST/DELETE /api/tenants/NAME, /api/upstreams/NAME; PUT/POST /api/routes,
+// /api/weights/TENANT/UPSTREAM) need the token; each builds a complete configuration, runs the
+// loader's validation and the snapshot builder on it (400 with the loader's errors when either
+// refuses), then calls `publish`: only when that answers 200 does the change become the server's
+// current configuration.
 class admin_server {
  public:
   // `config` and `snapshot` are what the workers run; `config.source_file` is the file that

@@ -1,11 +1,11 @@
-#include "plan_svg.hpp"
+#include "smpp/control/plan_svg.hpp"
 
 #include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
 
-namespace smpp::tools {
+namespace smpp::control {
 namespace {
 
 using dataplane::cpu_info;
@@ -275,4 +275,4 @@ std::string plan_svg(const dataplane::placement& plan, const std::string& title)
   return drawer(plan).draw(title);
 }
 
-}  // namespace smpp::tools
+}  // namespace smpp::control
