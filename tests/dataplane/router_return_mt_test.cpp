@@ -57,7 +57,10 @@ TEST(ReturnPathThreads, ReceiptsCrossTheRingsWhileCountersAreReadAndSnapshotsPub
     upstream_up.store(true);
     uint32_t receipt_seq = 1'000'000;
     uint32_t receipts_acked = 0;
-    while (receipts_acked < kMessages && std::chrono::steady_clock::now() < deadline) {
+    // Until every receipt's answer is in and a published snapshot was taken over (the publisher
+    // may not have had a core yet when the traffic is done: waited for, not assumed).
+    while ((receipts_acked < kMessages || w.stats().snapshots_adopted == 0) &&
+           std::chrono::steady_clock::now() < deadline) {
       w.run_once(ms_since(t0), 0);
       for (const auto& f : tr.take(up)) {
         const auto id = static_cast<command_id>(codec::load_be32(f.data() + 4));
