@@ -39,6 +39,7 @@ TEST(ReturnPathThreads, ReceiptsCrossTheRingsWhileCountersAreReadAndSnapshotsPub
   snap->upstreams[0].name = "sim";
   snap->timers.response_ms = 60000;
   snap->correlation.capacity = 65536;
+  snap->correlation.final_capacity = 65536;  // a 1 M default takes seconds to build under TSan
   shared_state shared(1, 1, 2);
   shared.secret = correlation_secret::random();
   ring_mesh mesh(2, 1024);
@@ -146,6 +147,11 @@ TEST(ReturnPathThreads, ReceiptsCrossTheRingsWhileCountersAreReadAndSnapshotsPub
 
   // The control plane: a new snapshot every few milliseconds (timers change, a tenant is added).
   std::thread publisher([&] {
+    // From when the owner runs: snapshots published before would all be behind the added tenant
+    // by its first turn, and none of those is taken over.
+    while (!upstream_up.load() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
     uint32_t n = 0;
     while (!finished.load() && n < 200) {
       auto next = std::make_shared<router_snapshot>(*snap);
