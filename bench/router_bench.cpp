@@ -7,6 +7,12 @@
 // Baseline in the same binary: `SmscEchoOnly` does the SMSC's part (framing the forwarded
 // submit_sm and writing the answers) on the same octets without a router, so the router's own
 // cost per message is the difference of the two.
+//
+// `RouterBulkDlr` is the shape bulk traffic really has: every submit_sm asks for a receipt, the
+// SMSC answers each with a new message id (counted up, as SMSCs issue them) and sends its
+// receipt right behind the answer, in the same read; the ESMEs answer every deliver_sm. The
+// correlation table has the default sizes (10 M ids, 1 M finals), so its cache misses are the
+// real ones. `SmscEchoDlrOnly` is its SMSC and ESME part without a router.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -17,6 +23,8 @@
 #include <vector>
 
 #include "smpp/codec/codec.hpp"
+#include "smpp/codec/receipt.hpp"
+#include "smpp/codec/tlv.hpp"
 #include "smpp/dataplane/router_worker.hpp"
 #include "smpp/dataplane/snapshot.hpp"
 
@@ -140,11 +148,13 @@ std::shared_ptr<dataplane::router_snapshot> bulk_snapshot(uint32_t binds = kBind
 }
 
 // One read's worth of submit_sm as esme-load sends them (GSM 7-bit text, 12-digit numbers).
-std::vector<std::byte> submit_burst(size_t batch) {
+// registered_delivery 1 (SMPP 3.4 §5.2.17) asks for a receipt of the final outcome.
+std::vector<std::byte> submit_burst(size_t batch, uint8_t registered_delivery = 0) {
   std::vector<std::byte> out;
   for (size_t i = 0; i < batch; ++i) {
     codec::pdu p;
     p.id = codec::command_id::submit_sm;
+    p.registered_delivery = registered_delivery;
     p.sequence_number = static_cast<uint32_t>(i + 1);
     p.source_addr = "12345";
     const std::string destination = "4477009" + std::to_string(10000 + i);
@@ -300,6 +310,177 @@ void SmscEchoOnly(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * batch * kSessions));
 }
 BENCHMARK(SmscEchoOnly)->Arg(64)->Arg(256);
+
+// ---- bulk with a receipt per message --------------------------------------------------------
+
+// A receipt as smsc-sim writes it (SMPP 3.4 §5.3.2.12 receipted_message_id, §5.3.2.35
+// message_state, Appendix B's text), for message id kIdTemplate; `patch` writes another id of
+// the same length into both places.
+constexpr std::string_view kIdTemplate = "0000000000";
+
+struct receipt_template {
+  std::vector<std::byte> bytes;
+  size_t text_id_at = 0;
+  size_t tlv_id_at = 0;
+
+  receipt_template() {
+    const std::string text = "id:" + std::string(kIdTemplate) +
+                             " sub:001 dlvrd:001 submit date:2612071530 done date:2612071530 "
+                             "stat:DELIVRD err:000 text:load test message";
+    std::byte tlv_buf[32];
+    codec::tlv_writer tlvs(tlv_buf);
+    tlvs.add_cstring(codec::tag::receipted_message_id, kIdTemplate);
+    tlvs.add_uint(codec::tag::message_state, static_cast<uint8_t>(codec::message_state::delivered),
+                  1);
+    codec::pdu p;
+    p.id = codec::command_id::deliver_sm;
+    p.sequence_number = 1;
+    p.source_addr = "447700910000";
+    p.destination_addr = "12345";
+    p.esm_class = codec::esm_class_delivery_receipt;
+    p.short_message = codec::as_bytes(text);
+    p.tlvs = tlvs.area();
+    bytes = encode(p);
+    const std::string_view all(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    text_id_at = all.find("id:" + std::string(kIdTemplate)) + 3;
+    tlv_id_at = all.rfind(kIdTemplate);
+    if (bytes.empty() || text_id_at == tlv_id_at) std::abort();
+  }
+};
+
+// The ten decimal digits of v into out.
+void put_id(std::byte* out, uint64_t v) {
+  for (size_t i = kIdTemplate.size(); i-- > 0; v /= 10) {
+    out[i] = static_cast<std::byte>('0' + v % 10);
+  }
+}
+
+// The SMSC: for each forwarded frame in [in, in+n) a submit_sm_resp with message id `next_id`
+// counted up, then that message's receipt on the same bind (sequence numbers from `seq`).
+[[gnu::noinline]] size_t answer_with_receipts(const std::byte* in, size_t n, std::byte* out,
+                                              const receipt_template& rt, uint64_t& next_id,
+                                              uint32_t& seq) {
+  constexpr size_t resp_len = codec::header_size + kIdTemplate.size() + 1;
+  size_t at = 0;
+  size_t w = 0;
+  while (at + codec::header_size <= n) {
+    const uint32_t len = codec::load_be32(in + at);
+    const uint64_t id = next_id++;
+    codec::write_header_only(std::span<std::byte, 16>(out + w, 16),
+                             codec::command_id::submit_sm_resp, codec::command_status::ESME_ROK,
+                             codec::load_be32(in + at + 12));
+    codec::store_be32(out + w, static_cast<uint32_t>(resp_len));
+    put_id(out + w + codec::header_size, id);
+    out[w + resp_len - 1] = std::byte{0};
+    w += resp_len;
+    std::memcpy(out + w, rt.bytes.data(), rt.bytes.size());
+    codec::store_be32(out + w + 12, ++seq);
+    put_id(out + w + rt.text_id_at, id);
+    put_id(out + w + rt.tlv_id_at, id);
+    w += rt.bytes.size();
+    at += len;
+  }
+  return w;
+}
+
+// The ESME: a deliver_sm_resp for every deliver_sm in [in, in+n); returns the octets written
+// and adds the deliver_sm seen to `receipts`.
+[[gnu::noinline]] size_t answer_deliveries(const std::byte* in, size_t n, std::byte* out,
+                                           uint64_t& receipts) {
+  constexpr size_t resp_len = codec::header_size + 1;  // message_id: an empty C-octet string
+  size_t at = 0;
+  size_t w = 0;
+  while (at + codec::header_size <= n) {
+    const uint32_t len = codec::load_be32(in + at);
+    if (codec::load_be32(in + at + 4) == static_cast<uint32_t>(codec::command_id::deliver_sm)) {
+      codec::write_header_only(std::span<std::byte, 16>(out + w, 16),
+                               codec::command_id::deliver_sm_resp, codec::command_status::ESME_ROK,
+                               codec::load_be32(in + at + 12));
+      codec::store_be32(out + w, static_cast<uint32_t>(resp_len));
+      out[w + codec::header_size] = std::byte{0};
+      w += resp_len;
+      ++receipts;
+    }
+    at += len;
+  }
+  return w;
+}
+
+void RouterBulkDlr(benchmark::State& state) {
+  const auto batch = static_cast<size_t>(state.range(0));
+  auto snap = bulk_snapshot();
+  snap->correlation = dataplane::correlation_def{};  // the defaults: 10 M ids, 1 M finals
+  dataplane::shared_state shared(1, 1, 1);
+  memory_transport t;
+  dataplane::router_worker w(0, 1, t, snap, &shared);
+  std::vector<conn_id> esmes;
+  uint64_t now_ms = 1;
+  if (w.start(now_ms) != 0 || !bring_up(t, kSessions, esmes)) {
+    state.SkipWithError("start or bind failed");
+    return;
+  }
+  const std::vector<conn_id> ups = t.connects;
+  const std::vector<std::byte> burst = submit_burst(batch, 1);
+  const receipt_template rt;
+  std::vector<std::byte> answers(kBufBytes);
+  uint64_t next_id = 1'000'000;
+  uint32_t smsc_seq = 0;
+  uint64_t receipts = 0;
+  uint64_t now_us = 1000;
+  for (auto _ : state) {
+    for (conn_id c : esmes) t.deliver(c, burst);
+    for (conn_id c : ups) {
+      auto& k = t.at(c);
+      const size_t n =
+          answer_with_receipts(k.out.get(), k.used, answers.data(), rt, next_id, smsc_seq);
+      k.used = 0;
+      t.deliver(c, dataplane::bytes_view(answers.data(), n));
+    }
+    for (conn_id c : esmes) {
+      auto& k = t.at(c);
+      const size_t n = answer_deliveries(k.out.get(), k.used, answers.data(), receipts);
+      k.used = 0;
+      t.deliver(c, dataplane::bytes_view(answers.data(), n));
+    }
+    // The worker's turn ends (ids noted and released in it are applied); one turn per 20 us.
+    now_us += 20;
+    w.run_once(now_us / 1000, 0, now_us);
+    for (conn_id c : ups) t.at(c).used = 0;  // deliver_sm_resp relayed to the SMSC
+  }
+  const uint64_t msgs = state.iterations() * batch * kSessions;
+  if (w.stats().resp_relayed != msgs || receipts != msgs) {
+    const std::string why = "answered " + std::to_string(w.stats().resp_relayed) +
+                            ", receipts delivered " + std::to_string(receipts) + " of " +
+                            std::to_string(msgs) + ", throttled " +
+                            std::to_string(w.stats().throttled);
+    state.SkipWithError(why.c_str());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(msgs));
+}
+BENCHMARK(RouterBulkDlr)->Arg(64)->Arg(256);
+
+// The SMSC's and the ESMEs' part of RouterBulkDlr on the same octets, without a router.
+void SmscEchoDlrOnly(benchmark::State& state) {
+  const auto batch = static_cast<size_t>(state.range(0));
+  const std::vector<std::byte> burst = submit_burst(batch, 1);
+  const receipt_template rt;
+  std::vector<std::byte> answers(kBufBytes);
+  std::vector<std::byte> resps(kBufBytes);
+  uint64_t next_id = 1'000'000;
+  uint32_t seq = 0;
+  uint64_t receipts = 0;
+  for (auto _ : state) {
+    for (uint32_t s = 0; s < kSessions; ++s) {
+      const size_t n =
+          answer_with_receipts(burst.data(), burst.size(), answers.data(), rt, next_id, seq);
+      benchmark::DoNotOptimize(answer_deliveries(answers.data(), n, resps.data(), receipts));
+      benchmark::ClobberMemory();
+    }
+  }
+  if (receipts != state.iterations() * batch * kSessions) state.SkipWithError("receipts lost");
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * batch * kSessions));
+}
+BENCHMARK(SmscEchoDlrOnly)->Arg(64)->Arg(256);
 
 }  // namespace
 
