@@ -604,6 +604,20 @@ std::optional<std::uint64_t> parse_message_id_number(std::string_view id, id_rad
   // classify_id then accumulate, in one pass: the router reads two ids per message with a
   // receipt (the answer's and the receipt's), and the digit checks and a division per digit
   // were a few percent of its core. Both readings are kept until the id says which it is.
+  if (radix == id_radix::decimal || radix == id_radix::auto_detect) {
+    // What SMSCs send: up to 19 decimal digits and nothing around them (19 never overflow).
+    // Anything else (blanks, a NUL, hex digits, a prefix) takes the general reading below.
+    if (!id.empty() && id.size() <= 19) {
+      std::uint64_t v = 0;
+      std::size_t i = 0;
+      for (; i < id.size(); ++i) {
+        const auto d = static_cast<unsigned>(static_cast<unsigned char>(id[i])) - '0';
+        if (d > 9) break;
+        v = v * 10 + d;
+      }
+      if (i == id.size()) return v;
+    }
+  }
   std::string_view digits = clean_id(id);
   if (radix == id_radix::text || digits.empty()) return std::nullopt;
   const bool hex_prefixed = digits.size() > 2 && digits[0] == '0' && (digits[1] | 0x20) == 'x';

@@ -889,6 +889,25 @@ TEST(MessageIdNumber, AgreesWithThePlainReadingOnRandomIds) {
   EXPECT_GT(numbers, 10'000u);  // the random ids include many numbers, not only refusals
 }
 
+// All-digit ids (what SMSCs mostly send) take a short reading of their own up to 19 digits; the
+// lengths around it (20 digits may overflow 64 bits) and a stray character anywhere agree too.
+TEST(MessageIdNumber, AgreesWithThePlainReadingOnDecimalIds) {
+  std::mt19937_64 rng(20261208);
+  std::uniform_int_distribution<std::size_t> length(1, 22);
+  std::uniform_int_distribution<int> digit(0, 9);
+  const std::string_view strays(" \t\0xa-", 6);  // blank, tab, NUL, a prefix letter, hex, dash
+  for (int i = 0; i < 200'000; ++i) {
+    std::string id(length(rng), '0');
+    for (char& c : id) c = static_cast<char>('0' + digit(rng));
+    if (i % 5 == 0) id[rng() % id.size()] = strays[rng() % strays.size()];
+    if (i % 13 == 0) id.assign(rng() % 2 ? "18446744073709551615" : "18446744073709551616");
+    for (const id_radix r : {id_radix::auto_detect, id_radix::hex, id_radix::decimal}) {
+      ASSERT_EQ(parse_message_id_number(id, r), plain_id_number(id, r))
+          << '"' << id << "\" radix " << static_cast<int>(r);
+    }
+  }
+}
+
 // The ids the router correlates by: a response's message_id, a receipt's quoted id.
 TEST(MessageIds, ResponseIdIsTheCStringOpeningTheBody) {
   std::vector<std::byte> frame(header_size);
