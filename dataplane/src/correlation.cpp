@@ -156,9 +156,11 @@ std::string_view to_string(correlation_insert result) noexcept {
 
 // ---------------------------------------------------------------------------------------------
 
-std::size_t correlation_table::memory_bytes_for(std::size_t capacity) noexcept {
-  return mapped_bytes(capacity * sizeof(entry)) +
-         mapped_bytes((capacity * index_slots_per_entry + max_probe_distance + 1) * sizeof(slot));
+std::size_t correlation_table::memory_bytes_for(std::size_t capacity,
+                                                std::size_t final_capacity) noexcept {
+  const std::size_t entries = capacity + final_capacity;
+  return mapped_bytes(entries * sizeof(entry)) +
+         mapped_bytes((entries * index_slots_per_entry + max_probe_distance + 1) * sizeof(slot));
 }
 
 void correlation_table::unmapper::operator()(void* p) const noexcept {
@@ -167,30 +169,40 @@ void correlation_table::unmapper::operator()(void* p) const noexcept {
 }
 
 correlation_table::correlation_table(std::size_t capacity, std::uint64_t ttl_ms,
-                                     std::uint64_t hash_seed)
-    : capacity_(capacity), ttl_ms_(ttl_ms), hash_seed_(hash_seed) {
-  if (capacity == 0 || capacity > max_capacity) {
+                                     std::uint64_t hash_seed, std::size_t final_capacity,
+                                     std::uint64_t keep_final_ms)
+    : capacity_(capacity),
+      final_capacity_(keep_final_ms > 0 ? final_capacity : 0),
+      ttl_ms_(ttl_ms),
+      keep_final_ms_(final_capacity > 0 ? keep_final_ms : 0),
+      hash_seed_(hash_seed) {
+  const std::size_t entries = capacity + final_capacity_;
+  if (capacity == 0 || capacity > max_capacity || final_capacity_ > max_capacity - capacity) {
     throw std::invalid_argument("correlation table capacity must be 1.." +
-                                std::to_string(max_capacity) + ", got " + std::to_string(capacity));
+                                std::to_string(max_capacity) + " with its finals, got " +
+                                std::to_string(capacity) + " + " + std::to_string(final_capacity_));
   }
   // now_ms + ttl_ms must not overflow for any realistic clock.
-  if (ttl_ms == 0 || ttl_ms > (std::uint64_t{1} << 62)) {
-    throw std::invalid_argument("correlation table ttl_ms must be 1..2^62, got " +
-                                std::to_string(ttl_ms));
+  if (ttl_ms == 0 || ttl_ms > (std::uint64_t{1} << 62) ||
+      keep_final_ms_ > (std::uint64_t{1} << 62)) {
+    throw std::invalid_argument(
+        "correlation table ttl_ms must be 1..2^62 (keep_final_ms at most "
+        "2^62), got " +
+        std::to_string(ttl_ms) + " (" + std::to_string(keep_final_ms_) + ")");
   }
-  homes_ = capacity * index_slots_per_entry;
+  homes_ = entries * index_slots_per_entry;
   // Constructing every element writes every page now, so none is first touched on the hot path.
   // Entries are threaded on the free list in order.
   static_assert(std::is_trivially_destructible_v<entry> && std::is_trivially_destructible_v<slot>);
-  const std::size_t entry_bytes = capacity * sizeof(entry);
+  const std::size_t entry_bytes = entries * sizeof(entry);
   entries_ = {static_cast<entry*>(map_array(entry_bytes)), unmapper{entry_bytes}};
-  std::uninitialized_value_construct_n(entries_.get(), capacity);
+  std::uninitialized_value_construct_n(entries_.get(), entries);
   const std::size_t slots = homes_ + max_probe_distance + 1;
   const std::size_t index_bytes = slots * sizeof(slot);
   index_ = {static_cast<slot*>(map_array(index_bytes)), unmapper{index_bytes}};
   std::uninitialized_value_construct_n(index_.get(), slots);
-  for (std::size_t i = 0; i < capacity; ++i) {
-    entries_[i].next = i + 1 < capacity ? static_cast<std::uint32_t>(i + 1) : no_entry;
+  for (std::size_t i = 0; i < entries; ++i) {
+    entries_[i].next = i + 1 < entries ? static_cast<std::uint32_t>(i + 1) : no_entry;
   }
   free_ = 0;
 }
@@ -217,29 +229,29 @@ correlation_table::placement correlation_table::place(const correlation_key& key
           static_cast<std::uint32_t>(h & 0xFF'FFFFu)};
 }
 
-void correlation_table::append_to_list(std::uint32_t index) noexcept {
+void correlation_table::append_to_list(list_ends& list, std::uint32_t index) noexcept {
   entry& e = entries_[index];
-  e.prev = newest_;
+  e.prev = list.newest;
   e.next = no_entry;
-  if (newest_ != no_entry) {
-    entries_[newest_].next = index;
+  if (list.newest != no_entry) {
+    entries_[list.newest].next = index;
   } else {
-    oldest_ = index;
+    list.oldest = index;
   }
-  newest_ = index;
+  list.newest = index;
 }
 
-void correlation_table::unlink(std::uint32_t index) noexcept {
+void correlation_table::unlink(list_ends& list, std::uint32_t index) noexcept {
   entry& e = entries_[index];
   if (e.prev != no_entry) {
     entries_[e.prev].next = e.next;
   } else {
-    oldest_ = e.next;
+    list.oldest = e.next;
   }
   if (e.next != no_entry) {
     entries_[e.next].prev = e.prev;
   } else {
-    newest_ = e.prev;
+    list.newest = e.prev;
   }
 }
 
@@ -260,10 +272,15 @@ std::size_t correlation_table::find_slot(const correlation_key& key,
 
 void correlation_table::remove_at(std::size_t pos) noexcept {
   const std::uint32_t index = index_[pos].entry;
-  unlink(index);
+  if (entries_[index].refs == 0) {
+    unlink(finals_, index);
+    --stats_.finals;
+  } else {
+    unlink(live_, index);
+    --stats_.live;
+  }
   entries_[index].next = free_;
   free_ = index;
-  --stats_.live;
   // Backward-shift deletion: pull each following entry one step towards its home until an
   // empty slot or an entry already at its home. No tombstones, so probe runs never lengthen.
   for (;;) {
@@ -286,27 +303,68 @@ std::size_t correlation_table::slot_of(std::uint32_t index) const noexcept {
 
 void correlation_table::prefetch_evictions(std::size_t n) const noexcept {
   if (stats_.live != capacity_) return;
-  for (std::uint32_t i = oldest_; i != no_entry && n > 0; i = entries_[i].next, --n) {
+  for (std::uint32_t i = live_.oldest; i != no_entry && n > 0; i = entries_[i].next, --n) {
+    __builtin_prefetch(&index_[place(entries_[i].key).home], 1, 1);
+  }
+}
+
+void correlation_table::prefetch_final_evictions(std::size_t n) const noexcept {
+  if (final_capacity_ == 0 || stats_.finals != final_capacity_) return;
+  for (std::uint32_t i = finals_.oldest; i != no_entry && n > 0; i = entries_[i].next, --n) {
     __builtin_prefetch(&index_[place(entries_[i].key).home], 1, 1);
   }
 }
 
 bool correlation_table::expire_head(std::uint64_t now_ms) noexcept {
-  if (oldest_ == no_entry || !expired(entries_[oldest_], now_ms)) return false;
-  const std::size_t pos = slot_of(oldest_);
+  if (live_.oldest == no_entry || !expired(entries_[live_.oldest], now_ms)) return false;
+  const std::size_t pos = slot_of(live_.oldest);
   if (pos == npos) return false;
   remove_at(pos);
   ++stats_.expired;
   return true;
 }
 
+bool correlation_table::expire_final_head(std::uint64_t now_ms) noexcept {
+  if (finals_.oldest == no_entry || !expired(entries_[finals_.oldest], now_ms)) return false;
+  const std::size_t pos = slot_of(finals_.oldest);
+  if (pos == npos) return false;
+  remove_at(pos);
+  ++stats_.finals_expired;
+  return true;
+}
+
+void correlation_table::end_live(std::size_t pos, std::uint64_t now_ms) noexcept {
+  ++stats_.erased;
+  if (final_capacity_ == 0) {
+    remove_at(pos);
+    return;
+  }
+  // Its index slot stays; only the lists change. Room among the finals is made first (which
+  // may shift index slots, so pos is not used after this).
+  const std::uint32_t index = index_[pos].entry;
+  unlink(live_, index);
+  --stats_.live;
+  if (expire_final_head(now_ms)) (void)expire_final_head(now_ms);
+  if (stats_.finals == final_capacity_) {
+    if (const std::size_t oldest = slot_of(finals_.oldest); oldest != npos) {
+      remove_at(oldest);
+      ++stats_.finals_evicted;
+    }
+  }
+  entry& e = entries_[index];
+  e.refs = 0;
+  e.expires_ms = (now_ms >= never - keep_final_ms_ ? never : now_ms + keep_final_ms_) & never;
+  append_to_list(finals_, index);
+  ++stats_.finals;
+}
+
 correlation_value correlation_table::evict_head(std::uint64_t now_ms) noexcept {
-  const entry& e = entries_[oldest_];
+  const entry& e = entries_[live_.oldest];
   const correlation_value value = e.value;
   // Inserted at expires_ms - ttl_ms (or later, when the expiry saturated).
   const std::uint64_t inserted_ms = e.expires_ms == never ? now_ms : e.expires_ms - ttl_ms_;
   const std::uint64_t age_ms = now_ms > inserted_ms ? now_ms - inserted_ms : 0;
-  const std::size_t pos = slot_of(oldest_);
+  const std::size_t pos = slot_of(live_.oldest);
   if (pos == npos) return value;
   remove_at(pos);
   ++stats_.evicted;
@@ -325,11 +383,27 @@ correlation_insert correlation_table::insert(const correlation_key& key,
   if (existing != npos) {
     const std::uint32_t index = index_[existing].entry;
     entry& e = entries_[index];
+    if (e.refs == 0) {
+      // A final entry noted again: live again, in its index slot, as a new entry.
+      unlink(finals_, index);
+      --stats_.finals;
+      if (stats_.live == capacity_) {
+        const correlation_value gone = evict_head(now_ms);  // shifts slots, not entries
+        if (evicted != nullptr) *evicted = gone;
+      }
+      e.value = value;
+      e.expires_ms = expiry_for(now_ms) & never;
+      e.refs = 1;
+      append_to_list(live_, index);
+      ++stats_.live;
+      ++stats_.inserts;
+      return correlation_insert::inserted;
+    }
     e.value = value;
     e.expires_ms = expiry_for(now_ms) & never;  // within 48 bits: expiry_for saturates there
     if (e.refs < 0xFFFF) ++e.refs;
-    unlink(index);
-    append_to_list(index);  // it now expires last
+    unlink(live_, index);
+    append_to_list(live_, index);  // it now expires last
     ++stats_.replaced;
     return correlation_insert::replaced;
   }
@@ -370,7 +444,7 @@ correlation_insert correlation_table::insert(const correlation_key& key,
   e.value = value;
   e.expires_ms = expiry_for(now_ms) & never;
   e.refs = 1;
-  append_to_list(index);
+  append_to_list(live_, index);
   index_[p.home + d] = {index, make_meta(p.fingerprint, d)};
   ++stats_.live;
   ++stats_.inserts;
@@ -380,7 +454,7 @@ correlation_insert correlation_table::insert(const correlation_key& key,
 std::size_t correlation_table::find_live(const correlation_key& key, std::uint16_t upstream,
                                          std::uint64_t now_ms) noexcept {
   const std::size_t pos = find_slot(key, upstream);
-  if (pos == npos) {
+  if (pos == npos || entries_[index_[pos].entry].refs == 0) {  // a final entry takes no receipt
     ++stats_.misses;
     return npos;
   }
@@ -426,8 +500,7 @@ std::optional<correlation_value> correlation_table::release(const correlation_ke
     --e.refs;
     return value;
   }
-  remove_at(pos);
-  ++stats_.erased;
+  end_live(pos, now_ms);
   removed = true;
   return value;
 }
@@ -437,6 +510,7 @@ std::optional<correlation_value> correlation_table::find_for_tenant(const correl
                                                                     std::uint64_t now_ms) noexcept {
   const placement p = place(key);
   bool saw_expired = false;
+  std::optional<correlation_value> final_match;  // the first final one, should no live one match
   std::size_t pos = p.home;
   for (std::uint32_t d = 0;;) {
     const slot s = index_[pos];
@@ -445,19 +519,27 @@ std::optional<correlation_value> correlation_table::find_for_tenant(const correl
       const entry& e = entries_[s.entry];
       if (e.key == key && e.value.tenant == tenant) {
         if (!expired(e, now_ms)) {
-          ++stats_.hits;
-          return e.value;
+          if (e.refs != 0) {
+            ++stats_.hits;
+            return e.value;
+          }
+          if (!final_match) final_match = e.value;
+        } else {
+          // The next entry of the run shifts into pos (with its distance one less), so the same
+          // position and distance are examined again.
+          ++(e.refs == 0 ? stats_.finals_expired : stats_.expired);
+          remove_at(pos);
+          saw_expired = true;
+          continue;
         }
-        // The next entry of the run shifts into pos (with its distance one less), so the same
-        // position and distance are examined again.
-        remove_at(pos);
-        ++stats_.expired;
-        saw_expired = true;
-        continue;
       }
     }
     ++pos;
     ++d;
+  }
+  if (final_match) {
+    ++stats_.hits;
+    return final_match;
   }
   if (saw_expired) {
     ++stats_.expired_misses;
@@ -478,6 +560,7 @@ bool correlation_table::erase(const correlation_key& key, std::uint16_t upstream
 std::size_t correlation_table::expire(std::uint64_t now_ms, std::size_t max_work) noexcept {
   std::size_t removed = 0;
   while (removed < max_work && expire_head(now_ms)) ++removed;
+  while (removed < max_work && expire_final_head(now_ms)) ++removed;
   return removed;
 }
 
@@ -489,21 +572,41 @@ std::uint32_t correlation_table::longest_probe_distance() const noexcept {
   return longest;
 }
 
-bool correlation_table::check_invariants() const noexcept {
-  // The list: oldest to newest, prev links mirror next links, expiry never decreases.
-  std::size_t listed = 0;
+bool correlation_table::check_list(const list_ends& list, bool finals, std::size_t& count,
+                                   std::uint64_t& sum, std::uint64_t& square_sum) const noexcept {
+  // Oldest to newest, prev links mirror next links, expiry never decreases, marks right.
+  const std::size_t entries = capacity_ + final_capacity_;
   std::uint32_t prev = no_entry;
-  for (std::uint32_t i = oldest_; i != no_entry; i = entries_[i].next) {
-    if (i >= capacity_ || entries_[i].prev != prev || ++listed > capacity_) return false;
+  for (std::uint32_t i = list.oldest; i != no_entry; i = entries_[i].next) {
+    if (i >= entries || entries_[i].prev != prev || ++count > entries) return false;
+    if ((entries_[i].refs == 0) != finals) return false;
     if (prev != no_entry && entries_[prev].expires_ms > entries_[i].expires_ms) return false;
+    sum += i;
+    square_sum += std::uint64_t{i} * i;
     prev = i;
   }
-  if (prev != newest_ || listed != stats_.live) return false;
+  return prev == list.newest;
+}
+
+bool correlation_table::check_invariants() const noexcept {
+  const std::size_t entries = capacity_ + final_capacity_;
+  std::size_t listed = 0;
+  std::size_t finals = 0;
+  std::uint64_t list_sum = 0;
+  std::uint64_t list_square_sum = 0;
+  if (!check_list(live_, false, listed, list_sum, list_square_sum) || listed != stats_.live ||
+      listed > capacity_) {
+    return false;
+  }
+  if (!check_list(finals_, true, finals, list_sum, list_square_sum) || finals != stats_.finals ||
+      finals > final_capacity_) {
+    return false;
+  }
   std::size_t free_count = 0;
   for (std::uint32_t i = free_; i != no_entry; i = entries_[i].next) {
-    if (i >= capacity_ || ++free_count > capacity_) return false;
+    if (i >= entries || ++free_count > entries) return false;
   }
-  if (listed + free_count != capacity_) return false;
+  if (listed + finals + free_count != entries) return false;
 
   // The index: each occupied slot at its recorded distance from its entry's home, homes in
   // order along a run, the fingerprint right, each listed entry exactly once.
@@ -519,7 +622,7 @@ bool correlation_table::check_invariants() const noexcept {
       previous_occupied = false;
       continue;
     }
-    if (s.entry >= capacity_) return false;
+    if (s.entry >= entries) return false;
     const placement p = place(entries_[s.entry].key);
     if (p.home + distance_of(s.meta) != pos || (s.meta >> 8) != p.fingerprint) return false;
     if (distance_of(s.meta) > max_probe_distance) return false;
@@ -533,13 +636,7 @@ bool correlation_table::check_invariants() const noexcept {
   if (index_[slots - 1].meta != 0) return false;
   // Each listed entry indexed exactly once: same count, same sum and sum of squares of entry
   // numbers (no allocation, so the check can run inside allocation-counting tests).
-  std::uint64_t list_sum = 0;
-  std::uint64_t list_square_sum = 0;
-  for (std::uint32_t i = oldest_; i != no_entry; i = entries_[i].next) {
-    list_sum += i;
-    list_square_sum += std::uint64_t{i} * i;
-  }
-  return indexed == listed && index_sum == list_sum && index_square_sum == list_square_sum;
+  return indexed == listed + finals && index_sum == list_sum && index_square_sum == list_square_sum;
 }
 
 }  // namespace smpp::dataplane

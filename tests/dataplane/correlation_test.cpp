@@ -451,16 +451,35 @@ struct key_hash_for_model {
 };
 
 // The table's observable behaviour, written the obvious way: entries in a hash map, the expiry
-// order in a std::map by insertion sequence, index order of one id's entries by first insertion.
+// order in a std::map by insertion sequence, index order of one id's entries by first insertion,
+// final entries (refs 0) in a second std::map by the sequence in which they became final.
 class model {
  public:
-  model(std::size_t capacity, std::uint64_t ttl_ms) : capacity_(capacity), ttl_ms_(ttl_ms) {}
+  model(std::size_t capacity, std::uint64_t ttl_ms, std::size_t final_capacity = 0,
+        std::uint64_t keep_final_ms = 0)
+      : capacity_(capacity),
+        final_capacity_(keep_final_ms > 0 ? final_capacity : 0),
+        ttl_ms_(ttl_ms),
+        keep_final_ms_(keep_final_ms) {}
 
   correlation_insert insert(const correlation_key& k, const correlation_value& v,
                             std::uint64_t now) {
     for (int i = 0; i < 2 && expire_oldest(now); ++i) {
     }
     const auto id = std::make_pair(k, v.upstream);
+    if (auto it = entries_.find(id); it != entries_.end() && it->second.refs == 0) {
+      finals_order_.erase(it->second.seq);  // final: live again, as a new entry
+      --stats.finals;
+      if (live_ == capacity_) evict_oldest(now);
+      it->second.value = v;
+      it->second.expires = now + ttl_ms_;
+      it->second.seq = ++seq_;
+      it->second.refs = 1;
+      order_[it->second.seq] = id;
+      ++live_;
+      ++stats.inserts;
+      return correlation_insert::inserted;
+    }
     if (auto it = entries_.find(id); it != entries_.end()) {
       order_.erase(it->second.seq);
       it->second.value = v;
@@ -471,17 +490,11 @@ class model {
       ++stats.replaced;
       return correlation_insert::replaced;
     }
-    if (entries_.size() == capacity_) {
-      auto oldest = entries_.find(order_.begin()->second);
-      const std::uint64_t age = now - (oldest->second.expires - ttl_ms_);
-      ++stats.evicted;
-      stats.evicted_age_ms_sum += age;
-      stats.last_evicted_age_ms = age;
-      remove(oldest);
-    }
+    if (live_ == capacity_) evict_oldest(now);
     ++seq_;
     entries_[id] = {v, now + ttl_ms_, seq_, seq_, 1};
     order_[seq_] = id;
+    ++live_;
     ++stats.inserts;
     return correlation_insert::inserted;
   }
@@ -489,7 +502,7 @@ class model {
   std::optional<correlation_value> find(const correlation_key& k, std::uint16_t up,
                                         std::uint64_t now, bool take) {
     auto it = entries_.find({k, up});
-    if (it == entries_.end()) {
+    if (it == entries_.end() || it->second.refs == 0) {
       ++stats.misses;
       return std::nullopt;
     }
@@ -516,15 +529,24 @@ class model {
     }
     std::sort(matches.begin(), matches.end());
     bool saw_expired = false;
+    std::optional<correlation_value> final_match;
     for (const auto& [first_seq, up] : matches) {
       auto it = entries_.find({k, up});
       if (now < it->second.expires) {
+        if (it->second.refs == 0) {
+          if (!final_match) final_match = it->second.value;
+          continue;
+        }
         ++stats.hits;
         return it->second.value;
       }
+      ++(it->second.refs == 0 ? stats.finals_expired : stats.expired);
       remove(it);
-      ++stats.expired;
       saw_expired = true;
+    }
+    if (final_match) {
+      ++stats.hits;
+      return final_match;
     }
     ++(saw_expired ? stats.expired_misses : stats.misses);
     return std::nullopt;
@@ -539,9 +561,30 @@ class model {
       --it->second.refs;
       return it->second.value;
     }
-    const auto v = find(k, up, now, true);
-    removed = v.has_value();
-    return v;
+    if (final_capacity_ == 0 || it == entries_.end() || it->second.refs == 0 ||
+        now >= it->second.expires) {
+      const auto v = find(k, up, now, true);
+      removed = v.has_value();
+      return v;
+    }
+    // The last reference: final.
+    ++stats.hits;
+    ++stats.erased;
+    removed = true;
+    order_.erase(it->second.seq);
+    --live_;
+    for (int i = 0; i < 2 && expire_oldest_final(now); ++i) {
+    }
+    if (finals_order_.size() == final_capacity_) {
+      remove(entries_.find(finals_order_.begin()->second));
+      ++stats.finals_evicted;
+    }
+    it->second.refs = 0;
+    it->second.expires = now + keep_final_ms_;
+    it->second.seq = ++seq_;
+    finals_order_[it->second.seq] = {k, up};
+    ++stats.finals;
+    return it->second.value;
   }
 
   bool erase(const correlation_key& k, std::uint16_t up) {
@@ -555,10 +598,12 @@ class model {
   std::size_t expire(std::uint64_t now, std::size_t max_work) {
     std::size_t n = 0;
     while (n < max_work && expire_oldest(now)) ++n;
+    while (n < max_work && expire_oldest_final(now)) ++n;
     return n;
   }
 
-  std::size_t size() const { return entries_.size(); }
+  std::size_t size() const { return live_; }
+  std::size_t finals() const { return finals_order_.size(); }
   correlation_stats stats;
 
  private:
@@ -580,13 +625,39 @@ class model {
     ++stats.expired;
     return true;
   }
+  bool expire_oldest_final(std::uint64_t now) {
+    if (finals_order_.empty()) return false;
+    auto it = entries_.find(finals_order_.begin()->second);
+    if (now < it->second.expires) return false;
+    remove(it);
+    ++stats.finals_expired;
+    return true;
+  }
+  void evict_oldest(std::uint64_t now) {
+    auto oldest = entries_.find(order_.begin()->second);
+    const std::uint64_t age = now - (oldest->second.expires - ttl_ms_);
+    ++stats.evicted;
+    stats.evicted_age_ms_sum += age;
+    stats.last_evicted_age_ms = age;
+    remove(oldest);
+  }
   void remove(map::iterator it) {
-    order_.erase(it->second.seq);
+    if (it->second.refs == 0) {
+      finals_order_.erase(it->second.seq);
+      --stats.finals;
+    } else {
+      order_.erase(it->second.seq);
+      --live_;
+    }
     entries_.erase(it);
   }
 
   std::size_t capacity_;
+  std::size_t final_capacity_;
   std::uint64_t ttl_ms_;
+  std::uint64_t keep_final_ms_;
+  std::size_t live_ = 0;
+  std::map<std::uint64_t, std::pair<correlation_key, std::uint16_t>> finals_order_;
   std::uint64_t seq_ = 0;
   map entries_;
   std::map<std::uint64_t, std::pair<correlation_key, std::uint16_t>> order_;
@@ -603,13 +674,19 @@ void expect_same_stats(const correlation_stats& a, const correlation_stats& b) {
   EXPECT_EQ(a.last_evicted_age_ms, b.last_evicted_age_ms);
   EXPECT_EQ(a.expired, b.expired);
   EXPECT_EQ(a.erased, b.erased);
+  EXPECT_EQ(a.finals, b.finals);
+  EXPECT_EQ(a.finals_evicted, b.finals_evicted);
+  EXPECT_EQ(a.finals_expired, b.finals_expired);
 }
 
-TEST(correlation_table, behaves_like_a_simple_model_over_200k_random_operations) {
+// 200,000 random operations on a table and on the model, compared after each; with finals kept
+// (final_capacity > 0) or not. The counts that show every path was taken are checked by the
+// callers.
+correlation_stats run_against_model(std::size_t final_capacity, std::uint64_t keep_final_ms) {
   constexpr std::size_t cap = 512;
   constexpr std::uint64_t ttl = 5000;
-  correlation_table table(cap, ttl, 99);
-  model m(cap, ttl);
+  correlation_table table(cap, ttl, 99, final_capacity, keep_final_ms);
+  model m(cap, ttl, final_capacity, keep_final_ms);
   std::mt19937_64 rng(2024);
 
   // 300 numeric ids and 300 text ids, 4 upstreams, 3 tenants: plenty of shared ids.
@@ -628,40 +705,107 @@ TEST(correlation_table, behaves_like_a_simple_model_over_200k_random_operations)
     const int what = static_cast<int>(rng() % 100);
     if (what < 45) {
       const correlation_value v{up, tenant, static_cast<std::uint32_t>(op)};
-      ASSERT_EQ(table.insert(k, v, now), m.insert(k, v, now)) << "op " << op;
+      EXPECT_EQ(table.insert(k, v, now), m.insert(k, v, now)) << "op " << op;
     } else if (what < 70) {
-      ASSERT_EQ(table.find(k, up, now), m.find(k, up, now, false)) << "op " << op;
+      EXPECT_EQ(table.find(k, up, now), m.find(k, up, now, false)) << "op " << op;
     } else if (what < 80) {
-      ASSERT_EQ(table.find_for_tenant(k, tenant, now), m.find_for_tenant(k, tenant, now))
+      EXPECT_EQ(table.find_for_tenant(k, tenant, now), m.find_for_tenant(k, tenant, now))
           << "op " << op;
     } else if (what < 84) {
-      ASSERT_EQ(table.take(k, up, now), m.find(k, up, now, true)) << "op " << op;
+      EXPECT_EQ(table.take(k, up, now), m.find(k, up, now, true)) << "op " << op;
     } else if (what < 88) {
       bool removed = false;
       bool model_removed = false;
-      ASSERT_EQ(table.release(k, up, now, removed), m.release(k, up, now, model_removed))
+      EXPECT_EQ(table.release(k, up, now, removed), m.release(k, up, now, model_removed))
           << "op " << op;
-      ASSERT_EQ(removed, model_removed) << "op " << op;
+      EXPECT_EQ(removed, model_removed) << "op " << op;
     } else if (what < 96) {
-      ASSERT_EQ(table.erase(k, up), m.erase(k, up)) << "op " << op;
+      EXPECT_EQ(table.erase(k, up), m.erase(k, up)) << "op " << op;
     } else {
       const std::size_t work = rng() % 8;
-      ASSERT_EQ(table.expire(now, work), m.expire(now, work)) << "op " << op;
+      EXPECT_EQ(table.expire(now, work), m.expire(now, work)) << "op " << op;
     }
-    ASSERT_EQ(table.size(), m.size()) << "op " << op;
+    EXPECT_EQ(table.size(), m.size()) << "op " << op;
+    EXPECT_EQ(table.stats().finals, m.finals()) << "op " << op;
     if (op % 5000 == 0) {
-      ASSERT_TRUE(table.check_invariants()) << "op " << op;
+      EXPECT_TRUE(table.check_invariants()) << "op " << op;
     }
+    if (::testing::Test::HasFailure()) break;  // the first difference is the one to read
   }
   expect_same_stats(table.stats(), m.stats);
   EXPECT_TRUE(table.check_invariants());
-  // The run went through every path.
-  EXPECT_GT(table.stats().evicted, 1000u);
-  EXPECT_GT(table.stats().expired, 1000u);
-  EXPECT_GT(table.stats().expired_misses, 100u);
-  EXPECT_GT(table.stats().replaced, 1000u);
-  EXPECT_GT(table.stats().hits, 1000u);
   EXPECT_EQ(table.stats().probe_drops, 0u);
+  return table.stats();
+}
+
+TEST(correlation_table, behaves_like_a_simple_model_over_200k_random_operations) {
+  const correlation_stats s = run_against_model(0, 0);
+  // The run went through every path.
+  EXPECT_GT(s.evicted, 1000u);
+  EXPECT_GT(s.expired, 1000u);
+  EXPECT_GT(s.expired_misses, 100u);
+  EXPECT_GT(s.replaced, 1000u);
+  EXPECT_GT(s.hits, 1000u);
+  EXPECT_EQ(s.finals + s.finals_evicted + s.finals_expired, 0u);
+}
+
+// A final entry: receipts miss it, query_sm (find_for_tenant) finds it, after any live entry of
+// the id; noting the id again makes it live; the oldest goes when final_capacity are held, and
+// each goes keep_final_ms after it became final.
+TEST(correlation_table, a_final_entry_serves_queries_only_within_its_bounds) {
+  correlation_table table(16, 100'000, 5, 2, 1000);
+  const correlation_key a = number_key(1001), b = number_key(1002), c = number_key(1003);
+  for (const correlation_key& k : {a, b, c}) {
+    ASSERT_EQ(table.insert(k, {0, 7, 1}, 10), correlation_insert::inserted);
+  }
+  bool ended = false;
+  ASSERT_EQ(table.release(a, 0, 20, ended), (correlation_value{0, 7, 1}));
+  EXPECT_TRUE(ended);
+  EXPECT_EQ(table.size(), 2u);
+  EXPECT_EQ(table.stats().finals, 1u);
+  EXPECT_EQ(table.find(a, 0, 21), std::nullopt);  // a second final receipt is unmatched
+  EXPECT_EQ(table.release(a, 0, 21, ended), std::nullopt);
+  EXPECT_FALSE(ended);
+  EXPECT_EQ(table.find_for_tenant(a, 7, 21), (correlation_value{0, 7, 1}));
+  EXPECT_EQ(table.find_for_tenant(a, 8, 21), std::nullopt);  // another tenant's query
+  // A live entry of the same id (another upstream) answers first; without it, the final one.
+  ASSERT_EQ(table.insert(a, {1, 7, 2}, 22), correlation_insert::inserted);
+  EXPECT_EQ(table.find_for_tenant(a, 7, 23), (correlation_value{1, 7, 2}));
+  ASSERT_TRUE(table.erase(a, 1));
+  EXPECT_EQ(table.find_for_tenant(a, 7, 23), (correlation_value{0, 7, 1}));
+  // Noted again: live, one reference, found by receipts.
+  ASSERT_EQ(table.insert(a, {0, 7, 3}, 30), correlation_insert::inserted);
+  EXPECT_EQ(table.stats().finals, 0u);
+  EXPECT_EQ(table.find(a, 0, 31), (correlation_value{0, 7, 3}));
+  EXPECT_TRUE(table.check_invariants());
+  // Three final at 40, 41, 42 with room for two: the first goes.
+  for (const auto& [k, t] : {std::pair{a, 40}, std::pair{b, 41}, std::pair{c, 42}}) {
+    ASSERT_TRUE(table.release(k, 0, static_cast<std::uint64_t>(t), ended).has_value());
+  }
+  EXPECT_EQ(table.stats().finals, 2u);
+  EXPECT_EQ(table.stats().finals_evicted, 1u);
+  EXPECT_EQ(table.find_for_tenant(a, 7, 43), std::nullopt);
+  EXPECT_TRUE(table.find_for_tenant(b, 7, 43).has_value());
+  // keep_final_ms after it became final, it is gone.
+  EXPECT_EQ(table.expire(1040, 10), 0u);
+  EXPECT_EQ(table.expire(1041, 10), 1u);
+  EXPECT_EQ(table.find_for_tenant(b, 7, 1041), std::nullopt);
+  EXPECT_EQ(table.find_for_tenant(c, 7, 1042), std::nullopt);  // expired on the way: removed
+  EXPECT_EQ(table.stats().finals_expired, 2u);
+  EXPECT_EQ(table.stats().finals, 0u);
+  EXPECT_EQ(table.size(), 0u);
+  EXPECT_TRUE(table.check_invariants());
+}
+
+// Finals kept: a released entry stays for find_for_tenant only, up to 8 of them for 3 s each.
+TEST(correlation_table, keeps_final_entries_like_a_simple_model_over_200k_random_operations) {
+  const correlation_stats s = run_against_model(8, 3000);
+  EXPECT_GT(s.evicted, 1000u);
+  EXPECT_GT(s.expired, 1000u);
+  EXPECT_GT(s.replaced, 1000u);
+  EXPECT_GT(s.hits, 1000u);
+  EXPECT_GT(s.finals_evicted, 100u);
+  EXPECT_GT(s.finals_expired, 100u);
 }
 
 // --- Random ids and allocation ------------------------------------------------------------------

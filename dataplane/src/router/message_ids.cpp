@@ -9,15 +9,12 @@ message_ids::message_ids(worker_context& ctx, handoff_port& port)
       port_(port),
       secret_(ctx.shared != nullptr ? ctx.shared->secret : correlation_secret{}),
       table_(correlation_shard_capacity(ctx.cfg().correlation.capacity, ctx.workers),
-             ctx.cfg().correlation.ttl_ms, 0x9E3779B97F4A7C15ULL ^ ctx.index) {
+             ctx.cfg().correlation.ttl_ms, 0x9E3779B97F4A7C15ULL ^ ctx.index,
+             correlation_shard_capacity(ctx.cfg().correlation.final_capacity, ctx.workers),
+             ctx.cfg().correlation.keep_final_ms) {
   pending_.reserve(256);
   forgotten_.reserve(256);
   set_radices();
-  const correlation_def& c = ctx.cfg().correlation;
-  if (c.keep_final_ms > 0 && c.final_capacity > 0) {
-    finals_.emplace(correlation_shard_capacity(c.final_capacity, ctx.workers), c.keep_final_ms,
-                    0x7F4A7C159E3779B9ULL ^ ctx.index);
-  }
 }
 
 void message_ids::set_radices() {
@@ -91,22 +88,20 @@ void message_ids::forget(const correlation_key& key, uint32_t upstream) {
     return;
   }
   // The answer to a receipt comes a round trip after the receipt's lookup: its index slot has
-  // left the caches by then, as has the slot it takes among the finals.
+  // left the caches by then.
   table_.prefetch(key);
-  if (finals_) finals_->prefetch(key);
   forgotten_.push_back({key, static_cast<uint16_t>(upstream)});
   if (forgotten_.size() == forgotten_.capacity()) flush();
 }
 
 void message_ids::flush_forgotten() {
-  if (finals_) finals_->prefetch_evictions(forgotten_.size());
+  table_.prefetch_final_evictions(forgotten_.size());
   for (const auto& [key, up] : forgotten_) {
     // An id two messages share (an SMSC whose ids two radices read alike) stays for the other.
-    bool removed = false;
-    const std::optional<correlation_value> v = table_.release(key, up, ctx_.now_ms, removed);
-    if (!v || !removed) continue;
-    ++ctx_.stats.correlation_final;
-    if (finals_) (void)finals_->insert(key, *v, ctx_.now_ms);  // evicts the oldest when full
+    // Its last release makes it final (kept keep_final_s for query_sm) or frees it.
+    bool ended = false;
+    const std::optional<correlation_value> v = table_.release(key, up, ctx_.now_ms, ended);
+    if (v && ended) ++ctx_.stats.correlation_final;
   }
   forgotten_.clear();
 }
@@ -139,15 +134,11 @@ std::optional<correlation_value> message_ids::find(const correlation_key& key, u
 std::optional<correlation_value> message_ids::find_for_tenant(const correlation_key& key,
                                                               uint32_t tenant) {
   flush();
-  const auto t = static_cast<uint16_t>(tenant);
-  if (auto v = table_.find_for_tenant(key, t, ctx_.now_ms)) return v;
-  if (finals_) return finals_->find_for_tenant(key, t, ctx_.now_ms);
-  return std::nullopt;
+  return table_.find_for_tenant(key, static_cast<uint16_t>(tenant), ctx_.now_ms);
 }
 
 void message_ids::expire() {
-  (void)table_.expire(ctx_.now_ms, 64);
-  if (finals_) (void)finals_->expire(ctx_.now_ms, 64);
+  (void)table_.expire(ctx_.now_ms, 128);
 }
 
 }  // namespace smpp::dataplane::router

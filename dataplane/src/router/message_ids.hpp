@@ -58,10 +58,9 @@ class message_ids {
   worker_context& ctx_;
   handoff_port& port_;
   correlation_secret secret_;  // the same for every worker (shared_state)
+  // Ids still waiting for receipts, and (as final entries) those whose final receipt was
+  // answered, for message operations only ([correlation] keep_final_s, final_capacity).
   correlation_table table_;
-  // Ids whose final receipt was answered, for message operations only ([correlation]
-  // keep_final_s); none when that is 0.
-  std::optional<correlation_table> finals_;
   // Notes a receipt looks through rather than inserting them first (find()).
   static constexpr size_t pending_scan_max = 32;
   std::vector<std::pair<correlation_key, correlation_value>> pending_;  // capacity fixed at 256

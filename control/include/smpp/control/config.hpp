@@ -123,7 +123,7 @@ struct correlation_config {
   uint32_t ttl_s = 72 * 3600;      // receipts can take days
   bool note_all = true;            // note = \"all\" (default) or \"receipts\"
   // After its final receipt a message's id is kept this long for query_sm (0: freed at once),
-  // in a table of its own of final_capacity ids (oldest evicted first).
+  // as one of final_capacity final entries of the correlation table (oldest evicted first).
   uint32_t keep_final_s = 600;
   uint32_t final_capacity = 1'000'000;
 };

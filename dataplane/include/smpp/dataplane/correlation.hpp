@@ -25,6 +25,16 @@
 // An entry whose final receipt arrived is taken out (take()), so a table sized for the rate
 // times the time receipts take holds every message still waiting for one.
 //
+// Finals: a table built with a final_capacity and keep_final_ms keeps an entry whose last
+// reference was released (its final receipt delivered) as a final entry, for query_sm,
+// cancel_sm and replace_sm only: receipts no longer find it (find(), take() and release() see a
+// miss), find_for_tenant() still does (a live match first). Final entries live in the same
+// arrays, on a list of their own in the order they became final; there are at most
+// final_capacity of them (the oldest goes first, counted in finals_evicted) and each goes
+// keep_final_ms after it became final (finals_expired). Becoming final moves no index slot: the
+// entry is relinked and marked, where a table of its own would cost an insert and an eviction,
+// each a probe in a second index. Noting a final entry's id again makes it live again.
+//
 // Layout: entries live in a fixed array, threaded on a doubly linked list in insertion order.
 // Every entry has the same time-to-live, so that order is also expiry order: expiry only ever
 // looks at the list head (O(1) per expired entry). The list is doubly linked so that an erased
@@ -129,8 +139,11 @@ struct correlation_stats {
   std::uint64_t last_evicted_age_ms = 0;  // the age of the last one
   std::uint64_t probe_drops = 0;          // inserts refused: probe distance bound
   std::uint64_t expired = 0;              // entries removed because their TTL passed
-  std::uint64_t erased = 0;               // entries removed by erase() / take()
+  std::uint64_t erased = 0;               // live entries ended by erase(), take() or release()
   std::uint64_t live = 0;                 // entries held now (some may be expired, not yet removed)
+  std::uint64_t finals = 0;               // final entries held now
+  std::uint64_t finals_evicted = 0;       // final entries removed to make room (the oldest)
+  std::uint64_t finals_expired = 0;       // final entries removed after keep_final_ms
 };
 
 // One shard. Single-threaded: only its owning worker calls it. Move-only. now_ms comes from a
@@ -146,8 +159,10 @@ class correlation_table {
 
   // capacity: live entries, 1..max_capacity; ttl_ms >= 1. hash_seed places keys in the index;
   // give a random one in production (it keeps crafted numeric ids from piling up in one probe
-  // run). Throws std::invalid_argument for a capacity or TTL out of range, std::bad_alloc.
-  correlation_table(std::size_t capacity, std::uint64_t ttl_ms, std::uint64_t hash_seed = 0);
+  // run). final_capacity final entries are kept keep_final_ms each (none when either is 0).
+  // Throws std::invalid_argument for a capacity or TTL out of range, std::bad_alloc.
+  correlation_table(std::size_t capacity, std::uint64_t ttl_ms, std::uint64_t hash_seed = 0,
+                    std::size_t final_capacity = 0, std::uint64_t keep_final_ms = 0);
 
   correlation_table(correlation_table&&) noexcept = default;
   correlation_table& operator=(correlation_table&&) noexcept = default;
@@ -156,7 +171,8 @@ class correlation_table {
   ~correlation_table() = default;
 
   // Stores value under (key, value.upstream), expiring at now_ms + ttl_ms (never, past 2^48 ms).
-  // A replacement adds a reference (release()). Also removes up to two expired entries from the
+  // A replacement adds a reference (release()); a final entry of (key, upstream) is live again
+  // with one reference (counted as an insert). Also removes up to two expired entries from the
   // head, so the table keeps itself clean without expire(); in a full table the oldest entry is
   // evicted (its value written to *evicted when given, for the caller's counters).
   [[nodiscard]] correlation_insert insert(
@@ -182,8 +198,8 @@ class correlation_table {
                                                       std::uint64_t now_ms) noexcept;
 
   // A final receipt for one of the messages noted under (key, upstream): the entry loses one
-  // reference (one insert or replacement) and goes with its last. Its value when it was live
-  // (removed is set when the entry went).
+  // reference (one insert or replacement) and goes with its last (or becomes final, when finals
+  // are kept). Its value when it was live (removed is set when the live entry ended).
   [[nodiscard]] std::optional<correlation_value> release(const correlation_key& key,
                                                          std::uint16_t upstream,
                                                          std::uint64_t now_ms,
@@ -199,22 +215,30 @@ class correlation_table {
   // When the table is full, starts loading the index slots of the n oldest entries (the next n
   // inserts evict them and must find their slots). No effect on the table's contents.
   void prefetch_evictions(std::size_t n) const noexcept;
+  // The same for the n oldest final entries, when final_capacity of them are held (the next n
+  // entries to become final evict them).
+  void prefetch_final_evictions(std::size_t n) const noexcept;
 
-  // Removes the entry of (key, upstream), expired or not. True when there was one.
+  // Removes the entry of (key, upstream), expired, final or not. True when there was one.
   bool erase(const correlation_key& key, std::uint16_t upstream) noexcept;
 
-  // Removes expired entries, oldest first, at most max_work of them. Returns how many.
+  // Removes expired entries, oldest first, then final entries past keep_final_ms, at most
+  // max_work in all. Returns how many.
   std::size_t expire(std::uint64_t now_ms, std::size_t max_work) noexcept;
 
   [[nodiscard]] const correlation_stats& stats() const noexcept { return stats_; }
   [[nodiscard]] std::size_t size() const noexcept { return static_cast<std::size_t>(stats_.live); }
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] std::size_t final_capacity() const noexcept { return final_capacity_; }
   [[nodiscard]] std::uint64_t ttl_ms() const noexcept { return ttl_ms_; }
 
-  // Bytes mapped for a table of this capacity (entries + index, each rounded up to whole pages)
-  // and by this table.
-  [[nodiscard]] static std::size_t memory_bytes_for(std::size_t capacity) noexcept;
-  [[nodiscard]] std::size_t memory_bytes() const noexcept { return memory_bytes_for(capacity_); }
+  // Bytes mapped for a table of this capacity and final capacity (entries + index, each rounded
+  // up to whole pages) and by this table.
+  [[nodiscard]] static std::size_t memory_bytes_for(std::size_t capacity,
+                                                    std::size_t final_capacity = 0) noexcept;
+  [[nodiscard]] std::size_t memory_bytes() const noexcept {
+    return memory_bytes_for(capacity_, final_capacity_);
+  }
 
   // Diagnostics (O(index size), not for the hot path): the longest probe distance in the index,
   // and whether the index and the entry list agree (every live entry indexed once, at a slot
@@ -234,7 +258,8 @@ class correlation_table {
     correlation_key key;
     correlation_value value;
     // How many inserts of (key, upstream) are live: an SMSC whose ids two forms share (auto
-    // radix: "a" and "10") notes one entry twice, and it stays until both are released.
+    // radix: "a" and "10") notes one entry twice, and it stays until both are released. 0: a
+    // final entry (on the finals list).
     std::uint64_t expires_ms : 48 = 0;
     std::uint64_t refs : 16 = 0;
     std::uint32_t prev = no_entry;  // towards the oldest
@@ -274,13 +299,28 @@ class correlation_table {
   bool expire_head(std::uint64_t now_ms) noexcept;
   // Removes the oldest entry, live or not (the table is full), counting it as evicted.
   [[nodiscard]] correlation_value evict_head(std::uint64_t now_ms) noexcept;
-  void append_to_list(std::uint32_t index) noexcept;
-  void unlink(std::uint32_t index) noexcept;
+  // The live entry `index` lost its last reference: final, or removed when no finals are kept.
+  void end_live(std::size_t pos, std::uint64_t now_ms) noexcept;
+  // Removes the oldest final entry if it is past keep_final_ms at now_ms; true when it did.
+  bool expire_final_head(std::uint64_t now_ms) noexcept;
+  // A list of entries, oldest to newest: the live ones (expiry order) or the final ones.
+  struct list_ends {
+    std::uint32_t oldest = no_entry;
+    std::uint32_t newest = no_entry;
+  };
+  void append_to_list(list_ends& list, std::uint32_t index) noexcept;
+  void unlink(list_ends& list, std::uint32_t index) noexcept;
+  // Walks `list` and checks its links, its expiry order and the live/final mark of each entry;
+  // adds its length, entry-number sum and square sum. False when something is wrong.
+  [[nodiscard]] bool check_list(const list_ends& list, bool finals, std::size_t& count,
+                                std::uint64_t& sum, std::uint64_t& square_sum) const noexcept;
 
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
   std::size_t capacity_ = 0;
+  std::size_t final_capacity_ = 0;
   std::uint64_t ttl_ms_ = 0;
+  std::uint64_t keep_final_ms_ = 0;
   std::uint64_t hash_seed_ = 0;
   std::size_t homes_ = 0;  // home positions; the index has homes_ + max_probe_distance + 1 slots
   // The two arrays are mapped with mmap, on 2 MiB pages where the kernel gives them (see
@@ -291,8 +331,8 @@ class correlation_table {
   };
   std::unique_ptr<entry[], unmapper> entries_;
   std::unique_ptr<slot[], unmapper> index_;
-  std::uint32_t oldest_ = no_entry;
-  std::uint32_t newest_ = no_entry;
+  list_ends live_;
+  list_ends finals_;
   std::uint32_t free_ = no_entry;
   correlation_stats stats_;
 };
