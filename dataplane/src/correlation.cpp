@@ -301,36 +301,36 @@ std::size_t correlation_table::slot_of(std::uint32_t index) const noexcept {
   return npos;  // unreachable while check_invariants() holds
 }
 
-void correlation_table::prefetch_evictions(std::size_t n) const noexcept {
-  if (stats_.live != capacity_) return;
-  for (std::uint32_t i = live_.oldest; i != no_entry && n > 0; i = entries_[i].next, --n) {
+void correlation_table::prefetch_heads(const list_ends& list, std::size_t n) const noexcept {
+  for (std::uint32_t i = list.oldest; i != no_entry && n > 0; i = entries_[i].next, --n) {
     __builtin_prefetch(&index_[place(entries_[i].key).home], 1, 1);
   }
+}
+
+void correlation_table::prefetch_evictions(std::size_t n) const noexcept {
+  if (stats_.live == capacity_) prefetch_heads(live_, n);
 }
 
 void correlation_table::prefetch_final_evictions(std::size_t n) const noexcept {
-  if (final_capacity_ == 0 || stats_.finals != final_capacity_) return;
-  for (std::uint32_t i = finals_.oldest; i != no_entry && n > 0; i = entries_[i].next, --n) {
-    __builtin_prefetch(&index_[place(entries_[i].key).home], 1, 1);
-  }
+  if (final_capacity_ != 0 && stats_.finals == final_capacity_) prefetch_heads(finals_, n);
+}
+
+bool correlation_table::expire_oldest_of(const list_ends& list, std::uint64_t now_ms,
+                                         std::uint64_t& counter) noexcept {
+  if (list.oldest == no_entry || !expired(entries_[list.oldest], now_ms)) return false;
+  const std::size_t pos = slot_of(list.oldest);
+  if (pos == npos) return false;
+  remove_at(pos);
+  ++counter;
+  return true;
 }
 
 bool correlation_table::expire_head(std::uint64_t now_ms) noexcept {
-  if (live_.oldest == no_entry || !expired(entries_[live_.oldest], now_ms)) return false;
-  const std::size_t pos = slot_of(live_.oldest);
-  if (pos == npos) return false;
-  remove_at(pos);
-  ++stats_.expired;
-  return true;
+  return expire_oldest_of(live_, now_ms, stats_.expired);
 }
 
 bool correlation_table::expire_final_head(std::uint64_t now_ms) noexcept {
-  if (finals_.oldest == no_entry || !expired(entries_[finals_.oldest], now_ms)) return false;
-  const std::size_t pos = slot_of(finals_.oldest);
-  if (pos == npos) return false;
-  remove_at(pos);
-  ++stats_.finals_expired;
-  return true;
+  return expire_oldest_of(finals_, now_ms, stats_.finals_expired);
 }
 
 void correlation_table::end_live(std::size_t pos, std::uint64_t now_ms) noexcept {

@@ -308,6 +308,11 @@ class correlation_table {
     std::uint32_t oldest = no_entry;
     std::uint32_t newest = no_entry;
   };
+  // Removes the oldest entry of list if it has expired at now_ms, counting it; true when it did.
+  bool expire_oldest_of(const list_ends& list, std::uint64_t now_ms,
+                        std::uint64_t& counter) noexcept;
+  // Starts loading the index slots of the n oldest entries of list.
+  void prefetch_heads(const list_ends& list, std::size_t n) const noexcept;
   void append_to_list(list_ends& list, std::uint32_t index) noexcept;
   void unlink(list_ends& list, std::uint32_t index) noexcept;
   // Walks `list` and checks its links, its expiry order and the live/final mark of each entry;
