@@ -18,7 +18,7 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-usage: tools/mutation-check.sh [-j N] [--list] [PATCH...]
+usage: tools/mutation-check.sh [-j N] [--list] [--check] [PATCH...]
 
 Applies each mutation in tests/mutation/ (or each PATCH named: a path, or a file name there,
 .patch optional) to a copy of the tree in build/mutation/src, builds only the test binaries it
@@ -29,6 +29,8 @@ minutes for the first run on 2 cores, which builds the libraries; a minute or tw
 
   -j N       build jobs (default 2)
   --list     print each mutation's behaviour and test, build nothing
+  --check    check that each patch still applies to the working tree, build nothing (a ctest
+             entry runs this, so that a change to the code a patch touches updates the patch)
   -h, --help this help
 
 Exit status: 0 every mutation was killed, 1 one survived, 2 usage error or the check could not
@@ -42,12 +44,14 @@ src="$work/src"
 build="$work/build"
 jobs=2
 list_only=0
+check_only=0
 patches=()
 while (($# > 0)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
     -j) [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || { usage >&2; exit 2; }; jobs=$2; shift ;;
     --list) list_only=1 ;;
+    --check) check_only=1 ;;
     -*) echo "mutation-check: unknown option $1" >&2; usage >&2; exit 2 ;;
     *)
       p=$1
@@ -85,6 +89,19 @@ if ((list_only)); then
     field "$p" run | sed 's/^/    run: /'
   done
   exit 0
+fi
+
+if ((check_only)); then
+  stale=0
+  for p in "${patches[@]}"; do
+    if (cd "$root" && patch -p1 --dry-run -s -f <"$p" >/dev/null 2>&1); then
+      echo "$(basename "$p"): applies"
+    else
+      echo "$(basename "$p"): does NOT apply to the working tree; regenerate it (see tests/mutation/README.md)"
+      stale=1
+    fi
+  done
+  exit $((stale ? 2 : 0))
 fi
 
 # ---- the copy of the tree -------------------------------------------------------------------
