@@ -468,14 +468,16 @@ bool admin_server::start(std::string& error) {
     int yes = 1;
     (void)setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
-  // Answers are written as header then body: without TCP_NODELAY each answer on a kept-alive
-  // connection waits for the client's delayed ACK (40 ms).
+  // Answers are written as header then body: without TCP_NODELAY the body waits for the
+  // client's delayed ACK of the header (40 ms).
   m.server.set_tcp_nodelay(true);
   m.server.set_payload_max_length(max_body_bytes);
   m.server.set_read_timeout(io_timeout_s, 0);
   m.server.set_write_timeout(io_timeout_s, 0);
+  // The wait for a new connection's first request (a connection is held by a thread from
+  // accept on); with one request per connection there is no wait between requests.
   m.server.set_keep_alive_timeout(io_timeout_s);
-  m.server.set_keep_alive_max_count(100);
+  m.server.set_keep_alive_max_count(requests_per_connection);
   m.register_endpoints();
   if (a.port == 0) {
     m.bound_port = m.server.bind_to_any_port(a.host);

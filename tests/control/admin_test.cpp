@@ -9,8 +9,10 @@
 #include <httplib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -856,6 +858,69 @@ TEST_F(AdminServerTest, WeightsSetTheTenantsShareOfTheUpstream) {
   ASSERT_EQ(shares.size(), 1u) << shares;
   EXPECT_EQ(shares.at(0).at("weight"), 5);
   EXPECT_EQ(shares.at(0).at("queue_max"), 100);
+}
+
+// cpp-httplib serves a kept-alive connection on one thread until it idles: as many clients as
+// the server has threads, polling over kept-alive connections (console tabs, a browser's parallel
+// fetches), held every thread, and another request waited until one of them had made 100
+// requests (with these pollers, 50 s). Each answer closes its connection instead.
+TEST_F(AdminServerTest, ClientsPollingOverKeptAliveConnectionsDoNotHoldTheThreads) {
+  start("");
+  constexpr size_t pollers = control::admin_server::threads;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  std::vector<size_t> polls(pollers, 0);
+  std::vector<std::string> wrong;
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < pollers; ++i) {
+    threads.emplace_back([&, i] {
+      httplib::Client c("127.0.0.1", server_->port());
+      c.set_keep_alive(true);
+      c.set_read_timeout(60, 0);
+      std::unique_lock lock(mu);
+      while (!stop) {
+        lock.unlock();
+        auto res = c.Get("/api/status");
+        lock.lock();
+        if (!res || res->status != 200 || res->get_header_value("Connection") != "close") {
+          wrong.push_back(res ? std::to_string(res->status) +
+                                    " Connection: " + res->get_header_value("Connection")
+                              : httplib::to_string(res.error()));
+        }
+        ++polls[i];
+        cv.notify_all();
+        cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return stop; });  // the pace
+      }
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] {
+      return std::all_of(polls.begin(), polls.end(), [](size_t n) { return n >= 2; });
+    }));
+  }
+  // With every poller past its second request, another client's requests are answered at once,
+  // each well within a deadline far below the 50 s the threads used to be held.
+  httplib::Client other("127.0.0.1", server_->port());
+  other.set_connection_timeout(5, 0);
+  other.set_read_timeout(5, 0);
+  for (int i = 0; i < 5; ++i) {
+    auto res = other.Get("/api/tenants");
+    if (!res) {  // no ASSERT: the pollers are stopped below
+      ADD_FAILURE() << "request " << i << ": " << httplib::to_string(res.error());
+      break;
+    }
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->get_header_value("Connection"), "close");
+  }
+  {
+    std::lock_guard lock(mu);
+    stop = true;
+  }
+  cv.notify_all();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong, std::vector<std::string>{});
 }
 
 TEST(AdminServer, ListeningOnAPortInUseIsAnError) {
