@@ -345,15 +345,16 @@ struct admin_server::impl {
     server.Get("/api/routes", [this](const httplib::Request&, httplib::Response& res) {
       reply(res, 200, detail::routes_json(state.get()->config));
     });
-    server.Get(
-        R"(/api/slots/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-          const std::string name = req.matches[1];
-          if (auto j = detail::slots_json(*state.get()->snapshot, name, max_frame_slots_listed)) {
-            reply(res, 200, *j);
-          } else {
-            reply_error(res, 404, "no upstream named '" + name + "'");
-          }
-        });
+    server.Get(R"(/api/slots/([^/]+))",
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 const std::string name = req.matches[1];
+                 if (auto j = detail::slots_json(*state.get()->snapshot, view.shared, name,
+                                                 max_frame_slots_listed)) {
+                   reply(res, 200, *j);
+                 } else {
+                   reply_error(res, 404, "no upstream named '" + name + "'");
+                 }
+               });
     server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
     });

@@ -50,7 +50,8 @@ std::string temp_dir() {
   return tmpl + "/";
 }
 
-std::string config_text(const std::string& admin_keys, uint32_t window = 16) {
+std::string config_text(const std::string& admin_keys, uint32_t window = 16,
+                        const std::string& upstream_keys = "") {
   return "[router]\n"
          "listen = [\"127.0.0.1:2775\"]\n"
          "workers = [0]\n"
@@ -68,7 +69,8 @@ std::string config_text(const std::string& admin_keys, uint32_t window = 16) {
          "\n"
          "[[upstreams]]\n"
          "name = \"sim\"\n"
-         "address = \"127.0.0.1:1\"\n"
+         "address = \"127.0.0.1:1\"\n" +
+         upstream_keys +
          "\n"
          "[[upstreams.binds]]\n"
          "system_id = \"router\"\n"
@@ -258,10 +260,11 @@ TEST(Metrics, StatusLabelsAreTheSpecificationsNames) {
 // them; the test thread drives the worker and asks the server.
 class AdminServerTest : public ::testing::Test {
  protected:
-  void start(const std::string& admin_keys, int publish_status = 501) {
+  void start(const std::string& admin_keys, int publish_status = 501,
+             const std::string& upstream_keys = "") {
     dir_ = temp_dir();
     path_ = dir_ + "router.toml";
-    std::ofstream(path_) << config_text(admin_keys);
+    std::ofstream(path_) << config_text(admin_keys, 16, upstream_keys);
     const auto loaded = control::load_config_file(path_);
     ASSERT_TRUE(loaded.ok()) << loaded.errors.at(0).to_string();
     config_ = *loaded.config;
@@ -921,6 +924,36 @@ TEST_F(AdminServerTest, ClientsPollingOverKeptAliveConnectionsDoNotHoldTheThread
   cv.notify_all();
   for (auto& t : threads) t.join();
   EXPECT_EQ(wrong, std::vector<std::string>{});
+}
+
+// A gated bind's slot use read from the worker's gate: a frame of 10 slots (1000/s, 10 ms), all
+// acme's; 3 requests in the first 3 slots, the other 7 pass with nothing queued, then one more
+// request in the first slot of the next frame.
+TEST_F(AdminServerTest, SlotsShowEachBindsUsedLentAndMissedSlotsAndTheLastFrame) {
+  start("", 501, "rate_per_s = 1000\nframe_ms = 10\n");
+  traffic(0, 0);
+  const auto submit = [&](uint32_t seq) {
+    pdu s;
+    s.id = command_id::submit_sm;
+    s.sequence_number = seq;
+    s.source_addr = "1234";
+    s.destination_addr = "447700900123";
+    s.short_message = codec::as_bytes("hello");
+    transport_.deliver(esme_, encode(s));
+  };
+  for (uint32_t seq = 1; seq <= 3; ++seq) submit(seq);
+  uint64_t us = 5'000'000;
+  for (int slot = 0; slot < 3; ++slot, us += 1000) worker_->run_once(now_, 0, us);
+  EXPECT_EQ(transport_.take(upstream_).size(), 3U);
+  submit(4);
+  worker_->run_once(now_, 0, us + 7000);  // slot 10: slots 3..9 passed unused
+  EXPECT_EQ(transport_.take(upstream_).size(), 1U);
+
+  const json bind = get_json("/api/slots/sim").at("binds").at(0);
+  EXPECT_EQ(bind.at("slots_per_frame"), 10);
+  EXPECT_EQ(bind.at("use"), json::parse(R"({"frames": 1, "last_frame": "uuummmmmmm",
+      "by_owner": {"acme": {"used": 4, "lent": 0, "missed": 7},
+                   "*": {"used": 0, "lent": 0, "missed": 0}}})"));
 }
 
 TEST(AdminServer, ListeningOnAPortInUseIsAnError) {

@@ -1,8 +1,9 @@
 // The operator's console (GET / of the admin API) in headless Chromium, as a person uses it,
 // against a running smpp-router between two esme-load tenants and smsc-sim (child processes on
 // loopback, bounded in time): the page shows the tenants with live non-zero rates, loads nothing
-// from elsewhere and throws no script error; a weight changed through its form is in
-// /api/slots/sim and in the drawn frame; a refused change shows the loader's file, line and key;
+// from elsewhere and throws no script error; the frame's slots carry their used/lent/missed marks;
+// a weight changed through its form is in /api/slots/sim at once and in the drawn frame within one
+// frame of the answer; a refused change shows the loader's file, line and key;
 // a screenshot is kept under the build directory (test-artifacts/console.png).
 // The form is used once its choices are listed, as a person would: the page fills them on its
 // first poll, and a form filled before that sent PUT /api/weights// (404), which on a loaded
@@ -62,12 +63,18 @@ std::string router_toml(const router_ports& ports, uint16_t sim_port) {
   return t;
 }
 
-// The owners of upstream "sim"'s first bind's slots, by tenant, as the API answers them.
-json api_owners(httplib::Client& api) {
+// Upstream "sim"'s first bind as /api/slots answers it (null when it does not).
+json api_bind(httplib::Client& api) {
   auto res = api.Get("/api/slots/sim");
   if (!res || res->status != 200) return nullptr;
   const json j = json::parse(res->body, nullptr, false);
-  return j.is_discarded() ? json(nullptr) : j["binds"][0]["owners"];
+  return j.is_discarded() ? json(nullptr) : j["binds"][0];
+}
+
+// The owners of that bind's slots, by tenant.
+json api_owners(httplib::Client& api) {
+  const json b = api_bind(api);
+  return b.is_null() ? b : b["owners"];
 }
 
 // JavaScript: the drawn frame's slots per tenant, as {"acme": n, ...}.
@@ -172,6 +179,21 @@ TEST(ConsoleBrowser, ShowsLiveTenantsAppliesAndRefusesWeightChangesAndLoadsNothi
   // The frame as drawn equals the API's plan: acme 75 slots, beta 25.
   EXPECT_EQ(api_owners(api), json({{"acme", 75}, {"beta", 25}}));
   frame_drawn(browser, 75, 25, deadline);
+  // Under the strip, each slot's mark from the last frame (used, lent or missed), some used; the
+  // API counts used slots for both tenants (300/s and 100/s of their 750/s and 250/s).
+  EXPECT_EQ(browser.wait_until(R"(
+    (() => { const m = [...document.querySelectorAll(
+        'svg.frame[data-upstream="sim"][data-bind="0"] rect.mark')].map((r) => r.dataset.mark);
+      return m.length === 100 && m.every((x) => 'ulm'.includes(x)) && m.includes('u'); })())",
+                               deadline),
+            json(true))
+      << browser.evaluate("document.getElementById('frames').outerHTML", deadline);
+  const json use = api_bind(api)["use"];
+  ASSERT_TRUE(use.is_object()) << use;
+  EXPECT_GT(use["frames"].get<uint64_t>(), 0U) << use;
+  EXPECT_GT(use["by_owner"]["acme"]["used"].get<uint64_t>(), 0U) << use;
+  EXPECT_GT(use["by_owner"]["beta"]["used"].get<uint64_t>(), 0U) << use;
+  EXPECT_EQ(use["last_frame"].get<std::string>().size(), 100U) << use;
 
   // beta's weight to 3 through the page's form, once it lists the tenants and upstreams: applied,
   // then 50:50 in the API as soon as the change is answered and in the drawn frame within one
