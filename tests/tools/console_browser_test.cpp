@@ -25,6 +25,7 @@
 
 #include "../support/child_process.hpp"
 #include "../support/headless_chromium.hpp"
+#include "../support/headless_firefox.hpp"
 #include "../support/router_start.hpp"
 
 namespace {
@@ -35,12 +36,14 @@ using smpp::testing::child_process;
 using smpp::testing::clock_type;
 using smpp::testing::exit_result;
 using smpp::testing::headless_chromium;
+using smpp::testing::headless_firefox;
 using smpp::testing::make_temp_dir;
 using smpp::testing::router_ports;
 
 constexpr auto test_limit = 40s;
 constexpr const char* token = "console-test-token-0123456789";
 constexpr const char* chromium_path = "/usr/bin/chromium";
+constexpr const char* firefox_path = "/usr/bin/firefox-esr";
 
 // Two tenants sharing upstream "sim" 3:1 in a frame of 100 slots (1000/s, frame_ms).
 constexpr int frame_ms = 100;
@@ -117,37 +120,63 @@ std::string browser_trace(const headless_chromium& browser) {
   return out + "\n";
 }
 
+// smsc-sim, smpp-router (router_toml) and esme-load for acme at 300/s and beta at 100/s until
+// stopped (child processes on loopback).
+struct loaded_router {
+  std::string dir = make_temp_dir(::testing::TempDir(), "console_");
+  child_process sim;
+  child_process router;
+  router_ports ports;
+  std::string base;
+  child_process load[2];
+
+  void start() {
+    const uint16_t sim_port = smpp::testing::start_smsc_sim(sim, 0);
+    ASSERT_NE(sim_port, 0) << sim.err();
+    ports = start_router_on_free_ports(router, true, [&](const router_ports& p, int attempt) {
+      const std::string path = dir + "router" + std::to_string(attempt) + ".toml";
+      std::ofstream(path) << router_toml(p, sim_port);
+      return path;
+    });
+    ASSERT_NE(ports.admin, 0);
+    base = "http://127.0.0.1:" + std::to_string(ports.admin);
+    const char* tenant[2] = {"acme", "beta"};
+    const char* rate[2] = {"300", "100"};
+    for (int i = 0; i < 2; ++i) {
+      ASSERT_TRUE(load[i].start(
+          "esme-load", {"--connect", "127.0.0.1:" + std::to_string(ports.smpp), "--system-id",
+                        tenant[i], "--password", "secret", "--rate", rate[i], "--duration", "60",
+                        "--json", dir + tenant[i] + ".json", "--no-progress"}));
+    }
+  }
+
+  // Loads stopped (SIGINT), then the router (SIGTERM): each exits 0.
+  void stop() {
+    for (auto& l : load) {
+      l.signal(SIGINT);
+      const exit_result r = l.wait(15s);
+      EXPECT_EQ(r.code, 0) << r.err;
+    }
+    router.signal(SIGTERM);
+    const exit_result r = router.wait(10s);
+    EXPECT_EQ(r.code, 0) << r.err;
+    sim.signal(SIGTERM);
+    (void)sim.wait(10s);
+  }
+};
+
 TEST(ConsoleBrowser, ShowsLiveTenantsAppliesAndRefusesWeightChangesAndLoadsNothingElse) {
   if (access(chromium_path, X_OK) != 0) {
     GTEST_SKIP() << "chromium is missing: install the Debian package chromium "
                     "(tools/install-deps.sh); the console was NOT tested in a browser";
   }
   const auto deadline = clock_type::now() + test_limit;
-  const std::string dir = make_temp_dir(::testing::TempDir(), "console_");
-
-  child_process sim;
-  const uint16_t sim_port = smpp::testing::start_smsc_sim(sim, 0);
-  ASSERT_NE(sim_port, 0) << sim.err();
-  child_process router;
-  const router_ports ports =
-      start_router_on_free_ports(router, true, [&](const router_ports& p, int attempt) {
-        const std::string path = dir + "router" + std::to_string(attempt) + ".toml";
-        std::ofstream(path) << router_toml(p, sim_port);
-        return path;
-      });
-  ASSERT_NE(ports.admin, 0);
-  const std::string base = "http://127.0.0.1:" + std::to_string(ports.admin);
-
-  // Load until stopped (SIGINT at the end): acme 300/s, beta 100/s.
-  child_process load[2];
-  const char* tenant[2] = {"acme", "beta"};
-  const char* rate[2] = {"300", "100"};
-  for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE(load[i].start(
-        "esme-load", {"--connect", "127.0.0.1:" + std::to_string(ports.smpp), "--system-id",
-                      tenant[i], "--password", "secret", "--rate", rate[i], "--duration", "60",
-                      "--json", dir + tenant[i] + ".json", "--no-progress"}));
-  }
+  loaded_router lr;
+  ASSERT_NO_FATAL_FAILURE(lr.start());
+  const std::string& dir = lr.dir;
+  const std::string& base = lr.base;
+  const router_ports& ports = lr.ports;
+  child_process& router = lr.router;
 
   headless_chromium browser;
   std::string why;
@@ -291,17 +320,72 @@ TEST(ConsoleBrowser, ShowsLiveTenantsAppliesAndRefusesWeightChangesAndLoadsNothi
   }
   EXPECT_GT(requests, 5u);
   browser.stop();
+  lr.stop();
+  EXPECT_LT(clock_type::now(), deadline + 20s);
+}
 
-  for (auto& l : load) {
-    l.signal(SIGINT);
-    const exit_result r = l.wait(15s);
-    EXPECT_EQ(r.code, 0) << r.err;
+// The same page in headless Firefox (Debian firefox-esr, through Marionette): the tenants with
+// live non-zero rates, the frame drawn with its marks, a weight change through the form applied
+// and drawn, and no script error caught by the page.
+TEST(ConsoleBrowser, WorksInFirefoxToo) {
+  if (access(firefox_path, X_OK) != 0) {
+    GTEST_SKIP() << "firefox-esr is missing: install the Debian package firefox-esr "
+                    "(tools/install-deps.sh); the console was NOT tested in Firefox";
   }
-  router.signal(SIGTERM);
-  const exit_result r = router.wait(10s);
-  EXPECT_EQ(r.code, 0) << r.err;
-  sim.signal(SIGTERM);
-  (void)sim.wait(10s);
+  const auto deadline = clock_type::now() + test_limit;
+  loaded_router lr;
+  ASSERT_NO_FATAL_FAILURE(lr.start());
+  headless_firefox browser;
+  std::string why;
+  const std::string profile = lr.dir + "firefox";
+  std::filesystem::create_directories(profile);
+  ASSERT_TRUE(browser.start(firefox_path, profile, 1400, 1500, deadline, why)) << why;
+  ASSERT_FALSE(
+      browser.call("WebDriver:Navigate", {{"url", lr.base + "/"}}, deadline).contains("error"));
+  // Errors the page throws from now on are kept where the checks below read them.
+  ASSERT_EQ(browser.execute("window.seenErrors = []; window.addEventListener('error', "
+                            "(e) => window.seenErrors.push(String(e.message))); return true;",
+                            deadline),
+            json(true))
+      << browser.last_error();
+  EXPECT_EQ(browser.wait_until(R"(
+      const rows = [...document.querySelectorAll('#tenants tbody tr')];
+      const rate = (r) => Number(r.querySelector('.acc').textContent.replace(/,/g, ''));
+      return rows.length === 2 && rows.every((r) => rate(r) > 0) &&
+        rows.map((r) => r.dataset.tenant).join() === 'acme,beta';)",
+                               deadline),
+            json(true))
+      << browser.execute("return document.getElementById('tenants').outerHTML;", deadline);
+  const std::string strip =
+      "document.querySelector('svg.frame[data-upstream=\"sim\"][data-bind=\"0\"]')";
+  EXPECT_EQ(browser.wait_until("const s = " + strip +
+                                   "; return s !== null && s.querySelectorAll('rect.mark').length "
+                                   "=== 100 && s.querySelectorAll('rect[data-tenant=\"beta\"]')"
+                                   ".length === 25;",
+                               deadline),
+            json(true))
+      << browser.execute("return document.getElementById('frames').outerHTML;", deadline);
+  EXPECT_EQ(browser.wait_until("return !document.getElementById('w-apply').disabled;", deadline),
+            json(true));
+  EXPECT_EQ(browser.execute("document.getElementById('token').value = '" + std::string(token) +
+                                "'; document.getElementById('w-tenant').value = 'beta';"
+                                "document.getElementById('w-upstream').value = 'sim';"
+                                "document.getElementById('w-weight').value = '3';"
+                                "document.getElementById('w-apply').click(); return true;",
+                            deadline),
+            json(true));
+  EXPECT_EQ(browser.wait_until("return document.getElementById('action-result').textContent === "
+                               "'PUT /api/weights/beta/sim: applied';",
+                               deadline),
+            json(true))
+      << browser.execute("return document.getElementById('action-result').textContent;", deadline);
+  EXPECT_EQ(browser.wait_until("return " + strip +
+                                   ".querySelectorAll('rect[data-tenant=\"beta\"]').length === 50;",
+                               deadline),
+            json(true));
+  EXPECT_EQ(browser.execute("return window.seenErrors;", deadline), json::array()) << browser.log();
+  browser.stop();
+  lr.stop();
   EXPECT_LT(clock_type::now(), deadline + 20s);
 }
 
