@@ -69,7 +69,8 @@ def cpu_seconds(pid):
 
 
 class Poller(threading.Thread):
-    """The console page's requests, once a second, on one kept-alive connection."""
+    """The console page's requests, once a second, one at a time (the router closes each
+    connection after its answer; http.client opens the next)."""
 
     def __init__(self, port, polls_per_s=1.0):
         super().__init__(daemon=True)

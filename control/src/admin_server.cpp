@@ -345,15 +345,16 @@ struct admin_server::impl {
     server.Get("/api/routes", [this](const httplib::Request&, httplib::Response& res) {
       reply(res, 200, detail::routes_json(state.get()->config));
     });
-    server.Get(
-        R"(/api/slots/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-          const std::string name = req.matches[1];
-          if (auto j = detail::slots_json(*state.get()->snapshot, name, max_frame_slots_listed)) {
-            reply(res, 200, *j);
-          } else {
-            reply_error(res, 404, "no upstream named '" + name + "'");
-          }
-        });
+    server.Get(R"(/api/slots/([^/]+))",
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 const std::string name = req.matches[1];
+                 if (auto j = detail::slots_json(*state.get()->snapshot, view.shared, name,
+                                                 max_frame_slots_listed)) {
+                   reply(res, 200, *j);
+                 } else {
+                   reply_error(res, 404, "no upstream named '" + name + "'");
+                 }
+               });
     server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
     });
@@ -468,14 +469,16 @@ bool admin_server::start(std::string& error) {
     int yes = 1;
     (void)setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
-  // Answers are written as header then body: without TCP_NODELAY each answer on a kept-alive
-  // connection waits for the client's delayed ACK (40 ms).
+  // Answers are written as header then body: without TCP_NODELAY the body waits for the
+  // client's delayed ACK of the header (40 ms).
   m.server.set_tcp_nodelay(true);
   m.server.set_payload_max_length(max_body_bytes);
   m.server.set_read_timeout(io_timeout_s, 0);
   m.server.set_write_timeout(io_timeout_s, 0);
+  // The wait for a new connection's first request (a connection is held by a thread from
+  // accept on); with one request per connection there is no wait between requests.
   m.server.set_keep_alive_timeout(io_timeout_s);
-  m.server.set_keep_alive_max_count(100);
+  m.server.set_keep_alive_max_count(requests_per_connection);
   m.register_endpoints();
   if (a.port == 0) {
     m.bound_port = m.server.bind_to_any_port(a.host);

@@ -294,7 +294,28 @@ json routes_json(const router_config& config) {
   return {{"routes", routes}, {"mo_routes", mo}};
 }
 
-std::optional<json> slots_json(const dataplane::router_snapshot& snapshot, const std::string& name,
+// What became of a bind's slots (slot_use.hpp): counts by owning tenant ("*": unowned slots)
+// since the gate started or was replanned, and the last frame as one letter per slot: u used by
+// its owner, l lent, m missed, "." not come yet.
+json slot_use_json(const dataplane::router_snapshot& s, const dataplane::slot_use& use,
+                   size_t max_slots_listed) {
+  const auto counts = [](const dataplane::slot_use::owner_counts& c) {
+    return json{{"used", c.used.load()}, {"lent", c.lent.load()}, {"missed", c.missed.load()}};
+  };
+  json by_owner = json::object();
+  for (size_t t = 0; t < use.tenants(); ++t) {
+    by_owner[tenant_name(s, static_cast<uint32_t>(t))] = counts(use.of(t));
+  }
+  by_owner["*"] = counts(use.unowned());
+  std::string last(std::min(use.slots(), max_slots_listed), '.');
+  for (size_t k = 0; k < last.size(); ++k) {
+    last[k] = ".ulm"[static_cast<size_t>(use.last(k))];
+  }
+  return {{"frames", use.frames()}, {"by_owner", by_owner}, {"last_frame", last}};
+}
+
+std::optional<json> slots_json(const dataplane::router_snapshot& snapshot,
+                               dataplane::shared_state* shared, const std::string& name,
                                size_t max_slots_listed) {
   for (const auto& d : snapshot.upstreams) {
     if (d.name != name) continue;
@@ -313,6 +334,12 @@ std::optional<json> slots_json(const dataplane::router_snapshot& snapshot, const
       }
       j["frame"] = frame;
       j["frame_truncated"] = listed < p.owner.size();
+      // Only a gate that runs this plan's frame (a replan in progress shows none yet).
+      const auto use =
+          shared != nullptr ? shared->slot_use_of(d.index, static_cast<uint32_t>(b)) : nullptr;
+      j["use"] = use != nullptr && use->slots() == p.owner.size()
+                     ? slot_use_json(snapshot, *use, max_slots_listed)
+                     : json(nullptr);
       binds.push_back(std::move(j));
     }
     return json{{"upstream", d.name}, {"binds", binds}};

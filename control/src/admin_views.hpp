@@ -13,6 +13,7 @@
 #include "smpp/control/admin.hpp"
 #include "smpp/control/config.hpp"
 #include "smpp/dataplane/placement.hpp"
+#include "smpp/dataplane/shared_state.hpp"
 #include "smpp/dataplane/snapshot.hpp"
 
 namespace smpp::control::detail {
@@ -34,9 +35,11 @@ struct view_input {
 [[nodiscard]] nlohmann::json sessions_json(const dataplane::router_snapshot& snapshot,
                                            const router_totals& totals);
 [[nodiscard]] nlohmann::json routes_json(const router_config& config);
-// The slot plans of upstream `name`'s binds, each frame listed up to `max_slots_listed` slots;
-// nullopt when no upstream has that name.
+// The slot plans of upstream `name`'s binds, each frame listed up to `max_slots_listed` slots,
+// with each bind's used, lent and missed slots by owner and the marks of the last frame when
+// `shared` has them (slot_use.hpp); nullopt when no upstream has that name.
 [[nodiscard]] std::optional<nlohmann::json> slots_json(const dataplane::router_snapshot& snapshot,
+                                                       dataplane::shared_state* shared,
                                                        const std::string& name,
                                                        std::size_t max_slots_listed);
 

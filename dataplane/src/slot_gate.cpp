@@ -15,7 +15,8 @@ slot_gate::slot_gate(const slot_plan& plan, size_t tenants, uint32_t recover_aft
       used_(tenants),
       recover_after_(recover_after != 0
                          ? recover_after
-                         : std::max<uint32_t>(8, static_cast<uint32_t>(plan.owner.size() / 8))) {
+                         : std::max<uint32_t>(8, static_cast<uint32_t>(plan.owner.size() / 8))),
+      use_(std::make_shared<slot_use>(plan.owner.size(), tenants)) {
   find_orphans();
 }
 
@@ -46,6 +47,9 @@ void slot_gate::replan(const slot_plan& plan, size_t tenants) {
   slot_ = 0;
   lend_cursor_ = 0;
   find_orphans();
+  if (use_->slots() != plan.owner.size() || use_->tenants() != queues_.size()) {
+    use_ = std::make_shared<slot_use>(plan.owner.size(), queues_.size());
+  }
 }
 
 uint32_t slot_gate::take_cell() {

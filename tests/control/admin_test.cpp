@@ -9,8 +9,10 @@
 #include <httplib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -48,7 +50,8 @@ std::string temp_dir() {
   return tmpl + "/";
 }
 
-std::string config_text(const std::string& admin_keys, uint32_t window = 16) {
+std::string config_text(const std::string& admin_keys, uint32_t window = 16,
+                        const std::string& upstream_keys = "") {
   return "[router]\n"
          "listen = [\"127.0.0.1:2775\"]\n"
          "workers = [0]\n"
@@ -66,7 +69,8 @@ std::string config_text(const std::string& admin_keys, uint32_t window = 16) {
          "\n"
          "[[upstreams]]\n"
          "name = \"sim\"\n"
-         "address = \"127.0.0.1:1\"\n"
+         "address = \"127.0.0.1:1\"\n" +
+         upstream_keys +
          "\n"
          "[[upstreams.binds]]\n"
          "system_id = \"router\"\n"
@@ -256,10 +260,11 @@ TEST(Metrics, StatusLabelsAreTheSpecificationsNames) {
 // them; the test thread drives the worker and asks the server.
 class AdminServerTest : public ::testing::Test {
  protected:
-  void start(const std::string& admin_keys, int publish_status = 501) {
+  void start(const std::string& admin_keys, int publish_status = 501,
+             const std::string& upstream_keys = "") {
     dir_ = temp_dir();
     path_ = dir_ + "router.toml";
-    std::ofstream(path_) << config_text(admin_keys);
+    std::ofstream(path_) << config_text(admin_keys, 16, upstream_keys);
     const auto loaded = control::load_config_file(path_);
     ASSERT_TRUE(loaded.ok()) << loaded.errors.at(0).to_string();
     config_ = *loaded.config;
@@ -856,6 +861,99 @@ TEST_F(AdminServerTest, WeightsSetTheTenantsShareOfTheUpstream) {
   ASSERT_EQ(shares.size(), 1u) << shares;
   EXPECT_EQ(shares.at(0).at("weight"), 5);
   EXPECT_EQ(shares.at(0).at("queue_max"), 100);
+}
+
+// cpp-httplib serves a kept-alive connection on one thread until it idles: as many clients as
+// the server has threads, polling over kept-alive connections (console tabs, a browser's parallel
+// fetches), held every thread, and another request waited until one of them had made 100
+// requests (with these pollers, 50 s). Each answer closes its connection instead.
+TEST_F(AdminServerTest, ClientsPollingOverKeptAliveConnectionsDoNotHoldTheThreads) {
+  start("");
+  constexpr size_t pollers = control::admin_server::threads;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  std::vector<size_t> polls(pollers, 0);
+  std::vector<std::string> wrong;
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < pollers; ++i) {
+    threads.emplace_back([&, i] {
+      httplib::Client c("127.0.0.1", server_->port());
+      c.set_keep_alive(true);
+      c.set_read_timeout(60, 0);
+      std::unique_lock lock(mu);
+      while (!stop) {
+        lock.unlock();
+        auto res = c.Get("/api/status");
+        lock.lock();
+        if (!res || res->status != 200 || res->get_header_value("Connection") != "close") {
+          wrong.push_back(res ? std::to_string(res->status) +
+                                    " Connection: " + res->get_header_value("Connection")
+                              : httplib::to_string(res.error()));
+        }
+        ++polls[i];
+        cv.notify_all();
+        cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return stop; });  // the pace
+      }
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] {
+      return std::all_of(polls.begin(), polls.end(), [](size_t n) { return n >= 2; });
+    }));
+  }
+  // With every poller past its second request, another client's requests are answered at once,
+  // each well within a deadline far below the 50 s the threads used to be held.
+  httplib::Client other("127.0.0.1", server_->port());
+  other.set_connection_timeout(5, 0);
+  other.set_read_timeout(5, 0);
+  for (int i = 0; i < 5; ++i) {
+    auto res = other.Get("/api/tenants");
+    if (!res) {  // no ASSERT: the pollers are stopped below
+      ADD_FAILURE() << "request " << i << ": " << httplib::to_string(res.error());
+      break;
+    }
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->get_header_value("Connection"), "close");
+  }
+  {
+    std::lock_guard lock(mu);
+    stop = true;
+  }
+  cv.notify_all();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong, std::vector<std::string>{});
+}
+
+// A gated bind's slot use read from the worker's gate: a frame of 10 slots (1000/s, 10 ms), all
+// acme's; 3 requests in the first 3 slots, the other 7 pass with nothing queued, then one more
+// request in the first slot of the next frame.
+TEST_F(AdminServerTest, SlotsShowEachBindsUsedLentAndMissedSlotsAndTheLastFrame) {
+  start("", 501, "rate_per_s = 1000\nframe_ms = 10\n");
+  traffic(0, 0);
+  const auto submit = [&](uint32_t seq) {
+    pdu s;
+    s.id = command_id::submit_sm;
+    s.sequence_number = seq;
+    s.source_addr = "1234";
+    s.destination_addr = "447700900123";
+    s.short_message = codec::as_bytes("hello");
+    transport_.deliver(esme_, encode(s));
+  };
+  for (uint32_t seq = 1; seq <= 3; ++seq) submit(seq);
+  uint64_t us = 5'000'000;
+  for (int slot = 0; slot < 3; ++slot, us += 1000) worker_->run_once(now_, 0, us);
+  EXPECT_EQ(transport_.take(upstream_).size(), 3U);
+  submit(4);
+  worker_->run_once(now_, 0, us + 7000);  // slot 10: slots 3..9 passed unused
+  EXPECT_EQ(transport_.take(upstream_).size(), 1U);
+
+  const json bind = get_json("/api/slots/sim").at("binds").at(0);
+  EXPECT_EQ(bind.at("slots_per_frame"), 10);
+  EXPECT_EQ(bind.at("use"), json::parse(R"({"frames": 1, "last_frame": "uuummmmmmm",
+      "by_owner": {"acme": {"used": 4, "lent": 0, "missed": 7},
+                   "*": {"used": 0, "lent": 0, "missed": 0}}})"));
 }
 
 TEST(AdminServer, ListeningOnAPortInUseIsAnError) {

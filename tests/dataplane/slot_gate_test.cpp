@@ -337,5 +337,68 @@ TEST(SlotGate, ReplanningKeepsTheNextSlotsTimeSoNoSlotIsAdded) {
   EXPECT_EQ(sent, 2U);
 }
 
+// What became of each slot, by its owner (slot_use.hpp): a frame of 4 slots owned by tenants
+// 0, 0, 1 and nobody; one frame with work (tenant 0 has 1 request, tenant 1 has 3), one frame
+// with none, then the worker comes two slots late with one request of tenant 1.
+TEST(SlotGate, SlotUseCountsUsedLentAndMissedSlotsByOwnerAndMarksTheLastFrame) {
+  slot_plan p = plan_631();
+  p.owner = {0, 0, 1, any_tenant};
+  slot_gate g(p, 2);
+  const auto use = g.use();
+  ASSERT_EQ(use->slots(), 4U);
+  ASSERT_EQ(use->tenants(), 2U);
+  fill(g, 0, 1);
+  fill(g, 1, 3);
+  uint64_t now = ms;
+  EXPECT_EQ(run_slots(g, now, 4), (std::vector<uint32_t>{0, 1, 1, 1}));
+  EXPECT_EQ(use->frames(), 1U);
+  EXPECT_EQ(run_slots(g, now, 4), (std::vector<uint32_t>{}));
+  EXPECT_EQ(use->frames(), 2U);
+  fill(g, 1, 1);
+  now += 2 * ms + 10;  // slots 8 and 9 are past: dropped
+  EXPECT_EQ(run_slots(g, now, 1), (std::vector<uint32_t>{1}));
+  EXPECT_EQ(use->frames(), 2U);
+  using M = slot_use::mark;
+  const auto counts = [](const slot_use::owner_counts& c) {
+    return std::vector<uint64_t>{c.used.load(), c.lent.load(), c.missed.load()};
+  };
+  // Tenant 0: used slot 0, lent slot 1 to tenant 1, missed both in frame 2 and slots 8 and 9.
+  EXPECT_EQ(counts(use->of(0)), (std::vector<uint64_t>{1, 1, 4}));
+  // Tenant 1: used slot 2 of frames 1 and 3, missed it in frame 2.
+  EXPECT_EQ(counts(use->of(1)), (std::vector<uint64_t>{2, 0, 1}));
+  // The unowned slot: lent in frame 1, missed in frame 2.
+  EXPECT_EQ(counts(use->unowned()), (std::vector<uint64_t>{0, 1, 1}));
+  EXPECT_EQ(use->of(7).used.load(), use->unowned().used.load());  // beyond the tenants: unowned
+  // 11 slots came, each counted once.
+  EXPECT_EQ(g.stats().slots, 11U);
+  // The marks: slots 0..2 from frame 3, slot 3 from frame 2.
+  EXPECT_EQ(use->last(0), M::missed);
+  EXPECT_EQ(use->last(1), M::missed);
+  EXPECT_EQ(use->last(2), M::used);
+  EXPECT_EQ(use->last(3), M::missed);
+  EXPECT_EQ(use->last(4), M::none);  // beyond the frame
+  // A full window loses the slot: missed too (slot 11, unowned, then slot 12, tenant 0's).
+  fill(g, 0, 1);
+  g.run(now, [](const slot_gate::item&) { return false; });
+  EXPECT_EQ(use->unowned().missed.load(), 2U);
+  EXPECT_EQ(use->of(0).missed.load(), 4U);
+  EXPECT_EQ(use->frames(), 3U);
+  g.run(now + ms, [](const slot_gate::item&) { return false; });
+  EXPECT_EQ(use->of(0).missed.load(), 5U);
+  EXPECT_EQ(use->last(0), M::missed);
+  // A replan with the same frame length and tenants keeps the counts; another length starts
+  // new ones.
+  slot_plan same = p;
+  same.owner = {1, 1, 0, 0};
+  g.replan(same, 2);
+  EXPECT_EQ(g.use(), use);
+  slot_plan longer = p;
+  longer.owner = {0, 1, 0, 1, 0};
+  g.replan(longer, 2);
+  EXPECT_NE(g.use(), use);
+  EXPECT_EQ(g.use()->slots(), 5U);
+  EXPECT_EQ(g.use()->frames(), 0U);
+}
+
 }  // namespace
 }  // namespace smpp::dataplane

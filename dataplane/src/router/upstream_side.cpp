@@ -38,6 +38,13 @@ void upstream_side::make_gate(upstream_link& l) {
   l.gate = std::make_unique<slot_gate>(l.def->plan, ctx_.cfg().tenants.size());
   l.gate_items.resize(l.inflight_table.capacity());
   gated_links_.push_back(&l);
+  publish_slot_use(l);
+}
+
+void upstream_side::publish_slot_use(const upstream_link& l) {
+  if (ctx_.shared == nullptr) return;
+  const auto bind = static_cast<uint32_t>(l.def - ctx_.cfg().upstreams[l.upstream].binds.data());
+  ctx_.shared->set_slot_use(l.upstream, bind, l.gate->use());
 }
 
 void upstream_side::start() {
@@ -561,6 +568,7 @@ void upstream_side::adopt(const router_snapshot& old) {
     l->def = &snap.upstreams[l->upstream].binds[bind];
     if (l->gate) {
       l->gate->replan(l->def->plan, tenants);
+      publish_slot_use(*l);
     } else if (l->def->plan.rate_per_s != 0) {
       make_gate(*l);
     }

@@ -81,6 +81,8 @@ class upstream_side {
  private:
   void add_links(const upstream_def& u, size_t from_bind = 0);
   void make_gate(upstream_link& l);
+  // The gate's slot use where the admin API reads it (shared_state), after it is made or replanned.
+  void publish_slot_use(const upstream_link& l);
   void connect(upstream_link& u);
   void bound(upstream_link& u);
   void down(upstream_link& u);

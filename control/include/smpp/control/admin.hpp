@@ -217,7 +217,12 @@ class admin_server {
   [[nodiscard]] uint16_t port() const noexcept;
 
   // Limits of the HTTP side (each has a defined answer when reached).
-  static constexpr size_t threads = 4;                     // requests served at once
+  static constexpr size_t threads = 4;  // requests served at once
+  // Each answer closes its connection ("Connection: close"): cpp-httplib serves a kept-alive
+  // connection on one thread until it idles for io_timeout_s, so four clients polling over
+  // kept-alive connections (console tabs, a browser's parallel fetches) held every thread and
+  // any other request waited until one of them had made 100 requests.
+  static constexpr size_t requests_per_connection = 1;
   static constexpr size_t queued_connections = 64;         // then accept waits (kernel backlog)
   static constexpr size_t max_body_bytes = 1u << 20;       // larger bodies: 413
   static constexpr size_t max_json_depth = 32;             // deeper JSON: 400

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "smpp/dataplane/bind_guard.hpp"
 #include "smpp/dataplane/correlation.hpp"
+#include "smpp/dataplane/slot_use.hpp"
 #include "smpp/dataplane/snapshot.hpp"
 
 namespace smpp::dataplane {
@@ -77,6 +79,21 @@ struct shared_state {
     const size_t at = upstream * tenants + tenant;
     return tenant < tenants && at < queue_full.size() ? &queue_full[at] : nullptr;
   }
+  // The slot use of each gated bind (by upstream and bind index), set by the worker that owns
+  // the bind when it makes or replans the gate: a reader copies the pointer under the lock and
+  // reads the counters without it, and the object lives while either holds it. One entry per
+  // bind.
+  void set_slot_use(uint32_t upstream, uint32_t bind, std::shared_ptr<const slot_use> use) {
+    std::lock_guard lock(slot_use_mu);
+    slot_uses[{upstream, bind}] = std::move(use);
+  }
+  [[nodiscard]] std::shared_ptr<const slot_use> slot_use_of(uint32_t upstream, uint32_t bind) {
+    std::lock_guard lock(slot_use_mu);
+    const auto it = slot_uses.find({upstream, bind});
+    return it == slot_uses.end() ? nullptr : it->second;
+  }
+  std::mutex slot_use_mu;
+  std::map<std::pair<uint32_t, uint32_t>, std::shared_ptr<const slot_use>> slot_uses;
   // Each worker while it exists, for readers of its counters (admin API, metrics); a reader
   // must be done before the workers stop.
   std::vector<std::atomic<const router_worker*>> workers;

@@ -36,6 +36,7 @@
 
 #include "smpp/codec/bytes.hpp"
 #include "smpp/dataplane/handoff.hpp"
+#include "smpp/dataplane/slot_use.hpp"
 #include "smpp/dataplane/snapshot.hpp"
 
 namespace smpp::dataplane {
@@ -120,6 +121,9 @@ class slot_gate {
   void answered_ok() noexcept;            // recovery of the stretch
   [[nodiscard]] uint32_t stretch() const noexcept { return stretch_; }
   [[nodiscard]] const slot_gate_stats& stats() const noexcept { return stats_; }
+  // Used, lent and missed slots by owner, readable from any thread (slot_use.hpp); a new object
+  // when a replan changes the frame's length or the tenant count.
+  [[nodiscard]] std::shared_ptr<const slot_use> use() const noexcept { return use_; }
 
   // A new plan (same tenant count or more); queued requests stay queued, in order.
   void replan(const slot_plan& plan, size_t tenants);
@@ -142,6 +146,14 @@ class slot_gate {
   uint32_t cap_of(uint32_t tenant) const noexcept {
     return tenant < plan_->cap.size() ? plan_->cap[tenant] : 0;
   }
+  // Slot k of the frame went to `used_by` (UINT32_MAX: nobody): its owner's count and mark.
+  void record(uint32_t k, uint32_t used_by) noexcept {
+    const uint32_t owner = plan_->owner[k];
+    use_->record(k, owner,
+                 used_by == UINT32_MAX ? slot_use::mark::missed
+                 : used_by == owner    ? slot_use::mark::used
+                                       : slot_use::mark::lent);
+  }
 
   const slot_plan* plan_;
   std::vector<queue> queues_;
@@ -163,6 +175,7 @@ class slot_gate {
   uint32_t ok_streak_ = 0;
   uint32_t recover_after_;
   slot_gate_stats stats_;
+  std::shared_ptr<slot_use> use_;
 };
 
 template <typename Send>
@@ -178,6 +191,7 @@ uint32_t slot_gate::run(uint64_t now_ns, Send&& send) {
     (idle_ ? stats_.unused : stats_.missed) += behind;
     stats_.slots += behind;
     for (uint64_t i = 0; i < behind; ++i) {
+      record(static_cast<uint32_t>(slot_ % plan_->owner.size()), UINT32_MAX);
       if ((++slot_ % plan_->owner.size()) == 0) std::fill(used_.begin(), used_.end(), 0);
     }
     next_ns_ += behind * step;
@@ -194,15 +208,18 @@ uint32_t slot_gate::run(uint64_t now_ns, Send&& send) {
     const uint32_t t = choose(k);
     if (t == UINT32_MAX) {
       ++stats_.unused;
+      record(k, UINT32_MAX);
       continue;
     }
     queue& q = queues_[t];
     item& it = q.ring[q.head];
     if (!send(it)) {
       ++stats_.window_blocked;
+      record(k, UINT32_MAX);
       continue;
     }
     ++stats_.sent;
+    record(k, t);
     ++stats_.lateness[std::min<size_t>(std::bit_width((now_ns - edge_ns) / 1000),
                                        stats_.lateness.size() - 1)];
     if (t != plan_->owner[k]) ++stats_.lent;
