@@ -89,6 +89,9 @@ TEST_F(CarrierRouting, APortedNumberGoesToItsNewNetworkOthersToTheirPrefixsHomeN
   ASSERT_NE(s, nullptr);
   ASSERT_NE(s->networks.ported(), nullptr);
   EXPECT_EQ(s->networks.ported()->size(), 2u);
+  EXPECT_EQ(s->networks.id_of("red"), 0);
+  EXPECT_EQ(s->networks.id_of("blue"), 1);
+  EXPECT_EQ(s->networks.id_of("green"), no_network);
   EXPECT_EQ(s->networks.network_of("447000000001"), 1);  // ported red -> blue
   EXPECT_EQ(s->networks.network_of("447000000009"), 0);  // red by its prefix
   EXPECT_EQ(s->networks.network_of("+447900000002"), 0);
