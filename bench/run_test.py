@@ -22,7 +22,7 @@ import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUN = os.path.join(HERE, "run")
-PHASES = ["codec", "ring", "gate", "correlation", "e2e_kernel", "e2e_dpdk", "tdma"]
+PHASES = ["codec", "ring", "gate", "correlation", "mnp", "e2e_kernel", "e2e_dpdk", "tdma"]
 STATUSES = {"ok", "not_available", "not_built", "skipped", "failed"}
 SVG_NS = "{http://www.w3.org/2000/svg}"
 

@@ -279,11 +279,13 @@ json sessions_json(const dataplane::router_snapshot& snapshot, const router_tota
 json routes_json(const router_config& config) {
   json routes = json::array();
   for (const auto& r : config.routes) {
-    routes.push_back({{"tenant", r.tenant},
-                      {"destination_prefix", r.destination_prefix},
-                      {"source_prefix", r.source_prefix},
-                      {"service_type", r.service_type},
-                      {"upstreams", r.upstreams}});
+    json route = {{"tenant", r.tenant},
+                  {"destination_prefix", r.destination_prefix},
+                  {"source_prefix", r.source_prefix},
+                  {"service_type", r.service_type},
+                  {"upstreams", r.upstreams}};
+    if (!r.network.empty()) route["network"] = r.network;
+    routes.push_back(std::move(route));
   }
   json mo = json::array();
   for (const auto& r : config.mo_routes) {

@@ -20,9 +20,9 @@ namespace {
 
 using namespace detail;
 
-constexpr std::array<std::string_view, 10> sections = {
-    "router",    "timeouts",    "tenants",  "upstreams", "routes",
-    "mo_routes", "correlation", "security", "admin",     "dpdk"};
+constexpr std::array<std::string_view, 12> sections = {
+    "router", "timeouts",  "tenants",     "upstreams", "networks", "number_portability",
+    "routes", "mo_routes", "correlation", "security",  "admin",    "dpdk"};
 
 // A key of a section written at the top level is a common slip: point at the section.
 void check_top_level_keys(config_reader& r, const toml::table& root) {
@@ -64,6 +64,8 @@ config_result load(std::string_view text, const std::string& file) {
   load_timeouts(r, root, c.timeouts);
   load_tenants(r, root, c.tenants);
   load_upstreams(r, root, c.tenants, c.upstreams);
+  load_mobile_networks(r, root, c.networks);
+  load_number_portability(r, root, c, c.number_portability);
   load_routes(r, root, c, c.routes);
   load_mo_routes(r, root, c, c.mo_routes);
   load_correlation(r, root, c.correlation);

@@ -246,9 +246,15 @@ bool config_reader::read_path(const toml::table& t, std::string_view key, const 
     error(*s, join(path, key), "must be " + std::string(accepted) + " (got an empty string)");
     return false;
   }
-  const std::size_t slash = file_.rfind('/');
-  out = v.front() == '/' || slash == std::string::npos ? v : file_.substr(0, slash + 1) + v;
+  out = resolve_path(v);
   return true;
+}
+
+std::string config_reader::resolve_path(const std::string& v) const {
+  const std::size_t slash = file_.rfind('/');
+  return v.empty() || v.front() == '/' || slash == std::string::npos
+             ? v
+             : file_.substr(0, slash + 1) + v;
 }
 
 void config_reader::read_string_list(const toml::table& t, std::string_view key,

@@ -80,6 +80,8 @@ class config_reader {
   // A file path: non-empty, no NUL; relative paths are taken from the configuration's directory.
   bool read_path(const toml::table& t, std::string_view key, const std::string& path, bool required,
                  std::string& out);
+  // `v` as read_path resolves it: relative to the configuration's directory.
+  [[nodiscard]] std::string resolve_path(const std::string& v) const;
   // An array of distinct strings, each one `valid`.
   void read_string_list(const toml::table& t, std::string_view key, const std::string& path,
                         std::string_view accepted, bool (*valid)(std::string_view),

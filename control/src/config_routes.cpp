@@ -10,14 +10,6 @@ namespace {
 
 constexpr std::size_t max_service_type_chars = 5;  // SMPP 3.4 §5.2 service_type: 6 octets
 constexpr std::size_t max_address_chars = 20;      // source_addr, destination_addr: 21 octets
-constexpr std::string_view prefix_accepted =
-    "a string of at most 20 digits, optionally starting with '+'";
-
-bool valid_prefix(std::string_view s) {
-  if (s.size() > max_address_chars) return false;
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
 
 template <typename Entry>
 bool has_name(const std::vector<Entry>& list, const std::string& name) {
@@ -87,13 +79,20 @@ bool load_route_upstreams(config_reader& r, const toml::table& t, const std::str
 
 }  // namespace
 
+bool valid_prefix(std::string_view s) {
+  if (s.size() > max_address_chars) return false;
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 void load_routes(config_reader& r, const toml::table& root, const router_config& c,
                  std::vector<route_config>& out) {
-  using match = std::tuple<std::string, std::string, std::string, std::string>;
+  using match = std::tuple<std::string, std::string, std::string, std::string, std::string>;
   std::map<match, std::pair<std::string, uint32_t>> matches;  // -> first route's key and line
   for (const auto& [t, path] : r.tables_of(root, "routes", "")) {
-    r.check_keys(*t, path,
-                 {"tenant", "destination_prefix", "source_prefix", "service_type", "upstreams"});
+    r.check_keys(
+        *t, path,
+        {"tenant", "destination_prefix", "network", "source_prefix", "service_type", "upstreams"});
     route_config route;
     bool ok = true;
     if (const auto* s =
@@ -124,6 +123,22 @@ void load_routes(config_reader& r, const toml::table& root, const router_config&
         ok = false;
       }
     }
+    if (const auto* s = r.read_string(*t, "network", path, "a [[networks]] name")) {
+      if (!has_name(c.networks, s->get())) {
+        r.error(*s, join(path, "network"),
+                "unknown network " + quoted(s->get()) + " (defined: " + defined_names(c.networks) +
+                    ")");
+        ok = false;
+      } else if (t->contains("destination_prefix")) {
+        r.error(*s, join(path, "network"),
+                "a route matches either a network or a destination_prefix, not both");
+        ok = false;
+      } else {
+        route.network = s->get();
+      }
+    } else if (t->contains("network")) {
+      ok = false;
+    }
     if (!r.read_limited(*t, "service_type", path, 0, max_service_type_chars, "3.4 service_type",
                         false, route.service_type) &&
         t->contains("service_type")) {
@@ -133,10 +148,11 @@ void load_routes(config_reader& r, const toml::table& root, const router_config&
 
     if (ok) {
       const uint32_t line = t->source().begin.line;
-      match m{route.tenant, route.destination_prefix, route.source_prefix, route.service_type};
+      match m{route.tenant, route.destination_prefix, route.network, route.source_prefix,
+              route.service_type};
       if (auto [it, fresh] = matches.emplace(m, std::pair{path, line}); !fresh) {
         r.error(*t, path,
-                "duplicate route: same tenant, destination_prefix, source_prefix and "
+                "duplicate route: same tenant, destination_prefix, network, source_prefix and "
                 "service_type as " +
                     it->second.first + " (line " + std::to_string(it->second.second) + ")");
       }

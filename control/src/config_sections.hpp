@@ -60,6 +60,15 @@ void load_upstreams(config_reader& r, const toml::table& root,
 // The TDMA schedule of one upstream: rate_per_s, frame_ms, mode and [[upstreams.shares]].
 void load_schedule(config_reader& r, const toml::table& upstream, const std::string& path,
                    const std::vector<tenant_config>& tenants, upstream_config& c);
+// [[networks]] (names and home prefixes) and [[number_portability]] (files of ported numbers).
+void load_mobile_networks(config_reader& r, const toml::table& root,
+                          std::vector<network_config>& out);
+void load_number_portability(config_reader& r, const toml::table& root, const router_config& c,
+                             std::vector<number_portability_config>& out);
+// A destination prefix: at most 20 digits, optionally starting with '+'.
+[[nodiscard]] bool valid_prefix(std::string_view s);
+inline constexpr std::string_view prefix_accepted =
+    "a string of at most 20 digits, optionally starting with '+'";
 // [[routes]] and [[mo_routes]], between the tenants and upstreams of `c`.
 void load_routes(config_reader& r, const toml::table& root, const router_config& c,
                  std::vector<route_config>& out);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "mnp_loader.hpp"
 #include "smpp/control/slot_planner.hpp"
 #include "smpp/dataplane/tls.hpp"
 
@@ -215,9 +216,34 @@ std::shared_ptr<const dataplane::router_snapshot> build_snapshot(
     upstream_index[u.name] = d.index;
     s->upstreams.push_back(std::move(d));
   }
+  // Networks: ids in configuration order (the portability index holds them).
+  network_ids network_index;
+  std::vector<std::string> network_names;
+  std::vector<std::vector<std::string>> network_prefixes;
+  for (const network_config& n : config.networks) {
+    network_index.emplace(n.name, static_cast<uint16_t>(network_names.size()));
+    network_names.push_back(n.name);
+    network_prefixes.push_back(n.prefixes);
+  }
+  detail::mnp_load_result ported = detail::load_mnp(config, network_index, previous);
+  if (!ported.error.empty()) {
+    error = std::move(ported.error);
+    return nullptr;
+  }
+  s->networks =
+      dataplane::network_map(std::move(network_names), network_prefixes, std::move(ported.index));
+  s->mnp_sources = std::move(ported.sources);
   std::vector<dataplane::route_def> routes;
   for (const route_config& r : config.routes) {
     dataplane::route_def d;
+    if (!r.network.empty()) {
+      const auto it = network_index.find(r.network);
+      if (it == network_index.end()) {
+        error = "route: unknown network " + r.network;
+        return nullptr;
+      }
+      d.network = it->second;
+    }
     if (r.tenant != "*") {
       const auto it = tenant_index.find(r.tenant);
       if (it == tenant_index.end()) {

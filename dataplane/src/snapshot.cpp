@@ -56,76 +56,75 @@ bool cidr::contains(const peer_address& peer) const noexcept {
 namespace {
 
 std::string_view digits_of(std::string_view s) {
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  return s;
+  return digit_trie::digits_of(s);
+}
+
+// Best first: tenant-specific, then more filters, then configuration order.
+void order_best_first(std::vector<uint32_t>& candidates, const std::vector<route_def>& routes) {
+  std::stable_sort(candidates.begin(), candidates.end(), [&routes](uint32_t a, uint32_t b) {
+    const route_def& x = routes[a];
+    const route_def& y = routes[b];
+    const bool xt = x.tenant != any_tenant;
+    const bool yt = y.tenant != any_tenant;
+    if (xt != yt) return xt;
+    const auto filters = [](const route_def& r) {
+      return (r.source_prefix.empty() ? 0 : 1) + (r.service_type.empty() ? 0 : 1);
+    };
+    return filters(x) > filters(y);
+  });
 }
 
 }  // namespace
 
 route_table::route_table(std::vector<route_def> routes) : routes_(std::move(routes)) {
-  node root;
-  root.child.fill(-1);
-  nodes_.push_back(root);
   for (uint32_t i = 0; i < routes_.size(); ++i) {
-    size_t at = 0;
-    for (char ch : digits_of(routes_[i].destination_prefix)) {
-      if (ch < '0' || ch > '9') break;  // the config loader allows digits only
-      const int d = ch - '0';
-      if (nodes_[at].child[d] < 0) {
-        nodes_[at].child[d] = static_cast<int32_t>(nodes_.size());
-        node n;
-        n.child.fill(-1);
-        nodes_.push_back(n);
-      }
-      at = static_cast<size_t>(nodes_[at].child[d]);
+    if (routes_[i].network != no_network) {
+      if (by_network_.size() <= routes_[i].network) by_network_.resize(routes_[i].network + 1u);
+      by_network_[routes_[i].network].push_back(i);
+      continue;
     }
-    nodes_[at].routes.push_back(i);
+    const uint32_t node = prefixes_.insert(routes_[i].destination_prefix);
+    at_node_.resize(prefixes_.size());
+    at_node_[node].push_back(i);
   }
-  // Best first within a node: tenant-specific, then more filters, then configuration order.
-  for (node& n : nodes_) {
-    std::stable_sort(n.routes.begin(), n.routes.end(), [this](uint32_t a, uint32_t b) {
-      const route_def& x = routes_[a];
-      const route_def& y = routes_[b];
-      const bool xt = x.tenant != any_tenant;
-      const bool yt = y.tenant != any_tenant;
-      if (xt != yt) return xt;
-      const auto filters = [](const route_def& r) {
-        return (r.source_prefix.empty() ? 0 : 1) + (r.service_type.empty() ? 0 : 1);
-      };
-      return filters(x) > filters(y);
-    });
+  at_node_.resize(prefixes_.size());
+  for (auto& candidates : at_node_) order_best_first(candidates, routes_);
+  for (auto& candidates : by_network_) order_best_first(candidates, routes_);
+}
+
+const route_def* route_table::first_match(const std::vector<uint32_t>& candidates, uint32_t tenant,
+                                          std::string_view source,
+                                          std::string_view service_type) const noexcept {
+  for (uint32_t i : candidates) {
+    const route_def& r = routes_[i];
+    if (r.tenant != any_tenant && r.tenant != tenant) continue;
+    if (!r.source_prefix.empty() &&
+        digits_of(source).substr(0, digits_of(r.source_prefix).size()) !=
+            digits_of(r.source_prefix)) {
+      continue;
+    }
+    if (!r.service_type.empty() && r.service_type != service_type) continue;
+    return &r;
   }
+  return nullptr;
 }
 
 const route_def* route_table::lookup(uint32_t tenant, std::string_view destination,
                                      std::string_view source,
                                      std::string_view service_type) const noexcept {
-  if (nodes_.empty()) return nullptr;
+  if (at_node_.empty()) return nullptr;  // default-constructed: no routes
   const route_def* best = nullptr;
-  auto match_here = [&](const node& n) {
-    for (uint32_t i : n.routes) {
-      const route_def& r = routes_[i];
-      if (r.tenant != any_tenant && r.tenant != tenant) continue;
-      if (!r.source_prefix.empty() &&
-          digits_of(source).substr(0, digits_of(r.source_prefix).size()) !=
-              digits_of(r.source_prefix)) {
-        continue;
-      }
-      if (!r.service_type.empty() && r.service_type != service_type) continue;
-      best = &r;
-      return;
-    }
-  };
-  size_t at = 0;
-  match_here(nodes_[0]);
-  for (char ch : digits_of(destination)) {
-    if (ch < '0' || ch > '9') break;
-    const int32_t next = nodes_[at].child[static_cast<size_t>(ch - '0')];
-    if (next < 0) break;
-    at = static_cast<size_t>(next);
-    match_here(nodes_[at]);
-  }
+  prefixes_.walk(destination, [&](uint32_t node) {
+    if (const route_def* r = first_match(at_node_[node], tenant, source, service_type)) best = r;
+  });
   return best;
+}
+
+const route_def* route_table::lookup_network(uint32_t tenant, uint16_t network,
+                                             std::string_view source,
+                                             std::string_view service_type) const noexcept {
+  if (network >= by_network_.size()) return nullptr;
+  return first_match(by_network_[network], tenant, source, service_type);
 }
 
 }  // namespace smpp::dataplane

@@ -292,6 +292,7 @@ class AdminServerTest : public ::testing::Test {
                const std::shared_ptr<const dataplane::router_snapshot>& s) {
           std::lock_guard lock(mu_);
           published_.push_back(c);
+          published_snapshots_.push_back(s);
           EXPECT_NE(s, nullptr);
           return control::publish_result{publish_status_, publish_status_ == 200 ? "" : "not yet"};
         });
@@ -412,6 +413,7 @@ class AdminServerTest : public ::testing::Test {
   std::unique_ptr<httplib::Client> client_;
   std::mutex mu_;
   std::vector<control::router_config> published_;
+  std::vector<std::shared_ptr<const dataplane::router_snapshot>> published_snapshots_;
   int publish_status_ = 501;
 };
 
@@ -816,6 +818,45 @@ TEST_F(AdminServerTest, ReloadReportsTheFilesErrorsWithItsPathAndLine) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
   EXPECT_NE(r->body.find("cannot read"), std::string::npos);
+}
+
+TEST_F(AdminServerTest, AReloadWithANewDeltaPublishesThePortabilityTableWithItApplied) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("smpp-admin-mnp-" + std::to_string(::getpid())))
+          .string() +
+      "/";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "ported.csv") << "447700900001,blue\n";
+  std::ofstream(dir + "d1.csv") << "447700900001,-\n447700900002,blue\n";
+  const auto keys = [&](const std::string& deltas) {
+    return "token = \"" + std::string(kToken) +
+           "\"\n"
+           "[[networks]]\nname = \"red\"\nprefixes = [\"4477\"]\n"
+           "[[networks]]\nname = \"blue\"\nprefixes = [\"4479\"]\n"
+           "[[number_portability]]\nfile = \"" +
+           dir + "ported.csv\"\ndeltas = [" + deltas + "]\n";
+  };
+  start(keys(""), 200);
+  ASSERT_NE(snap_->networks.ported(), nullptr);
+  EXPECT_EQ(snap_->networks.network_of("447700900001"), 1);
+  // The operator adds the delta to the file and reloads: the workers get a new table.
+  std::ofstream(path_) << config_text(keys("\"" + dir + "d1.csv\""));
+  auto r = send("POST", "/api/reload", "");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  {
+    std::lock_guard lock(mu_);
+    ASSERT_EQ(published_snapshots_.size(), 1u);
+    const auto& next = published_snapshots_[0];
+    ASSERT_NE(next->networks.ported(), nullptr);
+    EXPECT_EQ(next->networks.ported()->size(), 1u);
+    EXPECT_EQ(next->networks.network_of("447700900001"), 0);  // removed: home again
+    EXPECT_EQ(next->networks.network_of("447700900002"), 1);
+  }
+  // The running snapshot's table is the one it had.
+  EXPECT_EQ(snap_->networks.network_of("447700900001"), 1);
+  EXPECT_EQ(snap_->networks.network_of("447700900002"), 0);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(AdminServerTest, WeightsSetTheTenantsShareOfTheUpstream) {

@@ -149,6 +149,20 @@ TEST(ConfigExamples, MultiTenantConfigKeepsFailoverOrderAndNetworks) {
   EXPECT_EQ(c.routes[2].source_prefix, "80080");
 }
 
+TEST(ConfigExamples, CarrierConfigRoutesByNetworkWithItsPortabilityFiles) {
+  const config_result r = load_config_file((source_dir() / "config" / "carrier.toml").string());
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const router_config& c = *r.config;
+  ASSERT_EQ(c.networks.size(), 2u);
+  EXPECT_EQ(c.networks[0].prefixes, (std::vector<std::string>{"447700", "447701"}));
+  ASSERT_EQ(c.number_portability.size(), 1u);
+  EXPECT_EQ(c.number_portability[0].file,
+            (source_dir() / "config" / "carrier-ported.csv").string());
+  ASSERT_EQ(c.number_portability[0].deltas.size(), 1u);
+  ASSERT_EQ(c.routes.size(), 3u);
+  EXPECT_EQ(c.routes[1].network, "blue");
+}
+
 TEST(ConfigLoad, ClearPasswordIsHashedAtLoad) {
   const config_result r = load(valid_base);
   ASSERT_TRUE(r.ok()) << all_errors(r);
@@ -453,15 +467,15 @@ const bad_config bad_configs[] = {
      upstream_lines + lines({"[[routes]]", "tenant = \"*\"", "upstreams = [\"sim\"]", "[[routes]]",
                              "tenant = \"*\"", "destination_prefix = \"\"",
                              "upstreams = [\"sim\"]"}),
-     9, "routes[1]", "duplicate route: same tenant, destination_prefix, source_prefix and "
-                     "service_type as routes[0] (line 6)"},
+     9, "routes[1]", "duplicate route: same tenant, destination_prefix, network, source_prefix "
+                     "and service_type as routes[0] (line 6)"},
     {"route key cut short",
      valid_base + "destination = \"44\"\n", 12, "routes[0].destination",
      "unknown key 'destination' (did you mean 'destination_prefix'?)"},
     {"route key unrelated",
      valid_base + "priority = 1\n", 12, "routes[0].priority",
-     "unknown key 'priority' (accepted: tenant, destination_prefix, source_prefix, service_type, "
-     "upstreams)"},
+     "unknown key 'priority' (accepted: tenant, destination_prefix, network, source_prefix, "
+     "service_type, upstreams)"},
     // return path and idle behaviour
     {"message id radix unknown", valid_base + lines({"[[upstreams]]", "name = \"u2\"",
      "address = \"127.0.0.1:1\"", "binds = [{system_id = \"r\"}]", "message_id_radix = \"octal\""}),

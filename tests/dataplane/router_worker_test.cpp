@@ -355,6 +355,52 @@ TEST(Routing, LongestPrefixChoosesTheUpstream) {
   EXPECT_EQ(r.t.take(ups[1]).size(), 1U);
 }
 
+TEST(Routing, ANetworkRouteSendsAPortedNumberToItsNewNetworkBeforeAnyPrefixRoute) {
+  auto snap = make_snapshot();
+  // 447700900001 moved from red (home prefix 44) to blue; one bucket with one slot.
+  const uint64_t key = mnp_index::key_of("447700900001");
+  huge_array<uint64_t> entries(1);
+  entries[0] = mnp_index::pack(key, 1);
+  huge_array<mnp_index::bucket> buckets(1);
+  buckets[0] = mnp_index::bucket{key, 0, 0, 1, 0};
+  huge_array<uint32_t> slots(2);
+  slots[0] = 0;
+  slots[1] = 1;
+  snap->networks = network_map({"red", "blue"}, {{"44"}, {"4479"}},
+                               std::make_shared<const mnp_index>(
+                                   std::move(entries), std::move(buckets), std::move(slots), 0));
+  route_def red;
+  red.network = 0;
+  red.upstreams = {0};
+  route_def blue;
+  blue.network = 1;
+  blue.upstreams = {1};
+  route_def r33;
+  r33.destination_prefix = "33";
+  r33.upstreams = {0};
+  snap->routes = route_table({red, blue, r33});
+  Rig r(snap);
+  auto ups = r.bring_up_upstreams();
+  auto c = r.bound_esme();
+  r.t.deliver(c, submit_pdu("4912345", 5));  // no network, no prefix route
+  const auto out = r.t.take(c);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(decoded(out[0]).status, S::ESME_RINVDSTADR);
+  EXPECT_EQ(decoded(out[0]).sequence_number, 5U);
+  r.t.deliver(c, submit_pdu("447700900001", 1));   // ported: blue
+  r.t.deliver(c, submit_pdu("447700900002", 2));   // red by its prefix
+  r.t.deliver(c, submit_pdu("+447900000003", 3));  // blue by its prefix
+  r.t.deliver(c, submit_pdu("3361234", 4));        // no network: the prefix route
+  const auto to_red = r.t.take(ups[0]);
+  const auto to_blue = r.t.take(ups[1]);
+  ASSERT_EQ(to_red.size(), 2U);
+  ASSERT_EQ(to_blue.size(), 2U);
+  EXPECT_EQ(decoded(to_red[0]).destination_addr, "447700900002");
+  EXPECT_EQ(decoded(to_red[1]).destination_addr, "3361234");
+  EXPECT_EQ(decoded(to_blue[0]).destination_addr, "447700900001");
+  EXPECT_EQ(decoded(to_blue[1]).destination_addr, "+447900000003");
+}
+
 TEST(Routing, NoRouteIsInvalidDestination) {
   Rig r;
   r.bring_up_upstreams();

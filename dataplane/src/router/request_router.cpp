@@ -24,7 +24,14 @@ submit_outcome request_router::submit(esme_session& s, bytes_view frame, const c
     // Routed by the first destination (SMPP 3.4 §4.5.1); a distribution list name routes as is.
     dest = (*p.dest_addresses.begin()).destination_addr;
   }
-  const route_def* r = snap.routes.lookup(s.tenant, dest, p.source_addr, p.service_type);
+  const route_def* r = nullptr;
+  if (snap.routes.has_network_routes()) {
+    // The network the number belongs to (ported, else its prefix's home network) before any
+    // destination prefix.
+    r = snap.routes.lookup_network(s.tenant, snap.networks.network_of(dest), p.source_addr,
+                                   p.service_type);
+  }
+  if (r == nullptr) r = snap.routes.lookup(s.tenant, dest, p.source_addr, p.service_type);
   if (r == nullptr) return submit_outcome::no_route;
   handoff_header h = request_header(handoff_header::request, ctx_.index, s.conn, p.sequence_number,
                                     p.id, s.tenant);

@@ -128,9 +128,24 @@ struct correlation_config {
   uint32_t final_capacity = 1'000'000;
 };
 
+// [[networks]]: a mobile network and the prefixes of its numbers (its home network).
+struct network_config {
+  std::string name;
+  std::vector<std::string> prefixes;  // digits, optional leading '+'; each in one network only
+};
+
+// [[number_portability]]: a file of `MSISDN,NETWORK` lines (control/mnp_builder.hpp) and the
+// delta files applied after it, in order. Paths are resolved against the configuration file's
+// directory when relative.
+struct number_portability_config {
+  std::string file;
+  std::vector<std::string> deltas;
+};
+
 struct route_config {
   std::string tenant;                  // tenant name, or "*" for every tenant
   std::string destination_prefix;      // longest prefix wins; "" matches everything
+  std::string network;                 // a [[networks]] name instead of a destination prefix
   std::string source_prefix;           // optional: "" matches everything
   std::string service_type;            // optional: "" matches everything
   std::vector<std::string> upstreams;  // failover order
@@ -218,6 +233,8 @@ struct router_config {
   workers_config workers;
   std::vector<tenant_config> tenants;
   std::vector<upstream_config> upstreams;
+  std::vector<network_config> networks;
+  std::vector<number_portability_config> number_portability;
   std::vector<route_config> routes;
   std::vector<mo_route_config> mo_routes;
   correlation_config correlation;

@@ -15,6 +15,8 @@
 #include "smpp/codec/status.hpp"
 #include "smpp/dataplane/bind_guard.hpp"
 #include "smpp/dataplane/correlation.hpp"
+#include "smpp/dataplane/digit_trie.hpp"
+#include "smpp/dataplane/network_map.hpp"
 #include "smpp/dataplane/transport.hpp"
 
 namespace smpp::dataplane {
@@ -104,6 +106,9 @@ struct upstream_def {
 struct route_def {
   uint32_t tenant = any_tenant;
   std::string destination_prefix;  // digits, optional leading '+' ignored
+  // A network route (no destination_prefix): destinations that belong to this network
+  // (network_map::network_of); no_network: a prefix route.
+  uint16_t network = no_network;
   std::string source_prefix;
   std::string service_type;
   std::vector<uint32_t> upstreams;  // failover order
@@ -120,15 +125,23 @@ class route_table {
   [[nodiscard]] const route_def* lookup(uint32_t tenant, std::string_view destination,
                                         std::string_view source,
                                         std::string_view service_type) const noexcept;
+  // The best network route for a destination of `network`: among them a tenant-specific route
+  // before a "*" route, a route with filters before one without, then configuration order.
+  // Network routes are tried before prefix routes (request_router).
+  [[nodiscard]] const route_def* lookup_network(uint32_t tenant, uint16_t network,
+                                                std::string_view source,
+                                                std::string_view service_type) const noexcept;
+  [[nodiscard]] bool has_network_routes() const noexcept { return !by_network_.empty(); }
   [[nodiscard]] size_t size() const noexcept { return routes_.size(); }
 
  private:
-  struct node {
-    std::array<int32_t, 10> child;
-    std::vector<uint32_t> routes;  // candidates ending here, best first
-  };
+  [[nodiscard]] const route_def* first_match(const std::vector<uint32_t>& candidates,
+                                             uint32_t tenant, std::string_view source,
+                                             std::string_view service_type) const noexcept;
   std::vector<route_def> routes_;
-  std::vector<node> nodes_;
+  digit_trie prefixes_;
+  std::vector<std::vector<uint32_t>> at_node_;     // per node of prefixes_: routes, best first
+  std::vector<std::vector<uint32_t>> by_network_;  // network id -> its routes, best first
 };
 
 struct session_timers {
@@ -169,6 +182,12 @@ struct router_snapshot {
   // MO routes, compiled into a route_table of their own: route_def::tenant holds the upstream
   // the MO came from (any_tenant: any upstream) and upstreams[0] the tenant it goes to.
   route_table mo_routes;
+  // Networks by name, their home prefixes and the number portability index ([[networks]],
+  // [[number_portability]]): what network routes match on.
+  network_map networks;
+  // What the control plane built networks.ported() from (network names, file stamps), so the
+  // next snapshot can reuse it and apply only new deltas. Not read by the workers.
+  std::vector<std::string> mnp_sources;
   correlation_def correlation;
   bind_guard_config bind_guard;  // bind failure delays and lock-out (shared_state::guard)
   session_timers timers;
