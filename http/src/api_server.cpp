@@ -56,13 +56,15 @@ struct api_server::impl {
   message_store& store;
   const smsc_sessions& sessions;
   const callback_sender& callbacks;
+  const message_journal* journal;
   httplib::Server server;
   std::unordered_map<std::string, std::uint32_t> clients;  // key hash -> index
   std::vector<std::unique_ptr<token_bucket>> buckets;
   std::atomic<std::uint32_t> next_ref{0};
 
-  impl(const http_config& c, message_store& s, const smsc_sessions& ss, const callback_sender& cb)
-      : config(c), store(s), sessions(ss), callbacks(cb) {
+  impl(const http_config& c, message_store& s, const smsc_sessions& ss, const callback_sender& cb,
+       const message_journal* j)
+      : config(c), store(s), sessions(ss), callbacks(cb), journal(j) {
     for (std::uint32_t i = 0; i < c.clients.size(); ++i) {
       clients.emplace(c.clients[i].key_hash, i);
       buckets.push_back(std::make_unique<token_bucket>());
@@ -139,7 +141,9 @@ struct api_server::impl {
       json_error(res, 503, "to",
                  accepted.status == message_store::accept_status::queue_full
                      ? "the queue of messages waiting for the SMSC is full"
-                     : "the table of messages awaiting their outcome is full");
+                 : accepted.status == message_store::accept_status::store_full
+                     ? "the table of messages awaiting their outcome is full"
+                     : "the messages could not be written to the database");
       return;
     }
     std::string body;
@@ -179,6 +183,7 @@ struct api_server::impl {
     const store_counters c = store.counters();
     const session_counters s = sessions.counters();
     const callback_counters cb = callbacks.counters();
+    const journal_counters j = journal != nullptr ? journal->counters() : journal_counters{};
     const std::pair<const char*, std::uint64_t> fields[] = {
         {"messages_accepted", c.messages_accepted},
         {"parts_accepted", c.parts_accepted},
@@ -205,6 +210,13 @@ struct api_server::impl {
         {"callbacks_dropped", cb.dropped},
         {"callback_attempts", cb.attempts},
         {"callbacks_pending", cb.pending},
+        {"requests_not_stored", c.requests_not_stored},
+        {"parts_restored", c.parts_restored},
+        {"takes_paused", c.takes_paused},
+        {"store_commits", j.commits},
+        {"store_rows_written", j.rows_written},
+        {"store_commit_failures", j.commit_failures},
+        {"store_backlog", j.backlog},
     };
     std::string body = "{";
     for (const auto& [name, value] : fields) {
@@ -217,8 +229,9 @@ struct api_server::impl {
 };
 
 api_server::api_server(const http_config& config, message_store& store,
-                       const smsc_sessions& sessions, const callback_sender& callbacks)
-    : impl_(std::make_unique<impl>(config, store, sessions, callbacks)) {
+                       const smsc_sessions& sessions, const callback_sender& callbacks,
+                       const message_journal* journal)
+    : impl_(std::make_unique<impl>(config, store, sessions, callbacks, journal)) {
   httplib::Server& s = impl_->server;
   const unsigned threads = config.threads;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };

@@ -195,7 +195,7 @@ std::variant<http_config, std::vector<std::string>> load_http_config(const std::
                                     std::string(e.description())};
   }
   http_config c;
-  r.only(root, "", {"http", "smsc", "limits", "callbacks", "clients"});
+  r.only(root, "", {"http", "smsc", "limits", "store", "callbacks", "clients"});
   if (const toml::table* t = r.table(root, "http")) {
     r.only(*t, "http.", {"listen", "threads", "max_body_bytes", "max_parts"});
     read_listen(r, *t, c);
@@ -230,6 +230,15 @@ std::variant<http_config, std::vector<std::string>> load_http_config(const std::
     r.integer(*t, "limits.", "max_queued_parts", c.limits.max_queued_parts, 1, 100'000'000);
     r.integer(*t, "limits.", "receipt_wait_s", c.limits.receipt_wait_s, 0, 30 * 86400);
     r.integer(*t, "limits.", "max_attempts", c.limits.max_attempts, 1, 1000);
+  }
+  if (const toml::table* t = r.table(root, "store")) {
+    r.only(*t, "store.", {"path", "synchronous", "max_backlog"});
+    r.string(*t, "store.", "path", c.store.path, true);
+    r.string(*t, "store.", "synchronous", c.store.synchronous);
+    if (c.store.synchronous != "full" && c.store.synchronous != "normal") {
+      r.error(t->get("synchronous"), "store.synchronous", "must be \"full\" or \"normal\"");
+    }
+    r.integer(*t, "store.", "max_backlog", c.store.max_backlog, 1000, 100'000'000);
   }
   if (const toml::table* t = r.table(root, "callbacks")) {
     r.only(*t, "callbacks.", {"threads", "max_pending", "retry_for_s", "timeout_ms"});

@@ -49,6 +49,7 @@ int start_smpp_http(child_process& p, const std::string& dir, std::uint16_t smsc
                     const limits& l = {}) {
   std::ofstream(dir + "http.toml")
       << "[http]\nlisten = \"127.0.0.1:0\"\nthreads = 4\nmax_body_bytes = " << l.max_body_bytes
+      << "\n[store]\npath = \"" << dir << "state.db\""
       << "\n[smsc]\nhost = \"127.0.0.1\"\nport = " << smsc_port
       << "\nsessions = 2\nwindow = 64\nreconnect_ms = 100\n"
          "[limits]\nmax_queued_parts = "

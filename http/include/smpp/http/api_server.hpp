@@ -7,6 +7,7 @@
 
 #include "smpp/http/callbacks.hpp"
 #include "smpp/http/http_config.hpp"
+#include "smpp/http/message_journal.hpp"
 #include "smpp/http/message_store.hpp"
 #include "smpp/http/smsc_sessions.hpp"
 
@@ -14,8 +15,9 @@ namespace smpp::http {
 
 class api_server {
  public:
+  // `journal` (may be null) adds its counters to /v1/status.
   api_server(const http_config& config, message_store& store, const smsc_sessions& sessions,
-             const callback_sender& callbacks);
+             const callback_sender& callbacks, const message_journal* journal);
   ~api_server();
   api_server(const api_server&) = delete;
   api_server& operator=(const api_server&) = delete;

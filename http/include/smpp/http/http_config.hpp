@@ -1,5 +1,6 @@
 // smpp-http's configuration file (TOML; config/http.toml is the default): the HTTP listener,
-// the SMSC binds, the store's bounds and the API clients with their hashed keys.
+// the SMSC binds, the store's bounds and its database, and the API clients with their hashed
+// keys.
 #pragma once
 
 #include <cstddef>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "smpp/http/callbacks.hpp"
+#include "smpp/http/message_journal.hpp"
 #include "smpp/http/message_store.hpp"
 #include "smpp/http/send_request.hpp"
 #include "smpp/http/smsc_sessions.hpp"
@@ -35,6 +37,7 @@ struct http_config {
   smsc_config smsc;
   store_config limits;
   callback_config callbacks;
+  journal_config store;
   std::vector<client_config> clients;
 };
 
