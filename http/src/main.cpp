@@ -15,6 +15,7 @@
 #include "smpp/http/message_journal.hpp"
 #include "smpp/http/message_json.hpp"
 #include "smpp/http/message_store.hpp"
+#include "smpp/http/mo_inbox.hpp"
 #include "smpp/http/smsc_sessions.hpp"
 
 namespace {
@@ -142,7 +143,21 @@ int main(int argc, char** argv) {
                                config.clients[c.client].webhook_secret);
         }
       });
-  smpp::http::api_server server(config, store, sessions, callbacks, journal.get());
+  std::vector<std::vector<std::string>> client_numbers;
+  for (const auto& c : config.clients) {
+    client_numbers.push_back(c.allowed_from);
+    client_numbers.back().push_back(c.from);
+  }
+  smpp::http::mo_inbox inbox(config.inbox_max, client_numbers);
+  sessions.set_mo_hook([&](const smpp::codec::pdu& p) {
+    auto m = smpp::http::mo_from_pdu(p, smpp::http::wall_ms());
+    const auto client = inbox.add(m);
+    if (client && !config.clients[*client].mo_url.empty()) {
+      (void)callbacks.post(config.clients[*client].mo_url, smpp::http::mo_json(m),
+                           config.clients[*client].webhook_secret);
+    }
+  });
+  smpp::http::api_server server(config, store, sessions, callbacks, journal.get(), inbox);
   const int port = server.bind();
   if (port < 0) {
     std::fprintf(stderr, "smpp-http: cannot listen on %s:%u\n", config.listen_host.c_str(),

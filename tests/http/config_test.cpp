@@ -58,6 +58,17 @@ TEST(HttpConfig, TheStoreKeysAreChecked) {
       << e[2];
 }
 
+TEST(HttpConfig, AnMoUrlMustBeHttpAndTheInboxBounded) {
+  EXPECT_NE(errors_of(std::string(client) + "mo_url = \"ftp://x/\"\n")
+                .at(0)
+                .find("clients[0].mo_url: must be an http:// or https:// URL"),
+            std::string::npos);
+  EXPECT_NE(errors_of("[limits]\ninbox_max = 0\n" + std::string(client))
+                .at(0)
+                .find("limits.inbox_max: must be an integer 1..10000000"),
+            std::string::npos);
+}
+
 TEST(HttpConfig, KeysAreHashedWithBlake2b256) {
   // b2sum -l 256 of the 8 octets "demo-key".
   EXPECT_EQ(hash_api_key("demo-key"),

@@ -25,7 +25,8 @@ struct client_config {
   std::vector<std::string> allowed_from;  // senders a request may name; empty: only `from`
   std::size_t max_recipients = 10000;
   std::uint32_t rate_per_s = 0;  // messages accepted per second; 0: no limit
-  std::string webhook_secret;    // signs dlr_url callbacks; empty: unsigned
+  std::string webhook_secret;    // signs dlr_url and mo_url callbacks; empty: unsigned
+  std::string mo_url;            // MO messages to this client's numbers are POSTed here
 };
 
 struct http_config {
@@ -38,6 +39,7 @@ struct http_config {
   store_config limits;
   callback_config callbacks;
   journal_config store;
+  std::size_t inbox_max = 10000;  // MO messages kept per client for GET /v1/inbox
   std::vector<client_config> clients;
 };
 
