@@ -136,6 +136,12 @@ int main(int argc, char** argv) {
   journal->start();
   smpp::http::smsc_sessions sessions(config.smsc, store);
   smpp::http::callback_sender callbacks(config.callbacks);
+  auto pending_callbacks = journal->load_callbacks();
+  if (!pending_callbacks.empty()) {
+    std::fprintf(stderr, "smpp-http: %zu callbacks read back, to be tried again\n",
+                 pending_callbacks.size());
+  }
+  callbacks.set_journal(journal.get(), std::move(pending_callbacks));
   store.set_final_hook(
       [&](const smpp::http::message_view& v, const smpp::http::message_content& c) {
         if (c.client < config.clients.size()) {

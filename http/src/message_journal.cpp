@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS messages(
 CREATE TABLE IF NOT EXISTS parts(  -- parts answered ESME_ROK of messages asking for a receipt
   message INTEGER NOT NULL, part INTEGER NOT NULL, receipt_key TEXT NOT NULL,
   delivered INTEGER NOT NULL, PRIMARY KEY(message, part)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS callbacks(        -- dlr_url and mo_url POSTs not yet done
+  id INTEGER PRIMARY KEY, url TEXT NOT NULL, body TEXT NOT NULL, signature TEXT NOT NULL,
+  deadline_ms INTEGER NOT NULL);
 )sql";
 
 // One prepared statement, reset after each step.
@@ -240,6 +243,30 @@ std::vector<restored_message> message_journal::load() {
   return out;
 }
 
+std::vector<stored_callback> message_journal::load_callbacks() {
+  std::vector<stored_callback> out;
+  statement s(db_, "SELECT id, url, body, signature, deadline_ms FROM callbacks ORDER BY id");
+  while (s.ok() && s.row()) {
+    out.push_back(
+        {static_cast<std::uint64_t>(s.integer(0)), s.text(1), s.text(2), s.text(3), s.integer(4)});
+  }
+  return out;
+}
+
+void message_journal::callback_added(const stored_callback& c) {
+  const std::lock_guard lock(mutex_);
+  pending_.callbacks_added.push_back(c);
+  ++pending_.rows;
+  pending_cv_.notify_one();
+}
+
+void message_journal::callback_done(std::uint64_t id) {
+  const std::lock_guard lock(mutex_);
+  pending_.callbacks_done.push_back(id);
+  ++pending_.rows;
+  pending_cv_.notify_one();
+}
+
 void message_journal::start() {
   writer_ = std::thread([this] { run(); });
 }
@@ -395,6 +422,24 @@ bool message_journal::write(const batch& b) {
              .bind(3, row.receipt_key)
              .bind(4, std::int64_t{row.delivered ? 1 : 0})
              .run();
+  }
+  if (ok && !(b.callbacks_added.empty() && b.callbacks_done.empty())) {
+    statement add(db_, "INSERT OR REPLACE INTO callbacks VALUES(?, ?, ?, ?, ?)");
+    statement done(db_, "DELETE FROM callbacks WHERE id = ?");
+    ok = add.ok() && done.ok();
+    for (const stored_callback& c : b.callbacks_added) {
+      if (!ok) break;
+      ok = add.bind(1, static_cast<std::int64_t>(c.id))
+               .bind(2, c.url)
+               .bind(3, c.body)
+               .bind(4, c.signature)
+               .bind(5, c.deadline_ms)
+               .run();
+    }
+    for (const std::uint64_t id : b.callbacks_done) {
+      if (!ok) break;
+      ok = done.bind(1, static_cast<std::int64_t>(id)).run();
+    }
   }
   if (ok && b.evicted_below != 0) {
     const auto below = static_cast<std::int64_t>(b.evicted_below);

@@ -333,13 +333,16 @@ TEST(SmppHttpE2e, AScheduledMessageIsHeldUntilItsTime) {
 // A receiver of dlr_url and mo_url callbacks in the test process: every body and its signature.
 class webhook_receiver {
  public:
-  webhook_receiver() {
+  // On `port`, or on any free one.
+  explicit webhook_receiver(int port = 0) {
     server_.Post(R"(/(dlr|mo))", [this](const httplib::Request& req, httplib::Response& res) {
       const std::lock_guard lock(mutex_);
       received_.emplace_back(req.body, req.get_header_value("X-Smpp-Http-Signature"));
       res.status = 204;
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
+    port_ = port == 0                                 ? server_.bind_to_any_port("127.0.0.1")
+            : server_.bind_to_port("127.0.0.1", port) ? port
+                                                      : -1;
     thread_ = std::thread([this] { server_.listen_after_bind(); });
   }
   ~webhook_receiver() {
@@ -476,6 +479,57 @@ TEST(SmppHttpE2e, MoMessagesArePostedSignedOnceEachAndKeptInABoundedInbox) {
   ASSERT_TRUE(bad_after);
   EXPECT_EQ(bad_after->status, 400);
   EXPECT_EQ(raw.Get("/v1/inbox", httplib::Headers{{"Authorization", "Bearer nope"}})->status, 401);
+}
+
+TEST(SmppHttpE2e, CallbacksNotYetDeliveredAreTriedAgainAfterAKill) {
+  const std::uint16_t hook_port = unused_port();
+  ASSERT_NE(hook_port, 0);
+  fixture f;
+  const int port = f.start();
+  ASSERT_GT(port, 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(hook_port) + "/dlr";
+  std::vector<std::string> ids;
+  {
+    api a(port);
+    ids = ids_of(
+        a.post(R"({"to":)" + recipients_json(5, 0) + R"(,"text":"x","dlr_url":")" + url + "\"}"), 5,
+        1);
+    // Every callback tried once and refused (nothing listens yet), and on disk.
+    const json s = a.wait_status(
+        [](const json& st) {
+          return st["callback_attempts"].get<std::uint64_t>() >= 5 && st["store_backlog"] == 0;
+        },
+        20s);
+    ASSERT_EQ(s["callbacks_queued"], 5) << s.dump();
+    EXPECT_EQ(s["callbacks_delivered"], 0);
+  }
+  f.http.signal(SIGKILL);
+  (void)f.http.wait(10s);
+  webhook_receiver hook(hook_port);
+  ASSERT_EQ(hook.port(), hook_port);
+  child_process again;
+  const int port2 = start_smpp_http(again, f.dir, 1);  // no SMSC needed: the states are final
+  ASSERT_GT(port2, 0) << again.err();
+  api b(port2);
+  const json s = b.wait_status([](const json& st) { return st["callbacks_delivered"] == 5; }, 20s);
+  EXPECT_EQ(s["callbacks_delivered"], 5) << s.dump();
+  EXPECT_EQ(s["callbacks_pending"], 0);
+  std::set<std::string> seen;
+  for (const auto& [body, signature] : hook.received()) {
+    EXPECT_EQ(signature, smpp::http::sign_body(webhook_secret, body));
+    const json j = json::parse(body);
+    EXPECT_EQ(j["state"], "delivered");
+    EXPECT_TRUE(seen.insert(j["id"].get<std::string>()).second) << "twice: " << body;
+  }
+  EXPECT_EQ(seen, std::set<std::string>(ids.begin(), ids.end()));
+  // Delivered ones are gone from the file: a third start sends none.
+  again.signal(SIGTERM);
+  EXPECT_EQ(again.wait(10s).code, 0);
+  child_process third;
+  const int port3 = start_smpp_http(third, f.dir, 1);
+  ASSERT_GT(port3, 0) << third.err();
+  EXPECT_EQ(third.err().find("callbacks read back"), std::string::npos) << third.err();
+  EXPECT_EQ(api(port3).get("/v1/status")["callbacks_queued"], 0);
 }
 
 TEST(SmppHttpE2e, BadRequestsAreAnsweredWithTheirStatusAndField) {

@@ -2,7 +2,8 @@
 // answered by the SMSC with its receipt key, and each message's state. One writer thread
 // writes whatever changed since its last transaction in one transaction (group commit), so an
 // HTTP request waits for one commit shared with every request that came meanwhile, not for a
-// commit of its own. At start the records are read back into the message store.
+// commit of its own. At start the records are read back into the message store. Callbacks not
+// yet delivered are kept the same way.
 #pragma once
 
 #include <condition_variable>
@@ -19,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "smpp/http/callbacks.hpp"
 #include "smpp/http/message_store.hpp"
 
 struct sqlite3;
@@ -41,7 +43,7 @@ struct journal_counters {
   std::size_t backlog = 0;  // rows not yet committed, the batch being written included
 };
 
-class message_journal final : public store_journal {
+class message_journal final : public store_journal, public callback_journal {
  public:
   // Opens (or creates) the database; null and `error` set when it cannot. Contents are stored
   // with their client's name (`client_names`, by index), so the configuration may reorder them.
@@ -55,6 +57,8 @@ class message_journal final : public store_journal {
   // Reads every record back, ids ascending. A content's client is found by the name it was
   // stored with; a name no longer configured gets client ~0 (sent, readable by none).
   [[nodiscard]] std::vector<restored_message> load();
+  // The callbacks neither delivered nor failed, ids ascending.
+  [[nodiscard]] std::vector<stored_callback> load_callbacks();
   // The first id never given out: ids stay unique over restarts and eviction.
   [[nodiscard]] std::uint64_t next_id() const { return next_id_; }
 
@@ -73,6 +77,10 @@ class message_journal final : public store_journal {
                      bool delivered) override;
   void evicted_below(std::uint64_t id) override;
   [[nodiscard]] bool backlogged() const override;
+
+  // callback_journal
+  void callback_added(const stored_callback& c) override;
+  void callback_done(std::uint64_t id) override;
 
  private:
   message_journal(const journal_config& config, std::vector<std::string> client_names, sqlite3* db);
@@ -94,9 +102,12 @@ class message_journal final : public store_journal {
     std::unordered_map<std::uint64_t, message_progress> progress;  // the last one per message
     std::map<std::pair<std::uint64_t, std::uint8_t>, part_row> parts;
     std::uint64_t evicted_below = 0;
+    std::vector<stored_callback> callbacks_added;
+    std::vector<std::uint64_t> callbacks_done;  // deleted after the additions
     std::size_t rows = 0;
     [[nodiscard]] bool empty() const {
-      return accepted.empty() && progress.empty() && parts.empty() && evicted_below == 0;
+      return accepted.empty() && progress.empty() && parts.empty() && evicted_below == 0 &&
+             callbacks_added.empty() && callbacks_done.empty();
     }
   };
 
