@@ -74,7 +74,7 @@ PY
 grep -E "unmatched|evicted|refused|expired" "$logs/smpp-router.log" | sed 's/^/   /' || true
 
 # The sending side: smpp-http, an ESME of the router, for businesses that speak HTTP.
-"$bin/smpp-http" --config "$root/config/http.toml" >"$logs/smpp-http.json" 2>"$logs/smpp-http.log" &
+"$bin/smpp-http" --config "$root/config/http.toml" --store "$logs/smpp-http.db" >"$logs/smpp-http.json" 2>"$logs/smpp-http.log" &
 http_pid=$!
 for _ in $(seq 1 100); do port_open 8780 && break; sleep 0.05; done
 send_line="curl -s -H 'Authorization: Bearer demo-key' -H 'Content-Type: application/json' \\

@@ -56,13 +56,16 @@ struct api_server::impl {
   message_store& store;
   const smsc_sessions& sessions;
   const callback_sender& callbacks;
+  const message_journal* journal;
+  const mo_inbox& inbox;
   httplib::Server server;
   std::unordered_map<std::string, std::uint32_t> clients;  // key hash -> index
   std::vector<std::unique_ptr<token_bucket>> buckets;
   std::atomic<std::uint32_t> next_ref{0};
 
-  impl(const http_config& c, message_store& s, const smsc_sessions& ss, const callback_sender& cb)
-      : config(c), store(s), sessions(ss), callbacks(cb) {
+  impl(const http_config& c, message_store& s, const smsc_sessions& ss, const callback_sender& cb,
+       const message_journal* j, const mo_inbox& in)
+      : config(c), store(s), sessions(ss), callbacks(cb), journal(j), inbox(in) {
     for (std::uint32_t i = 0; i < c.clients.size(); ++i) {
       clients.emplace(c.clients[i].key_hash, i);
       buckets.push_back(std::make_unique<token_bucket>());
@@ -139,7 +142,9 @@ struct api_server::impl {
       json_error(res, 503, "to",
                  accepted.status == message_store::accept_status::queue_full
                      ? "the queue of messages waiting for the SMSC is full"
-                     : "the table of messages awaiting their outcome is full");
+                 : accepted.status == message_store::accept_status::store_full
+                     ? "the table of messages awaiting their outcome is full"
+                     : "the messages could not be written to the database");
       return;
     }
     std::string body;
@@ -174,11 +179,46 @@ struct api_server::impl {
     res.set_content(message_json(*v), "application/json");
   }
 
+  // GET /v1/inbox?after=ID&limit=N: the client's MO messages with ids above `after`, oldest
+  // first, at most `limit` (1..1000, default 100); `next_after` continues from the last one.
+  void get_inbox(const httplib::Request& req, httplib::Response& res) const {
+    const auto client = authenticate(req, res);
+    if (!client) return;
+    std::uint64_t after = 0;
+    std::size_t limit = 100;
+    for (const auto& [name, field_max] :
+         {std::pair<const char*, std::uint64_t>{"after", ~std::uint64_t{0}}, {"limit", 1000}}) {
+      if (!req.has_param(name)) continue;
+      const std::string v = req.get_param_value(name);
+      char* end = nullptr;
+      const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+      if (v.empty() || v.size() > 19 || *end != '\0' || v[0] == '-' || n > field_max ||
+          (std::string_view(name) == "limit" && n == 0)) {
+        json_error(res, 400, name,
+                   std::string_view(name) == "limit" ? "must be an integer 1..1000"
+                                                     : "must be a message id");
+        return;
+      }
+      (std::string_view(name) == "limit" ? limit : after) = n;
+    }
+    const auto messages = inbox.read(*client, after, limit);
+    std::string body = "{\"messages\":[";
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      if (i != 0) body += ',';
+      body += mo_json(messages[i]);
+    }
+    body += "],\"count\":" + std::to_string(messages.size()) + ",\"next_after\":\"" +
+            std::to_string(messages.empty() ? after : messages.back().id) + "\"}\n";
+    res.set_content(body, "application/json");
+  }
+
   void get_status(const httplib::Request& req, httplib::Response& res) const {
     if (!authenticate(req, res)) return;
     const store_counters c = store.counters();
     const session_counters s = sessions.counters();
     const callback_counters cb = callbacks.counters();
+    const journal_counters j = journal != nullptr ? journal->counters() : journal_counters{};
+    const inbox_counters in = inbox.counters();
     const std::pair<const char*, std::uint64_t> fields[] = {
         {"messages_accepted", c.messages_accepted},
         {"parts_accepted", c.parts_accepted},
@@ -205,6 +245,16 @@ struct api_server::impl {
         {"callbacks_dropped", cb.dropped},
         {"callback_attempts", cb.attempts},
         {"callbacks_pending", cb.pending},
+        {"requests_not_stored", c.requests_not_stored},
+        {"parts_restored", c.parts_restored},
+        {"takes_paused", c.takes_paused},
+        {"store_commits", j.commits},
+        {"store_rows_written", j.rows_written},
+        {"store_commit_failures", j.commit_failures},
+        {"store_backlog", j.backlog},
+        {"mo_routed", in.received - in.unrouted},
+        {"mo_unrouted", in.unrouted},
+        {"mo_inbox_dropped", in.dropped},
     };
     std::string body = "{";
     for (const auto& [name, value] : fields) {
@@ -217,8 +267,9 @@ struct api_server::impl {
 };
 
 api_server::api_server(const http_config& config, message_store& store,
-                       const smsc_sessions& sessions, const callback_sender& callbacks)
-    : impl_(std::make_unique<impl>(config, store, sessions, callbacks)) {
+                       const smsc_sessions& sessions, const callback_sender& callbacks,
+                       const message_journal* journal, const mo_inbox& inbox)
+    : impl_(std::make_unique<impl>(config, store, sessions, callbacks, journal, inbox)) {
   httplib::Server& s = impl_->server;
   const unsigned threads = config.threads;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -255,6 +306,9 @@ api_server::api_server(const http_config& config, message_store& store,
   });
   s.Get(R"(/v1/messages/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
     impl_->get_message(req, res);
+  });
+  s.Get("/v1/inbox", [this](const httplib::Request& req, httplib::Response& res) {
+    impl_->get_inbox(req, res);
   });
   s.Get("/v1/status", [this](const httplib::Request& req, httplib::Response& res) {
     impl_->get_status(req, res);

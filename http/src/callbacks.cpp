@@ -56,6 +56,25 @@ callback_sender::~callback_sender() {
   stop();
 }
 
+void callback_sender::set_journal(callback_journal* journal, std::vector<stored_callback> pending) {
+  const std::lock_guard lock(mutex_);
+  journal_ = journal;
+  const std::int64_t now = steady_ms();
+  const std::int64_t wall_now = wall_ms();
+  for (stored_callback& c : pending) {
+    next_id_ = std::max(next_id_, c.id + 1);
+    auto url = parse_callback_url(c.url);
+    if (!url) continue;
+    delivery d{c.id,
+               std::move(*url),
+               std::move(c.body),
+               std::move(c.signature),
+               now + (c.deadline_ms - wall_now),
+               0};
+    due_.emplace(now, std::move(d));
+  }
+}
+
 void callback_sender::start() {
   for (unsigned i = 0; i < config_.threads; ++i) threads_.emplace_back([this] { run(); });
 }
@@ -77,10 +96,14 @@ bool callback_sender::post(const std::string& url, std::string body, const std::
     ++counters_.dropped;
     return false;
   }
-  delivery d{std::move(*parsed), std::move(body), {}, 0, 0};
+  delivery d{next_id_++, std::move(*parsed), std::move(body), {}, 0, 0};
   if (!secret.empty()) d.signature = sign_body(secret, d.body);
   const std::int64_t now = steady_ms();
   d.deadline_ms = now + std::int64_t{config_.retry_for_s} * 1000;
+  if (journal_ != nullptr) {
+    journal_->callback_added(
+        {d.id, url, d.body, d.signature, wall_ms() + std::int64_t{config_.retry_for_s} * 1000});
+  }
   due_.emplace(now, std::move(d));
   ++counters_.queued;
   changed_.notify_one();
@@ -130,6 +153,7 @@ void callback_sender::run() {
     ++d.attempts;
     if (ok) {
       ++counters_.delivered;
+      if (journal_ != nullptr) journal_->callback_done(d.id);
       continue;
     }
     const std::int64_t backoff =
@@ -137,6 +161,7 @@ void callback_sender::run() {
     const std::int64_t at = steady_ms() + backoff;
     if (at > d.deadline_ms) {
       ++counters_.failed;
+      if (journal_ != nullptr) journal_->callback_done(d.id);
     } else {
       due_.emplace(at, std::move(d));
     }

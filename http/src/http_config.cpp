@@ -131,12 +131,16 @@ void read_client(reader& r, const toml::table& t, std::size_t i, http_config& c)
   const std::string path = "clients[" + std::to_string(i) + "].";
   r.only(t, path,
          {"name", "key_hash", "from", "allowed_from", "max_recipients", "rate_per_s",
-          "webhook_secret"});
+          "webhook_secret", "mo_url"});
   client_config cl;
   r.string(t, path, "name", cl.name, true);
   r.string(t, path, "key_hash", cl.key_hash, true);
   r.string(t, path, "from", cl.from, true);
   r.string(t, path, "webhook_secret", cl.webhook_secret);
+  r.string(t, path, "mo_url", cl.mo_url);
+  if (!cl.mo_url.empty() && !parse_callback_url(cl.mo_url)) {
+    r.error(t.get("mo_url"), path + "mo_url", "must be an http:// or https:// URL");
+  }
   if (cl.name.empty()) r.error(&t, path + "name", "is required");
   if (cl.key_hash.rfind("blake2b256:", 0) != 0 || cl.key_hash.size() != 11 + 64) {
     r.error(t.get("key_hash") != nullptr ? t.get("key_hash") : &t, path + "key_hash",
@@ -195,7 +199,7 @@ std::variant<http_config, std::vector<std::string>> load_http_config(const std::
                                     std::string(e.description())};
   }
   http_config c;
-  r.only(root, "", {"http", "smsc", "limits", "callbacks", "clients"});
+  r.only(root, "", {"http", "smsc", "limits", "store", "callbacks", "clients"});
   if (const toml::table* t = r.table(root, "http")) {
     r.only(*t, "http.", {"listen", "threads", "max_body_bytes", "max_parts"});
     read_listen(r, *t, c);
@@ -225,11 +229,22 @@ std::variant<http_config, std::vector<std::string>> load_http_config(const std::
     if (c.smsc.password.size() > 8) r.error(t->get("password"), "smsc.password", "at most 8");
   }
   if (const toml::table* t = r.table(root, "limits")) {
-    r.only(*t, "limits.", {"max_messages", "max_queued_parts", "receipt_wait_s", "max_attempts"});
+    r.only(*t, "limits.",
+           {"max_messages", "max_queued_parts", "receipt_wait_s", "max_attempts", "inbox_max"});
+    r.integer(*t, "limits.", "inbox_max", c.inbox_max, 1, 10'000'000);
     r.integer(*t, "limits.", "max_messages", c.limits.max_messages, 1, 100'000'000);
     r.integer(*t, "limits.", "max_queued_parts", c.limits.max_queued_parts, 1, 100'000'000);
     r.integer(*t, "limits.", "receipt_wait_s", c.limits.receipt_wait_s, 0, 30 * 86400);
     r.integer(*t, "limits.", "max_attempts", c.limits.max_attempts, 1, 1000);
+  }
+  if (const toml::table* t = r.table(root, "store")) {
+    r.only(*t, "store.", {"path", "synchronous", "max_backlog"});
+    r.string(*t, "store.", "path", c.store.path, true);
+    r.string(*t, "store.", "synchronous", c.store.synchronous);
+    if (c.store.synchronous != "full" && c.store.synchronous != "normal") {
+      r.error(t->get("synchronous"), "store.synchronous", "must be \"full\" or \"normal\"");
+    }
+    r.integer(*t, "store.", "max_backlog", c.store.max_backlog, 1000, 100'000'000);
   }
   if (const toml::table* t = r.table(root, "callbacks")) {
     r.only(*t, "callbacks.", {"threads", "max_pending", "retry_for_s", "timeout_ms"});

@@ -1,23 +1,27 @@
 // smpp-http: the HTTP API for businesses in front of an SMSC or the router.
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <thread>
 
+#include "clock.hpp"
 #include "smpp/http/api_server.hpp"
 #include "smpp/http/callbacks.hpp"
 #include "smpp/http/http_config.hpp"
+#include "smpp/http/message_journal.hpp"
 #include "smpp/http/message_json.hpp"
 #include "smpp/http/message_store.hpp"
+#include "smpp/http/mo_inbox.hpp"
 #include "smpp/http/smsc_sessions.hpp"
 
 namespace {
 
 constexpr const char* usage =
-    "usage: smpp-http [--config FILE] [--listen HOST:PORT] [--smsc HOST:PORT]\n"
+    "usage: smpp-http [--config FILE] [--listen HOST:PORT] [--smsc HOST:PORT] [--store FILE]\n"
     "       smpp-http --hash-key KEY\n"
     "\n"
     "An HTTP API that sends SMS through an SMSC or smpp-router over SMPP transceiver binds.\n"
@@ -25,12 +29,16 @@ constexpr const char* usage =
     "  --config FILE      the configuration (default config/http.toml; see http/README.md)\n"
     "  --listen HOST:PORT the HTTP listener instead of [http] listen (port 0: any free port)\n"
     "  --smsc HOST:PORT   the SMSC instead of [smsc] host and port\n"
+    "  --store FILE       the SQLite database instead of [store] path\n"
     "  --hash-key KEY     print the key_hash line of a [[clients]] entry for KEY and exit\n"
     "  -h, --help         print this help\n"
     "\n"
+    "Every accepted message is in the database before its 202; at start the messages there\n"
+    "are read back and those not yet answered by the SMSC are submitted (again).\n"
     "Prints \"smpp-http: listening on HOST:PORT\" on stderr once the API is up, and its\n"
     "counters as one JSON line on stdout when it stops (SIGINT, SIGTERM).\n"
-    "Exit status: 0 normal stop, 1 cannot listen, 2 usage or configuration error.\n";
+    "Exit status: 0 normal stop, 1 cannot listen or open the database, 2 usage or\n"
+    "configuration error.\n";
 
 bool split_host_port(const std::string& text, std::string& host, std::uint16_t& port) {
   const std::size_t colon = text.rfind(':');
@@ -58,6 +66,7 @@ int main(int argc, char** argv) {
   std::string config_path = "config/http.toml";
   std::string listen_override;
   std::string smsc_override;
+  std::string store_override;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool has_value = i + 1 < argc;
@@ -75,6 +84,8 @@ int main(int argc, char** argv) {
       listen_override = argv[++i];
     } else if (a == "--smsc" && has_value) {
       smsc_override = argv[++i];
+    } else if (a == "--store" && has_value) {
+      store_override = argv[++i];
     } else {
       std::fprintf(stderr, "smpp-http: %s: unknown option or missing value\n%s", a.c_str(), usage);
       return 2;
@@ -98,6 +109,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (!store_override.empty()) config.store.path = store_override;
+
   // Signals are taken by one thread with sigwait; every other thread has them blocked.
   sigset_t signals;
   sigemptyset(&signals);
@@ -105,15 +118,52 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  smpp::http::message_store store(config.limits, first_message_id());
+  std::vector<std::string> client_names;
+  for (const auto& c : config.clients) client_names.push_back(c.name);
+  std::string error;
+  auto journal = smpp::http::message_journal::open(config.store, client_names, error);
+  if (!journal) {
+    std::fprintf(stderr, "smpp-http: %s\n", error.c_str());
+    return 1;
+  }
+  auto restored = journal->load();
+  const std::size_t restored_messages = restored.size();
+  smpp::http::message_store store(config.limits, std::max(first_message_id(), journal->next_id()));
+  const std::size_t requeued = store.restore(std::move(restored), smpp::http::wall_ms());
+  std::fprintf(stderr, "smpp-http: %s: %zu messages read back, %zu parts to submit\n",
+               config.store.path.c_str(), restored_messages, requeued);
+  store.set_journal(journal.get());
+  journal->start();
   smpp::http::smsc_sessions sessions(config.smsc, store);
   smpp::http::callback_sender callbacks(config.callbacks);
+  auto pending_callbacks = journal->load_callbacks();
+  if (!pending_callbacks.empty()) {
+    std::fprintf(stderr, "smpp-http: %zu callbacks read back, to be tried again\n",
+                 pending_callbacks.size());
+  }
+  callbacks.set_journal(journal.get(), std::move(pending_callbacks));
   store.set_final_hook(
       [&](const smpp::http::message_view& v, const smpp::http::message_content& c) {
-        (void)callbacks.post(c.dlr_url, smpp::http::message_json(v),
-                             config.clients[c.client].webhook_secret);
+        if (c.client < config.clients.size()) {
+          (void)callbacks.post(c.dlr_url, smpp::http::message_json(v),
+                               config.clients[c.client].webhook_secret);
+        }
       });
-  smpp::http::api_server server(config, store, sessions, callbacks);
+  std::vector<std::vector<std::string>> client_numbers;
+  for (const auto& c : config.clients) {
+    client_numbers.push_back(c.allowed_from);
+    client_numbers.back().push_back(c.from);
+  }
+  smpp::http::mo_inbox inbox(config.inbox_max, client_numbers);
+  sessions.set_mo_hook([&](const smpp::codec::pdu& p) {
+    auto m = smpp::http::mo_from_pdu(p, smpp::http::wall_ms());
+    const auto client = inbox.add(m);
+    if (client && !config.clients[*client].mo_url.empty()) {
+      (void)callbacks.post(config.clients[*client].mo_url, smpp::http::mo_json(m),
+                           config.clients[*client].webhook_secret);
+    }
+  });
+  smpp::http::api_server server(config, store, sessions, callbacks, journal.get(), inbox);
   const int port = server.bind();
   if (port < 0) {
     std::fprintf(stderr, "smpp-http: cannot listen on %s:%u\n", config.listen_host.c_str(),
@@ -137,6 +187,7 @@ int main(int argc, char** argv) {
   sessions.stop();
   store.set_final_hook({});
   callbacks.stop();
+  journal->stop();
   const auto c = store.counters();
   std::printf(
       "{\"messages_accepted\":%llu,\"parts_accepted\":%llu,\"parts_submitted\":%llu,"

@@ -68,19 +68,43 @@ void message_store::forget_awaiting(record& r) {
   r.awaiting.clear();
 }
 
+void message_store::set_journal(store_journal* journal) {
+  const std::lock_guard lock(mutex_);
+  journal_ = journal;
+}
+
+void message_store::queue_parts(const record& r, std::uint64_t id, std::int64_t now_ms) {
+  for (std::size_t p = 0; p < r.content->parts.size(); ++p) {
+    const queued_part q{id, static_cast<std::uint8_t>(p)};
+    if (r.content->schedule_ms > now_ms) {
+      scheduled_.emplace_hint(scheduled_.end(), r.content->schedule_ms, q);
+    } else {
+      queue_.push_back(q);
+    }
+  }
+}
+
+void message_store::journal_progress(const record& r) {
+  if (journal_ != nullptr) journal_->progressed(r);
+}
+
 message_store::accept_result message_store::accept(std::shared_ptr<const message_content> content,
                                                    const std::vector<sme_address>& to,
                                                    std::int64_t now_ms) {
   const std::size_t parts = content->parts.size();
   accept_result result;
+  store_journal* journal = nullptr;
+  std::uint64_t ticket = 0;
   std::function<void()> wakeup;
   {
     const std::lock_guard lock(mutex_);
-    if (queue_.size() + scheduled_.size() + to.size() * parts > limits_.max_queued_parts) {
+    if (queue_.size() + scheduled_.size() + held_parts_ + to.size() * parts >
+        limits_.max_queued_parts) {
       ++counters_.requests_refused_full;
       result.status = accept_status::queue_full;
       return result;
     }
+    const std::uint64_t base_before = base_id_;
     while (records_.size() + to.size() > limits_.max_messages && !records_.empty() &&
            evictable(records_.front(), now_ms)) {
       forget_awaiting(records_.front());
@@ -88,6 +112,7 @@ message_store::accept_result message_store::accept(std::shared_ptr<const message
       ++base_id_;
       ++counters_.messages_evicted;
     }
+    if (journal_ != nullptr && base_id_ != base_before) journal_->evicted_below(base_id_);
     if (records_.size() + to.size() > limits_.max_messages) {
       ++counters_.requests_refused_full;
       result.status = accept_status::store_full;
@@ -96,17 +121,42 @@ message_store::accept_result message_store::accept(std::shared_ptr<const message
     result.first_id = base_id_ + records_.size();
     for (std::size_t i = 0; i < to.size(); ++i) {
       record& r = records_.emplace_back();
+      r.id = result.first_id + i;
       r.content = content;
       r.to = to[i].digits;
       r.created_ms = now_ms;
-      for (std::size_t p = 0; p < parts; ++p) {
-        const queued_part q{result.first_id + i, static_cast<std::uint8_t>(p)};
-        if (content->schedule_ms > now_ms) {
-          scheduled_.emplace_hint(scheduled_.end(), content->schedule_ms, q);
-        } else {
-          queue_.push_back(q);
-        }
+      if (journal_ == nullptr) queue_parts(r, result.first_id + i, now_ms);
+    }
+    journal = journal_;
+    if (journal == nullptr) {
+      counters_.messages_accepted += to.size();
+      counters_.parts_accepted += to.size() * parts;
+      wakeup = wakeup_;
+    } else {
+      // Counted against the queue while the journal writes them.
+      held_parts_ += to.size() * parts;
+      ticket = journal->accepted(result.first_id, content, to, now_ms);
+    }
+  }
+  if (journal != nullptr) {
+    const bool stored = journal->wait_stored(ticket);
+    const std::lock_guard lock(mutex_);
+    held_parts_ -= to.size() * parts;
+    // Queued records are never evicted: they are all still there.
+    for (std::size_t i = 0; i < to.size(); ++i) {
+      const std::uint64_t id = result.first_id + i;
+      record& r = *lookup(id);
+      if (stored) {
+        queue_parts(r, id, now_ms);
+      } else {
+        r.state = message_state::rejected;
+        r.done_ms = now_ms;
       }
+    }
+    if (!stored) {
+      ++counters_.requests_not_stored;
+      result.status = accept_status::not_stored;
+      return result;
     }
     counters_.messages_accepted += to.size();
     counters_.parts_accepted += to.size() * parts;
@@ -114,6 +164,64 @@ message_store::accept_result message_store::accept(std::shared_ptr<const message
   }
   if (wakeup) wakeup();
   return result;
+}
+
+std::size_t message_store::restore(std::vector<restored_message> messages, std::int64_t now_ms) {
+  const std::lock_guard lock(mutex_);
+  if (messages.empty()) return 0;
+  // Ids of requests that were never stored leave gaps: records no client can read.
+  auto gap = std::make_shared<message_content>();
+  gap->client = ~std::uint32_t{0};
+  gap->dlr = false;
+  records_.clear();
+  base_id_ = messages.front().progress.id;
+  std::size_t queued = 0;
+  for (restored_message& m : messages) {
+    while (base_id_ + records_.size() < m.progress.id) {
+      record& g = records_.emplace_back();
+      g.id = base_id_ + records_.size() - 1;
+      g.content = gap;
+      g.state = message_state::rejected;
+    }
+    const message_progress& p = m.progress;
+    record& r = records_.emplace_back();
+    static_cast<message_progress&>(r) = p;
+    r.content = std::move(m.content);
+    r.to = std::move(m.to);
+    r.created_ms = m.created_ms;
+    const std::size_t parts = r.content->parts.size();
+    if (is_final(r.state, r.content->dlr)) continue;
+    r.parts_submitted = 0;
+    r.parts_accepted = 0;
+    r.parts_delivered = 0;
+    // Unfinished: the parts answered are known from their rows, the others go again.
+    std::vector<bool> answered(parts, false);
+    for (const restored_message::part& a : m.answered) {
+      if (a.index >= parts || answered[a.index]) continue;
+      answered[a.index] = true;
+      ++r.parts_accepted;
+      if (a.delivered) ++r.parts_delivered;
+    }
+    r.parts_submitted = r.parts_accepted;
+    if (r.parts_submitted == 0) r.state = message_state::queued;
+    for (restored_message::part& a : m.answered) {
+      if (a.index >= parts || a.delivered || !r.content->dlr) continue;
+      awaiting_[a.receipt_key] = {p.id, a.index};
+      r.awaiting.push_back(std::move(a.receipt_key));
+    }
+    for (std::size_t i = 0; i < parts; ++i) {
+      if (answered[i]) continue;
+      const queued_part q{p.id, static_cast<std::uint8_t>(i)};
+      if (r.content->schedule_ms > now_ms) {
+        scheduled_.emplace(r.content->schedule_ms, q);
+      } else {
+        queue_.push_back(q);
+      }
+      ++queued;
+    }
+  }
+  counters_.parts_restored += queued;
+  return queued;
 }
 
 message_store::record* message_store::lookup(std::uint64_t id) {
@@ -124,6 +232,10 @@ message_store::record* message_store::lookup(std::uint64_t id) {
 std::size_t message_store::take(std::size_t max, std::vector<submit_job>& out,
                                 std::int64_t now_ms) {
   const std::lock_guard lock(mutex_);
+  if (journal_ != nullptr && journal_->backlogged()) {
+    ++counters_.takes_paused;
+    return 0;
+  }
   while (!scheduled_.empty() && scheduled_.begin()->first <= now_ms) {
     queue_.push_back(scheduled_.begin()->second);
     scheduled_.erase(scheduled_.begin());
@@ -183,6 +295,7 @@ void message_store::on_response(const submit_job& job, codec::command_status sta
         r->done_ms = now_ms;
         forget_awaiting(*r);
         finished(*r, job.id);
+        journal_progress(*r);
       }
     } else {
       ++counters_.responses_ok;
@@ -195,6 +308,10 @@ void message_store::on_response(const submit_job& job, codec::command_status sta
           finished(*r, job.id);
         }
       }
+      if (!r->content->dlr && !is_final(r->state, false) && journal_ != nullptr) {
+        // A part of an unfinished message: after a restart it is not sent again.
+        journal_->part_answered(job.id, job.part, {}, false);
+      }
       if (r->content->dlr && r->state != message_state::rejected) {
         std::string key = receipt_key(smsc_message_id, limits_.message_id_radix);
         const auto early = early_.find(key);
@@ -202,8 +319,13 @@ void message_store::on_response(const submit_job& job, codec::command_status sta
           const codec::message_state state = early->second;
           early_.erase(early);
           ++counters_.receipts_matched;
+          if (journal_ != nullptr) {
+            journal_->part_answered(job.id, job.part, key,
+                                    state == codec::message_state::delivered);
+          }
           apply_receipt(*r, job.id, key, state, now_ms);
         } else {
+          if (journal_ != nullptr) journal_->part_answered(job.id, job.part, key, false);
           awaiting_[key] = {job.id, job.part};
           r->awaiting.push_back(std::move(key));
         }
@@ -215,6 +337,7 @@ void message_store::on_response(const submit_job& job, codec::command_status sta
         r->done_ms = now_ms;
         finished(*r, job.id);
       }
+      journal_progress(*r);
     }
   }
   if (wakeup) wakeup();
@@ -261,7 +384,13 @@ bool message_store::on_receipt(std::string_view smsc_message_id, codec::message_
   const target t = it->second;
   awaiting_.erase(it);
   ++counters_.receipts_matched;
-  if (record* r = lookup(t.id)) apply_receipt(*r, t.id, key, state, now_ms);
+  if (record* r = lookup(t.id)) {
+    if (journal_ != nullptr && state == codec::message_state::delivered) {
+      journal_->part_answered(t.id, t.part, key, true);
+    }
+    apply_receipt(*r, t.id, key, state, now_ms);
+    journal_progress(*r);
+  }
   return true;
 }
 

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <unordered_map>
+#include <utility>
 
 #include "clock.hpp"
 #include "smpp/codec/codec.hpp"
@@ -88,6 +89,10 @@ void smsc_sessions::wake_all() {
   }
 }
 
+void smsc_sessions::set_mo_hook(mo_hook hook) {
+  mo_hook_ = std::move(hook);
+}
+
 void smsc_sessions::start() {
   store_.set_wakeup([this] { wake_all(); });
   for (auto& s : sessions_) threads_.emplace_back([this, &s] { run(*s); });
@@ -112,8 +117,9 @@ namespace {
 // One bound connection: what is unanswered, what waits to be written.
 class connection {
  public:
-  connection(int fd, const smsc_config& config, message_store& store)
-      : fd_(fd), config_(config), store_(store) {}
+  connection(int fd, const smsc_config& config, message_store& store,
+             const smsc_sessions::mo_hook& on_mo)
+      : fd_(fd), config_(config), store_(store), on_mo_(on_mo) {}
   ~connection() { close(fd_); }
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -140,6 +146,11 @@ class connection {
       std::optional<bool> bound;
       if (!read_frames([&](codec::bytes_view frame) {
             const auto h = codec::peek_header(frame.data());
+            if (bound) {
+              // Read with the answer: an MO or a receipt the SMSC sent at once, for serve().
+              after_bind_.emplace_back(frame.begin(), frame.end());
+              return;
+            }
             if (h.command_id == static_cast<std::uint32_t>(command_id::bind_transceiver_resp)) {
               bound = h.command_status == 0;
               if (!*bound) {
@@ -163,7 +174,13 @@ class connection {
     std::int64_t last_rx = steady_ms();
     std::int64_t stop_deadline = 0;
     std::vector<submit_job> jobs;
-    while (true) {
+    bool unbound_early = false;
+    for (const std::vector<std::byte>& frame : after_bind_) {
+      unbound_early |= on_frame(codec::bytes_view(frame.data(), frame.size()), receipts, mo);
+    }
+    after_bind_.clear();
+    if (unbound_early) flush();
+    while (!unbound_early) {
       const std::int64_t now = steady_ms();
       if (stopping && stop_deadline == 0) stop_deadline = now + stop_drain_ms;
       if (stop_deadline != 0 && (inflight_.empty() || now >= stop_deadline)) {
@@ -334,6 +351,7 @@ class connection {
         }
         if (codec::receipt_kind_from_esm_class(p.esm_class) == codec::receipt_kind::not_a_receipt) {
           ++mo;
+          if (on_mo_) on_mo_(p);
         } else {
           ++receipts;
           const auto summary = codec::summarize_receipt(p);
@@ -378,9 +396,11 @@ class connection {
   int fd_;
   const smsc_config& config_;
   message_store& store_;
+  const smsc_sessions::mo_hook& on_mo_;
   codec::stream_framer framer_;
   std::vector<std::byte> out_;
   std::size_t out_at_ = 0;
+  std::vector<std::vector<std::byte>> after_bind_;  // frames read with the bind's answer
   std::uint32_t seq_ = 0;
   std::unordered_map<std::uint32_t, in_flight> inflight_;
   std::int64_t pause_until_ = 0;
@@ -395,7 +415,7 @@ void smsc_sessions::run(session& s) {
   while (!stopping_) {
     const int fd = connect_to(config_.host, config_.port, 5000);
     if (fd >= 0) {
-      connection c(fd, config_, store_);
+      connection c(fd, config_, store_, mo_hook_);
       if (c.bind()) {
         ++binds_;
         ++bound_now_;

@@ -40,6 +40,33 @@ TEST(HttpConfig, TheDefaultFileLoadsWithTheDocumentedValues) {
   EXPECT_EQ(c.smsc.password, "demo");
   ASSERT_EQ(c.clients.size(), 1u);
   EXPECT_EQ(c.clients[0].key_hash, hash_api_key("demo-key"));
+  EXPECT_EQ(c.store.path, "smpp-http.db");
+  EXPECT_EQ(c.store.synchronous, "full");
+  EXPECT_EQ(c.store.max_backlog, 500000u);
+}
+
+TEST(HttpConfig, TheStoreKeysAreChecked) {
+  const auto e = errors_of(
+      std::string("[store]\npath = \"\"\nsynchronous = \"off\"\nmax_backlog = 10\n") + client);
+  ASSERT_EQ(e.size(), 3u);
+  EXPECT_NE(e[0].find(":2:8: store.path: must be a non-empty string"), std::string::npos) << e[0];
+  EXPECT_NE(e[1].find(":3:15: store.synchronous: must be \"full\" or \"normal\""),
+            std::string::npos)
+      << e[1];
+  EXPECT_NE(e[2].find(":4:15: store.max_backlog: must be an integer 1000..100000000"),
+            std::string::npos)
+      << e[2];
+}
+
+TEST(HttpConfig, AnMoUrlMustBeHttpAndTheInboxBounded) {
+  EXPECT_NE(errors_of(std::string(client) + "mo_url = \"ftp://x/\"\n")
+                .at(0)
+                .find("clients[0].mo_url: must be an http:// or https:// URL"),
+            std::string::npos);
+  EXPECT_NE(errors_of("[limits]\ninbox_max = 0\n" + std::string(client))
+                .at(0)
+                .find("limits.inbox_max: must be an integer 1..10000000"),
+            std::string::npos);
 }
 
 TEST(HttpConfig, KeysAreHashedWithBlake2b256) {

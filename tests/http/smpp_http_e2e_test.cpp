@@ -40,6 +40,8 @@ struct limits {
   std::size_t max_queued_parts = 200000;
   std::size_t max_body_bytes = 1 << 20;
   std::uint32_t callback_retry_for_s = 3600;
+  std::string mo_url = {};
+  std::size_t inbox_max = 10000;
 };
 
 constexpr const char* webhook_secret = "s3cret";
@@ -49,15 +51,18 @@ int start_smpp_http(child_process& p, const std::string& dir, std::uint16_t smsc
                     const limits& l = {}) {
   std::ofstream(dir + "http.toml")
       << "[http]\nlisten = \"127.0.0.1:0\"\nthreads = 4\nmax_body_bytes = " << l.max_body_bytes
+      << "\n[store]\npath = \"" << dir << "state.db\""
       << "\n[smsc]\nhost = \"127.0.0.1\"\nport = " << smsc_port
       << "\nsessions = 2\nwindow = 64\nreconnect_ms = 100\n"
          "[limits]\nmax_queued_parts = "
-      << l.max_queued_parts << "\n[callbacks]\nretry_for_s = " << l.callback_retry_for_s
+      << l.max_queued_parts << "\ninbox_max = " << l.inbox_max
+      << "\n[callbacks]\nretry_for_s = " << l.callback_retry_for_s
       << "\ntimeout_ms = 1000\n[[clients]]\nname = \"demo\"\nwebhook_secret = \"" << webhook_secret
       << "\"\n"
          "key_hash = "
          "\"blake2b256:e229ec1be2faa7a5dec6aad7aff1591e1e9b1683ed3f08cce11be9bd06dd2c67\"\n"
-         "from = \"DEMO\"\n";
+         "from = \"DEMO\"\nallowed_from = [\"12345\"]\nmo_url = \""
+      << l.mo_url << "\"\n";
   if (!p.start("smpp-http", {"--config", dir + "http.toml"})) return -1;
   constexpr std::string_view marker = "listening on 127.0.0.1:";
   if (!p.wait_for_output(
@@ -325,16 +330,19 @@ TEST(SmppHttpE2e, AScheduledMessageIsHeldUntilItsTime) {
   EXPECT_EQ(far->status, 400);
 }
 
-// A receiver of dlr_url callbacks in the test process: every body and its signature.
+// A receiver of dlr_url and mo_url callbacks in the test process: every body and its signature.
 class webhook_receiver {
  public:
-  webhook_receiver() {
-    server_.Post("/dlr", [this](const httplib::Request& req, httplib::Response& res) {
+  // On `port`, or on any free one.
+  explicit webhook_receiver(int port = 0) {
+    server_.Post(R"(/(dlr|mo))", [this](const httplib::Request& req, httplib::Response& res) {
       const std::lock_guard lock(mutex_);
       received_.emplace_back(req.body, req.get_header_value("X-Smpp-Http-Signature"));
       res.status = 204;
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
+    port_ = port == 0                                 ? server_.bind_to_any_port("127.0.0.1")
+            : server_.bind_to_port("127.0.0.1", port) ? port
+                                                      : -1;
     thread_ = std::thread([this] { server_.listen_after_bind(); });
   }
   ~webhook_receiver() {
@@ -401,6 +409,127 @@ TEST(SmppHttpE2e, ADlrUrlThatNeverAnswersIsRetriedForItsTimeThenCountedFailed) {
   EXPECT_EQ(status["callback_attempts"], 10);
   EXPECT_EQ(status["callbacks_delivered"], 0);
   EXPECT_EQ(status["callbacks_pending"], 0);
+}
+
+TEST(SmppHttpE2e, MoMessagesArePostedSignedOnceEachAndKeptInABoundedInbox) {
+  webhook_receiver hook;
+  ASSERT_GT(hook.port(), 0);
+  constexpr std::size_t mo_count = 300;
+  limits l;
+  l.mo_url = "http://127.0.0.1:" + std::to_string(hook.port()) + "/mo";
+  l.inbox_max = 200;
+  fixture f;
+  // smsc-sim sends its MO from 4479NNNNNNNN to 12345: the client's allowed_from.
+  const int port = f.start({"--mo-rate", "2000", "--mo-count", std::to_string(mo_count)}, l);
+  ASSERT_GT(port, 0);
+  api a(port);
+  const json status =
+      a.wait_status([](const json& s) { return s["callbacks_delivered"] == mo_count; }, 20s);
+  EXPECT_EQ(status["callbacks_delivered"], mo_count) << status.dump();
+  EXPECT_EQ(status["mo_received"], mo_count);
+  EXPECT_EQ(status["mo_routed"], mo_count);
+  EXPECT_EQ(status["mo_unrouted"], 0);
+  EXPECT_EQ(status["mo_inbox_dropped"], mo_count - 200);
+  const auto sim = wait_for_smsc_sim(
+      f.sim, [](const flat_json& c) { return c.count("mo_acked") == mo_count; }, 10s);
+  ASSERT_TRUE(sim.has_value());
+  EXPECT_EQ(sim->count("mo_acked"), mo_count);
+  EXPECT_EQ(sim->count("mo_nacked"), 0u);
+  // Each MO once at the mo_url, signed, with what smsc-sim sent.
+  std::set<std::string> texts;
+  std::set<std::string> ids;
+  for (const auto& [body, signature] : hook.received()) {
+    EXPECT_EQ(signature, smpp::http::sign_body(webhook_secret, body));
+    const json j = json::parse(body);
+    EXPECT_EQ(j["to"], "12345");
+    EXPECT_EQ(j["data_coding"], 0);
+    const std::string text = j["text"];
+    const std::string n = text.substr(text.rfind(' ') + 1);
+    EXPECT_EQ(j["from"], "4479" + std::string(8 - n.size(), '0') + n) << body;
+    EXPECT_TRUE(texts.insert(text).second) << "twice: " << body;
+    EXPECT_TRUE(ids.insert(j["id"].get<std::string>()).second);
+  }
+  EXPECT_EQ(texts.size(), mo_count);
+  EXPECT_EQ(texts.count("MO message 1"), 1u);
+  EXPECT_EQ(texts.count("MO message 300"), 1u);
+  // The inbox keeps the newest 200, read in pages of 100 from after=0.
+  std::vector<json> inbox;
+  std::string after = "0";
+  for (int page = 0; page < 3; ++page) {
+    const json p = a.get("/v1/inbox?limit=100&after=" + after);
+    ASSERT_TRUE(p.is_object());
+    for (const json& m : p["messages"]) inbox.push_back(m);
+    after = p["next_after"];
+    if (p["count"] == 0) break;
+  }
+  ASSERT_EQ(inbox.size(), 200u);
+  for (std::size_t i = 1; i < inbox.size(); ++i) {
+    EXPECT_LT(std::stoull(inbox[i - 1]["id"].get<std::string>()),
+              std::stoull(inbox[i]["id"].get<std::string>()));
+  }
+  EXPECT_EQ(inbox.back()["id"], after);
+  EXPECT_TRUE(ids.count(inbox.front()["id"]) == 1);
+  httplib::Client raw("127.0.0.1", port);
+  const httplib::Headers auth{{"Authorization", key_header}};
+  const auto zero = raw.Get("/v1/inbox?limit=0", auth);
+  ASSERT_TRUE(zero);
+  EXPECT_EQ(zero->status, 400);
+  EXPECT_EQ(json::parse(zero->body)["error"]["field"], "limit");
+  const auto bad_after = raw.Get("/v1/inbox?after=x", auth);
+  ASSERT_TRUE(bad_after);
+  EXPECT_EQ(bad_after->status, 400);
+  EXPECT_EQ(raw.Get("/v1/inbox", httplib::Headers{{"Authorization", "Bearer nope"}})->status, 401);
+}
+
+TEST(SmppHttpE2e, CallbacksNotYetDeliveredAreTriedAgainAfterAKill) {
+  const std::uint16_t hook_port = unused_port();
+  ASSERT_NE(hook_port, 0);
+  fixture f;
+  const int port = f.start();
+  ASSERT_GT(port, 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(hook_port) + "/dlr";
+  std::vector<std::string> ids;
+  {
+    api a(port);
+    ids = ids_of(
+        a.post(R"({"to":)" + recipients_json(5, 0) + R"(,"text":"x","dlr_url":")" + url + "\"}"), 5,
+        1);
+    // Every callback tried once and refused (nothing listens yet), and on disk.
+    const json s = a.wait_status(
+        [](const json& st) {
+          return st["callback_attempts"].get<std::uint64_t>() >= 5 && st["store_backlog"] == 0;
+        },
+        20s);
+    ASSERT_EQ(s["callbacks_queued"], 5) << s.dump();
+    EXPECT_EQ(s["callbacks_delivered"], 0);
+  }
+  f.http.signal(SIGKILL);
+  (void)f.http.wait(10s);
+  webhook_receiver hook(hook_port);
+  ASSERT_EQ(hook.port(), hook_port);
+  child_process again;
+  const int port2 = start_smpp_http(again, f.dir, 1);  // no SMSC needed: the states are final
+  ASSERT_GT(port2, 0) << again.err();
+  api b(port2);
+  const json s = b.wait_status([](const json& st) { return st["callbacks_delivered"] == 5; }, 20s);
+  EXPECT_EQ(s["callbacks_delivered"], 5) << s.dump();
+  EXPECT_EQ(s["callbacks_pending"], 0);
+  std::set<std::string> seen;
+  for (const auto& [body, signature] : hook.received()) {
+    EXPECT_EQ(signature, smpp::http::sign_body(webhook_secret, body));
+    const json j = json::parse(body);
+    EXPECT_EQ(j["state"], "delivered");
+    EXPECT_TRUE(seen.insert(j["id"].get<std::string>()).second) << "twice: " << body;
+  }
+  EXPECT_EQ(seen, std::set<std::string>(ids.begin(), ids.end()));
+  // Delivered ones are gone from the file: a third start sends none.
+  again.signal(SIGTERM);
+  EXPECT_EQ(again.wait(10s).code, 0);
+  child_process third;
+  const int port3 = start_smpp_http(third, f.dir, 1);
+  ASSERT_GT(port3, 0) << third.err();
+  EXPECT_EQ(third.err().find("callbacks read back"), std::string::npos) << third.err();
+  EXPECT_EQ(api(port3).get("/v1/status")["callbacks_queued"], 0);
 }
 
 TEST(SmppHttpE2e, BadRequestsAreAnsweredWithTheirStatusAndField) {

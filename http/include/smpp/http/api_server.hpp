@@ -1,5 +1,5 @@
 // The HTTP API of smpp-http (cpp-httplib): POST /v1/messages, GET /v1/messages/{id},
-// GET /v1/status. Each request is authenticated by its bearer key.
+// GET /v1/inbox, GET /v1/status. Each request is authenticated by its bearer key.
 #pragma once
 
 #include <cstdint>
@@ -7,15 +7,19 @@
 
 #include "smpp/http/callbacks.hpp"
 #include "smpp/http/http_config.hpp"
+#include "smpp/http/message_journal.hpp"
 #include "smpp/http/message_store.hpp"
+#include "smpp/http/mo_inbox.hpp"
 #include "smpp/http/smsc_sessions.hpp"
 
 namespace smpp::http {
 
 class api_server {
  public:
+  // `journal` (may be null) adds its counters to /v1/status; `inbox` serves GET /v1/inbox.
   api_server(const http_config& config, message_store& store, const smsc_sessions& sessions,
-             const callback_sender& callbacks);
+             const callback_sender& callbacks, const message_journal* journal,
+             const mo_inbox& inbox);
   ~api_server();
   api_server(const api_server&) = delete;
   api_server& operator=(const api_server&) = delete;

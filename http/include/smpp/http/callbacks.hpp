@@ -1,7 +1,7 @@
-// dlr_url callbacks: each final message state POSTed as JSON to the URL its request named,
-// signed with the client's secret (HMAC-SHA256 over the body), retried with doubling back-off
-// (1 s up to 60 s) for retry_for_s, then counted failed. Held in memory: a bounded queue, lost
-// on a restart (counted as pending until then).
+// dlr_url and mo_url callbacks: each final message state (or MO message) POSTed as JSON to its
+// URL, signed with the client's secret (HMAC-SHA256 over the body), retried with doubling
+// back-off (1 s up to 60 s) for retry_for_s, then counted failed. A bounded queue; with a
+// journal each callback is on disk until delivered or failed, and read back at start.
 #pragma once
 
 #include <condition_variable>
@@ -44,12 +44,35 @@ struct split_url {
 };
 [[nodiscard]] std::optional<split_url> parse_callback_url(std::string_view url);
 
+// A callback as the journal keeps it.
+struct stored_callback {
+  std::uint64_t id = 0;
+  std::string url;
+  std::string body;
+  std::string signature;         // empty: none
+  std::int64_t deadline_ms = 0;  // wall clock: retried until then
+};
+
+// Where callbacks go to survive a restart; called with the sender's lock held, so each call
+// only records.
+class callback_journal {
+ public:
+  virtual ~callback_journal() = default;
+  virtual void callback_added(const stored_callback& c) = 0;
+  // Delivered, or failed for good.
+  virtual void callback_done(std::uint64_t id) = 0;
+};
+
 class callback_sender {
  public:
   explicit callback_sender(const callback_config& config);
   ~callback_sender();
   callback_sender(const callback_sender&) = delete;
   callback_sender& operator=(const callback_sender&) = delete;
+
+  // Before start(): every callback goes to `journal` too; `pending` are those read back from it,
+  // tried at once (they are not counted queued again).
+  void set_journal(callback_journal* journal, std::vector<stored_callback> pending);
 
   void start();
   void stop();
@@ -59,6 +82,7 @@ class callback_sender {
 
  private:
   struct delivery {
+    std::uint64_t id = 0;
     split_url url;
     std::string body;
     std::string signature;  // empty: none
@@ -69,6 +93,8 @@ class callback_sender {
   [[nodiscard]] bool attempt(const delivery& d) const;
 
   callback_config config_;
+  callback_journal* journal_ = nullptr;
+  std::uint64_t next_id_ = 1;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::multimap<std::int64_t, delivery> due_;  // by the time of the next attempt

@@ -1,5 +1,6 @@
 // smpp-http's configuration file (TOML; config/http.toml is the default): the HTTP listener,
-// the SMSC binds, the store's bounds and the API clients with their hashed keys.
+// the SMSC binds, the store's bounds and its database, and the API clients with their hashed
+// keys.
 #pragma once
 
 #include <cstddef>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "smpp/http/callbacks.hpp"
+#include "smpp/http/message_journal.hpp"
 #include "smpp/http/message_store.hpp"
 #include "smpp/http/send_request.hpp"
 #include "smpp/http/smsc_sessions.hpp"
@@ -23,7 +25,8 @@ struct client_config {
   std::vector<std::string> allowed_from;  // senders a request may name; empty: only `from`
   std::size_t max_recipients = 10000;
   std::uint32_t rate_per_s = 0;  // messages accepted per second; 0: no limit
-  std::string webhook_secret;    // signs dlr_url callbacks; empty: unsigned
+  std::string webhook_secret;    // signs dlr_url and mo_url callbacks; empty: unsigned
+  std::string mo_url;            // MO messages to this client's numbers are POSTed here
 };
 
 struct http_config {
@@ -35,6 +38,8 @@ struct http_config {
   smsc_config smsc;
   store_config limits;
   callback_config callbacks;
+  journal_config store;
+  std::size_t inbox_max = 10000;  // MO messages kept per client for GET /v1/inbox
   std::vector<client_config> clients;
 };
 

@@ -1,7 +1,9 @@
 // Every message accepted by the API, from its 202 to its final state: a bounded table of
 // records (one per recipient, ids consecutive within a request), the bounded queue of parts
 // waiting for a session, and the SMSC message ids awaiting a delivery receipt. Thread-safe: the
-// HTTP threads accept and read, the SMPP sessions take, answer and receipt.
+// HTTP threads accept and read, the SMPP sessions take, answer and receipt. With a journal
+// (message_journal.hpp) every change is also written to disk, and a request's parts are queued
+// only once the journal has stored them.
 #pragma once
 
 #include <cstddef>
@@ -100,14 +102,68 @@ struct store_counters {
   std::uint64_t receipts_unmatched = 0;
   std::uint64_t messages_evicted = 0;
   std::uint64_t requests_refused_full = 0;
-  std::size_t queued_parts = 0;     // due, waiting for a session
-  std::size_t scheduled_parts = 0;  // held until their schedule_at
+  std::uint64_t requests_not_stored = 0;  // the journal could not write them: 503
+  std::uint64_t parts_restored = 0;       // queued again at start from the journal
+  std::uint64_t takes_paused = 0;         // take() found the journal backlogged
+  std::size_t queued_parts = 0;           // due, waiting for a session
+  std::size_t scheduled_parts = 0;        // held until their schedule_at
   std::size_t records = 0;
+};
+
+// The part of a record that changes after its acceptance, as the journal writes it.
+struct message_progress {
+  std::uint64_t id = 0;
+  message_state state = message_state::queued;
+  std::uint32_t smpp_status = 0;
+  std::uint8_t receipt_stat = 0;
+  std::uint8_t parts_submitted = 0;
+  std::uint8_t parts_accepted = 0;
+  std::uint8_t parts_delivered = 0;
+  std::int64_t submitted_ms = 0;
+  std::int64_t accepted_ms = 0;
+  std::int64_t done_ms = 0;
+};
+
+// Where the store's changes go to survive a restart. Called under the store's lock, in the order
+// the changes happen, so each call only records and returns; the writing happens elsewhere.
+class store_journal {
+ public:
+  virtual ~store_journal() = default;
+  // A request's recipients got ids first_id, first_id + 1, ...: the ticket wait_stored() takes.
+  virtual std::uint64_t accepted(std::uint64_t first_id,
+                                 const std::shared_ptr<const message_content>& content,
+                                 const std::vector<sme_address>& to, std::int64_t now_ms) = 0;
+  // Blocks until the accepted() of `ticket` is on disk (true) or could not be written (false).
+  virtual bool wait_stored(std::uint64_t ticket) = 0;
+  virtual void progressed(const message_progress& p) = 0;
+  // A part answered ESME_ROK with the receipt key of its SMSC message id; `delivered` once its
+  // DELIVRD receipt came.
+  virtual void part_answered(std::uint64_t id, std::uint8_t part, const std::string& receipt_key,
+                             bool delivered) = 0;
+  // Every record below `id` was evicted.
+  virtual void evicted_below(std::uint64_t id) = 0;
+  // More changes wait to be written than the journal holds: take() hands out nothing until
+  // they are, so the SMSC side cannot outrun the disk.
+  [[nodiscard]] virtual bool backlogged() const = 0;
+};
+
+// A record as the journal read it back at start.
+struct restored_message {
+  std::shared_ptr<const message_content> content;
+  std::string to;
+  message_progress progress;
+  std::int64_t created_ms = 0;
+  struct part {
+    std::uint8_t index = 0;
+    std::string receipt_key;
+    bool delivered = false;
+  };
+  std::vector<part> answered;  // parts answered ESME_ROK
 };
 
 class message_store {
  public:
-  enum class accept_status : std::uint8_t { ok, queue_full, store_full };
+  enum class accept_status : std::uint8_t { ok, queue_full, store_full, not_stored };
   struct accept_result {
     accept_status status = accept_status::ok;
     std::uint64_t first_id = 0;  // recipients get first_id, first_id + 1, ... in order
@@ -116,6 +172,13 @@ class message_store {
   // Ids start at `first_id` (smpp-http uses the start time, so ids stay unique over restarts).
   message_store(const store_config& limits, std::uint64_t first_id);
 
+  // Before any accept: every change goes to `journal` too (which outlives the store).
+  void set_journal(store_journal* journal);
+  // Before any accept: the records read back from the journal, ids ascending. Parts not
+  // answered ESME_ROK before the restart are queued again (submitted anew, at least once);
+  // answered ones of an unfinished message wait for their receipt. Returns the parts queued.
+  std::size_t restore(std::vector<restored_message> messages, std::int64_t now_ms);
+
   // Called after parts were queued, outside the lock: the sessions wake up.
   void set_wakeup(std::function<void()> wakeup);
   // Called, under the store's lock, when a message with a dlr_url reaches its final state.
@@ -123,7 +186,8 @@ class message_store {
   void set_final_hook(final_hook hook);
 
   // All recipients or none: a request that does not fit is refused whole. Parts of a content
-  // with schedule_ms after now_ms are held until then.
+  // with schedule_ms after now_ms are held until then. With a journal, returns once the request
+  // is on disk (not_stored when it could not be written: nothing of it is sent).
   [[nodiscard]] accept_result accept(std::shared_ptr<const message_content> content,
                                      const std::vector<sme_address>& to, std::int64_t now_ms);
 
@@ -146,20 +210,12 @@ class message_store {
   [[nodiscard]] store_counters counters() const;
 
  private:
-  struct record {
+  // What the journal writes of it is its message_progress.
+  struct record : message_progress {
     std::shared_ptr<const message_content> content;
     std::string to;
-    message_state state = message_state::queued;
-    std::uint32_t smpp_status = 0;
-    std::uint8_t receipt_stat = 0;
-    std::uint8_t parts_submitted = 0;
-    std::uint8_t parts_accepted = 0;
-    std::uint8_t parts_delivered = 0;
     std::uint8_t attempts = 0;
     std::int64_t created_ms = 0;
-    std::int64_t submitted_ms = 0;
-    std::int64_t accepted_ms = 0;
-    std::int64_t done_ms = 0;
     std::vector<std::string> awaiting;  // receipt keys of parts answered and not yet receipted
   };
   struct queued_part {
@@ -178,14 +234,18 @@ class message_store {
                      codec::message_state state, std::int64_t now_ms);
   [[nodiscard]] static message_view view_of(const record& r, std::uint64_t id);
   void finished(const record& r, std::uint64_t id);
+  void queue_parts(const record& r, std::uint64_t id, std::int64_t now_ms);
+  void journal_progress(const record& r);
 
   store_config limits_;
+  store_journal* journal_ = nullptr;
   std::function<void()> wakeup_;
   final_hook final_hook_;
   mutable std::mutex mutex_;
   std::deque<record> records_;
   std::uint64_t base_id_;  // id of records_.front()
   std::deque<queued_part> queue_;
+  std::size_t held_parts_ = 0;  // of accepted requests the journal is writing
   std::multimap<std::int64_t, queued_part> scheduled_;  // by due time; counts against the queue
   std::unordered_map<std::string, target> awaiting_;
   // Receipts that came before their submit_sm_resp (another session of the same bind may pass

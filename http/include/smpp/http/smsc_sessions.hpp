@@ -5,11 +5,13 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "smpp/codec/pdu.hpp"
 #include "smpp/http/message_store.hpp"
 
 namespace smpp::http {
@@ -32,7 +34,7 @@ struct session_counters {
   std::uint64_t bind_failures = 0;
   std::uint64_t disconnects = 0;
   std::uint64_t receipts = 0;
-  std::uint64_t mo_messages = 0;  // acknowledged, not yet passed on (no inbox in this version)
+  std::uint64_t mo_messages = 0;  // deliver_sm that are not receipts, passed to the MO hook
   std::uint64_t bound_now = 0;
 };
 
@@ -42,6 +44,11 @@ class smsc_sessions {
   ~smsc_sessions();
   smsc_sessions(const smsc_sessions&) = delete;
   smsc_sessions& operator=(const smsc_sessions&) = delete;
+
+  // Before start(): each MO deliver_sm (not a receipt) is given to `hook` on the session's
+  // thread before it is acknowledged.
+  using mo_hook = std::function<void(const codec::pdu&)>;
+  void set_mo_hook(mo_hook hook);
 
   void start();
   // Stops taking parts, waits up to 2 s for the answers in flight, unbinds, joins the threads.
@@ -55,6 +62,7 @@ class smsc_sessions {
 
   smsc_config config_;
   message_store& store_;
+  mo_hook mo_hook_;
   std::atomic<bool> stopping_{false};
   std::vector<std::unique_ptr<session>> sessions_;
   std::vector<std::thread> threads_;

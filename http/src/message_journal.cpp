@@ -1,0 +1,464 @@
+// The message journal over SQLite's C API (Debian libsqlite3-dev): prepared statements, one
+// transaction per batch.
+#include "smpp/http/message_journal.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <utility>
+
+namespace smpp::http {
+namespace {
+
+constexpr int schema_version = 1;
+
+constexpr const char* schema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS contents(
+  id INTEGER PRIMARY KEY,          -- the first message id of the request
+  last_id INTEGER NOT NULL,        -- its last: the content goes when that one is evicted
+  client TEXT NOT NULL,            -- the client's name
+  from_ton INTEGER NOT NULL, from_npi INTEGER NOT NULL, from_addr TEXT NOT NULL,
+  dlr INTEGER NOT NULL, validity TEXT NOT NULL, client_ref TEXT NOT NULL,
+  schedule_ms INTEGER NOT NULL, dlr_url TEXT NOT NULL,
+  parts BLOB NOT NULL);            -- per part: esm_class, data_coding, length (2 octets), octets
+CREATE TABLE IF NOT EXISTS messages(
+  id INTEGER PRIMARY KEY, content INTEGER NOT NULL, to_addr TEXT NOT NULL,
+  state INTEGER NOT NULL DEFAULT 0, smpp_status INTEGER NOT NULL DEFAULT 0,
+  receipt_stat INTEGER NOT NULL DEFAULT 0, parts_submitted INTEGER NOT NULL DEFAULT 0,
+  parts_accepted INTEGER NOT NULL DEFAULT 0, parts_delivered INTEGER NOT NULL DEFAULT 0,
+  created_ms INTEGER NOT NULL,
+  submitted_ms INTEGER NOT NULL DEFAULT 0, accepted_ms INTEGER NOT NULL DEFAULT 0,
+  done_ms INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS parts(  -- parts answered ESME_ROK of messages asking for a receipt
+  message INTEGER NOT NULL, part INTEGER NOT NULL, receipt_key TEXT NOT NULL,
+  delivered INTEGER NOT NULL, PRIMARY KEY(message, part)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS callbacks(        -- dlr_url and mo_url POSTs not yet done
+  id INTEGER PRIMARY KEY, url TEXT NOT NULL, body TEXT NOT NULL, signature TEXT NOT NULL,
+  deadline_ms INTEGER NOT NULL);
+)sql";
+
+// One prepared statement, reset after each step.
+class statement {
+ public:
+  statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
+  ~statement() { sqlite3_finalize(s_); }
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+
+  [[nodiscard]] bool ok() const { return s_ != nullptr; }
+  statement& bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  statement& bind(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  statement& bind_blob(int i, const std::vector<std::byte>& v) {
+    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  // Runs a statement that returns no rows.
+  [[nodiscard]] bool run() {
+    const int rc = sqlite3_step(s_);
+    sqlite3_reset(s_);
+    return rc == SQLITE_DONE;
+  }
+  [[nodiscard]] bool row() { return sqlite3_step(s_) == SQLITE_ROW; }
+  [[nodiscard]] std::int64_t integer(int col) const { return sqlite3_column_int64(s_, col); }
+  [[nodiscard]] std::string text(int col) const {
+    const auto* p = sqlite3_column_text(s_, col);
+    return p == nullptr ? std::string()
+                        : std::string(reinterpret_cast<const char*>(p),
+                                      static_cast<std::size_t>(sqlite3_column_bytes(s_, col)));
+  }
+  [[nodiscard]] std::vector<std::byte> blob(int col) const {
+    const auto* p = static_cast<const std::byte*>(sqlite3_column_blob(s_, col));
+    return p == nullptr ? std::vector<std::byte>()
+                        : std::vector<std::byte>(p, p + sqlite3_column_bytes(s_, col));
+  }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+};
+
+bool exec(sqlite3* db, const char* sql) {
+  return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
+}
+
+std::vector<std::byte> encode_parts(const std::vector<message_part>& parts) {
+  std::vector<std::byte> out;
+  for (const message_part& p : parts) {
+    const std::size_t n = p.short_message.size();
+    out.push_back(std::byte{p.esm_class});
+    out.push_back(std::byte{p.data_coding});
+    out.push_back(static_cast<std::byte>(n >> 8));
+    out.push_back(static_cast<std::byte>(n & 0xFF));
+    out.insert(out.end(), p.short_message.begin(), p.short_message.end());
+  }
+  return out;
+}
+
+// False for a blob this version did not write.
+bool decode_parts(const std::vector<std::byte>& in, std::vector<message_part>& parts) {
+  std::size_t at = 0;
+  while (at < in.size()) {
+    if (in.size() - at < 4) return false;
+    message_part p;
+    p.esm_class = static_cast<std::uint8_t>(in[at]);
+    p.data_coding = static_cast<std::uint8_t>(in[at + 1]);
+    const std::size_t n =
+        (static_cast<std::size_t>(in[at + 2]) << 8) | static_cast<std::size_t>(in[at + 3]);
+    at += 4;
+    if (in.size() - at < n) return false;
+    p.short_message.assign(in.begin() + static_cast<std::ptrdiff_t>(at),
+                           in.begin() + static_cast<std::ptrdiff_t>(at + n));
+    at += n;
+    parts.push_back(std::move(p));
+  }
+  return !parts.empty();
+}
+
+}  // namespace
+
+std::unique_ptr<message_journal> message_journal::open(const journal_config& config,
+                                                       std::vector<std::string> client_names,
+                                                       std::string& error) {
+  sqlite3* db = nullptr;
+  const int rc =
+      sqlite3_open_v2(config.path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  auto fail = [&](const std::string& what) {
+    error = config.path + ": " + what + ": " + (db != nullptr ? sqlite3_errmsg(db) : "no memory");
+    sqlite3_close(db);
+    return nullptr;
+  };
+  if (rc != SQLITE_OK) return fail("cannot open");
+  const std::string pragmas =
+      "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; "
+      "PRAGMA synchronous = " +
+      config.synchronous + ";";
+  if (!exec(db, pragmas.c_str())) return fail("cannot set WAL mode");
+  {
+    // journal_mode answers the mode it got: a file system without shared memory refuses WAL.
+    statement mode(db, "PRAGMA journal_mode");
+    if (!mode.ok() || !mode.row() || mode.text(0) != "wal") return fail("WAL mode refused");
+  }
+  if (!exec(db, schema)) return fail("cannot create the tables");
+  std::uint64_t next_id = 0;
+  {
+    statement version(db, "SELECT value FROM meta WHERE key = 'schema'");
+    if (!version.ok()) return fail("cannot read the schema version");
+    if (version.row() && version.integer(0) != schema_version) {
+      error = config.path + ": schema version " + std::to_string(version.integer(0)) +
+              ", this smpp-http reads " + std::to_string(schema_version);
+      sqlite3_close(db);
+      return nullptr;
+    }
+    statement next(db, "SELECT value FROM meta WHERE key = 'next_id'");
+    if (next.ok() && next.row()) next_id = static_cast<std::uint64_t>(next.integer(0));
+  }
+  statement set_version(db, "INSERT OR REPLACE INTO meta VALUES('schema', ?)");
+  if (!set_version.ok() || !set_version.bind(1, std::int64_t{schema_version}).run()) {
+    return fail("cannot write the schema version");
+  }
+  std::unique_ptr<message_journal> j(new message_journal(config, std::move(client_names), db));
+  j->next_id_ = next_id;
+  return j;
+}
+
+message_journal::message_journal(const journal_config& config,
+                                 std::vector<std::string> client_names, sqlite3* db)
+    : config_(config), db_(db), client_names_(std::move(client_names)) {}
+
+message_journal::~message_journal() {
+  stop();
+  sqlite3_close(db_);
+}
+
+std::vector<restored_message> message_journal::load() {
+  std::unordered_map<std::uint64_t, std::shared_ptr<message_content>> contents;
+  {
+    statement s(db_,
+                "SELECT id, client, from_ton, from_npi, from_addr, dlr, validity, client_ref, "
+                "schedule_ms, dlr_url, parts FROM contents");
+    while (s.ok() && s.row()) {
+      auto c = std::make_shared<message_content>();
+      const std::string client = s.text(1);
+      const auto it = std::find(client_names_.begin(), client_names_.end(), client);
+      c->client = it == client_names_.end()
+                      ? ~std::uint32_t{0}
+                      : static_cast<std::uint32_t>(it - client_names_.begin());
+      c->from = {static_cast<std::uint8_t>(s.integer(2)), static_cast<std::uint8_t>(s.integer(3)),
+                 s.text(4)};
+      c->dlr = s.integer(5) != 0;
+      c->validity_period = s.text(6);
+      c->client_ref = s.text(7);
+      c->schedule_ms = s.integer(8);
+      c->dlr_url = s.text(9);
+      if (decode_parts(s.blob(10), c->parts)) contents.emplace(s.integer(0), std::move(c));
+    }
+  }
+  std::vector<restored_message> out;
+  {
+    statement s(db_,
+                "SELECT id, content, to_addr, state, smpp_status, receipt_stat, created_ms, "
+                "submitted_ms, accepted_ms, done_ms, parts_submitted, parts_accepted, "
+                "parts_delivered FROM messages ORDER BY id");
+    while (s.ok() && s.row()) {
+      const auto c = contents.find(static_cast<std::uint64_t>(s.integer(1)));
+      const auto state = s.integer(3);
+      if (c == contents.end() || state < 0 || state > static_cast<int>(message_state::rejected))
+        continue;
+      restored_message& m = out.emplace_back();
+      m.content = c->second;
+      m.to = s.text(2);
+      m.progress.id = static_cast<std::uint64_t>(s.integer(0));
+      m.progress.state = static_cast<message_state>(state);
+      m.progress.smpp_status = static_cast<std::uint32_t>(s.integer(4));
+      m.progress.receipt_stat = static_cast<std::uint8_t>(s.integer(5));
+      m.created_ms = s.integer(6);
+      m.progress.submitted_ms = s.integer(7);
+      m.progress.accepted_ms = s.integer(8);
+      m.progress.done_ms = s.integer(9);
+      m.progress.parts_submitted = static_cast<std::uint8_t>(s.integer(10));
+      m.progress.parts_accepted = static_cast<std::uint8_t>(s.integer(11));
+      m.progress.parts_delivered = static_cast<std::uint8_t>(s.integer(12));
+    }
+  }
+  {
+    statement s(db_, "SELECT message, part, receipt_key, delivered FROM parts ORDER BY message");
+    std::size_t at = 0;
+    while (s.ok() && s.row()) {
+      const auto id = static_cast<std::uint64_t>(s.integer(0));
+      while (at < out.size() && out[at].progress.id < id) ++at;
+      if (at == out.size()) break;
+      if (out[at].progress.id != id) continue;
+      out[at].answered.push_back(
+          {static_cast<std::uint8_t>(s.integer(1)), s.text(2), s.integer(3) != 0});
+    }
+  }
+  if (!out.empty()) next_id_ = std::max(next_id_, out.back().progress.id + 1);
+  return out;
+}
+
+std::vector<stored_callback> message_journal::load_callbacks() {
+  std::vector<stored_callback> out;
+  statement s(db_, "SELECT id, url, body, signature, deadline_ms FROM callbacks ORDER BY id");
+  while (s.ok() && s.row()) {
+    out.push_back(
+        {static_cast<std::uint64_t>(s.integer(0)), s.text(1), s.text(2), s.text(3), s.integer(4)});
+  }
+  return out;
+}
+
+void message_journal::callback_added(const stored_callback& c) {
+  const std::lock_guard lock(mutex_);
+  pending_.callbacks_added.push_back(c);
+  ++pending_.rows;
+  pending_cv_.notify_one();
+}
+
+void message_journal::callback_done(std::uint64_t id) {
+  const std::lock_guard lock(mutex_);
+  pending_.callbacks_done.push_back(id);
+  ++pending_.rows;
+  pending_cv_.notify_one();
+}
+
+void message_journal::start() {
+  writer_ = std::thread([this] { run(); });
+}
+
+void message_journal::stop() {
+  {
+    const std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  pending_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+journal_counters message_journal::counters() const {
+  const std::lock_guard lock(mutex_);
+  journal_counters c = counters_;
+  c.backlog = pending_.rows + writing_rows_;
+  return c;
+}
+
+std::uint64_t message_journal::accepted(std::uint64_t first_id,
+                                        const std::shared_ptr<const message_content>& content,
+                                        const std::vector<sme_address>& to, std::int64_t now_ms) {
+  accepted_request a;
+  a.first_id = first_id;
+  a.content = content;
+  a.created_ms = now_ms;
+  a.to.reserve(to.size());
+  for (const sme_address& t : to) a.to.push_back(t.digits);
+  const std::lock_guard lock(mutex_);
+  a.ticket = next_ticket_++;
+  pending_.rows += to.size();
+  pending_.accepted.push_back(std::move(a));
+  pending_cv_.notify_one();
+  return next_ticket_ - 1;
+}
+
+bool message_journal::wait_stored(std::uint64_t ticket) {
+  std::unique_lock lock(mutex_);
+  stored_cv_.wait(lock, [&] { return stored_ticket_ >= ticket; });
+  return failed_tickets_.erase(ticket) == 0;
+}
+
+void message_journal::progressed(const message_progress& p) {
+  const std::lock_guard lock(mutex_);
+  const auto [it, inserted] = pending_.progress.insert_or_assign(p.id, p);
+  if (inserted) ++pending_.rows;
+  pending_cv_.notify_one();
+}
+
+void message_journal::part_answered(std::uint64_t id, std::uint8_t part,
+                                    const std::string& receipt_key, bool delivered) {
+  const std::lock_guard lock(mutex_);
+  const auto [it, inserted] =
+      pending_.parts.insert_or_assign({id, part}, part_row{receipt_key, delivered});
+  if (inserted) ++pending_.rows;
+  pending_cv_.notify_one();
+}
+
+void message_journal::evicted_below(std::uint64_t id) {
+  const std::lock_guard lock(mutex_);
+  pending_.evicted_below = std::max(pending_.evicted_below, id);
+  pending_cv_.notify_one();
+}
+
+bool message_journal::backlogged() const {
+  const std::lock_guard lock(mutex_);
+  return pending_.rows > config_.max_backlog;
+}
+
+void message_journal::run() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    pending_cv_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
+    if (pending_.empty()) break;  // stopping, and everything is written
+    batch b = std::move(pending_);
+    pending_ = batch{};
+    const std::uint64_t last_ticket = next_ticket_ - 1;
+    writing_rows_ = b.rows;
+    lock.unlock();
+    const bool ok = write(b);
+    lock.lock();
+    writing_rows_ = 0;
+    if (ok) {
+      ++counters_.commits;
+      counters_.rows_written += b.rows;
+    } else {
+      ++counters_.commit_failures;
+      for (const accepted_request& a : b.accepted) failed_tickets_.insert(a.ticket);
+    }
+    stored_ticket_ = last_ticket;
+    stored_cv_.notify_all();
+  }
+}
+
+bool message_journal::write(const batch& b) {
+  if (!exec(db_, "BEGIN IMMEDIATE")) return false;
+  statement content(db_, "INSERT INTO contents VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  statement message(db_,
+                    "INSERT INTO messages(id, content, to_addr, created_ms) VALUES(?, ?, ?, ?)");
+  statement progress(db_,
+                     "UPDATE messages SET state = ?, smpp_status = ?, receipt_stat = ?, "
+                     "submitted_ms = ?, accepted_ms = ?, done_ms = ?, parts_submitted = ?, "
+                     "parts_accepted = ?, parts_delivered = ? WHERE id = ?");
+  statement part(db_, "INSERT OR REPLACE INTO parts VALUES(?, ?, ?, ?)");
+  bool ok = content.ok() && message.ok() && progress.ok() && part.ok();
+  std::uint64_t next_id = next_id_;
+  for (const accepted_request& a : b.accepted) {
+    if (!ok) break;
+    const message_content& c = *a.content;
+    const auto first = static_cast<std::int64_t>(a.first_id);
+    ok = content.bind(1, first)
+             .bind(2, first + static_cast<std::int64_t>(a.to.size()) - 1)
+             .bind(3, c.client < client_names_.size() ? std::string_view(client_names_[c.client])
+                                                      : std::string_view())
+             .bind(4, std::int64_t{c.from.ton})
+             .bind(5, std::int64_t{c.from.npi})
+             .bind(6, c.from.digits)
+             .bind(7, std::int64_t{c.dlr ? 1 : 0})
+             .bind(8, c.validity_period)
+             .bind(9, c.client_ref)
+             .bind(10, c.schedule_ms)
+             .bind(11, c.dlr_url)
+             .bind_blob(12, encode_parts(c.parts))
+             .run();
+    for (std::size_t i = 0; ok && i < a.to.size(); ++i) {
+      ok = message.bind(1, first + static_cast<std::int64_t>(i))
+               .bind(2, first)
+               .bind(3, a.to[i])
+               .bind(4, a.created_ms)
+               .run();
+    }
+    next_id = std::max(next_id, a.first_id + a.to.size());
+  }
+  for (const auto& [id, p] : b.progress) {
+    if (!ok) break;
+    ok = progress.bind(1, std::int64_t{static_cast<std::uint8_t>(p.state)})
+             .bind(2, std::int64_t{p.smpp_status})
+             .bind(3, std::int64_t{p.receipt_stat})
+             .bind(4, p.submitted_ms)
+             .bind(5, p.accepted_ms)
+             .bind(6, p.done_ms)
+             .bind(7, std::int64_t{p.parts_submitted})
+             .bind(8, std::int64_t{p.parts_accepted})
+             .bind(9, std::int64_t{p.parts_delivered})
+             .bind(10, static_cast<std::int64_t>(id))
+             .run();
+  }
+  for (const auto& [key, row] : b.parts) {
+    if (!ok) break;
+    ok = part.bind(1, static_cast<std::int64_t>(key.first))
+             .bind(2, std::int64_t{key.second})
+             .bind(3, row.receipt_key)
+             .bind(4, std::int64_t{row.delivered ? 1 : 0})
+             .run();
+  }
+  if (ok && !(b.callbacks_added.empty() && b.callbacks_done.empty())) {
+    statement add(db_, "INSERT OR REPLACE INTO callbacks VALUES(?, ?, ?, ?, ?)");
+    statement done(db_, "DELETE FROM callbacks WHERE id = ?");
+    ok = add.ok() && done.ok();
+    for (const stored_callback& c : b.callbacks_added) {
+      if (!ok) break;
+      ok = add.bind(1, static_cast<std::int64_t>(c.id))
+               .bind(2, c.url)
+               .bind(3, c.body)
+               .bind(4, c.signature)
+               .bind(5, c.deadline_ms)
+               .run();
+    }
+    for (const std::uint64_t id : b.callbacks_done) {
+      if (!ok) break;
+      ok = done.bind(1, static_cast<std::int64_t>(id)).run();
+    }
+  }
+  if (ok && b.evicted_below != 0) {
+    const auto below = static_cast<std::int64_t>(b.evicted_below);
+    statement messages(db_, "DELETE FROM messages WHERE id < ?");
+    statement parts(db_, "DELETE FROM parts WHERE message < ?");
+    statement contents(db_, "DELETE FROM contents WHERE last_id < ?");
+    ok = messages.ok() && parts.ok() && contents.ok() && messages.bind(1, below).run() &&
+         parts.bind(1, below).run() && contents.bind(1, below).run();
+  }
+  if (ok && next_id != next_id_) {
+    statement meta(db_, "INSERT OR REPLACE INTO meta VALUES('next_id', ?)");
+    ok = meta.ok() && meta.bind(1, static_cast<std::int64_t>(next_id)).run();
+  }
+  if (ok && exec(db_, "COMMIT")) {
+    next_id_ = next_id;
+    return true;
+  }
+  exec(db_, "ROLLBACK");
+  return false;
+}
+
+}  // namespace smpp::http
