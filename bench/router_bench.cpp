@@ -11,9 +11,9 @@
 // cost per message is the difference of the two.
 //
 // `RouterBulkDlr` is the shape bulk traffic really has: every submit_sm asks for a receipt, the
-// SMSC answers each and sends its receipt right behind the answer, in the same read; the ESMEs answer every deliver_sm. The
-// correlation table has the default sizes (10 M ids, 1 M finals), so its cache misses are the
-// real ones. `SmscEchoDlrOnly` is its SMSC and ESME part without a router.
+// SMSC answers each and sends its receipt right behind the answer, in the same read; the ESMEs
+// answer every deliver_sm. The correlation table has the default sizes (10 M ids, 1 M finals), so
+// its cache misses are the real ones. `SmscEchoDlrOnly` is its SMSC and ESME part without a router.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
