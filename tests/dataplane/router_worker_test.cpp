@@ -1337,6 +1337,128 @@ TEST(ReturnPath, AcrossWorkersReceiptsAndMessageOperationsFindTheirShardAndTheir
   EXPECT_EQ(w0.stats().receipts_unmatched + w1.stats().receipts_unmatched, 0U);
 }
 
+// Receipts or MO messages flood worker 0's bind for a tenant whose one receiver, on worker 1,
+// takes a delivery per turn (deliver_window 1) and answers each: the hold queues fill on both
+// workers (receipts are correlated on either, MO wait on worker 0 behind a busy worker 1), the
+// bind is held back, and nothing is refused to the SMSC while the receiver answers. Each hold
+// queue stays within twice its share of hold_max plus what can be in flight between workers. The
+// bind is read, a chunk of 16 PDUs at a time, only while the router reads it.
+void flood_across_workers(bool receipts) {
+  constexpr uint32_t n = 1000;  // within the test snapshot's correlation capacity (1024)
+  constexpr size_t ring_cells = 64;
+  auto snap = make_snapshot(1, 64);
+  snap->tenants[0].deliver_window = 1;
+  // 32 per worker: a read (16 PDUs here, 64 KiB in the kernel transport) fits in the second
+  // half of twice that, what is read before a pause takes effect.
+  snap->tenants[0].hold_max = 64;
+  route_def mo;
+  mo.upstreams = {0};
+  snap->mo_routes = route_table({mo});
+  TwoWorkers two(snap, ring_cells);
+  auto [t0, t1, w0, w1, ups] = std::tie(two.t0, two.t1, two.w0, two.w1, two.ups);
+  auto esme = two.esme_on_w1();
+  uint64_t now = 1;
+  auto turn = [&] {
+    w0.run_once(now, 0);
+    w1.run_once(now, 0);
+  };
+  std::vector<std::vector<std::byte>> flood;
+  if (receipts) {
+    for (uint32_t i = 0; i < n; ++i) {
+      t1.deliver(esme, submit_pdu("4477", i + 1));
+      for (int k = 0; k < 4; ++k) turn();
+      auto fwd = t0.take(ups[0]);
+      ASSERT_EQ(fwd.size(), 1U);
+      pdu resp;
+      resp.id = command_id::submit_sm_resp;
+      resp.sequence_number = decoded(fwd[0]).sequence_number;
+      const std::string id = "id" + std::to_string(i);
+      resp.message_id = id;
+      t0.deliver(ups[0], encode(resp));
+      for (int k = 0; k < 4; ++k) turn();
+      ASSERT_EQ(t1.take(esme).size(), 1U);
+      flood.push_back(receipt_pdu("id:ID" + std::to_string(i) + " stat:DELIVRD", 1000 + i));
+    }
+  } else {
+    for (uint32_t i = 0; i < n; ++i) flood.push_back(mo_pdu("1", 1000 + i));
+  }
+  const return_counters& held0 = receipts ? w0.tenant_stats()[0].receipts : w0.tenant_stats()[0].mo;
+  const return_counters& held1 = receipts ? w1.tenant_stats()[0].receipts : w1.tenant_stats()[0].mo;
+  const uint64_t bound = 2 * 32 + 2 * ring_cells;
+  uint64_t peak0 = 0;
+  uint64_t peak1 = 0;
+  std::vector<std::vector<std::byte>> unanswered;  // at the receiver, oldest first
+  std::map<uint32_t, int> got;                     // the SMSC's sequence number -> deliveries
+  // The receiver answers its oldest delivery, whose text names the SMSC's sequence number.
+  auto answer_one = [&] {
+    for (auto& d : t1.take(esme)) unanswered.push_back(std::move(d));
+    if (unanswered.empty()) return;
+    const pdu d = decoded(unanswered.front());
+    unanswered.erase(unanswered.begin());
+    if (d.id == command_id::enquire_link) {
+      t1.deliver(esme, header(command_id::enquire_link_resp, S::ESME_ROK, d.sequence_number));
+      return;
+    }
+    const std::string text(d.short_message.as_chars());
+    // "id:IDk stat:DELIVRD" (receipt k, SMSC sequence 1000 + k) or "MO s" (sequence s).
+    ++got[receipts ? 1000 + static_cast<uint32_t>(std::stoul(text.substr(5)))
+                   : static_cast<uint32_t>(std::stoul(text.substr(3)))];
+    t1.deliver(esme, header(command_id::deliver_sm_resp, S::ESME_ROK, d.sequence_number));
+  };
+  std::vector<pdu> acks;
+  size_t next = 0;
+  for (int turns = 0; turns < 40000 && acks.size() < n; ++turns, ++now) {
+    // Worker 0 reads four times as often as worker 1 turns: the rings between them fill. The
+    // first PDU alone: the receiver has answered once before the flood, so it is known to be
+    // draining (deliveries::answering).
+    const int reads = next == 0 ? 1 : 4;
+    for (int k = 0; k < reads; ++k) {
+      if (next < n && !t0.conns.at(ups[0]).read_paused) {
+        std::vector<std::byte> chunk;
+        const int pdus = next == 0 ? 1 : 16;
+        for (int p = 0; p < pdus && next < n; ++p, ++next)
+          chunk.insert(chunk.end(), flood[next].begin(), flood[next].end());
+        t0.deliver(ups[0], chunk);
+      }
+      w0.run_once(now, 0);
+    }
+    w1.run_once(now, 0);
+    answer_one();
+    for (const auto& a : t0.take(ups[0])) acks.push_back(decoded(a));
+    peak0 = std::max<uint64_t>(peak0, held0.held);
+    peak1 = std::max<uint64_t>(peak1, held1.held);
+  }
+  ASSERT_EQ(acks.size(), n);
+  std::vector<uint32_t> seqs;
+  for (const auto& a : acks) {
+    EXPECT_EQ(a.status, S::ESME_ROK);
+    seqs.push_back(a.sequence_number);
+  }
+  std::sort(seqs.begin(), seqs.end());
+  for (uint32_t i = 0; i < n; ++i) EXPECT_EQ(seqs[i], 1000 + i);
+  EXPECT_EQ(w0.stats().deliver_refused + w1.stats().deliver_refused, 0U);
+  EXPECT_GT(w0.stats().binds_held_back, 0U);  // the flood did fill the queues
+  EXPECT_LE(peak0, bound);
+  EXPECT_LE(peak1, bound);
+  // Every one reaches the receiver once, those still held when the SMSC had its last answer too.
+  for (int turns = 0; turns < 40000 && (got.size() < n || !unanswered.empty()); ++turns, ++now) {
+    turn();
+    answer_one();
+  }
+  EXPECT_EQ(got.size(), n);
+  for (const auto& [seq, times] : got) EXPECT_EQ(times, 1) << seq;
+  EXPECT_EQ(held0.delivered + held1.delivered, n);
+  EXPECT_EQ(w0.stats().receipts_unmatched + w1.stats().receipts_unmatched, 0U);
+}
+
+TEST(ReturnPath, ReceiptsFloodingAnotherWorkersReceiverAreHeldBackNeverRefused) {
+  flood_across_workers(true);
+}
+
+TEST(ReturnPath, MoFloodingAnotherWorkersReceiverIsHeldBackNeverRefused) {
+  flood_across_workers(false);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Idle behaviour
 

@@ -22,9 +22,14 @@ void answers::hold_back_upstream(const return_to& ret, bool hold) {
     upstreams_->hold_back(ret.conn, hold);
     return;
   }
-  handoff_header h = return_header(handoff_header::hold_back, ret);
-  h.status = hold ? 1 : 0;
-  port_.push(ret.worker, h, {});
+  if (ctx_.shared == nullptr) return;
+  const size_t at = static_cast<size_t>(ret.upstream) * ctx_.workers + ret.worker;
+  if (at >= ctx_.shared->reads_held.size()) return;
+  if (hold) {
+    ctx_.shared->reads_held[at].fetch_add(1, std::memory_order_relaxed);
+  } else {
+    ctx_.shared->reads_held[at].fetch_sub(1, std::memory_order_relaxed);
+  }
 }
 
 void answers::to_upstream(const return_to& ret, codec::command_status status) {

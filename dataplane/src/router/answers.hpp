@@ -32,7 +32,8 @@ class answers {
   bool to_esme(const handoff_header& request, codec::command_status status, bytes_view frame);
   // The answer to a deliver_sm / data_sm from an upstream (deliver_sm_resp / data_sm_resp).
   void to_upstream(const return_to& ret, codec::command_status status);
-  // Stops (hold) or resumes reading the bind ret came on, on whichever worker owns it.
+  // Stops (hold) or resumes reading the bind ret came on. On another worker, every bind of
+  // ret's upstream there is held back, after the read it is in (shared_state::reads_held).
   void hold_back_upstream(const return_to& ret, bool hold);
 
  private:

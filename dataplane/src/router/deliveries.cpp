@@ -25,7 +25,7 @@ void deliveries::to_tenant(uint32_t tenant, bytes_view frame, const return_to& r
                            uint64_t hold_until_ms) {
   if (ret.conn != invalid_conn && !holds_[tenant].empty()) {
     // Behind the ones already waiting, for busy receivers or for the first receiver to bind.
-    const bool receivers = !receivers_[tenant].empty();
+    const bool receivers = receivers_anywhere(tenant);
     if (receivers) ++ctx_.stats.deliver_busy;
     hold(tenant, frame, ret, hold_until_ms, receivers ? S::ESME_RTHROTTLED : S::ESME_RX_T_APPN);
     return;
@@ -35,8 +35,15 @@ void deliveries::to_tenant(uint32_t tenant, bytes_view frame, const return_to& r
   if (ctx_.meshed() && ctx_.shared != nullptr) {
     for (uint32_t k = 1; k < ctx_.workers; ++k) {
       const uint32_t w = (ctx_.index + k) % ctx_.workers;
-      if (ctx_.shared->receivers[tenant * ctx_.workers + w].load(std::memory_order_relaxed) == 0)
+      const size_t at = tenant * ctx_.workers + w;
+      if (ctx_.shared->receivers[at].load(std::memory_order_relaxed) == 0) continue;
+      if (ctx_.shared->held[at].load(std::memory_order_relaxed) > holds_[tenant].size()) {
+        // Its receivers are busy with a longer queue than this worker's: the message waits
+        // here, where this worker's bind is held back at once if it has to be, rather than in
+        // flight to a queue that could only refuse it.
+        busy = true;
         continue;
+      }
       handoff_header h = return_header(handoff_header::deliver, ret);
       h.tenant = tenant;
       h.hold_ms = static_cast<uint32_t>(std::min<uint64_t>(
@@ -119,6 +126,7 @@ void deliveries::hold(uint32_t tenant, bytes_view frame, const return_to& ret,
   // kept even above the bound: the bound already counted it when it was first held.
   q.push_back(held_message{hold_until_ms, ret.acknowledged(),
                            std::vector<std::byte>(frame.begin(), frame.end())});
+  publish_held(tenant);
   ++held_total_;
   ctx_.counters.count_return(ret, &return_counters::held);
   ++ctx_.stats.held;
@@ -134,6 +142,24 @@ bool deliveries::answering(uint32_t tenant) const noexcept {
   return last != 0 && ctx_.now_ms <= last + answering_ms;  // 0: never answered
 }
 
+bool deliveries::receivers_anywhere(uint32_t tenant) const noexcept {
+  if (!receivers_[tenant].empty()) return true;
+  const shared_state* sh = ctx_.shared;
+  for (uint32_t w = 0; sh != nullptr && ctx_.meshed() && w < ctx_.workers; ++w) {
+    if (sh->receivers[tenant * ctx_.workers + w].load(std::memory_order_relaxed) > 0) return true;
+  }
+  return false;
+}
+
+void deliveries::publish_held(uint32_t tenant) noexcept {
+  if (ctx_.shared == nullptr) return;
+  const size_t at = tenant * ctx_.workers + ctx_.index;
+  if (at < ctx_.shared->held.size()) {
+    ctx_.shared->held[at].store(static_cast<uint32_t>(holds_[tenant].size()),
+                                std::memory_order_relaxed);
+  }
+}
+
 size_t deliveries::hold_cap(uint32_t tenant) const noexcept {
   return (ctx_.cfg().tenants[tenant].hold_max + ctx_.workers - 1) / ctx_.workers;
 }
@@ -141,7 +167,14 @@ size_t deliveries::hold_cap(uint32_t tenant) const noexcept {
 bool deliveries::hold_back(uint32_t tenant, const return_to& ret, size_t cap) {
   // Receivers that answered within the last second are draining the queue; ones that did not
   // must not stall a bind other tenants share: the SMSC is refused instead.
-  if (holds_[tenant].size() >= 2 * cap || !answering(tenant)) return false;
+  // One handed over by another worker was read before that worker saw this queue fill: what it
+  // can have in flight is kept beyond. That is a ring's worth (a message takes a cell or more)
+  // and the rest of the read it was in when it held its bind back (return_path, upstream_side:
+  // kept in its port, a 64 KiB read holds fewer PDUs than the 8192 cells of a ring): twice the
+  // cells of a ring.
+  const size_t in_flight =
+      ret.worker != ctx_.index && ctx_.mesh != nullptr ? 2 * ctx_.mesh->cells_per_ring() : 0;
+  if (holds_[tenant].size() >= 2 * cap + in_flight || !answering(tenant)) return false;
   const bool listed = std::any_of(held_back_.begin(), held_back_.end(), [&](const auto& b) {
     return b.tenant == tenant && b.bind.worker == ret.worker && b.bind.conn == ret.conn;
   });
@@ -168,6 +201,7 @@ void deliveries::release_held_back() {
 void deliveries::pop_held(uint32_t tenant) {
   const return_to ret = holds_[tenant].front().ret;
   holds_[tenant].pop_front();
+  publish_held(tenant);
   --held_total_;
   count_unheld(ret);
 }
@@ -236,7 +270,6 @@ void deliveries::fail(esme_session& s, bool all_of_them) {
 void deliveries::drain_holds() {
   if (!held_back_.empty()) release_held_back();
   if (held_total_ == 0) return;
-  const shared_state* sh = ctx_.shared;
   for (uint32_t t = 0; t < holds_.size(); ++t) {
     auto& q = holds_[t];
     while (!q.empty() && q.front().until_ms <= ctx_.now_ms) {
@@ -245,9 +278,7 @@ void deliveries::drain_holds() {
       pop_held(t);
     }
     if (q.empty()) continue;
-    bool anywhere = !receivers_[t].empty();
-    for (uint32_t w = 0; !anywhere && sh != nullptr && ctx_.meshed() && w < ctx_.workers; ++w)
-      anywhere = sh->receivers[t * ctx_.workers + w].load(std::memory_order_relaxed) > 0;
+    const bool anywhere = receivers_anywhere(t);
     // A bounded batch per tick, oldest first; what cannot go now waits for the next tick.
     for (int budget = 256; anywhere && budget > 0 && !q.empty(); --budget) {
       held_message m = std::move(q.front());

@@ -54,12 +54,17 @@ class deliveries {
   // Drops the head of the tenant's hold queue.
   void pop_held(uint32_t tenant);
   void count_unheld(const return_to& ret) noexcept;  // the held gauges
+  // A receiver of the tenant is bound on this worker or another.
+  [[nodiscard]] bool receivers_anywhere(uint32_t tenant) const noexcept;
+  // Tells the other workers the length of this worker's hold queue for the tenant.
+  void publish_held(uint32_t tenant) noexcept;
   // This worker's share of the tenant's hold_max.
   [[nodiscard]] size_t hold_cap(uint32_t tenant) const noexcept;
   // One of the tenant's receivers, anywhere, answered ESME_ROK within the last second.
   [[nodiscard]] bool answering(uint32_t tenant) const noexcept;
   // The tenant's hold queue is at its bound (cap) and a new message came from a bind: while
-  // the tenant's receivers keep answering, the message is kept (up to twice the bound) and
+  // the tenant's receivers keep answering, the message is kept (up to twice the bound, plus a
+  // ring's worth for one another worker handed over) and
   // that bind is not read until the queue has drained to half, so the SMSC slows down instead
   // of being refused (TCP flow control, as a byte relay would apply). True when kept.
   bool hold_back(uint32_t tenant, const return_to& ret, size_t cap);

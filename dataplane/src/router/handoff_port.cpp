@@ -32,12 +32,13 @@ bool handoff_port::try_push(uint32_t to, handoff_header h, bytes_view payload) {
   return ring.push_burst(std::span<const handoff_cell>(cells_.data(), n)) == n;
 }
 
-void handoff_port::push(uint32_t to, handoff_header h, bytes_view payload) {
-  if (deferred_.empty() && try_push(to, h, payload)) return;
+bool handoff_port::push(uint32_t to, handoff_header h, bytes_view payload) {
+  if (deferred_.empty() && try_push(to, h, payload)) return true;
   ++ctx_.stats.answers_deferred;
   deferred d{to, std::vector<handoff_cell>(handoff_cells(payload.size()))};
   pack(h, payload, d.cells.data());
   deferred_.push_back(std::move(d));
+  return false;
 }
 
 int handoff_port::drain(handler& to) {

@@ -67,9 +67,10 @@ class handoff_port {
 
   // Sends h and payload to worker `to` now; false (nothing sent) when its ring has no room.
   [[nodiscard]] bool try_push(uint32_t to, handoff_header h, bytes_view payload);
-  // A message that must not be lost: sent now, or kept and sent before anything else once the
-  // ring has room (bounded by the requests in flight, themselves bounded by the windows).
-  void push(uint32_t to, handoff_header h, bytes_view payload);
+  // A message that must not be lost: sent now (true), or kept and sent before anything else
+  // once the ring has room (false). Bounded by the requests in flight, themselves bounded by
+  // the windows; receipts, which no window bounds, hold their bind back while kept (return_path).
+  bool push(uint32_t to, handoff_header h, bytes_view payload);
   [[nodiscard]] bool has_deferred() const noexcept { return !deferred_.empty(); }
   // Sends what waited, then hands each message from the other workers to h (at most 64 per
   // ring, so the transport is served too). Returns how many it handed.

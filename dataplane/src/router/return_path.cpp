@@ -1,5 +1,7 @@
 #include "return_path.hpp"
 
+#include <algorithm>
+
 #include "smpp/codec/receipt.hpp"
 
 namespace smpp::dataplane::router {
@@ -93,7 +95,17 @@ void return_path::route_receipt(std::string_view message_id, bool final, return_
     return;
   }
   if (const uint32_t owner = ids_.owner(k.key); owner != ctx_.index) {
-    port_.push(owner, return_header(handoff_header::receipt, ret), frame);
+    if (!port_.push(owner, return_header(handoff_header::receipt, ret), frame)) {
+      // The owner is behind: its ring is full. This one waits (in order) and the bind that
+      // carried it is not read again until the ring took everything waiting.
+      const bool listed = std::any_of(paused_.begin(), paused_.end(), [&](const return_to& b) {
+        return b.worker == ret.worker && b.conn == ret.conn;
+      });
+      if (!listed) {
+        paused_.push_back(ret);
+        back_.hold_back_upstream(ret, true);
+      }
+    }
     return;
   }
   const std::optional<correlation_value> v = ids_.find(k.key, upstream);
@@ -111,6 +123,12 @@ void return_path::route_receipt(std::string_view message_id, bool final, return_
   ++ctx_.counters.tenant(ret.tenant).receipts.received;
   deliveries_.to_tenant(ret.tenant, frame, ret,
                         ctx_.now_ms + ctx_.cfg().tenants[ret.tenant].hold_ttl_ms);
+}
+
+void return_path::resume_reads() {
+  if (port_.has_deferred()) return;
+  for (const return_to& b : paused_) back_.hold_back_upstream(b, false);
+  paused_.clear();
 }
 
 }  // namespace smpp::dataplane::router

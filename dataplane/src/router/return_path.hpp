@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "answers.hpp"
 #include "context.hpp"
@@ -25,6 +26,10 @@ class return_path {
   void from_upstream(uint32_t upstream, conn_id conn, bytes_view frame);
   // A receipt handed over by the worker it arrived on, for this worker's correlation shard.
   void receipt_from_worker(const handoff_header& h, bytes_view frame);
+  // Binds held back while receipts they carried wait for room in a ring are read again once
+  // everything waiting went out (the port has nothing deferred).
+  void resume_reads();
+  [[nodiscard]] bool reads_paused() const noexcept { return !paused_.empty(); }
 
  private:
   // ret.upstream: the upstream it came from. final: its entry is freed once answered ESME_ROK.
@@ -35,6 +40,9 @@ class return_path {
   message_ids& ids_;
   deliveries& deliveries_;
   answers& back_;
+  // Binds whose receipts wait behind a full ring: not read until it has room, so a worker
+  // reading faster than the shard owners correlate keeps no more than one read in memory.
+  std::vector<return_to> paused_;
 };
 
 }  // namespace smpp::dataplane::router

@@ -51,6 +51,7 @@ struct upstream_link {
   bool counted_failed = false;  // in shared failed_links
   bool idle_closing = false;    // unbinding because it was idle: goes idle, not down
   uint32_t held_back = 0;       // tenants whose full hold queue stops reading it (see deliveries)
+  bool reads_held = false;      // one of those holds is shared_state::reads_held's
   uint64_t idle_since_ms = 0;
 
   [[nodiscard]] uint32_t outstanding() const noexcept { return inflight_table.count(); }

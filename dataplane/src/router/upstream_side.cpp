@@ -119,6 +119,7 @@ void upstream_side::down(upstream_link& u) {
   u.state = link_state::down;
   u.enquire_pending = false;
   u.held_back = 0;  // its connection goes; the holds on it are released as stale
+  u.reads_held = false;
   if (u.conn != invalid_conn) {
     // Forget the connection first, so its on_close finds no session and changes nothing.
     const conn_id c = u.conn;
@@ -260,6 +261,36 @@ bool upstream_side::enqueue_gated(upstream_link& u, const handoff_header& h, byt
       ctx_.out.tx(c).close(c, false);
       return;
     }
+  }
+  // Another worker's hold queue asks this worker to stop reading the upstream's binds: after
+  // this read, not before the next message through the rings.
+  if (ctx_.shared != nullptr && !u.reads_held) {
+    const size_t at = static_cast<size_t>(u.upstream) * ctx_.workers + ctx_.index;
+    if (at < ctx_.shared->reads_held.size() &&
+        ctx_.shared->reads_held[at].load(std::memory_order_relaxed) != 0) {
+      u.reads_held = true;
+      hold_back(c, true);
+      reads_held_.push_back(c);
+    }
+  }
+}
+
+void upstream_side::resume_reads_held() {
+  for (size_t i = 0; i < reads_held_.size();) {
+    const conn_table::entry* e = ctx_.conns.find(reads_held_[i]);
+    upstream_link* u =
+        e != nullptr && e->link != nullptr && e->link->conn == reads_held_[i] ? e->link : nullptr;
+    if (u != nullptr && u->reads_held) {
+      const size_t at = static_cast<size_t>(u->upstream) * ctx_.workers + ctx_.index;
+      if (ctx_.shared->reads_held[at].load(std::memory_order_relaxed) != 0) {
+        ++i;
+        continue;
+      }
+      u->reads_held = false;
+      hold_back(u->conn, false);
+    }
+    reads_held_[i] = reads_held_.back();
+    reads_held_.pop_back();
   }
 }
 

@@ -55,6 +55,10 @@ class upstream_side {
   // Stops (hold) or resumes reading this worker's bind connection c, counted per caller: read
   // again once every hold is released. A stale c is ignored.
   void hold_back(conn_id c, bool hold);
+  // Binds held back by other workers (shared_state::reads_held) whose holds were all released
+  // are read again.
+  void resume_reads_held();
+  [[nodiscard]] bool reads_held() const noexcept { return !reads_held_.empty(); }
 
   // The deliver_sm_resp / data_sm_resp for a PDU that arrived on one of this worker's binds.
   void answer_deliver(const return_to& ret, codec::command_status status);
@@ -104,6 +108,7 @@ class upstream_side {
   std::vector<std::unique_ptr<upstream_link>> links_;
   std::vector<std::vector<upstream_link*>> by_upstream_;
   std::vector<upstream_link*> gated_links_;  // this worker's binds with a slot gate
+  std::vector<conn_id> reads_held_;          // binds held back by shared_state::reads_held
   bool came_up_ = false;
 };
 

@@ -72,6 +72,8 @@ int worker_core::run_once(uint64_t now_ms, int timeout_us, uint64_t now_us) {
   int work = 0;
   if (ctx_.meshed()) {
     work += port_.drain(*this);
+    if (returns_.reads_paused()) returns_.resume_reads();
+    if (upstreams_.reads_held()) upstreams_.resume_reads_held();
     // Work is waiting in a ring or behind a full one: do not sleep in the transport.
     if (port_.has_deferred() || work > 0) timeout_us = 0;
   }
@@ -188,9 +190,6 @@ void worker_core::on_message(const handoff_header& h, bytes_view payload) {
       break;
     case handoff_header::deliver_answer:
       upstreams_.answer_deliver(return_of(h), static_cast<codec::command_status>(h.status));
-      break;
-    case handoff_header::hold_back:
-      upstreams_.hold_back(h.esme, h.status != 0);
       break;
     case handoff_header::forget:
       ids_.forget({h.key_lo, h.key_hi}, h.upstream);

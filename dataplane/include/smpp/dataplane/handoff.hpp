@@ -48,9 +48,6 @@ struct handoff_header {
     // A final receipt the SMSC was answered ESME_ROK for, for the worker owning its correlation
     // shard: its entry (key_lo/key_hi, upstream) is freed.
     forget = 9,
-    // A tenant's hold queue on another worker is over its bound while its receivers answer:
-    // stop (status 1) or resume (status 0) reading this worker's bind connection `esme`.
-    hold_back = 10,
   };
   uint32_t kind = request;
   uint32_t pdu_len = 0;   // octets of PDU after the header (0: an answer without a PDU)
@@ -83,8 +80,10 @@ class ring_mesh {
     rings_.resize(static_cast<size_t>(workers) * workers);
     for (uint32_t f = 0; f < workers; ++f) {
       for (uint32_t t = 0; t < workers; ++t) {
-        if (f != t)
+        if (f != t) {
           rings_[f * workers + t] = std::make_unique<spsc_ring<handoff_cell>>(cells_per_ring);
+          cells_ = rings_[f * workers + t]->capacity();
+        }
       }
     }
   }
@@ -92,9 +91,12 @@ class ring_mesh {
     return *rings_[static_cast<size_t>(from) * workers_ + to];
   }
   [[nodiscard]] uint32_t workers() const noexcept { return workers_; }
+  // Cells in each ring: no more messages than this can be in flight from one worker to another.
+  [[nodiscard]] size_t cells_per_ring() const noexcept { return cells_; }
 
  private:
   uint32_t workers_;
+  size_t cells_ = 0;
   std::vector<std::unique_ptr<spsc_ring<handoff_cell>>> rings_;
 };
 

@@ -33,6 +33,8 @@ struct shared_state {
       : binds_per_tenant(tenants + tenant_headroom),
         bound_links((upstreams + upstream_headroom) * worker_count),
         receivers((tenants + tenant_headroom) * worker_count),
+        held((tenants + tenant_headroom) * worker_count),
+        reads_held((upstreams + upstream_headroom) * worker_count),
         receiver_ack_ms(tenants + tenant_headroom),
         failed_links(upstreams + upstream_headroom),
         wanted_ms(upstreams + upstream_headroom),
@@ -61,6 +63,16 @@ struct shared_state {
   std::vector<std::atomic<uint32_t>> bound_links;
   // Bound receiver and transceiver sessions, receivers[tenant * workers + worker].
   std::vector<std::atomic<uint32_t>> receivers;
+  // held[tenant * workers + worker]: the length of that worker's hold queue for the tenant. A
+  // worker hands the tenant's receipts and MO to another one only while that one holds no more
+  // than it does, so each keeps its own in its own queue (holding its own binds back when that
+  // fills) and every queue drains at the receivers' pace.
+  std::vector<std::atomic<uint32_t>> held;
+  // reads_held[upstream * workers + worker]: how many tenants' hold queues on other workers,
+  // over their bound while their receivers answer, ask that worker to stop reading its binds of
+  // the upstream. Shared memory rather than a message through the rings: those can be full of
+  // the very receipts the hold is about, and the worker sees it after its current read.
+  std::vector<std::atomic<uint32_t>> reads_held;
   // Per tenant: when one of its receivers, on any worker, last answered ESME_ROK (a worker's
   // milliseconds, written at most once per millisecond by each): a worker whose hold queue for
   // the tenant is full holds the SMSC back only while they are answering.
