@@ -217,8 +217,13 @@ def check_front_door(ph):
     st = b.get("status", {})
     check(st.get("responses_ok") == n and st.get("receipts_matched") == n
           and st.get("store_commit_failures") == 0, f"front_door status: {st}")
-    check(b.get("callbacks") == n and b.get("callback_status", {}).get("callbacks_delivered") == n,
-          f"front_door callbacks: {b.get('callbacks')} of {n}, {b.get('callback_status')}")
+    c = ph.get("callbacks", {})
+    m = c.get("messages")
+    check(isinstance(m, int) and m > 0 and c.get("accepted") == m
+          and c.get("smsc_sim", {}).get("submit_sm") == m, f"front_door callbacks run: {c}")
+    check(c.get("callbacks") == m and c.get("callback_status", {}).get("callbacks_delivered") == m
+          and c.get("status", {}).get("receipts_matched") == m,
+          f"front_door callbacks: {c.get('callbacks')} of {m}, {c.get('callback_status')}")
     for key in ("single_post_accepted", "batch_accepted", "batch_receipts", "callbacks"):
         check(key in ph.get("figures", {}), f"front_door figure {key} missing")
 
