@@ -22,7 +22,8 @@ import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUN = os.path.join(HERE, "run")
-PHASES = ["codec", "ring", "gate", "correlation", "mnp", "e2e_kernel", "e2e_dpdk", "tdma"]
+PHASES = ["codec", "ring", "gate", "correlation", "mnp", "e2e_kernel", "e2e_dpdk", "tdma",
+          "front_door"]
 STATUSES = {"ok", "not_available", "not_built", "skipped", "failed"}
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
@@ -141,6 +142,7 @@ def check_smoke(bindir, work):
         check(set(series) == {"gold", "silver", "bronze"}, f"tdma series {sorted(series)}")
         for name, points in series.items():
             check(points and all(len(p) == 2 for p in points), f"tdma series {name}: {points}")
+    check_front_door(phases.get("front_door", {}))
     # The report and its charts.
     for name in ("report.md", "report.html"):
         check(os.path.exists(os.path.join(report, name)), f"{name} missing")
@@ -195,6 +197,35 @@ def check_e2e_shapes(e2e):
     default = scenarios.get("router_kernel_default", {})
     check(isinstance(default.get("throttled"), int) and default.get("sent", 0) > 0,
           f"router_kernel_default: throttled {default.get('throttled')!r}, sent {default.get('sent')}")
+
+
+def check_front_door(ph):
+    """wrk and Kannel are in tools/debian-packages.txt: the phase runs. Exact counts at both ends:
+    every message of the batches accepted, submitted to smsc-sim through the router, its receipt
+    matched and its callback received once."""
+    if not check(ph.get("status") == "ok", f"front_door: {ph.get('status')}: "
+                 f"{ph.get('error') or ph.get('reason')}"):
+        return
+    single = ph.get("single", {})
+    for name in ("smpp_http", "kannel"):
+        s = single.get(name, {})
+        check(s.get("accepted", 0) > 0 and s.get("errors") == 0, f"front_door {name}: {s}")
+    b = ph.get("batches", {})
+    n = b.get("messages")
+    check(isinstance(n, int) and n > 0 and b.get("accepted") == n, f"front_door batches: {b}")
+    check(b.get("smsc_sim", {}).get("submit_sm") == n, f"front_door smsc-sim: {b.get('smsc_sim')}")
+    st = b.get("status", {})
+    check(st.get("responses_ok") == n and st.get("receipts_matched") == n
+          and st.get("store_commit_failures") == 0, f"front_door status: {st}")
+    c = ph.get("callbacks", {})
+    m = c.get("messages")
+    check(isinstance(m, int) and m > 0 and c.get("accepted") == m
+          and c.get("smsc_sim", {}).get("submit_sm") == m, f"front_door callbacks run: {c}")
+    check(c.get("callbacks") == m and c.get("callback_status", {}).get("callbacks_delivered") == m
+          and c.get("status", {}).get("receipts_matched") == m,
+          f"front_door callbacks: {c.get('callbacks')} of {m}, {c.get('callback_status')}")
+    for key in ("single_post_accepted", "batch_accepted", "batch_receipts", "callbacks"):
+        check(key in ph.get("figures", {}), f"front_door figure {key} missing")
 
 
 def check_dpdk(ph):

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
+#include <unordered_map>
 
 #include "clock.hpp"
 
@@ -117,19 +119,35 @@ callback_counters callback_sender::counters() const {
   return c;
 }
 
-bool callback_sender::attempt(const delivery& d) const {
-  httplib::Client client(d.url.origin);
-  const auto timeout = std::chrono::milliseconds(config_.timeout_ms);
-  client.set_connection_timeout(timeout);
-  client.set_read_timeout(timeout);
-  client.set_write_timeout(timeout);
+// A sender thread's keep-alive connections, one per origin, at most max_kept_origins: a
+// receiver taking thousands of callbacks a second is not made to accept a connection for each.
+struct callback_sender::connections {
+  static constexpr std::size_t max_kept_origins = 64;
+  std::unordered_map<std::string, std::unique_ptr<httplib::Client>> by_origin;
+};
+
+bool callback_sender::attempt(const delivery& d, connections& pool) const {
+  auto it = pool.by_origin.find(d.url.origin);
+  if (it == pool.by_origin.end()) {
+    if (pool.by_origin.size() >= connections::max_kept_origins) pool.by_origin.clear();
+    auto client = std::make_unique<httplib::Client>(d.url.origin);
+    const auto timeout = std::chrono::milliseconds(config_.timeout_ms);
+    client->set_connection_timeout(timeout);
+    client->set_read_timeout(timeout);
+    client->set_write_timeout(timeout);
+    client->set_keep_alive(true);
+    client->set_tcp_nodelay(true);  // headers and body are two writes: no wait for an ACK
+    it = pool.by_origin.emplace(d.url.origin, std::move(client)).first;
+  }
   httplib::Headers headers;
   if (!d.signature.empty()) headers.emplace(signature_header, d.signature);
-  const auto res = client.Post(d.url.path, headers, d.body, "application/json");
+  const auto res = it->second->Post(d.url.path, headers, d.body, "application/json");
+  if (!res) pool.by_origin.erase(it);  // a connection that failed is not kept
   return res && res->status >= 200 && res->status < 300;
 }
 
 void callback_sender::run() {
+  connections pool;
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     if (due_.empty()) {
@@ -147,7 +165,7 @@ void callback_sender::run() {
     ++counters_.attempts;
     ++in_attempt_;
     lock.unlock();
-    const bool ok = attempt(d);
+    const bool ok = attempt(d, pool);
     lock.lock();
     --in_attempt_;
     ++d.attempts;

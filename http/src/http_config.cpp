@@ -72,6 +72,17 @@ class reader {
     out = *v;
   }
 
+  void boolean(const toml::table& t, const std::string& path, const char* key, bool& out) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return;
+    const auto v = n->value_exact<bool>();
+    if (!v) {
+      error(n, path + key, "must be true or false");
+      return;
+    }
+    out = *v;
+  }
+
   const toml::table* table(const toml::table& t, const char* key) {
     const toml::node* n = t.get(key);
     if (n == nullptr) return nullptr;
@@ -210,8 +221,8 @@ std::variant<http_config, std::vector<std::string>> load_http_config(const std::
   if (const toml::table* t = r.table(root, "smsc")) {
     r.only(*t, "smsc.",
            {"host", "port", "system_id", "password", "system_type", "sessions", "window",
-            "enquire_link_s", "reconnect_ms", "response_timeout_ms", "message_id_radix",
-            "receipt_id_radix"});
+            "enquire_link_s", "reconnect_ms", "response_timeout_ms", "message_id_radix", "tls",
+            "tls_ca_file", "tls_server_name", "receipt_id_radix"});
     read_radix(r, *t, "message_id_radix", c.limits.message_id_radix);
     read_radix(r, *t, "receipt_id_radix", c.limits.receipt_id_radix);
     r.string(*t, "smsc.", "host", c.smsc.host, true);
@@ -224,6 +235,9 @@ std::variant<http_config, std::vector<std::string>> load_http_config(const std::
     r.integer(*t, "smsc.", "enquire_link_s", c.smsc.enquire_link_s, 1, 3600);
     r.integer(*t, "smsc.", "reconnect_ms", c.smsc.reconnect_ms, 10, 600000);
     r.integer(*t, "smsc.", "response_timeout_ms", c.smsc.response_timeout_ms, 100, 600000);
+    r.boolean(*t, "smsc.", "tls", c.smsc.tls);
+    r.string(*t, "smsc.", "tls_ca_file", c.smsc.tls_ca_file);
+    r.string(*t, "smsc.", "tls_server_name", c.smsc.tls_server_name);
     // SMPP 3.4 §4.1.1: system_id at most 15 characters, password at most 8.
     if (c.smsc.system_id.size() > 15) r.error(t->get("system_id"), "smsc.system_id", "at most 15");
     if (c.smsc.password.size() > 8) r.error(t->get("password"), "smsc.password", "at most 8");

@@ -135,6 +135,10 @@ int main(int argc, char** argv) {
   store.set_journal(journal.get());
   journal->start();
   smpp::http::smsc_sessions sessions(config.smsc, store);
+  if (!sessions.error().empty()) {
+    std::fprintf(stderr, "smpp-http: %s\n", sessions.error().c_str());
+    return 2;
+  }
   smpp::http::callback_sender callbacks(config.callbacks);
   auto pending_callbacks = journal->load_callbacks();
   if (!pending_callbacks.empty()) {

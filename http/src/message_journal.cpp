@@ -55,6 +55,13 @@ class statement {
     sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  // The text must stay unchanged until the statement is run.
+  statement& bind_static(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    return *this;
+  }
+  // Drops the bindings (texts bound with bind_static may go away after this).
+  void clear() { sqlite3_clear_bindings(s_); }
   statement& bind_blob(int i, const std::vector<std::byte>& v) {
     sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
@@ -174,6 +181,7 @@ message_journal::message_journal(const journal_config& config,
 
 message_journal::~message_journal() {
   stop();
+  stmts_.reset();
   sqlite3_close(db_);
 }
 
@@ -362,23 +370,72 @@ void message_journal::run() {
   }
 }
 
+// The statements of the writer, prepared once: parsing them again for every transaction cost
+// more than the rows of a small one.
+struct message_journal::statements {
+  explicit statements(sqlite3* db)
+      : content(db, "INSERT INTO contents VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        message(db, "INSERT INTO messages(id, content, to_addr, created_ms) VALUES(?, ?, ?, ?)"),
+        messages(db, multi_row_insert().c_str()),
+        progress(db,
+                 "UPDATE messages SET state = ?, smpp_status = ?, receipt_stat = ?, "
+                 "submitted_ms = ?, accepted_ms = ?, done_ms = ?, parts_submitted = ?, "
+                 "parts_accepted = ?, parts_delivered = ? WHERE id = ?"),
+        part(db, "INSERT OR REPLACE INTO parts VALUES(?, ?, ?, ?)"),
+        callback_add(db, "INSERT OR REPLACE INTO callbacks VALUES(?, ?, ?, ?, ?)"),
+        callback_done(db, "DELETE FROM callbacks WHERE id = ?"),
+        next_id(db, "INSERT OR REPLACE INTO meta VALUES('next_id', ?)"),
+        begin(db, "BEGIN IMMEDIATE"),
+        commit(db, "COMMIT") {}
+
+  // Recipients go in rows_per_insert at a time: one statement step for many rows.
+  static constexpr std::size_t rows_per_insert = 100;
+  static std::string multi_row_insert() {
+    std::string sql = "INSERT INTO messages(id, content, to_addr, created_ms) VALUES";
+    for (std::size_t i = 0; i < rows_per_insert; ++i) sql += i == 0 ? "(?,?,?,?)" : ",(?,?,?,?)";
+    return sql;
+  }
+  [[nodiscard]] bool ok() const {
+    return content.ok() && message.ok() && messages.ok() && progress.ok() && part.ok() &&
+           callback_add.ok() && callback_done.ok() && next_id.ok() && begin.ok() && commit.ok();
+  }
+
+  statement content, message, messages, progress, part, callback_add, callback_done, next_id, begin,
+      commit;
+};
+
+namespace {
+
+bool final_state(message_state s) {
+  return s == message_state::delivered || s == message_state::failed ||
+         s == message_state::expired || s == message_state::rejected;
+}
+
+}  // namespace
+
 bool message_journal::write(const batch& b) {
-  if (!exec(db_, "BEGIN IMMEDIATE")) return false;
-  statement content(db_, "INSERT INTO contents VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  statement message(db_,
-                    "INSERT INTO messages(id, content, to_addr, created_ms) VALUES(?, ?, ?, ?)");
-  statement progress(db_,
-                     "UPDATE messages SET state = ?, smpp_status = ?, receipt_stat = ?, "
-                     "submitted_ms = ?, accepted_ms = ?, done_ms = ?, parts_submitted = ?, "
-                     "parts_accepted = ?, parts_delivered = ? WHERE id = ?");
-  statement part(db_, "INSERT OR REPLACE INTO parts VALUES(?, ?, ?, ?)");
-  bool ok = content.ok() && message.ok() && progress.ok() && part.ok();
+  if (!stmts_) {
+    stmts_ = std::make_unique<statements>(db_);
+    if (!stmts_->ok()) {
+      stmts_.reset();
+      return false;
+    }
+  }
+  statements& st = *stmts_;
+  if (!st.begin.run()) return false;
+  bool ok = true;
   std::uint64_t next_id = next_id_;
+  // The recipients of every request, rows_per_insert rows per statement step while that many
+  // are left, then one row per step.
+  std::size_t recipients = 0;
+  for (const accepted_request& a : b.accepted) recipients += a.to.size();
+  const std::size_t in_full_steps = recipients - recipients % statements::rows_per_insert;
+  std::size_t n = 0;  // recipients bound so far
   for (const accepted_request& a : b.accepted) {
     if (!ok) break;
     const message_content& c = *a.content;
     const auto first = static_cast<std::int64_t>(a.first_id);
-    ok = content.bind(1, first)
+    ok = st.content.bind(1, first)
              .bind(2, first + static_cast<std::int64_t>(a.to.size()) - 1)
              .bind(3, c.client < client_names_.size() ? std::string_view(client_names_[c.client])
                                                       : std::string_view())
@@ -392,18 +449,32 @@ bool message_journal::write(const batch& b) {
              .bind(11, c.dlr_url)
              .bind_blob(12, encode_parts(c.parts))
              .run();
-    for (std::size_t i = 0; ok && i < a.to.size(); ++i) {
-      ok = message.bind(1, first + static_cast<std::int64_t>(i))
-               .bind(2, first)
-               .bind(3, a.to[i])
-               .bind(4, a.created_ms)
-               .run();
+    for (std::size_t i = 0; ok && i < a.to.size(); ++i, ++n) {
+      const auto id = first + static_cast<std::int64_t>(i);
+      if (n >= in_full_steps) {
+        ok = st.message.bind(1, id)
+                 .bind(2, first)
+                 .bind_static(3, a.to[i])
+                 .bind(4, a.created_ms)
+                 .run();
+        continue;
+      }
+      const int at = static_cast<int>(n % statements::rows_per_insert) * 4;
+      st.messages.bind(at + 1, id)
+          .bind(at + 2, first)
+          .bind_static(at + 3, a.to[i])
+          .bind(at + 4, a.created_ms);
+      if (n % statements::rows_per_insert == statements::rows_per_insert - 1) {
+        ok = st.messages.run();
+      }
     }
     next_id = std::max(next_id, a.first_id + a.to.size());
   }
+  st.messages.clear();
+  st.message.clear();
   for (const auto& [id, p] : b.progress) {
     if (!ok) break;
-    ok = progress.bind(1, std::int64_t{static_cast<std::uint8_t>(p.state)})
+    ok = st.progress.bind(1, std::int64_t{static_cast<std::uint8_t>(p.state)})
              .bind(2, std::int64_t{p.smpp_status})
              .bind(3, std::int64_t{p.receipt_stat})
              .bind(4, p.submitted_ms)
@@ -417,29 +488,28 @@ bool message_journal::write(const batch& b) {
   }
   for (const auto& [key, row] : b.parts) {
     if (!ok) break;
-    ok = part.bind(1, static_cast<std::int64_t>(key.first))
+    // A message final in this transaction needs no part rows: a restart reads its parts only
+    // while it is unfinished (message_store::restore).
+    const auto p = b.progress.find(key.first);
+    if (p != b.progress.end() && final_state(p->second.state)) continue;
+    ok = st.part.bind(1, static_cast<std::int64_t>(key.first))
              .bind(2, std::int64_t{key.second})
              .bind(3, row.receipt_key)
              .bind(4, std::int64_t{row.delivered ? 1 : 0})
              .run();
   }
-  if (ok && !(b.callbacks_added.empty() && b.callbacks_done.empty())) {
-    statement add(db_, "INSERT OR REPLACE INTO callbacks VALUES(?, ?, ?, ?, ?)");
-    statement done(db_, "DELETE FROM callbacks WHERE id = ?");
-    ok = add.ok() && done.ok();
-    for (const stored_callback& c : b.callbacks_added) {
-      if (!ok) break;
-      ok = add.bind(1, static_cast<std::int64_t>(c.id))
-               .bind(2, c.url)
-               .bind(3, c.body)
-               .bind(4, c.signature)
-               .bind(5, c.deadline_ms)
-               .run();
-    }
-    for (const std::uint64_t id : b.callbacks_done) {
-      if (!ok) break;
-      ok = done.bind(1, static_cast<std::int64_t>(id)).run();
-    }
+  for (const stored_callback& c : b.callbacks_added) {
+    if (!ok) break;
+    ok = st.callback_add.bind(1, static_cast<std::int64_t>(c.id))
+             .bind(2, c.url)
+             .bind(3, c.body)
+             .bind(4, c.signature)
+             .bind(5, c.deadline_ms)
+             .run();
+  }
+  for (const std::uint64_t id : b.callbacks_done) {
+    if (!ok) break;
+    ok = st.callback_done.bind(1, static_cast<std::int64_t>(id)).run();
   }
   if (ok && b.evicted_below != 0) {
     const auto below = static_cast<std::int64_t>(b.evicted_below);
@@ -450,10 +520,9 @@ bool message_journal::write(const batch& b) {
          parts.bind(1, below).run() && contents.bind(1, below).run();
   }
   if (ok && next_id != next_id_) {
-    statement meta(db_, "INSERT OR REPLACE INTO meta VALUES('next_id', ?)");
-    ok = meta.ok() && meta.bind(1, static_cast<std::int64_t>(next_id)).run();
+    ok = st.next_id.bind(1, static_cast<std::int64_t>(next_id)).run();
   }
-  if (ok && exec(db_, "COMMIT")) {
+  if (ok && st.commit.run()) {
     next_id_ = next_id;
     return true;
   }

@@ -281,6 +281,10 @@ int main(int argc, char** argv) {
   limits.max_queued_parts = limits.max_messages * 255;
   message_store store(limits, 1);
   smsc_sessions sessions(o.smsc, store);
+  if (!sessions.error().empty()) {
+    std::fprintf(stderr, "smpp-send: %s\n", sessions.error().c_str());
+    return 2;
+  }
   sessions.start();
 
   const request_limits request{10000, 255};

@@ -17,6 +17,7 @@
 #include "smpp/codec/codec.hpp"
 #include "smpp/codec/framer.hpp"
 #include "smpp/codec/receipt.hpp"
+#include "smsc_link.hpp"
 
 namespace smpp::http {
 namespace {
@@ -67,6 +68,12 @@ struct smsc_sessions::session {
 
 smsc_sessions::smsc_sessions(const smsc_config& config, message_store& store)
     : config_(config), store_(store) {
+  if (config_.tls) {
+    tls_ = make_smsc_tls_context(
+        {config_.tls_ca_file,
+         config_.tls_server_name.empty() ? config_.host : config_.tls_server_name},
+        error_);
+  }
   for (unsigned i = 0; i < config_.sessions; ++i) {
     auto s = std::make_unique<session>();
     s->index = i;
@@ -117,10 +124,9 @@ namespace {
 // One bound connection: what is unanswered, what waits to be written.
 class connection {
  public:
-  connection(int fd, const smsc_config& config, message_store& store,
+  connection(std::unique_ptr<smsc_link> link, const smsc_config& config, message_store& store,
              const smsc_sessions::mo_hook& on_mo)
-      : fd_(fd), config_(config), store_(store), on_mo_(on_mo) {}
-  ~connection() { close(fd_); }
+      : link_(std::move(link)), fd_(link_->fd()), config_(config), store_(store), on_mo_(on_mo) {}
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
 
@@ -278,7 +284,7 @@ class connection {
 
   bool flush() {
     while (out_at_ < out_.size()) {
-      const ssize_t n = send(fd_, out_.data() + out_at_, out_.size() - out_at_, MSG_NOSIGNAL);
+      const ssize_t n = link_->send(out_.data() + out_at_, out_.size() - out_at_);
       if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
         if (errno == EINTR) continue;
@@ -297,7 +303,7 @@ class connection {
   bool read_frames(OnFrame on_frame) {
     std::byte buf[65536];
     while (true) {
-      const ssize_t n = recv(fd_, buf, sizeof buf, 0);
+      const ssize_t n = link_->receive(buf, sizeof buf);
       if (n == 0) return false;
       if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
       codec::bytes_view input(buf, static_cast<std::size_t>(n));
@@ -393,6 +399,7 @@ class connection {
     return false;
   }
 
+  std::unique_ptr<smsc_link> link_;
   int fd_;
   const smsc_config& config_;
   message_store& store_;
@@ -414,8 +421,23 @@ void smsc_sessions::run(session& s) {
   bool reported = false;
   while (!stopping_) {
     const int fd = connect_to(config_.host, config_.port, 5000);
-    if (fd >= 0) {
-      connection c(fd, config_, store_, mo_hook_);
+    std::unique_ptr<smsc_link> link;
+    if (fd >= 0 && tls_ != nullptr) {
+      std::string why;
+      link = tls_link(fd, *tls_, 5000, why);
+      if (!link) {
+        ++bind_failures_;
+        if (!reported) {
+          std::fprintf(stderr, "smpp-http: %s:%u: %s (retrying every %u ms)\n",
+                       config_.host.c_str(), config_.port, why.c_str(), config_.reconnect_ms);
+          reported = true;
+        }
+      }
+    } else if (fd >= 0) {
+      link = plain_link(fd);
+    }
+    if (link) {
+      connection c(std::move(link), config_, store_, mo_hook_);
       if (c.bind()) {
         ++binds_;
         ++bound_now_;
@@ -428,7 +450,7 @@ void smsc_sessions::run(session& s) {
         continue;
       }
       ++bind_failures_;
-    } else if (!reported) {
+    } else if (fd < 0 && !reported) {
       std::fprintf(stderr, "smpp-http: cannot connect to %s:%u (retrying every %u ms)\n",
                    config_.host.c_str(), config_.port, config_.reconnect_ms);
       reported = true;

@@ -6,6 +6,7 @@
 // JSON line on stdout on SIGUSR1, and on exit (SIGTERM, SIGINT or --duration-ms).
 'use strict';
 
+const fs = require('fs');
 const smpp = require('smpp');
 const common = require('./lib/common');
 
@@ -23,6 +24,10 @@ A node-smpp SMSC for end-to-end tests.
   --enquire-link-ms N  send enquire_link to every bound session every N ms (default 0: never)
   --max-sessions N     connections open at once; more are closed at once (default 64)
   --duration-ms N      exit after N ms (default 60000)
+  --dump FILE          append each submit_sm as node-smpp decoded it to FILE, one JSON line:
+                       the addresses, esm_class, registered_delivery, data_coding,
+                       validity_period, udh (the information elements, hex) and the message
+                       as text (text codings) or hex
   --help               print this help
 
 Exit status: 0 normal exit, 1 cannot listen, 2 usage error.
@@ -38,6 +43,7 @@ const spec = {
   '--enquire-link-ms': 'uint',
   '--max-sessions': 'uint',
   '--duration-ms': 'uint',
+  '--dump': 'string',
 };
 const opt = common.parseArgs(process.argv.slice(2), spec, usage, 'smsc.js');
 const host = opt['--host'] || '127.0.0.1';
@@ -150,6 +156,7 @@ function onPdu(state, pdu) {
     }
     case 'submit_sm': {
       ++counters.submit_sm;
+      if (opt['--dump']) dump(pdu);
       if (!isTransmitter(state.bound)) {
         ++counters.rejected;
         return answer(smpp.ESME_RINVBNDSTS);
@@ -186,6 +193,24 @@ function onPdu(state, pdu) {
       ++counters.rejected;
       return answer(smpp.ESME_RINVCMDID);
   }
+}
+
+// A submit_sm's fields as node-smpp's decoder gives them: short_message is {udh, message}, the
+// message a string for the codings it decodes (GSM 03.38, Latin-1, UCS-2), else a Buffer.
+function dump(pdu) {
+  const sm = pdu.short_message || {};
+  const message = sm.message === undefined ? sm : sm.message;
+  const line = {
+    source_addr_ton: pdu.source_addr_ton, source_addr_npi: pdu.source_addr_npi,
+    source_addr: pdu.source_addr, dest_addr_ton: pdu.dest_addr_ton,
+    dest_addr_npi: pdu.dest_addr_npi, destination_addr: pdu.destination_addr,
+    esm_class: pdu.esm_class, registered_delivery: pdu.registered_delivery,
+    data_coding: pdu.data_coding, validity_period: pdu.validity_period || '',
+    udh: (sm.udh || []).map((b) => b.toString('hex')),
+  };
+  if (Buffer.isBuffer(message)) line.hex = message.toString('hex');
+  else line.text = String(message);
+  fs.appendFileSync(opt['--dump'], JSON.stringify(line) + '\n');
 }
 
 const server = smpp.createServer((session) => {

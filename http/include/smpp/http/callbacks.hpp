@@ -90,7 +90,8 @@ class callback_sender {
     unsigned attempts = 0;
   };
   void run();
-  [[nodiscard]] bool attempt(const delivery& d) const;
+  struct connections;  // one sender thread's keep-alive connections
+  [[nodiscard]] bool attempt(const delivery& d, connections& pool) const;
 
   callback_config config_;
   callback_journal* journal_ = nullptr;

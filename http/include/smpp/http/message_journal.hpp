@@ -114,6 +114,8 @@ class message_journal final : public store_journal, public callback_journal {
   void run();
   [[nodiscard]] bool write(const batch& b);
 
+  struct statements;  // prepared on the writer's first transaction
+
   journal_config config_;
   sqlite3* db_;
   std::uint64_t next_id_ = 0;
@@ -128,6 +130,7 @@ class message_journal final : public store_journal, public callback_journal {
   std::unordered_set<std::uint64_t> failed_tickets_;
   bool stopping_ = false;
   journal_counters counters_;
+  std::unique_ptr<statements> stmts_;  // the writer thread's only
   std::thread writer_;
 };
 

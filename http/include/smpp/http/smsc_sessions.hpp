@@ -16,6 +16,8 @@
 
 namespace smpp::http {
 
+class smsc_tls_context;
+
 struct smsc_config {
   std::string host = "127.0.0.1";
   std::uint16_t port = 2775;
@@ -27,6 +29,11 @@ struct smsc_config {
   std::uint32_t enquire_link_s = 30;
   std::uint32_t reconnect_ms = 1000;
   std::uint32_t response_timeout_ms = 30000;
+  // TLS (1.2 or 1.3) to the SMSC, its certificate checked against tls_ca_file (PEM; empty: the
+  // system's trust store) and tls_server_name (empty: host).
+  bool tls = false;
+  std::string tls_ca_file;
+  std::string tls_server_name;
 };
 
 struct session_counters {
@@ -50,6 +57,8 @@ class smsc_sessions {
   using mo_hook = std::function<void(const codec::pdu&)>;
   void set_mo_hook(mo_hook hook);
 
+  // Why the sessions cannot start (the TLS settings cannot be used), or empty.
+  [[nodiscard]] const std::string& error() const { return error_; }
   void start();
   // Stops taking parts, waits up to 2 s for the answers in flight, unbinds, joins the threads.
   void stop();
@@ -61,6 +70,8 @@ class smsc_sessions {
   void wake_all();
 
   smsc_config config_;
+  std::shared_ptr<const smsc_tls_context> tls_;  // with config_.tls
+  std::string error_;
   message_store& store_;
   mo_hook mo_hook_;
   std::atomic<bool> stopping_{false};
