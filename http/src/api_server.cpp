@@ -14,6 +14,7 @@
 
 #include "clock.hpp"
 #include "smpp/http/message_json.hpp"
+#include "web_page.hpp"
 
 namespace smpp::http {
 namespace {
@@ -293,6 +294,15 @@ api_server::api_server(const http_config& config, message_store& store,
   });
   s.Get("/v1/inbox", [this](const httplib::Request& req, httplib::Response& res) {
     impl_->get_inbox(req, res);
+  });
+  // The client's page: public (it holds no data; every call it makes carries the key).
+  s.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    const std::string_view page = detail::web_page_html();
+    res.set_content(page.data(), page.size(), "text/html; charset=utf-8");
+    res.set_header("Content-Security-Policy",
+                   "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                   "connect-src 'self'; img-src 'self' blob:; form-action 'none'");
+    res.set_header("Cache-Control", "no-store");
   });
   s.Get("/v1/status", [this](const httplib::Request& req, httplib::Response& res) {
     impl_->get_status(req, res);
