@@ -1,5 +1,6 @@
 // The HTTP API of smpp-http (cpp-httplib): POST /v1/messages, GET /v1/messages/{id},
-// GET /v1/inbox, GET /v1/status. Each request is authenticated by its bearer key.
+// GET /v1/inbox, GET /v1/status, each authenticated by its bearer key, and the page at "/".
+// Other routes (campaign_api.hpp) are added through server() with the same authentication.
 #pragma once
 
 #include <cstddef>
