@@ -30,10 +30,11 @@ std::optional<std::uint64_t> id_of(const httplib::Request& req, httplib::Respons
 void post_campaign(api_server& server, campaign_runner& runner, const http_config& config,
                    const httplib::Request& req, httplib::Response& res,
                    const httplib::ContentReader& read) {
-  const auto client = server.authenticate(req, res);
-  if (!client) return;
+  // The body first: one left unread would be taken for the next request on the connection.
   const auto body = server.read_body(req, res, read);
   if (!body) return;
+  const auto client = server.authenticate(req, res);
+  if (!client) return;
   const std::string type = req.get_header_value("Content-Type");
   const bool csv = type.starts_with("text/csv");
   std::map<std::string, std::string> params;
@@ -77,13 +78,19 @@ void post_campaign(api_server& server, campaign_runner& runner, const http_confi
 
 }  // namespace
 
-void add_campaign_routes(api_server& server, campaign_runner& runner, const http_config& config) {
-  httplib::Server& s = server.server();
-  s.Post("/v1/campaigns", [&](const httplib::Request& req, httplib::Response& res,
+void add_campaign_routes(api_server& api, campaign_runner& campaigns, const http_config& cfg) {
+  httplib::Server& s = api.server();
+  // The handlers outlive this call: they hold the objects, not this function's references.
+  api_server* const server_ptr = &api;
+  campaign_runner* const runner_ptr = &campaigns;
+  const http_config* const config_ptr = &cfg;
+  s.Post("/v1/campaigns", [=](const httplib::Request& req, httplib::Response& res,
                               const httplib::ContentReader& read) {
-    post_campaign(server, runner, config, req, res, read);
+    post_campaign(*server_ptr, *runner_ptr, *config_ptr, req, res, read);
   });
-  s.Get(R"(/v1/campaigns/(\d+))", [&](const httplib::Request& req, httplib::Response& res) {
+  s.Get(R"(/v1/campaigns/(\d+))", [=](const httplib::Request& req, httplib::Response& res) {
+    api_server& server = *server_ptr;
+    campaign_runner& runner = *runner_ptr;
     const auto client = server.authenticate(req, res);
     const auto id = client ? id_of(req, res) : std::nullopt;
     if (!id) return;
@@ -94,7 +101,9 @@ void add_campaign_routes(api_server& server, campaign_runner& runner, const http
     }
   });
   s.Get(R"(/v1/campaigns/(\d+)/report\.csv)",
-        [&](const httplib::Request& req, httplib::Response& res) {
+        [=](const httplib::Request& req, httplib::Response& res) {
+          api_server& server = *server_ptr;
+          campaign_runner& runner = *runner_ptr;
           const auto client = server.authenticate(req, res);
           const auto id = client ? id_of(req, res) : std::nullopt;
           if (!id) return;
@@ -105,7 +114,9 @@ void add_campaign_routes(api_server& server, campaign_runner& runner, const http
           }
         });
   s.Post(R"(/v1/campaigns/(\d+)/(pause|resume|cancel))",
-         [&](const httplib::Request& req, httplib::Response& res) {
+         [=](const httplib::Request& req, httplib::Response& res) {
+           api_server& server = *server_ptr;
+           campaign_runner& runner = *runner_ptr;
            const auto client = server.authenticate(req, res);
            const auto id = client ? id_of(req, res) : std::nullopt;
            if (!id) return;
