@@ -148,6 +148,8 @@ std::optional<campaign_row> json_row(const json& item, std::size_t line, std::st
     }
     const auto it = item.find("number");
     number = it == item.end() ? nullptr : &*it;
+  } else if (item.is_string()) {
+    row.columns["number"] = item.get<std::string>();  // {number}, as a CSV's first column
   }
   const auto to = number != nullptr && number->is_string()
                       ? parse_msisdn(number->get_ref<const std::string&>())

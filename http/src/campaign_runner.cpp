@@ -19,12 +19,17 @@ namespace smpp::http {
 namespace {
 
 constexpr std::uint8_t unknown_state = 0xFF;
+// Rows of a campaign without a rate handed over at once (each by a thread of its own).
+constexpr std::size_t max_batch = 32;
 
 // One campaign as the runner follows it.
 struct campaign {
   stored_campaign s;
-  std::size_t next_row = 0;  // the first recipient not handed over
-  double next_due_ms = 0;    // wall clock of the next hand-over the rate allows
+  // The first recipient not handed over; rows after it may be (a batch cut off by a crash or
+  // partly refused by the store): a row is handed over when its message id is not 0.
+  std::size_t next_row = 0;
+  std::size_t handed = 0;  // rows handed over
+  double next_due_ms = 0;  // wall clock of the next hand-over the rate allows
   bool outside_window = false;
   std::int64_t window_opens_ms = 0;
   // Final states seen, so an evicted message still counts: message_state or unknown_state.
@@ -47,8 +52,8 @@ struct campaign_runner::impl {
   std::function<sme_address(std::uint32_t)> client_from;
   mutable std::mutex mutex;
   std::condition_variable wake;
-  std::condition_variable handed;  // the feeder finished a hand-over
-  std::uint64_t handing_over = 0;  // the campaign whose hand-over is in the store; 0: none
+  std::condition_variable handed_cv;  // the feeder finished a hand-over
+  std::uint64_t handing_over = 0;     // the campaign whose hand-over is in the store; 0: none
   std::map<std::uint64_t, campaign> campaigns;
   std::uint64_t next_id = 1;
   std::uint64_t last_fed = 0;  // round robin among the running campaigns
@@ -116,30 +121,56 @@ struct campaign_runner::impl {
         continue;
       }
       const std::uint64_t id = pick->s.id;
-      const std::size_t row = pick->next_row;
-      auto content = content_of(*pick, row);
-      const std::vector<sme_address> to{{1, 1, pick->s.spec.recipients[row].to}};
+      // Without a rate, up to max_batch rows at once, each accepted from a thread of its own so
+      // that they share the journal's commits; with a rate, one at a time.
+      std::vector<std::size_t> rows;
+      const std::size_t batch = pick->s.spec.rate_per_s == 0 ? max_batch : 1;
+      for (std::size_t r = pick->next_row; r < pick->s.message_ids.size() && rows.size() < batch;
+           ++r) {
+        if (pick->s.message_ids[r] == 0) rows.push_back(r);
+      }
+      std::vector<std::shared_ptr<message_content>> contents;
+      std::vector<std::vector<sme_address>> to;
+      for (const std::size_t r : rows) {
+        contents.push_back(content_of(*pick, r));
+        to.push_back({{1, 1, pick->s.spec.recipients[r].to}});
+      }
       handing_over = id;
       lock.unlock();
-      const auto accepted = store.accept(std::move(content), to, now);
+      std::vector<message_store::accept_result> results(rows.size());
+      if (rows.size() == 1) {
+        results[0] = store.accept(std::move(contents[0]), to[0], now);
+      } else {
+        std::vector<std::thread> threads;
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+          threads.emplace_back([&, i] { results[i] = store.accept(contents[i], to[i], now); });
+        }
+        for (std::thread& t : threads) t.join();
+      }
       lock.lock();
       handing_over = 0;
-      handed.notify_all();
+      handed_cv.notify_all();
       const auto it = campaigns.find(id);
       if (it == campaigns.end()) continue;
       campaign& c = it->second;
       last_fed = id;
-      if (accepted.status != message_store::accept_status::ok) {
-        ++stats.store_refusals;
-        c.next_due_ms = static_cast<double>(now + config.retry_ms);
-        continue;
+      bool refused = false;
+      for (std::size_t i = 0; i < rows.size(); ++i) {
+        if (results[i].status != message_store::accept_status::ok) {
+          ++stats.store_refusals;
+          refused = true;
+          continue;
+        }
+        ++stats.handed_over;
+        ++c.handed;
+        c.s.message_ids[rows[i]] = results[i].first_id;
       }
-      ++stats.handed_over;
-      c.s.message_ids[row] = accepted.first_id;
-      c.next_row = row + 1;
+      while (c.next_row < c.s.message_ids.size() && c.s.message_ids[c.next_row] != 0) ++c.next_row;
       // Successive hand-overs of a campaign at least 1/rate apart.
-      c.next_due_ms =
-          c.s.spec.rate_per_s == 0 ? 0 : static_cast<double>(now) + 1000.0 / c.s.spec.rate_per_s;
+      c.next_due_ms = refused ? static_cast<double>(now + config.retry_ms)
+                      : c.s.spec.rate_per_s == 0
+                          ? 0
+                          : static_cast<double>(now) + 1000.0 / c.s.spec.rate_per_s;
       if (c.next_row == c.s.spec.recipients.size() && c.s.state == campaign_state::running) {
         c.s.state = campaign_state::done;
         // Not written: read back, a running campaign with every row handed over is done.
@@ -195,6 +226,8 @@ void campaign_runner::restore(std::vector<stored_campaign> campaigns) {
     // Handed over in row order: the first row without a message is where it goes on.
     c.next_row = static_cast<std::size_t>(
         std::find(c.s.message_ids.begin(), c.s.message_ids.end(), 0) - c.s.message_ids.begin());
+    c.handed = c.s.message_ids.size() - static_cast<std::size_t>(std::count(
+                                            c.s.message_ids.begin(), c.s.message_ids.end(), 0));
     if (c.next_row == c.s.message_ids.size() && c.s.state == campaign_state::running) {
       c.s.state = campaign_state::done;
     }
@@ -251,7 +284,7 @@ campaign_runner::change_status campaign_runner::change(std::uint64_t id, std::ui
                                                        campaign_state to) {
   std::unique_lock lock(impl_->mutex);
   // A hand-over under way counts before the change: its answer shows the campaign as it stays.
-  impl_->handed.wait(lock, [&] { return impl_->handing_over != id; });
+  impl_->handed_cv.wait(lock, [&] { return impl_->handing_over != id; });
   const auto it = impl_->campaigns.find(id);
   if (it == impl_->campaigns.end() || it->second.s.client != client) {
     return change_status::not_found;
@@ -276,7 +309,8 @@ std::optional<std::string> campaign_runner::progress_json(std::uint64_t id, std:
   std::size_t counts[7] = {};
   std::size_t evicted = 0;
   std::size_t final_count = 0;
-  for (std::size_t row = 0; row < c->next_row; ++row) {
+  for (std::size_t row = 0; row < c->s.message_ids.size(); ++row) {
+    if (c->s.message_ids[row] == 0) continue;
     const std::uint8_t st = impl_->state_of(*c, row, nullptr);
     if (st == unknown_state) {
       ++evicted;
@@ -286,7 +320,7 @@ std::optional<std::string> campaign_runner::progress_json(std::uint64_t id, std:
     ++counts[st];
     if (is_final(static_cast<message_state>(st), sp.dlr)) ++final_count;
   }
-  const std::size_t left = sp.recipients.size() - c->next_row;
+  const std::size_t left = sp.recipients.size() - c->handed;
   const bool cancelled = c->s.state == campaign_state::cancelled;
   if (!cancelled) counts[0] += left;
   std::string body = "{\"id\":\"" + std::to_string(id) + "\",\"name\":";
@@ -297,7 +331,7 @@ std::optional<std::string> campaign_runner::progress_json(std::uint64_t id, std:
   body += ",\"sending\":" + std::string(sending && !outside ? "true" : "false");
   body += ",\"recipients\":" + std::to_string(sp.recipients.size()) +
           ",\"rows_refused\":" + std::to_string(c->s.rows_refused) +
-          ",\"handed_over\":" + std::to_string(c->next_row) +
+          ",\"handed_over\":" + std::to_string(c->handed) +
           ",\"rate_per_s\":" + std::to_string(sp.rate_per_s) + ",\"window\":";
   if (sp.window) {
     body += "{\"start\":\"" + time_of_day(sp.window->start_min) + "\",\"stop\":\"" +
@@ -331,7 +365,7 @@ std::optional<std::string> campaign_runner::report_csv(std::uint64_t id,
   for (std::size_t row = 0; row < c->s.spec.recipients.size(); ++row) {
     const campaign_recipient& r = c->s.spec.recipients[row];
     out += std::to_string(r.line) + "," + r.to + ",";
-    if (row >= c->next_row) {
+    if (c->s.message_ids[row] == 0) {
       out += c->s.state == campaign_state::cancelled ? ",cancelled,,,,,,\n" : ",queued,,,,,,\n";
       continue;
     }

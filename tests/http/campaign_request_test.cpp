@@ -74,7 +74,7 @@ TEST(CampaignRequest, JsonRecipientsOrCsvTextAndTheRowBound) {
   EXPECT_EQ(spec.recipients[1].text, "Code y for 4413");
   EXPECT_EQ(spec.recipients[1].line, 4u);
   ASSERT_EQ(spec.faults.size(), 3u);
-  EXPECT_EQ(spec.faults[0].line, 2u);  // no {code} column
+  EXPECT_EQ(spec.faults[0].line, 2u);  // no {code} column ({number} is the number as written)
   EXPECT_EQ(spec.faults[1].line, 3u);  // no number
   EXPECT_EQ(spec.faults[2].line, 5u);  // beyond the bound of 3 rows
   EXPECT_EQ(spec.faults[2].reason, "beyond 3 rows");
