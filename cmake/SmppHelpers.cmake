@@ -86,3 +86,14 @@ function(smpp_add_test name)
   smpp_test_entry(${name}_perf COMMAND ${name} --gtest_filter=${T_PERF_CASES}
                   LABELS ${T_LABELS} perf)
 endfunction()
+
+# smpp_embed_text(OUT IN HEADER FUNCTION): generates OUT, a C++ source in which FUNCTION
+# (ns::name, declared in HEADER) returns the text of the file IN (cmake/embed_text.cmake), so a
+# page is served from the binary itself.
+function(smpp_embed_text out in header fn)
+  add_custom_command(OUTPUT ${out}
+    COMMAND ${CMAKE_COMMAND} -DIN=${in} -DOUT=${out} -DHEADER=${header} -DFUNCTION=${fn}
+            -P ${CMAKE_SOURCE_DIR}/cmake/embed_text.cmake
+    DEPENDS ${in} ${CMAKE_SOURCE_DIR}/cmake/embed_text.cmake
+    COMMENT "Embedding ${in}")
+endfunction()

@@ -95,6 +95,7 @@ if port_open 8780; then
     done
     echo "   GET /v1/messages/$id -> $state"
   fi
+  echo "   the page (send, upload a campaign CSV, follow it): http://127.0.0.1:8780/ with the key demo-key"
 else
   echo "run.sh: smpp-http did not start (see $logs/smpp-http.log)" >&2
 fi

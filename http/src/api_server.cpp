@@ -14,23 +14,13 @@
 
 #include "clock.hpp"
 #include "smpp/http/message_json.hpp"
+#include "web_page.hpp"
 
 namespace smpp::http {
 namespace {
 
 // Scheduled parts count against the queue's bound; a horizon keeps them from filling it for long.
 constexpr std::uint32_t max_schedule_ahead_s = 30 * 86400;
-
-void json_error(httplib::Response& res, int status, std::string_view field,
-                std::string_view reason) {
-  std::string body = "{\"error\":{\"field\":";
-  append_json_string(body, field);
-  body += ",\"reason\":";
-  append_json_string(body, reason);
-  body += "}}\n";
-  res.status = status;
-  res.set_content(body, "application/json");
-}
 
 // Messages per second per client: a bucket of rate_per_s tokens that refills over one second.
 struct token_bucket {
@@ -50,6 +40,23 @@ struct token_bucket {
 };
 
 }  // namespace
+
+void json_error(httplib::Response& res, int status, std::string_view field,
+                std::string_view reason) {
+  std::string body = "{\"error\":{\"field\":";
+  append_json_string(body, field);
+  body += ",\"reason\":";
+  append_json_string(body, reason);
+  body += "}}\n";
+  res.status = status;
+  res.set_content(body, "application/json");
+}
+
+bool sender_allowed(const client_config& client, std::string_view from_text) {
+  return from_text == client.from ||
+         std::find(client.allowed_from.begin(), client.allowed_from.end(), from_text) !=
+             client.allowed_from.end();
+}
 
 struct api_server::impl {
   const http_config& config;
@@ -104,10 +111,7 @@ struct api_server::impl {
     auto content = std::make_shared<message_content>();
     content->client = *client;
     if (r.from) {
-      const bool allowed = r.from_text == cc.from ||
-                           std::find(cc.allowed_from.begin(), cc.allowed_from.end(), r.from_text) !=
-                               cc.allowed_from.end();
-      if (!allowed) {
+      if (!sender_allowed(cc, r.from_text)) {
         json_error(res, 400, "from", "is not a sender this client may use");
         return;
       }
@@ -283,32 +287,22 @@ api_server::api_server(const http_config& config, message_store& store,
   // application/x-www-form-urlencoded (curl -d's default) as a form and refuse it beyond 8 KiB.
   s.Post("/v1/messages", [this](const httplib::Request& req, httplib::Response& res,
                                 const httplib::ContentReader& read) {
-    const std::size_t limit = impl_->config.max_body_bytes;
-    std::string body;
-    // cpp-httplib skips a body whose Content-Length is over its limit (the same limit) without
-    // calling the reader: the length says it.
-    bool over = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > limit;
-    if (!over) {
-      read([&](const char* data, std::size_t n) {
-        over = body.size() + n > limit;
-        if (!over) body.append(data, n);
-        return !over;
-      });
-    }
-    if (over) {
-      // The rest of the body is not read: the connection cannot carry another request.
-      res.set_header("Connection", "close");
-      json_error(res, 413, "body",
-                 "is larger than http.max_body_bytes (" + std::to_string(limit) + ")");
-      return;
-    }
-    impl_->post_messages(req, body, res);
+    if (const auto body = read_body(req, res, read)) impl_->post_messages(req, *body, res);
   });
   s.Get(R"(/v1/messages/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
     impl_->get_message(req, res);
   });
   s.Get("/v1/inbox", [this](const httplib::Request& req, httplib::Response& res) {
     impl_->get_inbox(req, res);
+  });
+  // The client's page: public (it holds no data; every call it makes carries the key).
+  s.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    const std::string_view page = detail::web_page_html();
+    res.set_content(page.data(), page.size(), "text/html; charset=utf-8");
+    res.set_header("Content-Security-Policy",
+                   "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                   "connect-src 'self'; img-src 'self' blob:; form-action 'none'");
+    res.set_header("Cache-Control", "no-store");
   });
   s.Get("/v1/status", [this](const httplib::Request& req, httplib::Response& res) {
     impl_->get_status(req, res);
@@ -323,6 +317,38 @@ api_server::api_server(const http_config& config, message_store& store,
 }
 
 api_server::~api_server() = default;
+
+httplib::Server& api_server::server() {
+  return impl_->server;
+}
+
+std::optional<std::uint32_t> api_server::authenticate(const httplib::Request& req,
+                                                      httplib::Response& res) const {
+  return impl_->authenticate(req, res);
+}
+
+std::optional<std::string> api_server::read_body(const httplib::Request& req,
+                                                 httplib::Response& res,
+                                                 const httplib::ContentReader& read) const {
+  const std::size_t limit = impl_->config.max_body_bytes;
+  std::string body;
+  // cpp-httplib skips a body whose Content-Length is over its limit (the same limit) without
+  // calling the reader: the length says it.
+  bool over = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > limit;
+  if (!over) {
+    read([&](const char* data, std::size_t n) {
+      over = body.size() + n > limit;
+      if (!over) body.append(data, n);
+      return !over;
+    });
+  }
+  if (!over) return body;
+  // The rest of the body is not read: the connection cannot carry another request.
+  res.set_header("Connection", "close");
+  json_error(res, 413, "body",
+             "is larger than http.max_body_bytes (" + std::to_string(limit) + ")");
+  return std::nullopt;
+}
 
 int api_server::bind() {
   const http_config& c = impl_->config;

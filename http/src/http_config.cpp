@@ -210,7 +210,7 @@ std::variant<http_config, std::vector<std::string>> load_http_config(const std::
                                     std::string(e.description())};
   }
   http_config c;
-  r.only(root, "", {"http", "smsc", "limits", "store", "callbacks", "clients"});
+  r.only(root, "", {"http", "smsc", "limits", "store", "callbacks", "campaigns", "clients"});
   if (const toml::table* t = r.table(root, "http")) {
     r.only(*t, "http.", {"listen", "threads", "max_body_bytes", "max_parts"});
     read_listen(r, *t, c);
@@ -250,6 +250,11 @@ std::variant<http_config, std::vector<std::string>> load_http_config(const std::
     r.integer(*t, "limits.", "max_queued_parts", c.limits.max_queued_parts, 1, 100'000'000);
     r.integer(*t, "limits.", "receipt_wait_s", c.limits.receipt_wait_s, 0, 30 * 86400);
     r.integer(*t, "limits.", "max_attempts", c.limits.max_attempts, 1, 1000);
+  }
+  if (const toml::table* t = r.table(root, "campaigns")) {
+    r.only(*t, "campaigns.", {"max_recipients", "max_campaigns"});
+    r.integer(*t, "campaigns.", "max_recipients", c.campaign_max_recipients, 1, 10'000'000);
+    r.integer(*t, "campaigns.", "max_campaigns", c.max_campaigns, 1, 1'000'000);
   }
   if (const toml::table* t = r.table(root, "store")) {
     r.only(*t, "store.", {"path", "synchronous", "max_backlog"});

@@ -11,6 +11,9 @@
 #include "clock.hpp"
 #include "smpp/http/api_server.hpp"
 #include "smpp/http/callbacks.hpp"
+#include "smpp/http/campaign_api.hpp"
+#include "smpp/http/campaign_journal.hpp"
+#include "smpp/http/campaign_runner.hpp"
 #include "smpp/http/http_config.hpp"
 #include "smpp/http/message_journal.hpp"
 #include "smpp/http/message_json.hpp"
@@ -126,6 +129,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "smpp-http: %s\n", error.c_str());
     return 1;
   }
+  // The campaign tables exist before the message journal marks rows handed over in them.
+  auto campaign_store = smpp::http::campaign_journal::open(
+      config.store.path, config.store.synchronous, client_names, error);
+  if (!campaign_store) {
+    std::fprintf(stderr, "smpp-http: %s\n", error.c_str());
+    return 1;
+  }
   auto restored = journal->load();
   const std::size_t restored_messages = restored.size();
   smpp::http::message_store store(config.limits, std::max(first_message_id(), journal->next_id()));
@@ -167,7 +177,16 @@ int main(int argc, char** argv) {
                            config.clients[*client].webhook_secret);
     }
   });
+  smpp::http::campaign_runner campaigns(
+      {config.max_campaigns, config.max_parts, 100}, store, campaign_store.get(),
+      [&](std::uint32_t client) { return *smpp::http::parse_sender(config.clients[client].from); });
+  auto restored_campaigns = campaign_store->load();
+  if (!restored_campaigns.empty()) {
+    std::fprintf(stderr, "smpp-http: %zu campaigns read back\n", restored_campaigns.size());
+  }
+  campaigns.restore(std::move(restored_campaigns));
   smpp::http::api_server server(config, store, sessions, callbacks, journal.get(), inbox);
+  smpp::http::add_campaign_routes(server, campaigns, config);
   const int port = server.bind();
   if (port < 0) {
     std::fprintf(stderr, "smpp-http: cannot listen on %s:%u\n", config.listen_host.c_str(),
@@ -176,6 +195,7 @@ int main(int argc, char** argv) {
   }
   callbacks.start();
   sessions.start();
+  campaigns.start();
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -188,6 +208,7 @@ int main(int argc, char** argv) {
     pthread_kill(waiter.native_handle(), SIGTERM);
   }
   waiter.join();
+  campaigns.stop();
   sessions.stop();
   store.set_final_hook({});
   callbacks.stop();

@@ -4,6 +4,8 @@
 
 #include <sqlite3.h>
 
+#include "sqlite_statement.hpp"
+
 #include <algorithm>
 #include <utility>
 
@@ -37,62 +39,6 @@ CREATE TABLE IF NOT EXISTS callbacks(        -- dlr_url and mo_url POSTs not yet
   id INTEGER PRIMARY KEY, url TEXT NOT NULL, body TEXT NOT NULL, signature TEXT NOT NULL,
   deadline_ms INTEGER NOT NULL);
 )sql";
-
-// One prepared statement, reset after each step.
-class statement {
- public:
-  statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
-  ~statement() { sqlite3_finalize(s_); }
-  statement(const statement&) = delete;
-  statement& operator=(const statement&) = delete;
-
-  [[nodiscard]] bool ok() const { return s_ != nullptr; }
-  statement& bind(int i, std::int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  statement& bind(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  // The text must stay unchanged until the statement is run.
-  statement& bind_static(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-    return *this;
-  }
-  // Drops the bindings (texts bound with bind_static may go away after this).
-  void clear() { sqlite3_clear_bindings(s_); }
-  statement& bind_blob(int i, const std::vector<std::byte>& v) {
-    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  // Runs a statement that returns no rows.
-  [[nodiscard]] bool run() {
-    const int rc = sqlite3_step(s_);
-    sqlite3_reset(s_);
-    return rc == SQLITE_DONE;
-  }
-  [[nodiscard]] bool row() { return sqlite3_step(s_) == SQLITE_ROW; }
-  [[nodiscard]] std::int64_t integer(int col) const { return sqlite3_column_int64(s_, col); }
-  [[nodiscard]] std::string text(int col) const {
-    const auto* p = sqlite3_column_text(s_, col);
-    return p == nullptr ? std::string()
-                        : std::string(reinterpret_cast<const char*>(p),
-                                      static_cast<std::size_t>(sqlite3_column_bytes(s_, col)));
-  }
-  [[nodiscard]] std::vector<std::byte> blob(int col) const {
-    const auto* p = static_cast<const std::byte*>(sqlite3_column_blob(s_, col));
-    return p == nullptr ? std::vector<std::byte>()
-                        : std::vector<std::byte>(p, p + sqlite3_column_bytes(s_, col));
-  }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-};
-
-bool exec(sqlite3* db, const char* sql) {
-  return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
-}
 
 std::vector<std::byte> encode_parts(const std::vector<message_part>& parts) {
   std::vector<std::byte> out;
@@ -402,6 +348,8 @@ struct message_journal::statements {
 
   statement content, message, messages, progress, part, callback_add, callback_done, next_id, begin,
       commit;
+  // Prepared on the first campaign message: its table is the campaign journal's.
+  std::unique_ptr<statement> campaign_fed;
 };
 
 namespace {
@@ -467,6 +415,21 @@ bool message_journal::write(const batch& b) {
       if (n % statements::rows_per_insert == statements::rows_per_insert - 1) {
         ok = st.messages.run();
       }
+    }
+    if (ok && c.campaign != 0) {
+      // The campaign's row is handed over in the transaction that stores its message: after a
+      // crash it is either sent from here or fed again, never both (campaign_journal.hpp).
+      if (!st.campaign_fed || !st.campaign_fed->ok()) {
+        st.campaign_fed = std::make_unique<statement>(
+            db_, "UPDATE campaign_recipients SET message_id = ? WHERE campaign = ? AND row = ?");
+      }
+      statement& fed = *st.campaign_fed;
+      ok = fed.ok() &&
+           fed.bind(1, first)
+               .bind(2, static_cast<std::int64_t>(c.campaign))
+               .bind(3, std::int64_t{c.campaign_row})
+               .run() &&
+           sqlite3_changes(db_) == 1;
     }
     next_id = std::max(next_id, a.first_id + a.to.size());
   }

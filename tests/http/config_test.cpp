@@ -43,6 +43,21 @@ TEST(HttpConfig, TheDefaultFileLoadsWithTheDocumentedValues) {
   EXPECT_EQ(c.store.path, "smpp-http.db");
   EXPECT_EQ(c.store.synchronous, "full");
   EXPECT_EQ(c.store.max_backlog, 500000u);
+  EXPECT_EQ(c.campaign_max_recipients, 100000u);
+  EXPECT_EQ(c.max_campaigns, 1000u);
+}
+
+TEST(HttpConfig, TheCampaignBoundsAreChecked) {
+  const auto e = errors_of(
+      std::string("[campaigns]\nmax_recipients = 0\nmax_campaigns = 2000000\nmax = 1\n") + client);
+  ASSERT_EQ(e.size(), 3u);
+  EXPECT_NE(e[0].find(":2:18: campaigns.max_recipients: must be an integer 1..10000000"),
+            std::string::npos)
+      << e[0];
+  EXPECT_NE(e[1].find(":3:17: campaigns.max_campaigns: must be an integer 1..1000000"),
+            std::string::npos)
+      << e[1];
+  EXPECT_NE(e[2].find("campaigns.max: unknown key"), std::string::npos) << e[2];
 }
 
 TEST(HttpConfig, TheStoreKeysAreChecked) {

@@ -1,9 +1,14 @@
 // The HTTP API of smpp-http (cpp-httplib): POST /v1/messages, GET /v1/messages/{id},
-// GET /v1/inbox, GET /v1/status. Each request is authenticated by its bearer key.
+// GET /v1/inbox, GET /v1/status, each authenticated by its bearer key, and the page at "/".
+// Other routes (campaign_api.hpp) are added through server() with the same authentication.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "smpp/http/callbacks.hpp"
 #include "smpp/http/http_config.hpp"
@@ -12,7 +17,20 @@
 #include "smpp/http/mo_inbox.hpp"
 #include "smpp/http/smsc_sessions.hpp"
 
+namespace httplib {
+class ContentReader;
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
 namespace smpp::http {
+
+// {"error":{"field":...,"reason":...}} with `status`.
+void json_error(httplib::Response& res, int status, std::string_view field,
+                std::string_view reason);
+// Whether `from_text` (as a request wrote it) is the client's sender or one it may name.
+[[nodiscard]] bool sender_allowed(const client_config& client, std::string_view from_text);
 
 class api_server {
  public:
@@ -23,6 +41,17 @@ class api_server {
   ~api_server();
   api_server(const api_server&) = delete;
   api_server& operator=(const api_server&) = delete;
+
+  // For routes served beside these (campaigns, the page), added before bind().
+  [[nodiscard]] httplib::Server& server();
+  // The client of the request's bearer key, or nullopt with 401 answered.
+  [[nodiscard]] std::optional<std::uint32_t> authenticate(const httplib::Request& req,
+                                                          httplib::Response& res) const;
+  // The body of a POST read through cpp-httplib's content reader (so that a form-encoded body
+  // is not parsed as a form), at most max_body_bytes; nullopt with 413 answered beyond.
+  [[nodiscard]] std::optional<std::string> read_body(const httplib::Request& req,
+                                                     httplib::Response& res,
+                                                     const httplib::ContentReader& read) const;
 
   // Binds the listener; the port it got (config port 0 picks one), or -1.
   [[nodiscard]] int bind();

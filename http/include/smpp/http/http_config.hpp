@@ -39,7 +39,9 @@ struct http_config {
   store_config limits;
   callback_config callbacks;
   journal_config store;
-  std::size_t inbox_max = 10000;  // MO messages kept per client for GET /v1/inbox
+  std::size_t inbox_max = 10000;                 // MO messages kept per client for GET /v1/inbox
+  std::size_t campaign_max_recipients = 100000;  // rows of one campaign; more are refused
+  std::size_t max_campaigns = 1000;  // kept; beyond, the oldest finished one is forgotten
   std::vector<client_config> clients;
 };
 

@@ -48,6 +48,10 @@ struct message_content {
   std::string client_ref;
   std::int64_t schedule_ms = 0;  // held until this wall-clock time; 0: at once
   std::string dlr_url;           // the final state is POSTed here; empty: not
+  // A campaign's recipient (campaign_runner.hpp): the journal marks row `campaign_row` of
+  // campaign `campaign` handed over in the transaction that stores the message. 0: none.
+  std::uint64_t campaign = 0;
+  std::uint32_t campaign_row = 0;
 };
 
 // One part handed to a session to submit.
