@@ -157,7 +157,8 @@ TEST(QualityRoute, AnUpstreamThatDeliversHalfItsMessagesLosesToADearerOneThatDel
     pdu resp;
     resp.id = command_id::submit_sm_resp;
     resp.sequence_number = decoded(sent[i]).sequence_number;
-    resp.message_id = "m" + std::to_string(i);
+    const std::string id = "m" + std::to_string(i);
+    resp.message_id = id;
     r.t.deliver(ups[0], encode(resp));
   }
   EXPECT_EQ(r.t.take(c).size(), 4U);
