@@ -223,10 +223,12 @@ system_id = "bench"
 password = "bench"
 window = 65535
 max_binds = 128
-{upstreams}[[routes]]
+{upstreams}{route}"""
+# Every destination to `upstreams` (a TOML list of names), in failover order.
+CATCH_ALL_ROUTE = """[[routes]]
 tenant = "*"
 destination_prefix = ""
-upstreams = ["sim"]
+upstreams = [{upstreams}]
 """
 # One upstream on the smsc-sim, its binds enough for the load's window.
 UPSTREAM_SECTION = """[[upstreams]]
@@ -278,17 +280,6 @@ tenant = "*"
 network = "blue"
 mode = "cheapest"
 upstreams = ["sim-b", "sim-a"]
-[[routes]]
-tenant = "*"
-destination_prefix = ""
-upstreams = ["sim-a"]
-"""
-# router_kernel_prefix: the same upstreams and binds (so the same connections, in the same
-# order), without price lists, every destination by prefix in failover order: the baseline.
-PREFIX_ONLY_ROUTE = """[[routes]]
-tenant = "*"
-destination_prefix = ""
-upstreams = ["sim-a", "sim-b"]
 """
 
 
@@ -329,8 +320,12 @@ class CarrierFiles:
                 up_window=up_window, up_binds=binds)
             for x, binds in (("a", 4), ("b", 1)))
         head = ROUTER_CONFIG[:ROUTER_CONFIG.index("{upstreams}")]
-        tail = (upstreams + PREFIX_ONLY_ROUTE if prefix_only else
-                CARRIER_SECTIONS.format(dir=self.dir, numbers=self.numbers, upstreams=upstreams))
+        # router_kernel_prefix: the same upstreams and binds (the same connections, in the same
+        # order), without price lists, every destination by prefix in failover order.
+        tail = (upstreams + CATCH_ALL_ROUTE.format(upstreams='"sim-a", "sim-b"') if prefix_only
+                else CARRIER_SECTIONS.format(dir=self.dir, numbers=self.numbers,
+                                             upstreams=upstreams) +
+                CATCH_ALL_ROUTE.format(upstreams='"sim-a"'))
         return head.format(listen=listen, workers=workers, note=note,
                            before_correlation=before_correlation, after_correlation="") + tail
 
@@ -340,6 +335,7 @@ def router_config(listen, workers, sim_address, note, up_window, up_binds, befor
     upstream = UPSTREAM_SECTION.format(name="sim", sim_address=sim_address, extra="",
                                        up_window=up_window, up_binds=up_binds)
     return ROUTER_CONFIG.format(listen=listen, workers=workers, note=note, upstreams=upstream,
+                                route=CATCH_ALL_ROUTE.format(upstreams='"sim"'),
                                 before_correlation=before_correlation,
                                 after_correlation=after_correlation)
 
