@@ -5,6 +5,7 @@
 // refused message request goes once to the next upstream of its route, the ESME answered once).
 #include <gtest/gtest.h>
 
+#include <array>
 #include <map>
 #include <string>
 #include <utility>
@@ -248,6 +249,52 @@ TEST(RetryOnRefusal, OnlyOnceAndOnlyForTheStatusesOfRetryOn) {
   EXPECT_EQ(r.w.upstream_stats()[0].retried.load(), 1U);
   EXPECT_EQ(r.w.upstream_stats()[1].retried.load(), 0U);
   EXPECT_EQ(r.w.tenant_stats()[0].rejected.load(), 3U);
+}
+
+// A data_sm (SMPP 3.4 §4.7) to `dest`, its text in message_payload.
+std::vector<std::byte> data_sm_pdu(std::string_view dest, uint32_t seq) {
+  pdu p;
+  p.id = command_id::data_sm;
+  p.sequence_number = seq;
+  p.source_addr = "1234";
+  p.destination_addr = dest;
+  std::array<std::byte, 32> tlv_buf;
+  codec::tlv_writer w(tlv_buf);
+  EXPECT_TRUE(w.add(codec::tag::message_payload, codec::as_bytes(std::string_view("hello"))));
+  p.tlvs = w.area();
+  return encode(p);
+}
+
+TEST(RetryOnRefusal, ADataSmIsRoutedLikeASubmitSmAndRetriedLikeOne) {
+  Rig r(retry_snapshot());
+  auto ups = r.bring_up_upstreams();
+  auto c = r.bound_esme();
+  r.t.deliver(c, data_sm_pdu("441234", 9));  // route 44: primary first
+  auto at_primary = r.t.take(ups[0]);
+  ASSERT_EQ(at_primary.size(), 1U);
+  EXPECT_EQ(decoded(at_primary[0]).id, command_id::data_sm);
+  pdu refusal;
+  refusal.id = command_id::data_sm_resp;
+  refusal.sequence_number = decoded(at_primary[0]).sequence_number;
+  refusal.status = S::ESME_RSYSERR;
+  refusal.body_absent = true;
+  r.t.deliver(ups[0], encode(refusal));
+  auto at_backup = r.t.take(ups[1]);
+  ASSERT_EQ(at_backup.size(), 1U);
+  EXPECT_EQ(decoded(at_backup[0]).id, command_id::data_sm);
+  EXPECT_EQ(decoded(at_backup[0]).destination_addr, "441234");
+  pdu ok;
+  ok.id = command_id::data_sm_resp;
+  ok.sequence_number = decoded(at_backup[0]).sequence_number;
+  ok.message_id = "d-1";
+  r.t.deliver(ups[1], encode(ok));
+  auto out = r.t.take(c);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(decoded(out[0]).id, command_id::data_sm_resp);
+  EXPECT_EQ(decoded(out[0]).status, S::ESME_ROK);
+  EXPECT_EQ(decoded(out[0]).sequence_number, 9U);
+  EXPECT_EQ(decoded(out[0]).message_id, "d-1");
+  EXPECT_EQ(r.w.upstream_stats()[0].retried.load(), 1U);
 }
 
 TEST(RetryOnRefusal, WhenTheNextUpstreamIsDownTheRefusalIsTheAnswer) {
