@@ -40,6 +40,22 @@ sent to its receipt at esme-load); in default-config the requests answered ESME_
 the ratios router/relay. With --repeat N the scenarios run interleaved N times and each ratio is
 the median of the N paired ratios; --json FILE writes everything.
 
+--carrier-numbers N (with --carrier-prefixes M, default 1000000) adds router_kernel_carrier to
+the bulk shape: the same router with carrier routing active, [[networks]] red (4479) and blue
+(4478), a number portability table of N numbers (4479 followed by 8 digits, every other one
+ported to blue: esme-load's destinations are 4479 and 8 digits, so up to 100 M of them are in
+the table), two upstreams on the same smsc-sim, each with a price list of M prefixes (4479 and 6
+digits): sim-a with the 4 binds of router_kernel and cheaper for every prefix, sim-b with one
+bind that stays idle; every destination routed by network with mode "cheapest" (the number
+looked up in the table, both lists looked up, then sim-a's binds as in router_kernel). The files are written once into
+--carrier-dir (default /tmp/smpp-e2e-carrier) and kept; the router builds its tables before it
+listens (up to --carrier-start-s, default 600). Its baseline is router_kernel_prefix: the same
+two upstreams and binds (the same connections, opened in the same order, so each ESME session
+lands on the same bind), without networks, table or price lists, every destination by prefix
+in failover order (router_kernel's single upstream is not a fair baseline: which bind each
+session starts on depends on the connection ids). It prints carrier/prefix-only: the rate of
+router_kernel_carrier over router_kernel_prefix, the median of the runs' paired ratios.
+
 --soak SECONDS runs the soak instead: the router (note = "all", the default) with a correlation
 table of --soak-capacity ids, esme-load at a fixed --soak-rate with a receipt asked for every
 message, for SECONDS (longer than capacity / rate, so the table turns over many times), the
@@ -149,6 +165,7 @@ class Shape:
         self.note_all_variant = note_all_variant
         self.dpdk = dpdk
         self.default_config = default_config
+        self.carrier = None  # CarrierFiles when --carrier-numbers is given (bulk only)
 
     @property
     def dlr(self):
@@ -174,6 +191,9 @@ class Shape:
         main = [("router_kernel", "all" if note_all else "receipts")]
         if self.note_all_variant and not note_all:
             main.append(("router_kernel_note_all", "all"))
+        if self.carrier:
+            main.append(("router_kernel_prefix", "all" if note_all else "receipts"))
+            main.append(("router_kernel_carrier", "all" if note_all else "receipts"))
         return main
 
 
@@ -203,19 +223,23 @@ system_id = "bench"
 password = "bench"
 window = 65535
 max_binds = 128
-[[upstreams]]
-name = "sim"
+{upstreams}{route}"""
+# Every destination to `upstreams` (a TOML list of names), in failover order.
+CATCH_ALL_ROUTE = """[[routes]]
+tenant = "*"
+destination_prefix = ""
+upstreams = [{upstreams}]
+"""
+# One upstream on the smsc-sim, its binds enough for the load's window.
+UPSTREAM_SECTION = """[[upstreams]]
+name = "{name}"
 address = "{sim_address}"
-[[upstreams.binds]]
+{extra}[[upstreams.binds]]
 system_id = "router"
 password = "router"
 type = "transceiver"
 window = {up_window}
 count = {up_binds}
-[[routes]]
-tenant = "*"
-destination_prefix = ""
-upstreams = ["sim"]
 """
 
 # Kernel scenario, before [correlation].
@@ -234,10 +258,84 @@ listen = "127.0.0.1:{port}"
 """
 
 
+# router_kernel_carrier: the same tenant and load, routed by network (number portability) with
+# mode "cheapest" over two upstreams on the same smsc-sim: sim-a with router_kernel's 4 binds,
+# cheaper for every destination, and sim-b with one bind that stays idle.
+# (ROUTER_CONFIG up to its first [[upstreams]], then these.)
+CARRIER_SECTIONS = """{upstreams}[[networks]]
+name = "red"
+prefixes = ["4479"]
+[[networks]]
+name = "blue"
+prefixes = ["4478"]
+[[number_portability]]
+file = "{dir}/ported-{numbers}.csv"
+[[routes]]
+tenant = "*"
+network = "red"
+mode = "cheapest"
+upstreams = ["sim-a", "sim-b"]
+[[routes]]
+tenant = "*"
+network = "blue"
+mode = "cheapest"
+upstreams = ["sim-b", "sim-a"]
+"""
+
+
+class CarrierFiles:
+    """The portability table and the two price lists of router_kernel_carrier, written once."""
+
+    def __init__(self, directory, numbers, prefixes, start_s):
+        if not 0 < numbers <= 100_000_000 or not 0 < prefixes <= 1_000_000:
+            raise ValueError("--carrier-numbers 1..100000000, --carrier-prefixes 1..1000000")
+        self.dir, self.numbers, self.prefixes, self.start_s = directory, numbers, prefixes, start_s
+        os.makedirs(directory, exist_ok=True)
+        ported = os.path.join(directory, f"ported-{numbers}.csv")
+        if not os.path.exists(ported):
+            # 4479 and 8 digits, in blocks of 10,000: every other number ported to blue.
+            block = "".join(f"4479PPPP{k:04d},{'blue' if k % 2 else 'red'}\n"
+                            for k in range(10_000)).encode()
+            with open(ported + ".tmp", "wb") as f:
+                for hi in range((numbers + 9_999) // 10_000):
+                    text = block.replace(b"PPPP", b"%04d" % hi)
+                    left = numbers - hi * 10_000
+                    if left < 10_000:
+                        text = b"".join(text.splitlines(keepends=True)[:left])
+                    f.write(text)
+            os.replace(ported + ".tmp", ported)
+        for name, price in (("prices-a.csv", "0.010"), ("prices-b.csv", "0.020")):
+            # 4479 and 6 digits; sim-a is cheaper for every prefix, so all traffic takes its 4
+            # binds as router_kernel's takes its upstream's, after both lists are looked up.
+            step = max(1, 1_000_000 // prefixes)
+            with open(os.path.join(directory, name), "w") as f:
+                f.write("".join(f"4479{p:06d},{price}\n" for p in range(0, step * prefixes, step)))
+
+    def config(self, listen, workers, sim_address, note, up_window, before_correlation,
+               prefix_only=False):
+        upstreams = "".join(
+            UPSTREAM_SECTION.format(
+                name=f"sim-{x}", sim_address=sim_address,
+                extra="" if prefix_only else f'price_list = "{self.dir}/prices-{x}.csv"\n',
+                up_window=up_window, up_binds=binds)
+            for x, binds in (("a", 4), ("b", 1)))
+        head = ROUTER_CONFIG[:ROUTER_CONFIG.index("{upstreams}")]
+        # router_kernel_prefix: the same upstreams and binds (the same connections, in the same
+        # order), without price lists, every destination by prefix in failover order.
+        tail = (upstreams + CATCH_ALL_ROUTE.format(upstreams='"sim-a", "sim-b"') if prefix_only
+                else CARRIER_SECTIONS.format(dir=self.dir, numbers=self.numbers,
+                                             upstreams=upstreams) +
+                CATCH_ALL_ROUTE.format(upstreams='"sim-a"'))
+        return head.format(listen=listen, workers=workers, note=note,
+                           before_correlation=before_correlation, after_correlation="") + tail
+
+
 def router_config(listen, workers, sim_address, note, up_window, up_binds, before_correlation="",
                   after_correlation=""):
-    return ROUTER_CONFIG.format(listen=listen, workers=workers, sim_address=sim_address, note=note,
-                                up_window=up_window, up_binds=up_binds,
+    upstream = UPSTREAM_SECTION.format(name="sim", sim_address=sim_address, extra="",
+                                       up_window=up_window, up_binds=up_binds)
+    return ROUTER_CONFIG.format(listen=listen, workers=workers, note=note, upstreams=upstream,
+                                route=CATCH_ALL_ROUTE.format(upstreams='"sim"'),
                                 before_correlation=before_correlation,
                                 after_correlation=after_correlation)
 
@@ -360,6 +458,13 @@ def run_scenario(bindir, kind, shape, duration, cpus, note="receipts"):
                     system_id, password = DEFAULT_CONFIG_LOGIN
                     f.write(default_router_config(f"127.0.0.1:{front_port}", cpus["front"],
                                                   f"127.0.0.1:{sim_port}", admin_port))
+                elif kind in ("router_carrier", "router_prefix"):
+                    f.write(shape.carrier.config(
+                        listen=f"127.0.0.1:{front_port}", workers=f'[{cpus["front"]}]',
+                        sim_address=f"127.0.0.1:{sim_port}", note=note,
+                        up_window=min(65535, max(1024, shape.sessions * shape.window)),
+                        before_correlation=ADMIN_SECTION.format(port=admin_port),
+                        prefix_only=kind == "router_prefix"))
                 else:
                     # Upstream binds: enough window for every session's window.
                     comment = KERNEL_DLR_COMMENT if shape.dlr else KERNEL_NOTE_COMMENT
@@ -370,14 +475,20 @@ def run_scenario(bindir, kind, shape, duration, cpus, note="receipts"):
                         up_binds=4,
                         before_correlation=comment + ADMIN_SECTION.format(port=admin_port)))
             front = subprocess.Popen([os.path.join(bindir, "smpp-router"), "--config", cfg],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(tmp, "front.err"), "w"))
         else:
             front = subprocess.Popen(
                 [os.path.join(bindir, "byte-relay"), "--listen", f"127.0.0.1:{front_port}",
                  "--upstream", f"127.0.0.1:{sim_port}", "--cpu", cpus["front"]],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_port(front_port)
+            # The carrier router builds its tables (100 M numbers: a minute or more) first.
+            try:
+                wait_port(front_port, shape.carrier.start_s if kind == "router_carrier" else 60.0)
+            except RuntimeError as e:
+                err = os.path.join(tmp, "front.err")
+                raise RuntimeError(f"{kind}: {e}: {tail(err) if os.path.exists(err) else ''}") from e
             time.sleep(0.3)  # upstream binds come up
             cpu0 = cpu_seconds(front.pid)
             sim0 = cpu_seconds(sim.pid)
@@ -397,7 +508,7 @@ def run_scenario(bindir, kind, shape, duration, cpus, note="receipts"):
             wall = time.monotonic() - wall0
             load_cpu = ((children1.ru_utime + children1.ru_stime)
                         - (children0.ru_utime + children0.ru_stime))
-            if kind == "router":
+            if kind != "relay":
                 metrics = scrape_metrics(admin_port)
             result = read_json(load_json)
             if result is None:
@@ -421,7 +532,7 @@ def run_scenario(bindir, kind, shape, duration, cpus, note="receipts"):
         out["receipts"]["refused"] = out["receipts"]["smsc_sim"].get("refused")
     if metrics is not None:
         out["router_metrics"] = metrics
-    if note is not None and kind == "router" and not shape.default_config:
+    if note is not None and kind != "relay" and not shape.default_config:
         out["note"] = note
     return out
 
@@ -668,7 +779,10 @@ def describe(name, best):
 def run_shapes(args, shapes, cpus):
     results = Results()
     for shape in shapes:
-        kinds = [(name, "router", note) for name, note in shape.router_variants(args.note_all)]
+        special = {"router_kernel_carrier": "router_carrier",
+                   "router_kernel_prefix": "router_prefix"}
+        kinds = [(name, special.get(name, "router"), note)
+                 for name, note in shape.router_variants(args.note_all)]
         kinds.append(("relay", "relay", None))
         if shape.dpdk and not args.no_dpdk:
             kinds.append(("router_dpdk", "dpdk", "all" if args.note_all else "receipts"))
@@ -729,6 +843,9 @@ def e2e_main(args, shapes, cpus):
                             "config": "config/router.toml" if s.default_config else "bench",
                             "ratios": shape_ratios(results, s, args.note_all)} for s in shapes},
         "ratio_router_relay": ratio("router_kernel", "relay"),
+        # Carrier routing (MNP + price lists, cheapest) against prefix-only routing over the same
+        # upstreams and binds, bulk.
+        "ratio_carrier_prefix_only": ratio("router_kernel_carrier", "router_kernel_prefix"),
         "ratio_router_relay_w1": ratio("router_kernel_w1", "relay_w1"),
         # DPDK against the kernel router, same shapes: rate (higher is better) and p99 (lower).
         "ratio_dpdk_kernel": ratio("router_dpdk", "router_kernel"),
@@ -743,6 +860,10 @@ def e2e_main(args, shapes, cpus):
         },
     }
     names = {s.name for s in shapes}
+    if out["ratio_carrier_prefix_only"] is not None:
+        print(f"carrier/prefix-only bulk {fmt(out['ratio_carrier_prefix_only'])}   (rate, median "
+              f"of paired runs; ratio of medians "
+              f"{fmt(rom('router_kernel_carrier', 'router_kernel_prefix'))})")
     if {"bulk", "latency-bound"} <= names:
         r = out["ratio_of_medians"]
         print(f"router/relay bulk {fmt(out['ratio_router_relay'])}   "
@@ -991,6 +1112,15 @@ def parse_args(argv):
     ap.add_argument("--soak-capacity", type=int, default=200_000,
                     help="the router's [correlation] capacity in the soak (default 200000: 2 s "
                          "at 100000/s)")
+    ap.add_argument("--carrier-numbers", type=int, default=0,
+                    help="add router_kernel_carrier to the bulk shape with a portability table of "
+                         "this many numbers (1..100000000; see above)")
+    ap.add_argument("--carrier-prefixes", type=int, default=1_000_000,
+                    help="prefixes in each price list of router_kernel_carrier (default 1000000)")
+    ap.add_argument("--carrier-dir", default="/tmp/smpp-e2e-carrier",
+                    help="where the carrier files are written once and kept")
+    ap.add_argument("--carrier-start-s", type=float, default=600.0,
+                    help="how long the carrier router may take to build its tables and listen")
     args = ap.parse_args(argv)
     if args.duration <= 0 or args.repeat < 1:
         ap.error("--duration must be > 0 and --repeat >= 1")
@@ -1000,6 +1130,13 @@ def parse_args(argv):
         ap.error(f"--shapes: unknown {', '.join(unknown) or '(empty)'}; pick from "
                  f"{', '.join(SHAPE_BY_NAME)}")
     args.shape_list = [s for s in SHAPES if s.name in names]
+    if args.carrier_numbers:
+        try:
+            SHAPE_BY_NAME["bulk"].carrier = CarrierFiles(args.carrier_dir, args.carrier_numbers,
+                                                         args.carrier_prefixes,
+                                                         args.carrier_start_s)
+        except ValueError as e:
+            ap.error(str(e))
     if args.soak is not None:
         if args.soak <= 0 or args.soak_rate <= 0 or args.soak_capacity <= 0:
             ap.error("--soak, --soak-rate and --soak-capacity must be > 0")

@@ -251,6 +251,8 @@ json upstreams_json(const view_input& in) {
     traffic_json(j, x);
     j["return_path"]["receipts"]["unmatched"] = x.receipts_unmatched;
     j["return_path"]["receipts"]["invalid"] = x.receipts_invalid;
+    j["retried"] = x.retried;  // refused with a status of retry_on, sent to the next upstream
+    j["retried_by_status"] = statuses_json(x.retried_by_status);
     // Kept from before return_path: every receipt and MO message received from it.
     j["receipts"] = x.receipts.received;
     j["mo"] = x.mo.received;

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "config_sections.hpp"
+#include "smpp/codec/status.hpp"
 
 namespace smpp::control::detail {
 namespace {
@@ -148,6 +149,24 @@ std::optional<dataplane::host_port> read_listen_address(config_reader& r, const 
   return hp;
 }
 
+// An error status by its SMPP name ("ESME_RSYSERR"); 0 when there is none of that name.
+uint32_t error_status_named(std::string_view name) {
+  constexpr uint32_t last_status = 0x4FF;  // SMPP 5.0 §4.7.6 ends at 0x0000010F; margin
+  for (uint32_t st = 1; st <= last_status; ++st) {
+    if (codec::status_name(static_cast<codec::command_status>(st)) == name) return st;
+  }
+  return 0;
+}
+
+void load_retry_on(config_reader& r, const toml::table& t, const std::string& path,
+                   router_config& c) {
+  std::vector<std::string> names;
+  r.read_string_list(
+      t, "retry_on", path, "an error status name of SMPP 3.4 §5.1.3 (e.g. \"ESME_RSYSERR\")",
+      [](std::string_view n) { return error_status_named(n) != 0; }, names);
+  for (const std::string& n : names) c.retry_on.push_back(error_status_named(n));
+}
+
 void load_router(config_reader& r, const toml::table& root, router_config& c) {
   const toml::table* t = r.table_of(root, "router", "");
   const std::string path = "router";
@@ -174,6 +193,10 @@ void load_router(config_reader& r, const toml::table& root, router_config& c) {
   r.read_int(*t, "max_command_length", path, command_length_range, c.limits.max_command_length);
   r.read_int(*t, "max_connections", path, connections_range, c.limits.max_connections);
   r.read_int(*t, "max_send_queue_bytes", path, send_queue_range, c.limits.max_send_queue_bytes);
+  load_retry_on(r, *t, path, c);
+  r.read_int(*t, "quality_window_s", path, int_range{1, 86400}, c.quality_window_s);
+  r.read_int(*t, "quality_latency_cost", path, int_range{0, 1'000'000}, c.quality_latency_cost);
+  r.read_int(*t, "quality_min_samples", path, int_range{1, 1'000'000}, c.quality_min_samples);
 }
 
 }  // namespace smpp::control::detail

@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "config_sections.hpp"
+#include "smpp/dataplane/snapshot.hpp"
 
 namespace smpp::control::detail {
 namespace {
@@ -39,6 +40,11 @@ bool load_route_upstreams(config_reader& r, const toml::table& t, const std::str
   const toml::array* a = n->as_array();
   if (a == nullptr || a->empty()) {
     r.wrong(*n, join(path, "upstreams"), upstreams_accepted);
+    return false;
+  }
+  if (a->size() > dataplane::max_route_upstreams) {
+    r.error(*n, join(path, "upstreams"),
+            "at most " + std::to_string(dataplane::max_route_upstreams) + " upstreams per route");
     return false;
   }
   bool ok = true;
@@ -90,9 +96,9 @@ void load_routes(config_reader& r, const toml::table& root, const router_config&
   using match = std::tuple<std::string, std::string, std::string, std::string, std::string>;
   std::map<match, std::pair<std::string, uint32_t>> matches;  // -> first route's key and line
   for (const auto& [t, path] : r.tables_of(root, "routes", "")) {
-    r.check_keys(
-        *t, path,
-        {"tenant", "destination_prefix", "network", "source_prefix", "service_type", "upstreams"});
+    r.check_keys(*t, path,
+                 {"tenant", "destination_prefix", "network", "source_prefix", "service_type",
+                  "upstreams", "mode"});
     route_config route;
     bool ok = true;
     if (const auto* s =
@@ -145,6 +151,27 @@ void load_routes(config_reader& r, const toml::table& root, const router_config&
       ok = false;
     }
     if (!load_route_upstreams(r, *t, path, c, route)) ok = false;
+    constexpr std::string_view mode_accepted = "\"failover\", \"cheapest\" or \"quality\"";
+    if (const auto* s = r.read_string(*t, "mode", path, mode_accepted)) {
+      if (s->get() == "cheapest" || s->get() == "quality") {
+        (s->get() == "cheapest" ? route.cheapest : route.quality) = true;
+        for (const std::string& name : route.upstreams) {
+          const auto u = std::find_if(c.upstreams.begin(), c.upstreams.end(),
+                                      [&](const upstream_config& x) { return x.name == name; });
+          if (u != c.upstreams.end() && u->price_list.empty()) {
+            r.error(*s, join(path, "mode"),
+                    "a " + s->get() + " route's upstreams need a price_list: " + quoted(name) +
+                        " has none");
+            ok = false;
+          }
+        }
+      } else if (s->get() != "failover") {
+        r.wrong(*s, join(path, "mode"), mode_accepted);
+        ok = false;
+      }
+    } else if (t->contains("mode")) {
+      ok = false;
+    }
 
     if (ok) {
       const uint32_t line = t->source().begin.line;

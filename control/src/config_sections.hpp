@@ -30,9 +30,17 @@ constexpr int_range weight_range{1, 65535};
 constexpr int_range idle_unbind_range{1, 86'400};
 
 // The keys of [router]: checked there, and suggested for one written at the top level.
-inline constexpr std::array<std::string_view, 7> router_keys = {
-    "listen",   "tls", "workers", "max_command_length", "max_connections", "max_send_queue_bytes",
-    "transport"};
+inline constexpr std::array<std::string_view, 11> router_keys = {"listen",
+                                                                 "tls",
+                                                                 "workers",
+                                                                 "max_command_length",
+                                                                 "max_connections",
+                                                                 "max_send_queue_bytes",
+                                                                 "transport",
+                                                                 "retry_on",
+                                                                 "quality_window_s",
+                                                                 "quality_latency_cost",
+                                                                 "quality_min_samples"};
 
 // A name of 1..64 characters A-Z a-z 0-9 '_' '-' '.': tenants, upstreams (metric labels) and
 // the DPDK file prefix.

@@ -122,9 +122,10 @@ void load_upstreams(config_reader& r, const toml::table& root,
                     const std::vector<tenant_config>& tenants, std::vector<upstream_config>& out) {
   std::map<std::string, uint32_t> names;
   for (const auto& [t, path] : r.tables_of(root, "upstreams", "")) {
-    r.check_keys(*t, path,
-                 {"name", "address", "binds", "tls", "message_id_radix", "receipt_id_radix",
-                  "on_demand", "idle_unbind_s", "rate_per_s", "frame_ms", "mode", "shares"});
+    r.check_keys(
+        *t, path,
+        {"name", "address", "binds", "tls", "message_id_radix", "receipt_id_radix", "on_demand",
+         "idle_unbind_s", "rate_per_s", "frame_ms", "mode", "shares", "price_list"});
     upstream_config c;
     c.name = read_name(r, *t, path, "upstream", names);
     if (const auto* s = r.require_string(*t, "address", path, address_accepted)) {
@@ -143,6 +144,7 @@ void load_upstreams(config_reader& r, const toml::table& root,
     r.read_bool(*t, "on_demand", path, c.on_demand);
     r.read_int(*t, "idle_unbind_s", path, idle_unbind_range, c.idle_unbind_s);
     load_schedule(r, *t, path, tenants, c);
+    (void)r.read_path(*t, "price_list", path, false, c.price_list);
     out.push_back(std::move(c));
   }
 }

@@ -340,6 +340,8 @@ router_totals collect_totals(const dataplane::router_snapshot& snap, const admin
                   us[i].latency, x);
       x.receipts_unmatched += us[i].receipts_unmatched;
       x.receipts_invalid += us[i].receipts_invalid;
+      x.retried += us[i].retried;
+      add_statuses(us[i].retried_by_status, x.retried_by_status);
     }
   }
   if (shared != nullptr) {
@@ -495,6 +497,13 @@ std::string render_metrics(const metrics_input& in) {
                   "Requests the upstream answered with an error, that timed out or were lost with "
                   "a bind, by command_status.",
                   "upstream", upstreams, t.upstreams);
+  e.family("smpp_upstream_retried_total", "counter",
+           "Message requests the upstream refused with a status of [router] retry_on and that "
+           "went to the next upstream of their route, by command_status.");
+  for (size_t i = 0; i < t.upstreams.size() && i < upstreams.size(); ++i) {
+    status_samples(e, "smpp_upstream_retried_total", {{"upstream", upstreams[i]}},
+                   t.upstreams[i].retried_by_status);
+  }
   traffic_family(e, "smpp_upstream_receipts_total", "counter",
                  "Delivery receipts received from the upstream, whatever became of them "
                  "(smpp_upstream_return_total).",

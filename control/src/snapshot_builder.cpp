@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "mnp_loader.hpp"
+#include "price_loader.hpp"
 #include "smpp/control/slot_planner.hpp"
 #include "smpp/dataplane/tls.hpp"
 
@@ -233,6 +234,7 @@ std::shared_ptr<const dataplane::router_snapshot> build_snapshot(
   s->networks =
       dataplane::network_map(std::move(network_names), network_prefixes, std::move(ported.index));
   s->mnp_sources = std::move(ported.sources);
+  if (!detail::load_prices(config, previous, *s, error)) return nullptr;
   std::vector<dataplane::route_def> routes;
   for (const route_config& r : config.routes) {
     dataplane::route_def d;
@@ -255,6 +257,9 @@ std::shared_ptr<const dataplane::router_snapshot> build_snapshot(
     d.destination_prefix = r.destination_prefix;
     d.source_prefix = r.source_prefix;
     d.service_type = r.service_type;
+    d.mode = r.cheapest  ? dataplane::route_mode::cheapest
+             : r.quality ? dataplane::route_mode::quality
+                         : dataplane::route_mode::failover;
     for (const std::string& name : r.upstreams) {
       const auto it = upstream_index.find(name);
       if (it == upstream_index.end()) {
@@ -288,6 +293,10 @@ std::shared_ptr<const dataplane::router_snapshot> build_snapshot(
     mo.push_back(std::move(d));
   }
   s->mo_routes = dataplane::route_table(std::move(mo));
+  s->retry_on = config.retry_on;
+  s->quality.window_ms = uint64_t{config.quality_window_s} * 1000;
+  s->quality.latency_cost = config.quality_latency_cost;
+  s->quality.min_samples = config.quality_min_samples;
   s->correlation.capacity = config.correlation.capacity;
   s->correlation.ttl_ms = uint64_t{config.correlation.ttl_s} * 1000;
   s->correlation.note_all = config.correlation.note_all;

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <string>
 
 #include "config_text.hpp"
@@ -236,6 +237,86 @@ TEST(CarrierExample, TheExampleConfigurationRoutesPortedNumbersToTheirNetwork) {
   EXPECT_EQ(routed_to(*s, "447900900004"), "red-smsc");
   EXPECT_EQ(routed_to(*s, "447900900009"), "blue-smsc");
   EXPECT_EQ(routed_to(*s, "3361234567"), "red-smsc");  // no network: the prefix route
+  // The cheapest route's price lists, as published to the workers (index: the upstream's).
+  ASSERT_EQ(s->prices.size(), 2u);
+  ASSERT_NE(s->prices[0], nullptr);
+  ASSERT_NE(s->prices[1], nullptr);
+  EXPECT_EQ(s->prices[0]->lookup("0033612345678"), 25'000u);
+  EXPECT_EQ(s->prices[1]->lookup("0033612345678"), 35'000u);
+  EXPECT_EQ(s->prices[0]->lookup("00491701234567"), 40'000u);
+  EXPECT_EQ(s->prices[1]->lookup("00491701234567"), 20'000u);
+  EXPECT_EQ(s->prices[0]->lookup("0081312345678"), 50'000u);
+  EXPECT_EQ(s->prices[1]->lookup("0081312345678"), 45'000u);
+  EXPECT_EQ(s->prices[0]->lookup("447700900001"), dataplane::no_price);
+  const dataplane::route_def* r = s->routes.lookup(0, "0033612345678", "", "");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->mode, dataplane::route_mode::cheapest);
+  EXPECT_EQ(r->upstreams, (std::vector<uint32_t>{0, 1}));
+  EXPECT_EQ(s->retry_on, (std::vector<uint32_t>{0x08, 0x14, 0x58}));
+}
+
+TEST_F(CarrierRouting, PriceListsAreReusedByAReloadUnlessTheirFileChanged) {
+  write("ported.csv", "");
+  write("a.csv", "44,0.02\n");
+  write("b.csv", "44,0.01\n");
+  const std::string text =
+      config("",
+             "[[routes]]\ntenant = \"*\"\ndestination_prefix = \"44\"\nmode = \"cheapest\"\n"
+             "upstreams = [\"red-smsc\", \"blue-smsc\"]\n");
+  const std::string priced =
+      std::regex_replace(text, std::regex("binds = \\[\\{system_id = \"r\"\\}\\]"),
+                         "binds = [{system_id = \"r\"}]\nprice_list = \"a.csv\"");
+  const std::string both =
+      std::regex_replace(priced, std::regex("binds = \\[\\{system_id = \"b\"\\}\\]"),
+                         "binds = [{system_id = \"b\"}]\nprice_list = \"b.csv\"");
+  auto first = build(both);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->prices[0]->lookup("447"), 20'000u);
+  EXPECT_EQ(first->prices[1]->lookup("447"), 10'000u);
+  EXPECT_EQ(first->prices[2], nullptr);
+  write("b.csv", "44,0.03\n4477,0.005\n");  // a different size: rebuilt
+  auto next = build(both, first.get());
+  ASSERT_NE(next, nullptr);
+  EXPECT_EQ(next->prices[0], first->prices[0]);  // unchanged: the running table
+  EXPECT_NE(next->prices[1], first->prices[1]);
+  EXPECT_EQ(next->prices[1]->lookup("447712"), 5'000u);
+  EXPECT_EQ(next->prices[1]->lookup("4412"), 30'000u);
+  EXPECT_EQ(first->prices[1]->lookup("447712"), 10'000u);  // the running snapshot's is untouched
+}
+
+TEST_F(CarrierRouting, PriceListAndRetryErrorsNameTheirKeyAndWhatIsAccepted) {
+  write("ported.csv", "");
+  const std::string file = path();
+  const std::string cheapest =
+      "[[routes]]\ntenant = \"*\"\ndestination_prefix = \"44\"\nmode = \"cheapest\"\n"
+      "upstreams = [\"red-smsc\"]\n";
+  EXPECT_EQ(first_error(config("", cheapest)),
+            file +
+                ":29:8: routes[0].mode: a cheapest route's upstreams need a price_list: "
+                "'red-smsc' has none");
+  EXPECT_EQ(
+      first_error(config("",
+                         "[[routes]]\ntenant = \"*\"\nmode = \"random\"\n"
+                         "upstreams = [\"red-smsc\"]\n")),
+      file +
+          ":28:8: routes[0].mode: must be \"failover\", \"cheapest\" or \"quality\" (got string "
+          "\"random\")");
+  EXPECT_EQ(first_error("[router]\nretry_on = [\"ESME_RNOPE\"]\n"),
+            file +
+                ":2:13: router.retry_on[0]: must be an error status name of SMPP 3.4 §5.1.3 "
+                "(e.g. \"ESME_RSYSERR\") (got string \"ESME_RNOPE\")");
+  // A broken price list refuses the snapshot, with its file and line.
+  write("a.csv", "44,0.02\n45,cheap\n");
+  write("router.toml",
+        std::regex_replace(config("", ""), std::regex("binds = \\[\\{system_id = \"r\"\\}\\]"),
+                           "binds = [{system_id = \"r\"}]\nprice_list = \"a.csv\""));
+  const config_result loaded = load_config_file(path());
+  ASSERT_TRUE(loaded.ok()) << (loaded.errors.empty() ? "" : loaded.errors[0].to_string());
+  std::string err;
+  EXPECT_EQ(build_snapshot(*loaded.config, err), nullptr);
+  EXPECT_EQ(err, "upstreams[0].price_list: " + (dir_ / "a.csv").string() +
+                     ":2: the price must be a decimal 0..4294.967294 with at most 6 digits after "
+                     "the point, got \"cheap\"");
 }
 
 }  // namespace

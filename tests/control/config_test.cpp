@@ -159,8 +159,15 @@ TEST(ConfigExamples, CarrierConfigRoutesByNetworkWithItsPortabilityFiles) {
   EXPECT_EQ(c.number_portability[0].file,
             (source_dir() / "config" / "carrier-ported.csv").string());
   ASSERT_EQ(c.number_portability[0].deltas.size(), 1u);
-  ASSERT_EQ(c.routes.size(), 3u);
+  ASSERT_EQ(c.routes.size(), 5u);
+  EXPECT_TRUE(c.routes[3].quality);
+  EXPECT_EQ(c.quality_window_s, 600u);
   EXPECT_EQ(c.routes[1].network, "blue");
+  EXPECT_FALSE(c.routes[1].cheapest);
+  EXPECT_TRUE(c.routes[2].cheapest);
+  EXPECT_EQ(c.upstreams[1].price_list,
+            (source_dir() / "config" / "carrier-prices-blue.csv").string());
+  EXPECT_EQ(c.retry_on, (std::vector<uint32_t>{0x08, 0x14, 0x58}));
 }
 
 TEST(ConfigLoad, ClearPasswordIsHashedAtLoad) {
@@ -475,7 +482,7 @@ const bad_config bad_configs[] = {
     {"route key unrelated",
      valid_base + "priority = 1\n", 12, "routes[0].priority",
      "unknown key 'priority' (accepted: tenant, destination_prefix, network, source_prefix, "
-     "service_type, upstreams)"},
+     "service_type, upstreams, mode)"},
     // return path and idle behaviour
     {"message id radix unknown", valid_base + lines({"[[upstreams]]", "name = \"u2\"",
      "address = \"127.0.0.1:1\"", "binds = [{system_id = \"r\"}]", "message_id_radix = \"octal\""}),

@@ -22,6 +22,8 @@ matches the delivery receipts to the responses' message_ids.
   --window N          outstanding submit_sm at most (default 10)
   --destination D     destination_addr (default 447900000001)
   --no-receipts       registered_delivery 0 and no wait for receipts
+  --data-sm           send data_sm (SMPP 3.4 §4.7, the text in message_payload) instead of
+                      submit_sm; their data_sm_resp are checked the same way
   --expect-id-prefix P
                       every message_id must start with P (the upstream's ids, relayed)
   --timeout-ms N      hard bound on the whole run (default 30000)
@@ -43,6 +45,7 @@ const spec = {
   '--system-id': 'string',
   '--password': 'string',
   '--count': 'uint',
+  '--data-sm': 'flag',
   '--window': 'uint',
   '--destination': 'string',
   '--no-receipts': 'flag',
@@ -202,7 +205,7 @@ function pump() {
   while (summary.sent < count && outstanding < window) {
     const n = ++summary.sent;
     ++outstanding;
-    session.submit_sm({
+    const message = {
       source_addr_ton: 5,  // alphanumeric, SMPP 3.4 §5.2.5
       source_addr: 'nodeesme',
       dest_addr_ton: 1,  // international
@@ -210,8 +213,13 @@ function pump() {
       destination_addr: opt['--destination'] || '447900000001',
       registered_delivery: wantReceipts ? 1 : 0,
       data_coding: 0,
-      short_message: `node-smpp message ${n}`,
-    }, onSubmitResp);
+    };
+    if (opt['--data-sm']) {
+      // SMPP 3.4 §4.7.1: no short_message; the text travels in the message_payload TLV.
+      session.data_sm({...message, message_payload: `node-smpp data_sm ${n}`}, onSubmitResp);
+    } else {
+      session.submit_sm({...message, short_message: `node-smpp message ${n}`}, onSubmitResp);
+    }
   }
 }
 

@@ -530,6 +530,22 @@ TEST_F(PeersThroughRouter, NodeEsmeThroughRouterToSmscSim) {
   EXPECT_EQ(c.count("unbinds"), 2u);
 }
 
+// data_sm from a real client (SMPP 3.4 §4.7) is routed like submit_sm: each reaches the SMSC
+// once and its data_sm_resp comes back with the SMSC's message_id.
+TEST_F(PeersThroughRouter, NodeEsmeDataSmThroughRouterToSmscSim) {
+  child_process sim;
+  const uint16_t sim_port = start_smsc_sim(sim, 0, {"--system-id", "router"});
+  ASSERT_TRUE(start_router_before(sim, sim_port, 2, "router", "rpw"));
+
+  expect_clean_run(run_node_esme(port_, {"--system-id", "peers", "--no-receipts", "--data-sm"}), 0);
+
+  EXPECT_EQ(stop_router(), std::make_pair(messages, messages));
+  const flat_json c = stop_smsc(sim, "smsc-sim");
+  EXPECT_EQ(c.count("data_sm"), messages);
+  EXPECT_EQ(c.count("submit_sm"), 0u);
+  EXPECT_EQ(c.count("accepted"), messages);
+}
+
 TEST_F(PeersThroughRouter, PerlEsmeThroughRouterToSmscSim) {
   child_process sim;
   const uint16_t sim_port = start_smsc_sim(sim, 0, {"--system-id", "router"});

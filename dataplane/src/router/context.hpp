@@ -11,6 +11,7 @@
 #include "smpp/dataplane/handoff.hpp"
 #include "smpp/dataplane/shared_state.hpp"
 #include "smpp/dataplane/snapshot.hpp"
+#include "smpp/dataplane/upstream_quality.hpp"
 #include "worker_counters.hpp"
 
 namespace smpp::dataplane::router {
@@ -27,7 +28,8 @@ struct worker_context {
         mesh(ring_mesh),
         counters(tenant_capacity, upstream_capacity),
         stats(counters.stats),
-        out(transport) {}
+        out(transport),
+        quality(upstream_capacity) {}
 
   const uint32_t index;
   const uint32_t workers;
@@ -45,6 +47,8 @@ struct worker_context {
   worker_stats& stats;
   output out;
   conn_table conns;
+  // Each upstream's delivery ratio and answer latency as this worker saw them (quality routes).
+  upstream_quality quality;
 
   [[nodiscard]] const router_snapshot& cfg() const noexcept { return *snap; }
   // Other workers to hand work to.

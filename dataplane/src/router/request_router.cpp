@@ -1,6 +1,7 @@
 #include "request_router.hpp"
 
 #include "pdu_facts.hpp"
+#include "route_order.hpp"
 
 namespace smpp::dataplane::router {
 
@@ -10,6 +11,7 @@ using S = codec::command_status;
 request_router::request_router(worker_context& ctx, upstream_side& upstreams, handoff_port& port,
                                message_ids& ids, answers& back)
     : ctx_(ctx), upstreams_(upstreams), port_(port), ids_(ids), back_(back) {
+  upstreams_.set_retry(this);
   adopt();
 }
 
@@ -38,7 +40,14 @@ submit_outcome request_router::submit(esme_session& s, bytes_view frame, const c
   h.note = snap.correlation.note_all || asks_for_receipt(p) ? 1 : 0;
   bool any_busy = false;
   upstream_link* u = nullptr;
-  for (uint32_t up : r->upstreams) {
+  const bool retrying = !snap.retry_on.empty();
+  upstream_order_buffer buf;
+  const std::span<const uint32_t> order =
+      upstream_order(*r, snap, dest, ctx_.quality, ctx_.now_ms, buf);
+  for (size_t k = 0; k < order.size(); ++k) {
+    const uint32_t up = order[k];
+    // Refused with a status of retry_on, it goes once to the next upstream of the route.
+    h.retry_to = retrying && k + 1 < order.size() ? order[k + 1] : no_retry;
     // Failover order; within an upstream our own binds first, then another worker's. The bind
     // the session used last is tried first: no search, and its state is already in cache.
     if (upstream_link* l = s.last_link; l != nullptr && l->upstream == up && l->takes_requests()) {
@@ -73,6 +82,14 @@ submit_outcome request_router::submit(esme_session& s, bytes_view frame, const c
   }
   if (upstreams_.send_request(*u, frame, h) == 0) return submit_outcome::throttled;
   return submit_outcome::taken;
+}
+
+bool request_router::retry(const handoff_header& h, bytes_view frame) {
+  bool any_busy = false;
+  if (!forward_local(h.upstream, h, frame, any_busy) && !hand_off(h.upstream, h, frame, any_busy))
+    return false;
+  ++ctx_.stats.retried;
+  return true;
 }
 
 bool request_router::tenant_queue_full(uint32_t upstream, uint32_t tenant) const noexcept {

@@ -16,6 +16,7 @@
 #include "esme_session.hpp"
 #include "handoff_port.hpp"
 #include "message_ids.hpp"
+#include "refusal_retry.hpp"
 #include "upstream_side.hpp"
 
 namespace smpp::dataplane::router {
@@ -28,7 +29,7 @@ enum class submit_outcome : uint8_t {
   unavailable,  // no bind of any upstream of the route is up
 };
 
-class request_router {
+class request_router final : private refusal_retry {
  public:
   request_router(worker_context& ctx, upstream_side& upstreams, handoff_port& port,
                  message_ids& ids, answers& back);
@@ -52,6 +53,8 @@ class request_router {
   void adopt();  // a new snapshot: upstreams may have been added
 
  private:
+  // refusal_retry: to h.upstream, on a bind of this worker or handed to another's.
+  bool retry(const handoff_header& h, bytes_view frame) override;
   void message_op(handoff_header h, std::string_view message_id, bytes_view frame);
   // Sends a request on a bind of this worker; false when none took it.
   bool forward_local(uint32_t upstream, const handoff_header& h, bytes_view frame, bool& any_busy);

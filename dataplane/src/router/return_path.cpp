@@ -20,13 +20,15 @@ namespace {
 struct quoted_id {
   std::string_view id;
   bool final = false;
+  bool delivered = false;  // final and DELIVRD
 };
 
 quoted_id quoted_id_of(const codec::pdu& p) noexcept {
   const codec::receipt_summary r = codec::summarize_receipt(p);
   const bool smsc_receipt =
       codec::receipt_kind_from_esm_class(p.esm_class) == codec::receipt_kind::smsc_delivery_receipt;
-  return {r.message_id, smsc_receipt && r.state && codec::is_final(*r.state)};
+  const bool final = smsc_receipt && r.state && codec::is_final(*r.state);
+  return {r.message_id, final, final && *r.state == codec::message_state::delivered};
 }
 
 }  // namespace
@@ -51,6 +53,8 @@ void return_path::from_upstream(uint32_t upstream, conn_id conn, bytes_view fram
     ++ctx_.stats.receipts_received;
     ++ctx_.counters.upstream(upstream).receipts.received;
     const quoted_id q = quoted_id_of(p);
+    if (q.final)
+      ctx_.quality.receipt(upstream, q.delivered, ctx_.now_ms, ctx_.cfg().quality.window_ms);
     if (q.id.empty()) {
       // Nobody to give it to; refusing it would only make the SMSC send it again.
       ++ctx_.stats.receipts_invalid;

@@ -29,8 +29,9 @@ struct upstream_link {
     codec::command_id id = codec::command_id::submit_sm;
     uint32_t origin = 0;  // worker of the ESME session
     uint32_t tenant = 0;
-    uint64_t start_us = 0;  // when it was sent upstream
-    bool note = true;       // note its message id (correlation)
+    uint64_t start_us = 0;           // when it was sent upstream
+    bool note = true;                // note its message id (correlation)
+    uint32_t retry_to = UINT32_MAX;  // handoff_header::retry_to
   };
   uint32_t upstream = 0;
   const upstream_bind_def* def = nullptr;
@@ -42,6 +43,9 @@ struct upstream_link {
   // in flight (same index as inflight_table), kept until answered.
   std::unique_ptr<slot_gate> gate;
   std::vector<slot_gate::item> gate_items;
+  // The bytes of each request in flight that may be retried elsewhere (inflight::retry_to set;
+  // same index as inflight_table), sized on first use; their capacity is reused.
+  std::vector<std::vector<std::byte>> retry_frames;
   uint64_t reconnect_at_ms = 0;
   uint32_t backoff_ms = 0;
   uint64_t last_rx_ms = 0;

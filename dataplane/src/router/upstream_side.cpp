@@ -233,6 +233,12 @@ uint32_t upstream_side::send_request(upstream_link& u, bytes_view frame, const h
   e.tenant = h.tenant;
   e.start_us = ctx_.now_us;
   e.note = h.note != 0;
+  e.retry_to = h.retry_to;
+  if (e.retry_to != no_retry) {
+    // Kept until the answer: a refusal sends these bytes to the next upstream.
+    if (u.retry_frames.empty()) u.retry_frames.resize(u.inflight_table.capacity());
+    u.retry_frames[u.inflight_table.index_of(seq)].assign(frame.begin(), frame.end());
+  }
   ++ctx_.counters.upstream(u.upstream).forwarded;
   u.last_tx_ms = ctx_.now_ms;
   ++ctx_.stats.submit_forwarded;
@@ -354,7 +360,7 @@ void upstream_side::on_response(upstream_link& u, const codec::pdu_header& h, by
     ++ctx_.stats.resp_orphaned;  // answered after its timeout, or never ours
     return;
   }
-  const upstream_link::inflight& e = *found;  // its fields stay valid until reused
+  const upstream_link::inflight e = *found;
   u.inflight_table.close(*found);
   ctx_.room_freed = true;
   const auto st = static_cast<S>(h.command_status);
@@ -373,8 +379,14 @@ void upstream_side::on_response(upstream_link& u, const codec::pdu_header& h, by
     u.gate->release(it);
     it.cell = slot_gate::no_cell;
   }
+  if (e.retry_to != no_retry && h.command_status != 0 && ctx_.cfg().retries(h.command_status) &&
+      retry_refused(u, e, h.command_status)) {
+    return;
+  }
   if (is_submit(e.id)) {
     ctx_.counters.count_answer(e.tenant, u.upstream, h.command_status, e.start_us, ctx_.now_us);
+    ctx_.quality.answered(u.upstream, ctx_.now_us > e.start_us ? ctx_.now_us - e.start_us : 0,
+                          ctx_.now_ms, ctx_.cfg().quality.window_ms);
   }
   if (h.command_status == 0 && e.note &&
       (id == command_id::submit_sm_resp || id == command_id::data_sm_resp ||
@@ -389,6 +401,28 @@ void upstream_side::on_response(upstream_link& u, const codec::pdu_header& h, by
       request_header(handoff_header::answer, e.origin, e.esme, e.esme_seq, e.id, e.tenant);
   if (back_.to_esme(req, nack ? st : S::ESME_ROK, nack ? bytes_view{} : frame))
     ++ctx_.stats.resp_relayed;
+}
+
+bool upstream_side::retry_refused(upstream_link& u, const upstream_link::inflight& e,
+                                  uint32_t status) {
+  if (retry_ == nullptr || ctx_.shutting_down) return false;
+  // The bytes leave the bind's table before anything is sent on it again.
+  retry_frame_.swap(u.retry_frames[u.inflight_table.index_of(e.seq)]);
+  handoff_header h =
+      request_header(handoff_header::request, e.origin, e.esme, e.esme_seq, e.id, e.tenant);
+  h.note = e.note ? 1 : 0;
+  h.upstream = e.retry_to;
+  h.retry_to = no_retry;  // once
+  if (!retry_->retry(h, retry_frame_)) {
+    ++ctx_.stats.retries_not_sent;  // no bind of the next upstream took it: the refusal stands
+    return false;
+  }
+  // The refusal counts for this upstream only: the tenant is counted the final answer.
+  ctx_.counters.count_answer(UINT32_MAX, u.upstream, status, e.start_us, ctx_.now_us);
+  upstream_counters& c = ctx_.counters.upstream(u.upstream);
+  ++c.retried;
+  c.retried_by_status.add(status);
+  return true;
 }
 
 void upstream_side::fail_inflight(upstream_link& u, codec::command_status status,

@@ -13,6 +13,7 @@
 #include "answers.hpp"
 #include "context.hpp"
 #include "message_ids.hpp"
+#include "refusal_retry.hpp"
 #include "smpp/dataplane/router_worker.hpp"
 #include "smpp/dataplane/slot_gate.hpp"
 #include "upstream_link.hpp"
@@ -24,6 +25,9 @@ class return_path;
 class upstream_side {
  public:
   upstream_side(worker_context& ctx, answers& back, message_ids& ids, return_path& returns);
+
+  // Where refused requests go once more ([router] retry_on); none: answered as refused.
+  void set_retry(refusal_retry* r) noexcept { retry_ = r; }
 
   // Starts connecting every bind that is down (not the idle on-demand ones).
   void start();
@@ -93,6 +97,9 @@ class upstream_side {
   void unbind_to_idle(upstream_link& u);  // idle or retired: unbinds and stays closed
   void on_pdu(upstream_link& u, bytes_view frame);
   void on_response(upstream_link& u, const codec::pdu_header& h, bytes_view frame);
+  // A message request refused with a status of retry_on, sent to e.retry_to: true when it went
+  // (the ESME is answered by that upstream), false when the refusal is the ESME's answer.
+  bool retry_refused(upstream_link& u, const upstream_link::inflight& e, uint32_t status);
   // Answers every request in flight on u (all_of_them) or those past their deadline.
   void fail_inflight(upstream_link& u, codec::command_status status, bool all_of_them);
   void fail_gate(upstream_link& u, codec::command_status status);
@@ -109,6 +116,8 @@ class upstream_side {
   std::vector<std::vector<upstream_link*>> by_upstream_;
   std::vector<upstream_link*> gated_links_;  // this worker's binds with a slot gate
   std::vector<conn_id> reads_held_;          // binds held back by shared_state::reads_held
+  refusal_retry* retry_ = nullptr;
+  std::vector<std::byte> retry_frame_;  // the frame being retried (swapped, not copied)
   bool came_up_ = false;
 };
 

@@ -72,6 +72,8 @@ struct tenant_totals : traffic_totals {
 struct upstream_totals : traffic_totals {
   uint64_t receipts_unmatched = 0;  // no correlation entry: acknowledged, not relayed
   uint64_t receipts_invalid = 0;    // no usable message id: acknowledged, not relayed
+  uint64_t retried = 0;             // refused with a status of retry_on, sent to the next upstream
+  status_totals retried_by_status;
   std::vector<uint32_t> binds_up_per_worker;
   uint32_t failed_links = 0;  // binds down after a failure
 };

@@ -101,6 +101,7 @@ struct upstream_config {
   uint32_t frame_ms = 100;
   bool strict = false;
   std::vector<upstream_share_config> shares;
+  std::string price_list;  // PREFIX,PRICE file (resolved path); "" for none
 };
 
 // Mobile-originated messages: destination prefix (short code) -> tenant.
@@ -149,6 +150,10 @@ struct route_config {
   std::string source_prefix;           // optional: "" matches everything
   std::string service_type;            // optional: "" matches everything
   std::vector<std::string> upstreams;  // failover order
+  // mode = "cheapest": by the upstreams' price lists; "quality": by price weighed with each
+  // upstream's delivery ratio and latency; else "failover" (configuration order).
+  bool cheapest = false;
+  bool quality = false;
 };
 
 struct timeouts_config {
@@ -243,7 +248,14 @@ struct router_config {
   timeouts_config timeouts;
   limits_config limits;
   transport_kind transport = transport_kind::kernel;  // [router] transport
-  dpdk_config dpdk;                                   // [dpdk]
+  // [router] retry_on: command_status values (SMPP 3.4 §5.1.3) after which a refused message
+  // request goes once to the next upstream of its route.
+  std::vector<uint32_t> retry_on;
+  // [router] quality_*: how routes of mode "quality" weigh price, delivery ratio and latency.
+  uint32_t quality_window_s = 300;
+  uint32_t quality_latency_cost = 10;  // price millionths per ms of mean answer latency
+  uint32_t quality_min_samples = 50;
+  dpdk_config dpdk;  // [dpdk]
 };
 
 // A configuration error: file, line, column, the dotted key and what is accepted.

@@ -118,7 +118,9 @@ struct upstream_counters {
   counter receipts_invalid;    // no usable message id: acknowledged, not relayed
   counter ids_evicted;         // its message ids evicted from a full correlation table
   counter binds_up;            // gauge: this worker's binds of it that are bound
-  latency_histogram latency;   // request out -> answer in
+  counter retried;             // refused with a status of retry_on, sent to the next upstream
+  status_counts retried_by_status;
+  latency_histogram latency;  // request out -> answer in
 };
 
 }  // namespace smpp::dataplane

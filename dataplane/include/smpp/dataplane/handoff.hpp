@@ -61,6 +61,9 @@ struct handoff_header {
   uint32_t attempt = 0;
   uint32_t hold_ms = 0;  // deliver: how much longer a held message may be kept
   uint32_t note = 1;     // request: note its message id for receipts and message operations
+  // request: the upstream to send it to once more when the one it goes to refuses it with a
+  // status of router_snapshot::retry_on (no_retry: answered as refused).
+  uint32_t retry_to = UINT32_MAX;
   // receipt, deliver, deliver_answer: a final receipt's correlation key (forget_id != 0), freed
   // once the SMSC has its ESME_ROK; forget: the key to free.
   uint32_t forget_id = 0;

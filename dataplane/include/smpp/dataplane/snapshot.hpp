@@ -17,7 +17,9 @@
 #include "smpp/dataplane/correlation.hpp"
 #include "smpp/dataplane/digit_trie.hpp"
 #include "smpp/dataplane/network_map.hpp"
+#include "smpp/dataplane/price_table.hpp"
 #include "smpp/dataplane/transport.hpp"
+#include "smpp/dataplane/upstream_quality.hpp"
 
 namespace smpp::dataplane {
 
@@ -103,6 +105,13 @@ struct upstream_def {
   bool retired = false;  // removed at run time: no route leads here; every bind is retired
 };
 
+// How a route orders its upstreams for a destination: failover (configuration order), cheapest
+// (by each upstream's price for the destination, router_snapshot::prices), or quality (by the
+// expected cost of a delivered message: the price weighed with the upstream's live delivery
+// ratio and latency, upstream_quality.hpp). Ties keep configuration order; upstreams without a
+// price come after the priced ones, in configuration order.
+enum class route_mode : uint8_t { failover, cheapest, quality };
+
 struct route_def {
   uint32_t tenant = any_tenant;
   std::string destination_prefix;  // digits, optional leading '+' ignored
@@ -112,7 +121,11 @@ struct route_def {
   std::string source_prefix;
   std::string service_type;
   std::vector<uint32_t> upstreams;  // failover order
+  route_mode mode = route_mode::failover;
 };
+
+// Upstreams a route may name (the order of a cheapest route is sorted on the worker's stack).
+inline constexpr size_t max_route_upstreams = 32;
 
 // Longest-prefix match on destination_addr digits, per tenant, with optional source_addr
 // prefix and service_type filters. Built once per snapshot; lookups allocate nothing.
@@ -188,7 +201,22 @@ struct router_snapshot {
   // What the control plane built networks.ported() from (network names, file stamps), so the
   // next snapshot can reuse it and apply only new deltas. Not read by the workers.
   std::vector<std::string> mnp_sources;
+  // Per upstream: its price list ([[upstreams]] price_list), nullptr when it has none.
+  std::vector<std::shared_ptr<const price_table>> prices;
+  // What each was built from (file and stamp, "" for none), so the next snapshot reuses it.
+  std::vector<std::string> price_sources;
   correlation_def correlation;
+  // Retry on refusal ([router] retry_on): a submit_sm, data_sm or submit_multi an upstream
+  // answers with one of these statuses goes once to the next upstream of its route; the ESME
+  // gets that upstream's answer only.
+  std::vector<uint32_t> retry_on;
+  quality_def quality;  // how routes of mode quality weigh price, delivery ratio and latency
+  [[nodiscard]] bool retries(uint32_t status) const noexcept {
+    for (uint32_t s : retry_on) {
+      if (s == status) return true;
+    }
+    return false;
+  }
   bind_guard_config bind_guard;  // bind failure delays and lock-out (shared_state::guard)
   session_timers timers;
   uint32_t max_command_length = 64 * 1024;

@@ -14,6 +14,8 @@ struct worker_stats {
   counter submit_forwarded;  // sent upstream
   counter resp_relayed;      // upstream answers relayed to ESMEs
   counter resp_orphaned;     // upstream answers for an ESME already gone, or too late
+  counter retried;           // refused with a status of retry_on, sent to the next upstream
+  counter retries_not_sent;  // refusals of retry_on whose next upstream took nothing
   counter throttled;         // ESME_RTHROTTLED answered by the router
   counter no_route;
   counter upstream_unavailable;
