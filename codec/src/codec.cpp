@@ -119,7 +119,10 @@ const std::byte* scan_unsuccess_list(const std::byte* p, const std::byte* end, u
 }
 
 // Validates the TLV stream (SMPP 3.4 §3.2.4, §5.3): framing, standard lengths, C-Octet values.
-decode_error check_tlvs(const std::byte* p, const std::byte* end, bool& has_payload) noexcept {
+// on_tlv(tag, value, length) sees each TLV once it has passed its checks.
+template <class OnTlv>
+decode_error check_tlvs(const std::byte* p, const std::byte* end, bool& has_payload,
+                        OnTlv&& on_tlv) noexcept {
   while (p < end) {
     if (end - p < 4) return {S::ESME_RINVTLVSTREAM, "tlv", 0};
     const uint16_t t = load_be16(p);
@@ -141,6 +144,7 @@ decode_error check_tlvs(const std::byte* p, const std::byte* end, bool& has_payl
       }
       if (t == tag::message_payload) has_payload = true;
     }
+    on_tlv(t, p + 4, len);
     p += 4 + len;
   }
   return {};
@@ -215,7 +219,7 @@ decode_error decode_tlvs(const std::byte* base, const std::byte* p, const std::b
                          pdu& out) noexcept {
   if (p < end) {
     bool has_payload = false;
-    decode_error err = check_tlvs(p, end, has_payload);
+    decode_error err = check_tlvs(p, end, has_payload, [](uint16_t, const std::byte*, uint16_t) {});
     if (err) return {err.status, err.field, static_cast<uint32_t>(p - base)};
     // SMPP 3.4 §5.3.2.32: message_payload is used instead of short_message, never with it.
     if (has_payload && !out.short_message.empty()) {
@@ -334,16 +338,14 @@ inline void reset(pdu& out) noexcept {
 #endif
 }
 
-bool peek_submit_sm(bytes_view frame, submit_sm_peek& out) noexcept {
-  if (frame.size() < header_size) return false;
-  const std::byte* const base = frame.data();
-  const pdu_header h = peek_header(base);
-  if (h.command_id != static_cast<uint32_t>(command_id::submit_sm) ||
-      h.command_length != frame.size()) {
-    return false;
-  }
-  const std::byte* p = base + header_size;
-  const std::byte* const end = base + frame.size();
+namespace {
+
+// The mandatory fields of a submit_sm or deliver_sm (SMPP 3.4 §4.4.1, §4.6.1: the same layout)
+// with empty schedule_delivery_time and validity_period, checked as decode() checks them: the
+// position after short_message, or nullptr when decode() would refuse them or they have
+// another shape.
+const std::byte* peek_sm_fields(const std::byte* p, const std::byte* end,
+                                submit_sm_peek& out) noexcept {
   // Each C-Octet String within its maximum, NUL included (the limits of layout_tables.hpp).
   auto cstring = [&](size_t max_len, std::string_view* s) {
     const ptrdiff_t n = cstring_len(p, end, max_len);
@@ -360,22 +362,72 @@ bool peek_submit_sm(bytes_view frame, submit_sm_peek& out) noexcept {
   };
   if (!cstring(6, &out.service_type) || !skip(2) || !cstring(21, &out.source_addr) || !skip(2) ||
       !cstring(21, &out.destination_addr) || !skip(3)) {
-    return false;
+    return nullptr;
   }
   out.esm_class = std::to_integer<uint8_t>(p[-3]);
   // schedule_delivery_time and validity_period empty: one NUL each.
-  if (end - p < 2 || p[0] != std::byte{0} || p[1] != std::byte{0}) return false;
+  if (end - p < 2 || p[0] != std::byte{0} || p[1] != std::byte{0}) return nullptr;
   p += 2;
-  if (end - p < 5) return false;
+  if (end - p < 5) return nullptr;
   out.registered_delivery = std::to_integer<uint8_t>(p[0]);
   out.data_coding = std::to_integer<uint8_t>(p[2]);
   // replace_if_present_flag, data_coding, sm_default_msg_id, then sm_length (§5.2.21: 0..254)
-  // and exactly that many octets to the end of the PDU (no TLV).
+  // and that many octets.
   const auto sm_length = std::to_integer<uint8_t>(p[4]);
   p += 5;
-  if (sm_length > 254 || end - p != sm_length) return false;
+  if (sm_length > 254 || end - p < sm_length) return nullptr;
   out.short_message = bytes_view(p, sm_length);
-  out.sequence_number = h.sequence_number;
+  return p + sm_length;
+}
+
+// A frame of exactly command_length octets with this command_id.
+bool is_frame_of(bytes_view frame, command_id id) noexcept {
+  if (frame.size() < header_size) return false;
+  const pdu_header h = peek_header(frame.data());
+  return h.command_id == static_cast<uint32_t>(id) && h.command_length == frame.size();
+}
+
+}  // namespace
+
+bool peek_submit_sm(bytes_view frame, submit_sm_peek& out) noexcept {
+  if (!is_frame_of(frame, command_id::submit_sm)) return false;
+  const std::byte* const end = frame.data() + frame.size();
+  // No TLV: short_message ends the PDU.
+  if (peek_sm_fields(frame.data() + header_size, end, out) != end) return false;
+  out.sequence_number = peek_header(frame.data()).sequence_number;
+  return true;
+}
+
+bool peek_receipt(bytes_view frame, receipt_peek& out) noexcept {
+  if (!is_frame_of(frame, command_id::deliver_sm)) return false;
+  const std::byte* const end = frame.data() + frame.size();
+  submit_sm_peek f;
+  const std::byte* const tlvs = peek_sm_fields(frame.data() + header_size, end, f);
+  if (tlvs == nullptr || (f.esm_class & esm_class_type_mask) == 0) return false;
+  // The first receipted_message_id and message_state, as tlv_area::find() gives them.
+  bool has_payload = false, seen_id = false, seen_state = false;
+  std::string_view id;
+  int state = -1;
+  const auto on_tlv = [&](uint16_t t, const std::byte* v, uint16_t len) {
+    if (t == tag::receipted_message_id && !seen_id) {
+      seen_id = true;
+      id = std::string_view(reinterpret_cast<const char*>(v), len);
+      if (!id.empty() && id.back() == '\0') id.remove_suffix(1);  // tlv::as_cstring
+      id = id.substr(0, id.find('\0'));                           // up_to_nul
+    } else if (t == tag::message_state && !seen_state) {
+      seen_state = true;
+      if (len == 1) state = std::to_integer<int>(v[0]);
+    }
+  };
+  if (check_tlvs(tlvs, end, has_payload, on_tlv)) return false;
+  // SMPP 3.4 §5.3.2.32: decode() refuses message_payload beside a short_message.
+  if (has_payload && !f.short_message.empty()) return false;
+  // What summarize_receipt() takes from the TLVs alone (§5.3.2.35: message_state 1..9).
+  if (id.empty() || state < 1 || state > 9) return false;
+  out.sequence_number = peek_header(frame.data()).sequence_number;
+  out.esm_class = f.esm_class;
+  out.message_id = id;
+  out.message_state = static_cast<uint8_t>(state);
   return true;
 }
 

@@ -431,3 +431,124 @@ TEST(PeekSubmitSm, RefusesOtherCommandsAndShortFrames) {
 }
 
 }  // namespace peek
+
+// ---------------------------------------------------------------------------------------------
+// peek_receipt: a delivery receipt's id and state without a full decode, exactly as decode()
+// and summarize_receipt() see them.
+
+#include "smpp/codec/receipt.hpp"
+#include "smpp/codec/tlv.hpp"
+
+namespace peek_receipts {
+
+using smpp::codec::bytes_view;
+using smpp::codec::command_id;
+namespace tag = smpp::codec::tag;
+
+// A random deliver_sm made a receipt of some kind, with receipt TLVs present, absent, empty,
+// repeated or out of range, then perhaps damaged as in the peek_submit_sm test.
+std::vector<std::byte> receipt_frame(smpp::testing::pdu_generator& gen, int i) {
+  auto& rng = gen.rng();
+  const std::vector<std::byte> base = gen.make(command_id::deliver_sm);
+  smpp::codec::pdu d;
+  if (smpp::codec::decode(base, d)) return base;
+  static constexpr uint8_t kinds[] = {0x04, 0x04, 0x04, 0x08, 0x10, 0x20, 0x00, 0x44};
+  d.esm_class = kinds[rng() % std::size(kinds)];
+  if (i % 5 != 0) {
+    d.schedule_delivery_time = {};
+    d.validity_period = {};
+  }
+  std::array<std::byte, 600> tlv_bytes{};
+  smpp::codec::tlv_writer w(tlv_bytes);
+  if (rng() % 4 == 0) {  // the generator's own TLVs first, whatever they are
+    for (const smpp::codec::tlv t : d.tlvs) (void)w.add(t.tag, t.value);
+  }
+  const std::string ids[] = {"", "12345678901234567", "0A1B2C", "  77", "id-\x7f"};
+  const int copies = static_cast<int>(rng() % 3);  // none, one, or a repeat that must not count
+  for (int c = 0; c < copies; ++c) {
+    if (rng() % 8 != 0) (void)w.add_cstring(tag::receipted_message_id, ids[rng() % 5]);
+    if (rng() % 8 != 0) (void)w.add_uint(tag::message_state, static_cast<uint32_t>(rng() % 11), 1);
+  }
+  if (rng() % 10 == 0) {
+    const std::byte payload[3] = {std::byte{'i'}, std::byte{'d'}, std::byte{':'}};
+    (void)w.add(tag::message_payload, bytes_view(payload, 3));
+  }
+  d.tlvs = w.area();
+  std::vector<std::byte> f(1024);
+  const smpp::codec::encode_result r = smpp::codec::encode(d, f);
+  if (!r.ok(f.size())) return base;
+  f.resize(r.needed);
+  if (i % 4 == 1 && f.size() > 16) {
+    f[16 + rng() % (f.size() - 16)] ^= std::byte(1 + rng() % 255);
+  } else if (i % 4 == 2 && f.size() > 17) {
+    f.resize(17 + rng() % (f.size() - 17));
+    smpp::codec::store_be32(f.data(), static_cast<uint32_t>(f.size()));
+  }
+  return f;
+}
+
+TEST(PeekReceipt, AgreesWithDecodeAndSummarizeAndAcceptsEveryReceiptWithItsTlvs) {
+  smpp::testing::pdu_generator gen(2027);
+  size_t accepted = 0, expected = 0;
+  for (int i = 0; i < 40000; ++i) {
+    const std::vector<std::byte> f = receipt_frame(gen, i);
+    smpp::codec::pdu full;
+    const bool decodes = !smpp::codec::decode(f, full);
+    // The shape the peek must take: by the full decode and tlv_area::find.
+    bool shape = decodes && full.id == command_id::deliver_sm &&
+                 (full.esm_class & smpp::codec::esm_class_type_mask) != 0 &&
+                 full.schedule_delivery_time.empty() && full.validity_period.empty();
+    if (shape) {
+      const auto id = full.tlvs.find(tag::receipted_message_id);
+      const auto st = full.tlvs.find(tag::message_state);
+      std::string_view text = id ? id->as_cstring() : std::string_view{};
+      text = text.substr(0, text.find('\0'));
+      shape = !text.empty() && st && st->value.size() == 1 &&
+              std::to_integer<int>(st->value[0]) >= 1 && std::to_integer<int>(st->value[0]) <= 9;
+    }
+    expected += shape ? 1 : 0;
+    smpp::codec::receipt_peek k;
+    if (!smpp::codec::peek_receipt(f, k)) {
+      EXPECT_FALSE(shape) << "a receipt with its TLVs must be taken (" << i << ")";
+      continue;
+    }
+    ++accepted;
+    ASSERT_TRUE(decodes) << i;
+    EXPECT_TRUE(shape) << i;
+    const smpp::codec::receipt_summary s = smpp::codec::summarize_receipt(full);
+    EXPECT_EQ(k.sequence_number, full.sequence_number);
+    EXPECT_EQ(k.esm_class, full.esm_class);
+    EXPECT_EQ(k.message_id, s.message_id) << i;
+    ASSERT_TRUE(s.state.has_value()) << i;
+    EXPECT_EQ(k.message_state, static_cast<uint8_t>(*s.state)) << i;
+  }
+  EXPECT_EQ(accepted, expected);
+  EXPECT_GT(accepted, 2000u);  // the frames above take the receipt shape often enough to matter
+}
+
+TEST(PeekReceipt, RefusesOtherCommandsShortFramesAndTextOnlyReceipts) {
+  smpp::codec::receipt_peek k;
+  const std::vector<std::byte> header_only(16);
+  EXPECT_FALSE(smpp::codec::peek_receipt(header_only, k));
+  EXPECT_FALSE(smpp::codec::peek_receipt(bytes_view{}, k));
+  smpp::testing::pdu_generator gen(8, {false, false, false});
+  EXPECT_FALSE(smpp::codec::peek_receipt(gen.make(command_id::submit_sm), k));
+  // A receipt whose id and state are only in its text: the full decode and the text parser.
+  smpp::codec::pdu d;
+  d.id = command_id::deliver_sm;
+  d.esm_class = 0x04;
+  const std::string text =
+      "id:1234 sub:001 dlvrd:001 submit date:2601011200 done date:2601011201 "
+      "stat:DELIVRD err:000 text:";
+  d.short_message = bytes_view(reinterpret_cast<const std::byte*>(text.data()), text.size());
+  std::vector<std::byte> f(512);
+  const smpp::codec::encode_result r = smpp::codec::encode(d, f);
+  ASSERT_TRUE(r.ok(f.size()));
+  f.resize(r.needed);
+  EXPECT_FALSE(smpp::codec::peek_receipt(f, k));
+  smpp::codec::pdu full;
+  ASSERT_FALSE(smpp::codec::decode(f, full));
+  EXPECT_EQ(smpp::codec::summarize_receipt(full).message_id, "1234");
+}
+
+}  // namespace peek_receipts

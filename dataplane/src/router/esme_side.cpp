@@ -117,6 +117,18 @@ void esme_side::on_pdu(esme_session& s, bytes_view frame) {
       return;
     }
   }
+  // The common answer to a delivery: deliver_sm_resp without a body or with an empty
+  // message_id and no TLV (SMPP 3.4 §4.6.2), all decode() would read.
+  if (frame.size() == codec::header_size ||
+      (frame.size() == codec::header_size + 1 && frame[codec::header_size] == std::byte{0})) {
+    const codec::pdu_header h = codec::peek_header(frame.data());
+    if (h.command_id == static_cast<uint32_t>(command_id::deliver_sm_resp) &&
+        h.command_length == frame.size()) {
+      s.last_traffic_ms = ctx_.now_ms;
+      deliveries_.on_answer(s, h);
+      return;
+    }
+  }
   pdu p;
   const codec::decode_error e = codec::decode(frame, p);
   if (e) {

@@ -23,12 +23,22 @@ struct quoted_id {
   bool delivered = false;  // final and DELIVRD
 };
 
+quoted_id quoted_id_of(uint8_t esm_class, std::string_view id,
+                       std::optional<codec::message_state> state) noexcept {
+  const bool smsc_receipt =
+      codec::receipt_kind_from_esm_class(esm_class) == codec::receipt_kind::smsc_delivery_receipt;
+  const bool final = smsc_receipt && state && codec::is_final(*state);
+  return {id, final, final && *state == codec::message_state::delivered};
+}
+
 quoted_id quoted_id_of(const codec::pdu& p) noexcept {
   const codec::receipt_summary r = codec::summarize_receipt(p);
-  const bool smsc_receipt =
-      codec::receipt_kind_from_esm_class(p.esm_class) == codec::receipt_kind::smsc_delivery_receipt;
-  const bool final = smsc_receipt && r.state && codec::is_final(*r.state);
-  return {r.message_id, final, final && *r.state == codec::message_state::delivered};
+  return quoted_id_of(p.esm_class, r.message_id, r.state);
+}
+
+quoted_id quoted_id_of(const codec::receipt_peek& k) noexcept {
+  return quoted_id_of(k.esm_class, k.message_id,
+                      static_cast<codec::message_state>(k.message_state));
 }
 
 }  // namespace
@@ -41,6 +51,12 @@ void return_path::from_upstream(uint32_t upstream, conn_id conn, bytes_view fram
   ret.seq = ph.sequence_number;
   ret.id = static_cast<codec::command_id>(ph.command_id);
   ret.upstream = static_cast<uint16_t>(upstream);
+  // Most receipts carry their id and state in TLVs: read in place, checked as decode() checks.
+  if (codec::receipt_peek k; codec::peek_receipt(frame, k)) {
+    const quoted_id q = quoted_id_of(k);
+    on_receipt(q.id, q.final, q.delivered, ret, frame);
+    return;
+  }
   codec::pdu p;
   if (const codec::decode_error e = codec::decode(frame, p)) {
     ++ctx_.stats.decode_errors;
@@ -48,21 +64,8 @@ void return_path::from_upstream(uint32_t upstream, conn_id conn, bytes_view fram
     return;
   }
   if ((p.esm_class & codec::esm_class_type_mask) != 0) {
-    // SMPP 3.4 §5.2.12: a delivery receipt, an SME acknowledgement or an intermediate
-    // notification, all about a message an ESME submitted: it goes to that ESME's tenant.
-    ++ctx_.stats.receipts_received;
-    ++ctx_.counters.upstream(upstream).receipts.received;
     const quoted_id q = quoted_id_of(p);
-    if (q.final)
-      ctx_.quality.receipt(upstream, q.delivered, ctx_.now_ms, ctx_.cfg().quality.window_ms);
-    if (q.id.empty()) {
-      // Nobody to give it to; refusing it would only make the SMSC send it again.
-      ++ctx_.stats.receipts_invalid;
-      ++ctx_.counters.upstream(upstream).receipts_invalid;
-      back_.to_upstream(ret, S::ESME_ROK);
-      return;
-    }
-    route_receipt(q.id, q.final, ret, frame);
+    on_receipt(q.id, q.final, q.delivered, ret, frame);
     return;
   }
   // A mobile-originated message: its MO route names the tenant.
@@ -81,7 +84,30 @@ void return_path::from_upstream(uint32_t upstream, conn_id conn, bytes_view fram
                         ctx_.now_ms + ctx_.cfg().tenants[ret.tenant].hold_ttl_ms);
 }
 
+void return_path::on_receipt(std::string_view id, bool final, bool delivered, return_to ret,
+                             bytes_view frame) {
+  // SMPP 3.4 §5.2.12: a delivery receipt, an SME acknowledgement or an intermediate
+  // notification, all about a message an ESME submitted: it goes to that ESME's tenant.
+  const uint32_t upstream = ret.upstream;
+  ++ctx_.stats.receipts_received;
+  ++ctx_.counters.upstream(upstream).receipts.received;
+  if (final) ctx_.quality.receipt(upstream, delivered, ctx_.now_ms, ctx_.cfg().quality.window_ms);
+  if (id.empty()) {
+    // Nobody to give it to; refusing it would only make the SMSC send it again.
+    ++ctx_.stats.receipts_invalid;
+    ++ctx_.counters.upstream(upstream).receipts_invalid;
+    back_.to_upstream(ret, S::ESME_ROK);
+    return;
+  }
+  route_receipt(id, final, ret, frame);
+}
+
 void return_path::receipt_from_worker(const handoff_header& h, bytes_view frame) {
+  if (codec::receipt_peek k; codec::peek_receipt(frame, k)) {
+    const quoted_id q = quoted_id_of(k);
+    route_receipt(q.id, q.final, return_of(h), frame);
+    return;
+  }
   codec::pdu p;
   if (codec::decode(frame, p)) return;
   const quoted_id q = quoted_id_of(p);

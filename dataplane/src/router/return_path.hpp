@@ -32,6 +32,9 @@ class return_path {
   [[nodiscard]] bool reads_paused() const noexcept { return !paused_.empty(); }
 
  private:
+  // A receipt read from an upstream: counted (final: for the upstream's quality, delivered or
+  // not), then routed by the id it quotes.
+  void on_receipt(std::string_view id, bool final, bool delivered, return_to ret, bytes_view frame);
   // ret.upstream: the upstream it came from. final: its entry is freed once answered ESME_ROK.
   void route_receipt(std::string_view message_id, bool final, return_to ret, bytes_view frame);
 

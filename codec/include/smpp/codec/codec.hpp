@@ -42,6 +42,21 @@ struct submit_sm_peek {
 // decode() then gives the full answer.
 [[nodiscard]] bool peek_submit_sm(bytes_view frame, submit_sm_peek& out) noexcept;
 
+// What the return path acts on in a delivery receipt, without a full decode (views into the
+// frame).
+struct receipt_peek {
+  uint32_t sequence_number = 0;
+  uint8_t esm_class = 0;
+  std::string_view message_id;  // receipted_message_id, without its NUL
+  uint8_t message_state = 0;    // 1..9
+};
+// True when `frame` is a deliver_sm that decode() accepts, whose esm_class marks it as a receipt
+// or acknowledgement (SMPP 3.4 §5.2.12), with empty schedule_delivery_time and validity_period,
+// and whose first receipted_message_id (not empty) and message_state (1..9) TLVs give what
+// summarize_receipt() would (§5.3.2.12, §5.3.2.35). False for anything else, valid or not:
+// decode() and summarize_receipt() then give the full answer, the receipt text included.
+[[nodiscard]] bool peek_receipt(bytes_view frame, receipt_peek& out) noexcept;
+
 // Reads only the header of a frame of at least 16 octets.
 struct pdu_header {
   uint32_t command_length = 0;
