@@ -966,21 +966,40 @@ TEST(ReturnPath, ReceiptsSpreadOverTheTenantsReceiversAndTheTlvIdWins) {
   EXPECT_EQ(r.w.stats().receipts_unmatched, 0U);
 }
 
-TEST(ReturnPath, ReceiptsAlternateBetweenTwoReceivers) {
+// A turn's receipts go to one receiver, in one write; the next turn's to the next receiver; a
+// receiver whose deliver window is full passes the rest of the turn on.
+TEST(ReturnPath, ReceiptsGoToOneReceiverPerTurnAndTurnsAlternateBetweenReceivers) {
   auto snap = make_snapshot();
   snap->tenants[0].max_binds = 3;
+  snap->tenants[0].deliver_window = 3;
   Rig r(snap);
   auto ups = r.bring_up_upstreams();
   auto tx = bind_as(r, command_id::bind_transmitter);
   auto rx1 = bind_as(r, command_id::bind_receiver);
   auto rx2 = bind_as(r, command_id::bind_transceiver);
-  for (uint32_t i = 0; i < 4; ++i) {
-    const std::string id = "m" + std::to_string(i);
-    submit_and_accept(r, tx, ups[0], id, 10 + i);
-    r.t.deliver(ups[0], receipt_pdu("id:" + id + " stat:DELIVRD", 100 + i));
-  }
-  EXPECT_EQ(r.t.take(rx1).size(), 2U);
-  EXPECT_EQ(r.t.take(rx2).size(), 2U);
+  uint32_t n = 0;
+  auto turn = [&](uint64_t now_us, uint32_t receipts) {
+    (void)r.w.run_once(r.now, 0, now_us);
+    for (uint32_t i = 0; i < receipts; ++i, ++n) {
+      const std::string id = "m" + std::to_string(n);
+      submit_and_accept(r, tx, ups[0], id, 10 + n);
+      r.t.deliver(ups[0], receipt_pdu("id:" + id + " stat:DELIVRD", 100 + n));
+    }
+    return std::pair{r.t.take(rx1).size(), r.t.take(rx2).size()};
+  };
+  const auto first = turn(5000, 2);
+  EXPECT_TRUE(first == std::pair(size_t{2}, size_t{0}) || first == std::pair(size_t{0}, size_t{2}))
+      << first.first << " " << first.second;
+  const auto second = turn(5001, 1);  // the other receiver
+  EXPECT_EQ(second.first, first.second == 0 ? 0U : 1U);
+  EXPECT_EQ(second.second, first.first == 0 ? 0U : 1U);
+  // Nothing answered yet (window 3): the first turn's receiver has room for one more, the
+  // second's for two. The third turn is the first receiver's again: it takes one, and once its
+  // window is full the other takes the rest.
+  const auto third = turn(5002, 3);
+  EXPECT_EQ(first.first == 2 ? third.first : third.second, 1U);
+  EXPECT_EQ(first.first == 2 ? third.second : third.first, 2U);
+  EXPECT_EQ(r.w.stats().receipts_unmatched, 0U);
 }
 
 TEST(ReturnPath, UnmatchedAndIdlessReceiptsAreAcknowledgedAndCounted) {

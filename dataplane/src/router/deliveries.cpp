@@ -17,6 +17,7 @@ void deliveries::adopt() {
   const size_t tenants = ctx_.cfg().tenants.size();
   receivers_.resize(tenants);
   next_receiver_.resize(tenants);
+  receiver_turn_us_.resize(tenants);
   holds_.resize(tenants);
   last_ack_ms_.resize(tenants);
 }
@@ -77,8 +78,16 @@ bool deliveries::deliver_local(uint32_t tenant, bytes_view frame, const return_t
   if (tenant >= receivers_.size()) return false;
   auto& list = receivers_[tenant];
   const size_t n = list.size();
+  if (n == 0) return false;
+  // Spread over the tenant's receivers one turn each: what a turn delivers goes to one receiver
+  // (the next one once its window is full) in one write, rather than each message to the next
+  // receiver, which split every read of a bind into a thin write per receiver and so as many
+  // reads at each ESME, for the same octets.
+  if (receiver_turn_us_[tenant] != ctx_.now_us) {
+    receiver_turn_us_[tenant] = ctx_.now_us;
+    next_receiver_[tenant] = static_cast<uint32_t>((next_receiver_[tenant] + 1) % n);
+  }
   for (size_t k = 0; k < n; ++k) {
-    // Spread over the tenant's receivers in turn.
     const size_t i = (next_receiver_[tenant] + k) % n;
     esme_session* s = ctx_.conns.esme(list[i]);
     if (s == nullptr) continue;
@@ -100,7 +109,7 @@ bool deliveries::deliver_local(uint32_t tenant, bytes_view frame, const return_t
       o.frame.clear();
     }
     s->last_traffic_ms = ctx_.now_ms;
-    next_receiver_[tenant] = static_cast<uint32_t>((i + 1) % n);
+    next_receiver_[tenant] = static_cast<uint32_t>(i);
     ++ctx_.stats.delivered;
     return true;
   }

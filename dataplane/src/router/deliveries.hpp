@@ -84,6 +84,7 @@ class deliveries {
   // Per tenant: this worker's bound receiver sessions, and the next one to use.
   std::vector<std::vector<conn_id>> receivers_;
   std::vector<uint32_t> next_receiver_;
+  std::vector<uint64_t> receiver_turn_us_;       // the turn (its now_us) next_receiver_ serves
   std::vector<std::deque<held_message>> holds_;  // per tenant, oldest first
   size_t held_total_ = 0;
   std::vector<uint64_t> last_ack_ms_;  // per tenant: when one of its receivers last said ESME_ROK
