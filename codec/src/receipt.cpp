@@ -1,6 +1,7 @@
 #include "smpp/codec/receipt.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <limits>
 
@@ -27,6 +28,13 @@ constexpr int hex_value(char c) noexcept {
   if (l >= 'a' && l <= 'f') return l - 'a' + 10;
   return -1;
 }
+// hex_value() of every octet, as a table.
+constexpr auto hex_digit_values = [] {
+  std::array<std::int8_t, 256> t{};
+  for (int c = 0; c < 256; ++c)
+    t[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(hex_value(static_cast<char>(c)));
+  return t;
+}();
 constexpr bool is_key_char(char c) noexcept {
   return is_alpha(c) || is_digit(c) || c == '_' || c == '-';
 }
@@ -614,6 +622,20 @@ std::optional<std::uint64_t> parse_message_id_number(std::string_view id, id_rad
         const auto d = static_cast<unsigned>(static_cast<unsigned char>(id[i])) - '0';
         if (d > 9) break;
         v = v * 10 + d;
+      }
+      if (i == id.size()) return v;
+    }
+  }
+  if (radix == id_radix::hex || radix == id_radix::auto_detect) {
+    // The other common shape: up to 16 hex digits and nothing around them (16 never overflow).
+    // In auto, an all-decimal id of that length has been read as decimal above.
+    if (!id.empty() && id.size() <= 16) {
+      std::uint64_t v = 0;
+      std::size_t i = 0;
+      for (; i < id.size(); ++i) {
+        const int d = hex_digit_values[static_cast<unsigned char>(id[i])];
+        if (d < 0) break;
+        v = (v << 4) | static_cast<std::uint64_t>(d);
       }
       if (i == id.size()) return v;
     }

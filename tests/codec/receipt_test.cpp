@@ -889,6 +889,30 @@ TEST(MessageIdNumber, AgreesWithThePlainReadingOnRandomIds) {
   EXPECT_GT(numbers, 10'000u);  // the random ids include many numbers, not only refusals
 }
 
+// Hex ids (the other common shape) take a short reading of their own up to 16 digits; the
+// lengths around it (17 digits overflow 64 bits unless led by zeros), both letter cases, ids
+// that are all decimal digits and a stray character anywhere agree too.
+TEST(MessageIdNumber, AgreesWithThePlainReadingOnHexIds) {
+  std::mt19937_64 rng(20261209);
+  std::uniform_int_distribution<std::size_t> length(1, 18);
+  const std::string_view hex_digits = "0123456789abcdefABCDEF";
+  const std::string_view strays(" \t\0xg-", 6);
+  std::size_t hex_numbers = 0;
+  for (int i = 0; i < 200'000; ++i) {
+    std::string id(length(rng), '0');
+    for (char& c : id) c = hex_digits[rng() % (i % 3 == 0 ? 10 : hex_digits.size())];
+    if (i % 5 == 0) id[rng() % id.size()] = strays[rng() % strays.size()];
+    if (i % 17 == 0) id.insert(0, rng() % 2 ? "0" : "00");
+    for (const id_radix r : {id_radix::auto_detect, id_radix::hex, id_radix::decimal}) {
+      const std::optional<std::uint64_t> want = plain_id_number(id, r);
+      ASSERT_EQ(parse_message_id_number(id, r), want)
+          << '"' << id << "\" radix " << static_cast<int>(r);
+      hex_numbers += want.has_value() && r == id_radix::hex;
+    }
+  }
+  EXPECT_GT(hex_numbers, 100'000u);
+}
+
 // All-digit ids (what SMSCs mostly send) take a short reading of their own up to 19 digits; the
 // lengths around it (20 digits may overflow 64 bits) and a stray character anywhere agree too.
 TEST(MessageIdNumber, AgreesWithThePlainReadingOnDecimalIds) {
