@@ -27,6 +27,7 @@ struct client_config {
   std::uint32_t rate_per_s = 0;  // messages accepted per second; 0: no limit
   std::string webhook_secret;    // signs dlr_url and mo_url callbacks; empty: unsigned
   std::string mo_url;            // MO messages to this client's numbers are POSTed here
+  unsigned callback_batch = 1;   // > 1: callbacks POSTed as JSON arrays of up to this many
 };
 
 struct http_config {
