@@ -215,7 +215,7 @@ std::variant<http_config, std::vector<std::string>> load_http_config(const std::
   if (const toml::table* t = r.table(root, "http")) {
     r.only(*t, "http.", {"listen", "threads", "max_body_bytes", "max_parts"});
     read_listen(r, *t, c);
-    r.integer(*t, "http.", "threads", c.threads, 1, 256);
+    r.integer(*t, "http.", "threads", c.threads, 1, 1024);
     r.integer(*t, "http.", "max_body_bytes", c.max_body_bytes, 1024, 64 * 1024 * 1024);
     r.integer(*t, "http.", "max_parts", c.max_parts, 1, 255);
   }

@@ -35,6 +35,7 @@ TEST(HttpConfig, TheDefaultFileLoadsWithTheDocumentedValues) {
   const http_config& c = std::get<http_config>(r);
   EXPECT_EQ(c.listen_host, "127.0.0.1");
   EXPECT_EQ(c.listen_port, 8780);
+  EXPECT_EQ(c.threads, 64u);
   EXPECT_EQ(c.smsc.port, 2775);
   EXPECT_EQ(c.smsc.system_id, "demo");
   EXPECT_EQ(c.smsc.password, "demo");

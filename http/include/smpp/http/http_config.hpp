@@ -33,7 +33,7 @@ struct client_config {
 struct http_config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8780;
-  unsigned threads = 8;
+  unsigned threads = 64;  // a request holds one until its commit (group commit, fsync)
   std::size_t max_body_bytes = 4 * 1024 * 1024;
   std::size_t max_parts = 10;
   smsc_config smsc;
