@@ -34,6 +34,9 @@ import e2e_bench  # noqa: E402
 DEMO_KEY = "demo-key"
 DEMO_KEY_HASH = "blake2b256:e229ec1be2faa7a5dec6aad7aff1591e1e9b1683ed3f08cce11be9bd06dd2c67"
 BATCH = 1000
+# [[clients]] callback_batch of (c): dlr_url callbacks POSTed as arrays of up to this many (1: one
+# per POST, the key left out of the configuration).
+CALLBACK_BATCH = int(os.environ.get("FRONT_DOOR_CALLBACK_BATCH", "100"))
 CONNECTIONS = int(os.environ.get("FRONT_DOOR_CONNECTIONS", "32"))  # wrk's keep-alive connections, for both servers; smpp-http has as many threads
 
 
@@ -99,7 +102,7 @@ def start_router(router_bin, work, sim_port):
 
 
 def start_http(http_bin, work, name, smsc_port, sessions, window, synchronous="full",
-               login="demo"):
+               login="demo", callback_batch=1):
     port = e2e_bench.free_port()
     cfg = os.path.join(work, name + ".toml")
     with open(cfg, "w") as f:
@@ -127,6 +130,8 @@ name = "demo"
 key_hash = "{DEMO_KEY_HASH}"
 from = "DEMO"
 """)
+        if callback_batch > 1:
+            f.write(f"callback_batch = {callback_batch}\n")
     err = open(os.path.join(work, name + ".err"), "w")
     proc = subprocess.Popen([http_bin, "--config", cfg], stdout=subprocess.DEVNULL, stderr=err)
     err.close()
@@ -244,7 +249,8 @@ class Receiver:
     keep-alive, and counts them (the dlr_url callbacks)."""
 
     def __init__(self):
-        self.count = 0
+        self.count = 0  # callbacks (reports)
+        self.requests = 0  # POSTs
         self.first = None
         self.last = None
         self.port = e2e_bench.free_port()
@@ -279,14 +285,17 @@ class Receiver:
                             b"\r\n", at) >= 0 else len(head)])
                     if len(self.buf) < head_end + 4 + length:
                         break
+                    body = self.buf[head_end + 4:head_end + 4 + length]
                     self.buf = self.buf[head_end + 4 + length:]
                     answers += 1
+                    # A batched callback is a JSON array of reports: each counts.
+                    receiver.count += len(json.loads(body)) if body[:1] == b"[" else 1
                 if answers:
                     now = time.monotonic()
                     if receiver.first is None:
                         receiver.first = now
                     receiver.last = now
-                    receiver.count += answers
+                    receiver.requests += answers
                     self.t.write(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n" * answers)
 
         server = self.loop.run_until_complete(
@@ -338,7 +347,7 @@ def phase_batches(bins, work, batches, callbacks=True):
     try:
         router, router_port = start_router(bins["smpp-router"], work, sim_port)
         proc, port = start_http(bins["smpp-http"], work, "batch", router_port, 2, 256,
-                                login="bench")
+                                login="bench", callback_batch=CALLBACK_BATCH if callbacks else 1)
         wait_for(lambda: http_status(port).get("sessions_bound", 0) >= 2, 20, "smpp-http's binds")
         receiver = Receiver() if callbacks else None
         dlr = f',"dlr_url":"http://127.0.0.1:{receiver.port}/dlr"' if receiver else ""
@@ -372,6 +381,8 @@ def phase_batches(bins, work, batches, callbacks=True):
                 out["callbacks_note"] = str(e)
             cb_s = time.monotonic() - start
             out["callbacks"] = receiver.count
+            out["callback_posts"] = receiver.requests
+            out["callback_batch"] = CALLBACK_BATCH
             out["callbacks_per_s"] = receiver.count / cb_s
             out["callback_status"] = {k: v for k, v in http_status(port).items()
                                       if k.startswith("callbacks_")}

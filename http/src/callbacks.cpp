@@ -72,7 +72,9 @@ void callback_sender::set_journal(callback_journal* journal, std::vector<stored_
                std::move(c.body),
                std::move(c.signature),
                now + (c.deadline_ms - wall_now),
-               0};
+               0,
+               1,  // sent as stored: a batched one was stored as an array of one
+               {}};
     due_.emplace(now, std::move(d));
   }
 }
@@ -91,20 +93,25 @@ void callback_sender::stop() {
   threads_.clear();
 }
 
-bool callback_sender::post(const std::string& url, std::string body, const std::string& secret) {
+bool callback_sender::post(const std::string& url, std::string body, const std::string& secret,
+                           unsigned batch) {
   auto parsed = parse_callback_url(url);
   const std::lock_guard lock(mutex_);
   if (!parsed || due_.size() >= config_.max_pending) {
     ++counters_.dropped;
     return false;
   }
-  delivery d{next_id_++, std::move(*parsed), std::move(body), {}, 0, 0};
-  if (!secret.empty()) d.signature = sign_body(secret, d.body);
+  delivery d{next_id_++, std::move(*parsed), std::move(body), {}, 0, 0, std::max(batch, 1u), {}};
+  // Alone (a retry read back after a restart) a batched callback is an array of one.
+  std::string alone = d.batch > 1 ? "[" + d.body + "]" : std::string();
+  const std::string& sent_alone = d.batch > 1 ? alone : d.body;
+  if (!secret.empty()) d.signature = sign_body(secret, sent_alone);
+  if (d.batch > 1) d.secret = secret;
   const std::int64_t now = steady_ms();
   d.deadline_ms = now + std::int64_t{config_.retry_for_s} * 1000;
   if (journal_ != nullptr) {
     journal_->callback_added(
-        {d.id, url, d.body, d.signature, wall_ms() + std::int64_t{config_.retry_for_s} * 1000});
+        {d.id, url, sent_alone, d.signature, wall_ms() + std::int64_t{config_.retry_for_s} * 1000});
   }
   due_.emplace(now, std::move(d));
   ++counters_.queued;
@@ -126,22 +133,63 @@ struct callback_sender::connections {
   std::unordered_map<std::string, std::unique_ptr<httplib::Client>> by_origin;
 };
 
-bool callback_sender::attempt(const delivery& d, connections& pool) const {
-  auto it = pool.by_origin.find(d.url.origin);
+std::vector<callback_sender::delivery> callback_sender::take_batch(delivery first,
+                                                                   std::int64_t now) {
+  std::vector<delivery> out;
+  out.reserve(first.batch);  // `f` stays valid: no reallocation
+  out.push_back(std::move(first));
+  const delivery& f = out.front();
+  // Looks at a bounded number of due entries: other receivers' callbacks are passed over.
+  std::size_t looked = 0;
+  for (auto it = due_.begin(); it != due_.end() && it->first <= now && out.size() < f.batch &&
+                               looked < 4 * std::size_t{f.batch};
+       ++looked) {
+    const delivery& d = it->second;
+    if (d.batch == f.batch && d.secret == f.secret && d.url.origin == f.url.origin &&
+        d.url.path == f.url.path) {
+      out.push_back(std::move(it->second));
+      it = due_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
+bool callback_sender::attempt(const std::vector<delivery>& ds, connections& pool) const {
+  const delivery& first = ds.front();
+  auto it = pool.by_origin.find(first.url.origin);
   if (it == pool.by_origin.end()) {
     if (pool.by_origin.size() >= connections::max_kept_origins) pool.by_origin.clear();
-    auto client = std::make_unique<httplib::Client>(d.url.origin);
+    auto client = std::make_unique<httplib::Client>(first.url.origin);
     const auto timeout = std::chrono::milliseconds(config_.timeout_ms);
     client->set_connection_timeout(timeout);
     client->set_read_timeout(timeout);
     client->set_write_timeout(timeout);
     client->set_keep_alive(true);
     client->set_tcp_nodelay(true);  // headers and body are two writes: no wait for an ACK
-    it = pool.by_origin.emplace(d.url.origin, std::move(client)).first;
+    it = pool.by_origin.emplace(first.url.origin, std::move(client)).first;
   }
+  std::string joined;
+  if (first.batch > 1) {
+    std::size_t size = 2;
+    for (const delivery& d : ds) size += d.body.size() + 1;
+    joined.reserve(size);
+    joined += '[';
+    for (const delivery& d : ds) {
+      if (joined.size() > 1) joined += ',';
+      joined += d.body;
+    }
+    joined += ']';
+  }
+  const std::string& body = first.batch > 1 ? joined : first.body;
   httplib::Headers headers;
-  if (!d.signature.empty()) headers.emplace(signature_header, d.signature);
-  const auto res = it->second->Post(d.url.path, headers, d.body, "application/json");
+  if (first.batch > 1 && !first.secret.empty()) {
+    headers.emplace(signature_header, sign_body(first.secret, body));
+  } else if (!first.signature.empty()) {
+    headers.emplace(signature_header, first.signature);
+  }
+  const auto res = it->second->Post(first.url.path, headers, body, "application/json");
   if (!res) pool.by_origin.erase(it);  // a connection that failed is not kept
   return res && res->status >= 200 && res->status < 300;
 }
@@ -162,26 +210,35 @@ void callback_sender::run() {
     }
     delivery d = std::move(due_.begin()->second);
     due_.erase(due_.begin());
-    ++counters_.attempts;
-    ++in_attempt_;
-    lock.unlock();
-    const bool ok = attempt(d, pool);
-    lock.lock();
-    --in_attempt_;
-    ++d.attempts;
-    if (ok) {
-      ++counters_.delivered;
-      if (journal_ != nullptr) journal_->callback_done(d.id);
-      continue;
-    }
-    const std::int64_t backoff =
-        std::min(max_backoff_ms, first_backoff_ms << std::min(d.attempts - 1, 6u));
-    const std::int64_t at = steady_ms() + backoff;
-    if (at > d.deadline_ms) {
-      ++counters_.failed;
-      if (journal_ != nullptr) journal_->callback_done(d.id);
+    std::vector<delivery> ds;
+    if (d.batch > 1) {
+      ds = take_batch(std::move(d), now);
     } else {
-      due_.emplace(at, std::move(d));
+      ds.push_back(std::move(d));
+    }
+    ++counters_.attempts;
+    in_attempt_ += ds.size();
+    lock.unlock();
+    const bool ok = attempt(ds, pool);
+    lock.lock();
+    in_attempt_ -= ds.size();
+    const std::int64_t after = steady_ms();
+    for (delivery& one : ds) {
+      ++one.attempts;
+      if (ok) {
+        ++counters_.delivered;
+        if (journal_ != nullptr) journal_->callback_done(one.id);
+        continue;
+      }
+      const std::int64_t backoff =
+          std::min(max_backoff_ms, first_backoff_ms << std::min(one.attempts - 1, 6u));
+      const std::int64_t at = after + backoff;
+      if (at > one.deadline_ms) {
+        ++counters_.failed;
+        if (journal_ != nullptr) journal_->callback_done(one.id);
+      } else {
+        due_.emplace(at, std::move(one));
+      }
     }
   }
 }

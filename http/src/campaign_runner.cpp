@@ -19,8 +19,8 @@ namespace smpp::http {
 namespace {
 
 constexpr std::uint8_t unknown_state = 0xFF;
-// Rows of a campaign without a rate handed over at once (each by a thread of its own).
-constexpr std::size_t max_batch = 32;
+// Rows of a campaign without a rate handed over at once (sharing the journal's commits).
+constexpr std::size_t max_batch = 1000;
 
 // One campaign as the runner follows it.
 struct campaign {
@@ -121,8 +121,8 @@ struct campaign_runner::impl {
         continue;
       }
       const std::uint64_t id = pick->s.id;
-      // Without a rate, up to max_batch rows at once, each accepted from a thread of its own so
-      // that they share the journal's commits; with a rate, one at a time.
+      // Without a rate, up to max_batch rows at once, all begun before any is finished so that
+      // they share the journal's commits; with a rate, one at a time.
       std::vector<std::size_t> rows;
       const std::size_t batch = pick->s.spec.rate_per_s == 0 ? max_batch : 1;
       for (std::size_t r = pick->next_row; r < pick->s.message_ids.size() && rows.size() < batch;
@@ -137,16 +137,15 @@ struct campaign_runner::impl {
       }
       handing_over = id;
       lock.unlock();
-      std::vector<message_store::accept_result> results(rows.size());
-      if (rows.size() == 1) {
-        results[0] = store.accept(std::move(contents[0]), to[0], now);
-      } else {
-        std::vector<std::thread> threads;
-        for (std::size_t i = 0; i < rows.size(); ++i) {
-          threads.emplace_back([&, i] { results[i] = store.accept(contents[i], to[i], now); });
-        }
-        for (std::thread& t : threads) t.join();
+      // Every row begun before any is finished: they share the journal's commits.
+      std::vector<message_store::pending_accept> begun;
+      begun.reserve(rows.size());
+      for (std::size_t i = 0; i < rows.size(); ++i) {
+        begun.push_back(store.begin_accept(std::move(contents[i]), to[i], now));
       }
+      std::vector<message_store::accept_result> results;
+      results.reserve(rows.size());
+      for (const auto& b : begun) results.push_back(store.finish_accept(b, now));
       lock.lock();
       handing_over = 0;
       handed_cv.notify_all();

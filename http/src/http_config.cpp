@@ -142,7 +142,7 @@ void read_client(reader& r, const toml::table& t, std::size_t i, http_config& c)
   const std::string path = "clients[" + std::to_string(i) + "].";
   r.only(t, path,
          {"name", "key_hash", "from", "allowed_from", "max_recipients", "rate_per_s",
-          "webhook_secret", "mo_url"});
+          "webhook_secret", "mo_url", "callback_batch"});
   client_config cl;
   r.string(t, path, "name", cl.name, true);
   r.string(t, path, "key_hash", cl.key_hash, true);
@@ -178,6 +178,7 @@ void read_client(reader& r, const toml::table& t, std::size_t i, http_config& c)
   }
   r.integer(t, path, "max_recipients", cl.max_recipients, 1, 10000);
   r.integer(t, path, "rate_per_s", cl.rate_per_s, 0, 10'000'000);
+  r.integer(t, path, "callback_batch", cl.callback_batch, 1, 1000);
   for (const client_config& other : c.clients) {
     if (other.key_hash == cl.key_hash && !cl.key_hash.empty()) {
       r.error(&t, path + "key_hash", "is the same as client '" + other.name + "'");
@@ -214,7 +215,7 @@ std::variant<http_config, std::vector<std::string>> load_http_config(const std::
   if (const toml::table* t = r.table(root, "http")) {
     r.only(*t, "http.", {"listen", "threads", "max_body_bytes", "max_parts"});
     read_listen(r, *t, c);
-    r.integer(*t, "http.", "threads", c.threads, 1, 256);
+    r.integer(*t, "http.", "threads", c.threads, 1, 1024);
     r.integer(*t, "http.", "max_body_bytes", c.max_body_bytes, 1024, 64 * 1024 * 1024);
     r.integer(*t, "http.", "max_parts", c.max_parts, 1, 255);
   }

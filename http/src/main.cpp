@@ -160,7 +160,8 @@ int main(int argc, char** argv) {
       [&](const smpp::http::message_view& v, const smpp::http::message_content& c) {
         if (c.client < config.clients.size()) {
           (void)callbacks.post(c.dlr_url, smpp::http::message_json(v),
-                               config.clients[c.client].webhook_secret);
+                               config.clients[c.client].webhook_secret,
+                               config.clients[c.client].callback_batch);
         }
       });
   std::vector<std::vector<std::string>> client_numbers;
@@ -174,7 +175,8 @@ int main(int argc, char** argv) {
     const auto client = inbox.add(m);
     if (client && !config.clients[*client].mo_url.empty()) {
       (void)callbacks.post(config.clients[*client].mo_url, smpp::http::mo_json(m),
-                           config.clients[*client].webhook_secret);
+                           config.clients[*client].webhook_secret,
+                           config.clients[*client].callback_batch);
     }
   });
   smpp::http::campaign_runner campaigns(

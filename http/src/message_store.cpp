@@ -91,18 +91,23 @@ void message_store::journal_progress(const record& r) {
 message_store::accept_result message_store::accept(std::shared_ptr<const message_content> content,
                                                    const std::vector<sme_address>& to,
                                                    std::int64_t now_ms) {
-  const std::size_t parts = content->parts.size();
-  accept_result result;
-  store_journal* journal = nullptr;
-  std::uint64_t ticket = 0;
+  return finish_accept(begin_accept(std::move(content), to, now_ms), now_ms);
+}
+
+message_store::pending_accept message_store::begin_accept(
+    std::shared_ptr<const message_content> content, const std::vector<sme_address>& to,
+    std::int64_t now_ms) {
+  pending_accept p;
+  p.parts = content->parts.size();
+  accept_result& result = p.result;
   std::function<void()> wakeup;
   {
     const std::lock_guard lock(mutex_);
-    if (queue_.size() + scheduled_.size() + held_parts_ + to.size() * parts >
+    if (queue_.size() + scheduled_.size() + held_parts_ + to.size() * p.parts >
         limits_.max_queued_parts) {
       ++counters_.requests_refused_full;
       result.status = accept_status::queue_full;
-      return result;
+      return p;
     }
     const std::uint64_t base_before = base_id_;
     while (records_.size() + to.size() > limits_.max_messages && !records_.empty() &&
@@ -116,9 +121,10 @@ message_store::accept_result message_store::accept(std::shared_ptr<const message
     if (records_.size() + to.size() > limits_.max_messages) {
       ++counters_.requests_refused_full;
       result.status = accept_status::store_full;
-      return result;
+      return p;
     }
     result.first_id = base_id_ + records_.size();
+    p.recipients = to.size();
     for (std::size_t i = 0; i < to.size(); ++i) {
       record& r = records_.emplace_back();
       r.id = result.first_id + i;
@@ -127,23 +133,31 @@ message_store::accept_result message_store::accept(std::shared_ptr<const message
       r.created_ms = now_ms;
       if (journal_ == nullptr) queue_parts(r, result.first_id + i, now_ms);
     }
-    journal = journal_;
-    if (journal == nullptr) {
+    if (journal_ == nullptr) {
       counters_.messages_accepted += to.size();
-      counters_.parts_accepted += to.size() * parts;
+      counters_.parts_accepted += to.size() * p.parts;
       wakeup = wakeup_;
     } else {
       // Counted against the queue while the journal writes them.
-      held_parts_ += to.size() * parts;
-      ticket = journal->accepted(result.first_id, content, to, now_ms);
+      held_parts_ += to.size() * p.parts;
+      p.ticket = journal_->accepted(result.first_id, content, to, now_ms);
     }
   }
-  if (journal != nullptr) {
-    const bool stored = journal->wait_stored(ticket);
+  if (wakeup) wakeup();
+  return p;
+}
+
+message_store::accept_result message_store::finish_accept(const pending_accept& p,
+                                                          std::int64_t now_ms) {
+  accept_result result = p.result;
+  if (p.ticket == 0) return result;  // refused, or queued already without a journal
+  const bool stored = journal_->wait_stored(p.ticket);
+  std::function<void()> wakeup;
+  {
     const std::lock_guard lock(mutex_);
-    held_parts_ -= to.size() * parts;
+    held_parts_ -= p.recipients * p.parts;
     // Queued records are never evicted: they are all still there.
-    for (std::size_t i = 0; i < to.size(); ++i) {
+    for (std::size_t i = 0; i < p.recipients; ++i) {
       const std::uint64_t id = result.first_id + i;
       record& r = *lookup(id);
       if (stored) {
@@ -158,8 +172,8 @@ message_store::accept_result message_store::accept(std::shared_ptr<const message
       result.status = accept_status::not_stored;
       return result;
     }
-    counters_.messages_accepted += to.size();
-    counters_.parts_accepted += to.size() * parts;
+    counters_.messages_accepted += p.recipients;
+    counters_.parts_accepted += p.recipients * p.parts;
     wakeup = wakeup_;
   }
   if (wakeup) wakeup();

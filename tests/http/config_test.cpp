@@ -35,6 +35,7 @@ TEST(HttpConfig, TheDefaultFileLoadsWithTheDocumentedValues) {
   const http_config& c = std::get<http_config>(r);
   EXPECT_EQ(c.listen_host, "127.0.0.1");
   EXPECT_EQ(c.listen_port, 8780);
+  EXPECT_EQ(c.threads, 64u);
   EXPECT_EQ(c.smsc.port, 2775);
   EXPECT_EQ(c.smsc.system_id, "demo");
   EXPECT_EQ(c.smsc.password, "demo");
@@ -82,6 +83,24 @@ TEST(HttpConfig, AnMoUrlMustBeHttpAndTheInboxBounded) {
                 .at(0)
                 .find("limits.inbox_max: must be an integer 1..10000000"),
             std::string::npos);
+}
+
+TEST(HttpConfig, CallbackBatchIsOneByDefaultAndBounded) {
+  const std::string path = ::testing::TempDir() + "http_config_batch.toml";
+  std::ofstream(path) << client << "callback_batch = 1000\n";
+  auto r = load_http_config(path);
+  ASSERT_TRUE(std::holds_alternative<http_config>(r));
+  EXPECT_EQ(std::get<http_config>(r).clients.at(0).callback_batch, 1000u);
+  std::ofstream(path) << client;
+  r = load_http_config(path);
+  ASSERT_TRUE(std::holds_alternative<http_config>(r));
+  EXPECT_EQ(std::get<http_config>(r).clients.at(0).callback_batch, 1u);
+  for (const char* bad : {"0", "1001"}) {
+    const auto e = errors_of(std::string(client) + "callback_batch = " + bad + "\n");
+    ASSERT_EQ(e.size(), 1u) << bad;
+    EXPECT_NE(e[0].find("clients[0].callback_batch: must be an integer 1..1000"), std::string::npos)
+        << e[0];
+  }
 }
 
 TEST(HttpConfig, KeysAreHashedWithBlake2b256) {

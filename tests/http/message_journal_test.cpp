@@ -212,6 +212,30 @@ TEST(MessageJournal, ARequestThatCannotBeWrittenIsRefusedAndNeverSent) {
   EXPECT_EQ(o.journal->counters().commit_failures, 1u);
 }
 
+TEST(MessageJournal, RequestsBegunTogetherShareOneCommitAndQueueOnlyWhenFinished) {
+  const std::string path = temp_db("journal_begun_");
+  opened o = open_store(path, {}, 500000, false);  // the writer starts after every begin
+  ASSERT_TRUE(o.store);
+  auto& s = *o.store;
+  constexpr std::size_t n = 50;
+  std::vector<message_store::pending_accept> begun;
+  for (std::size_t i = 0; i < n; ++i) begun.push_back(s.begin_accept(content(1), recipients(1), 0));
+  std::vector<submit_job> jobs;
+  EXPECT_EQ(s.take(n, jobs, 0), 0u);  // nothing is sent before its commit
+  o.journal->start();
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto r = s.finish_accept(begun[i], 0);
+    EXPECT_EQ(r.status, message_store::accept_status::ok);
+    EXPECT_EQ(r.first_id, 100 + i);
+  }
+  EXPECT_EQ(o.journal->counters().commits, 1u);
+  EXPECT_EQ(s.take(2 * n, jobs, 0), n);
+  EXPECT_EQ(s.counters().messages_accepted, n);
+  o.journal->stop();
+  opened again = open_store(path);
+  EXPECT_EQ(again.restored_messages, n);
+}
+
 TEST(MessageJournal, AnUnusablePathIsAnErrorNamingIt) {
   std::string error;
   EXPECT_FALSE(message_journal::open({"/nonexistent-dir/x.db"}, clients, error));

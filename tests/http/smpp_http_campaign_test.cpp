@@ -433,7 +433,7 @@ TEST(SmppHttpCampaign, KillNineMidCampaignAndRestartSendsEveryRecipientExactlyOn
   EXPECT_EQ(again.wait(10s).code, 0);
 }
 
-// The same without a rate: the recipients go 32 at a time, so the kill may cut a batch whose
+// The same without a rate: the recipients go 1,000 at a time, so the kill may cut a batch whose
 // rows were stored in different commits; each is still sent exactly once.
 TEST(SmppHttpCampaign, KillNineDuringBatchedHandOverSendsEveryRecipientExactlyOnce) {
   const std::string dir = make_temp_dir(::testing::TempDir(), "smpp_campaign_batch_");

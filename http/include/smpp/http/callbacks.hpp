@@ -2,6 +2,9 @@
 // URL, signed with the client's secret (HMAC-SHA256 over the body), retried with doubling
 // back-off (1 s up to 60 s) for retry_for_s, then counted failed. A bounded queue; with a
 // journal each callback is on disk until delivered or failed, and read back at start.
+// A client with a batch of N > 1 gets a JSON array of 1..N callbacks per POST instead (those
+// due for the same URL when a sender thread is free), signed over the whole array; a 2xx
+// delivers every one of them, anything else retries each on its own schedule.
 #pragma once
 
 #include <condition_variable>
@@ -28,8 +31,8 @@ struct callback_counters {
   std::uint64_t delivered = 0;  // answered 2xx
   std::uint64_t failed = 0;     // no 2xx within retry_for_s
   std::uint64_t dropped = 0;    // the queue was full
-  std::uint64_t attempts = 0;
-  std::size_t pending = 0;  // waiting for an attempt or in one
+  std::uint64_t attempts = 0;   // HTTP requests (a batch is one)
+  std::size_t pending = 0;      // waiting for an attempt or in one
 };
 
 // The header a callback carries when its client has a webhook_secret:
@@ -76,8 +79,10 @@ class callback_sender {
 
   void start();
   void stop();
-  // False (counted dropped) when max_pending callbacks wait already.
-  bool post(const std::string& url, std::string body, const std::string& secret);
+  // False (counted dropped) when max_pending callbacks wait already. `batch` > 1: POSTed in
+  // JSON arrays of up to `batch` bodies (the journal keeps each as an array of one).
+  bool post(const std::string& url, std::string body, const std::string& secret,
+            unsigned batch = 1);
   [[nodiscard]] callback_counters counters() const;
 
  private:
@@ -85,13 +90,17 @@ class callback_sender {
     std::uint64_t id = 0;
     split_url url;
     std::string body;
-    std::string signature;  // empty: none
+    std::string signature;  // empty: none; of the body as it is sent alone
     std::int64_t deadline_ms = 0;
     unsigned attempts = 0;
+    unsigned batch = 1;  // > 1: sent in arrays, signed with `secret`
+    std::string secret;
   };
   void run();
+  // Moves the due deliveries that may share one POST with `first` out of due_ (lock held).
+  std::vector<delivery> take_batch(delivery first, std::int64_t now);
   struct connections;  // one sender thread's keep-alive connections
-  [[nodiscard]] bool attempt(const delivery& d, connections& pool) const;
+  [[nodiscard]] bool attempt(const std::vector<delivery>& ds, connections& pool) const;
 
   callback_config config_;
   callback_journal* journal_ = nullptr;

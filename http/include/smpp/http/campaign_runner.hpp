@@ -1,6 +1,6 @@
 // The campaigns of smpp-http: each recipient is handed to the message store as a message of its
 // own (its text filled from its row), in row order, by one feeder thread, at no more than the
-// campaign's rate_per_s (successive hand-overs at least 1/rate apart; without a rate, 32 at
+// campaign's rate_per_s (successive hand-overs at least 1/rate apart; without a rate, 1,000 at
 // once, sharing the journal's commits) and only inside its send window. Pause stops the hand-over,
 // resume restarts it, cancel ends it; recipients already handed over go on to their final state.
 // Progress and the per-recipient report are read from the message store. With a journal every

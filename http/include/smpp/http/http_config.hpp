@@ -27,12 +27,13 @@ struct client_config {
   std::uint32_t rate_per_s = 0;  // messages accepted per second; 0: no limit
   std::string webhook_secret;    // signs dlr_url and mo_url callbacks; empty: unsigned
   std::string mo_url;            // MO messages to this client's numbers are POSTed here
+  unsigned callback_batch = 1;   // > 1: callbacks POSTed as JSON arrays of up to this many
 };
 
 struct http_config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8780;
-  unsigned threads = 8;
+  unsigned threads = 64;  // a request holds one until its commit (group commit, fsync)
   std::size_t max_body_bytes = 4 * 1024 * 1024;
   std::size_t max_parts = 10;
   smsc_config smsc;

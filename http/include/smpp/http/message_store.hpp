@@ -195,6 +195,20 @@ class message_store {
   [[nodiscard]] accept_result accept(std::shared_ptr<const message_content> content,
                                      const std::vector<sme_address>& to, std::int64_t now_ms);
 
+  // accept() in two halves, so that one thread may have many requests share a commit:
+  // begin_accept() takes the request in (a refusal is final at once), finish_accept() waits for
+  // its commit and queues it. Every begun request must be finished, in any order.
+  struct pending_accept {
+    accept_result result;
+    std::uint64_t ticket = 0;  // 0: not written by a journal (or refused)
+    std::size_t recipients = 0;
+    std::size_t parts = 0;
+  };
+  [[nodiscard]] pending_accept begin_accept(std::shared_ptr<const message_content> content,
+                                            const std::vector<sme_address>& to,
+                                            std::int64_t now_ms);
+  [[nodiscard]] accept_result finish_accept(const pending_accept& p, std::int64_t now_ms);
+
   // Moves up to `max` queued parts into `out` (appended), marking them submitted; scheduled
   // parts become due at their time.
   std::size_t take(std::size_t max, std::vector<submit_job>& out, std::int64_t now_ms);
