@@ -133,8 +133,7 @@ void deliveries::hold(uint32_t tenant, bytes_view frame, const return_to& ret,
   }
   // A message that came back (its delivery failed) was acknowledged upstream long ago and is
   // kept even above the bound: the bound already counted it when it was first held.
-  q.push_back(held_message{hold_until_ms, ret.acknowledged(),
-                           std::vector<std::byte>(frame.begin(), frame.end())});
+  q.push_back(held_message{hold_until_ms, ret.acknowledged(), frame_copy(frame)});
   publish_held(tenant);
   ++held_total_;
   ctx_.counters.count_return(ret, &return_counters::held);
@@ -207,8 +206,27 @@ void deliveries::release_held_back() {
   }
 }
 
+std::vector<std::byte> deliveries::frame_copy(bytes_view frame) {
+  if (spare_frames_.empty()) return {frame.begin(), frame.end()};
+  std::vector<std::byte> v = std::move(spare_frames_.back());
+  spare_frames_.pop_back();
+  v.assign(frame.begin(), frame.end());
+  return v;
+}
+
+void deliveries::recycle(std::vector<std::byte>&& frame) {
+  // Bounded: kSpareFrames buffers of at most kSpareFrameBytes each.
+  if (frame.capacity() == 0 || frame.capacity() > kSpareFrameBytes ||
+      spare_frames_.size() >= kSpareFrames) {
+    return;
+  }
+  frame.clear();
+  spare_frames_.push_back(std::move(frame));
+}
+
 void deliveries::pop_held(uint32_t tenant) {
   const return_to ret = holds_[tenant].front().ret;
+  recycle(std::move(holds_[tenant].front().frame));
   holds_[tenant].pop_front();
   publish_held(tenant);
   --held_total_;
@@ -294,6 +312,7 @@ void deliveries::drain_holds() {
       pop_held(t);
       const size_t before = held_total_;
       to_tenant(t, m.frame, m.ret, m.until_ms);
+      recycle(std::move(m.frame));
       if (held_total_ > before) break;  // it came straight back: nobody can take it now
     }
   }

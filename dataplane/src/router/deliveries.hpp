@@ -53,6 +53,9 @@ class deliveries {
             codec::command_status full_status);
   // Drops the head of the tenant's hold queue.
   void pop_held(uint32_t tenant);
+  // A held message's own copy of frame (a spare buffer when there is one), and back when done.
+  std::vector<std::byte> frame_copy(bytes_view frame);
+  void recycle(std::vector<std::byte>&& frame);
   void count_unheld(const return_to& ret) noexcept;  // the held gauges
   // A receiver of the tenant is bound on this worker or another.
   [[nodiscard]] bool receivers_anywhere(uint32_t tenant) const noexcept;
@@ -86,6 +89,11 @@ class deliveries {
   std::vector<uint32_t> next_receiver_;
   std::vector<uint64_t> receiver_turn_us_;       // the turn (its now_us) next_receiver_ serves
   std::vector<std::deque<held_message>> holds_;  // per tenant, oldest first
+  // Buffers of held messages that were delivered, for the next ones: a burst of receipts beyond
+  // the receivers' windows is held and drained without a heap allocation per message.
+  static constexpr size_t kSpareFrames = 2048;
+  static constexpr size_t kSpareFrameBytes = 1024;
+  std::vector<std::vector<std::byte>> spare_frames_;
   size_t held_total_ = 0;
   std::vector<uint64_t> last_ack_ms_;  // per tenant: when one of its receivers last said ESME_ROK
   struct held_back_bind {
