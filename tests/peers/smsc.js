@@ -21,6 +21,9 @@ A node-smpp SMSC for end-to-end tests.
   --password PW        accept only this password (default: any)
   --dlr-delay-ms N     send each delivery receipt N ms after the response (default 100)
   --id-prefix P        message_ids are P followed by a decimal counter (default NODE)
+  --alert-esme-addr A after each submit_sm it accepts, send an alert_notification (SMPP 3.4
+                       §4.12) on that session: source_addr the submit's destination,
+                       esme_addr A
   --enquire-link-ms N  send enquire_link to every bound session every N ms (default 0: never)
   --max-sessions N     connections open at once; more are closed at once (default 64)
   --duration-ms N      exit after N ms (default 60000)
@@ -40,6 +43,7 @@ const spec = {
   '--password': 'string',
   '--dlr-delay-ms': 'uint',
   '--id-prefix': 'string',
+  '--alert-esme-addr': 'string',
   '--enquire-link-ms': 'uint',
   '--max-sessions': 'uint',
   '--duration-ms': 'uint',
@@ -70,6 +74,7 @@ const counters = {
   receipts_acked: 0,
   receipts_nacked: 0,
   receipts_dropped: 0,
+  alerts_sent: 0,
   generic_nacks: 0,
   errors: 0,
 };
@@ -164,6 +169,17 @@ function onPdu(state, pdu) {
       ++counters.accepted;
       const id = idPrefix + String(nextId++);
       session.send(pdu.response({message_id: id}));
+      if (opt['--alert-esme-addr'] !== undefined) {
+        ++counters.alerts_sent;
+        session.alert_notification({
+          source_addr_ton: pdu.dest_addr_ton,
+          source_addr_npi: pdu.dest_addr_npi,
+          source_addr: pdu.destination_addr,
+          esme_addr_ton: 1,
+          esme_addr_npi: 1,
+          esme_addr: opt['--alert-esme-addr'],
+        });
+      }
       // §5.2.17: registered_delivery bits 1-0 == 01 asks for a receipt on the final outcome.
       if (((pdu.registered_delivery || 0) & 0x03) === 0x01) {
         const submittedAt = new Date();

@@ -335,6 +335,9 @@ void esme_side::submit(esme_session& s, bytes_view frame, const pdu& p) {
       // Every bind of the route is down: a temporary failure.
       reject(s, p, upstream_failure_status, st.upstream_unavailable);
       return;
+    case submit_outcome::bad_destinations:
+      reject(s, p, S::ESME_RINVNUMDESTS, st.no_route);
+      return;
   }
 }
 
@@ -350,6 +353,10 @@ void esme_side::message_op(esme_session& s, bytes_view frame, const pdu& p) {
 
 bool esme_side::answer(const handoff_header& request, codec::command_status status,
                        bytes_view frame) {
+  if (is_multi_part(request.esme_seq)) [[unlikely]] {
+    routing_.multi_part_answered(request, status, frame);  // the ESME is answered once, later
+    return true;
+  }
   esme_session* s = ctx_.conns.esme(request.esme);
   if (s == nullptr) {
     ++ctx_.stats.resp_orphaned;  // the ESME left: nothing is owed to it
@@ -414,6 +421,12 @@ void esme_side::stall(esme_session& s, bytes_view frame, bytes_view rest) {
 }
 
 void esme_side::bounced(const handoff_header& h, bytes_view frame) {
+  if (is_multi_part(h.esme_seq)) {
+    // A part of a split submit_multi is not offered again on its own: its destinations are
+    // refused in the aggregated answer.
+    routing_.multi_part_answered(h, S::ESME_RTHROTTLED, {});
+    return;
+  }
   esme_session* s = ctx_.conns.esme(h.esme);
   if (s == nullptr) {
     ++ctx_.stats.resp_orphaned;  // the ESME left: nothing is owed to it

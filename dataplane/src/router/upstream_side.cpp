@@ -342,6 +342,9 @@ void upstream_side::on_pdu(upstream_link& u, bytes_view frame) {
     case command_id::data_sm:
       returns_.from_upstream(u.upstream, u.conn, frame);
       return;
+    case command_id::alert_notification:
+      returns_.alert_from_upstream(u.upstream, frame);
+      return;
     default:
       if (!codec::is_response(id) && codec::has_response(id)) {
         (void)ctx_.out.answer(u.conn, id, S::ESME_RINVCMDID, h.sequence_number);

@@ -194,6 +194,9 @@ void worker_core::on_message(const handoff_header& h, bytes_view payload) {
     case handoff_header::forget:
       ids_.forget({h.key_lo, h.key_hi}, h.upstream);
       break;
+    case handoff_header::alert:
+      deliveries_.alert_from_worker(h, payload);
+      break;
     case handoff_header::message_op:
       routing_.message_op_from_worker(h, payload);
       break;
