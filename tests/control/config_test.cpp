@@ -167,6 +167,9 @@ TEST(ConfigExamples, CarrierConfigRoutesByNetworkWithItsPortabilityFiles) {
   EXPECT_TRUE(c.routes[2].cheapest);
   EXPECT_EQ(c.upstreams[1].price_list,
             (source_dir() / "config" / "carrier-prices-blue.csv").string());
+  EXPECT_TRUE(c.upstreams[0].broadcast);
+  EXPECT_FALSE(c.upstreams[1].broadcast);
+  ASSERT_EQ(c.mo_routes.size(), 1u);
   EXPECT_EQ(c.retry_on, (std::vector<uint32_t>{0x08, 0x14, 0x58}));
 }
 

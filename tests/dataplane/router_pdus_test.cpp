@@ -1,10 +1,12 @@
 // The PDUs beyond submit_sm and deliver_sm, routed through the router worker as the
 // specification means them, against a fake transport: alert_notification from an SMSC relayed
 // to the receivers of the tenant whose MO route owns its esme_addr (SMPP 3.4 §4.12);
-// submit_multi with each destination routed on its own and one aggregated answer (§4.5).
+// submit_multi with each destination routed on its own and one aggregated answer (§4.5);
+// broadcast_sm and its operations to the upstreams that take broadcasts (SMPP 5.0 §4.4).
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <string>
 #include <vector>
 
@@ -180,6 +182,23 @@ TEST(AlertNotification, ReachesAReceiverBoundOnAnotherWorker) {
   EXPECT_TRUE(t0.take(ups[0]).empty());
 }
 
+// The first PDU written to c, decoded over octets it keeps (the PDU's fields view them).
+struct written {
+  std::vector<std::byte> bytes;
+  pdu p;
+};
+written first_to(fake_transport& t, fake_transport::conn_id c) {
+  auto all = t.take(c);
+  written w;
+  if (all.empty()) {
+    ADD_FAILURE() << "nothing written";
+    return w;
+  }
+  w.bytes = std::move(all[0]);
+  w.p = decoded(w.bytes);
+  return w;
+}
+
 // ---- submit_multi (SMPP 3.4 §4.5) ------------------------------------------------------------
 
 // A submit_multi to SME addresses (dest_flag 1), or with a raw count for the bound tests.
@@ -276,7 +295,8 @@ TEST(SubmitMulti, ARefusedPartListsAllItsDestinationsAndNoAcceptedPartAnswersThe
   const pdu a = decoded(r.t.take(ups[0]).at(0));
   r.t.deliver(ups[1], header(command_id::submit_multi_resp, S::ESME_RMSGQFUL, b.sequence_number));
   r.t.deliver(ups[0], multi_resp(a.sequence_number, "P-2"));
-  pdu resp = decoded(r.t.take(esme).at(0));
+  const written w1 = first_to(r.t, esme);
+  pdu resp = w1.p;
   EXPECT_EQ(resp.status, S::ESME_ROK);
   EXPECT_EQ(resp.message_id, "P-2");  // the first part was refused: the first accepted one's
   const auto qful = static_cast<uint32_t>(S::ESME_RMSGQFUL);
@@ -311,13 +331,15 @@ TEST(SubmitMulti, OneRouteForEveryDestinationForwardsThePduAsItIs) {
   EXPECT_TRUE(std::equal(fwd[0].begin() + 16, fwd[0].end(), sent.begin() + 16, sent.end()));
   EXPECT_TRUE(r.t.take(ups[1]).empty());
   r.t.deliver(ups[0], multi_resp(decoded(fwd[0]).sequence_number, "P-3", {{"443", 0x0B}}));
-  const pdu resp = decoded(r.t.take(esme).at(0));
+  const written w1 = first_to(r.t, esme);
+  const pdu& resp = w1.p;
   EXPECT_EQ(resp.message_id, "P-3");
   EXPECT_EQ(unsuccess_of(resp), (failures{{"443", 0x0B}}));
   EXPECT_EQ(r.w.stats().multi_split, 0U);
   // No destination routed: refused as a submit_sm without a route.
   r.t.deliver(esme, multi_pdu({"991", "992"}, 11));
-  const pdu none = decoded(r.t.take(esme).at(0));
+  const written w2 = first_to(r.t, esme);
+  const pdu& none = w2.p;
   EXPECT_EQ(none.status, S::ESME_RINVDSTADR);
   EXPECT_EQ(r.w.stats().no_route, 1U);
 }
@@ -335,12 +357,14 @@ TEST(SubmitMulti, At254DestinationsEveryOneIsRoutedAndThe255thIsRefused) {
   EXPECT_EQ(b.dest_addresses.size(), 127U);
   r.t.deliver(ups[0], multi_resp(a.sequence_number, "P-4"));
   r.t.deliver(ups[1], multi_resp(b.sequence_number, "B-4"));
-  pdu resp = decoded(r.t.take(esme).at(0));
+  const written w1 = first_to(r.t, esme);
+  pdu resp = w1.p;
   EXPECT_EQ(resp.status, S::ESME_ROK);
   EXPECT_EQ(resp.unsuccess_smes.size(), 0U);
   dests.push_back("44999");
   r.t.deliver(esme, multi_pdu(dests, 13));
-  resp = decoded(r.t.take(esme).at(0));
+  const written w2 = first_to(r.t, esme);
+  resp = w2.p;
   EXPECT_EQ(resp.sequence_number, 13U);
   EXPECT_EQ(resp.status, S::ESME_RINVNUMDESTS);
   EXPECT_TRUE(r.t.take(ups[0]).empty());
@@ -375,6 +399,117 @@ TEST(SubmitMulti, BeyondTheSplitsInProgressOfAWorkerTheNextIsThrottledAndAnswers
   EXPECT_EQ(r.t.take(ups[0]).size(), 1U);
   EXPECT_EQ(r.t.take(ups[1]).size(), 1U);
   EXPECT_EQ(r.w.stats().multi_split, splits + 1);
+}
+
+// ---- broadcast_sm, query_broadcast_sm, cancel_broadcast_sm (SMPP 5.0 §4.4) -------------------
+
+// A route for every destination (no destination_prefix): primary, then backup.
+std::shared_ptr<router_snapshot> snapshot_with_broadcast(bool backup_takes_broadcasts) {
+  auto snap = make_snapshot();
+  route_def all;
+  all.upstreams = {0, 1};
+  route_def r44;
+  r44.destination_prefix = "44";
+  r44.upstreams = {0, 1};
+  snap->routes = route_table({all, r44});
+  snap->upstreams[1].broadcast = backup_takes_broadcasts;
+  return snap;
+}
+
+std::vector<std::byte> broadcast_pdu(uint32_t seq) {
+  pdu p;
+  p.id = command_id::broadcast_sm;
+  p.sequence_number = seq;
+  p.source_addr = "1234";
+  std::array<std::byte, 64> tlvs;
+  codec::tlv_writer w(tlvs);
+  const std::array<std::byte, 3> area{std::byte{0}, std::byte{0x12}, std::byte{0x34}};
+  const std::array<std::byte, 3> content{std::byte{0}, std::byte{0}, std::byte{1}};
+  const std::array<std::byte, 3> every{std::byte{0}, std::byte{0}, std::byte{5}};  // minutes
+  EXPECT_TRUE(w.add(codec::tag::broadcast_area_identifier, area));
+  EXPECT_TRUE(w.add(codec::tag::broadcast_content_type, content));
+  EXPECT_TRUE(w.add_uint(codec::tag::broadcast_rep_num, 2, 2));
+  EXPECT_TRUE(w.add(codec::tag::broadcast_frequency_interval, every));
+  p.tlvs = w.area();
+  return encode(p);
+}
+
+std::vector<std::byte> broadcast_op(command_id id, std::string_view message_id, uint32_t seq) {
+  pdu p;
+  p.id = id;
+  p.sequence_number = seq;
+  p.message_id = message_id;
+  p.source_addr = "1234";
+  return encode(p);
+}
+
+TEST(Broadcast, GoesOnlyToTheRoutesUpstreamsThatTakeBroadcastsAndItsOperationsFollowItsId) {
+  Rig r(snapshot_with_broadcast(true));
+  auto ups = r.bring_up_upstreams();
+  auto esme = r.bound_esme(command_id::bind_transceiver);
+  r.t.deliver(esme, broadcast_pdu(21));
+  EXPECT_TRUE(r.t.take(ups[0]).empty());  // primary comes first in the route but takes none
+  auto fwd = r.t.take(ups[1]);
+  ASSERT_EQ(fwd.size(), 1U);
+  EXPECT_EQ(decoded(fwd[0]).id, command_id::broadcast_sm);
+  pdu resp;
+  resp.id = command_id::broadcast_sm_resp;
+  resp.sequence_number = decoded(fwd[0]).sequence_number;
+  resp.message_id = "BC-1";
+  r.t.deliver(ups[1], encode(resp));
+  auto got = r.t.take(esme);
+  ASSERT_EQ(got.size(), 1U);
+  EXPECT_EQ(decoded(got[0]).id, command_id::broadcast_sm_resp);
+  EXPECT_EQ(decoded(got[0]).sequence_number, 21U);
+  EXPECT_EQ(decoded(got[0]).message_id, "BC-1");
+  // query_broadcast_sm and cancel_broadcast_sm for that id reach the upstream that issued it.
+  r.t.deliver(esme, broadcast_op(command_id::query_broadcast_sm, "BC-1", 22));
+  r.t.deliver(esme, broadcast_op(command_id::cancel_broadcast_sm, "BC-1", 23));
+  EXPECT_TRUE(r.t.take(ups[0]).empty());
+  auto ops = r.t.take(ups[1]);
+  ASSERT_EQ(ops.size(), 2U);
+  EXPECT_EQ(decoded(ops[0]).id, command_id::query_broadcast_sm);
+  EXPECT_EQ(decoded(ops[1]).id, command_id::cancel_broadcast_sm);
+  r.t.deliver(ups[1], header(command_id::cancel_broadcast_sm_resp, S::ESME_ROK,
+                             decoded(ops[1]).sequence_number));
+  got = r.t.take(esme);
+  ASSERT_EQ(got.size(), 1U);
+  EXPECT_EQ(decoded(got[0]).id, command_id::cancel_broadcast_sm_resp);
+  EXPECT_EQ(decoded(got[0]).sequence_number, 23U);
+  // An id no upstream issued: the operation's own failure (SMPP 5.0 §4.4.2, §4.4.3).
+  r.t.deliver(esme, broadcast_op(command_id::query_broadcast_sm, "BC-9", 24));
+  r.t.deliver(esme, broadcast_op(command_id::cancel_broadcast_sm, "BC-9", 25));
+  got = r.t.take(esme);
+  ASSERT_EQ(got.size(), 2U);
+  EXPECT_EQ(decoded(got[0]).status, S::ESME_RBCASTQUERYFAIL);
+  EXPECT_EQ(decoded(got[1]).status, S::ESME_RBCASTCANCELFAIL);
+  EXPECT_EQ(r.w.stats().submit_forwarded, 3U);
+  EXPECT_EQ(r.w.stats().message_ops, 2U);
+  EXPECT_EQ(r.w.stats().message_ops_unknown, 2U);
+}
+
+TEST(Broadcast, WithNoUpstreamOfItsRouteTakingBroadcastsItFailsAsABroadcast) {
+  Rig r(snapshot_with_broadcast(false));
+  auto ups = r.bring_up_upstreams();
+  auto esme = r.bound_esme(command_id::bind_transceiver);
+  r.t.deliver(esme, broadcast_pdu(31));
+  auto got = r.t.take(esme);
+  ASSERT_EQ(got.size(), 1U);
+  EXPECT_EQ(decoded(got[0]).id, command_id::broadcast_sm_resp);
+  EXPECT_EQ(decoded(got[0]).status, S::ESME_RBCASTFAIL);
+  EXPECT_TRUE(r.t.take(ups[0]).empty());
+  EXPECT_TRUE(r.t.take(ups[1]).empty());
+  // Without a route for an empty destination, likewise, even where upstreams take broadcasts.
+  auto snap = make_snapshot();  // routes 44 and 33 only
+  snap->upstreams[0].broadcast = snap->upstreams[1].broadcast = true;
+  Rig r2(snap);
+  auto ups2 = r2.bring_up_upstreams();
+  auto esme2 = r2.bound_esme(command_id::bind_transceiver);
+  r2.t.deliver(esme2, broadcast_pdu(32));
+  EXPECT_EQ(decoded(r2.t.take(esme2).at(0)).status, S::ESME_RBCASTFAIL);
+  EXPECT_TRUE(r2.t.take(ups2[0]).empty());
+  EXPECT_TRUE(r2.t.take(ups2[1]).empty());
+  EXPECT_EQ(r.w.stats().no_route + r2.w.stats().no_route, 2U);
 }
 
 }  // namespace

@@ -176,16 +176,16 @@ void esme_side::on_pdu(esme_session& s, bytes_view frame) {
       message_op(s, frame, p);
       return;
     case command_id::broadcast_sm:
-    case command_id::query_broadcast_sm:
-    case command_id::cancel_broadcast_sm: {
-      if (!bound) break;
-      // Cell broadcast (SMPP 5.0 §4.6) is not routed: each gets its own failure status.
-      S st = S::ESME_RBCASTFAIL;
-      if (p.id == command_id::query_broadcast_sm) st = S::ESME_RBCASTQUERYFAIL;
-      if (p.id == command_id::cancel_broadcast_sm) st = S::ESME_RBCASTCANCELFAIL;
-      (void)ctx_.out.answer(s.conn, p.id, st, p.sequence_number);
+      // SMPP 5.0 §4.4.1: to the upstreams of its route that take broadcasts.
+      if (!bound || !can_submit(s.bind)) break;
+      submit(s, frame, p);
       return;
-    }
+    case command_id::query_broadcast_sm:
+    case command_id::cancel_broadcast_sm:
+      // SMPP 5.0 §4.4.2, §4.4.3: to the upstream that accepted the broadcast.
+      if (!bound || !can_submit(s.bind)) break;
+      message_op(s, frame, p);
+      return;
     case command_id::generic_nack:
     case command_id::deliver_sm_resp:
     case command_id::data_sm_resp:
@@ -322,7 +322,9 @@ void esme_side::submit(esme_session& s, bytes_view frame, const pdu& p) {
       ++s.outstanding;
       return;
     case submit_outcome::no_route:
-      reject(s, p, S::ESME_RINVDSTADR, st.no_route);
+      // SMPP 5.0 §4.4.1.2: a broadcast no upstream of its route takes fails as a broadcast.
+      reject(s, p, p.id == command_id::broadcast_sm ? S::ESME_RBCASTFAIL : S::ESME_RINVDSTADR,
+             st.no_route);
       return;
     case submit_outcome::busy:
       if (backpressure(s)) return;

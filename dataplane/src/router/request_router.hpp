@@ -63,12 +63,16 @@ class request_router final : private refusal_retry {
   [[nodiscard]] const route_def* route_of(uint32_t tenant, std::string_view dest,
                                           const codec::pdu& p) const noexcept;
   // The request on a route: failover order, a local bind, another worker's, or parked.
+  // note: note its message id whatever [correlation] note says.
   [[nodiscard]] submit_outcome submit_on(const route_def& route, std::string_view dest,
                                          esme_session& s, uint32_t esme_seq, bytes_view frame,
-                                         const codec::pdu& p);
+                                         const codec::pdu& p, bool note = false);
   // SMPP 3.4 §4.5: each destination routed on its own; one route takes the PDU as it is, several
   // take a submit_multi each with their destinations (submit_multi.cpp).
   [[nodiscard]] submit_outcome submit_multi(esme_session& s, bytes_view frame, const codec::pdu& p);
+  // SMPP 5.0 §4.4.1: broadcast_sm to the upstreams of its route that take broadcasts
+  // (broadcasts.cpp); no_route when none does.
+  [[nodiscard]] submit_outcome broadcast(esme_session& s, bytes_view frame, const codec::pdu& p);
   // refusal_retry: to h.upstream, on a bind of this worker or handed to another's.
   bool retry(const handoff_header& h, bytes_view frame) override;
   void message_op(handoff_header h, std::string_view message_id, bytes_view frame);

@@ -310,6 +310,9 @@ void upstream_side::on_pdu(upstream_link& u, bytes_view frame) {
     case command_id::query_sm_resp:
     case command_id::cancel_sm_resp:
     case command_id::replace_sm_resp:
+    case command_id::broadcast_sm_resp:
+    case command_id::query_broadcast_sm_resp:
+    case command_id::cancel_broadcast_sm_resp:
     case command_id::generic_nack:
       on_response(u, h, frame);
       return;
@@ -393,7 +396,7 @@ void upstream_side::on_response(upstream_link& u, const codec::pdu_header& h, by
   }
   if (h.command_status == 0 && e.note &&
       (id == command_id::submit_sm_resp || id == command_id::data_sm_resp ||
-       id == command_id::submit_multi_resp)) {
+       id == command_id::submit_multi_resp || id == command_id::broadcast_sm_resp)) {
     // The id its receipts and the ESME's message operations will quote.
     ids_.note(u.upstream, e.tenant, codec::resp_message_id(frame));
   }
