@@ -2,7 +2,8 @@
 // specification means them, against a fake transport: alert_notification from an SMSC relayed
 // to the receivers of the tenant whose MO route owns its esme_addr (SMPP 3.4 §4.12);
 // submit_multi with each destination routed on its own and one aggregated answer (§4.5);
-// broadcast_sm and its operations to the upstreams that take broadcasts (SMPP 5.0 §4.4).
+// broadcast_sm and its operations to the upstreams that take broadcasts (SMPP 5.0 §4.4); an
+// SMSC's outbind leading to a bind on its connection (SMPP 3.4 §4.1.7).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -510,6 +511,94 @@ TEST(Broadcast, WithNoUpstreamOfItsRouteTakingBroadcastsItFailsAsABroadcast) {
   EXPECT_TRUE(r2.t.take(ups2[0]).empty());
   EXPECT_TRUE(r2.t.take(ups2[1]).empty());
   EXPECT_EQ(r.w.stats().no_route + r2.w.stats().no_route, 2U);
+}
+
+// ---- outbind (SMPP 3.4 §4.1.7) -----------------------------------------------------------------
+
+// Upstream "backup" calls the router back on 127.0.0.1:2790 with outbind smsc-b / obpw.
+std::shared_ptr<router_snapshot> snapshot_with_outbind() {
+  auto snap = make_snapshot();
+  snap->upstreams[1].outbind_listen = {"127.0.0.1", 2790};
+  snap->upstreams[1].outbind_system_id = "smsc-b";
+  snap->upstreams[1].outbind_password = "obpw";
+  return snap;
+}
+
+std::vector<std::byte> outbind_pdu(std::string_view system_id, std::string_view password) {
+  pdu p;
+  p.id = command_id::outbind;
+  p.sequence_number = 1;
+  p.system_id = system_id;
+  p.password = password;
+  return encode(p);
+}
+
+TEST(Outbind, TheSmscsOutbindLeadsTheRouterToBindOnThatConnectionAndCarryTraffic) {
+  Rig r(snapshot_with_outbind());
+  ASSERT_EQ(r.t.listeners.size(), 2U);  // the ESMEs' and the outbind listener
+  EXPECT_EQ(r.t.listeners[1].port, 2790);
+  ASSERT_EQ(r.t.pending_connects.size(), 1U);  // primary only: the router never calls backup
+  auto ups = r.bring_up_upstreams();
+  auto esme = r.bound_esme(command_id::bind_transceiver);
+  // Before the SMSC called back, its route fails over / has nothing up.
+  r.t.deliver(esme, testing::submit_pdu("3301", 2));
+  EXPECT_EQ(decoded(r.t.take(esme).at(0)).status, upstream_failure_status);
+  const auto smsc = r.t.accept("127.0.0.1", 1);
+  EXPECT_TRUE(r.t.take(smsc).empty());  // nothing before the outbind
+  r.t.deliver(smsc, outbind_pdu("smsc-b", "obpw"));
+  const written bind = first_to(r.t, smsc);
+  EXPECT_EQ(bind.p.id, command_id::bind_transceiver);
+  EXPECT_EQ(bind.p.system_id, "router");
+  EXPECT_EQ(bind.p.password, "pw");
+  r.t.deliver(smsc, header(command_id::bind_transceiver_resp, S::ESME_ROK, bind.p.sequence_number));
+  // Bound: requests routed to backup go on that connection, receipts come back on it.
+  r.t.deliver(esme, testing::submit_pdu("3301", 3));
+  const written fwd = first_to(r.t, smsc);
+  EXPECT_EQ(fwd.p.destination_addr, "3301");
+  pdu resp;
+  resp.id = command_id::submit_sm_resp;
+  resp.sequence_number = fwd.p.sequence_number;
+  resp.message_id = "OB-1";
+  r.t.deliver(smsc, encode(resp));
+  const written answer = first_to(r.t, esme);
+  EXPECT_EQ(answer.p.sequence_number, 3U);
+  EXPECT_EQ(answer.p.message_id, "OB-1");
+  r.t.deliver(smsc, testing::receipt_pdu("id:OB-1 stat:DELIVRD", 40));
+  const written receipt = first_to(r.t, esme);
+  EXPECT_EQ(receipt.p.id, command_id::deliver_sm);
+  r.t.deliver(esme, header(command_id::deliver_sm_resp, S::ESME_ROK, receipt.p.sequence_number));
+  EXPECT_EQ(first_to(r.t, smsc).p.sequence_number, 40U);
+  EXPECT_EQ(r.w.stats().outbinds, 1U);
+  EXPECT_EQ(r.w.stats().outbinds_refused, 0U);
+  // Dropped, it is not called by the router: it waits for the next outbind.
+  r.t.peer_close(smsc);
+  r.now += 60'000;
+  r.w.tick(r.now);
+  EXPECT_TRUE(r.t.pending_connects.empty());
+}
+
+TEST(Outbind, WrongCredentialsNoOutbindInTimeOrNoFreeBindCloseTheConnection) {
+  Rig r(snapshot_with_outbind());
+  r.bring_up_upstreams();
+  const auto wrong = r.t.accept("127.0.0.1", 1);
+  r.t.deliver(wrong, outbind_pdu("smsc-b", "nope"));
+  EXPECT_TRUE(r.t.take(wrong).empty());
+  EXPECT_TRUE(r.t.conns[wrong].closed);
+  r.t.poll(0);
+  const auto silent = r.t.accept("127.0.0.1", 1);
+  r.now += r.snap->timers.bind_ms;
+  r.w.tick(r.now);
+  EXPECT_TRUE(r.t.conns[silent].closed);
+  EXPECT_TRUE(r.t.take(silent).empty());
+  r.t.poll(0);
+  const auto good = r.t.accept("127.0.0.1", 1);
+  r.t.deliver(good, outbind_pdu("smsc-b", "obpw"));
+  EXPECT_EQ(first_to(r.t, good).p.id, command_id::bind_transceiver);
+  const auto second = r.t.accept("127.0.0.1", 1);  // its one bind is taken
+  EXPECT_TRUE(r.t.conns[second].closed);
+  EXPECT_FALSE(r.t.conns[good].closed);
+  EXPECT_EQ(r.w.stats().outbinds, 1U);
+  EXPECT_EQ(r.w.stats().outbinds_refused, 3U);
 }
 
 }  // namespace

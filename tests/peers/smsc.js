@@ -24,6 +24,11 @@ A node-smpp SMSC for end-to-end tests.
   --alert-esme-addr A after each submit_sm it accepts, send an alert_notification (SMPP 3.4
                        §4.12) on that session: source_addr the submit's destination,
                        esme_addr A
+  --outbind-to H:PORT also call the ESME back (SMPP 3.4 §4.1.7): connect to H:PORT, send
+                       outbind, and serve the bind that follows on that connection like an
+                       accepted one; again 200 ms after it closes
+  --outbind-system-id ID, --outbind-password PW
+                       the outbind's credentials (default: smsc, empty)
   --enquire-link-ms N  send enquire_link to every bound session every N ms (default 0: never)
   --max-sessions N     connections open at once; more are closed at once (default 64)
   --duration-ms N      exit after N ms (default 60000)
@@ -44,6 +49,9 @@ const spec = {
   '--dlr-delay-ms': 'uint',
   '--id-prefix': 'string',
   '--alert-esme-addr': 'string',
+  '--outbind-to': 'string',
+  '--outbind-system-id': 'string',
+  '--outbind-password': 'string',
   '--enquire-link-ms': 'uint',
   '--max-sessions': 'uint',
   '--duration-ms': 'uint',
@@ -75,6 +83,7 @@ const counters = {
   receipts_nacked: 0,
   receipts_dropped: 0,
   alerts_sent: 0,
+  outbinds_sent: 0,
   generic_nacks: 0,
   errors: 0,
 };
@@ -229,13 +238,7 @@ function dump(pdu) {
   fs.appendFileSync(opt['--dump'], JSON.stringify(line) + '\n');
 }
 
-const server = smpp.createServer((session) => {
-  if (stopping || sessions.size >= maxSessions) {
-    ++counters.refused_connections;
-    session.destroy();
-    return;
-  }
-  ++counters.connections;
+function serve(session) {
   const state = {session, bound: null, systemId: null, timer: null};
   sessions.add(state);
   if (enquireLinkMs > 0) {
@@ -254,7 +257,35 @@ const server = smpp.createServer((session) => {
     if (state.timer !== null) clearInterval(state.timer);
     if (sessions.delete(state)) ++counters.disconnects;
   });
+}
+
+const server = smpp.createServer((session) => {
+  if (stopping || sessions.size >= maxSessions) {
+    ++counters.refused_connections;
+    session.destroy();
+    return;
+  }
+  ++counters.connections;
+  serve(session);
 });
+
+// SMPP 3.4 §4.1.7: the SMSC opens the connection and sends outbind; the ESME binds on it.
+function callBack() {
+  if (stopping) return;
+  const [obHost, obPort] = [opt['--outbind-to'].replace(/:\d+$/, ''),
+    Number(opt['--outbind-to'].replace(/^.*:/, ''))];
+  const session = smpp.connect({host: obHost, port: obPort, auto_enquire_link_period: 0});
+  session.on('connect', () => {
+    ++counters.connections;
+    ++counters.outbinds_sent;
+    serve(session);
+    session.outbind({system_id: opt['--outbind-system-id'] ?? 'smsc',
+      password: opt['--outbind-password'] ?? ''});
+  });
+  session.on('close', () => setTimeout(callBack, 200).unref());
+  session.on('error', () => {});
+}
+if (opt['--outbind-to'] !== undefined) callBack();
 
 server.on('error', (e) => {
   process.stderr.write(`node-smsc: cannot listen on ${host}:${opt['--port'] ?? 0}: ${e.message}\n`);

@@ -76,6 +76,9 @@ struct worker_stats {
   counter alerts_relayed;   // written to a receiver of the tenant its esme_addr's MO route names
   counter alerts_unrouted;  // no MO route for its esme_addr: dropped
   counter alerts_dropped;   // no receiver of the tenant bound anywhere, or none could take it
+  // Upstreams that call back (SMPP 3.4 §4.1.7 outbind).
+  counter outbinds;          // outbinds with the expected credentials: bound on that connection
+  counter outbinds_refused;  // closed: wrong credentials, no outbind in time, or no free bind
 };
 
 }  // namespace smpp::dataplane
