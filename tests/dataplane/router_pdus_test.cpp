@@ -362,6 +362,13 @@ TEST(SubmitMulti, At254DestinationsEveryOneIsRoutedAndThe255thIsRefused) {
   pdu resp = w1.p;
   EXPECT_EQ(resp.status, S::ESME_ROK);
   EXPECT_EQ(resp.unsuccess_smes.size(), 0U);
+  // SMPP 3.4 §5.1.1: a sequence number beyond 0x7FFFFFFF is refused, never forwarded.
+  dests.pop_back();
+  r.t.deliver(esme, multi_pdu(dests, 0x8000'0005U));
+  const written odd = first_to(r.t, esme);
+  EXPECT_EQ(odd.p.sequence_number, 0x8000'0005U);
+  EXPECT_EQ(odd.p.status, S::ESME_RUNKNOWNERR);
+  dests.push_back("44998");
   dests.push_back("44999");
   r.t.deliver(esme, multi_pdu(dests, 13));
   const written w2 = first_to(r.t, esme);

@@ -340,6 +340,9 @@ void esme_side::submit(esme_session& s, bytes_view frame, const pdu& p) {
     case submit_outcome::bad_destinations:
       reject(s, p, S::ESME_RINVNUMDESTS, st.no_route);
       return;
+    case submit_outcome::bad_sequence:
+      reject(s, p, S::ESME_RUNKNOWNERR, st.decode_errors);
+      return;
   }
 }
 
@@ -355,7 +358,8 @@ void esme_side::message_op(esme_session& s, bytes_view frame, const pdu& p) {
 
 bool esme_side::answer(const handoff_header& request, codec::command_status status,
                        bytes_view frame) {
-  if (is_multi_part(request.esme_seq)) [[unlikely]] {
+  if (is_multi_part(request.esme_seq) &&
+      request.command_id == static_cast<uint32_t>(command_id::submit_multi)) [[unlikely]] {
     routing_.multi_part_answered(request, status, frame);  // the ESME is answered once, later
     return true;
   }
@@ -423,7 +427,8 @@ void esme_side::stall(esme_session& s, bytes_view frame, bytes_view rest) {
 }
 
 void esme_side::bounced(const handoff_header& h, bytes_view frame) {
-  if (is_multi_part(h.esme_seq)) {
+  if (is_multi_part(h.esme_seq) &&
+      h.command_id == static_cast<uint32_t>(command_id::submit_multi)) {
     // A part of a split submit_multi is not offered again on its own: its destinations are
     // refused in the aggregated answer.
     routing_.multi_part_answered(h, S::ESME_RTHROTTLED, {});

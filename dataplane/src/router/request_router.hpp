@@ -29,6 +29,7 @@ enum class submit_outcome : uint8_t {
   throttled,         // the bind's send queue refused it
   unavailable,       // no bind of any upstream of the route is up
   bad_destinations,  // submit_multi with no destination or more than 254 (SMPP 3.4 §4.5.1)
+  bad_sequence,      // submit_multi numbered outside 1..0x7FFFFFFF (SMPP 3.4 §5.1.1)
 };
 
 class request_router final : private refusal_retry {

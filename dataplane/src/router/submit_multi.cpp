@@ -29,6 +29,8 @@ submit_outcome request_router::submit_multi(esme_session& s, bytes_view frame,
                                             const codec::pdu& p) {
   if (p.dest_addresses.size() == 0 || p.dest_addresses.size() > multi_table::max_destinations)
     return submit_outcome::bad_destinations;
+  // Its answer must not be taken for a part's: the top bit is the parts' (multi_table.hpp).
+  if (is_multi_part(p.sequence_number)) return submit_outcome::bad_sequence;
   // Each destination's route; a distribution list (dest_flag 2) routes by its name.
   std::array<const route_def*, multi_table::max_destinations> route_at{};
   std::array<const route_def*, multi_table::max_destinations> routes{};  // distinct, in order
@@ -117,7 +119,7 @@ void request_router::multi_part_answered(const handoff_header& part, codec::comm
                                          bytes_view frame) {
   const uint32_t slot = multi_entry_of(part.esme_seq);
   multi_table::entry* found = multis_.find(slot);
-  if (found == nullptr) return;  // cannot happen: each part is answered once
+  if (found == nullptr || found->esme != part.esme) return;  // cannot happen: answered once
   multi_table::entry& e = *found;
   const auto index = static_cast<uint16_t>(multi_part_of(part.esme_seq));
   codec::pdu r;

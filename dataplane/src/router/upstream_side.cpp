@@ -411,9 +411,12 @@ void upstream_side::on_response(upstream_link& u, const codec::pdu_header& h, by
   const auto st = static_cast<S>(h.command_status);
   if (u.gate) {
     slot_gate::item& it = u.gate_items[u.inflight_table.index_of(h.sequence_number)];
-    if (st == S::ESME_RTHROTTLED || st == S::ESME_RMSGQFUL) {
+    if ((st == S::ESME_RTHROTTLED || st == S::ESME_RMSGQFUL) &&
+        (it.h.attempt == 0 || e.retry_to == no_retry || !ctx_.cfg().retries(h.command_status))) {
       // The SMSC is slower than its contract: the gate slows down and sends it again; the ESME
-      // sees nothing of it.
+      // sees nothing of it. Refused again after that back-off, a status of retry_on goes to the
+      // route's next upstream instead (below). `attempt` counts the back-offs of a request.
+      ++it.h.attempt;
       ++ctx_.counters.tenant(it.h.tenant).queued;
       ++ctx_.stats.gate_requeued;
       u.gate->requeue_front(it);
