@@ -81,21 +81,6 @@ void return_path::from_upstream(uint32_t upstream, conn_id conn, bytes_view fram
                         ctx_.now_ms + ctx_.cfg().tenants[ret.tenant].hold_ttl_ms);
 }
 
-void return_path::alert_from_upstream(uint32_t upstream, bytes_view frame) {
-  ++ctx_.stats.alerts_received;
-  codec::pdu p;
-  if (codec::decode(frame, p)) {
-    ++ctx_.stats.decode_errors;  // SMPP 3.4 §4.12: no response, not even an error
-    return;
-  }
-  const route_def* r = ctx_.cfg().mo_routes.lookup(upstream, p.esme_addr, {}, {});
-  if (r == nullptr || r->upstreams.empty()) {
-    ++ctx_.stats.alerts_unrouted;
-    return;
-  }
-  deliveries_.alert(r->upstreams[0], frame);
-}
-
 void return_path::receipt_from_worker(const handoff_header& h, bytes_view frame) {
   codec::pdu p;
   if (codec::decode(frame, p)) return;
