@@ -69,6 +69,29 @@ void load_binds(config_reader& r, const toml::table& t, const std::string& path,
   }
 }
 
+// SMPP 3.4 §4.1.7: an SMSC that calls the router back with outbind on this listener, carrying
+// these credentials, is bound on that connection with the upstream's bind.
+void load_upstream_outbind(config_reader& r, const toml::table& upstream, const std::string& upath,
+                           upstream_config& c) {
+  const toml::table* t = r.table_of(upstream, "outbind", upath);
+  if (t == nullptr) return;
+  const std::string path = join(upath, "outbind");
+  r.check_keys(*t, path, {"listen", "system_id", "password"});
+  if (const toml::node* n = t->get("listen")) {
+    if (const auto hp = read_listen_address(r, *n, join(path, "listen"))) {
+      c.outbind.host = hp->host;
+      c.outbind.port = hp->port;
+    }
+  } else {
+    r.error(*t, join(path, "listen"), "is required: the \"ip:port\" the SMSC calls back on");
+  }
+  r.read_limited(*t, "system_id", path, 1, max_system_id_chars, "3.4 system_id", true,
+                 c.outbind.system_id);
+  r.read_limited(*t, "password", path, 0, max_password_chars, "3.4 password", false,
+                 c.outbind.password);
+  c.outbind.enabled = true;
+}
+
 void load_upstream_tls(config_reader& r, const toml::table& upstream, const std::string& upath,
                        upstream_config& c) {
   const toml::table* t = r.table_of(upstream, "tls", upath);
@@ -122,10 +145,10 @@ void load_upstreams(config_reader& r, const toml::table& root,
                     const std::vector<tenant_config>& tenants, std::vector<upstream_config>& out) {
   std::map<std::string, uint32_t> names;
   for (const auto& [t, path] : r.tables_of(root, "upstreams", "")) {
-    r.check_keys(
-        *t, path,
-        {"name", "address", "binds", "tls", "message_id_radix", "receipt_id_radix", "on_demand",
-         "idle_unbind_s", "rate_per_s", "frame_ms", "mode", "shares", "price_list"});
+    r.check_keys(*t, path,
+                 {"name", "address", "binds", "tls", "message_id_radix", "receipt_id_radix",
+                  "on_demand", "idle_unbind_s", "broadcast", "outbind", "rate_per_s", "frame_ms",
+                  "mode", "shares", "price_list"});
     upstream_config c;
     c.name = read_name(r, *t, path, "upstream", names);
     if (const auto* s = r.require_string(*t, "address", path, address_accepted)) {
@@ -139,9 +162,11 @@ void load_upstreams(config_reader& r, const toml::table& root,
     }
     load_binds(r, *t, path, c);
     load_upstream_tls(r, *t, path, c);
+    load_upstream_outbind(r, *t, path, c);
     read_radix(r, *t, "message_id_radix", path, c.message_id_radix);
     read_radix(r, *t, "receipt_id_radix", path, c.receipt_id_radix);
     r.read_bool(*t, "on_demand", path, c.on_demand);
+    r.read_bool(*t, "broadcast", path, c.broadcast);
     r.read_int(*t, "idle_unbind_s", path, idle_unbind_range, c.idle_unbind_s);
     load_schedule(r, *t, path, tenants, c);
     (void)r.read_path(*t, "price_list", path, false, c.price_list);

@@ -319,6 +319,9 @@ router_totals collect_totals(const dataplane::router_snapshot& snap, const admin
     t.correlation.final += st.correlation_final;
     t.correlation.message_ops += st.message_ops;
     t.correlation.message_ops_unknown += st.message_ops_unknown;
+    t.pdus.alerts_relayed += st.alerts_relayed;
+    t.pdus.alerts_unrouted += st.alerts_unrouted;
+    t.pdus.alerts_dropped += st.alerts_dropped;
     // The worker's own snapshot may list fewer or more (once snapshots change at run time).
     const auto ts = worker->tenant_stats();
     for (size_t i = 0; i < ts.size() && i < t.tenants.size(); ++i) {
@@ -637,6 +640,13 @@ std::string render_metrics(const metrics_input& in) {
   e.sample("smpp_message_ops_total", {{"outcome", "forwarded"}}, t.correlation.message_ops);
   e.sample("smpp_message_ops_total", {{"outcome", "unknown_id"}},
            t.correlation.message_ops_unknown);
+  e.family("smpp_alert_notifications_total", "counter",
+           "alert_notification from upstreams (SMPP 3.4 §4.12), by outcome: relayed (to a "
+           "receiver of the tenant whose MO route owns its esme_addr), unrouted (no MO route "
+           "owns it) or dropped (no receiver of that tenant bound). It has no response.");
+  e.sample("smpp_alert_notifications_total", {{"outcome", "relayed"}}, t.pdus.alerts_relayed);
+  e.sample("smpp_alert_notifications_total", {{"outcome", "unrouted"}}, t.pdus.alerts_unrouted);
+  e.sample("smpp_alert_notifications_total", {{"outcome", "dropped"}}, t.pdus.alerts_dropped);
 
   // Binds refused.
   e.family("smpp_bind_failures_total", "counter",

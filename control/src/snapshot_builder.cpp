@@ -161,6 +161,12 @@ std::shared_ptr<const dataplane::router_snapshot> build_snapshot(
     d.submit_id_radix = u.message_id_radix;
     d.receipt_id_radix = u.receipt_id_radix;
     d.on_demand = u.on_demand;
+    d.broadcast = u.broadcast;
+    if (u.outbind.enabled) {
+      d.outbind_listen = {u.outbind.host, u.outbind.port};
+      d.outbind_system_id = u.outbind.system_id;
+      d.outbind_password = u.outbind.password;
+    }
     d.idle_unbind_ms = u.idle_unbind_s * 1000;
     if (u.tls.enabled) {
       dataplane::tls_client_options o;

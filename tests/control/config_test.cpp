@@ -167,6 +167,9 @@ TEST(ConfigExamples, CarrierConfigRoutesByNetworkWithItsPortabilityFiles) {
   EXPECT_TRUE(c.routes[2].cheapest);
   EXPECT_EQ(c.upstreams[1].price_list,
             (source_dir() / "config" / "carrier-prices-blue.csv").string());
+  EXPECT_TRUE(c.upstreams[0].broadcast);
+  EXPECT_FALSE(c.upstreams[1].broadcast);
+  ASSERT_EQ(c.mo_routes.size(), 1u);
   EXPECT_EQ(c.retry_on, (std::vector<uint32_t>{0x08, 0x14, 0x58}));
 }
 
@@ -490,6 +493,17 @@ const bad_config bad_configs[] = {
     {"on_demand not a boolean", valid_base + lines({"[[upstreams]]", "name = \"u2\"",
      "address = \"127.0.0.1:1\"", "binds = [{system_id = \"r\"}]", "on_demand = \"yes\""}),
      16, "upstreams[1].on_demand", "a boolean (true or false)"},
+    {"broadcast not a boolean", valid_base + lines({"[[upstreams]]", "name = \"u2\"",
+     "address = \"127.0.0.1:1\"", "binds = [{system_id = \"r\"}]", "broadcast = 1"}),
+     16, "upstreams[1].broadcast", "a boolean (true or false)"},
+    {"outbind without listen", valid_base + lines({"[[upstreams]]", "name = \"u2\"",
+     "address = \"127.0.0.1:1\"", "binds = [{system_id = \"r\"}]", "[upstreams.outbind]",
+     "system_id = \"smsc\""}), 16, "upstreams[1].outbind.listen",
+     "is required: the \"ip:port\" the SMSC calls back on"},
+    {"outbind system_id too long", valid_base + lines({"[[upstreams]]", "name = \"u2\"",
+     "address = \"127.0.0.1:1\"", "binds = [{system_id = \"r\"}]", "[upstreams.outbind]",
+     "listen = \"127.0.0.1:2790\"", "system_id = \"a-system-id-of-20ch\""}), 18,
+     "upstreams[1].outbind.system_id", "must be a string of 1..15"},
     {"idle_unbind_s zero", valid_base + lines({"[[upstreams]]", "name = \"u2\"",
      "address = \"127.0.0.1:1\"", "binds = [{system_id = \"r\"}]", "idle_unbind_s = 0"}),
      16, "upstreams[1].idle_unbind_s", "an integer 1..86400"},
@@ -607,6 +621,11 @@ TEST(ConfigLoad, ReturnPathAndIdleSettingsReachTheConfig) {
       "receipt_id_radix = \"decimal\"",
       "on_demand = true",
       "idle_unbind_s = 30",
+      "broadcast = true",
+      "[upstreams.outbind]",
+      "listen = \"127.0.0.1:2790\"",
+      "system_id = \"smsc-ob\"",
+      "password = \"obpw\"",
       "[[routes]]",
       "tenant = \"*\"",
       "upstreams = [\"sim\"]",
@@ -632,6 +651,12 @@ TEST(ConfigLoad, ReturnPathAndIdleSettingsReachTheConfig) {
   EXPECT_EQ(k.upstreams[0].receipt_id_radix, codec::id_radix::decimal);
   EXPECT_TRUE(k.upstreams[0].on_demand);
   EXPECT_EQ(k.upstreams[0].idle_unbind_s, 30u);
+  EXPECT_TRUE(k.upstreams[0].broadcast);
+  EXPECT_TRUE(k.upstreams[0].outbind.enabled);
+  EXPECT_EQ(k.upstreams[0].outbind.host, "127.0.0.1");
+  EXPECT_EQ(k.upstreams[0].outbind.port, 2790);
+  EXPECT_EQ(k.upstreams[0].outbind.system_id, "smsc-ob");
+  EXPECT_EQ(k.upstreams[0].outbind.password, "obpw");
   ASSERT_EQ(k.mo_routes.size(), 1u);
   EXPECT_EQ(k.mo_routes[0].destination_prefix, "555");
   EXPECT_EQ(k.mo_routes[0].tenant, "t");

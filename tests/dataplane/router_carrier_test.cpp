@@ -251,6 +251,52 @@ TEST(RetryOnRefusal, OnlyOnceAndOnlyForTheStatusesOfRetryOn) {
   EXPECT_EQ(r.w.tenant_stats()[0].rejected.load(), 3U);
 }
 
+// At a gated bind ESME_RTHROTTLED is first the gate's back-off (the request waits for a later
+// slot at the same bind, the ESME sees nothing); refused again after that back-off, a status of
+// retry_on sends it on to the route's next upstream, and the ESME gets that answer only.
+TEST(RetryOnRefusal, AThrottlingAfterTheGatesBackOffGoesToTheNextUpstream) {
+  auto s = make_snapshot(1, 64);  // route 44: primary (gated below), then backup
+  s->tenants[0].backpressure = false;
+  s->retry_on = {static_cast<uint32_t>(S::ESME_RTHROTTLED)};
+  slot_plan& plan = s->upstreams[0].binds[0].plan;
+  plan.rate_per_s = 1000;
+  plan.slot_ns = 1'000'000;
+  plan.owner = {0};
+  plan.cap = {0, 0};
+  plan.queue_max = {8, 8};
+  Rig r(s);
+  auto ups = r.bring_up_upstreams();
+  auto c = r.bound_esme();
+  r.t.deliver(c, submit_pdu("441234", 5, "gated"));
+  const uint64_t us = 5'000'000;
+  r.w.run_once(r.now, 0, us);
+  auto first = r.t.take(ups[0]);
+  ASSERT_EQ(first.size(), 1U);
+  r.t.deliver(ups[0], answer(first[0], S::ESME_RTHROTTLED));
+  EXPECT_TRUE(r.t.take(c).empty());
+  EXPECT_TRUE(r.t.take(ups[1]).empty()) << "the first throttling is the gate's back-off";
+  r.w.run_once(r.now, 0, us + 3000);  // the slowed gate's next slot
+  auto again = r.t.take(ups[0]);
+  ASSERT_EQ(again.size(), 1U);
+  r.t.deliver(ups[0], answer(again[0], S::ESME_RTHROTTLED));
+  EXPECT_TRUE(r.t.take(c).empty());
+  auto at_backup = r.t.take(ups[1]);
+  ASSERT_EQ(at_backup.size(), 1U);
+  EXPECT_EQ(decoded(at_backup[0]).short_message.size(), 5U);
+  r.t.deliver(ups[1], answer(at_backup[0], S::ESME_ROK, "b-9"));
+  auto out = r.t.take(c);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(decoded(out[0]).status, S::ESME_ROK);
+  EXPECT_EQ(decoded(out[0]).sequence_number, 5U);
+  EXPECT_EQ(decoded(out[0]).message_id, "b-9");
+  EXPECT_TRUE(r.t.take(ups[0]).empty());
+  EXPECT_EQ(r.w.stats().gate_requeued, 1U);
+  EXPECT_EQ(r.w.upstream_stats()[0].retried.load(), 1U);
+  EXPECT_EQ(r.w.upstream_stats()[1].accepted.load(), 1U);
+  EXPECT_EQ(r.w.tenant_stats()[0].accepted.load(), 1U);
+  EXPECT_EQ(r.w.tenant_stats()[0].queued.load(), 0U);
+}
+
 // A data_sm (SMPP 3.4 §4.7) to `dest`, its text in message_payload.
 std::vector<std::byte> data_sm_pdu(std::string_view dest, uint32_t seq) {
   pdu p;

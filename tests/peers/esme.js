@@ -26,6 +26,8 @@ matches the delivery receipts to the responses' message_ids.
                       submit_sm; their data_sm_resp are checked the same way
   --expect-id-prefix P
                       every message_id must start with P (the upstream's ids, relayed)
+  --expect-alerts N   wait for N alert_notification (SMPP 3.4 §4.12) before unbinding; more
+                      or fewer is a failure (default 0)
   --timeout-ms N      hard bound on the whole run (default 30000)
   --receipt-idle-ms N once every response is in, give up when no receipt arrived for N ms
                       (default 0: wait until --timeout-ms)
@@ -35,7 +37,7 @@ matches the delivery receipts to the responses' message_ids.
 
 JSON: {"peer","bound","bind_status","enquire_link_ok","sent","resp_ok","resp_errors",
 "message_ids","receipts","receipts_matched","receipts_unmatched","receipts_duplicate",
-"receipts_text_mismatch","receipts_bad","unbound","timed_out","ok","failures":[...]}.
+"receipts_text_mismatch","receipts_bad","alerts","unbound","timed_out","ok","failures":[...]}.
 Exit status: 0 every check held, 1 some did not, 2 usage error.
 `;
 
@@ -50,6 +52,7 @@ const spec = {
   '--destination': 'string',
   '--no-receipts': 'flag',
   '--expect-id-prefix': 'string',
+  '--expect-alerts': 'uint',
   '--timeout-ms': 'uint',
   '--receipt-idle-ms': 'uint',
   '--tls-ca': 'string',
@@ -64,6 +67,7 @@ const wantReceipts = !opt['--no-receipts'];
 const timeoutMs = opt['--timeout-ms'] ?? 30000;
 const receiptIdleMs = opt['--receipt-idle-ms'] ?? 0;
 const idPrefix = opt['--expect-id-prefix'];
+const expectAlerts = opt['--expect-alerts'] ?? 0;
 if (port === undefined) common.usageError(usage, 'esme.js', '--port is required');
 
 const summary = {
@@ -81,6 +85,7 @@ const summary = {
   receipts_duplicate: 0,
   receipts_text_mismatch: 0,
   receipts_bad: 0,
+  alerts: 0,
   enquire_links_answered: 0,
   unbound: false,
   timed_out: false,
@@ -119,6 +124,7 @@ function finish() {
     fail('receipts that match no response, twice, or inconsistently');
   }
   if (!wantReceipts && summary.receipts !== 0) fail('receipts that were not asked for');
+  if (summary.alerts !== expectAlerts) fail(`${summary.alerts} of ${expectAlerts} alerts`);
   summary.ok = summary.bound && summary.enquire_link_ok && summary.unbound &&
                !summary.timed_out && summary.failures.length === 0;
   process.stdout.write(JSON.stringify(summary) + '\n', () => {
@@ -181,6 +187,12 @@ session.on('deliver_sm', (pdu) => {
   maybeDone();
 });
 
+// SMPP 3.4 §4.12: an alert_notification has no response.
+session.on('alert_notification', () => {
+  ++summary.alerts;
+  maybeDone();
+});
+
 // Receipts that stop coming (refused or lost on their way) end the run early, not at the timeout.
 function armIdleTimer() {
   if (receiptIdleMs === 0 || finished) return;
@@ -194,6 +206,7 @@ function armIdleTimer() {
 function maybeDone() {
   if (summary.sent < count || outstanding > 0) return;
   if (wantReceipts && summary.receipts_matched < summary.message_ids) return armIdleTimer();
+  if (summary.alerts < expectAlerts) return;
   if (summary.failures.length > 0) return finish();
   session.unbind((resp) => {
     summary.unbound = resp.command_status === 0;

@@ -204,10 +204,12 @@ class PeersTest : public ::testing::Test {
 
   // smpp-router on a port from the kernel with one tenant (system_id "peers", password
   // "secret", then `tenant_keys`) and one upstream on 127.0.0.1:upstream_port with `binds`
-  // transceiver binds; with `admin`, its admin API on a port of its own (admin_port_).
+  // transceiver binds (then `extra`: its sub-tables, or top-level array tables); with `admin`,
+  // its admin API on a port of its own (admin_port_).
   bool start_router(uint16_t upstream_port, uint32_t binds, const std::string& bind_system_id,
                     const std::string& bind_password,
-                    const std::string& tenant_keys = "window = 64\n", bool admin = false) {
+                    const std::string& tenant_keys = "window = 64\n", bool admin = false,
+                    const std::string& extra = "") {
     const router_ports ports =
         start_router_on_free_ports(router_, admin, [&](const router_ports& p, int /*attempt*/) {
           const std::string path = dir_ + "router" + std::to_string(++configs_) + ".toml";
@@ -230,7 +232,8 @@ class PeersTest : public ::testing::Test {
               << "[[upstreams.binds]]\n"
               << "system_id = \"" << bind_system_id << "\"\n"
               << "password = \"" << bind_password << "\"\n"
-              << "count = " << binds << "\n\n"
+              << "count = " << binds << "\n"
+              << extra << "\n"
               << "[[routes]]\n"
               << "tenant = \"*\"\n"
               << "upstreams = [\"upstream\"]\n";
@@ -246,9 +249,10 @@ class PeersTest : public ::testing::Test {
                                                  uint32_t binds, const std::string& system_id,
                                                  const std::string& password,
                                                  const std::string& tenant_keys = "window = 64\n",
-                                                 bool admin = false) {
+                                                 bool admin = false,
+                                                 const std::string& extra = "") {
     if (smsc_port == 0) return ::testing::AssertionFailure() << "no SMSC:\n" << smsc.err();
-    if (!start_router(smsc_port, binds, system_id, password, tenant_keys, admin)) {
+    if (!start_router(smsc_port, binds, system_id, password, tenant_keys, admin, extra)) {
       return ::testing::AssertionFailure() << "no smpp-router";
     }
     if (!wait_for_counter(smsc, "binds", binds)) {
@@ -589,6 +593,51 @@ TEST_F(PeersThroughRouter, RouterBindsToNodeSmscAndRelaysItsMessageIds) {
   EXPECT_EQ(c.count("accepted"), 2 * messages);
   EXPECT_EQ(c.count("unbinds"), 2u);  // SIGTERM unbinds the router's upstream binds
   EXPECT_EQ(c.count("rejected") + c.count("errors"), 0u);
+}
+
+// node's SMSC sends an alert_notification (SMPP 3.4 §4.12) after each submit_sm it accepts; the
+// router relays each to node's ESME, the tenant whose MO route owns the alert's esme_addr.
+TEST_F(PeersThroughRouter, NodeSmscAlertNotificationsReachTheTenantOwningTheEsmeAddress) {
+  child_process smsc;
+  const uint16_t smsc_port = start_node_smsc(smsc, {"--alert-esme-addr", "5550001"});
+  ASSERT_TRUE(
+      start_router_before(smsc, smsc_port, 1, "router", "rpw", "window = 64\n", false,
+                          "\n[[mo_routes]]\ndestination_prefix = \"555\"\ntenant = \"peers\"\n"));
+  const esme_run r = run_node_esme(
+      port_, {"--system-id", "peers", "--no-receipts", "--count", "50", "--expect-alerts", "50"});
+  EXPECT_EQ(r.process.code, 0) << r.line << "\n" << r.process.err;
+  EXPECT_EQ(r.report.count("resp_ok"), 50u);
+  EXPECT_EQ(r.report.count("alerts"), 50u);
+  stop_router();
+  const flat_json c = stop_smsc(smsc, "node-smsc");
+  EXPECT_EQ(c.count("submit_sm"), 50u);
+  EXPECT_EQ(c.count("alerts_sent"), 50u);
+  EXPECT_EQ(c.count("rejected") + c.count("errors"), 0u);
+}
+
+// node's SMSC calls the router back (SMPP 3.4 §4.1.7): it connects to the upstream's outbind
+// listener and sends outbind; the router binds on that connection (never on the SMSC's own
+// listener), sends the ESME's messages on it and relays the receipts that come back on it.
+TEST_F(PeersThroughRouter, NodeSmscOutbindLeadsTheRouterToBindOnTheConnectionItOpened) {
+  const std::string outbind = "127.0.0.1:" + std::to_string(unused_port());
+  child_process smsc;
+  const uint16_t smsc_port = start_node_smsc(
+      smsc, {"--system-id", "router", "--password", "rpw", "--id-prefix", "OB", "--outbind-to",
+             outbind, "--outbind-system-id", "smsc-ob", "--outbind-password", "obpw"});
+  ASSERT_TRUE(start_router_before(smsc, smsc_port, 1, "router", "rpw", "window = 64\n", false,
+                                  "\n[upstreams.outbind]\nlisten = \"" + outbind +
+                                      "\"\nsystem_id = \"smsc-ob\"\npassword = \"obpw\"\n"));
+  expect_clean_run(run_node_esme(port_, {"--system-id", "peers", "--expect-id-prefix", "OB"}),
+                   messages);
+  EXPECT_EQ(stop_router(), std::make_pair(messages, messages));
+  const flat_json c = stop_smsc(smsc, "node-smsc");
+  EXPECT_EQ(c.count("binds"), 1u);
+  EXPECT_GE(c.count("outbinds_sent"), 1u);
+  // Every connection the SMSC saw is one it opened: the router never connected to it.
+  EXPECT_EQ(c.count("connections"), c.count("outbinds_sent"));
+  EXPECT_EQ(c.count("submit_sm"), messages);
+  EXPECT_EQ(c.count("receipts_acked"), messages);
+  EXPECT_EQ(c.count("rejected") + c.count("receipts_nacked"), 0u);
 }
 
 TEST_F(PeersThroughRouter, NodeSmscRefusesTheRouterWithWrongCredentials) {

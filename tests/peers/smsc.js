@@ -21,6 +21,14 @@ A node-smpp SMSC for end-to-end tests.
   --password PW        accept only this password (default: any)
   --dlr-delay-ms N     send each delivery receipt N ms after the response (default 100)
   --id-prefix P        message_ids are P followed by a decimal counter (default NODE)
+  --alert-esme-addr A after each submit_sm it accepts, send an alert_notification (SMPP 3.4
+                       §4.12) on that session: source_addr the submit's destination,
+                       esme_addr A
+  --outbind-to H:PORT also call the ESME back (SMPP 3.4 §4.1.7): connect to H:PORT, send
+                       outbind, and serve the bind that follows on that connection like an
+                       accepted one; again 200 ms after it closes
+  --outbind-system-id ID, --outbind-password PW
+                       the outbind's credentials (default: smsc, empty)
   --enquire-link-ms N  send enquire_link to every bound session every N ms (default 0: never)
   --max-sessions N     connections open at once; more are closed at once (default 64)
   --duration-ms N      exit after N ms (default 60000)
@@ -40,6 +48,10 @@ const spec = {
   '--password': 'string',
   '--dlr-delay-ms': 'uint',
   '--id-prefix': 'string',
+  '--alert-esme-addr': 'string',
+  '--outbind-to': 'string',
+  '--outbind-system-id': 'string',
+  '--outbind-password': 'string',
   '--enquire-link-ms': 'uint',
   '--max-sessions': 'uint',
   '--duration-ms': 'uint',
@@ -70,6 +82,8 @@ const counters = {
   receipts_acked: 0,
   receipts_nacked: 0,
   receipts_dropped: 0,
+  alerts_sent: 0,
+  outbinds_sent: 0,
   generic_nacks: 0,
   errors: 0,
 };
@@ -164,6 +178,17 @@ function onPdu(state, pdu) {
       ++counters.accepted;
       const id = idPrefix + String(nextId++);
       session.send(pdu.response({message_id: id}));
+      if (opt['--alert-esme-addr'] !== undefined) {
+        ++counters.alerts_sent;
+        session.alert_notification({
+          source_addr_ton: pdu.dest_addr_ton,
+          source_addr_npi: pdu.dest_addr_npi,
+          source_addr: pdu.destination_addr,
+          esme_addr_ton: 1,
+          esme_addr_npi: 1,
+          esme_addr: opt['--alert-esme-addr'],
+        });
+      }
       // §5.2.17: registered_delivery bits 1-0 == 01 asks for a receipt on the final outcome.
       if (((pdu.registered_delivery || 0) & 0x03) === 0x01) {
         const submittedAt = new Date();
@@ -213,13 +238,7 @@ function dump(pdu) {
   fs.appendFileSync(opt['--dump'], JSON.stringify(line) + '\n');
 }
 
-const server = smpp.createServer((session) => {
-  if (stopping || sessions.size >= maxSessions) {
-    ++counters.refused_connections;
-    session.destroy();
-    return;
-  }
-  ++counters.connections;
+function serve(session) {
   const state = {session, bound: null, systemId: null, timer: null};
   sessions.add(state);
   if (enquireLinkMs > 0) {
@@ -238,7 +257,35 @@ const server = smpp.createServer((session) => {
     if (state.timer !== null) clearInterval(state.timer);
     if (sessions.delete(state)) ++counters.disconnects;
   });
+}
+
+const server = smpp.createServer((session) => {
+  if (stopping || sessions.size >= maxSessions) {
+    ++counters.refused_connections;
+    session.destroy();
+    return;
+  }
+  ++counters.connections;
+  serve(session);
 });
+
+// SMPP 3.4 §4.1.7: the SMSC opens the connection and sends outbind; the ESME binds on it.
+function callBack() {
+  if (stopping) return;
+  const [obHost, obPort] = [opt['--outbind-to'].replace(/:\d+$/, ''),
+    Number(opt['--outbind-to'].replace(/^.*:/, ''))];
+  const session = smpp.connect({host: obHost, port: obPort, auto_enquire_link_period: 0});
+  session.on('connect', () => {
+    ++counters.connections;
+    ++counters.outbinds_sent;
+    serve(session);
+    session.outbind({system_id: opt['--outbind-system-id'] ?? 'smsc',
+      password: opt['--outbind-password'] ?? ''});
+  });
+  session.on('close', () => setTimeout(callBack, 200).unref());
+  session.on('error', () => {});
+}
+if (opt['--outbind-to'] !== undefined) callBack();
 
 server.on('error', (e) => {
   process.stderr.write(`node-smsc: cannot listen on ${host}:${opt['--port'] ?? 0}: ${e.message}\n`);

@@ -107,7 +107,7 @@ class fake_transport final : public dataplane::transport {
   }
 
   // --- the test's side of the network
-  conn_id accept(const char* ip = "127.0.0.1") {
+  conn_id accept(const char* ip = "127.0.0.1", uint32_t listener = 0) {
     const conn_id c = make_id();
     conns[c];
     dataplane::peer_address peer;
@@ -116,7 +116,7 @@ class fake_transport final : public dataplane::transport {
     std::sscanf(ip, "%u.%u.%u.%u", &a, &b, &cc, &d);
     peer.addr[0] = std::byte(a), peer.addr[1] = std::byte(b), peer.addr[2] = std::byte(cc),
     peer.addr[3] = std::byte(d);
-    h_->on_accept(c, 0, peer);
+    h_->on_accept(c, listener, peer);
     return c;
   }
   void complete_connect(conn_id c, int err = 0) {

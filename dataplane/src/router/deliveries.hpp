@@ -26,6 +26,12 @@ class deliveries {
   // One handed over by another worker for a receiver bound here.
   void from_worker(const handoff_header& h, bytes_view frame);
 
+  // An alert_notification (SMPP 3.4 §4.12) for `tenant`: written to one of its receivers, on
+  // this worker or another, in turn; dropped and counted when none is bound or none takes it
+  // (it has no response, so nothing is held and nothing answers the SMSC).
+  void alert(uint32_t tenant, bytes_view frame);
+  void alert_from_worker(const handoff_header& h, bytes_view frame);
+
   // A session of the tenant binds or unbinds as a receiver (or transceiver).
   void receiver_bound(esme_session& s, bool bound);
   // The ESME's deliver_sm_resp / data_sm_resp, or its generic_nack.
@@ -47,6 +53,8 @@ class deliveries {
   // when one was bound but full or not reading).
   bool deliver_local(uint32_t tenant, bytes_view frame, const return_to& ret,
                      uint64_t hold_until_ms, bool& busy);
+  // An alert on one of this worker's receivers of the tenant; false when none took it.
+  bool alert_local(uint32_t tenant, bytes_view frame);
   // Keeps a message for the tenant (acknowledging it upstream); full_status goes upstream
   // instead when the hold queue is full.
   void hold(uint32_t tenant, bytes_view frame, const return_to& ret, uint64_t hold_until_ms,

@@ -188,16 +188,16 @@ void esme_side::on_pdu(esme_session& s, bytes_view frame) {
       message_op(s, frame, p);
       return;
     case command_id::broadcast_sm:
-    case command_id::query_broadcast_sm:
-    case command_id::cancel_broadcast_sm: {
-      if (!bound) break;
-      // Cell broadcast (SMPP 5.0 §4.6) is not routed: each gets its own failure status.
-      S st = S::ESME_RBCASTFAIL;
-      if (p.id == command_id::query_broadcast_sm) st = S::ESME_RBCASTQUERYFAIL;
-      if (p.id == command_id::cancel_broadcast_sm) st = S::ESME_RBCASTCANCELFAIL;
-      (void)ctx_.out.answer(s.conn, p.id, st, p.sequence_number);
+      // SMPP 5.0 §4.4.1: to the upstreams of its route that take broadcasts.
+      if (!bound || !can_submit(s.bind)) break;
+      submit(s, frame, p);
       return;
-    }
+    case command_id::query_broadcast_sm:
+    case command_id::cancel_broadcast_sm:
+      // SMPP 5.0 §4.4.2, §4.4.3: to the upstream that accepted the broadcast.
+      if (!bound || !can_submit(s.bind)) break;
+      message_op(s, frame, p);
+      return;
     case command_id::generic_nack:
     case command_id::deliver_sm_resp:
     case command_id::data_sm_resp:
@@ -334,7 +334,9 @@ void esme_side::submit(esme_session& s, bytes_view frame, const pdu& p) {
       ++s.outstanding;
       return;
     case submit_outcome::no_route:
-      reject(s, p, S::ESME_RINVDSTADR, st.no_route);
+      // SMPP 5.0 §4.4.1.2: a broadcast no upstream of its route takes fails as a broadcast.
+      reject(s, p, p.id == command_id::broadcast_sm ? S::ESME_RBCASTFAIL : S::ESME_RINVDSTADR,
+             st.no_route);
       return;
     case submit_outcome::busy:
       if (backpressure(s)) return;
@@ -346,6 +348,12 @@ void esme_side::submit(esme_session& s, bytes_view frame, const pdu& p) {
     case submit_outcome::unavailable:
       // Every bind of the route is down: a temporary failure.
       reject(s, p, upstream_failure_status, st.upstream_unavailable);
+      return;
+    case submit_outcome::bad_destinations:
+      reject(s, p, S::ESME_RINVNUMDESTS, st.no_route);
+      return;
+    case submit_outcome::bad_sequence:
+      reject(s, p, S::ESME_RUNKNOWNERR, st.decode_errors);
       return;
   }
 }
@@ -362,6 +370,11 @@ void esme_side::message_op(esme_session& s, bytes_view frame, const pdu& p) {
 
 bool esme_side::answer(const handoff_header& request, codec::command_status status,
                        bytes_view frame) {
+  if (is_multi_part(request.esme_seq) &&
+      request.command_id == static_cast<uint32_t>(command_id::submit_multi)) [[unlikely]] {
+    routing_.multi_part_answered(request, status, frame);  // the ESME is answered once, later
+    return true;
+  }
   esme_session* s = ctx_.conns.esme(request.esme);
   if (s == nullptr) {
     ++ctx_.stats.resp_orphaned;  // the ESME left: nothing is owed to it
@@ -426,6 +439,13 @@ void esme_side::stall(esme_session& s, bytes_view frame, bytes_view rest) {
 }
 
 void esme_side::bounced(const handoff_header& h, bytes_view frame) {
+  if (is_multi_part(h.esme_seq) &&
+      h.command_id == static_cast<uint32_t>(command_id::submit_multi)) {
+    // A part of a split submit_multi is not offered again on its own: its destinations are
+    // refused in the aggregated answer.
+    routing_.multi_part_answered(h, S::ESME_RTHROTTLED, {});
+    return;
+  }
   esme_session* s = ctx_.conns.esme(h.esme);
   if (s == nullptr) {
     ++ctx_.stats.resp_orphaned;  // the ESME left: nothing is owed to it

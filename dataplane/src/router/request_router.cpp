@@ -20,24 +20,35 @@ void request_router::adopt() {
 }
 
 submit_outcome request_router::submit(esme_session& s, bytes_view frame, const codec::pdu& p) {
+  if (p.id == command_id::submit_multi) return submit_multi(s, frame, p);
+  if (p.id == command_id::broadcast_sm) return broadcast(s, frame, p);
+  const route_def* r = route_of(s.tenant, p.destination_addr, p);
+  if (r == nullptr) return submit_outcome::no_route;
+  return submit_on(*r, p.destination_addr, s, p.sequence_number, frame, p);
+}
+
+const route_def* request_router::route_of(uint32_t tenant, std::string_view dest,
+                                          const codec::pdu& p) const noexcept {
   const router_snapshot& snap = ctx_.cfg();
-  std::string_view dest = p.destination_addr;
-  if (p.id == command_id::submit_multi) {
-    // Routed by the first destination (SMPP 3.4 §4.5.1); a distribution list name routes as is.
-    dest = (*p.dest_addresses.begin()).destination_addr;
-  }
   const route_def* r = nullptr;
   if (snap.routes.has_network_routes()) {
     // The network the number belongs to (ported, else its prefix's home network) before any
     // destination prefix.
-    r = snap.routes.lookup_network(s.tenant, snap.networks.network_of(dest), p.source_addr,
+    r = snap.routes.lookup_network(tenant, snap.networks.network_of(dest), p.source_addr,
                                    p.service_type);
   }
-  if (r == nullptr) r = snap.routes.lookup(s.tenant, dest, p.source_addr, p.service_type);
-  if (r == nullptr) return submit_outcome::no_route;
-  handoff_header h = request_header(handoff_header::request, ctx_.index, s.conn, p.sequence_number,
-                                    p.id, s.tenant);
-  h.note = snap.correlation.note_all || asks_for_receipt(p) ? 1 : 0;
+  if (r == nullptr) r = snap.routes.lookup(tenant, dest, p.source_addr, p.service_type);
+  return r;
+}
+
+submit_outcome request_router::submit_on(const route_def& route, std::string_view dest,
+                                         esme_session& s, uint32_t esme_seq, bytes_view frame,
+                                         const codec::pdu& p, bool note) {
+  const router_snapshot& snap = ctx_.cfg();
+  const route_def* r = &route;
+  handoff_header h =
+      request_header(handoff_header::request, ctx_.index, s.conn, esme_seq, p.id, s.tenant);
+  h.note = note || snap.correlation.note_all || asks_for_receipt(p) ? 1 : 0;
   bool any_busy = false;
   upstream_link* u = nullptr;
   const bool retrying = !snap.retry_on.empty();
@@ -197,9 +208,15 @@ void request_router::message_op(handoff_header h, std::string_view message_id, b
     (void)back_.to_esme(h, any_busy ? S::ESME_RTHROTTLED : upstream_failure_status, {});
     return;
   }
-  // No upstream accepted a message with this id for this tenant (or its entry expired).
+  // No upstream accepted a message with this id for this tenant (or its entry expired); for a
+  // broadcast, SMPP 5.0 §4.4.2 and §4.4.3 name their own failures.
   ++ctx_.stats.message_ops_unknown;
-  (void)back_.to_esme(h, S::ESME_RINVMSGID, {});
+  S st = S::ESME_RINVMSGID;
+  if (h.command_id == static_cast<uint32_t>(command_id::query_broadcast_sm))
+    st = S::ESME_RBCASTQUERYFAIL;
+  if (h.command_id == static_cast<uint32_t>(command_id::cancel_broadcast_sm))
+    st = S::ESME_RBCASTCANCELFAIL;
+  (void)back_.to_esme(h, st, {});
 }
 
 // ---------------------------------------------------------------------------------------------

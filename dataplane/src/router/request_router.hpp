@@ -16,17 +16,20 @@
 #include "esme_session.hpp"
 #include "handoff_port.hpp"
 #include "message_ids.hpp"
+#include "multi_table.hpp"
 #include "refusal_retry.hpp"
 #include "upstream_side.hpp"
 
 namespace smpp::dataplane::router {
 
 enum class submit_outcome : uint8_t {
-  taken,        // sent, queued at a gate, handed over or parked: an answer will come
-  no_route,     // no route for the destination
-  busy,         // every bind of the route is full (back-pressure applies)
-  throttled,    // the bind's send queue refused it
-  unavailable,  // no bind of any upstream of the route is up
+  taken,             // sent, queued at a gate, handed over or parked: an answer will come
+  no_route,          // no route for the destination
+  busy,              // every bind of the route is full (back-pressure applies)
+  throttled,         // the bind's send queue refused it
+  unavailable,       // no bind of any upstream of the route is up
+  bad_destinations,  // submit_multi with no destination or more than 254 (SMPP 3.4 §4.5.1)
+  bad_sequence,      // submit_multi numbered outside 1..0x7FFFFFFF (SMPP 3.4 §5.1.1)
 };
 
 class request_router final : private refusal_retry {
@@ -35,6 +38,10 @@ class request_router final : private refusal_retry {
                  message_ids& ids, answers& back);
 
   [[nodiscard]] submit_outcome submit(esme_session& s, bytes_view frame, const codec::pdu& p);
+  // The answer to one part of a submit_multi split over several routes (is_multi_part of its
+  // esme_seq): the aggregate answers the ESME once every part is answered (submit_multi.cpp).
+  void multi_part_answered(const handoff_header& part, codec::command_status status,
+                           bytes_view frame);
   // query_sm / cancel_sm / replace_sm from s; answered through `answers`.
   void message_op(const esme_session& s, bytes_view frame, const codec::pdu& p);
 
@@ -53,6 +60,20 @@ class request_router final : private refusal_retry {
   void adopt();  // a new snapshot: upstreams may have been added
 
  private:
+  // The route of one destination: by its network when routes by network exist, else by prefix.
+  [[nodiscard]] const route_def* route_of(uint32_t tenant, std::string_view dest,
+                                          const codec::pdu& p) const noexcept;
+  // The request on a route: failover order, a local bind, another worker's, or parked.
+  // note: note its message id whatever [correlation] note says.
+  [[nodiscard]] submit_outcome submit_on(const route_def& route, std::string_view dest,
+                                         esme_session& s, uint32_t esme_seq, bytes_view frame,
+                                         const codec::pdu& p, bool note = false);
+  // SMPP 3.4 §4.5: each destination routed on its own; one route takes the PDU as it is, several
+  // take a submit_multi each with their destinations (submit_multi.cpp).
+  [[nodiscard]] submit_outcome submit_multi(esme_session& s, bytes_view frame, const codec::pdu& p);
+  // SMPP 5.0 §4.4.1: broadcast_sm to the upstreams of its route that take broadcasts
+  // (broadcasts.cpp); no_route when none does.
+  [[nodiscard]] submit_outcome broadcast(esme_session& s, bytes_view frame, const codec::pdu& p);
   // refusal_retry: to h.upstream, on a bind of this worker or handed to another's.
   bool retry(const handoff_header& h, bytes_view frame) override;
   void message_op(handoff_header h, std::string_view message_id, bytes_view frame);
@@ -80,6 +101,10 @@ class request_router final : private refusal_retry {
   };
   std::deque<parked_request> parked_;
   std::vector<uint32_t> parked_by_upstream_;
+  multi_table multis_;
+  std::vector<std::byte>
+      part_frame_;  // one part of a split submit_multi, while it is routed  // submit_multi split
+                    // over several routes, waiting for their parts
 };
 
 }  // namespace smpp::dataplane::router

@@ -24,6 +24,10 @@ class return_path {
 
   // A deliver_sm / data_sm that arrived on this worker's bind `conn` of `upstream`.
   void from_upstream(uint32_t upstream, conn_id conn, bytes_view frame);
+  // An alert_notification (SMPP 3.4 §4.12) from `upstream`: to the tenant whose MO route owns
+  // its esme_addr (the address of the ESME that asked for the alert, as MO messages to that
+  // ESME are addressed), dropped and counted when none does. It has no response.
+  void alert_from_upstream(uint32_t upstream, bytes_view frame);
   // A receipt handed over by the worker it arrived on, for this worker's correlation shard.
   void receipt_from_worker(const handoff_header& h, bytes_view frame);
   // Binds held back while receipts they carried wait for room in a ring are read again once

@@ -15,8 +15,10 @@
 
 namespace smpp::dataplane::router {
 
-// idle: an on-demand bind that is not wanted; down: failed, reconnecting after a back-off.
-enum class link_state : uint8_t { idle, down, connecting, binding, bound, unbinding };
+// idle: an on-demand bind that is not wanted; down: failed, reconnecting after a back-off (an
+// upstream that calls back: waiting for its outbind); outbind_wait: the SMSC connected to the
+// upstream's outbind listener, its outbind (SMPP 3.4 §4.1.7) has not come yet.
+enum class link_state : uint8_t { idle, down, connecting, binding, bound, unbinding, outbind_wait };
 
 struct upstream_link {
   explicit upstream_link(uint32_t max_len) : framer(max_len) {}

@@ -62,7 +62,8 @@ uint32_t upstream_side::bound() const noexcept {
 // The bind's life: connect, bind, keep alive, go down and come back after a back-off.
 
 void upstream_side::connect(upstream_link& u) {
-  if (ctx_.shutting_down) return;
+  // SMPP 3.4 §4.1.7: an upstream that calls back is bound on the connection it opens.
+  if (ctx_.shutting_down || ctx_.cfg().upstreams[u.upstream].calls_back()) return;
   int err = 0;
   const conn_id c = ctx_.out.settled().connect(ctx_.cfg().upstreams[u.upstream].address, err);
   if (c == invalid_conn) {
@@ -104,6 +105,41 @@ void upstream_side::bound(upstream_link& u) {
   u.backoff_ms = 0;
   ++ctx_.stats.upstream_binds_up;
   came_up_ = true;
+}
+
+bool upstream_side::outbind_accepted(conn_id c, uint32_t upstream) {
+  // The SMSC connected to the upstream's outbind listener: one of this worker's binds of it that
+  // is not connected takes the connection and waits for the outbind.
+  if (ctx_.shutting_down || upstream >= by_upstream_.size()) return false;
+  for (upstream_link* l : by_upstream_[upstream]) {
+    if (l->conn != invalid_conn || l->def->retired ||
+        (l->state != link_state::down && l->state != link_state::idle))
+      continue;
+    ctx_.conns.add_link(c, *l);
+    l->conn = c;
+    l->state = link_state::outbind_wait;
+    l->framer = codec::stream_framer(ctx_.cfg().max_command_length);
+    l->last_rx_ms = l->last_tx_ms = ctx_.now_ms;
+    return true;
+  }
+  ++ctx_.stats.outbinds_refused;  // every bind of it here is connected already
+  return false;
+}
+
+void upstream_side::outbind(upstream_link& u, bytes_view frame) {
+  // SMPP 3.4 §4.1.7: outbind has no response; with the expected system_id and password the
+  // router binds on this connection (§4.1.7.1), else it closes it.
+  codec::pdu p;
+  const upstream_def& def = ctx_.cfg().upstreams[u.upstream];
+  const bool ok = u.state == link_state::outbind_wait && !codec::decode(frame, p) &&
+                  p.system_id == def.outbind_system_id && p.password == def.outbind_password;
+  if (!ok) {
+    ++ctx_.stats.outbinds_refused;
+    ctx_.out.tx(u.conn).close(u.conn, false);
+    return;
+  }
+  ++ctx_.stats.outbinds;
+  on_connect(u, u.conn, 0);
 }
 
 void upstream_side::on_close(upstream_link& u) {
@@ -310,6 +346,9 @@ void upstream_side::on_pdu(upstream_link& u, bytes_view frame) {
     case command_id::query_sm_resp:
     case command_id::cancel_sm_resp:
     case command_id::replace_sm_resp:
+    case command_id::broadcast_sm_resp:
+    case command_id::query_broadcast_sm_resp:
+    case command_id::cancel_broadcast_sm_resp:
     case command_id::generic_nack:
       on_response(u, h, frame);
       return;
@@ -342,6 +381,12 @@ void upstream_side::on_pdu(upstream_link& u, bytes_view frame) {
     case command_id::data_sm:
       returns_.from_upstream(u.upstream, u.conn, frame);
       return;
+    case command_id::alert_notification:
+      returns_.alert_from_upstream(u.upstream, frame);
+      return;
+    case command_id::outbind:
+      outbind(u, frame);
+      return;
     default:
       if (!codec::is_response(id) && codec::has_response(id)) {
         (void)ctx_.out.answer(u.conn, id, S::ESME_RINVCMDID, h.sequence_number);
@@ -366,9 +411,12 @@ void upstream_side::on_response(upstream_link& u, const codec::pdu_header& h, by
   const auto st = static_cast<S>(h.command_status);
   if (u.gate) {
     slot_gate::item& it = u.gate_items[u.inflight_table.index_of(h.sequence_number)];
-    if (st == S::ESME_RTHROTTLED || st == S::ESME_RMSGQFUL) {
+    if ((st == S::ESME_RTHROTTLED || st == S::ESME_RMSGQFUL) &&
+        (it.h.attempt == 0 || e.retry_to == no_retry || !ctx_.cfg().retries(h.command_status))) {
       // The SMSC is slower than its contract: the gate slows down and sends it again; the ESME
-      // sees nothing of it.
+      // sees nothing of it. Refused again after that back-off, a status of retry_on goes to the
+      // route's next upstream instead (below). `attempt` counts the back-offs of a request.
+      ++it.h.attempt;
       ++ctx_.counters.tenant(it.h.tenant).queued;
       ++ctx_.stats.gate_requeued;
       u.gate->requeue_front(it);
@@ -390,7 +438,7 @@ void upstream_side::on_response(upstream_link& u, const codec::pdu_header& h, by
   }
   if (h.command_status == 0 && e.note &&
       (id == command_id::submit_sm_resp || id == command_id::data_sm_resp ||
-       id == command_id::submit_multi_resp)) {
+       id == command_id::submit_multi_resp || id == command_id::broadcast_sm_resp)) {
     // The id its receipts and the ESME's message operations will quote.
     ids_.note(u.upstream, e.tenant, codec::resp_message_id(frame));
   }
@@ -582,6 +630,12 @@ void upstream_side::tick(upstream_link& u, std::span<const uint32_t> parked) {
       if (!ctx_.shutting_down && now_ms >= u.reconnect_at_ms) connect(u);
       break;
     case link_state::connecting:
+      break;
+    case link_state::outbind_wait:
+      if (now_ms - u.last_rx_ms >= tm.bind_ms) {
+        ++ctx_.stats.outbinds_refused;  // connected, but no outbind in time
+        down(u);
+      }
       break;
     case link_state::binding:
       if (now_ms - u.last_tx_ms >= tm.response_ms) down(u);

@@ -33,6 +33,9 @@ class upstream_side {
   void start();
   void on_connect(upstream_link& u, conn_id c, int err);
   void on_data(upstream_link& u, conn_id c, bytes_view data);
+  // A connection accepted on the outbind listener of `upstream` (SMPP 3.4 §4.1.7): taken by a
+  // bind of it on this worker that is not connected; false when none is free (close it).
+  [[nodiscard]] bool outbind_accepted(conn_id c, uint32_t upstream);
   void on_close(upstream_link& u);
 
   // A bind of `upstream` that takes a request now, starting at the one this ESME session
@@ -87,6 +90,8 @@ class upstream_side {
   [[nodiscard]] uint32_t bound() const noexcept;
 
  private:
+  // The SMSC's outbind on a connection it opened: bind on it, or close it.
+  void outbind(upstream_link& u, bytes_view frame);
   void add_links(const upstream_def& u, size_t from_bind = 0);
   void make_gate(upstream_link& l);
   // The gate's slot use where the admin API reads it (shared_state), after it is made or replanned.

@@ -46,6 +46,15 @@ int worker_core::start(uint64_t now_ms) {
     const int r = ctx_.t.listen(ep);
     if (r < 0) return r;
   }
+  for (const upstream_def& u : ctx_.cfg().upstreams) {
+    // SMPP 3.4 §4.1.7: the SMSC calls the router back here with an outbind.
+    if (!u.calls_back()) continue;
+    const int r = ctx_.t.listen(u.outbind_listen);
+    if (r < 0) return r;
+    if (outbind_upstream_.size() <= static_cast<size_t>(r))
+      outbind_upstream_.resize(static_cast<size_t>(r) + 1, no_outbind);
+    outbind_upstream_[static_cast<size_t>(r)] = u.index;
+  }
   upstreams_.start();
   return 0;
 }
@@ -128,7 +137,12 @@ void worker_core::begin_shutdown(uint64_t now_ms) {
 // ---------------------------------------------------------------------------------------------
 // Transport events: to the side the connection belongs to
 
-void worker_core::on_accept(conn_id c, uint32_t, const peer_address& peer) {
+void worker_core::on_accept(conn_id c, uint32_t listener, const peer_address& peer) {
+  if (listener < outbind_upstream_.size() && outbind_upstream_[listener] != no_outbind) {
+    const settle_on_return settled{ctx_.out};
+    if (!upstreams_.outbind_accepted(c, outbind_upstream_[listener])) ctx_.out.tx(c).close(c, true);
+    return;
+  }
   esmes_.on_accept(c, peer);
 }
 
@@ -193,6 +207,9 @@ void worker_core::on_message(const handoff_header& h, bytes_view payload) {
       break;
     case handoff_header::forget:
       ids_.forget({h.key_lo, h.key_hi}, h.upstream);
+      break;
+    case handoff_header::alert:
+      deliveries_.alert_from_worker(h, payload);
       break;
     case handoff_header::message_op:
       routing_.message_op_from_worker(h, payload);

@@ -77,6 +77,9 @@ class alignas(64) worker_core final : public transport_handler, private handoff_
   uint64_t next_tick_ms_ = 0;
   uint64_t shutdown_deadline_ms_ = 0;
   uint64_t seen_generation_ = 0;  // of shared_state::published
+  // By listener index: the upstream that calls back on it (SMPP 3.4 §4.1.7), else no_outbind.
+  static constexpr uint32_t no_outbind = UINT32_MAX;
+  std::vector<uint32_t> outbind_upstream_;
   bool last_turn_busy_ = false;
 };
 

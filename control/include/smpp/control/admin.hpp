@@ -87,6 +87,13 @@ struct correlation_totals {
   uint64_t message_ops_unknown = 0;  // ... for an id without an entry: ESME_RINVMSGID
 };
 
+// PDUs beyond submit and deliver (worker_stats summed over the workers).
+struct pdu_totals {
+  uint64_t alerts_relayed = 0;   // alert_notification (SMPP 3.4 §4.12) to a tenant's receiver
+  uint64_t alerts_unrouted = 0;  // ... no MO route owns its esme_addr: dropped
+  uint64_t alerts_dropped = 0;   // ... no receiver of the tenant could take it
+};
+
 struct worker_totals {
   bool running = false;  // the worker exists (started, not yet stopped)
   uint64_t busy_us = 0;
@@ -117,6 +124,7 @@ struct router_totals {
   std::vector<upstream_totals> upstreams;  // in snapshot order
   std::vector<worker_totals> workers;
   correlation_totals correlation;
+  pdu_totals pdus;
   std::vector<ring_totals> rings;
   bool guard_present = false;
   dataplane::bind_guard_stats guard;

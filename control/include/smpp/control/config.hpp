@@ -95,6 +95,17 @@ struct upstream_config {
   codec::id_radix receipt_id_radix = codec::id_radix::auto_detect;
   bool on_demand = false;        // bind when traffic arrives, unbind after idle_unbind_s
   uint32_t idle_unbind_s = 300;  // meaningful with on_demand
+  bool broadcast = false;        // takes broadcast_sm and its operations (SMPP 5.0 §4.4)
+  // [upstreams.outbind]: the SMSC calls the router back (SMPP 3.4 §4.1.7) on `listen` with an
+  // outbind carrying system_id and password; the router then binds on that connection. The
+  // binds are not opened by the router.
+  struct outbind_config {
+    bool enabled = false;
+    std::string host;
+    uint16_t port = 0;
+    std::string system_id;
+    std::string password;
+  } outbind;
   // The TDMA schedule: the contract over all binds (0: each bind's own rate_per_s), the frame
   // length, strict (an unused slot stays unused) or work-conserving, and the tenants' shares.
   uint32_t rate_per_s = 0;

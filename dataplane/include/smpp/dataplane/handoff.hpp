@@ -48,6 +48,9 @@ struct handoff_header {
     // A final receipt the SMSC was answered ESME_ROK for, for the worker owning its correlation
     // shard: its entry (key_lo/key_hi, upstream) is freed.
     forget = 9,
+    // An alert_notification (SMPP 3.4 §4.12) for `tenant`, to a worker with one of its
+    // receivers bound; nothing answers it.
+    alert = 10,
   };
   uint32_t kind = request;
   uint32_t pdu_len = 0;   // octets of PDU after the header (0: an answer without a PDU)

@@ -102,6 +102,15 @@ struct upstream_def {
   // stay bound.
   bool on_demand = false;
   uint32_t idle_unbind_ms = 300 * 1000;
+  // Takes broadcast_sm (SMPP 5.0 §4.4.1): only such upstreams of a route get one.
+  bool broadcast = false;
+  // SMPP 3.4 §4.1.7: the SMSC calls the router back on outbind_listen (port 0: it does not) with
+  // an outbind carrying these credentials, and the router binds on that connection; it never
+  // connects to such an upstream itself. Listened on at start.
+  endpoint outbind_listen;
+  std::string outbind_system_id;
+  std::string outbind_password;
+  [[nodiscard]] bool calls_back() const noexcept { return outbind_listen.port != 0; }
   bool retired = false;  // removed at run time: no route leads here; every bind is retired
 };
 

@@ -67,6 +67,18 @@ struct worker_stats {
   // Time in run_once turns that handled something, and in turns that did not (microseconds).
   counter busy_us;
   counter idle_us;
+  // submit_multi (SMPP 3.4 §4.5) whose destinations take different routes.
+  counter multi_split;      // split into one submit_multi per route, answered once aggregated
+  counter multi_unsuccess;  // destinations listed in unsuccess_sme of the aggregated answers
+  counter multi_full;       // refused ESME_RTHROTTLED: multi_table::capacity splits in progress
+  // alert_notification from upstreams (SMPP 3.4 §4.12; it has no response).
+  counter alerts_received;  // from upstream binds
+  counter alerts_relayed;   // written to a receiver of the tenant its esme_addr's MO route names
+  counter alerts_unrouted;  // no MO route for its esme_addr: dropped
+  counter alerts_dropped;   // no receiver of the tenant bound anywhere, or none could take it
+  // Upstreams that call back (SMPP 3.4 §4.1.7 outbind).
+  counter outbinds;          // outbinds with the expected credentials: bound on that connection
+  counter outbinds_refused;  // closed: wrong credentials, no outbind in time, or no free bind
 };
 
 }  // namespace smpp::dataplane
