@@ -38,7 +38,8 @@ struct worker_context {
   shared_state* const shared;                   // nullptr: a worker on its own (tests)
   ring_mesh* const mesh;                        // nullptr: one worker
   uint64_t now_ms = 0;
-  uint64_t now_us = 0;  // steady clock, read once per turn
+  uint64_t now_us = 0;   // steady clock, read once per turn
+  uint64_t wall_ms = 0;  // the wall clock (ms since the Unix epoch), per turn, with a store
   bool shutting_down = false;
   // A bind's window got room this turn (an answer came): sessions held back by back-pressure
   // are offered again at once, not a millisecond later.

@@ -8,9 +8,68 @@ namespace smpp::dataplane::router {
 
 using S = codec::command_status;
 
-deliveries::deliveries(worker_context& ctx, handoff_port& port, answers& back)
-    : ctx_(ctx), port_(port), back_(back) {
+deliveries::deliveries(worker_context& ctx, handoff_port& port, answers& back, store_waits& waits)
+    : ctx_(ctx), port_(port), back_(back), waits_(waits) {
+  if (ctx.shared != nullptr && ctx.index < ctx.shared->journals.size()) {
+    journal_ = ctx.shared->journals[ctx.index];
+  }
   adopt();
+}
+
+uint64_t deliveries::store_held(uint32_t tenant, bytes_view frame, return_to& ret) {
+  store::held_record rec;
+  rec.id = next_store_id_;
+  rec.received_ms = ctx_.wall_ms;
+  rec.tenant = static_cast<uint16_t>(tenant);
+  rec.kind = ret.mo ? store::held_kind::mo : store::held_kind::receipt;
+  rec.pdu = frame;
+  const uint64_t mark = journal_->append(rec);
+  if (mark == 0) {
+    ++ctx_.stats.store_unjournaled;
+    return 0;
+  }
+  ++ctx_.stats.store_records;
+  ret.store_shard = ctx_.index;
+  ret.store_id = next_store_id_++;
+  return mark;
+}
+
+void deliveries::end_custody(const return_to& ret) {
+  if (ret.store_id == 0) return;
+  if (ret.store_shard == ctx_.index || !ctx_.meshed()) {
+    held_done(ret.store_id);
+    return;
+  }
+  handoff_header h;
+  h.kind = handoff_header::held_done;
+  h.store_shard = ret.store_shard;
+  h.store_id = ret.store_id;
+  port_.push(ret.store_shard, h, {});  // deferred, never dropped, when the ring is full
+}
+
+void deliveries::held_done(uint64_t store_id) {
+  if (journal_ == nullptr) return;
+  ++(journal_->append(store::held_done_record{store_id}) != 0 ? ctx_.stats.store_records
+                                                              : ctx_.stats.store_unjournaled);
+}
+
+void deliveries::restore(const store::held_record& held) {
+  if (held.tenant >= holds_.size() || held.pdu.empty()) return;  // a tenant no longer there
+  return_to ret;
+  ret.worker = ctx_.index;
+  ret.conn = invalid_conn;
+  ret.id = static_cast<codec::command_id>(codec::peek_header(held.pdu.data()).command_id);
+  ret.tenant = held.tenant;
+  ret.mo = held.kind == store::held_kind::mo;
+  ret.store_shard = ctx_.index;
+  ret.store_id = held.id;
+  next_store_id_ = std::max(next_store_id_, held.id + 1);
+  holds_[held.tenant].push_back(held_message{
+      ctx_.now_ms + ctx_.cfg().tenants[held.tenant].hold_ttl_ms, ret, frame_copy(held.pdu)});
+  publish_held(held.tenant);
+  ++held_total_;
+  ctx_.counters.count_return(ret, &return_counters::held);
+  ++ctx_.stats.store_recovered_held;
 }
 
 void deliveries::adopt() {
@@ -127,6 +186,24 @@ void deliveries::hold(uint32_t tenant, bytes_view frame, const return_to& ret,
         (full && !(full_status == S::ESME_RTHROTTLED && hold_back(tenant, ret, cap)))) {
       ++ctx_.stats.hold_full;
       back_.to_upstream(ret, full_status);  // the SMSC keeps it and retries later
+      return;
+    }
+    if (journal_ != nullptr) {
+      // Custody is taken only once the message is in the store: the SMSC's ESME_ROK waits for
+      // it, and a message the journal has no room for stays with the SMSC.
+      return_to kept = ret;
+      const uint64_t mark = store_held(tenant, frame, kept);
+      if (mark == 0) {
+        ++ctx_.stats.hold_full;
+        back_.to_upstream(ret, full_status);
+        return;
+      }
+      waits_.upstream_answer(mark, ret, S::ESME_ROK);
+      q.push_back(held_message{hold_until_ms, kept.acknowledged(), frame_copy(frame)});
+      publish_held(tenant);
+      ++held_total_;
+      ctx_.counters.count_return(ret, &return_counters::held);
+      ++ctx_.stats.held;
       return;
     }
     back_.to_upstream(ret, S::ESME_ROK);
@@ -263,8 +340,11 @@ void deliveries::on_answer(esme_session& s, const codec::pdu_header& h) {
     back_.to_upstream(o.ret, status);  // the ESME's answer goes to the SMSC as it is
   } else if (status != S::ESME_ROK && temporary(status)) {
     hold(s.tenant, o.frame, o.ret, o.hold_until_ms, S::ESME_RX_T_APPN);
-  } else if (status != S::ESME_ROK) {
-    ctx_.counters.count_return(o.ret, &return_counters::failed);  // acknowledged, refused for good
+  } else {
+    if (status != S::ESME_ROK) {
+      ctx_.counters.count_return(o.ret, &return_counters::failed);  // refused for good
+    }
+    end_custody(o.ret);
   }
   o.frame.clear();
   // Its window has room again: messages waiting for the tenant go now, oldest first.
@@ -274,6 +354,7 @@ void deliveries::on_answer(esme_session& s, const codec::pdu_header& h) {
     if (q.front().until_ms <= ctx_.now_ms) {
       ++ctx_.stats.hold_expired;
       ctx_.counters.count_return(q.front().ret, &return_counters::expired);
+      end_custody(q.front().ret);
     } else if (!deliver_local(s.tenant, q.front().frame, q.front().ret, q.front().until_ms, busy)) {
       break;
     }
@@ -302,6 +383,7 @@ void deliveries::drain_holds() {
     while (!q.empty() && q.front().until_ms <= ctx_.now_ms) {
       ++ctx_.stats.hold_expired;
       ctx_.counters.count_return(q.front().ret, &return_counters::expired);
+      end_custody(q.front().ret);
       pop_held(t);
     }
     if (q.empty()) continue;

@@ -13,12 +13,14 @@
 #include "context.hpp"
 #include "esme_session.hpp"
 #include "handoff_port.hpp"
+#include "smpp/store/record.hpp"
+#include "store_waits.hpp"
 
 namespace smpp::dataplane::router {
 
 class deliveries {
  public:
-  deliveries(worker_context& ctx, handoff_port& port, answers& back);
+  deliveries(worker_context& ctx, handoff_port& port, answers& back, store_waits& waits);
 
   // A receipt or MO message for `tenant`; ret: where its answer goes (conn == invalid_conn: it
   // was acknowledged already, it came from the hold queue).
@@ -48,6 +50,11 @@ class deliveries {
   [[nodiscard]] bool holding() const noexcept { return held_total_ != 0; }
   void adopt();  // a new snapshot: tenants may have been added
 
+  // Recovery at start: a message the store kept in custody, back into its tenant's queue.
+  void restore(const store::held_record& held);
+  // Custody of a held message of this worker's store shard ended (told by another worker).
+  void held_done(uint64_t store_id);
+
  private:
   // On one of this worker's receivers of the tenant; false when none could take it (busy set
   // when one was bound but full or not reading).
@@ -65,6 +72,10 @@ class deliveries {
   std::vector<std::byte> frame_copy(bytes_view frame);
   void recycle(std::vector<std::byte>&& frame);
   void count_unheld(const return_to& ret) noexcept;  // the held gauges
+  // Custody of ret ends: its held record is done, in this worker's shard or another's.
+  void end_custody(const return_to& ret);
+  // A new message into this worker's store shard; its mark, or 0 when the journal has no room.
+  uint64_t store_held(uint32_t tenant, bytes_view frame, return_to& ret);
   // A receiver of the tenant is bound on this worker or another.
   [[nodiscard]] bool receivers_anywhere(uint32_t tenant) const noexcept;
   // Tells the other workers the length of this worker's hold queue for the tenant.
@@ -92,6 +103,9 @@ class deliveries {
   worker_context& ctx_;
   handoff_port& port_;
   answers& back_;
+  store_waits& waits_;
+  store::journal* journal_ = nullptr;  // nullptr: [store] sync = "off"
+  uint64_t next_store_id_ = 1;         // above every id recovered from the shard
   // Per tenant: this worker's bound receiver sessions, and the next one to use.
   std::vector<std::vector<conn_id>> receivers_;
   std::vector<uint32_t> next_receiver_;

@@ -41,6 +41,8 @@ namespace smpp::dataplane::router {
   h.forget_id = ret.forget_id ? 1 : 0;
   h.key_lo = ret.key.lo;
   h.key_hi = ret.key.hi;
+  h.store_shard = ret.store_shard;
+  h.store_id = ret.store_id;
   return h;
 }
 [[nodiscard]] inline return_to return_of(const handoff_header& h) noexcept {
@@ -52,7 +54,9 @@ namespace smpp::dataplane::router {
           static_cast<uint16_t>(h.tenant),
           h.note != 0,
           h.forget_id != 0,
-          {h.key_lo, h.key_hi}};
+          {h.key_lo, h.key_hi},
+          h.store_shard,
+          h.store_id};
 }
 
 class handoff_port {

@@ -15,6 +15,15 @@ message_ids::message_ids(worker_context& ctx, handoff_port& port)
   pending_.reserve(256);
   forgotten_.reserve(256);
   set_radices();
+  if (ctx.shared != nullptr && ctx.index < ctx.shared->journals.size()) {
+    journal_ = ctx.shared->journals[ctx.index];
+  }
+  if (journal_ != nullptr) {
+    sent_.assign(ctx.workers, 0);
+    journaled_.assign(ctx.workers, 0);
+    checkpoint_marks_.assign(checkpoint_max, 0);
+    checkpoint_counts_.assign(checkpoint_max * ctx.workers, 0);
+  }
 }
 
 void message_ids::set_radices() {
@@ -34,25 +43,53 @@ uint32_t message_ids::owner(const correlation_key& key) const noexcept {
   return static_cast<uint32_t>(correlation_owner(key, ctx_.workers));
 }
 
-void message_ids::note(uint32_t upstream, uint32_t tenant, std::string_view message_id) {
-  if (message_id.empty() || upstream >= ctx_.cfg().upstreams.size()) return;
+std::optional<note_wait> message_ids::note(uint32_t upstream, uint32_t tenant,
+                                           std::string_view message_id) {
+  if (message_id.empty() || upstream >= ctx_.cfg().upstreams.size()) return std::nullopt;
   const correlation_key_result k =
       make_correlation_key(message_id, ctx_.cfg().upstreams[upstream].submit_id_radix, secret_);
-  if (!k.ok()) return;
+  if (!k.ok()) return std::nullopt;
   if (const uint32_t to = owner(k.key); to != ctx_.index) {
     handoff_header h;
     h.kind = handoff_header::correlate;
+    h.origin = ctx_.index;
     h.upstream = upstream;
     h.tenant = tenant;
     port_.push(
         to, h,
         bytes_view(reinterpret_cast<const std::byte*>(message_id.data()), message_id.size()));
+    if (journal_ == nullptr) return std::nullopt;
+    return note_wait{to, ++sent_[to]};
+  }
+  take_note(ctx_.index, upstream, tenant, message_id);
+  if (journal_ == nullptr) return std::nullopt;
+  return note_wait{ctx_.index, ++sent_[ctx_.index]};
+}
+
+void message_ids::note_from(uint32_t source, uint32_t upstream, uint32_t tenant,
+                            std::string_view message_id) {
+  if (source >= ctx_.workers) source = ctx_.index;
+  take_note(source, upstream, tenant, message_id);
+}
+
+void message_ids::take_note(uint32_t source, uint32_t upstream, uint32_t tenant,
+                            std::string_view message_id) {
+  correlation_key_result k{codec::receipt_error::invalid_id, {}};
+  if (!message_id.empty() && upstream < ctx_.cfg().upstreams.size()) {
+    k = make_correlation_key(message_id, ctx_.cfg().upstreams[upstream].submit_id_radix, secret_);
+  }
+  if (!k.ok()) {
+    // The source counted it as sent (it could not tell): it counts as stored, with nothing in it.
+    if (journal_ != nullptr) {
+      ++journaled_[source];
+      checkpoint_due_ = true;
+    }
     return;
   }
   const correlation_value v{static_cast<uint16_t>(upstream), static_cast<uint16_t>(tenant),
                             static_cast<uint32_t>(ctx_.now_ms / 1000)};
   table_.prefetch(k.key);
-  pending_.push_back({k.key, v});
+  pending_.push_back({k.key, v, source});
   if (pending_.size() == pending_.capacity()) flush_notes();
 }
 
@@ -62,8 +99,20 @@ void message_ids::flush() {
 }
 
 void message_ids::flush_notes() {
+  if (pending_.empty()) {
+    if (checkpoint_due_) checkpoint();
+    return;
+  }
   table_.prefetch_evictions(pending_.size());
-  for (const auto& [key, value] : pending_) {
+  for (const auto& [key, value, source] : pending_) {
+    if (journal_ != nullptr) {
+      // Into the store in the same order as into the table; a note the journal has no room
+      // for is kept in memory only (counted) rather than holding its answer for ever.
+      const store::note_record rec{
+          {key.lo, key.hi}, ctx_.wall_ms, value.tenant, value.upstream, value.tag, {}, {}};
+      ++(journal_->append(rec) != 0 ? ctx_.stats.store_records : ctx_.stats.store_unjournaled);
+      ++journaled_[source];
+    }
     std::optional<correlation_value> evicted;
     const correlation_insert r = table_.insert(key, value, ctx_.now_ms, &evicted);
     if (r != correlation_insert::probe_limit) ++ctx_.stats.correlation_inserts;
@@ -75,6 +124,60 @@ void message_ids::flush_notes() {
     }
   }
   pending_.clear();
+  if (journal_ != nullptr) checkpoint();
+}
+
+void message_ids::checkpoint() {
+  checkpoint_due_ = false;
+  const size_t n = ctx_.workers;
+  size_t at = 0;
+  if (checkpoint_count_ == checkpoint_max) {
+    at = (checkpoint_head_ + checkpoint_count_ - 1) % checkpoint_max;  // merged into the newest
+  } else {
+    at = (checkpoint_head_ + checkpoint_count_) % checkpoint_max;
+    ++checkpoint_count_;
+  }
+  checkpoint_marks_[at] = journal_->written();
+  std::copy(journaled_.begin(), journaled_.end(), checkpoint_counts_.begin() + at * n);
+}
+
+void message_ids::publish_stored() {
+  if (checkpoint_count_ == 0) return;
+  const uint64_t durable = journal_->durable();
+  const size_t n = ctx_.workers;
+  const uint64_t* last = nullptr;
+  while (checkpoint_count_ != 0 && checkpoint_marks_[checkpoint_head_] <= durable) {
+    last = &checkpoint_counts_[checkpoint_head_ * n];
+    checkpoint_head_ = (checkpoint_head_ + 1) % checkpoint_max;
+    --checkpoint_count_;
+  }
+  if (last == nullptr) return;
+  for (size_t source = 0; source < n; ++source) {
+    // release: the answer a source lets go after this was stored before it.
+    ctx_.shared->notes_stored[ctx_.index * n + source].store(last[source],
+                                                             std::memory_order_release);
+  }
+}
+
+void message_ids::receipt_arrived(const correlation_key& key, uint32_t upstream,
+                                  uint8_t message_state) {
+  if (journal_ == nullptr) return;
+  const store::receipt_record rec{{key.lo, key.hi},
+                                  ctx_.wall_ms,
+                                  static_cast<uint16_t>(upstream),
+                                  static_cast<store::receipt_state>(message_state),
+                                  false};
+  ++(journal_->append(rec) != 0 ? ctx_.stats.store_records : ctx_.stats.store_unjournaled);
+}
+
+void message_ids::restore(const store::note_record& note) {
+  const correlation_key key{note.key.lo, note.key.hi};
+  const correlation_value v{note.upstream, note.tenant, note.tag};
+  std::optional<correlation_value> evicted;
+  if (table_.insert(key, v, ctx_.now_ms, &evicted) != correlation_insert::probe_limit) {
+    ++ctx_.stats.store_recovered_notes;
+  }
+  if (evicted) ++ctx_.stats.correlation_evicted;
 }
 
 void message_ids::forget(const correlation_key& key, uint32_t upstream) {
@@ -101,7 +204,13 @@ void message_ids::flush_forgotten() {
     // Its last release makes it final (kept keep_final_s for query_sm) or frees it.
     bool ended = false;
     const std::optional<correlation_value> v = table_.release(key, up, ctx_.now_ms, ended);
-    if (v && ended) ++ctx_.stats.correlation_final;
+    if (v && ended) {
+      ++ctx_.stats.correlation_final;
+      if (journal_ != nullptr) {
+        const store::final_record rec{{key.lo, key.hi}, ctx_.wall_ms, up};
+        ++(journal_->append(rec) != 0 ? ctx_.stats.store_records : ctx_.stats.store_unjournaled);
+      }
+    }
   }
   forgotten_.clear();
 }
@@ -123,7 +232,7 @@ std::optional<correlation_value> message_ids::find(const correlation_key& key, u
   // prefetch of its slots has only just been issued. A long batch has had time; it goes in.
   if (pending_.size() <= pending_scan_max) {
     for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
-      if (it->first == key && it->second.upstream == upstream) return it->second;
+      if (it->key == key && it->value.upstream == upstream) return it->value;
     }
   } else {
     flush_notes();

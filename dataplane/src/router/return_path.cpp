@@ -14,21 +14,13 @@ return_path::return_path(worker_context& ctx, handoff_port& port, message_ids& i
 
 namespace {
 
-// The id a receipt quotes, and whether it is the message's final receipt (an SMSC delivery
-// receipt in a final state: SMPP 3.4 §5.2.12, §5.2.28); intermediate notifications and SME
-// acknowledgements never end a message.
-struct quoted_id {
-  std::string_view id;
-  bool final = false;
-  bool delivered = false;  // final and DELIVRD
-};
-
 quoted_id quoted_id_of(uint8_t esm_class, std::string_view id,
                        std::optional<codec::message_state> state) noexcept {
   const bool smsc_receipt =
       codec::receipt_kind_from_esm_class(esm_class) == codec::receipt_kind::smsc_delivery_receipt;
   const bool final = smsc_receipt && state && codec::is_final(*state);
-  return {id, final, final && *state == codec::message_state::delivered};
+  return {id, final, final && *state == codec::message_state::delivered,
+          state ? static_cast<uint8_t>(*state) : uint8_t{0}};
 }
 
 quoted_id quoted_id_of(const codec::pdu& p) noexcept {
@@ -54,7 +46,7 @@ void return_path::from_upstream(uint32_t upstream, conn_id conn, bytes_view fram
   // Most receipts carry their id and state in TLVs: read in place, checked as decode() checks.
   if (codec::receipt_peek k; codec::peek_receipt(frame, k)) {
     const quoted_id q = quoted_id_of(k);
-    on_receipt(q.id, q.final, q.delivered, ret, frame);
+    on_receipt(q, ret, frame);
     return;
   }
   codec::pdu p;
@@ -65,7 +57,7 @@ void return_path::from_upstream(uint32_t upstream, conn_id conn, bytes_view fram
   }
   if ((p.esm_class & codec::esm_class_type_mask) != 0) {
     const quoted_id q = quoted_id_of(p);
-    on_receipt(q.id, q.final, q.delivered, ret, frame);
+    on_receipt(q, ret, frame);
     return;
   }
   // A mobile-originated message: its MO route names the tenant.
@@ -84,8 +76,10 @@ void return_path::from_upstream(uint32_t upstream, conn_id conn, bytes_view fram
                         ctx_.now_ms + ctx_.cfg().tenants[ret.tenant].hold_ttl_ms);
 }
 
-void return_path::on_receipt(std::string_view id, bool final, bool delivered, return_to ret,
-                             bytes_view frame) {
+void return_path::on_receipt(const quoted_id& q, return_to ret, bytes_view frame) {
+  const std::string_view id = q.id;
+  const bool final = q.final;
+  const bool delivered = q.delivered;
   // SMPP 3.4 §5.2.12: a delivery receipt, an SME acknowledgement or an intermediate
   // notification, all about a message an ESME submitted: it goes to that ESME's tenant.
   const uint32_t upstream = ret.upstream;
@@ -99,23 +93,23 @@ void return_path::on_receipt(std::string_view id, bool final, bool delivered, re
     back_.to_upstream(ret, S::ESME_ROK);
     return;
   }
-  route_receipt(id, final, ret, frame);
+  route_receipt(id, final, q.state, ret, frame);
 }
 
 void return_path::receipt_from_worker(const handoff_header& h, bytes_view frame) {
   if (codec::receipt_peek k; codec::peek_receipt(frame, k)) {
     const quoted_id q = quoted_id_of(k);
-    route_receipt(q.id, q.final, return_of(h), frame);
+    route_receipt(q.id, q.final, q.state, return_of(h), frame);
     return;
   }
   codec::pdu p;
   if (codec::decode(frame, p)) return;
   const quoted_id q = quoted_id_of(p);
-  route_receipt(q.id, q.final, return_of(h), frame);
+  route_receipt(q.id, q.final, q.state, return_of(h), frame);
 }
 
-void return_path::route_receipt(std::string_view message_id, bool final, return_to ret,
-                                bytes_view frame) {
+void return_path::route_receipt(std::string_view message_id, bool final, uint8_t state,
+                                return_to ret, bytes_view frame) {
   const uint32_t upstream = ret.upstream;
   const correlation_key_result k = ids_.receipt_key(upstream, message_id);
   if (!k.ok()) {
@@ -147,6 +141,7 @@ void return_path::route_receipt(std::string_view message_id, bool final, return_
     back_.to_upstream(ret, S::ESME_ROK);
     return;
   }
+  ids_.receipt_arrived(k.key, upstream, state);
   ret.tenant = v->tenant;
   ret.forget_id = final;
   ret.key = k.key;

@@ -17,6 +17,16 @@
 
 namespace smpp::dataplane::router {
 
+// The id a receipt quotes, and whether it is the message's final receipt (an SMSC delivery
+// receipt in a final state: SMPP 3.4 §5.2.12, §5.2.28); intermediate notifications and SME
+// acknowledgements never end a message.
+struct quoted_id {
+  std::string_view id;
+  bool final = false;
+  bool delivered = false;  // final and DELIVRD
+  uint8_t state = 0;       // SMPP 3.4 §5.2.28 message_state, 0 when the receipt has none
+};
+
 class return_path {
  public:
   return_path(worker_context& ctx, handoff_port& port, message_ids& ids, deliveries& out,
@@ -38,9 +48,10 @@ class return_path {
  private:
   // A receipt read from an upstream: counted (final: for the upstream's quality, delivered or
   // not), then routed by the id it quotes.
-  void on_receipt(std::string_view id, bool final, bool delivered, return_to ret, bytes_view frame);
+  void on_receipt(const quoted_id& q, return_to ret, bytes_view frame);
   // ret.upstream: the upstream it came from. final: its entry is freed once answered ESME_ROK.
-  void route_receipt(std::string_view message_id, bool final, return_to ret, bytes_view frame);
+  void route_receipt(std::string_view message_id, bool final, uint8_t state, return_to ret,
+                     bytes_view frame);
 
   worker_context& ctx_;
   handoff_port& port_;

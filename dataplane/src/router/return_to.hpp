@@ -28,6 +28,10 @@ struct return_to {
   // still waiting for a receipt. A refused one keeps its entry for the SMSC's retry.
   bool forget_id = false;
   correlation_key key;
+  // A held message: its held record is store_id in the store shard of worker store_shard
+  // (store_id 0: not in a store).
+  uint32_t store_shard = 0;
+  uint64_t store_id = 0;
 
   // The same message once acknowledged to the SMSC: nothing more to answer there.
   [[nodiscard]] return_to acknowledged() const noexcept {

@@ -20,6 +20,10 @@ router_worker::~router_worker() {
     shared_->workers[index_].store(nullptr, std::memory_order_release);
 }
 
+void router_worker::recover(store::backend& shard, uint64_t now_ms) {
+  core_->recover(shard, now_ms);
+}
+
 int router_worker::start(uint64_t now_ms) {
   return core_->start(now_ms);
 }

@@ -13,8 +13,8 @@ using codec::command_id;
 using S = codec::command_status;
 
 upstream_side::upstream_side(worker_context& ctx, answers& back, message_ids& ids,
-                             return_path& returns)
-    : ctx_(ctx), back_(back), ids_(ids), returns_(returns) {
+                             return_path& returns, store_waits& waits)
+    : ctx_(ctx), back_(back), ids_(ids), waits_(waits), returns_(returns) {
   by_upstream_.resize(ctx_.cfg().upstreams.size());
   for (const upstream_def& u : ctx_.cfg().upstreams) add_links(u);
 }
@@ -436,19 +436,24 @@ void upstream_side::on_response(upstream_link& u, const codec::pdu_header& h, by
     ctx_.quality.answered(u.upstream, ctx_.now_us > e.start_us ? ctx_.now_us - e.start_us : 0,
                           ctx_.now_ms, ctx_.cfg().quality.window_ms);
   }
+  std::optional<note_wait> wait;
   if (h.command_status == 0 && e.note &&
       (id == command_id::submit_sm_resp || id == command_id::data_sm_resp ||
        id == command_id::submit_multi_resp || id == command_id::broadcast_sm_resp)) {
     // The id its receipts and the ESME's message operations will quote.
-    ids_.note(u.upstream, e.tenant, codec::resp_message_id(frame));
+    wait = ids_.note(u.upstream, e.tenant, codec::resp_message_id(frame));
   }
   // The ESME gets the upstream's answer as it is, or for a generic_nack (the SMSC refused the
   // PDU itself) its own response with that status.
   const bool nack = id == command_id::generic_nack;
   const handoff_header req =
       request_header(handoff_header::answer, e.origin, e.esme, e.esme_seq, e.id, e.tenant);
-  if (back_.to_esme(req, nack ? st : S::ESME_ROK, nack ? bytes_view{} : frame))
+  if (wait) {
+    // With a store, the ESME learns its message was accepted only once the id is kept there.
+    waits_.esme_answer(*wait, req, S::ESME_ROK, frame);
+  } else if (back_.to_esme(req, nack ? st : S::ESME_ROK, nack ? bytes_view{} : frame)) {
     ++ctx_.stats.resp_relayed;
+  }
 }
 
 bool upstream_side::retry_refused(upstream_link& u, const upstream_link::inflight& e,

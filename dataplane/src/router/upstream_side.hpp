@@ -16,6 +16,7 @@
 #include "refusal_retry.hpp"
 #include "smpp/dataplane/router_worker.hpp"
 #include "smpp/dataplane/slot_gate.hpp"
+#include "store_waits.hpp"
 #include "upstream_link.hpp"
 
 namespace smpp::dataplane::router {
@@ -24,7 +25,8 @@ class return_path;
 
 class upstream_side {
  public:
-  upstream_side(worker_context& ctx, answers& back, message_ids& ids, return_path& returns);
+  upstream_side(worker_context& ctx, answers& back, message_ids& ids, return_path& returns,
+                store_waits& waits);
 
   // Where refused requests go once more ([router] retry_on); none: answered as refused.
   void set_retry(refusal_retry* r) noexcept { retry_ = r; }
@@ -116,6 +118,7 @@ class upstream_side {
   worker_context& ctx_;
   answers& back_;
   message_ids& ids_;
+  store_waits& waits_;
   return_path& returns_;
   std::vector<std::unique_ptr<upstream_link>> links_;
   std::vector<std::vector<upstream_link*>> by_upstream_;

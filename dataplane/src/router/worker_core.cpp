@@ -1,5 +1,7 @@
 #include "worker_core.hpp"
 
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -8,6 +10,12 @@ namespace smpp::dataplane::router {
 namespace {
 
 constexpr uint64_t kTickMs = 5;
+
+uint64_t wall_clock_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1'000'000;
+}
 
 // Room for the tenants and upstreams a published snapshot may add while running.
 size_t tenant_room(const router_snapshot& snap, const shared_state* shared) {
@@ -28,16 +36,29 @@ worker_core::worker_core(uint32_t index, uint32_t workers, transport& t,
            tenant_room(*snapshot, shared), upstream_room(*snapshot, shared)),
       port_(ctx_),
       back_(ctx_, port_),
+      waits_(ctx_, back_),
       ids_(ctx_, port_),
-      deliveries_(ctx_, port_, back_),
+      deliveries_(ctx_, port_, back_, waits_),
       returns_(ctx_, port_, ids_, deliveries_, back_),
-      upstreams_(ctx_, back_, ids_, returns_),
+      upstreams_(ctx_, back_, ids_, returns_, waits_),
       routing_(ctx_, upstreams_, port_, ids_, back_),
       esmes_(ctx_, routing_, deliveries_) {
   back_.attach(esmes_, upstreams_);
   ctx_.counters.set_counts(ctx_.cfg().tenants.size(), ctx_.cfg().upstreams.size());
   t.set_handler(this);
   if (shared != nullptr) seen_generation_ = shared->generation.load(std::memory_order_acquire);
+}
+
+void worker_core::recover(store::backend& shard, uint64_t now_ms) {
+  ctx_.now_ms = now_ms;
+  ctx_.wall_ms = wall_clock_ms();
+  struct visitor final : store::recovery_visitor {
+    worker_core& core;
+    explicit visitor(worker_core& c) : core(c) {}
+    void on_note(const store::note_record& note) override { core.ids_.restore(note); }
+    void on_held(const store::held_record& held) override { core.deliveries_.restore(held); }
+  } v(*this);
+  shard.recover(v);
 }
 
 int worker_core::start(uint64_t now_ms) {
@@ -78,6 +99,8 @@ int worker_core::run_once(uint64_t now_ms, int timeout_us, uint64_t now_us) {
   if (ctx_.now_us != 0 && now_us > ctx_.now_us)
     (last_turn_busy_ ? ctx_.stats.busy_us : ctx_.stats.idle_us) += now_us - ctx_.now_us;
   ctx_.now_us = now_us;
+  const bool storing = ids_.storing();
+  if (storing) ctx_.wall_ms = wall_clock_ms();
   int work = 0;
   if (ctx_.meshed()) {
     work += port_.drain(*this);
@@ -95,8 +118,16 @@ int worker_core::run_once(uint64_t now_ms, int timeout_us, uint64_t now_us) {
     // Sleep no longer than until the next slot with something to send.
     timeout_us = upstreams_.gate_timeout_us(timeout_us);
   }
+  // Answers waiting for the store: wake within 100 us to let them go.
+  if (storing && waits_.pending()) timeout_us = std::min(timeout_us, 100);
   work += ctx_.out.settled().poll(timeout_us);
   if (ids_.pending()) ids_.flush();
+  if (storing) {
+    // Answers that waited for the store go as soon as it has their records; meanwhile the
+    // worker polls rather than sleeping, so they wait no poll timeout.
+    ids_.publish_stored();
+    if (waits_.pending()) work += waits_.release();
+  }
   esmes_.retry_stalled();
   if (deliveries_.holding()) deliveries_.drain_holds();
   if (now_ms >= next_tick_ms_) tick(now_ms);
@@ -190,8 +221,12 @@ void worker_core::on_message(const handoff_header& h, bytes_view payload) {
       (void)esmes_.answer(h, static_cast<codec::command_status>(h.status), payload);
       break;
     case handoff_header::correlate:
-      ids_.note(h.upstream, h.tenant,
-                std::string_view(reinterpret_cast<const char*>(payload.data()), payload.size()));
+      ids_.note_from(
+          h.origin, h.upstream, h.tenant,
+          std::string_view(reinterpret_cast<const char*>(payload.data()), payload.size()));
+      break;
+    case handoff_header::held_done:
+      deliveries_.held_done(h.store_id);
       break;
     case handoff_header::receipt:
       returns_.receipt_from_worker(h, payload);

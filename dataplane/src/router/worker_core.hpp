@@ -23,6 +23,8 @@
 #include "request_router.hpp"
 #include "return_path.hpp"
 #include "smpp/dataplane/router_worker.hpp"
+#include "smpp/store/backend.hpp"
+#include "store_waits.hpp"
 #include "upstream_side.hpp"
 
 namespace smpp::dataplane::router {
@@ -35,6 +37,8 @@ class alignas(64) worker_core final : public transport_handler, private handoff_
   worker_core(const worker_core&) = delete;
   worker_core& operator=(const worker_core&) = delete;
 
+  // Before start(): takes back the message ids and held messages of this worker's store shard.
+  void recover(store::backend& shard, uint64_t now_ms);
   [[nodiscard]] int start(uint64_t now_ms);
   int run_once(uint64_t now_ms, int timeout_us, uint64_t now_us);
   void tick(uint64_t now_ms);
@@ -68,6 +72,7 @@ class alignas(64) worker_core final : public transport_handler, private handoff_
   worker_context ctx_;
   handoff_port port_;
   answers back_;
+  store_waits waits_;
   message_ids ids_;
   deliveries deliveries_;
   return_path returns_;

@@ -51,6 +51,9 @@ struct handoff_header {
     // An alert_notification (SMPP 3.4 §4.12) for `tenant`, to a worker with one of its
     // receivers bound; nothing answers it.
     alert = 10,
+    // A held receipt or MO whose custody ended (delivered, refused for good, or expired), for
+    // the worker whose store shard holds it: store_id, its held record, is done.
+    held_done = 11,
   };
   uint32_t kind = request;
   uint32_t pdu_len = 0;   // octets of PDU after the header (0: an answer without a PDU)
@@ -72,6 +75,10 @@ struct handoff_header {
   uint32_t forget_id = 0;
   uint64_t key_lo = 0;
   uint64_t key_hi = 0;
+  // receipt, deliver, deliver_answer, held_done: a held message's record in the store shard of
+  // worker store_shard (store_id 0: none).
+  uint32_t store_shard = 0;
+  uint64_t store_id = 0;
 };
 static_assert(sizeof(handoff_header) <= sizeof(handoff_cell), "header must fit one cell");
 

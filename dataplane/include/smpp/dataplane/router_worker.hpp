@@ -15,6 +15,7 @@
 #include "smpp/dataplane/snapshot.hpp"
 #include "smpp/dataplane/transport.hpp"
 #include "smpp/dataplane/worker_stats.hpp"
+#include "smpp/store/backend.hpp"
 
 namespace smpp::dataplane {
 
@@ -45,6 +46,9 @@ class router_worker final {
   router_worker(const router_worker&) = delete;
   router_worker& operator=(const router_worker&) = delete;
 
+  // Before start(): takes back the message ids and held messages of this worker's store shard
+  // (its journal's backend, shared_state::journals). Throws store::store_error.
+  void recover(store::backend& shard, uint64_t now_ms);
   // Listens on every configured listener and starts connecting this worker's upstream binds.
   // Returns 0 or the negative errno of the first listener that failed.
   [[nodiscard]] int start(uint64_t now_ms);

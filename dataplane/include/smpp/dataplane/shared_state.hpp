@@ -15,6 +15,7 @@
 #include "smpp/dataplane/correlation.hpp"
 #include "smpp/dataplane/slot_use.hpp"
 #include "smpp/dataplane/snapshot.hpp"
+#include "smpp/store/journal.hpp"
 
 namespace smpp::dataplane {
 
@@ -39,7 +40,9 @@ struct shared_state {
         failed_links(upstreams + upstream_headroom),
         wanted_ms(upstreams + upstream_headroom),
         queue_full((upstreams + upstream_headroom) * (tenants + tenant_headroom)),
-        workers(worker_count) {}
+        workers(worker_count),
+        journals(worker_count, nullptr),
+        notes_stored(worker_count * worker_count) {}
 
   // RCU: the control plane stores a new snapshot and bumps the generation; every worker adopts
   // it between two turns (within a tick, 5 ms) and the old one is freed when the last worker
@@ -113,6 +116,13 @@ struct shared_state {
   std::unique_ptr<bind_guard> guard;
   // The key of text message ids; every worker must use the same (set once before start).
   correlation_secret secret;
+  // Each worker's journal to its store shard (docs/architecture.md, "Durable message state");
+  // all nullptr with [store] sync = "off". Set before the workers start.
+  std::vector<store::journal*> journals;
+  // notes_stored[owner * workers + source]: how many of the notes worker `source` handed to
+  // worker `owner` (its own included) are in owner's store shard. The source holds each
+  // submit_sm_resp back until the count covers its note.
+  std::vector<std::atomic<uint64_t>> notes_stored;
 };
 
 // Whether running workers can take `next` in place of `current`: every tenant, upstream and

@@ -79,6 +79,12 @@ struct worker_stats {
   // Upstreams that call back (SMPP 3.4 §4.1.7 outbind).
   counter outbinds;          // outbinds with the expected credentials: bound on that connection
   counter outbinds_refused;  // closed: wrong credentials, no outbind in time, or no free bind
+  // The durable store ([store], docs/architecture.md "Durable message state").
+  counter store_records;              // records handed to this worker's journal
+  counter store_unjournaled;          // records its journal had no room for (kept in memory only)
+  counter answers_waiting_for_store;  // acknowledgements that waited for their record
+  counter store_recovered_notes;      // message ids taken back from the store at start
+  counter store_recovered_held;       // held receipts and MO taken back from the store at start
 };
 
 }  // namespace smpp::dataplane
