@@ -20,9 +20,10 @@ namespace {
 
 using namespace detail;
 
-constexpr std::array<std::string_view, 12> sections = {
+constexpr std::array<std::string_view, 13> sections = {
     "router", "timeouts",  "tenants",     "upstreams", "networks", "number_portability",
-    "routes", "mo_routes", "correlation", "security",  "admin",    "dpdk"};
+    "routes", "mo_routes", "correlation", "store",     "security", "admin",
+    "dpdk"};
 
 // A key of a section written at the top level is a common slip: point at the section.
 void check_top_level_keys(config_reader& r, const toml::table& root) {
@@ -69,6 +70,7 @@ config_result load(std::string_view text, const std::string& file) {
   load_routes(r, root, c, c.routes);
   load_mo_routes(r, root, c, c.mo_routes);
   load_correlation(r, root, c.correlation);
+  load_store(r, root, c.store);
   load_security(r, root, c.security);
   load_admin(r, root, c.admin);
   load_dpdk(r, root, c);

@@ -59,6 +59,7 @@ inline constexpr std::array<std::string_view, 11> router_keys = {"listen",
 void load_router(config_reader& r, const toml::table& root, router_config& c);  // and [router.tls]
 void load_timeouts(config_reader& r, const toml::table& root, timeouts_config& c);
 void load_correlation(config_reader& r, const toml::table& root, correlation_config& c);
+void load_store(config_reader& r, const toml::table& root, store_config& c);
 void load_security(config_reader& r, const toml::table& root, security_config& c);
 void load_admin(config_reader& r, const toml::table& root, admin_config& c);
 void load_tenants(config_reader& r, const toml::table& root, std::vector<tenant_config>& out);

@@ -14,6 +14,7 @@
 #include "daemon/admin_bringup.hpp"
 #include "daemon/dpdk_bringup.hpp"
 #include "daemon/exit_report.hpp"
+#include "daemon/store_bringup.hpp"
 #include "daemon/workers.hpp"
 #include "smpp/control/admin.hpp"
 #include "smpp/control/config.hpp"
@@ -180,6 +181,14 @@ int main(int argc, char** argv) {
 
   dataplane::shared_state shared(snap->tenants.size(), snap->upstreams.size(), n);
   shared.secret = dataplane::correlation_secret::random();  // one key for every worker
+  // The store (unless [store] sync = "off") replaces that key with the one it was written with,
+  // and gives every worker its journal; the workers take its state back before they listen.
+  router_daemon::store_setup store;
+  if (!store.start(cfg, *snap, n, shared, error)) {
+    std::fprintf(stderr, "smpp-router: %s\n", error.c_str());
+    if (dpdk.eal) dpdk.eal->exit_without_teardown(1);
+    return 1;
+  }
   shared.guard = std::make_unique<dataplane::bind_guard>(snap->bind_guard);
   // 8192 cells of 256 octets per ordered pair: room for every request a full set of upstream
   // windows can have in flight, with the PDUs themselves.
@@ -189,7 +198,7 @@ int main(int argc, char** argv) {
       placed, {&cfg, snap, &shared, mesh.get(), dpdk.eal ? &dpdk : nullptr});
   const int rc = workers.all_started() ? 0 : 1;
   std::unique_ptr<control::admin_server> admin;
-  if (rc == 0) admin = router_daemon::start_admin(cfg, snap, &shared, mesh.get(), placed);
+  if (rc == 0) admin = router_daemon::start_admin(cfg, snap, &shared, mesh.get(), placed, &store);
   if (rc == 0) {
     for (const auto& l : cfg.listeners) {
       std::fprintf(stderr, "smpp-router: listening on %s:%u%s; stop with Ctrl-C or SIGTERM\n",
@@ -203,6 +212,7 @@ int main(int argc, char** argv) {
   // The admin server reads the workers' counters: it stops before they do.
   if (admin) admin->stop();
   workers.stop();
+  store.stop();  // after the workers: every record they handed over is written
   router_daemon::print_exit_report(workers.results(), *snap);
   // On DPDK: leave without closing the ports (see eal::exit_without_teardown: every session is
   // closed and every counter printed by now).

@@ -379,7 +379,9 @@ correlation_value correlation_table::evict_head(std::uint64_t now_ms) noexcept {
 
 correlation_insert correlation_table::insert(const correlation_key& key,
                                              const correlation_value& value, std::uint64_t now_ms,
-                                             std::optional<correlation_value>* evicted) noexcept {
+                                             std::optional<correlation_value>* evicted,
+                                             std::uint32_t* refs) noexcept {
+  if (refs != nullptr) *refs = 1;
   // Amortised cleaning: each insert retires up to two expired entries, more than it adds.
   if (expire_head(now_ms)) (void)expire_head(now_ms);
 
@@ -406,6 +408,7 @@ correlation_insert correlation_table::insert(const correlation_key& key,
     e.value = value;
     e.expires_ms = expiry_for(now_ms) & never;  // within 48 bits: expiry_for saturates there
     if (e.refs < 0xFFFF) ++e.refs;
+    if (refs != nullptr) *refs = static_cast<std::uint32_t>(e.refs);
     unlink(live_, index);
     append_to_list(live_, index);  // it now expires last
     ++stats_.replaced;

@@ -19,8 +19,9 @@ namespace {
 // listeners, the frame limit and the correlation table; and the workers' per-tenant and
 // per-upstream arrays have room for shared_state's headroom beyond the first snapshot. Those
 // changes answer 409 and need a restart.
-control::snapshot_publisher make_publisher(
-    dataplane::shared_state* shared, std::shared_ptr<const dataplane::router_snapshot> first) {
+control::snapshot_publisher make_publisher(dataplane::shared_state* shared,
+                                           std::shared_ptr<const dataplane::router_snapshot> first,
+                                           store_setup* store) {
   struct state {
     std::mutex mu;
     std::shared_ptr<const dataplane::router_snapshot> current;
@@ -31,8 +32,8 @@ control::snapshot_publisher make_publisher(
   st->tenant_room = first->tenants.size() + dataplane::shared_state::tenant_headroom;
   st->upstream_room = first->upstreams.size() + dataplane::shared_state::upstream_headroom;
   st->current = std::move(first);
-  return [shared, st](const control::router_config&,
-                      const std::shared_ptr<const dataplane::router_snapshot>& next)
+  return [shared, st, store](const control::router_config&,
+                             const std::shared_ptr<const dataplane::router_snapshot>& next)
              -> control::publish_result {
     std::lock_guard lock(st->mu);
     // The workers make the same check before they adopt it (worker_core::adopt_published).
@@ -41,6 +42,8 @@ control::snapshot_publisher make_publisher(
         !why.empty()) {
       return control::publish_result{409, std::move(why) + ": restart the router to apply it"};
     }
+    // The store learns the names of new indices before a worker can write a record with one.
+    if (store != nullptr) store->record_names(*next);
     shared->publish(next);
     st->current = next;
     return {200, {}};
@@ -51,14 +54,14 @@ control::snapshot_publisher make_publisher(
 
 std::unique_ptr<control::admin_server> start_admin(
     const control::router_config& cfg, std::shared_ptr<const dataplane::router_snapshot> snap,
-    dataplane::shared_state* shared, dataplane::ring_mesh* mesh,
-    const dataplane::placement& placed) {
+    dataplane::shared_state* shared, dataplane::ring_mesh* mesh, const dataplane::placement& placed,
+    store_setup* store) {
   if (!cfg.admin.enabled) return nullptr;
   control::admin_view view;
   view.shared = shared;
   view.mesh = mesh;
   view.placement = placed;
-  auto publisher = make_publisher(shared, snap);
+  auto publisher = make_publisher(shared, snap, store);
   auto admin = std::make_unique<control::admin_server>(cfg, std::move(snap), std::move(view),
                                                        std::move(publisher));
   std::string err;

@@ -9,6 +9,7 @@
 #include "smpp/dataplane/handoff.hpp"
 #include "smpp/dataplane/placement.hpp"
 #include "smpp/dataplane/snapshot.hpp"
+#include "store_bringup.hpp"
 
 namespace smpp::router_daemon {
 
@@ -16,7 +17,7 @@ namespace smpp::router_daemon {
 // listen (the router then runs without it and says so).
 [[nodiscard]] std::unique_ptr<control::admin_server> start_admin(
     const control::router_config& cfg, std::shared_ptr<const dataplane::router_snapshot> snap,
-    dataplane::shared_state* shared, dataplane::ring_mesh* mesh,
-    const dataplane::placement& placed);
+    dataplane::shared_state* shared, dataplane::ring_mesh* mesh, const dataplane::placement& placed,
+    store_setup* store);
 
 }  // namespace smpp::router_daemon

@@ -23,6 +23,14 @@ void print_exit_report(const std::vector<worker_result>& results,
                  static_cast<unsigned long long>(st.throttled),
                  static_cast<unsigned long long>(st.upstream_unavailable + st.upstream_timeouts +
                                                  st.upstream_failed_inflight));
+    if (st.store_records + st.store_unjournaled > 0) {
+      std::fprintf(stderr,
+                   "smpp-router: worker %u: store: %llu records journaled, %llu without room in "
+                   "the journal (kept in memory only), %llu acknowledgements waited for theirs\n",
+                   i, static_cast<unsigned long long>(st.store_records),
+                   static_cast<unsigned long long>(st.store_unjournaled),
+                   static_cast<unsigned long long>(st.answers_waiting_for_store));
+    }
     if (st.receipts_received + st.mo_received + st.deliver_acked + st.deliver_refused +
             st.correlation_evicted >
         0) {

@@ -34,6 +34,23 @@ void serve(const worker_args& a, dataplane::transport& transport) {
   worker_result* result = a.result;
   dataplane::router_worker worker(a.index, a.workers, transport, a.context->snapshot,
                                   a.context->shared, a.context->mesh);
+  // The store's state comes back before the listeners open.
+  if (store::journal* j = a.context->shared->journals[a.index]; j != nullptr) {
+    try {
+      worker.recover(j->store(), now_ms());
+      std::fprintf(stderr,
+                   "smpp-router: worker %u: %llu message ids and %llu held messages back from "
+                   "the store\n",
+                   a.index,
+                   static_cast<unsigned long long>(worker.stats().store_recovered_notes.load()),
+                   static_cast<unsigned long long>(worker.stats().store_recovered_held.load()));
+    } catch (const std::exception& e) {
+      result->start_error = -EIO;
+      result->start_message = std::string("[store] recovery: ") + e.what();
+      a.started->fetch_add(1);
+      return;
+    }
+  }
   result->start_error = worker.start(now_ms());
   if (result->start_error != 0) result->start_message = transport.last_error();
   a.started->fetch_add(1);

@@ -1,5 +1,7 @@
 #include "message_ids.hpp"
 
+#include "smpp/dataplane/store_keys.hpp"
+
 #include <algorithm>
 
 namespace smpp::dataplane::router {
@@ -105,16 +107,19 @@ void message_ids::flush_notes() {
   }
   table_.prefetch_evictions(pending_.size());
   for (const auto& [key, value, source] : pending_) {
+    std::optional<correlation_value> evicted;
+    uint32_t refs = 1;
+    const correlation_insert r = table_.insert(key, value, ctx_.now_ms, &evicted, &refs);
     if (journal_ != nullptr) {
-      // Into the store in the same order as into the table; a note the journal has no room
-      // for is kept in memory only (counted) rather than holding its answer for ever.
+      // Into the store in the same order as into the table, with the entry's references (an id
+      // two messages share is noted twice; the store keeps the latest note of an entry) in the
+      // note's tag. A note the journal has no room for is kept in memory only (counted) rather
+      // than holding its answer for ever.
       const store::note_record rec{
-          {key.lo, key.hi}, ctx_.wall_ms, value.tenant, value.upstream, value.tag, {}, {}};
+          store_key(key, value.upstream), ctx_.wall_ms, value.tenant, value.upstream, refs, {}, {}};
       ++(journal_->append(rec) != 0 ? ctx_.stats.store_records : ctx_.stats.store_unjournaled);
       ++journaled_[source];
     }
-    std::optional<correlation_value> evicted;
-    const correlation_insert r = table_.insert(key, value, ctx_.now_ms, &evicted);
     if (r != correlation_insert::probe_limit) ++ctx_.stats.correlation_inserts;
     if (evicted) {
       // The oldest made room: should its receipt still come, it is counted as unmatched.
@@ -162,22 +167,22 @@ void message_ids::publish_stored() {
 void message_ids::receipt_arrived(const correlation_key& key, uint32_t upstream,
                                   uint8_t message_state) {
   if (journal_ == nullptr) return;
-  const store::receipt_record rec{{key.lo, key.hi},
-                                  ctx_.wall_ms,
+  const store::receipt_record rec{store_key(key, upstream), ctx_.wall_ms,
                                   static_cast<uint16_t>(upstream),
-                                  static_cast<store::receipt_state>(message_state),
-                                  false};
+                                  static_cast<store::receipt_state>(message_state), false};
   ++(journal_->append(rec) != 0 ? ctx_.stats.store_records : ctx_.stats.store_unjournaled);
 }
 
 void message_ids::restore(const store::note_record& note) {
-  const correlation_key key{note.key.lo, note.key.hi};
-  const correlation_value v{note.upstream, note.tenant, note.tag};
-  std::optional<correlation_value> evicted;
-  if (table_.insert(key, v, ctx_.now_ms, &evicted) != correlation_insert::probe_limit) {
-    ++ctx_.stats.store_recovered_notes;
+  const correlation_key key = table_key(note.key, note.upstream);
+  const correlation_value v{note.upstream, note.tenant, static_cast<uint32_t>(ctx_.now_ms / 1000)};
+  // As many references as the entry had when it was last noted (its tag).
+  for (uint32_t i = 0; i < std::max<uint32_t>(note.tag, 1); ++i) {
+    std::optional<correlation_value> evicted;
+    if (table_.insert(key, v, ctx_.now_ms, &evicted) == correlation_insert::probe_limit) return;
+    if (evicted) ++ctx_.stats.correlation_evicted;
   }
-  if (evicted) ++ctx_.stats.correlation_evicted;
+  ++ctx_.stats.store_recovered_notes;
 }
 
 void message_ids::forget(const correlation_key& key, uint32_t upstream) {
@@ -207,7 +212,7 @@ void message_ids::flush_forgotten() {
     if (v && ended) {
       ++ctx_.stats.correlation_final;
       if (journal_ != nullptr) {
-        const store::final_record rec{{key.lo, key.hi}, ctx_.wall_ms, up};
+        const store::final_record rec{store_key(key, up), ctx_.wall_ms, up};
         ++(journal_->append(rec) != 0 ? ctx_.stats.store_records : ctx_.stats.store_unjournaled);
       }
     }

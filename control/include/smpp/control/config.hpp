@@ -140,6 +140,18 @@ struct correlation_config {
   uint32_t final_capacity = 1'000'000;
 };
 
+// [store]: where and how the router keeps its message state on disk (docs/architecture.md,
+// "Durable message state"; config/README.md).
+struct store_config {
+  // Empty: $STATE_DIRECTORY/store when the service manager sets STATE_DIRECTORY (systemd's
+  // StateDirectory=), else state/store beside the configuration file. A relative path is
+  // resolved against the configuration file's directory.
+  std::string path;
+  std::string sync = "batch";    // "batch", "fsync" or "off" (memory only)
+  std::string engine;            // empty: the default engine (store/engines.hpp)
+  uint32_t capacity_mb = 16384;  // disk for all shards together
+};
+
 // [[networks]]: a mobile network and the prefixes of its numbers (its home network).
 struct network_config {
   std::string name;
@@ -254,6 +266,7 @@ struct router_config {
   std::vector<route_config> routes;
   std::vector<mo_route_config> mo_routes;
   correlation_config correlation;
+  store_config store;
   security_config security;
   admin_config admin;
   timeouts_config timeouts;

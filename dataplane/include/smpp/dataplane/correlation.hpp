@@ -174,10 +174,12 @@ class correlation_table {
   // A replacement adds a reference (release()); a final entry of (key, upstream) is live again
   // with one reference (counted as an insert). Also removes up to two expired entries from the
   // head, so the table keeps itself clean without expire(); in a full table the oldest entry is
-  // evicted (its value written to *evicted when given, for the caller's counters).
-  [[nodiscard]] correlation_insert insert(
-      const correlation_key& key, const correlation_value& value, std::uint64_t now_ms,
-      std::optional<correlation_value>* evicted = nullptr) noexcept;
+  // evicted (its value written to *evicted when given, for the caller's counters). *refs, when
+  // given, is the entry's reference count after the insert.
+  [[nodiscard]] correlation_insert insert(const correlation_key& key,
+                                          const correlation_value& value, std::uint64_t now_ms,
+                                          std::optional<correlation_value>* evicted = nullptr,
+                                          std::uint32_t* refs = nullptr) noexcept;
 
   // A receipt: the entry of (key, upstream). An expired entry is removed and reported as a
   // miss.
