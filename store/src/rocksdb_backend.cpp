@@ -213,6 +213,10 @@ void rocksdb_backend::recover(recovery_visitor& visitor) {
     bool final_ = false;
     for (std::size_t i = 0; i < its.size(); ++i) {  // oldest bucket first: the newest note wins
       auto& it = *its[i];
+      // Within a bucket a final follows the note it ends (a note deletes its bucket's final),
+      // though 'f' sorts first; a note in a newer bucket is a new message of the same id.
+      bool bucket_note = false;
+      bool bucket_final = false;
       while (in_notes(it) && std::memcmp(it.key().data() + 1, key.data(), key_bytes) == 0) {
         const char kind = it.key()[note_key_bytes - 1];
         buckets_[i].bytes += it.key().size() + it.value().size();
@@ -220,10 +224,16 @@ void rocksdb_backend::recover(recovery_visitor& visitor) {
           const auto v = bytes_of(it.value());
           note.assign(v.begin(), v.end());
           buckets_[i].bytes += tenant_key_bytes;
+          bucket_note = true;
         } else if (kind == 'f') {
-          final_ = true;
+          bucket_final = true;
         }
         it.Next();
+      }
+      if (bucket_note) {
+        final_ = bucket_final;
+      } else if (bucket_final) {
+        final_ = true;
       }
     }
     if (note.empty() || final_) continue;
@@ -269,6 +279,12 @@ void rocksdb_backend::append(std::span<const std::byte> records) {
     ++count;
     switch (v.kind) {
       case record_kind::note: {
+        // A message noted again under an id that ended (or another message of the same id):
+        // what the bucket holds of the earlier one's receipts and final is not its.
+        for (const char gone : {'r', 'd', 'f'}) {
+          const auto old = note_key(v.note.key, gone);
+          check(batch.Delete(b.cf, slice(old)), "append");
+        }
         const auto k = note_key(v.note.key, 'n');
         check(batch.Put(b.cf, slice(k), slice(value)), "append");
         tkey[0] = std::byte{'t'};
@@ -399,7 +415,13 @@ std::optional<message_status> rocksdb_backend::status_locked(const message_key& 
       if (!results[i].ok()) continue;
       const auto v = decode(bytes_of(values[i]));
       if (v && v->kind == record_kind::note) {
+        // A newer note starts a new message of the id: what came before was another's.
         status = status_of(v->note);
+        final_ = false;
+        final_ms = 0;
+        delivered = false;
+        state = receipt_state::none;
+        state_ms = 0;
       } else if (v && v->kind == record_kind::receipt) {
         delivered = delivered || v->receipt.delivered;
         if (v->receipt.state != receipt_state::none && v->receipt.time_ms >= state_ms) {

@@ -112,6 +112,58 @@ TEST_P(Backend, NotesWithTheirFinalAreNotRecoveredAndReceiptsAloneDoNotEndThem) 
   for (std::uint64_t n = 0; n < 100; ++n) EXPECT_EQ(seen.notes.count(n), n % 4 == 0 ? 0u : 1u);
 }
 
+TEST_P(Backend, AnIdNotedAgainAfterItsFinalIsANewMessageRecoveredAndAnswered) {
+  // SMSCs reuse ids (and two radices can read two ids alike): a note after the id's final
+  // starts a new message, in the same group, in the next one, or after a reopen.
+  const auto c = config();
+  const std::uint64_t now = wall_ms();
+  {
+    collecting_visitor none;
+    auto b = reopen(c, none);
+    group g;
+    add_note(g, 1, now);
+    g.add(receipt_record{key_of(1), now + 1, 1, receipt_state::delivered, true});
+    g.add(final_record{key_of(1), now + 2, 1});
+    add_note(g, 1, now + 3);  // the same group
+    b->append(g.bytes());
+    g.clear();
+    add_note(g, 2, now);
+    g.add(final_record{key_of(2), now + 1, 1});
+    b->append(g.bytes());
+    g.clear();
+    add_note(g, 2, now + 2);  // the next group
+    b->append(g.bytes());
+  }
+  {
+    collecting_visitor seen;
+    auto b = reopen(c, seen);
+    EXPECT_EQ(seen.notes.size(), 2u);
+    EXPECT_EQ(seen.notes.count(1), 1u);
+    EXPECT_EQ(seen.notes.count(2), 1u);
+    const auto s1 = b->lookup(key_of(1));
+    ASSERT_TRUE(s1.has_value());
+    EXPECT_FALSE(s1->final_);
+    EXPECT_FALSE(s1->delivered);
+    EXPECT_EQ(s1->state, receipt_state::none);
+    EXPECT_EQ(s1->submit_ms, now + 3);
+    group g;
+    add_note(g, 3, now);
+    g.add(final_record{key_of(3), now + 1, 1});
+    b->append(g.bytes());
+  }
+  {
+    collecting_visitor seen;
+    auto b = reopen(c, seen);  // a new run: id 3 is noted again after the reopen
+    EXPECT_EQ(seen.notes.count(3), 0u);
+    group g;
+    add_note(g, 3, now + 5);
+    b->append(g.bytes());
+  }
+  collecting_visitor seen;
+  auto b = reopen(c, seen);
+  EXPECT_EQ(seen.notes.count(3), 1u);
+}
+
 TEST_P(Backend, HeldMessagesAreRecoveredInOrderUntilTheirHeldDone) {
   const auto c = config();
   const std::uint64_t now = wall_ms();
