@@ -41,7 +41,7 @@ check_tree() {
   grep -qxF "ExecStart=$bindir/smpp-router --config $etcdir/router.toml" "$unit" \
     || fail "unit's ExecStart does not run $bindir/smpp-router on $etcdir/router.toml"
   for key in Restart=on-failure LimitNOFILE= NoNewPrivileges=yes ProtectSystem=strict \
-             KillSignal=SIGTERM; do
+             KillSignal=SIGTERM StateDirectory=smpp-router; do
     grep -q "^$key" "$unit" || fail "unit lacks $key"
   done
   ok "systemd unit $unitdir/smpp-router.service"
