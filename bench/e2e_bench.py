@@ -256,6 +256,9 @@ ADMIN_SECTION = """\
 enabled = true
 listen = "127.0.0.1:{port}"
 """
+# --store-sync: a [store] section for the bench's router configurations (empty: the router's
+# default, sync = "batch", its store in the run's temporary directory).
+STORE_SECTION = ""
 
 
 # router_kernel_carrier: the same tenant and load, routed by network (number portability) with
@@ -473,7 +476,8 @@ def run_scenario(bindir, kind, shape, duration, cpus, note="receipts"):
                         sim_address=f"127.0.0.1:{sim_port}", note=note,
                         up_window=min(65535, max(1024, shape.sessions * shape.window)),
                         up_binds=4,
-                        before_correlation=comment + ADMIN_SECTION.format(port=admin_port)))
+                        before_correlation=comment + ADMIN_SECTION.format(port=admin_port) +
+                        STORE_SECTION))
             front = subprocess.Popen([os.path.join(bindir, "smpp-router"), "--config", cfg],
                                      stdout=subprocess.DEVNULL,
                                      stderr=open(os.path.join(tmp, "front.err"), "w"))
@@ -1104,6 +1108,9 @@ def parse_args(argv):
     ap.add_argument("--no-dpdk", action="store_true",
                     help="skip the router_dpdk scenarios (the router, esme-load and smsc-sim on "
                          "DPDK over net_memif; they need root)")
+    ap.add_argument("--store-sync", choices=["off", "batch", "fsync"],
+                    help='[store] sync of the router in the bench\'s own configuration (default: '
+                         'none written, the router\'s default "batch")')
     ap.add_argument("--soak", type=float, metavar="SECONDS",
                     help="run the soak for SECONDS instead of the shapes (see above); exit 1 when "
                          "it fails")
@@ -1147,6 +1154,8 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    global STORE_SECTION
+    STORE_SECTION = f'[store]\nsync = "{args.store_sync}"\n' if args.store_sync else ""
     cpus = e2e_cpus(args.pin)
     if args.soak is not None:
         return soak_main(args, cpus)

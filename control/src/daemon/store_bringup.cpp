@@ -234,7 +234,7 @@ fs::path store_directory(const control::router_config& cfg) {
   if (!cfg.store.path.empty()) {
     const fs::path p(cfg.store.path);
     if (p.is_absolute()) return p;
-    return fs::path(cfg.source_file).parent_path() / p;
+    return fs::absolute(cfg.source_file).parent_path() / p;
   }
   if (const char* state = std::getenv("STATE_DIRECTORY"); state != nullptr && *state != '\0') {
     // systemd may list several directories, separated by colons: the first is ours.
@@ -242,7 +242,10 @@ fs::path store_directory(const control::router_config& cfg) {
     first = first.substr(0, first.find(':'));
     return fs::path(first) / "store";
   }
-  return fs::path(cfg.source_file).parent_path() / "state" / "store";
+  // Beside the configuration file and named after it, so that routers started from different
+  // files in one directory keep their own state.
+  const fs::path file = fs::absolute(cfg.source_file);
+  return file.parent_path() / (file.stem().string() + ".state");
 }
 
 bool store_setup::start(const control::router_config& cfg, const dataplane::router_snapshot& snap,

@@ -100,7 +100,44 @@ void message_ids::flush() {
   flush_forgotten();
 }
 
+void message_ids::journal_note(const store::note_record& rec, uint32_t source) {
+  if (backlog_.empty() && journal_->append(rec) != 0) {
+    ++ctx_.stats.store_records;
+    ++journaled_[source];
+    return;
+  }
+  if (journal_->failing()) {
+    // The store fails (disk full, I/O errors): submits keep flowing with their ids in memory
+    // only, counted, rather than every answer waiting for a disk that may not come back.
+    ++ctx_.stats.store_unjournaled;
+    ++journaled_[source];
+    return;
+  }
+  // The journal is behind: the note waits its turn (in order) and so does its answer, which
+  // holds the ESME's window: back-pressure, not a note the store never had.
+  backlog_.push_back({rec, source});
+}
+
+void message_ids::retry_backlog() {
+  size_t done = 0;
+  for (; done < backlog_.size(); ++done) {
+    const auto& [rec, source] = backlog_[done];
+    if (journal_->append(rec) != 0) {
+      ++ctx_.stats.store_records;
+    } else if (journal_->failing()) {
+      ++ctx_.stats.store_unjournaled;
+    } else {
+      break;
+    }
+    ++journaled_[source];
+  }
+  if (done == 0) return;
+  backlog_.erase(backlog_.begin(), backlog_.begin() + static_cast<std::ptrdiff_t>(done));
+  checkpoint_due_ = true;
+}
+
 void message_ids::flush_notes() {
+  if (journal_ != nullptr && !backlog_.empty()) retry_backlog();
   if (pending_.empty()) {
     if (checkpoint_due_) checkpoint();
     return;
@@ -113,12 +150,15 @@ void message_ids::flush_notes() {
     if (journal_ != nullptr) {
       // Into the store in the same order as into the table, with the entry's references (an id
       // two messages share is noted twice; the store keeps the latest note of an entry) in the
-      // note's tag. A note the journal has no room for is kept in memory only (counted) rather
-      // than holding its answer for ever.
-      const store::note_record rec{
-          store_key(key, value.upstream), ctx_.wall_ms, value.tenant, value.upstream, refs, {}, {}};
-      ++(journal_->append(rec) != 0 ? ctx_.stats.store_records : ctx_.stats.store_unjournaled);
-      ++journaled_[source];
+      // note's tag.
+      journal_note({store_key(key, value.upstream),
+                    ctx_.wall_ms,
+                    value.tenant,
+                    value.upstream,
+                    refs,
+                    {},
+                    {}},
+                   source);
     }
     if (r != correlation_insert::probe_limit) ++ctx_.stats.correlation_inserts;
     if (evicted) {

@@ -40,7 +40,7 @@ class message_ids {
   // prefetched one by one as the answers came in, and a 10 M entry table is far beyond caches).
   void flush();
   [[nodiscard]] bool pending() const noexcept {
-    return !pending_.empty() || !forgotten_.empty() || checkpoint_due_;
+    return !pending_.empty() || !forgotten_.empty() || checkpoint_due_ || !backlog_.empty();
   }
 
   // The worker whose shard holds key (this one when there is no other worker to ask).
@@ -101,6 +101,9 @@ class message_ids {
   size_t checkpoint_head_ = 0;
   size_t checkpoint_count_ = 0;
   bool checkpoint_due_ = false;  // a source's count moved without a note to journal
+  // Notes the journal had no room for yet, in order, with their sources; bounded by the
+  // ESMEs' windows, since every one holds an answer back.
+  std::vector<std::pair<store::note_record, uint32_t>> backlog_;
 };
 
 }  // namespace smpp::dataplane::router

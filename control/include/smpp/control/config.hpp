@@ -144,8 +144,8 @@ struct correlation_config {
 // "Durable message state"; config/README.md).
 struct store_config {
   // Empty: $STATE_DIRECTORY/store when the service manager sets STATE_DIRECTORY (systemd's
-  // StateDirectory=), else state/store beside the configuration file. A relative path is
-  // resolved against the configuration file's directory.
+  // StateDirectory=), else NAME.state beside the configuration file NAME.toml. A relative path
+  // is resolved against the configuration file's directory.
   std::string path;
   std::string sync = "batch";    // "batch", "fsync" or "off" (memory only)
   std::string engine;            // empty: the default engine (store/engines.hpp)
