@@ -192,7 +192,7 @@ void deliveries::hold(uint32_t tenant, bytes_view frame, const return_to& ret,
       // Custody is taken only once the message is in the store: the SMSC's ESME_ROK waits for
       // it, and a message the journal has no room for stays with the SMSC.
       return_to kept = ret;
-      const uint64_t mark = store_held(tenant, frame, kept);
+      const uint64_t mark = journal_->failing() ? 0 : store_held(tenant, frame, kept);
       if (mark == 0) {
         ++ctx_.stats.hold_full;
         back_.to_upstream(ret, full_status);

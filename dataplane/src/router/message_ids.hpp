@@ -69,6 +69,9 @@ class message_ids {
   void flush_notes();
   void flush_forgotten();
   void take_note(uint32_t source, uint32_t upstream, uint32_t tenant, std::string_view message_id);
+  // Into the journal, or behind the notes that wait for room in it.
+  void journal_note(const store::note_record& rec, uint32_t source);
+  void retry_backlog();
   void checkpoint();
 
   worker_context& ctx_;

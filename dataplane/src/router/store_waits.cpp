@@ -48,7 +48,12 @@ int store_waits::release() {
     esme_entry& e = esme_[esme_head_];
     const uint64_t stored =
         sh->notes_stored[e.wait.owner * ctx_.workers + ctx_.index].load(std::memory_order_acquire);
-    if (stored < e.wait.count) break;
+    // A store that fails (disk full, I/O errors) does not stop submits: their ids are kept in
+    // memory only (counted) and the answers go.
+    if (stored < e.wait.count) {
+      if (!sh->journals[e.wait.owner]->failing()) break;
+      ++ctx_.stats.store_unjournaled;
+    }
     const bytes_view frame = e.frame_len <= inline_frame_bytes
                                  ? bytes_view(e.frame.data(), e.frame_len)
                                  : bytes_view(e.long_frame.data(), e.long_frame.size());

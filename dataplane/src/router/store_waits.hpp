@@ -3,6 +3,8 @@
 // noted waits until the worker that owns the id has its note in the store shard, and the
 // ESME_ROK that takes a receipt or MO into custody waits until its held record is in this
 // worker's. Both queues are released in order, each turn; nothing in them is ever dropped.
+// While the owner's store fails, submit answers go without waiting (their ids are kept in
+// memory only, counted in store_unjournaled); custody is then refused (deliveries.cpp).
 //
 // Bound: the answers waiting are answers to requests the ESMEs still count in their windows,
 // and custody answers the SMSC still counts in its window, so both queues are bounded by the
