@@ -223,6 +223,9 @@ password_hash = "$argon2id$v=19$m=256,t=1,p=1$ykE6JwoyWKZwJwExzc0HGw$/WtlKaAfl1O
 [[upstreams]]
 name = "sim"
 address = "127.0.0.1:%d"
+# smsc-sim writes its ids in hex, some with digits only: read as hex, no two ids are one.
+message_id_radix = "hex"
+receipt_id_radix = "hex"
 [[upstreams.binds]]
 system_id = "router"
 password = "router"
