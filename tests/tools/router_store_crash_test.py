@@ -297,6 +297,8 @@ def report(name, esme, ok, extra=""):
           "%d duplicates, %d for ids not seen accepted%s -> %s" %
           (name, esme.sent, len(accepted), esme.refused, esme.binds, sum(receipts.values()),
            len(receipts), len(missing), duplicates, unknown, extra, "ok" if ok(missing, duplicates) else "FAILED"))
+    if duplicates:
+        print("  duplicated: %s" % ", ".join("%s x%d" % (k, n) for k, n in receipts.items() if n > 1))
     if missing:
         ints = sorted(int(m, 16) for m in missing)
         runs = []

@@ -503,6 +503,9 @@ void esme_side::retry_stalled() {
 
 void esme_side::unbind(esme_session& s) {
   s.state = esme_state::unbinding;
+  // No new receipts or MO for a session that is going: they are held (and, with a store, kept
+  // for the next start) rather than written after the unbind, where the ESME may not read them.
+  deliveries_.receiver_bound(s, false);
   s.unbind_sent_ms = ctx_.now_ms;
   (void)ctx_.out.header_only(s.conn, command_id::unbind, S::ESME_ROK, s.out.take_seq());
 }
@@ -563,8 +566,11 @@ void esme_side::begin_shutdown() {
 }
 
 bool esme_side::all_answered() {
+  // The ESMEs' requests answered, and the deliveries to them answered (or failed back): the
+  // SMSC has its answer for every receipt and MO before the binds unbind, so none comes again.
   bool all = true;
-  ctx_.conns.for_each_esme([&](const esme_session& s) { all = all && s.outstanding == 0; });
+  ctx_.conns.for_each_esme(
+      [&](const esme_session& s) { all = all && s.outstanding == 0 && s.out.count() == 0; });
   return all;
 }
 

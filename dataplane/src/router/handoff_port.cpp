@@ -75,4 +75,13 @@ int handoff_port::drain(handler& to) {
   return handled;
 }
 
+bool handoff_port::idle() const noexcept {
+  if (!deferred_.empty()) return false;
+  if (!ctx_.meshed()) return true;
+  for (uint32_t from = 0; from < ctx_.workers; ++from) {
+    if (from != ctx_.index && !ctx_.mesh->ring(from, ctx_.index).empty()) return false;
+  }
+  return true;
+}
+
 }  // namespace smpp::dataplane::router

@@ -76,6 +76,8 @@ class handoff_port {
   // the windows; receipts, which no window bounds, hold their bind back while kept (return_path).
   bool push(uint32_t to, handoff_header h, bytes_view payload);
   [[nodiscard]] bool has_deferred() const noexcept { return !deferred_.empty(); }
+  // Nothing waits in the rings from the other workers, nor here for a ring to them.
+  [[nodiscard]] bool idle() const noexcept;
   // Sends what waited, then hands each message from the other workers to h (at most 64 per
   // ring, so the transport is served too). Returns how many it handed.
   int drain(handler& h);

@@ -150,7 +150,22 @@ void worker_core::tick(uint64_t now_ms) {
   deliveries_.drain_holds();
   ids_.expire();
   ctx_.counters.log_losses(ctx_.index, now_ms);
-  upstreams_.tick(routing_.parked_by_upstream(), !ctx_.shutting_down || esmes_.all_answered());
+  upstreams_.tick(routing_.parked_by_upstream(), !ctx_.shutting_down || all_quiet());
+}
+
+bool worker_core::all_quiet() {
+  // Answers waiting for the store count: a held message's ESME_ROK must reach the SMSC before
+  // its bind goes, or the SMSC sends it again after the restart, which delivers the kept copy.
+  const bool mine = esmes_.all_answered() && !waits_.pending();
+  if (ctx_.shared == nullptr || ctx_.index >= ctx_.shared->quiet.size()) return mine;
+  ctx_.shared->quiet[ctx_.index].store(mine ? 1 : 0, std::memory_order_release);
+  if (!mine) return false;
+  for (const auto& q : ctx_.shared->quiet) {
+    if (q.load(std::memory_order_acquire) == 0) return false;
+  }
+  // A worker is quiet once it handed its answers over: they must have arrived here too (read
+  // after its flag, so a message it pushed before setting it is seen).
+  return port_.idle();
 }
 
 void worker_core::begin_shutdown(uint64_t now_ms) {

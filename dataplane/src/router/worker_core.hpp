@@ -63,6 +63,9 @@ class alignas(64) worker_core final : public transport_handler, private handoff_
  private:
   void on_message(const handoff_header& h, bytes_view payload) override;
   void adopt_published();
+  // At shutdown: this worker's ESMEs are quiet (esme_side::all_answered), and so are every other
+  // worker's (shared_state::quiet).
+  bool all_quiet();
   // Every entry point closes the output runs it opened before it returns.
   struct settle_on_return {
     output& out;

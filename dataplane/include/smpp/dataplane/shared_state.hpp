@@ -42,7 +42,8 @@ struct shared_state {
         queue_full((upstreams + upstream_headroom) * (tenants + tenant_headroom)),
         workers(worker_count),
         journals(worker_count, nullptr),
-        notes_stored(worker_count * worker_count) {}
+        notes_stored(worker_count * worker_count),
+        quiet(worker_count) {}
 
   // RCU: the control plane stores a new snapshot and bumps the generation; every worker adopts
   // it between two turns (within a tick, 5 ms) and the old one is freed when the last worker
@@ -123,6 +124,10 @@ struct shared_state {
   // worker `owner` (its own included) are in owner's store shard. The source holds each
   // submit_sm_resp back until the count covers its note.
   std::vector<std::atomic<uint64_t>> notes_stored;
+  // At shutdown, per worker: its ESMEs owe nothing and are owed nothing (requests answered,
+  // deliveries answered or failed back). Upstream binds unbind only once every worker is quiet,
+  // so the answer to every receipt and MO reaches the SMSC before its bind goes.
+  std::vector<std::atomic<uint8_t>> quiet;
 };
 
 // Whether running workers can take `next` in place of `current`: every tenant, upstream and
