@@ -8,7 +8,7 @@
 // segment's end. Opening scans every segment in order and keeps each group whose header, checksum
 // and records are whole; at the first that is not (a write torn by a crash) the segment is cut
 // there (ftruncate) and the scan goes on with the next segment. Appends go to a new segment each
-// run; a segment is closed at segment_bytes or after segment_ms.
+// run, created when the store opens; a segment is closed at segment_bytes or after segment_ms.
 //
 // Space: the oldest segment goes whole when it is older than ttl_ms (its notes without a final
 // are counted expired) or when the segments are over capacity_bytes (counted evicted, or expired
@@ -122,6 +122,9 @@ class log_backend final : public backend {
     if (dir_fd_ < 0) throw_system(config_.path, "open", errno);
     try {
       scan();
+      // This run's segment, created now: a directory that cannot take it (full, or over the
+      // process's file size limit) fails the open, not the first append.
+      open_new_segment(now_ms());
     } catch (...) {
       close_all();
       throw;
@@ -168,7 +171,6 @@ class log_backend final : public backend {
   std::uint64_t segment_bytes_ = 0;
   std::uint64_t segment_ms_ = 0;
   int dir_fd_ = -1;
-  bool current_open_ = false;  // the back of segments_ is this run's
   std::uint64_t held_bytes_ = 0;
 
   mutable std::mutex mu_;  // guards what lookups read: segments_ and the two indexes
@@ -375,7 +377,6 @@ void log_backend::open_new_segment(std::uint64_t now) {
   stats_.bytes.fetch_add(s.size, std::memory_order_relaxed);
   const std::lock_guard lock(mu_);
   segments_.push_back(std::move(s));
-  current_open_ = true;
 }
 
 // One pwritev at the segment's end; on failure the segment is cut back to where it was, so that
@@ -435,8 +436,7 @@ void log_backend::append(std::span<const std::byte> records) {
     throw_store(config_.path, "append: held messages in custody over half the capacity");
   }
   const std::uint64_t now = now_ms();
-  if (!current_open_ || segments_.back().size >= segment_bytes_ ||
-      now - segments_.back().created_ms >= segment_ms_) {
+  if (segments_.back().size >= segment_bytes_ || now - segments_.back().created_ms >= segment_ms_) {
     open_new_segment(now);
   }
   segment& s = segments_.back();
