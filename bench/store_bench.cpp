@@ -12,7 +12,8 @@
 //       messages/s is the median of the R, and its ratio to the log engine's in the same run.
 //       Then lookups: a second thread looks up random live keys while the journal's thread
 //       appends (batch, 256): ns per lookup p50 and p99.
-//   store_bench --fill N --engine E --dir D     N live notes into a new store at D (untimed)
+//   store_bench --fill N [--from M] --engine E --dir D   N live notes into a new store at D,
+//       or (--from M) more of them, from message M on, into the store there
 //   store_bench --recover --engine E --dir D    opens D and recovers: seconds, notes, RSS
 // --random-keys: message ids in no order (hex or UUID ids) instead of ascending numbers.
 // Each invocation is bounded (seconds, with the defaults 0.4 s x 5 x 12 cases, about 30 s).
@@ -65,7 +66,8 @@ message_key key_of(std::uint64_t n) noexcept {
 // The journal's side: builds groups of the workload's records, message after message.
 class workload {
  public:
-  explicit workload(std::size_t group_records) : group_records_(group_records) {
+  explicit workload(std::size_t group_records, std::uint64_t first_message = 0)
+      : group_records_(group_records), next_(first_message) {
     pdu_.resize(held_pdu_bytes);
     for (std::size_t i = 0; i < pdu_.size(); ++i) pdu_[i] = static_cast<std::byte>(i);
     buf_.resize(group_records * (max_record_bytes + 1));
@@ -134,7 +136,7 @@ class workload {
  private:
   std::span<std::byte> span_at(std::size_t at) { return std::span<std::byte>(buf_).subspan(at); }
   std::size_t group_records_;
-  std::uint64_t next_ = 0;
+  std::uint64_t next_;
   std::vector<std::byte> pdu_;
   std::vector<std::byte> buf_;
 };
@@ -302,10 +304,11 @@ int run_lookups(double seconds, const std::filesystem::path& base) {
   return 0;
 }
 
-int run_fill(engine e, std::uint64_t notes, const std::filesystem::path& dir) {
-  std::filesystem::remove_all(dir);
+// From message `from` on; from 0, into a new store (a large fill in runs of under a minute).
+int run_fill(engine e, std::uint64_t notes, std::uint64_t from, const std::filesystem::path& dir) {
+  if (from == 0) std::filesystem::remove_all(dir);
   auto store = open_and_recover(e, sync_policy::batch, dir);
-  workload load(256);
+  workload load(256, from);
   const auto start = clock_type::now();
   for (std::uint64_t done = 0; done < notes;) {
     const std::uint64_t n = std::min<std::uint64_t>(256, notes - done);
@@ -348,6 +351,7 @@ int main(int argc, char** argv) {
   int reps = 5;
   std::filesystem::path dir = std::filesystem::temp_directory_path() / "smpp-store-bench";
   std::uint64_t fill = 0;
+  std::uint64_t from = 0;
   bool recover = false;
   std::optional<engine> e;
   for (int i = 1; i < argc; ++i) {
@@ -361,6 +365,8 @@ int main(int argc, char** argv) {
       dir = v, ++i;
     } else if (a == "--fill") {
       fill = std::strtoull(v, nullptr, 10), ++i;
+    } else if (a == "--from") {
+      from = std::strtoull(v, nullptr, 10), ++i;
     } else if (a == "--random-keys") {
       g_random_keys = true;
     } else if (a == "--recover") {
@@ -381,7 +387,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "store_bench: --engine log|rocksdb|lmdb\n");
         return 2;
       }
-      return fill != 0 ? run_fill(*e, fill, dir) : run_recover(*e, dir);
+      return fill != 0 ? run_fill(*e, fill, from, dir) : run_recover(*e, dir);
     }
     std::filesystem::create_directories(dir);
     run_appends(seconds, reps, dir);
