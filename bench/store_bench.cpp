@@ -9,7 +9,8 @@
 //   store_bench [--seconds S] [--reps R] [--dir D]
 //       appends: every engine x policy (batch, fsync) x group size (256, 32 records), each
 //       repetition S seconds, the repetitions interleaved (engine after engine, R rounds);
-//       messages/s is the median of the R, and its ratio to the log engine's in the same run.
+//       messages/s is the median of the R, and its ratio to the log engine's in the same run;
+//       the baseline "map" applies the same records to std::unordered_map in memory (batch rows).
 //       Then lookups: a second thread looks up random live keys while the journal's thread
 //       appends (batch, 256): ns per lookup p50 and p99.
 //   store_bench --fill N [--from M] --engine E --dir D   N live notes into a new store at D,
@@ -31,6 +32,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "smpp/store/engines.hpp"
@@ -141,8 +143,95 @@ class workload {
   std::vector<std::byte> buf_;
 };
 
+// The baseline (issue 15: "vs std::unordered_map in memory"): the same records applied to
+// std::unordered_map, nothing written; what the router keeps without a store, as a backend.
+class unordered_map_store final : public backend {
+ public:
+  void recover(recovery_visitor&) override {}
+  void append(std::span<const std::byte> records) override {
+    for (auto in = records; !in.empty();) {
+      const auto v = decode(in);
+      if (!v) throw store_error("unordered_map_store: a bad record");
+      switch (v->kind) {
+        case record_kind::note: {
+          entry& e = notes_[v->note.key];
+          e.submit_ms = v->note.submit_ms;
+          e.tenant = v->note.tenant;
+          e.upstream = v->note.upstream;
+          e.source_size = static_cast<std::uint8_t>(v->note.source.size());
+          e.destination_size = static_cast<std::uint8_t>(v->note.destination.size());
+          std::memcpy(e.source.data(), v->note.source.data(), v->note.source.size());
+          std::memcpy(e.destination.data(), v->note.destination.data(), v->note.destination.size());
+          break;
+        }
+        case record_kind::receipt:
+          if (auto it = notes_.find(v->receipt.key); it != notes_.end()) {
+            it->second.state = v->receipt.state;
+            it->second.delivered = it->second.delivered || v->receipt.delivered;
+          }
+          break;
+        case record_kind::final_:
+          notes_.erase(v->final_.key);
+          break;
+        case record_kind::held:
+          held_[v->held.id].assign(v->held.pdu.begin(), v->held.pdu.end());
+          break;
+        case record_kind::held_done:
+          held_.erase(v->held_done.id);
+          break;
+      }
+      ++records_;
+      in = in.subspan(v->size);
+    }
+    ++groups_;
+  }
+  std::optional<message_status> lookup(const message_key&) override { return std::nullopt; }
+  std::vector<message_status> list(std::uint16_t, std::uint64_t, std::size_t) override {
+    return {};
+  }
+  backend_stats stats() const override {
+    backend_stats s;
+    s.records_appended = records_;
+    s.groups_appended = groups_;
+    return s;
+  }
+
+ private:
+  struct entry {
+    std::uint64_t submit_ms = 0;
+    std::uint16_t tenant = 0;
+    std::uint16_t upstream = 0;
+    receipt_state state = receipt_state::none;
+    bool delivered = false;
+    std::uint8_t source_size = 0;
+    std::uint8_t destination_size = 0;
+    std::array<char, max_address_bytes> source{};
+    std::array<char, max_address_bytes> destination{};
+  };
+  struct key_hash {
+    // Both halves mixed apart (as the log engine's index does): lo ^ hi * C cancels out on
+    // ids whose halves are related.
+    static std::uint64_t mix(std::uint64_t h) noexcept {
+      h ^= h >> 33;
+      h *= 0xff51afd7ed558ccdull;
+      h ^= h >> 33;
+      h *= 0xc4ceb9fe1a85ec53ull;
+      h ^= h >> 33;
+      return h;
+    }
+    std::size_t operator()(const message_key& k) const noexcept {
+      return static_cast<std::size_t>(mix(k.lo ^ mix(k.hi ^ 0x9E3779B97F4A7C15ull)));
+    }
+  };
+  std::unordered_map<message_key, entry, key_hash> notes_;
+  std::unordered_map<std::uint64_t, std::vector<std::byte>> held_;
+  std::uint64_t records_ = 0;
+  std::uint64_t groups_ = 0;
+};
+
 struct bench_case {
-  engine e;
+  std::string name;      // the engine's, or "map" for the baseline
+  std::size_t log_case;  // index of the log engine's case of the same policy and group size
   sync_policy sync;
   std::size_t group_records;
   std::filesystem::path dir;
@@ -203,12 +292,20 @@ int run_appends(double seconds, int reps, const std::filesystem::path& base) {
   std::vector<bench_case> cases;
   for (const sync_policy sync : {sync_policy::batch, sync_policy::fsync}) {
     for (const std::size_t group : {std::size_t{256}, std::size_t{32}}) {
+      const std::size_t log_case = cases.size();
       for (const engine e : {engine::log, engine::rocksdb, engine::lmdb}) {
-        bench_case c{e, sync, group, {}, nullptr, nullptr, {}};
-        c.dir = base / (std::string(to_string(e)) + "-" + std::string(to_string(sync)) + "-" +
-                        std::to_string(group));
+        bench_case c{std::string(to_string(e)), log_case, sync, group, {}, nullptr, nullptr, {}};
+        c.dir = base / (c.name + "-" + std::string(to_string(sync)) + "-" + std::to_string(group));
         std::filesystem::remove_all(c.dir);
         c.store = open_and_recover(e, sync, c.dir);
+        c.load = std::make_unique<workload>(group);
+        cases.push_back(std::move(c));
+      }
+      if (sync == sync_policy::batch) {  // the baseline writes nothing: one row per group size
+        bench_case c{"map", log_case, sync, group, {}, nullptr, nullptr, {}};
+        c.dir = base / ("map-" + std::to_string(group));
+        std::filesystem::create_directories(c.dir);
+        c.store = std::make_unique<unordered_map_store>();
         c.load = std::make_unique<workload>(group);
         cases.push_back(std::move(c));
       }
@@ -236,10 +333,10 @@ int run_appends(double seconds, int reps, const std::filesystem::path& base) {
               "vs log", "records/grp", "disk bytes");
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const auto& c = cases[i];
-    const auto& log_case = cases[i - i % 3];  // the log engine's case of the same policy and size
+    const auto& log_case = cases[c.log_case];
     const double m = median(c.rates);
     const auto st = c.store->stats();
-    std::printf("%-8s %-6s %6zu %14.0f %9.2fx %14.1f %12llu\n", std::string(to_string(c.e)).c_str(),
+    std::printf("%-8s %-6s %6zu %14.0f %9.2fx %14.1f %12llu\n", c.name.c_str(),
                 std::string(to_string(c.sync)).c_str(), c.group_records, m,
                 m / median(log_case.rates),
                 static_cast<double>(st.records_appended) / static_cast<double>(st.groups_appended),
