@@ -208,22 +208,7 @@ class unordered_map_store final : public backend {
     std::array<char, max_address_bytes> source{};
     std::array<char, max_address_bytes> destination{};
   };
-  struct key_hash {
-    // Both halves mixed apart (as the log engine's index does): lo ^ hi * C cancels out on
-    // ids whose halves are related.
-    static std::uint64_t mix(std::uint64_t h) noexcept {
-      h ^= h >> 33;
-      h *= 0xff51afd7ed558ccdull;
-      h ^= h >> 33;
-      h *= 0xc4ceb9fe1a85ec53ull;
-      h ^= h >> 33;
-      return h;
-    }
-    std::size_t operator()(const message_key& k) const noexcept {
-      return static_cast<std::size_t>(mix(k.lo ^ mix(k.hi ^ 0x9E3779B97F4A7C15ull)));
-    }
-  };
-  std::unordered_map<message_key, entry, key_hash> notes_;
+  std::unordered_map<message_key, entry, message_key_hash> notes_;
   std::unordered_map<std::uint64_t, std::vector<std::byte>> held_;
   std::uint64_t records_ = 0;
   std::uint64_t groups_ = 0;

@@ -70,22 +70,6 @@ struct held_entry {
   std::uint32_t size = 0;
 };
 
-std::uint64_t fmix64(std::uint64_t h) noexcept {  // MurmurHash3's finaliser
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
-}
-
-// Both halves mixed: SMSCs' message ids differ in either half, and in few bits.
-struct key_hash {
-  std::size_t operator()(const message_key& k) const noexcept {
-    return static_cast<std::size_t>(fmix64(k.lo ^ fmix64(k.hi ^ 0x9E3779B97F4A7C15ull)));
-  }
-};
-
 struct segment {
   std::uint64_t number = 0;
   int fd = -1;
@@ -175,7 +159,7 @@ class log_backend final : public backend {
 
   mutable std::mutex mu_;  // guards what lookups read: segments_ and the two indexes
   std::deque<segment> segments_;
-  std::unordered_map<message_key, note_entry, key_hash> notes_;
+  std::unordered_map<message_key, note_entry, message_key_hash> notes_;
   std::unordered_map<std::uint64_t, held_entry> held_;
 
   stats_counters stats_;
