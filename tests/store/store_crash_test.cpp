@@ -132,12 +132,12 @@ TEST_P(StoreCrash, EveryAcknowledgedGroupSurvivesTenKillsOfTheWriter) {
       ::_exit(5);
     }
     ::close(fds[1]);
-    // Kill it at a random moment once it has written some: 20 to 220 ms after its first group.
+    // Kill it at a random moment once it has written some: 20 to 120 ms after its first group.
     std::uint64_t count = 0;
     std::uint64_t n = 0;
     ASSERT_EQ(::read(fds[0], &n, sizeof n), static_cast<ssize_t>(sizeof n)) << "no first group";
     count = 1;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 100));
     ::kill(pid, SIGKILL);
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
