@@ -29,11 +29,19 @@ void prepare_directory(const std::filesystem::path& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
   if (ec) throw_system(path, "cannot create the directory", ec.value());
-  // access(2) would answer for root as if every mode bit were set: try a file instead.
+  // access(2) would answer for root as if every mode bit were set, and a full disk still lets a
+  // file be created: write some octets instead, as many as one large group.
   const auto probe = path / ".writable";
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw_system(path, "the directory is not writable", errno);
+  static constexpr std::array<char, 64 * 1024> zeros{};
+  const ssize_t n = ::write(fd, zeros.data(), zeros.size());
+  const int err = n < 0 ? errno : ENOSPC;
   ::close(fd);
+  if (n != static_cast<ssize_t>(zeros.size())) {
+    ::unlink(probe.c_str());
+    throw_system(path, "the directory cannot take 64 KiB (full?)", err);
+  }
   ::unlink(probe.c_str());
 }
 

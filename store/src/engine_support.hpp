@@ -23,8 +23,9 @@ namespace smpp::store::detail {
 [[noreturn]] void throw_system(const std::filesystem::path& path, std::string_view what, int err);
 [[noreturn]] void throw_store(const std::filesystem::path& path, std::string_view what);
 
-// Creates the shard's directory and checks it is writable (open fails with a clear error rather
-// than at the first append).
+// Creates the shard's directory and checks it takes a write of 64 KiB, so that an unwritable or
+// full directory fails the open with a clear error (RocksDB aborts on some write errors during
+// its own open, rather than returning them).
 void prepare_directory(const std::filesystem::path& path);
 
 inline constexpr std::size_t key_bytes = 16;

@@ -172,6 +172,9 @@ lmdb_backend::lmdb_backend(const store_config& config) : config_(config) {
   if (const int rc = mdb_env_open(env_, config_.path.c_str(), flags, 0644); rc != 0) {
     fail(rc, "open");
   }
+  // Reader slots of a process killed in a read transaction would pin old pages for ever.
+  int stale = 0;
+  if (const int rc = mdb_reader_check(env_, &stale); rc != 0) fail(rc, "reader check");
   try {
     txn t(env_, 0, config_.path);
     check(mdb_dbi_open(t.get(), "notes", MDB_CREATE, &notes_), "open");

@@ -8,7 +8,7 @@
 // segment's end. Opening scans every segment in order and keeps each group whose header, checksum
 // and records are whole; at the first that is not (a write torn by a crash) the segment is cut
 // there (ftruncate) and the scan goes on with the next segment. Appends go to a new segment each
-// run; a segment is closed at segment_bytes or after segment_ms.
+// run, created when the store opens; a segment is closed at segment_bytes or after segment_ms.
 //
 // Space: the oldest segment goes whole when it is older than ttl_ms (its notes without a final
 // are counted expired) or when the segments are over capacity_bytes (counted evicted, or expired
@@ -70,22 +70,6 @@ struct held_entry {
   std::uint32_t size = 0;
 };
 
-std::uint64_t fmix64(std::uint64_t h) noexcept {  // MurmurHash3's finaliser
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
-}
-
-// Both halves mixed: SMSCs' message ids differ in either half, and in few bits.
-struct key_hash {
-  std::size_t operator()(const message_key& k) const noexcept {
-    return static_cast<std::size_t>(fmix64(k.lo ^ fmix64(k.hi ^ 0x9E3779B97F4A7C15ull)));
-  }
-};
-
 struct segment {
   std::uint64_t number = 0;
   int fd = -1;
@@ -122,6 +106,9 @@ class log_backend final : public backend {
     if (dir_fd_ < 0) throw_system(config_.path, "open", errno);
     try {
       scan();
+      // This run's segment, created now: a directory that cannot take it (full, or over the
+      // process's file size limit) fails the open, not the first append.
+      open_new_segment(now_ms());
     } catch (...) {
       close_all();
       throw;
@@ -168,12 +155,11 @@ class log_backend final : public backend {
   std::uint64_t segment_bytes_ = 0;
   std::uint64_t segment_ms_ = 0;
   int dir_fd_ = -1;
-  bool current_open_ = false;  // the back of segments_ is this run's
   std::uint64_t held_bytes_ = 0;
 
   mutable std::mutex mu_;  // guards what lookups read: segments_ and the two indexes
   std::deque<segment> segments_;
-  std::unordered_map<message_key, note_entry, key_hash> notes_;
+  std::unordered_map<message_key, note_entry, message_key_hash> notes_;
   std::unordered_map<std::uint64_t, held_entry> held_;
 
   stats_counters stats_;
@@ -375,7 +361,6 @@ void log_backend::open_new_segment(std::uint64_t now) {
   stats_.bytes.fetch_add(s.size, std::memory_order_relaxed);
   const std::lock_guard lock(mu_);
   segments_.push_back(std::move(s));
-  current_open_ = true;
 }
 
 // One pwritev at the segment's end; on failure the segment is cut back to where it was, so that
@@ -435,8 +420,7 @@ void log_backend::append(std::span<const std::byte> records) {
     throw_store(config_.path, "append: held messages in custody over half the capacity");
   }
   const std::uint64_t now = now_ms();
-  if (!current_open_ || segments_.back().size >= segment_bytes_ ||
-      now - segments_.back().created_ms >= segment_ms_) {
+  if (segments_.back().size >= segment_bytes_ || now - segments_.back().created_ms >= segment_ms_) {
     open_new_segment(now);
   }
   segment& s = segments_.back();

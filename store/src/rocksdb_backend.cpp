@@ -109,6 +109,7 @@ class rocksdb_backend final : public backend {
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* held_cf_ = nullptr;
   bool current_open_ = false;
+  bool failed_ = false;           // the last write failed: resume before the next
   std::uint64_t held_bytes_ = 0;  // of the held messages in custody (counted at recovery on)
 
   mutable std::shared_mutex mu_;  // lookups share it; creating and dropping buckets takes it
@@ -331,7 +332,16 @@ void rocksdb_backend::append(std::span<const std::byte> records) {
     std::string value;
     if (db_->Get(rocksdb::ReadOptions(), held_cf_, slice(id), &value).ok()) size = value.size();
   }
-  check(db_->Write(write_options_, &batch), "append");
+  if (failed_) {
+    // A failed write leaves RocksDB read-only until resumed (its background error); lookups
+    // answered meanwhile.
+    check(db_->Resume(), "append: resume after a failed write");
+    failed_ = false;
+  }
+  if (const auto st = db_->Write(write_options_, &batch); !st.ok()) {
+    failed_ = true;
+    check(st, "append");
+  }
   held_bytes_ += static_cast<std::uint64_t>(held_delta);
   std::uint64_t ended = 0;
   for (const auto& d : done) ended += d.second;
@@ -461,8 +471,7 @@ std::vector<message_status> rocksdb_backend::list(std::uint16_t tenant, std::uin
   from[0] = std::byte{'t'};
   put_be16(from.data() + 1, tenant);
   put_be64(from.data() + 3, since_ms);
-  for (const bucket& b : buckets_) {
-    if (b.last_ms < since_ms) continue;
+  for (const bucket& b : buckets_) {  // cf only: the journal's thread writes the rest
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), b.cf));
     for (it->Seek(slice(from)); it->Valid() && out.size() < limit; it->Next()) {
       const auto k = bytes_of(it->key());

@@ -18,21 +18,13 @@ namespace {
 
 using testing::add_note;
 using testing::collecting_visitor;
+using testing::engine_name;
 using testing::group;
 using testing::key_of;
 using testing::owned_note;
 using testing::pdu_of;
 using testing::scratch_dir;
-
-std::uint64_t wall_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
-
-std::string engine_name(const ::testing::TestParamInfo<engine>& e) {
-  return std::string(to_string(e.param));
-}
+using testing::wall_ms;
 
 class Backend : public ::testing::TestWithParam<engine> {
  protected:

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "alloc_counter.hpp"
@@ -280,6 +281,19 @@ TEST(StoreRecord, OutOfRangeEnumsOnTheWireAreRefused) {
   size = encode(held_record{1, 1, 1, held_kind::alert, {}}, out);
   out[size - 1] = std::byte{3};  // kind
   EXPECT_FALSE(decode(std::span<const std::byte>(out.data(), size)));
+}
+
+// Keys whose halves are related (lo = hi * C + 1, as a naive lo ^ hi * C hash would cancel) or
+// that differ in one bit of either half all hash apart.
+TEST(StoreRecord, KeysWithRelatedHalvesOrOneBitApartHashApart) {
+  std::unordered_set<std::size_t> seen;
+  const message_key_hash hash;
+  for (std::uint64_t n = 0; n < 50'000; ++n) {
+    seen.insert(hash({n * 0x9E3779B97F4A7C15ull + 1, n}));
+    seen.insert(hash({n, 0}));
+    seen.insert(hash({0, n + 1}));
+  }
+  EXPECT_EQ(seen.size(), 150'000u - 1u);  // {1, 0} is in the first and second series both
 }
 
 // Random octets (and random mutations of valid groups) never crash the decoder, never yield a

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -11,10 +12,24 @@
 #include <system_error>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "smpp/store/backend.hpp"
+#include "smpp/store/engines.hpp"
 #include "smpp/store/record.hpp"
 
 namespace smpp::store::testing {
+
+inline std::uint64_t wall_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+// Test names per engine: .../log, .../rocksdb, .../lmdb.
+inline std::string engine_name(const ::testing::TestParamInfo<engine>& e) {
+  return std::string(to_string(e.param));
+}
 
 // A fresh directory under $TMPDIR, removed with everything in it.
 class scratch_dir {

@@ -4,8 +4,13 @@
 //
 // What it keeps: the notes still waiting for their final receipt (with the latest receipt
 // state), for ttl_ms after the note; a note whose final receipt was delivered for keep_final_ms
-// more (for status lookups only); held messages until their held_done. Bound: capacity_bytes of
-// disk; beyond it the oldest records go first (counted in evicted), never the newest refused.
+// more (for status lookups only, and never past ttl_ms); held messages until their held_done.
+// Bound: capacity_bytes of disk; beyond it the oldest notes go first (counted in evicted), never
+// the newest refused. Held messages are never evicted (custody ends only with a held_done): a
+// held message that would take those in custody over capacity_bytes / 2 is refused (append
+// throws store_error, and the router answers the SMSC with back-pressure instead of ESME_ROK).
+// A held message's id must be unique in the store, across runs too (the journal goes on from
+// the largest id recovery showed it).
 //
 // Durability of append() by sync_policy: off: nothing is written (memory only, the router as it
 // was before the store); batch: the group is in the operating system when append returns (it
@@ -59,7 +64,10 @@ struct message_status {
   bool final_ = false;                        // its final receipt was delivered
 };
 
-// Recovery calls these in the order the records were appended, for the live state only.
+// Recovery calls these for the live state only. Held messages: in the order of their ids
+// (lmdb, rocksdb) or of their last writing (log: one copied forward out of an old segment counts
+// as written then). Notes: in the order of their submit_ms (lmdb), of their appending (log) or
+// of their keys (rocksdb).
 class recovery_visitor {
  public:
   virtual ~recovery_visitor() = default;
@@ -80,7 +88,8 @@ struct backend_stats {
 class backend {
  public:
   virtual ~backend() = default;
-  // Once, before the first append: replays the live state. Throws store_error.
+  // Once, right after the open and before the first append: replays the live state. Throws
+  // store_error.
   virtual void recover(recovery_visitor& visitor) = 0;
   // A group of whole encoded records (record.hpp), as durable as the policy says when it
   // returns. Throws store_error (disk full, I/O error): the caller keeps the group.

@@ -20,7 +20,7 @@ enum class engine : std::uint8_t { log, rocksdb, lmdb };
 [[nodiscard]] std::optional<engine> parse_engine(std::string_view text) noexcept;
 
 // The engine the router runs on unless configured otherwise (store/README.md: why).
-inline constexpr engine default_engine = engine::rocksdb;
+inline constexpr engine default_engine = engine::lmdb;
 
 // Opens (creating it and its directories when missing) the shard at config.path. Throws
 // store_error naming the path and the system's or the engine's reason.

@@ -28,6 +28,22 @@ struct message_key {
   friend bool operator==(const message_key&, const message_key&) = default;
 };
 
+// For unordered containers of keys: both halves mixed apart (MurmurHash3's finaliser), since
+// ids often differ in few bits of either half, and lo ^ hi * C cancels out on related halves.
+struct message_key_hash {
+  [[nodiscard]] static constexpr std::uint64_t fmix64(std::uint64_t h) noexcept {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+  }
+  [[nodiscard]] constexpr std::size_t operator()(const message_key& k) const noexcept {
+    return static_cast<std::size_t>(fmix64(k.lo ^ fmix64(k.hi ^ 0x9E3779B97F4A7C15ull)));
+  }
+};
+
 enum class record_kind : std::uint8_t {
   note = 1,       // a submit_sm_resp gave a message id: the entry receipts will look for
   receipt = 2,    // a receipt arrived for a noted id (its state), or was delivered to the ESME
