@@ -91,7 +91,7 @@ void return_path::on_receipt(std::string_view id, bool final, bool delivered, re
   const uint32_t upstream = ret.upstream;
   ++ctx_.stats.receipts_received;
   ++ctx_.counters.upstream(upstream).receipts.received;
-  if (final) ctx_.quality.receipt(upstream, delivered, ctx_.now_ms, ctx_.cfg().quality.window_ms);
+  if (final) ctx_.quality_receipt(upstream, delivered);
   if (id.empty()) {
     // Nobody to give it to; refusing it would only make the SMSC send it again.
     ++ctx_.stats.receipts_invalid;
