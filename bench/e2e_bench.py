@@ -371,6 +371,28 @@ METRIC_KEPT = re.compile(r"receipt|correlation|hold|held|queue_depth|_mo_|unmatc
 METRIC_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
 
 
+def wait_binds_up(port, timeout=15.0):
+    """Until the router's /metrics show every configured upstream bind bound (a fixed pause was
+    not always enough on a loaded machine: a run whose binds were still down measured nothing but
+    ESME_RMSGQFUL). Raises RuntimeError after `timeout` seconds."""
+    end = time.monotonic() + timeout
+    up = configured = None
+    while time.monotonic() < end:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2.0) as r:
+                text = r.read().decode(errors="replace")
+            up = sum(float(m.group(3)) for m in map(METRIC_LINE.match, text.splitlines())
+                     if m and m.group(1) == "smpp_upstream_binds_up")
+            configured = sum(float(m.group(3)) for m in map(METRIC_LINE.match, text.splitlines())
+                             if m and m.group(1) == "smpp_upstream_binds_configured")
+            if configured and up >= configured:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"upstream binds not up after {timeout:.0f} s ({up} of {configured})")
+
+
 def scrape_metrics(port, timeout=2.0):
     """{sample name with labels: value} of the router's /metrics that METRIC_KEPT matches;
     {"error": ...} when it cannot be read."""
@@ -454,7 +476,7 @@ def run_scenario(bindir, kind, shape, duration, cpus, note="receipts"):
     metrics = None
     try:
         wait_port(sim_port)
-        if kind == "router":
+        if kind != "relay":
             cfg = os.path.join(tmp, "router.toml")
             with open(cfg, "w") as f:
                 if shape.default_config:
@@ -493,7 +515,10 @@ def run_scenario(bindir, kind, shape, duration, cpus, note="receipts"):
             except RuntimeError as e:
                 err = os.path.join(tmp, "front.err")
                 raise RuntimeError(f"{kind}: {e}: {tail(err) if os.path.exists(err) else ''}") from e
-            time.sleep(0.3)  # upstream binds come up
+            if kind == "relay":
+                time.sleep(0.3)  # its upstream connection comes up
+            else:
+                wait_binds_up(admin_port)
             cpu0 = cpu_seconds(front.pid)
             sim0 = cpu_seconds(sim.pid)
             machine0 = machine_cpu_seconds()

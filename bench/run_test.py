@@ -22,8 +22,8 @@ import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUN = os.path.join(HERE, "run")
-PHASES = ["codec", "ring", "gate", "correlation", "mnp", "e2e_kernel", "e2e_dpdk", "tdma",
-          "front_door"]
+PHASES = ["codec", "ring", "gate", "correlation", "mnp", "e2e_kernel", "e2e_carrier", "e2e_dpdk",
+          "tdma", "front_door"]
 STATUSES = {"ok", "not_available", "not_built", "skipped", "failed"}
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
@@ -113,7 +113,7 @@ def check_smoke(bindir, work):
         else:
             check(ph.get("reason") or ph.get("error"), f"{name}: {ph.get('status')} without why")
     # This build has the micro-benchmarks and the end-to-end tools: those phases must run.
-    for name in ("codec", "ring", "gate", "e2e_kernel"):
+    for name in ("codec", "ring", "gate", "e2e_kernel", "e2e_carrier"):
         check(phases.get(name, {}).get("status") == "ok",
               f"{name}: {phases.get(name, {}).get('status')}: "
               f"{phases.get(name, {}).get('error') or phases.get(name, {}).get('reason')}")
@@ -135,6 +135,9 @@ def check_smoke(bindir, work):
         check(all(positive_number(lat.get(k)) for k in ("p50", "p99", "p999", "max")),
               f"e2e_kernel latency of {scenario}: {lat}")
     check_e2e_shapes(e2e)
+    carrier = phases.get("e2e_carrier", {}).get("figures", {}).get("bulk_submit_per_s", {})
+    check(carrier.get("baseline", {}).get("name", "").startswith("prefix-only"),
+          f"e2e_carrier bulk baseline: {carrier.get('baseline')}")
     tdma = phases.get("tdma", {})
     check(tdma.get("status") in ("ok", "not_available"), f"tdma: {tdma}")
     if tdma.get("status") == "ok":

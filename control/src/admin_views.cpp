@@ -253,6 +253,21 @@ json upstreams_json(const view_input& in) {
     j["return_path"]["receipts"]["invalid"] = x.receipts_invalid;
     j["retried"] = x.retried;  // refused with a status of retry_on, sent to the next upstream
     j["retried_by_status"] = statuses_json(x.retried_by_status);
+    // What routes of mode quality weigh (upstream_quality.hpp), over the last window.
+    json q;
+    q["window_s"] = in.snapshot.quality.window_ms / 1000;
+    q["final_receipts"] = x.window_finals;
+    q["delivered"] = x.window_delivered;
+    q["delivery_ratio"] =
+        x.window_finals > 0
+            ? json(static_cast<double>(x.window_delivered) / static_cast<double>(x.window_finals))
+            : json(nullptr);
+    q["answers"] = x.window_answers;
+    q["mean_latency_ms"] = x.window_answers > 0
+                               ? json(static_cast<double>(x.window_latency_us) /
+                                      (1000.0 * static_cast<double>(x.window_answers)))
+                               : json(nullptr);
+    j["quality"] = q;
     // Kept from before return_path: every receipt and MO message received from it.
     j["receipts"] = x.receipts.received;
     j["mo"] = x.mo.received;

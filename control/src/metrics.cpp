@@ -322,6 +322,7 @@ router_totals collect_totals(const dataplane::router_snapshot& snap, const admin
     t.pdus.alerts_relayed += st.alerts_relayed;
     t.pdus.alerts_unrouted += st.alerts_unrouted;
     t.pdus.alerts_dropped += st.alerts_dropped;
+    t.pdus.broadcast_no_taker += st.broadcast_no_taker;
     // The worker's own snapshot may list fewer or more (once snapshots change at run time).
     const auto ts = worker->tenant_stats();
     for (size_t i = 0; i < ts.size() && i < t.tenants.size(); ++i) {
@@ -345,6 +346,10 @@ router_totals collect_totals(const dataplane::router_snapshot& snap, const admin
       x.receipts_invalid += us[i].receipts_invalid;
       x.retried += us[i].retried;
       add_statuses(us[i].retried_by_status, x.retried_by_status);
+      x.window_finals += us[i].window_finals;
+      x.window_delivered += us[i].window_delivered;
+      x.window_answers += us[i].window_answers;
+      x.window_latency_us += us[i].window_latency_us;
     }
   }
   if (shared != nullptr) {
@@ -518,6 +523,22 @@ std::string render_metrics(const metrics_input& in) {
                  "upstream", upstreams, t.upstreams, [](const ut& x) { return x.mo.received; });
   return_families(e, "smpp_upstream", "from the upstream", "received from the upstream", "upstream",
                   upstreams, t.upstreams);
+  // What routes of mode quality weigh, over [router] quality_window_s (each worker its own
+  // window; these are their sums): delivery ratio = delivered / final, mean answer latency =
+  // latency_seconds / answers.
+  traffic_family(e, "smpp_upstream_window_final_receipts", "gauge",
+                 "Final delivery receipts from the upstream in the last quality_window_s.",
+                 "upstream", upstreams, t.upstreams, [](const ut& x) { return x.window_finals; });
+  traffic_family(e, "smpp_upstream_window_delivered_receipts", "gauge",
+                 "Of those, the receipts of delivered messages (stat DELIVRD).", "upstream",
+                 upstreams, t.upstreams, [](const ut& x) { return x.window_delivered; });
+  traffic_family(e, "smpp_upstream_window_answers", "gauge",
+                 "Answers of the upstream to message requests in the last quality_window_s.",
+                 "upstream", upstreams, t.upstreams, [](const ut& x) { return x.window_answers; });
+  traffic_family(e, "smpp_upstream_window_answer_latency_seconds", "gauge",
+                 "Their latencies (request written to answer read), summed.", "upstream", upstreams,
+                 t.upstreams,
+                 [](const ut& x) { return static_cast<double>(x.window_latency_us) / 1e6; });
   e.family("smpp_upstream_binds_up", "gauge", "The upstream's binds that are bound, per worker.");
   for (size_t i = 0; i < t.upstreams.size() && i < upstreams.size(); ++i) {
     for (size_t w = 0; w < t.upstreams[i].binds_up_per_worker.size(); ++w) {
@@ -647,6 +668,11 @@ std::string render_metrics(const metrics_input& in) {
   e.sample("smpp_alert_notifications_total", {{"outcome", "relayed"}}, t.pdus.alerts_relayed);
   e.sample("smpp_alert_notifications_total", {{"outcome", "unrouted"}}, t.pdus.alerts_unrouted);
   e.sample("smpp_alert_notifications_total", {{"outcome", "dropped"}}, t.pdus.alerts_dropped);
+  e.family("smpp_broadcast_no_taker_total", "counter",
+           "broadcast_sm (SMPP 5.0 §4.4.1) answered ESME_RBCASTFAIL because none of the "
+           "upstreams of its route takes broadcasts (broadcast = true); without a route at all "
+           "they count as unrouted requests.");
+  e.sample("smpp_broadcast_no_taker_total", {}, t.pdus.broadcast_no_taker);
 
   // Binds refused.
   e.family("smpp_bind_failures_total", "counter",

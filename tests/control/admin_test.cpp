@@ -305,8 +305,9 @@ class AdminServerTest : public ::testing::Test {
   }
 
   // The upstream bind up, an ESME bound, `routed` messages accepted upstream and `unrouted`
-  // answered ESME_RINVDSTADR by the router.
-  void traffic(uint32_t routed, uint32_t unrouted) {
+  // answered ESME_RINVDSTADR by the router; with answer_after_us, the worker's clock moves on by
+  // that much between the requests and their answers.
+  void traffic(uint32_t routed, uint32_t unrouted, uint64_t answer_after_us = 0) {
     auto ups = transport_.pending_connects;
     transport_.pending_connects.clear();
     ASSERT_EQ(ups.size(), 1u);
@@ -323,6 +324,8 @@ class AdminServerTest : public ::testing::Test {
     b.interface_version = 0x34;
     transport_.deliver(c, encode(b));
     ASSERT_EQ(decoded(transport_.take(c).at(0)).status, S::ESME_ROK);
+    const uint64_t sent_us = 5'000'000;
+    if (answer_after_us > 0) worker_->run_once(now_, 0, sent_us);
     for (uint32_t i = 0; i < routed + unrouted; ++i) {
       pdu s;
       s.id = command_id::submit_sm;
@@ -332,6 +335,7 @@ class AdminServerTest : public ::testing::Test {
       s.short_message = codec::as_bytes("hello");
       transport_.deliver(c, encode(s));
     }
+    if (answer_after_us > 0) worker_->run_once(now_, 0, sent_us + answer_after_us);
     for (const auto& fwd : transport_.take(ups[0])) {
       pdu resp;
       resp.id = command_id::submit_sm_resp;
@@ -586,6 +590,49 @@ TEST_F(AdminServerTest, ReceiptsAreCountedByWhatBecameOfThem) {
   EXPECT_EQ(m.value("smpp_correlation_final_total"), 2);
   EXPECT_EQ(m.value("smpp_correlation_evicted_total"), 0);
   EXPECT_EQ(m.value(R"(smpp_message_ops_total{outcome="forwarded"})"), 0);
+}
+
+// What routes of mode quality weigh is shown as it happened: four messages answered 25 ms after
+// they were sent; final receipts: three DELIVRD for them, one DELIVRD for an id nobody submitted
+// (receipts(): the upstream still says it delivered it) and one UNDELIV; an intermediate one
+// (ENROUTE) is not counted, nor the receipt without any id or state.
+TEST_F(AdminServerTest, UpstreamsShowTheDeliveryRatioAndLatencyOfTheQualityWindow) {
+  start("");
+  const json before = get_json("/api/upstreams").at(0).at("quality");
+  EXPECT_EQ(before.at("final_receipts"), 0);
+  EXPECT_TRUE(before.at("delivery_ratio").is_null());
+  EXPECT_TRUE(before.at("mean_latency_ms").is_null());
+  traffic(4, 0, 25'000);
+  receipts({S::ESME_ROK, S::ESME_ROK, S::ESME_ROK});
+  uint32_t seq = 700;
+  for (const char* stat : {"ENROUTE", "UNDELIV"}) {
+    const std::string& id = message_ids_[3];
+    transport_.deliver(upstream_, smpp::testing::receipt_pdu(
+                                      "id:" + id + " stat:" + std::string(stat), ++seq, id));
+    const auto relayed = transport_.take(esme_);
+    ASSERT_EQ(relayed.size(), 1u) << stat;
+    transport_.deliver(esme_, header(command_id::deliver_sm_resp, S::ESME_ROK,
+                                     decoded(relayed[0]).sequence_number));
+    ASSERT_EQ(transport_.take(upstream_).size(), 1u) << stat;
+  }
+  worker_->run_once(now_, 0);
+
+  const json q = get_json("/api/upstreams").at(0).at("quality");
+  EXPECT_EQ(q.at("window_s"), 300);  // quality_window_s's default
+  EXPECT_EQ(q.at("final_receipts"), 5);
+  EXPECT_EQ(q.at("delivered"), 4);
+  EXPECT_DOUBLE_EQ(q.at("delivery_ratio").get<double>(), 0.8);
+  EXPECT_EQ(q.at("answers"), 4);
+  EXPECT_DOUBLE_EQ(q.at("mean_latency_ms").get<double>(), 25.0);
+
+  auto res = client_->Get("/metrics");
+  ASSERT_TRUE(res);
+  const auto m = smpp::testing::metric_samples::parse(res->body);
+  EXPECT_EQ(m.problems(), std::vector<std::string>{});
+  EXPECT_EQ(m.value(R"(smpp_upstream_window_final_receipts{upstream="sim"})"), 5);
+  EXPECT_EQ(m.value(R"(smpp_upstream_window_delivered_receipts{upstream="sim"})"), 4);
+  EXPECT_EQ(m.value(R"(smpp_upstream_window_answers{upstream="sim"})"), 4);
+  EXPECT_DOUBLE_EQ(m.value(R"(smpp_upstream_window_answer_latency_seconds{upstream="sim"})"), 0.1);
 }
 
 TEST(MetricSamples, AReadOfAMissingSeriesFailsTheTest) {

@@ -136,6 +136,18 @@ TEST(CheapestRoute, WhenTheCheapestIsDownTheNextCheapestTakesIt) {
   EXPECT_EQ(destinations(r.t.take(ups[1])), (std::vector<std::string>{"447712345"}));
 }
 
+// The upstream's answer to the request `req` it received, with `status`.
+std::vector<std::byte> answer(const std::vector<std::byte>& req, S status,
+                              std::string_view id = "") {
+  pdu resp;
+  resp.id = command_id::submit_sm_resp;
+  resp.sequence_number = decoded(req).sequence_number;
+  resp.status = status;
+  resp.message_id = id;
+  resp.body_absent = status != S::ESME_ROK;
+  return encode(resp);
+}
+
 TEST(QualityRoute, AnUpstreamThatDeliversHalfItsMessagesLosesToADearerOneThatDeliversAll) {
   auto snap = make_snapshot(1, 8);
   snap->prices = {prices({{"44", 10'000}}), prices({{"44", 15'000}})};
@@ -155,12 +167,7 @@ TEST(QualityRoute, AnUpstreamThatDeliversHalfItsMessagesLosesToADearerOneThatDel
   ASSERT_EQ(sent.size(), 4U);
   EXPECT_TRUE(r.t.take(ups[1]).empty());
   for (uint32_t i = 0; i < 4; ++i) {
-    pdu resp;
-    resp.id = command_id::submit_sm_resp;
-    resp.sequence_number = decoded(sent[i]).sequence_number;
-    const std::string id = "m" + std::to_string(i);
-    resp.message_id = id;
-    r.t.deliver(ups[0], encode(resp));
+    r.t.deliver(ups[0], answer(sent[i], S::ESME_ROK, "m" + std::to_string(i)));
   }
   EXPECT_EQ(r.t.take(c).size(), 4U);
   for (uint32_t i = 0; i < 4; ++i) {
@@ -175,16 +182,48 @@ TEST(QualityRoute, AnUpstreamThatDeliversHalfItsMessagesLosesToADearerOneThatDel
   for (const auto& b : r.t.take(ups[0])) EXPECT_NE(decoded(b).id, command_id::submit_sm);
 }
 
-// The upstream's answer to the request `req` it received, with `status`.
-std::vector<std::byte> answer(const std::vector<std::byte>& req, S status,
-                              std::string_view id = "") {
-  pdu resp;
-  resp.id = command_id::submit_sm_resp;
-  resp.sequence_number = decoded(req).sequence_number;
-  resp.status = status;
-  resp.message_id = id;
-  resp.body_absent = status != S::ESME_ROK;
-  return encode(resp);
+// What the operator is shown of an upstream's window (upstream_counters::window_*, summed by the
+// admin API and /metrics) is what the upstream did: its answers with their latency on the
+// worker's clock, its final receipts delivered or not; and it leaves with the window.
+TEST(QualityRoute, TheWindowShownIsWhatTheUpstreamAnsweredAndReceiptedUntilItLeavesTheWindow) {
+  auto snap = make_snapshot(1, 8);
+  snap->quality.window_ms = 8000;  // steps of 1 s
+  Rig r(snap);
+  auto ups = r.bring_up_upstreams();
+  auto c = r.bound_esme();
+  r.w.run_once(r.now, 0, 1'000'000);
+  for (uint32_t i = 0; i < 5; ++i) r.t.deliver(c, submit_pdu("4412345" + std::to_string(i), i + 2));
+  const auto sent = r.t.take(ups[0]);
+  ASSERT_EQ(sent.size(), 5U);
+  // Four answered 30 ms later, the fifth 70 ms later: 190 ms in all.
+  r.w.run_once(r.now, 0, 1'030'000);
+  for (uint32_t i = 0; i < 5; ++i) {
+    if (i == 4) r.w.run_once(r.now, 0, 1'070'000);
+    r.t.deliver(ups[0], answer(sent[i], S::ESME_ROK, "q" + std::to_string(i)));
+  }
+  EXPECT_EQ(r.t.take(c).size(), 5U);
+  // Receipts: three delivered, one undeliverable, one expired, and one intermediate (ENROUTE is
+  // not final, SMPP 3.4 §5.2.28): five final, three delivered.
+  const std::array<const char*, 6> stat{"DELIVRD", "DELIVRD", "UNDELIV",
+                                        "DELIVRD", "EXPIRED", "ENROUTE"};
+  for (uint32_t i = 0; i < stat.size(); ++i) {
+    const std::string text = "id:q" + std::to_string(i % 5) +
+                             " sub:001 dlvrd:001 submit date:2401011200 done date:2401011201 " +
+                             "stat:" + stat[i] + " err:000 text:";
+    r.t.deliver(ups[0], receipt_pdu(text, 100 + i));
+  }
+  auto shown = [&](uint32_t u) {
+    const upstream_counters& x = r.w.upstream_stats()[u];
+    return std::array<uint64_t, 4>{x.window_finals.load(), x.window_delivered.load(),
+                                   x.window_answers.load(), x.window_latency_us.load()};
+  };
+  EXPECT_EQ(shown(0), (std::array<uint64_t, 4>{5, 3, 5, 190'000}));
+  EXPECT_EQ(shown(1), (std::array<uint64_t, 4>{0, 0, 0, 0}));
+  // Still in the window 7.5 s on (ticks move it without traffic), gone at 8 s.
+  r.w.run_once(r.now + 7500, 0, 8'500'000);
+  EXPECT_EQ(shown(0), (std::array<uint64_t, 4>{5, 3, 5, 190'000}));
+  r.w.run_once(r.now + 8000, 0, 9'000'000);
+  EXPECT_EQ(shown(0), (std::array<uint64_t, 4>{0, 0, 0, 0}));
 }
 
 std::shared_ptr<router_snapshot> retry_snapshot() {

@@ -42,10 +42,7 @@ Exit status: 0 every check held, 1 some did not, 2 usage error.
 `;
 
 const spec = {
-  '--host': 'string',
-  '--port': 'port',
-  '--system-id': 'string',
-  '--password': 'string',
+  ...common.esmeConnectSpec,
   '--count': 'uint',
   '--data-sm': 'flag',
   '--window': 'uint',
@@ -53,7 +50,6 @@ const spec = {
   '--no-receipts': 'flag',
   '--expect-id-prefix': 'string',
   '--expect-alerts': 'uint',
-  '--timeout-ms': 'uint',
   '--receipt-idle-ms': 'uint',
   '--tls-ca': 'string',
   '--tls-servername': 'string',
@@ -108,10 +104,8 @@ function fail(why) {
   if (summary.failures.length < 20) summary.failures.push(why);
 }
 
-function finish() {
-  if (finished) return;
+const finish = common.boundedRun(session, summary, timeoutMs, fail, () => {
   finished = true;
-  clearTimeout(hardTimer);
   clearTimeout(idleTimer);
   if (summary.sent !== count) fail(`sent ${summary.sent} of ${count}`);
   if (summary.resp_ok !== count) fail(`${summary.resp_ok} of ${count} submit_sm_resp ESME_ROK`);
@@ -127,27 +121,6 @@ function finish() {
   if (summary.alerts !== expectAlerts) fail(`${summary.alerts} of ${expectAlerts} alerts`);
   summary.ok = summary.bound && summary.enquire_link_ok && summary.unbound &&
                !summary.timed_out && summary.failures.length === 0;
-  process.stdout.write(JSON.stringify(summary) + '\n', () => {
-    session.destroy();
-    process.exit(summary.ok ? 0 : 1);
-  });
-}
-
-const hardTimer = setTimeout(() => {
-  summary.timed_out = true;
-  fail(`timed out after ${timeoutMs} ms`);
-  finish();
-}, timeoutMs);
-
-session.on('error', (e) => {
-  fail('connection error: ' + e.message);
-  finish();
-});
-session.on('close', () => {
-  if (!finished) {
-    fail('connection closed by the peer');
-    finish();
-  }
 });
 
 // Requests from the peer: answered at once.

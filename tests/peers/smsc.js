@@ -2,7 +2,9 @@
 // An upstream SMSC built on node-smpp (npm `smpp`): accepts binds (checking system_id and
 // password when given), answers submit_sm with its own message_ids, sends a delivery receipt
 // deliver_sm after a delay to the submitting session (or a receiver of the same system_id),
-// answers enquire_link and may send its own, and counts everything. Prints the counters as one
+// answers enquire_link and may send its own, and counts everything. It also answers submit_multi
+// (SMPP 3.4 §4.5: one message_id, a receipt per accepted destination quoting it), and with
+// --broadcast broadcast_sm, query_broadcast_sm and cancel_broadcast_sm (SMPP 5.0 §4.4). Prints the counters as one
 // JSON line on stdout on SIGUSR1, and on exit (SIGTERM, SIGINT or --duration-ms).
 'use strict';
 
@@ -29,6 +31,13 @@ A node-smpp SMSC for end-to-end tests.
                        accepted one; again 200 ms after it closes
   --outbind-system-id ID, --outbind-password PW
                        the outbind's credentials (default: smsc, empty)
+  --refuse-destination D
+                       a submit_multi's destination D is refused: listed in unsuccess_sme with
+                       ESME_RINVDSTADR (SMPP 3.4 §4.5.2), no receipt for it
+  --broadcast          take cell broadcasts (SMPP 5.0 §4.4): broadcast_sm answered with a
+                       message_id, query_broadcast_sm and cancel_broadcast_sm answered ESME_ROK
+                       for an id it issued (and not cancelled), else ESME_RBCASTQUERYFAIL /
+                       ESME_RBCASTCANCELFAIL; without it they are ESME_RINVCMDID
   --enquire-link-ms N  send enquire_link to every bound session every N ms (default 0: never)
   --max-sessions N     connections open at once; more are closed at once (default 64)
   --duration-ms N      exit after N ms (default 60000)
@@ -52,6 +61,8 @@ const spec = {
   '--outbind-to': 'string',
   '--outbind-system-id': 'string',
   '--outbind-password': 'string',
+  '--refuse-destination': 'string',
+  '--broadcast': 'flag',
   '--enquire-link-ms': 'uint',
   '--max-sessions': 'uint',
   '--duration-ms': 'uint',
@@ -83,12 +94,20 @@ const counters = {
   receipts_nacked: 0,
   receipts_dropped: 0,
   alerts_sent: 0,
+  submit_multi: 0,
+  multi_destinations: 0,
+  multi_refused: 0,
+  broadcast_sm: 0,
+  query_broadcast_sm: 0,
+  cancel_broadcast_sm: 0,
+  broadcast_ops_unknown: 0,
   outbinds_sent: 0,
   generic_nacks: 0,
   errors: 0,
 };
 let nextId = 1;
 const sessions = new Set();
+const broadcasts = new Set();  // message_ids of broadcasts issued and not cancelled
 
 function report() {
   const out = Object.assign({}, counters, {uptime_s: (Date.now() - started) / 1000});
@@ -147,6 +166,11 @@ function sendReceipt(origin, submit, id, submittedAt) {
 function onPdu(state, pdu) {
   const session = state.session;
   const answer = (status) => session.send(pdu.response({command_status: status}));
+  const refuseCommand = () => {
+    // SMPP 3.4 §5.1.3: a request this SMSC does not serve.
+    ++counters.rejected;
+    return answer(smpp.ESME_RINVCMDID);
+  };
   switch (pdu.command) {
     case 'bind_transmitter':
     case 'bind_receiver':
@@ -196,6 +220,64 @@ function onPdu(state, pdu) {
       }
       return;
     }
+    case 'submit_multi': {
+      ++counters.submit_multi;
+      if (!isTransmitter(state.bound)) {
+        ++counters.rejected;
+        return answer(smpp.ESME_RINVBNDSTS);
+      }
+      const dests = pdu.dest_address || [];
+      counters.multi_destinations += dests.length;
+      const refused = dests.filter((d) => d.destination_addr === opt['--refuse-destination']);
+      counters.multi_refused += refused.length;
+      ++counters.accepted;
+      const id = idPrefix + String(nextId++);
+      session.send(pdu.response({
+        message_id: id,
+        unsuccess_sme: refused.map((d) => ({
+          dest_addr_ton: d.dest_addr_ton, dest_addr_npi: d.dest_addr_npi,
+          destination_addr: d.destination_addr, error_status_code: smpp.ESME_RINVDSTADR,
+        })),
+      }));
+      if (((pdu.registered_delivery || 0) & 0x03) === 0x01) {
+        const submittedAt = new Date();
+        for (const d of dests) {
+          if (refused.includes(d)) continue;
+          const one = Object.assign({}, pdu, d);  // the destination's own addresses
+          setTimeout(() => sendReceipt(state, one, id, submittedAt), dlrDelayMs);
+        }
+      }
+      return;
+    }
+    case 'broadcast_sm': {
+      if (!opt['--broadcast']) return refuseCommand();
+      ++counters.broadcast_sm;
+      const id = idPrefix + 'B' + String(nextId++);
+      broadcasts.add(id);
+      return session.send(pdu.response({message_id: id}));
+    }
+    case 'query_broadcast_sm':
+    case 'cancel_broadcast_sm': {
+      if (!opt['--broadcast']) return refuseCommand();
+      ++counters[pdu.command];
+      const known = broadcasts.has(pdu.message_id);
+      if (!known) {
+        ++counters.broadcast_ops_unknown;
+        return answer(pdu.command === 'query_broadcast_sm' ? smpp.ESME_RBCASTQUERYFAIL
+                                                           : smpp.ESME_RBCASTCANCELFAIL);
+      }
+      if (pdu.command === 'cancel_broadcast_sm') {
+        broadcasts.delete(pdu.message_id);
+        return answer(smpp.ESME_ROK);
+      }
+      // SMPP 5.0 §4.4.2.2: the state and the areas are mandatory TLVs of the answer.
+      return session.send(pdu.response({
+        message_id: pdu.message_id,
+        message_state: 1,  // ENROUTE: still being broadcast
+        broadcast_area_identifier: [{format: 0, data: Buffer.from('cell-42', 'ascii')}],
+        broadcast_area_success: 100,
+      }));
+    }
     case 'enquire_link':
       ++counters.enquire_links;
       return session.send(pdu.response());
@@ -214,9 +296,7 @@ function onPdu(state, pdu) {
     default:
       if (pdu.isResponse()) return;
       if (pdu.command === 'unknown') ++counters.generic_nacks;
-      // SMPP 3.4 §5.1.3: a request this SMSC does not serve.
-      ++counters.rejected;
-      return answer(smpp.ESME_RINVCMDID);
+      return refuseCommand();
   }
 }
 

@@ -61,6 +61,11 @@ class flat_json {
     if (it == values_.end() || !it->second.is_number) return -1;
     return std::strtod(it->second.text.c_str(), nullptr);
   }
+  // A string ("<missing>" for a missing key or a number, so a failed expectation shows it).
+  [[nodiscard]] std::string str(const std::string& key) const {
+    const auto it = values_.find(key);
+    return it == values_.end() || it->second.is_number ? "<missing>" : it->second.text;
+  }
   [[nodiscard]] uint64_t count(const std::string& key) const {
     const double v = num(key);
     return v < 0 ? ~uint64_t{0} : static_cast<uint64_t>(v);

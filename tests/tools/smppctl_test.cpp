@@ -120,6 +120,16 @@ TEST_F(SmppctlTest, ReadCommandsPrintAlignedTablesOfTheRunningRouter) {
   const std::string uheader = line_starting(upstreams.out, "UPSTREAM  ADDRESS");
   EXPECT_EQ(cell_under(uheader, line_starting(upstreams.out, "sim "), "BINDS UP"), "2/2")
       << upstreams.out;
+  // The quality window: every one of the 3,000 answers, no receipt asked for (no ratio).
+  const std::string qheader = line_starting(upstreams.out, "UPSTREAM  WINDOW S");
+  ASSERT_FALSE(qheader.empty()) << upstreams.out;
+  const auto ulines = lines_of(upstreams.out);
+  const auto q = std::find(ulines.begin(), ulines.end(), qheader);
+  ASSERT_NE(q + 1, ulines.end());
+  EXPECT_EQ(cell_under(qheader, *(q + 1), "WINDOW S"), "300") << upstreams.out;
+  EXPECT_EQ(cell_under(qheader, *(q + 1), "ANSWERS"), "3000") << upstreams.out;
+  EXPECT_EQ(cell_under(qheader, *(q + 1), "FINAL RECEIPTS"), "0") << upstreams.out;
+  EXPECT_EQ(cell_under(qheader, *(q + 1), "DELIVERY RATIO"), "-") << upstreams.out;
   const std::string urheader = line_starting(upstreams.out, "UPSTREAM  KIND");
   ASSERT_FALSE(urheader.empty()) << upstreams.out;
   const std::string receipts = line_starting(upstreams.out, "sim       receipt ");

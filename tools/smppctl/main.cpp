@@ -40,7 +40,9 @@ void usage(std::FILE* f) {
       "                                  receipts and MO by outcome (RECEIPTS, MO: those its\n"
       "                                  receivers acknowledged)\n"
       "  upstreams                       upstreams with binds up per worker and slot plans;\n"
-      "                                  receipts and MO by outcome (RECEIPTS: all received)\n"
+      "                                  delivery ratio and mean answer latency over the\n"
+      "                                  quality window; receipts and MO by outcome\n"
+      "                                  (RECEIPTS: all received)\n"
       "  sessions                        bound ESME sessions and receivers per tenant\n"
       "  routes                          routes and MO routes\n"
       "  slots UPSTREAM                  the slot plan of each bind of UPSTREAM\n"
@@ -243,7 +245,14 @@ void print_upstreams(const json& j) {
   table t({"UPSTREAM", "ADDRESS", "TLS", "BINDS UP", "PER WORKER", "SUBMITTED", "ACCEPTED",
            "REJECTED", "RECEIPTS", "SUBMITTED/S"});
   table plans({"UPSTREAM", "BIND", "SYSTEM_ID", "TYPE", "RATE/S", "SLOTS", "OWNERS"});
+  // What routes of mode quality weigh, over the last window (config/README.md, mode).
+  table quality({"UPSTREAM", "WINDOW S", "FINAL RECEIPTS", "DELIVERED", "DELIVERY RATIO", "ANSWERS",
+                 "MEAN LATENCY MS"});
   for (const auto& x : j) {
+    const json& q = x.value("quality", json::object());
+    quality.add({get(x, "name"), get(q, "window_s"), get(q, "final_receipts"), get(q, "delivered"),
+                 percent(q.value("delivery_ratio", json())), get(q, "answers"),
+                 get(q, "mean_latency_ms")});
     t.add({get(x, "name"), get(x, "address"), x.value("tls", false) ? "yes" : "no",
            get(x, "binds_up") + "/" + get(x, "binds_configured"),
            joined(x.value("binds_up_per_worker", json::array())), get(x, "submitted"),
@@ -258,6 +267,8 @@ void print_upstreams(const json& j) {
   t.print();
   std::printf("\n");
   plans.print();
+  std::printf("\n");
+  quality.print();
   print_return_path(j, "UPSTREAM", true);
 }
 

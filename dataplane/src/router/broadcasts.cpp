@@ -18,7 +18,7 @@ submit_outcome request_router::broadcast(esme_session& s, bytes_view frame, cons
   std::erase_if(takers.upstreams, [&](uint32_t u) {
     return u >= snap.upstreams.size() || !snap.upstreams[u].broadcast;
   });
-  if (takers.upstreams.empty()) return submit_outcome::no_route;
+  if (takers.upstreams.empty()) return submit_outcome::no_broadcast_taker;
   return submit_on(takers, {}, s, p.sequence_number, frame, p, true);
 }
 

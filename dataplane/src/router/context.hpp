@@ -52,6 +52,32 @@ struct worker_context {
   upstream_quality quality;
 
   [[nodiscard]] const router_snapshot& cfg() const noexcept { return *snap; }
+  // A final receipt, an answer to a message request: into the upstream's quality window, whose
+  // sums are then published for the admin API and /metrics.
+  void quality_receipt(uint32_t upstream, bool delivered) noexcept {
+    quality.receipt(upstream, delivered, now_ms, cfg().quality.window_ms);
+    publish_quality(upstream);
+  }
+  void quality_answer(uint32_t upstream, uint64_t latency_us) noexcept {
+    quality.answered(upstream, latency_us, now_ms, cfg().quality.window_ms);
+    publish_quality(upstream);
+  }
+  // Each upstream's window moved on to now_ms (what left it no longer shows), then published.
+  void expire_quality() noexcept {
+    for (uint32_t u = 0; u < cfg().upstreams.size() && u < counters.upstream_capacity(); ++u) {
+      quality.expire(u, now_ms, cfg().quality.window_ms);
+      publish_quality(u);
+    }
+  }
+  void publish_quality(uint32_t upstream) noexcept {
+    if (upstream >= counters.upstream_capacity()) return;
+    const upstream_quality::totals seen = quality.seen(upstream);
+    upstream_counters& c = counters.upstream(upstream);
+    c.window_finals.set(seen.finals);
+    c.window_delivered.set(seen.delivered);
+    c.window_answers.set(seen.answers);
+    c.window_latency_us.set(seen.latency_us);
+  }
   // Other workers to hand work to.
   [[nodiscard]] bool meshed() const noexcept { return mesh != nullptr; }
 };

@@ -334,9 +334,12 @@ void esme_side::submit(esme_session& s, bytes_view frame, const pdu& p) {
       ++s.outstanding;
       return;
     case submit_outcome::no_route:
-      // SMPP 5.0 §4.4.1.2: a broadcast no upstream of its route takes fails as a broadcast.
+      // SMPP 5.0 §4.4.1.2: a broadcast fails as a broadcast.
       reject(s, p, p.id == command_id::broadcast_sm ? S::ESME_RBCASTFAIL : S::ESME_RINVDSTADR,
              st.no_route);
+      return;
+    case submit_outcome::no_broadcast_taker:
+      reject(s, p, S::ESME_RBCASTFAIL, st.broadcast_no_taker);
       return;
     case submit_outcome::busy:
       if (backpressure(s)) return;

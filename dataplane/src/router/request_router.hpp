@@ -23,13 +23,14 @@
 namespace smpp::dataplane::router {
 
 enum class submit_outcome : uint8_t {
-  taken,             // sent, queued at a gate, handed over or parked: an answer will come
-  no_route,          // no route for the destination
-  busy,              // every bind of the route is full (back-pressure applies)
-  throttled,         // the bind's send queue refused it
-  unavailable,       // no bind of any upstream of the route is up
-  bad_destinations,  // submit_multi with no destination or more than 254 (SMPP 3.4 §4.5.1)
-  bad_sequence,      // submit_multi numbered outside 1..0x7FFFFFFF (SMPP 3.4 §5.1.1)
+  taken,               // sent, queued at a gate, handed over or parked: an answer will come
+  no_route,            // no route for the destination
+  no_broadcast_taker,  // broadcast_sm: a route, but none of its upstreams takes broadcasts
+  busy,                // every bind of the route is full (back-pressure applies)
+  throttled,           // the bind's send queue refused it
+  unavailable,         // no bind of any upstream of the route is up
+  bad_destinations,    // submit_multi with no destination or more than 254 (SMPP 3.4 §4.5.1)
+  bad_sequence,        // submit_multi numbered outside 1..0x7FFFFFFF (SMPP 3.4 §5.1.1)
 };
 
 class request_router final : private refusal_retry {
@@ -72,7 +73,7 @@ class request_router final : private refusal_retry {
   // take a submit_multi each with their destinations (submit_multi.cpp).
   [[nodiscard]] submit_outcome submit_multi(esme_session& s, bytes_view frame, const codec::pdu& p);
   // SMPP 5.0 §4.4.1: broadcast_sm to the upstreams of its route that take broadcasts
-  // (broadcasts.cpp); no_route when none does.
+  // (broadcasts.cpp); no_route without a route, no_broadcast_taker when none of them does.
   [[nodiscard]] submit_outcome broadcast(esme_session& s, bytes_view frame, const codec::pdu& p);
   // refusal_retry: to h.upstream, on a bind of this worker or handed to another's.
   bool retry(const handoff_header& h, bytes_view frame) override;

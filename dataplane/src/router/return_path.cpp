@@ -85,7 +85,7 @@ void return_path::on_receipt(const quoted_id& q, return_to ret, bytes_view frame
   const uint32_t upstream = ret.upstream;
   ++ctx_.stats.receipts_received;
   ++ctx_.counters.upstream(upstream).receipts.received;
-  if (final) ctx_.quality.receipt(upstream, delivered, ctx_.now_ms, ctx_.cfg().quality.window_ms);
+  if (final) ctx_.quality_receipt(upstream, delivered);
   if (id.empty()) {
     // Nobody to give it to; refusing it would only make the SMSC send it again.
     ++ctx_.stats.receipts_invalid;

@@ -433,8 +433,7 @@ void upstream_side::on_response(upstream_link& u, const codec::pdu_header& h, by
   }
   if (is_submit(e.id)) {
     ctx_.counters.count_answer(e.tenant, u.upstream, h.command_status, e.start_us, ctx_.now_us);
-    ctx_.quality.answered(u.upstream, ctx_.now_us > e.start_us ? ctx_.now_us - e.start_us : 0,
-                          ctx_.now_ms, ctx_.cfg().quality.window_ms);
+    ctx_.quality_answer(u.upstream, ctx_.now_us > e.start_us ? ctx_.now_us - e.start_us : 0);
   }
   std::optional<note_wait> wait;
   if (h.command_status == 0 && e.note &&

@@ -149,6 +149,7 @@ void worker_core::tick(uint64_t now_ms) {
   if (routing_.has_parked()) routing_.flush_parked();
   deliveries_.drain_holds();
   ids_.expire();
+  ctx_.expire_quality();
   ctx_.counters.log_losses(ctx_.index, now_ms);
   upstreams_.tick(routing_.parked_by_upstream(), !ctx_.shutting_down || all_quiet());
 }

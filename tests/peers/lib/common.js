@@ -95,4 +95,47 @@ function receiptText(id, submitted, done, text) {
          `done date:${receiptDate(done)} stat:DELIVRD err:000 text:${text.slice(0, 20)}`;
 }
 
-module.exports = {usageError, parseArgs, statusName, receiptOf, receiptText, messageText};
+// An ESME's run ends once: on its own finish(), or after fail(why) when timeoutMs passes
+// (summary.timed_out), the connection fails, or the peer closes it first. The JSON summary goes
+// to stdout, then the process exits 0 when summary.ok, else 1. Returns finish().
+function boundedRun(session, summary, timeoutMs, fail, complete) {
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(hardTimer);
+    complete();
+    process.stdout.write(JSON.stringify(summary) + '\n', () => {
+      session.destroy();
+      process.exit(summary.ok ? 0 : 1);
+    });
+  };
+  const hardTimer = setTimeout(() => {
+    summary.timed_out = true;
+    fail(`timed out after ${timeoutMs} ms`);
+    finish();
+  }, timeoutMs);
+  session.on('error', (e) => {
+    fail('connection error: ' + e.message);
+    finish();
+  });
+  session.on('close', () => {
+    if (!finished) {
+      fail('connection closed by the peer');
+      finish();
+    }
+  });
+  return finish;
+}
+
+// The options every ESME takes to reach its peer and bind (parseArgs spec).
+const esmeConnectSpec = {
+  '--host': 'string',
+  '--port': 'port',
+  '--system-id': 'string',
+  '--password': 'string',
+  '--timeout-ms': 'uint',
+};
+
+module.exports = {usageError, parseArgs, statusName, receiptOf, receiptText, messageText,
+                  boundedRun, esmeConnectSpec};

@@ -74,6 +74,11 @@ struct upstream_totals : traffic_totals {
   uint64_t receipts_invalid = 0;    // no usable message id: acknowledged, not relayed
   uint64_t retried = 0;             // refused with a status of retry_on, sent to the next upstream
   status_totals retried_by_status;
+  // The quality window (upstream_quality.hpp) summed over the workers: gauges.
+  uint64_t window_finals = 0;      // final receipts
+  uint64_t window_delivered = 0;   // ... delivered
+  uint64_t window_answers = 0;     // answers to message requests
+  uint64_t window_latency_us = 0;  // ... their latencies, summed
   std::vector<uint32_t> binds_up_per_worker;
   uint32_t failed_links = 0;  // binds down after a failure
 };
@@ -89,9 +94,10 @@ struct correlation_totals {
 
 // PDUs beyond submit and deliver (worker_stats summed over the workers).
 struct pdu_totals {
-  uint64_t alerts_relayed = 0;   // alert_notification (SMPP 3.4 §4.12) to a tenant's receiver
-  uint64_t alerts_unrouted = 0;  // ... no MO route owns its esme_addr: dropped
-  uint64_t alerts_dropped = 0;   // ... no receiver of the tenant could take it
+  uint64_t alerts_relayed = 0;      // alert_notification (SMPP 3.4 §4.12) to a tenant's receiver
+  uint64_t alerts_unrouted = 0;     // ... no MO route owns its esme_addr: dropped
+  uint64_t alerts_dropped = 0;      // ... no receiver of the tenant could take it
+  uint64_t broadcast_no_taker = 0;  // broadcast_sm whose route has no upstream taking broadcasts
 };
 
 struct worker_totals {

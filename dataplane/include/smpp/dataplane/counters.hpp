@@ -121,6 +121,12 @@ struct upstream_counters {
   counter retried;             // refused with a status of retry_on, sent to the next upstream
   status_counts retried_by_status;
   latency_histogram latency;  // request out -> answer in
+  // What routes of mode quality weigh (upstream_quality.hpp): gauges, the sums of this worker's
+  // window over [router] quality_window_s, set at each receipt and answer and at each tick.
+  counter window_finals;      // final receipts in the window
+  counter window_delivered;   // ... of which delivered (DELIVRD)
+  counter window_answers;     // answers to message requests in the window
+  counter window_latency_us;  // ... their latencies, summed
 };
 
 }  // namespace smpp::dataplane

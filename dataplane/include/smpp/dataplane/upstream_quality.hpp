@@ -84,6 +84,10 @@ class upstream_quality {
     return upstream < ups_.size() ? ups_[upstream].sum : totals{};
   }
   void resize(size_t upstream_capacity) { ups_.resize(upstream_capacity); }
+  // Drops the steps of `upstream` that left the window by now_ms, without an event.
+  void expire(uint32_t upstream, uint64_t now_ms, uint64_t window_ms) noexcept {
+    if (upstream < ups_.size()) (void)advanced(upstream, now_ms, window_ms);
+  }
 
  private:
   struct window {

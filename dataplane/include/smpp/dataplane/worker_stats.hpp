@@ -71,6 +71,9 @@ struct worker_stats {
   counter multi_split;      // split into one submit_multi per route, answered once aggregated
   counter multi_unsuccess;  // destinations listed in unsuccess_sme of the aggregated answers
   counter multi_full;       // refused ESME_RTHROTTLED: multi_table::capacity splits in progress
+  // broadcast_sm (SMPP 5.0 §4.4.1) with a route none of whose upstreams takes broadcasts
+  // (upstream_def::broadcast): ESME_RBCASTFAIL. Without a route at all it counts in no_route.
+  counter broadcast_no_taker;
   // alert_notification from upstreams (SMPP 3.4 §4.12; it has no response).
   counter alerts_received;  // from upstream binds
   counter alerts_relayed;   // written to a receiver of the tenant its esme_addr's MO route names
