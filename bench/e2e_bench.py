@@ -1135,7 +1135,7 @@ def parse_args(argv):
                          "DPDK over net_memif; they need root)")
     ap.add_argument("--store-sync", choices=["off", "batch", "fsync"],
                     help='[store] sync of the router in the bench\'s own configuration (default: '
-                         'none written, the router\'s default "batch")')
+                         'none written, the router\'s default "off")')
     ap.add_argument("--soak", type=float, metavar="SECONDS",
                     help="run the soak for SECONDS instead of the shapes (see above); exit 1 when "
                          "it fails")

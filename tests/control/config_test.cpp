@@ -525,6 +525,14 @@ const bad_config bad_configs[] = {
      "correlation.ttl_s", "an integer 1..2592000"},
     {"correlation note unknown", lines({"[correlation]", "note = \"some\""}), 2,
      "correlation.note", "\"all\" or \"receipts\""},
+    {"store sync unknown", lines({"[store]", "sync = \"always\""}), 2, "store.sync",
+     "\"batch\", \"fsync\" or \"off\""},
+    {"store engine unknown", lines({"[store]", "engine = \"redis\""}), 2, "store.engine",
+     "\"log\", \"rocksdb\" or \"lmdb\""},
+    {"store path empty", lines({"[store]", "path = \"\""}), 2, "store.path", "a directory"},
+    {"store capacity too small", lines({"[store]", "capacity_mb = 1"}), 2, "store.capacity_mb",
+     "an integer 64..1000000000"},
+    {"store key unknown", lines({"[store]", "fsync = true"}), 2, "store.fsync", "unknown key"},
     {"hold_ttl_s zero", tenant_lines + "hold_ttl_s = 0\n", 5, "tenants[0].hold_ttl_s",
      "an integer 1..2592000"},
     {"deliver_window zero", tenant_lines + "deliver_window = 0\n", 5, "tenants[0].deliver_window",
@@ -593,6 +601,20 @@ const bad_config bad_configs[] = {
 // clang-format on
 
 INSTANTIATE_TEST_SUITE_P(Table, BadConfig, ::testing::ValuesIn(bad_configs));
+
+TEST(ConfigLoad, StoreSettingsReachTheConfigAndItsDefaultIsOff) {
+  const config_result none = load("");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none.config->store.sync, "off");
+  EXPECT_TRUE(none.config->store.path.empty());
+  const config_result c = load(lines({"[store]", "path = \"/var/lib/x\"", "sync = \"fsync\"",
+                                      "engine = \"rocksdb\"", "capacity_mb = 1024"}));
+  ASSERT_TRUE(c.ok()) << (c.errors.empty() ? "" : c.errors[0].to_string());
+  EXPECT_EQ(c.config->store.path, "/var/lib/x");
+  EXPECT_EQ(c.config->store.sync, "fsync");
+  EXPECT_EQ(c.config->store.engine, "rocksdb");
+  EXPECT_EQ(c.config->store.capacity_mb, 1024U);
+}
 
 TEST(ConfigLoad, ReturnPathAndIdleSettingsReachTheConfig) {
   const config_result c = load(lines({

@@ -242,6 +242,7 @@ enabled = false
 
 [store]
 path = "store"
+sync = "batch"
 """ % (self.router_port, self.sim_port))
         self.starts = 0
 

@@ -147,7 +147,9 @@ struct store_config {
   // StateDirectory=), else NAME.state beside the configuration file NAME.toml. A relative path
   // is resolved against the configuration file's directory.
   std::string path;
-  std::string sync = "batch";    // "batch", "fsync" or "off" (memory only)
+  // "batch", "fsync" or "off" (memory only, the default until a receipt can no longer overtake
+  // the submit_sm_resp that waits for its note: config/README.md, [store]).
+  std::string sync = "off";
   std::string engine;            // empty: the default engine (store/engines.hpp)
   uint32_t capacity_mb = 16384;  // disk for all shards together
 };
