@@ -1,6 +1,7 @@
 #include "store_waits.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace smpp::dataplane::router {
 
@@ -27,9 +28,11 @@ void store_waits::esme_answer(const note_wait& wait, const handoff_header& reque
   e.status = status;
   e.frame_len = static_cast<uint32_t>(frame.size());
   if (frame.size() <= inline_frame_bytes) {
-    std::copy(frame.begin(), frame.end(), e.frame.begin());
+    // memcpy only when there is something: an empty answer's view may be null.
+    if (!frame.empty()) std::memcpy(e.frame.data(), frame.data(), frame.size());
   } else {
-    e.long_frame.assign(frame.begin(), frame.end());
+    e.long_frame.resize(frame.size());
+    std::memcpy(e.long_frame.data(), frame.data(), frame.size());
   }
   push(esme_, esme_head_, esme_count_, std::move(e));
   ++ctx_.stats.answers_waiting_for_store;
